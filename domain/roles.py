@@ -1,0 +1,59 @@
+"""Who may do what. One table, checked before any event is triggered."""
+
+from __future__ import annotations
+
+from domain.base import Actor, Refused
+
+ADMIN = "admin"
+INSPECTOR = "inspector"
+UNIT = "unit"
+AUDITOR = "auditor"
+
+ROLES = (ADMIN, INSPECTOR, UNIT, AUDITOR)
+
+ROLE_LABELS = {ADMIN: "文明办", INSPECTOR: "督查组", UNIT: "责任单位", AUDITOR: "审计"}
+
+# Closing as verified and re-inspecting are an inspector's judgement on site; the office
+# decomposes indicators and manages registries; units sign, rectify and report for
+# themselves; auditors only read.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "manage_registry": frozenset({ADMIN}),
+    "assign": frozenset({ADMIN, INSPECTOR}),
+    "inspect": frozenset({INSPECTOR}),
+    "acknowledge": frozenset({UNIT}),
+    "issue_notice": frozenset({ADMIN, INSPECTOR}),
+    "report_rectification": frozenset({UNIT}),
+    "reinspect": frozenset({INSPECTOR}),
+    "extend_deadline": frozenset({ADMIN, INSPECTOR}),
+    "escalate": frozenset({ADMIN, INSPECTOR}),
+    "attach_evidence": frozenset({ADMIN, INSPECTOR, UNIT}),
+    "close_verified": frozenset({INSPECTOR}),
+    "close_other": frozenset({ADMIN, INSPECTOR}),
+    "reopen": frozenset({ADMIN, INSPECTOR}),
+    "reassign": frozenset({ADMIN, INSPECTOR}),
+    "correct": frozenset({ADMIN, INSPECTOR, UNIT}),
+}
+
+
+# How a refusal names an action, where its key is not plain enough.
+ACTION_NAMES = {
+    "manage_registry": "manage the registries",
+    "close_verified": "close a task as verified",
+    "close_other": "close a task as void, duplicate or not responsible",
+    "attach_evidence": "attach evidence",
+}
+
+
+def authorize(actor: Actor, action: str, unit: str | None = None) -> None:
+    """Refuse ``action`` unless the actor's role allows it (for ``unit`` where it matters)."""
+    allowed = PERMISSIONS[action]
+    if actor.role not in allowed:
+        raise Refused(
+            f"{actor.id} ({actor.role}) may not "
+            f"{ACTION_NAMES.get(action, action.replace('_', ' '))}: "
+            f"that is for {', '.join(sorted(allowed))}"
+        )
+    if actor.role == UNIT and unit is not None and actor.unit != unit:
+        raise Refused(
+            f"{actor.id} acts for unit {actor.unit}, not for unit {unit}"
+        )

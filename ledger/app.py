@@ -1,0 +1,466 @@
+"""The ledger application: every command of the 台账, as methods that return plain data.
+
+Each command loads what it acts on, lets the domain decide, and saves the new events in one
+transaction. When two people act on the same task at once, the second save conflicts; the
+command is then decided again against the fresh state (so it either still applies, or is
+refused with the reason the new state gives) a few times before giving up with a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+
+from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused
+from domain.inspection import Inspection
+from domain.registry import Campaign, Person, Unit, check_code
+from domain.task import Task
+from ledger.chain import Record
+
+R = TypeVar("R")
+A = TypeVar("A", bound=LedgerAggregate)
+
+TASK_PREFIX = "T-"
+INSPECTION_PREFIX = "I-"
+ID_DIGITS = 6
+ATTEMPTS = 5
+
+
+class Conflict(DomainError):
+    """Someone else kept changing the same thing; the command was not applied."""
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass
+class Finding:
+    """One problem found on an inspection visit; it becomes a task."""
+
+    category: str
+    location: str
+    description: str
+    deadline: date
+    notice_no: str | None = None
+    requirements: str = ""
+    evidence: list[dict[str, str]] = field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def sequence_id(prefix: str, number: int) -> str:
+    if number >= 10 ** ID_DIGITS:
+        raise Refused(f"the ledger has run out of {prefix}… numbers ({number})")
+    return f"{prefix}{number:0{ID_DIGITS}d}"
+
+
+class Ledger(Application[str]):
+    """The taizhang application over one store."""
+
+    name = "taizhang"
+
+    def __init__(self, env: dict[str, str], clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def register_transcodings(self, transcoder: Transcoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # --- reading aggregates ------------------------------------------------------------
+
+    def _get(self, kind: type[A], key: str, label: str) -> A:
+        try:
+            found = self.repository.get(key)
+        except AggregateNotFoundError:
+            raise NotFound(f"unknown {label}: {key.split(':', 1)[-1]}") from None
+        if not isinstance(found, kind):
+            raise NotFound(f"unknown {label}: {key.split(':', 1)[-1]}")
+        return found
+
+    def campaign(self) -> Campaign:
+        try:
+            return self._get(Campaign, Campaign.ID, "campaign")
+        except NotFound:
+            raise NotFound("this ledger has no campaign yet: run 'taizhang campaign start'") \
+                from None
+
+    def unit(self, code: str) -> Unit:
+        return self._get(Unit, Unit.key(code), "unit")
+
+    def person(self, person_id: str) -> Person:
+        return self._get(Person, Person.key(person_id), "person")
+
+    def task(self, task_id: str) -> Task:
+        return self._get(Task, task_id.strip().upper(), "task")
+
+    def actor(self, person_id: str | None) -> Actor:
+        if not person_id:
+            raise Refused("acting person must be given with --as or TAIZHANG_AS")
+        return self.person(person_id).as_actor()
+
+    def today(self, campaign: Campaign) -> date:
+        return self.clock().astimezone(campaign.zone).date()
+
+    def _when(self, occurred_at: datetime | None) -> tuple[datetime, datetime]:
+        now = self.clock()
+        return (occurred_at if occurred_at is not None else now), now
+
+    def _retrying(self, attempt: Callable[[], R]) -> R:
+        for _ in range(ATTEMPTS):
+            try:
+                return attempt()
+            except IntegrityError:
+                continue
+        raise Conflict("others kept changing the same records; nothing was written, "
+                       "try again")
+
+    def _next_ids(self, prefix: str, count: int) -> list[str]:
+        last = self.recorder.last_id_with_prefix(prefix)  # type: ignore[attr-defined]
+        start = int(last[len(prefix):]) + 1 if last else 1
+        return [sequence_id(prefix, start + i) for i in range(count)]
+
+    # --- registries --------------------------------------------------------------------
+
+    def start_campaign(self, *, name: str, time_zone: str, categories: list[str],
+                       required_inspections: int, admin_id: str, admin_name: str,
+                       occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Start the ledger's campaign with its first administrator."""
+        when, _ = self._when(occurred_at)
+        try:
+            self.repository.get(Campaign.ID)
+        except AggregateNotFoundError:
+            pass
+        else:
+            raise Refused("this ledger already has a campaign")
+        admin = Person.found(person_id=admin_id, name=admin_name, occurred_at=when)
+        campaign = Campaign.start(
+            name=name, time_zone=time_zone, categories=categories,
+            required_inspections=required_inspections, actor=admin.as_actor(),
+            occurred_at=when)
+        self._retrying(lambda: self.save(campaign, admin))
+        return self.describe_campaign(campaign)
+
+    def describe_campaign(self, campaign: Campaign | None = None) -> dict[str, Any]:
+        campaign = campaign or self.campaign()
+        return {"name": campaign.name, "time_zone": campaign.time_zone,
+                "categories": list(campaign.categories),
+                "required_inspections": campaign.required_inspections,
+                "recurrence_window_days": campaign.recurrence_window_days,
+                "recurrence_lookback_months": campaign.recurrence_lookback_months}
+
+    def add_category(self, actor_id: str, category: str,
+                     occurred_at: datetime | None = None) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            campaign = self.campaign()
+            campaign.add_category(category, actor=actor, occurred_at=self._when(occurred_at)[0])
+            self.save(campaign)
+            return self.describe_campaign(campaign)
+        return self._retrying(attempt)
+
+    def register_unit(self, actor_id: str, *, code: str, name: str, kind: str,
+                      parent: str | None = None,
+                      occurred_at: datetime | None = None) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            self.campaign()
+            check_code("unit code", code)
+            if self._exists(Unit.key(code)):
+                raise Refused(f"unit {code} already exists")
+            parent_unit = self.unit(parent) if parent else None
+            unit = Unit.register(code=code, name=name, kind=kind, parent=parent_unit,
+                                 actor=actor, occurred_at=self._when(occurred_at)[0])
+            self.save(unit)
+            return describe_unit(unit)
+        return self._retrying(attempt)
+
+    def rename_unit(self, actor_id: str, code: str, name: str, reason: str,
+                    occurred_at: datetime | None = None) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            unit = self.unit(code)
+            unit.rename(name, reason, actor=actor, occurred_at=self._when(occurred_at)[0])
+            self.save(unit)
+            return describe_unit(unit)
+        return self._retrying(attempt)
+
+    def retire_unit(self, actor_id: str, code: str, reason: str,
+                    occurred_at: datetime | None = None) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            unit = self.unit(code)
+            unit.retire(reason, actor=actor, occurred_at=self._when(occurred_at)[0])
+            self.save(unit)
+            return describe_unit(unit)
+        return self._retrying(attempt)
+
+    def register_person(self, actor_id: str, *, person_id: str, name: str, role: str,
+                        unit: str | None = None,
+                        occurred_at: datetime | None = None) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            check_code("person id", person_id)
+            if self._exists(Person.key(person_id)):
+                raise Refused(f"person {person_id} already exists")
+            person = Person.register(person_id=person_id, name=name, role=role,
+                                     unit=self.unit(unit) if unit else None, actor=actor,
+                                     occurred_at=self._when(occurred_at)[0])
+            self.save(person)
+            return describe_person(person)
+        return self._retrying(attempt)
+
+    def retire_person(self, actor_id: str, person_id: str, reason: str,
+                      occurred_at: datetime | None = None) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            person = self.person(person_id)
+            person.retire(reason, actor=actor, occurred_at=self._when(occurred_at)[0])
+            self.save(person)
+            return describe_person(person)
+        return self._retrying(attempt)
+
+    def _exists(self, key: str) -> bool:
+        return bool(self.recorder.select_events(key, limit=1))
+
+    # --- tasks ---------------------------------------------------------------------------
+
+    def assign(self, actor_id: str, *, unit: str, category: str, source: str, location: str,
+               description: str, deadline: date, notice_no: str | None = None,
+               requirements: str = "", note: str = "",
+               occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Assign a task to a unit (with a notice at once, if a number is given)."""
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            campaign = self.campaign()
+            when, now = self._when(occurred_at)
+            task = self._new_task(
+                self._next_ids(TASK_PREFIX, 1)[0], actor, campaign,
+                Finding(category, location, description, deadline, notice_no, requirements),
+                unit=unit, source=source, when=when, now=now, note=note)
+            self.save(task)
+            return describe_task(task, self.today(campaign))
+        return self._retrying(attempt)
+
+    def _new_task(self, task_id: str, actor: Actor, campaign: Campaign, finding: Finding, *,
+                  unit: str, source: str, when: datetime, now: datetime,
+                  inspection: str | None = None, note: str = "") -> Task:
+        self.unit(unit).check_active()
+        task = Task.assign(
+            task_id=task_id, unit=unit, category=campaign.check_category(finding.category),
+            source=source, location=finding.location, description=finding.description,
+            deadline=finding.deadline, actor=actor, occurred_at=when, zone=campaign.zone,
+            now=now, inspection=inspection, note=note)
+        if finding.notice_no:
+            task.issue_notice(notice_no=finding.notice_no, requirements=finding.requirements,
+                              actor=actor, occurred_at=when, now=now, zone=campaign.zone)
+        if finding.evidence:
+            task.attach_evidence(evidence=finding.evidence, actor=actor, occurred_at=when,
+                                 now=now)
+        return task
+
+    def inspect(self, actor_id: str, *, unit: str, findings: list[Finding],
+                companions: list[str] | None = None, note: str = "",
+                occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Record an inspection visit; each finding becomes a task of the visited unit."""
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            campaign = self.campaign()
+            self.unit(unit).check_active()
+            for companion in companions or []:
+                if self.person(companion).as_actor().role != "inspector":
+                    raise Refused(f"companion {companion} is not an inspector")
+            when, now = self._when(occurred_at)
+            inspection_id = self._next_ids(INSPECTION_PREFIX, 1)[0]
+            task_ids = self._next_ids(TASK_PREFIX, len(findings))
+            tasks = [self._new_task(task_id, actor, campaign, finding, unit=unit,
+                                    source="inspection", when=when, now=now,
+                                    inspection=inspection_id, note=note)
+                     for task_id, finding in zip(task_ids, findings, strict=True)]
+            visit = Inspection.record(
+                inspection_id=inspection_id, unit=unit, companions=companions or [],
+                findings=task_ids, note=note, actor=actor, occurred_at=when, now=now)
+            self.save(visit, *tasks)
+            return {"inspection": inspection_id, "unit": unit,
+                    "occurred_at": when.isoformat(), "inspectors": visit.inspectors,
+                    "tasks": task_ids}
+        return self._retrying(attempt)
+
+    def acknowledge(self, actor_id: str, task_id: str, note: str = "",
+                    occurred_at: datetime | None = None) -> dict[str, Any]:
+        """The unit signs for the task (签收)."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.acknowledge(actor=a, occurred_at=w, now=n, note=note))
+
+    def issue_notice(self, actor_id: str, task_id: str, notice_no: str,
+                     requirements: str = "", deadline: date | None = None,
+                     occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Issue a rectification notice (整改通知书)."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.issue_notice(notice_no=notice_no, requirements=requirements,
+                                            deadline=deadline, actor=a, occurred_at=w, now=n,
+                                            zone=c.zone))
+
+    def report_rectification(self, actor_id: str, task_id: str, description: str,
+                             evidence: list[dict[str, str]] | None = None,
+                             occurred_at: datetime | None = None) -> dict[str, Any]:
+        """The unit reports its rectification, with evidence."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.report_rectification(description=description,
+                                                    evidence=evidence or [], actor=a,
+                                                    occurred_at=w, now=n))
+
+    def reinspect(self, actor_id: str, task_id: str, passed: bool, note: str = "",
+                  evidence: list[dict[str, str]] | None = None,
+                  occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Re-inspect (复查): pass or fail (返工)."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.reinspect(passed=passed, note=note, evidence=evidence or [],
+                                         actor=a, occurred_at=w, now=n))
+
+    def extend_deadline(self, actor_id: str, task_id: str, deadline: date, reason: str,
+                        occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Extend the current cycle's deadline; the actor is the approver."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.extend_deadline(deadline=deadline, reason=reason, actor=a,
+                                               occurred_at=w, now=n))
+
+    def escalate(self, actor_id: str, task_id: str, reason: str,
+                 occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Put the task under supervision (督办)."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.escalate(reason=reason, actor=a, occurred_at=w, now=n))
+
+    def attach_evidence(self, actor_id: str, task_id: str, evidence: list[dict[str, str]],
+                        occurred_at: datetime | None = None) -> dict[str, Any]:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.attach_evidence(evidence=evidence, actor=a, occurred_at=w,
+                                               now=n))
+
+    def close_task(self, actor_id: str, task_id: str, closure: str, reason: str,
+              occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Close the task (销号)."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.close(closure=closure, reason=reason, actor=a, occurred_at=w,
+                                     now=n))
+
+    def reopen(self, actor_id: str, task_id: str, reason: str, deadline: date,
+               occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Reopen a closed task: the problem came back (反弹)."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.reopen(reason=reason, deadline=deadline, actor=a,
+                                      occurred_at=w, now=n, zone=c.zone))
+
+    def reassign(self, actor_id: str, task_id: str, unit: str, reason: str,
+                 occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Hand the task to another unit."""
+        def command(t: Task, a: Actor, c: Campaign, w: datetime, n: datetime) -> None:
+            self.unit(unit).check_active()
+            t.reassign(unit=unit, reason=reason, actor=a, occurred_at=w, now=n)
+        return self._command(actor_id, task_id, occurred_at, command)
+
+    def correct(self, actor_id: str, task_id: str, event: int, changes: dict[str, str],
+                reason: str, occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Record a correction of one of the task's earlier events."""
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+                             t.correct(corrects=event, changes=changes, reason=reason,
+                                       actor=a, occurred_at=w, now=n, zone=c.zone,
+                                       categories=c.categories))
+
+    def _command(self, actor_id: str, task_id: str, occurred_at: datetime | None,
+                 command: Callable[[Task, Actor, Campaign, datetime, datetime], None]
+                 ) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            task = self.task(task_id)
+            campaign = self.campaign()
+            when, now = self._when(occurred_at)
+            command(task, actor, campaign, when, now)
+            self.save(task)
+            return describe_task(task, self.today(campaign))
+        return self._retrying(attempt)
+
+    # --- reading the log -----------------------------------------------------------------
+
+    def describe(self, task_id: str) -> dict[str, Any]:
+        """A task's current state, with every event it has, in order."""
+        task = self.task(task_id)
+        campaign = self.campaign()
+        described = describe_task(task, self.today(campaign))
+        described["events"] = [
+            {"version": e.originator_version, "event": type(e).__name__,
+             **event_details(e)}
+            for e in self.events.get(task.id)
+        ]
+        return described
+
+    def records(self, after: int = 0, upto: int | None = None,
+                batch: int = 1000) -> Iterator[Record]:
+        """Stream stored events after ``after`` (up to ``upto``), in log order."""
+        while True:
+            page = self.recorder.select_records(after, batch, upto)  # type: ignore[attr-defined]
+            yield from page
+            if len(page) < batch:
+                return
+            after = page[-1].position
+
+    def max_position(self) -> int:
+        return self.recorder.max_position()  # type: ignore[attr-defined]
+
+    def position_as_of(self, moment: datetime) -> int:
+        return self.recorder.position_as_of(moment)  # type: ignore[attr-defined]
+
+
+def event_details(event: Any) -> dict[str, Any]:
+    """An event's own fields as plain data (dates and times as ISO text)."""
+    skip = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+    return {k: _plain(v) for k, v in vars(event).items() if k not in skip}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def describe_unit(unit: Unit) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": unit.parent,
+            "retired": unit.retired}
+
+
+def describe_person(person: Person) -> dict[str, Any]:
+    return {"id": person.person_id, "name": person.name, "role": person.person_role,
+            "unit": person.unit, "retired": person.retired}
+
+
+def describe_task(task: Task, today: date) -> dict[str, Any]:
+    """A task's current state as plain data; overdue as of ``today``."""
+    return {
+        "task": task.id, "unit": task.unit, "category": task.category, "source": task.source,
+        "location": task.location, "description": task.description, "state": task.state,
+        "closure": task.closure, "acknowledged": task.acknowledged,
+        "notice_no": task.notice_no, "deadline": task.deadline.isoformat(),
+        "overdue": task.is_overdue(today), "cycle": task.cycle,
+        "rework_count": task.rework_count, "escalations": task.escalations,
+        "inspection": task.inspection, "assigned_at": task.assigned_at.isoformat(),
+        "version": task.version,
+    }

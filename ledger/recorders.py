@@ -1,0 +1,289 @@
+"""The ledger's event recorders: the library's SQLite and PostgreSQL application recorders,
+extended so that every stored event carries its transaction time, the account that entered
+it and its link in the audit chain — all written in the same transaction as the event.
+
+Positions (notification ids) are assigned here, one after another with no gap, while the
+writer holds the store's write lock; so the chain, the positions and the transaction times
+all follow one order, and "as of T" is always a prefix of the log.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from eventsourcing.persistence import Notification, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore, SQLiteTransaction
+from psycopg.sql import SQL, Identifier
+
+from ledger.chain import GENESIS, Record, link, stamp
+
+APPEND_ONLY = "the ledger is append-only"
+
+
+def os_account() -> str:
+    """The operating-system account entering events into an embedded store."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        import os
+
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+def chain_rows(stored_events: Sequence[StoredEvent], head_position: int, head_hash: str,
+               recorded_at: str, account: str) -> list[tuple[Any, ...]]:
+    """The rows to insert after the head: consecutive positions, each hash chained."""
+    rows = []
+    previous = head_hash
+    for offset, event in enumerate(stored_events, 1):
+        position = head_position + offset
+        originator_id = str(event.originator_id)
+        previous = link(previous, position, originator_id, event.originator_version,
+                        event.topic, event.state, recorded_at, account)
+        rows.append((position, originator_id, event.originator_version, event.topic,
+                     event.state, recorded_at, account, previous))
+    return rows
+
+
+class _ImmediateTransaction(SQLiteTransaction):
+    """Take SQLite's write lock at BEGIN, so the head we read is the head we extend."""
+
+    def __enter__(self) -> Any:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise OperationalError(e) from e
+        return cursor
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """SQLite application recorder with transaction time, account and hash chain."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.account = os_account()
+        table = self.events_table_name
+        self.insert_statement = (
+            f"INSERT INTO {table} (notification_id, originator_id, originator_version, "
+            "topic, state, recorded_at, account, hash) VALUES (?,?,?,?,?,?,?,?)"
+        )
+        self.head_statement = (
+            f"SELECT notification_id, recorded_at, hash FROM {table} "
+            "ORDER BY notification_id DESC LIMIT 1"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.events_table_name
+        # An INTEGER PRIMARY KEY is a stable rowid: VACUUM may renumber a hidden rowid.
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            "notification_id INTEGER PRIMARY KEY, "
+            "originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, "
+            "topic TEXT NOT NULL, "
+            "state BLOB NOT NULL, "
+            "recorded_at TEXT NOT NULL, "
+            "account TEXT NOT NULL, "
+            "hash TEXT NOT NULL)",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_aggregate "
+            f"ON {table} (originator_id, originator_version)",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
+        ]
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        with self.datastore.get_connection(commit=True) as conn, \
+                _ImmediateTransaction(conn, commit=True) as c:
+            return self._insert_events(c, stored_events, **kwargs)
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
+                       **_: Any) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        c.execute(self.head_statement)
+        head = c.fetchone()
+        position, last_time, previous = (head[0], head[1], head[2]) if head else (0, "", GENESIS)
+        # Transaction time never runs backwards along the log, whatever the clock does.
+        recorded_at = max(stamp(datetime.now(timezone.utc)), last_time)
+        rows = chain_rows(stored_events, position, previous, recorded_at, self.account)
+        c.executemany(self.insert_statement, rows)
+        return [row[0] for row in rows]
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> Sequence[Notification]:
+        clauses, params = self._range(start, stop, inclusive_of_start)
+        if topics:
+            clauses.append(f"topic IN ({','.join('?' * len(topics))})")
+            params += list(topics)
+        rows = self._select(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table_name}{_where(clauses)} "
+            "ORDER BY notification_id LIMIT ?", [*params, limit])
+        return [Notification(id=r[0], originator_id=r[1], originator_version=r[2],
+                             topic=r[3], state=r[4]) for r in rows]
+
+    def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
+        """Stored events after position ``after`` (up to ``upto``), with their stamps."""
+        clauses, params = self._range(after, upto, False)
+        rows = self._select(
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            f"recorded_at, account, hash FROM {self.events_table_name}{_where(clauses)} "
+            "ORDER BY notification_id LIMIT ?", [*params, limit])
+        return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    def max_position(self) -> int:
+        rows = self._select(f"SELECT MAX(notification_id) FROM {self.events_table_name}", [])
+        return rows[0][0] or 0
+
+    def position_as_of(self, moment: datetime) -> int:
+        """The last position recorded at or before ``moment`` (0 if none)."""
+        rows = self._select(
+            f"SELECT MAX(notification_id) FROM {self.events_table_name} "
+            "WHERE recorded_at <= ?", [stamp(moment)])
+        return rows[0][0] or 0
+
+    def last_id_with_prefix(self, prefix: str) -> str | None:
+        """The greatest aggregate id beginning with ``prefix`` (ids are zero-padded)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._select(
+            f"SELECT originator_id FROM {self.events_table_name} "
+            "WHERE originator_id >= ? AND originator_id < ? "
+            "ORDER BY originator_id DESC LIMIT 1", [prefix, upper])
+        return rows[0][0] if rows else None
+
+    def _range(self, start: int | None, stop: int | None,
+               inclusive: bool) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            clauses.append("notification_id >= ?" if inclusive else "notification_id > ?")
+            params.append(start)
+        if stop is not None:
+            clauses.append("notification_id <= ?")
+            params.append(stop)
+        return clauses, params
+
+    def _select(self, statement: str, params: list[Any]) -> list[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return list(c.fetchall())
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """PostgreSQL application recorder with transaction time, account and hash chain.
+
+    The library already serialises writers with an EXCLUSIVE table lock; under that lock
+    we read the head, take the server's clock and the database user, and extend the chain.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        guard = Identifier(f"{self.events_table_name}_append_only")
+        self.table_sql = SQL("{}.{}").format(schema, table)
+        self.sql_create_statements = [
+            SQL("CREATE TABLE IF NOT EXISTS {t} ("
+                "notification_id bigint NOT NULL, "
+                "originator_id text COLLATE \"C\" NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "topic text NOT NULL, "
+                "state bytea NOT NULL, "
+                "recorded_at timestamptz NOT NULL, "
+                "account text NOT NULL, "
+                "hash text NOT NULL, "
+                # Byte order (COLLATE "C") keeps zero-padded ids in numeric order.
+                "PRIMARY KEY (originator_id, originator_version))").format(t=self.table_sql),
+            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {t} (notification_id)").format(
+                index=Identifier(self.notification_id_index_name), t=self.table_sql),
+            SQL("CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                "'{message}: % refused', TG_OP; END $$").format(
+                schema=schema, guard=guard, message=SQL(APPEND_ONLY)),
+            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {t} "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{self.events_table_name}_no_change"), t=self.table_sql,
+                schema=schema, guard=guard),
+            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE TRUNCATE ON {t} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{self.events_table_name}_no_truncate"),
+                t=self.table_sql, schema=schema, guard=guard),
+        ]
+        self.head_statement = SQL(
+            "SELECT clock_timestamp() AS now, current_user AS account, h.* FROM (SELECT 1) o "
+            "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
+            "ORDER BY notification_id DESC LIMIT 1) h ON true").format(t=self.table_sql)
+        self.insert_statement = SQL(
+            "INSERT INTO {t} (notification_id, originator_id, originator_version, topic, "
+            "state, recorded_at, account, hash) SELECT * FROM unnest("
+            "%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bytea[], "
+            "%s::timestamptz[], %s::text[], %s::text[]) RETURNING notification_id"
+        ).format(t=self.table_sql)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                              **_: Any) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.head_statement, prepare=True)
+        head = curs.fetchone()
+        position = head["notification_id"] or 0
+        previous = head["hash"] or GENESIS
+        now = stamp(head["now"])
+        last = stamp(head["recorded_at"]) if head["recorded_at"] else ""
+        rows = chain_rows(stored_events, position, previous, max(now, last), head["account"])
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        curs.execute(self.insert_statement, columns, prepare=True)
+
+    def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
+        """Stored events after position ``after`` (up to ``upto``), with their stamps."""
+        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                        "state, recorded_at, account, hash FROM {t} WHERE notification_id > %s"
+                        ).format(t=self.table_sql)
+        params: list[Any] = [after]
+        if upto is not None:
+            statement += SQL(" AND notification_id <= %s")
+            params.append(upto)
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
+                       r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
+                       r["hash"]) for r in self._select(statement, params)]
+
+    def max_position(self) -> int:
+        return self.max_notification_id() or 0
+
+    def position_as_of(self, moment: datetime) -> int:
+        """The last position recorded at or before ``moment`` (0 if none)."""
+        rows = self._select(SQL("SELECT MAX(notification_id) AS p FROM {t} "
+                                "WHERE recorded_at <= %s").format(t=self.table_sql), [moment])
+        return rows[0]["p"] or 0
+
+    def last_id_with_prefix(self, prefix: str) -> str | None:
+        """The greatest aggregate id beginning with ``prefix`` (ids are zero-padded)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._select(SQL("SELECT originator_id FROM {t} WHERE originator_id >= %s "
+                                "AND originator_id < %s ORDER BY originator_id DESC LIMIT 1"
+                                ).format(t=self.table_sql), [prefix, upper])
+        return rows[0]["originator_id"] if rows else None
+
+    def _select(self, statement: Any, params: list[Any]) -> list[Any]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return curs.fetchall()

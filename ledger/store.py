@@ -1,0 +1,152 @@
+"""The one place that turns a store URL into an event store and a read-model engine.
+
+``sqlite:///taizhang.db`` (the default, or a bare file path) keeps everything in one file;
+``postgresql://USER@HOST:PORT/DB[?schema=NAME]`` keeps it in a PostgreSQL database. Events
+go through the ``eventsourcing`` library's recorders (our subclasses, with the audit chain);
+read models are SQLAlchemy tables beside them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+DEFAULT_URL = "sqlite:///taizhang.db"
+
+
+class StoreURLError(ValueError):
+    """A --db / TAIZHANG_DB value that names no store we can open."""
+
+
+@dataclass(frozen=True)
+class StoreURL:
+    """A parsed store URL."""
+
+    kind: str  # "sqlite" or "postgresql"
+    path: str = ""  # SQLite file
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    database: str = ""
+    schema: str = "public"
+
+    @classmethod
+    def parse(cls, url: str) -> StoreURL:
+        url = url.strip()
+        if not url:
+            raise StoreURLError("store URL (--db) must not be empty")
+        if "://" not in url:
+            return cls(kind="sqlite", path=url)
+        parts = urlsplit(url)
+        scheme = parts.scheme.split("+", 1)[0]
+        if scheme == "sqlite":
+            path = url.split("://", 1)[1]
+            path = path[1:] if path.startswith("/") else path
+            path = path.split("?", 1)[0]
+            if not path or path == ":memory:":
+                raise StoreURLError(f"store URL {url!r} names no SQLite file")
+            return cls(kind="sqlite", path=path)
+        if scheme in ("postgresql", "postgres"):
+            database = parts.path.lstrip("/")
+            if not database:
+                raise StoreURLError(f"store URL {url!r} names no database")
+            schema = parse_qs(parts.query).get("schema", ["public"])[0]
+            try:
+                port = parts.port or 5432
+            except ValueError:
+                raise StoreURLError(f"store URL {url!r} has a bad port") from None
+            return cls(kind="postgresql", host=parts.hostname or "127.0.0.1", port=port,
+                       user=unquote(parts.username or "postgres"),
+                       password=unquote(parts.password or ""), database=database,
+                       schema=schema)
+        raise StoreURLError(
+            f"store URL {url!r} is neither sqlite:///FILE nor postgresql://USER@HOST/DB"
+        )
+
+    def event_store_env(self) -> dict[str, str]:
+        """The environment for the ``eventsourcing`` application."""
+        common = {"ORIGINATOR_ID_TYPE": "text"}
+        if self.kind == "sqlite":
+            return {
+                **common,
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": self.path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerSQLiteRecorder",
+            }
+        return {
+            **common,
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.database,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerPostgresRecorder",
+        }
+
+    def sqlalchemy_url(self) -> sa.URL:
+        if self.kind == "sqlite":
+            return sa.URL.create("sqlite", database=self.path)
+        return sa.URL.create("postgresql+psycopg", username=self.user,
+                             password=self.password or None, host=self.host,
+                             port=self.port, database=self.database)
+
+    def describe(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}" + (
+            f"?schema={self.schema}" if self.schema != "public" else "")
+
+
+class Store:
+    """An opened store: the URL, the read-model engine, and the ledger application."""
+
+    def __init__(self, url: str) -> None:
+        self.url = StoreURL.parse(url)
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self.url.kind == "sqlite":
+            engine = sa.create_engine(self.url.sqlalchemy_url(),
+                                      connect_args={"timeout": 30})
+
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+                # WAL lets read-model writers and event writers share the file.
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+            return engine
+        engine = sa.create_engine(
+            self.url.sqlalchemy_url(), pool_size=2, max_overflow=2,
+            connect_args={"options": f"-csearch_path={self.url.schema}"})
+        return engine
+
+    def prepare(self) -> None:
+        """Make sure the place for the ledger exists (the SQLite folder, the PG schema)."""
+        if self.url.kind == "sqlite":
+            folder = Path(self.url.path).parent
+            if not folder.exists():
+                raise StoreURLError(f"folder {str(folder)!r} of the store does not exist")
+            return
+        with sa.create_engine(self.url.sqlalchemy_url()).begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def default_url() -> str:
+    return os.environ.get("TAIZHANG_DB") or DEFAULT_URL
