@@ -9,13 +9,17 @@ read models are SQLAlchemy tables beside them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+from ledger.app import Ledger, utc_now
 
 DEFAULT_URL = "sqlite:///taizhang.db"
 
@@ -112,8 +116,9 @@ class StoreURL:
 class Store:
     """An opened store: the URL, the read-model engine, and the ledger application."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now) -> None:
         self.url = StoreURL.parse(url)
+        self.clock = clock
 
     @cached_property
     def engine(self) -> Engine:
@@ -133,6 +138,12 @@ class Store:
             connect_args={"options": f"-csearch_path={self.url.schema}"})
         return engine
 
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The ledger application on this store (opened once)."""
+        self.prepare()
+        return Ledger(self.url.event_store_env(), clock=self.clock)
+
     def prepare(self) -> None:
         """Make sure the place for the ledger exists (the SQLite folder, the PG schema)."""
         if self.url.kind == "sqlite":
@@ -140,10 +151,12 @@ class Store:
             if not folder.exists():
                 raise StoreURLError(f"folder {str(folder)!r} of the store does not exist")
             return
-        with sa.create_engine(self.url.sqlalchemy_url()).begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
 
     def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

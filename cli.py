@@ -1,0 +1,60 @@
+"""taizhang (台账): the command line. Parses, calls the ledger, prints — nothing more."""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
+
+from domain.base import DomainError
+from commands.session import Session
+from ledger.store import StoreURLError, default_url
+
+
+def _version() -> str:
+    try:
+        return version("taizhang")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class LedgerGroup(click.Group):
+    """Turns the ledger's refusals into one-line errors at the edge, never tracebacks."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except (DomainError, StoreURLError) as e:
+            raise click.ClickException(str(e)) from None
+        except (PersistenceError, sqlalchemy.exc.SQLAlchemyError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise click.ClickException(f"store {ctx.obj.url if ctx.obj else ''}: {first}") \
+                from None
+
+
+@click.group(cls=LedgerGroup)
+@click.version_option(_version(), prog_name="taizhang")
+@click.option("--db", "url", default=None, metavar="URL",
+              help="Store: sqlite:///FILE (default sqlite:///taizhang.db) or "
+              "postgresql://USER@HOST:PORT/DB; also TAIZHANG_DB.")
+@click.option("--as", "actor", default=None, metavar="PERSON",
+              help="The person acting; also TAIZHANG_AS.")
+@click.pass_context
+def main(ctx: click.Context, url: str | None, actor: str | None) -> None:
+    """台账 taizhang — an event-sourced ledger of civilization-creation tasks."""
+    session = Session(url or default_url(), actor or os.environ.get("TAIZHANG_AS"))
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+def _register() -> None:
+    from commands import board, demo, registry, tasks
+
+    for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""The taizhang command groups; ``cli.py`` assembles them."""

@@ -1,0 +1,176 @@
+"""Registry commands: init, the campaign, units and people."""
+
+from __future__ import annotations
+
+import click
+
+from commands.session import Session, pass_session
+from commands.output import emit, emit_record, output_options
+from commands.params import at_option, localize
+from domain.registry import UNIT_KINDS
+from domain.roles import ROLES
+
+
+@click.command()
+@pass_session
+def init(session: Session) -> None:
+    """Create the ledger's tables in the store (safe to run again)."""
+    session.store.ledger  # opening the ledger creates the event table
+    session.read.projector.create_tables()
+    click.echo(f"ledger ready at {session.store.url.describe()}")
+
+
+@click.group()
+def campaign() -> None:
+    """The campaign this ledger serves (创建活动)."""
+
+
+@campaign.command("start")
+@click.option("--name", required=True, help="e.g. 创建全国文明城市 2024")
+@click.option("--time-zone", default="Asia/Shanghai", show_default=True)
+@click.option("--category", "categories", multiple=True,
+              help="A management category; repeatable. Default: the seven managements.")
+@click.option("--required-inspections", type=click.IntRange(min=0), default=4,
+              show_default=True, help="Inspections required per unit per month.")
+@click.option("--admin", "admin_id", required=True, help="Id of the first administrator.")
+@click.option("--admin-name", required=True, help="Name of the first administrator.")
+@pass_session
+def campaign_start(session: Session, name: str, time_zone: str, categories: tuple[str, ...],
+                   required_inspections: int, admin_id: str, admin_name: str) -> None:
+    """Start the campaign, with its first administrator."""
+    result = session.store.ledger.start_campaign(
+        name=name, time_zone=time_zone, categories=list(categories),
+        required_inspections=required_inspections, admin_id=admin_id, admin_name=admin_name)
+    click.echo(f"campaign {result['name']} started ({result['time_zone']}); "
+               f"administrator {admin_id}")
+
+
+@campaign.command("show")
+@output_options()
+@pass_session
+def campaign_show(session: Session, fmt: str) -> None:
+    """Show the campaign's settings and categories."""
+    emit_record(session.store.ledger.describe_campaign(), fmt)
+
+
+@campaign.command("add-category")
+@click.argument("category")
+@at_option()
+@pass_session
+def campaign_add_category(session: Session, category: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Add a management category (e.g. 公益广告, 志愿服务)."""
+    ledger = session.store.ledger
+    ledger.add_category(session.actor, category,
+                        localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"category {category} added")
+
+
+@click.group()
+def unit() -> None:
+    """Responsible units (责任单位): 社区, 街道, 部门, 物业."""
+
+
+UNIT_COLUMNS = [("code", "code"), ("name", "name"), ("kind", "kind"), ("parent", "parent"),
+                ("retired", "retired")]
+
+
+@unit.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(UNIT_KINDS))
+@click.option("--parent", default=None, help="Code of the parent unit.")
+@at_option()
+@pass_session
+def unit_add(session: Session, code: str, name: str, kind: str, parent: str | None,
+             occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Register a unit."""
+    ledger = session.store.ledger
+    result = ledger.register_unit(session.actor, code=code, name=name, kind=kind,
+                                  parent=parent,
+                                  occurred_at=localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"unit {result['code']} {result['name']} ({result['kind']}) registered")
+
+
+@unit.command("rename")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Rename a unit."""
+    ledger = session.store.ledger
+    ledger.rename_unit(session.actor, code, name, reason,
+                       localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"unit {code} renamed {name}")
+
+
+@unit.command("retire")
+@click.argument("code")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Retire a unit: it keeps its history but gets no new tasks."""
+    ledger = session.store.ledger
+    ledger.retire_unit(session.actor, code, reason,
+                       localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"unit {code} retired")
+
+
+@unit.command("list")
+@click.option("--kind", type=click.Choice(UNIT_KINDS), default=None)
+@output_options()
+@pass_session
+def unit_list(session: Session, kind: str | None, fmt: str) -> None:
+    """List the units."""
+    emit(session.read.units(kind), UNIT_COLUMNS, fmt)
+
+
+@click.group()
+def person() -> None:
+    """People who act in the ledger, each in one role."""
+
+
+@person.command("add")
+@click.argument("person_id")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--unit", "unit_code", default=None, help="The unit a unit member acts for.")
+@at_option()
+@pass_session
+def person_add(session: Session, person_id: str, name: str, role: str,
+               unit_code: str | None, occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Register a person: admin, inspector, unit member (with --unit) or auditor."""
+    ledger = session.store.ledger
+    result = ledger.register_person(session.actor, person_id=person_id, name=name, role=role,
+                                    unit=unit_code,
+                                    occurred_at=localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"person {result['id']} {result['name']} registered as {result['role']}"
+               + (f" of {result['unit']}" if result["unit"] else ""))
+
+
+@person.command("retire")
+@click.argument("person_id")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def person_retire(session: Session, person_id: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Retire a person: they may no longer act."""
+    ledger = session.store.ledger
+    ledger.retire_person(session.actor, person_id, reason,
+                         localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"person {person_id} retired")
+
+
+@person.command("list")
+@output_options()
+@pass_session
+def person_list(session: Session, fmt: str) -> None:
+    """List the people."""
+    emit(session.read.people(),
+         [("id", "id"), ("name", "name"), ("role", "role"), ("unit", "unit"),
+          ("retired", "retired")], fmt)
+
+
+COMMANDS = [init, campaign, unit, person]

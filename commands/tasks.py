@@ -1,0 +1,291 @@
+"""Task commands: inspect, and the lifecycle of one task (task assign … task correct)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import click
+
+from commands.board import board
+from commands.output import emit, emit_record, output_options
+from commands.params import DATE, at_option, evidence, evidence_option, localize
+from commands.session import Session, pass_session
+from domain.base import Refused
+from domain.task import CLOSURES, SOURCES, STATE_LABELS
+from ledger.app import Finding
+
+
+def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
+    return localize(occurred_at, session.store.ledger.campaign().zone)
+
+
+def _said(result: dict[str, Any]) -> None:
+    click.echo(f"{result['task']} {result['state']} {STATE_LABELS[result['state']]}"
+               + (f" ({result['closure']})" if result["closure"] else "")
+               + f" · unit {result['unit']} · deadline {result['deadline']}"
+               + (" · OVERDUE" if result["overdue"] else ""))
+
+
+def _parse_finding(spec: str, default_deadline: date) -> Finding:
+    parts = [p.strip() for p in spec.split("|")]
+    if len(parts) < 3 or len(parts) > 5:
+        raise Refused(f"finding must be CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]], "
+                      f"got {spec!r}")
+    deadline = default_deadline
+    if len(parts) >= 4 and parts[3]:
+        try:
+            deadline = date.fromisoformat(parts[3])
+        except ValueError:
+            raise Refused(f"finding deadline must be YYYY-MM-DD, got {parts[3]!r}") from None
+    notice = parts[4] if len(parts) == 5 and parts[4] else None
+    return Finding(parts[0], parts[1], parts[2], deadline, notice)
+
+
+@click.command()
+@click.argument("unit_code", metavar="UNIT")
+@click.option("--finding", "findings", multiple=True,
+              metavar="CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]]",
+              help="A problem found; each becomes a task. Repeatable; none is a clean visit.")
+@click.option("--deadline", type=DATE, default=None,
+              help="Deadline for findings that give none.")
+@click.option("--days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="Otherwise the deadline is this many days after the visit.")
+@click.option("--with", "companions", multiple=True, metavar="PERSON",
+              help="Another inspector on the visit. Repeatable.")
+@click.option("--note", default="")
+@at_option()
+@pass_session
+def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
+            deadline: date | None, days: int, companions: tuple[str, ...], note: str,
+            occurred_at: datetime | None) -> None:
+    """Record an inspection visit (巡查) of UNIT, with what it found."""
+    ledger = session.store.ledger
+    zone = ledger.campaign().zone
+    when = _when(session, occurred_at) or ledger.clock()
+    default_deadline = deadline or (when.astimezone(zone).date() + timedelta(days=days))
+    result = ledger.inspect(session.actor, unit=unit_code,
+                            findings=[_parse_finding(f, default_deadline) for f in findings],
+                            companions=list(companions), note=note, occurred_at=when)
+    tasks = ", ".join(result["tasks"]) or "no problem found"
+    click.echo(f"{result['inspection']} {unit_code} inspected by "
+               f"{', '.join(result['inspectors'])}: {tasks}")
+
+
+@click.group()
+def task() -> None:
+    """One task's lifecycle: assign, ack, notice, report, reinspect, close …"""
+
+
+@task.command("assign")
+@click.option("--unit", "unit_code", required=True)
+@click.option("--category", required=True)
+@click.option("--source", required=True, metavar="|".join(SOURCES),
+              help="decomposition 指标分解, inspection 巡查发现, complaint 群众反映, "
+              "media 媒体曝光, unannounced 上级暗访")
+@click.option("--location", required=True)
+@click.option("--description", required=True)
+@click.option("--deadline", type=DATE, required=True)
+@click.option("--notice", "notice_no", default=None, help="Issue a notice at once.")
+@click.option("--requirements", default="", help="The notice's requirements.")
+@click.option("--note", default="")
+@at_option()
+@pass_session
+def task_assign(session: Session, unit_code: str, category: str, source: str, location: str,
+                description: str, deadline: date, notice_no: str | None, requirements: str,
+                note: str, occurred_at: datetime | None) -> None:
+    """Assign a task to a unit (交办)."""
+    _said(session.store.ledger.assign(
+        session.actor, unit=unit_code, category=category, source=source, location=location,
+        description=description, deadline=deadline, notice_no=notice_no,
+        requirements=requirements, note=note, occurred_at=_when(session, occurred_at)))
+
+
+@task.command("ack")
+@click.argument("task_id")
+@click.option("--note", default="")
+@at_option()
+@pass_session
+def task_ack(session: Session, task_id: str, note: str, occurred_at: datetime | None) -> None:
+    """The unit signs for the task (签收)."""
+    _said(session.store.ledger.acknowledge(session.actor, task_id, note,
+                                           _when(session, occurred_at)))
+
+
+@task.command("notice")
+@click.argument("task_id")
+@click.option("--number", "notice_no", required=True, help="The notice's number.")
+@click.option("--requirements", default="")
+@click.option("--deadline", type=DATE, default=None, help="The notice's deadline.")
+@at_option()
+@pass_session
+def task_notice(session: Session, task_id: str, notice_no: str, requirements: str,
+                deadline: date | None, occurred_at: datetime | None) -> None:
+    """Issue a rectification notice (整改通知书)."""
+    _said(session.store.ledger.issue_notice(session.actor, task_id, notice_no, requirements,
+                                            deadline, _when(session, occurred_at)))
+
+
+@task.command("report")
+@click.argument("task_id")
+@click.option("--description", required=True, help="What was done.")
+@evidence_option()
+@at_option()
+@pass_session
+def task_report(session: Session, task_id: str, description: str,
+                evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
+    """The unit reports its rectification (整改报告), with evidence."""
+    _said(session.store.ledger.report_rectification(
+        session.actor, task_id, description, evidence(evidence_refs),
+        _when(session, occurred_at)))
+
+
+@task.command("reinspect")
+@click.argument("task_id")
+@click.option("--pass/--fail", "passed", required=True,
+              help="整改到位 (pass) or 返工 (fail).")
+@click.option("--note", default="", help="Why, when it fails.")
+@evidence_option()
+@at_option()
+@pass_session
+def task_reinspect(session: Session, task_id: str, passed: bool, note: str,
+                   evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
+    """Re-inspect (复查) a reported rectification."""
+    _said(session.store.ledger.reinspect(session.actor, task_id, passed, note,
+                                         evidence(evidence_refs),
+                                         _when(session, occurred_at)))
+
+
+@task.command("extend")
+@click.argument("task_id")
+@click.option("--deadline", type=DATE, required=True)
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_extend(session: Session, task_id: str, deadline: date, reason: str,
+                occurred_at: datetime | None) -> None:
+    """Extend the deadline (the acting person approves it)."""
+    _said(session.store.ledger.extend_deadline(session.actor, task_id, deadline, reason,
+                                               _when(session, occurred_at)))
+
+
+@task.command("escalate")
+@click.argument("task_id")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_escalate(session: Session, task_id: str, reason: str,
+                  occurred_at: datetime | None) -> None:
+    """Put the task under supervision (督办)."""
+    _said(session.store.ledger.escalate(session.actor, task_id, reason,
+                                        _when(session, occurred_at)))
+
+
+@task.command("evidence")
+@click.argument("task_id")
+@evidence_option()
+@at_option()
+@pass_session
+def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...],
+                  occurred_at: datetime | None) -> None:
+    """Attach evidence (photos, documents) to the task."""
+    _said(session.store.ledger.attach_evidence(session.actor, task_id,
+                                               evidence(evidence_refs),
+                                               _when(session, occurred_at)))
+
+
+@task.command("close")
+@click.argument("task_id")
+@click.option("--closure", default="verified", show_default=True,
+              type=click.Choice([c.replace("_", "-") for c in CLOSURES]))
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_close(session: Session, task_id: str, closure: str, reason: str,
+               occurred_at: datetime | None) -> None:
+    """Close the task (销号)."""
+    _said(session.store.ledger.close_task(session.actor, task_id, closure, reason,
+                                          _when(session, occurred_at)))
+
+
+@task.command("reopen")
+@click.argument("task_id")
+@click.option("--reason", required=True)
+@click.option("--deadline", type=DATE, required=True)
+@at_option()
+@pass_session
+def task_reopen(session: Session, task_id: str, reason: str, deadline: date,
+                occurred_at: datetime | None) -> None:
+    """Reopen a closed task: the problem came back (反弹)."""
+    _said(session.store.ledger.reopen(session.actor, task_id, reason, deadline,
+                                      _when(session, occurred_at)))
+
+
+@task.command("reassign")
+@click.argument("task_id")
+@click.option("--unit", "unit_code", required=True)
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_reassign(session: Session, task_id: str, unit_code: str, reason: str,
+                  occurred_at: datetime | None) -> None:
+    """Hand the task to another unit."""
+    _said(session.store.ledger.reassign(session.actor, task_id, unit_code, reason,
+                                        _when(session, occurred_at)))
+
+
+@task.command("correct")
+@click.argument("task_id")
+@click.option("--event", "event_no", type=click.IntRange(min=1), required=True,
+              help="The number of the event corrected (see 'task show').")
+@click.option("--set", "changes", multiple=True, required=True, metavar="FIELD=VALUE",
+              help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00. Repeatable.")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[str, ...],
+                 reason: str, occurred_at: datetime | None) -> None:
+    """Correct an earlier event; the original stays, and both are shown to auditors."""
+    parsed: dict[str, str] = {}
+    for change in changes:
+        field, sep, value = change.partition("=")
+        if not sep or not field.strip():
+            raise Refused(f"--set must be FIELD=VALUE, got {change!r}")
+        parsed[field.strip()] = value.strip()
+    if "occurred_at" in parsed:
+        try:
+            moment = datetime.fromisoformat(parsed["occurred_at"])
+        except ValueError:
+            raise Refused(f"occurred_at must be a date-time, got "
+                          f"{parsed['occurred_at']!r}") from None
+        parsed["occurred_at"] = localize(moment, session.store.ledger.campaign().zone
+                                         ).isoformat()  # type: ignore[union-attr]
+    _said(session.store.ledger.correct(session.actor, task_id, event_no, parsed, reason,
+                                       _when(session, occurred_at)))
+
+
+@task.command("show")
+@click.argument("task_id")
+@output_options()
+@pass_session
+def task_show(session: Session, task_id: str, fmt: str) -> None:
+    """A task's current state and every event it has."""
+    described = session.store.ledger.describe(task_id)
+    if fmt == "json":
+        emit_record(described, fmt)
+        return
+    events = described.pop("events")
+    emit_record(described, fmt)
+    click.echo()
+    emit([{"no": e["version"], "event": e["event"], "occurred_at": e["occurred_at"],
+           "actor": f"{e['actor']} ({e['role']})",
+           "details": {k: v for k, v in e.items()
+                       if k not in ("version", "event", "occurred_at", "actor", "role")}}
+          for e in events],
+         [("no", "no"), ("event", "event"), ("occurred_at", "occurred_at"),
+          ("actor", "actor"), ("details", "details")], fmt)
+
+
+task.add_command(board, "list")
+
+COMMANDS = [inspect, task]

@@ -1,0 +1,1 @@
+"""Read models over the ledger, kept current from its log."""
