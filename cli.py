@@ -50,6 +50,21 @@ def main(ctx: click.Context, url: str | None, actor: str | None) -> None:
     ctx.call_on_close(session.close)
 
 
+def run() -> None:
+    """The console entry point: usage errors too are one ``Error:`` line, exit code 2."""
+    try:
+        main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
+    except click.UsageError as e:
+        click.echo(f"Error: {e.format_message()}", err=True)
+        raise SystemExit(e.exit_code) from None
+    except click.ClickException as e:
+        e.show()
+        raise SystemExit(e.exit_code) from None
+
+
 def _register() -> None:
     from commands import board, demo, registry, tasks
 

@@ -20,7 +20,7 @@ from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused
 from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
-from ledger.chain import Record
+from ledger.chain import GENESIS, Record
 
 R = TypeVar("R")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -421,6 +421,15 @@ class Ledger(Application[str]):
 
     def max_position(self) -> int:
         return self.recorder.max_position()  # type: ignore[attr-defined]
+
+    def head(self) -> tuple[int, str]:
+        """The ledger's head: the last position and its chain hash (0 and the genesis
+        hash for an empty ledger)."""
+        position = self.max_position()
+        if not position:
+            return 0, GENESIS
+        last = self.recorder.select_records(position - 1, 1)  # type: ignore[attr-defined]
+        return position, last[0].hash
 
     def position_as_of(self, moment: datetime) -> int:
         return self.recorder.position_as_of(moment)  # type: ignore[attr-defined]
