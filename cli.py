@@ -66,9 +66,10 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import board, demo, registry, tasks
+    from commands import board, demo, projections, registry, tasks
 
-    for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS):
+    for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
+                    *projections.COMMANDS):
         main.add_command(command)
 
 
