@@ -76,7 +76,10 @@ class StoreURL:
 
     def event_store_env(self) -> dict[str, str]:
         """The environment for the ``eventsourcing`` application."""
-        common = {"ORIGINATOR_ID_TYPE": "text"}
+        # The library's aggregate cache fast-forwards each cached aggregate from the store
+        # before use, so it stays right when other processes write too.
+        common = {"ORIGINATOR_ID_TYPE": "text", "AGGREGATE_CACHE_MAXSIZE": "5000",
+                  "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
         if self.kind == "sqlite":
             return {
                 **common,
