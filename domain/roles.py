@@ -32,6 +32,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reopen": frozenset({ADMIN, INSPECTOR}),
     "reassign": frozenset({ADMIN, INSPECTOR}),
     "correct": frozenset({ADMIN, INSPECTOR, UNIT}),
+    "manage_indicators": frozenset({ADMIN}),
+    "assign_target": frozenset({ADMIN}),
+    "report_progress": frozenset({UNIT}),
+    "verify_progress": frozenset({INSPECTOR}),
+    "record_survey": frozenset({ADMIN}),
 }
 
 
@@ -41,6 +46,9 @@ ACTION_NAMES = {
     "close_verified": "close a task as verified",
     "close_other": "close a task as void, duplicate or not responsible",
     "attach_evidence": "attach evidence",
+    "manage_indicators": "adopt an indicator system",
+    "assign_target": "assign an indicator target",
+    "verify_progress": "verify or reject a progress report",
 }
 
 
