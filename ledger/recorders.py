@@ -143,6 +143,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "ORDER BY notification_id LIMIT ?", [*params, limit])
         return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
 
+    def select_aggregate_records(self, originator_id: str) -> list[Record]:
+        """One aggregate's stored events in version order, with their stamps (through
+        the (originator_id, originator_version) index: the cost does not grow with the log)."""
+        rows = self._select(
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            f"recorded_at, account, hash FROM {self.events_table_name} "
+            "WHERE originator_id = ? ORDER BY originator_version", [originator_id])
+        return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
+
     def max_position(self) -> int:
         rows = self._select(f"SELECT MAX(notification_id) FROM {self.events_table_name}", [])
         return rows[0][0] or 0
@@ -265,6 +274,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
                        r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
                        r["hash"]) for r in self._select(statement, params)]
+
+    def select_aggregate_records(self, originator_id: str) -> list[Record]:
+        """One aggregate's stored events in version order, with their stamps (through
+        the primary key: the cost does not grow with the log)."""
+        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                        "state, recorded_at, account, hash FROM {t} WHERE originator_id = %s "
+                        "ORDER BY originator_version").format(t=self.table_sql)
+        return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
+                       r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
+                       r["hash"]) for r in self._select(statement, [originator_id])]
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
