@@ -34,8 +34,9 @@ class Inspection(LedgerAggregate):
         authorize(actor, "inspect")
         check_moment(occurred_at, now)
         inspectors = [actor.id] + [c for c in companions if c != actor.id]
-        if len(set(inspectors)) != len(inspectors):
-            raise Refused("an inspector is named twice on the visit")
+        twice = sorted({i for i in inspectors if inspectors.count(i) > 1})
+        if twice:
+            raise Refused(f"inspector {twice[0]} is named twice on the visit")
         return cls._create(
             cls.Recorded, id=inspection_id, inspection_id=inspection_id, unit=unit,
             inspectors=inspectors, findings=findings, note=note.strip(),

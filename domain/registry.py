@@ -253,7 +253,8 @@ class Person(LedgerAggregate):
         if role == UNIT and unit is None:
             raise Refused(f"a unit member needs a unit (person {person_id})")
         if role != UNIT and unit is not None:
-            raise Refused(f"only unit members belong to a unit, not a {role} ({person_id})")
+            raise Refused(f"only unit members belong to a unit: {person_id} is {role}, "
+                          f"unit {unit.code} given")
         if unit is not None:
             unit.check_active()
         return cls._create(

@@ -356,8 +356,10 @@ class Task(LedgerAggregate):
 
     def attach_evidence(self, *, evidence: list[dict[str, str]], actor: Actor,
                         occurred_at: datetime, now: datetime) -> None:
+        """Attach evidence (photos, documents) to an open task."""
         authorize(actor, "attach_evidence", self.unit)
         self._check_when(occurred_at, now)
+        self._check_open("given evidence")
         if not evidence:
             raise Refused("evidence must name at least one file")
         self._stamp(self.EvidenceAttached, actor, occurred_at,
@@ -439,10 +441,11 @@ class Task(LedgerAggregate):
         checked: dict[str, str] = {}
         for field, value in changes.items():
             if field not in allowed:
-                raise Refused(f"field {field!r} of a {name} event cannot be corrected "
+                raise Refused(f"field {field!r} of event {corrects} ({name}) cannot be "
+                              "corrected "
                               f"(correctable: {', '.join(allowed)})")
-            checked[field] = self._check_correction(corrects, name, field, value, zone,
-                                                    categories)
+            checked[field] = self._check_correction(corrects, field, value, occurred_at,
+                                                    zone, categories)
         self._stamp(self.Corrected, actor, occurred_at, corrects=corrects, reason=reason,
                     changes=checked)
 
@@ -475,13 +478,17 @@ class Task(LedgerAggregate):
             raise Refused(f"deadline {deadline.isoformat()} is before "
                           f"{local_date(occurred_at, zone).isoformat()}")
 
-    def _check_correction(self, version: int, name: str, field: str, value: str,
-                          zone: tzinfo, categories: list[str]) -> str:
+    def _check_correction(self, version: int, field: str, value: str,
+                          corrected_at: datetime, zone: tzinfo, categories: list[str]) -> str:
         if field == "occurred_at":
             try:
                 moment = require_aware("occurred_at", datetime.fromisoformat(value))
             except ValueError:
                 raise Refused(f"occurred_at must be an ISO date-time, got {value!r}") from None
+            # An event cannot have happened after the correction that says when it did.
+            if moment > corrected_at:
+                raise Refused(f"corrected occurred_at {value} is after the correction itself "
+                              f"({corrected_at.isoformat()})")
             before = self.log[version - 2][1] if version > 1 else None
             after = self.log[version][1] if version < len(self.log) else None
             if (before and moment < before) or (after and moment > after):
