@@ -47,6 +47,52 @@ def link(previous: str, position: int, originator_id: str, originator_version: i
     ).hexdigest()
 
 
+def fits(record: Record, position: int, previous: str) -> bool:
+    """Whether ``record``'s stored hash is its link at ``position`` after ``previous``."""
+    return link(previous, position, record.originator_id, record.originator_version,
+                record.topic, record.state, record.recorded_at, record.account) == record.hash
+
+
+class ChainBroken(Exception):
+    """Stored or imported events that do not form an unbroken chain.
+
+    ``kind`` is one of ``changed``, ``missing``, ``inserted``, ``out of order``; ``position``
+    is the first position where the chain is broken."""
+
+    def __init__(self, position: int, kind: str, detail: str) -> None:
+        super().__init__(f"position {position}: {kind}: {detail}")
+        self.position = position
+        self.kind = kind
+        self.detail = detail
+
+
+def check_next(record: Record, position: int, previous: str, last_time: str) -> None:
+    """Refuse ``record`` unless it is the chain's next event after ``previous``, at
+    ``position`` and not recorded before ``last_time`` (the import path's check)."""
+    if record.position != position:
+        kind = "missing" if record.position > position else "out of order"
+        raise ChainBroken(position, kind, f"expected position {position}, found "
+                          f"{record.position}")
+    if record.recorded_at != canonical_time(record.recorded_at):
+        raise ChainBroken(position, "changed", f"recorded_at {record.recorded_at!r} is "
+                          "not a stored transaction time")
+    if record.recorded_at < last_time:
+        raise ChainBroken(position, "out of order", f"recorded_at {record.recorded_at} "
+                          f"is before the previous event's {last_time}")
+    if not fits(record, position, previous):
+        raise ChainBroken(position, "changed", "the event does not match its hash (or "
+                          "does not follow the event before it)")
+
+
+def canonical_time(text: str) -> str:
+    """A transaction time in its stored form, or '' if ``text`` is not one."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return ""
+    return stamp(moment) if moment.tzinfo is not None else ""
+
+
 def stamp(moment: datetime) -> str:
     """Transaction time as stored: UTC, microseconds, so that text order is time order."""
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")

@@ -12,18 +12,32 @@ from __future__ import annotations
 import getpass
 import socket
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from eventsourcing.persistence import Notification, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    Notification,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore, SQLiteTransaction
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.chain import GENESIS, Record, link, stamp
+from ledger.chain import GENESIS, Record, check_next, link, stamp
 
 APPEND_ONLY = "the ledger is append-only"
+IMPORT_BATCH = 500
+
+
+def require_text_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
+    """The chain hashes ids as text and the tables hold text: UUID ids would be stored in
+    one spelling and looked up in another."""
+    if datastore.originator_id_type != "text":
+        raise ProgrammingError("the ledger's recorders need ORIGINATOR_ID_TYPE=text, not "
+                               f"{datastore.originator_id_type!r}")
 
 
 def os_account() -> str:
@@ -68,6 +82,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite application recorder with transaction time, account and hash chain."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        require_text_ids(datastore)
         super().__init__(datastore, events_table_name)
         self.account = os_account()
         table = self.events_table_name
@@ -119,6 +134,21 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         rows = chain_rows(stored_events, position, previous, recorded_at, self.account)
         c.executemany(self.insert_statement, rows)
         return [row[0] for row in rows]
+
+    def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
+        """Insert already-chained events verbatim, with their own transaction time, account
+        and hash (the import path), each checked to be the next link after the stored head;
+        all in one transaction, so a broken link writes nothing. Returns the new head."""
+        with self.datastore.get_connection(commit=True) as conn, \
+                _ImmediateTransaction(conn, commit=True) as c:
+            c.execute(self.head_statement)
+            head = c.fetchone()
+            position, last_time, previous = (head[0], head[1], head[2]) if head \
+                else (0, "", GENESIS)
+            for rows in _checked_batches(records, position, previous, last_time):
+                c.executemany(self.insert_statement, rows)
+                position, previous = rows[-1].position, rows[-1].hash
+            return position, previous
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
                              topics: Sequence[str] = (), *,
@@ -194,15 +224,38 @@ def _where(clauses: list[str]) -> str:
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
+def _checked_batches(records: Iterable[Record], position: int, previous: str,
+                     last_time: str) -> Iterable[list[Record]]:
+    """The records in batches, each record checked as the next link before it is yielded."""
+    batch: list[Record] = []
+    for record in records:
+        position += 1
+        check_next(record, position, previous, last_time)
+        previous, last_time = record.hash, record.recorded_at
+        batch.append(record)
+        if len(batch) == IMPORT_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """PostgreSQL application recorder with transaction time, account and hash chain.
 
-    The library already serialises writers with an EXCLUSIVE table lock; under that lock
-    we read the head, take the server's clock and the database user, and extend the chain.
+    Writers are serialised by a transaction-scoped advisory lock on the table (the library
+    takes an EXCLUSIVE table lock, which PostgreSQL grants only to roles that may UPDATE or
+    DELETE; ours need only INSERT and SELECT). Under that lock we read the head, take the
+    server's clock and the database user, and extend the chain.
     """
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):
+        require_text_ids(datastore)
+        if datastore.enable_db_functions:
+            # The library's insert function would store events outside the chain.
+            raise ProgrammingError("the ledger's recorder writes the audit chain itself: "
+                                   "POSTGRES_ENABLE_DB_FUNCTIONS must be off")
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
@@ -235,6 +288,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 trigger=Identifier(f"{self.events_table_name}_no_truncate"),
                 t=self.table_sql, schema=schema, guard=guard),
         ]
+        qualified = ".".join('"' + name.replace('"', '""') + '"'
+                             for name in (self.datastore.schema, self.events_table_name))
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT pg_advisory_xact_lock({0}::regclass::oid::bigint)").format(
+                Literal(qualified)),
+        ]
+        self.guards_statement = SQL(
+            "SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass({0}) "
+            "AND tgname IN ({1}, {2})").format(
+                Literal(qualified), Literal(f"{self.events_table_name}_no_change"),
+                Literal(f"{self.events_table_name}_no_truncate"))
         self.head_statement = SQL(
             "SELECT clock_timestamp() AS now, current_user AS account, h.* FROM (SELECT 1) o "
             "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
@@ -245,6 +310,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bytea[], "
             "%s::timestamptz[], %s::text[], %s::text[]) RETURNING notification_id"
         ).format(t=self.table_sql)
+
+    def create_table(self) -> None:
+        # A writer that may only INSERT and SELECT may not run DDL, not even CREATE ... IF
+        # NOT EXISTS; once the table and its guards exist there is nothing to create.
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.guards_statement)
+            row = curs.fetchone()
+        if row is None or row["n"] < 2:
+            super().create_table()
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                               **_: Any) -> None:
@@ -259,6 +333,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         rows = chain_rows(stored_events, position, previous, max(now, last), head["account"])
         columns = [list(column) for column in zip(*rows, strict=True)]
         curs.execute(self.insert_statement, columns, prepare=True)
+
+    def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
+        """Insert already-chained events verbatim, with their own transaction time, account
+        and hash (the import path), each checked to be the next link after the stored head;
+        all in one transaction, so a broken link writes nothing. Returns the new head."""
+        with self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(self.head_statement)
+            head = curs.fetchone()
+            position = head["notification_id"] or 0
+            previous = head["hash"] or GENESIS
+            last_time = stamp(head["recorded_at"]) if head["recorded_at"] else ""
+            for rows in _checked_batches(records, position, previous, last_time):
+                columns = [list(column) for column in zip(*rows, strict=True)]
+                curs.execute(self.insert_statement, columns, prepare=True)
+                position, previous = rows[-1].position, rows[-1].hash
+            return position, previous
 
     def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
         """Stored events after position ``after`` (up to ``upto``), with their stamps."""
