@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "report_progress": frozenset({UNIT}),
     "verify_progress": frozenset({INSPECTOR}),
     "record_survey": frozenset({ADMIN}),
+    "record_checkpoint": frozenset({ADMIN, AUDITOR}),
 }
 
 
