@@ -66,10 +66,10 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import board, demo, projections, registry, tasks
+    from commands import board, demo, history, projections, registry, tasks
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
-                    *projections.COMMANDS):
+                    *projections.COMMANDS, *history.COMMANDS):
         main.add_command(command)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from commands.output import emit, output_options
-from commands.params import MONTH
+from commands.params import MOMENT, MONTH, localize
 from commands.session import Session, pass_session
 from domain.task import SOURCES, STATE_LABELS, STATES
 from projections.read import ReadSide
@@ -29,17 +29,21 @@ BOARD_COLUMNS = [
 @click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
 @click.option("--month", type=MONTH, default=None, help="Only tasks assigned in this month.")
 @click.option("--sort", type=click.Choice(ReadSide.SORTS), default="task", show_default=True)
+@click.option("--as-of", "as_of", type=MOMENT, default=None,
+              help="The board as the ledger knew it then (transaction time), overdue as of "
+              "that day. Without an offset, in the campaign's time zone.")
 @output_options()
 @pass_session
 def board(session: Session, unit_code: str | None, state: str | None, category: str | None,
           source: str | None, overdue: bool, open_only: bool, month: str | None, sort: str,
-          fmt: str) -> None:
+          as_of: datetime | None, fmt: str) -> None:
     """The 台账: one row per task, with its state, deadline and days overdue."""
-    rows = session.read.board(unit=unit_code, state=state, category=category, source=source,
-                              overdue=overdue, open_only=open_only, month=month,
-                              sort=sort)
+    zone = session.store.ledger.campaign().zone
+    moment = localize(as_of, zone)
+    read = session.read.at(moment) if moment is not None else session.read
+    rows = read.board(unit=unit_code, state=state, category=category, source=source,
+                      overdue=overdue, open_only=open_only, month=month, sort=sort)
     if fmt == "table":
-        zone = session.store.ledger.campaign().zone
         for row in rows:
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
             row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(

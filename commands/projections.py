@@ -4,10 +4,61 @@ from __future__ import annotations
 
 import click
 
+from commands.output import emit, output_options
+from commands.session import Session, pass_session
+
+STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
+                  ("position", "position"), ("lag", "lag")]
+
 
 @click.group()
 def projections() -> None:
     """Read models: status, rebuild, verify, follow."""
+
+
+def _bar(session: Session, label: str):  # type: ignore[no-untyped-def]
+    # On stderr, so that what a command prints on stdout stays clean for scripts.
+    return click.progressbar(length=session.store.ledger.max_position(), label=label,
+                             file=click.get_text_stream("stderr"))
+
+
+@projections.command("status")
+@output_options()
+@pass_session
+def status(session: Session, fmt: str) -> None:
+    """Each projection's tables, rows, position and lag behind the ledger (in events)."""
+    rows = session.read.status()
+    emit(rows, STATUS_COLUMNS, fmt)
+
+
+@projections.command("rebuild")
+@pass_session
+def rebuild(session: Session) -> None:
+    """Empty every projection and fold the whole ledger again."""
+    with _bar(session, "rebuilding") as bar:
+        folded = session.read.rebuild(progress=bar.update)
+    names = ", ".join(session.read.projections)
+    click.echo(f"rebuilt {names} from {folded} events")
+
+
+@projections.command("verify")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="List at most this many differing rows.")
+@pass_session
+def verify(session: Session, limit: int) -> None:
+    """Rebuild every projection from zero into scratch tables and compare it with the
+    maintained one, row by row; list the differences and exit non-zero if any."""
+    with _bar(session, "rebuilding into scratch tables") as bar:
+        found = session.read.verify(progress=bar.update, limit=limit)
+    for name, count in found.counts.items():
+        click.echo(f"{name}: position {found.positions[name]}, "
+                   + (f"{count} rows differ" if count else "equal to its rebuild"))
+    for difference in found.differences:
+        key = ", ".join(str(k) for k in difference.key)
+        click.echo(f"  {difference.table} [{key}]: {difference.describe()}")
+    if not found.equal:
+        differing = [n for n, c in found.counts.items() if c]
+        raise click.ClickException(f"{', '.join(differing)} differ from a rebuild from zero")
 
 
 COMMANDS = [projections]

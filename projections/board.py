@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.chain import stamp
+from domain.task import CLOSED, VERIFIED
 from projections.engine import Context, Fact, Key, Projection, Rows
 
 TASK_FIELDS_CORRECTABLE = ("category", "location", "description", "source")
-
-
-def utc(iso: str) -> str:
-    from datetime import datetime
-
-    return stamp(datetime.fromisoformat(iso))
 
 
 class Board(Projection):
@@ -53,6 +49,8 @@ class Board(Projection):
         return fact.kind.startswith("Task.")
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
+        if fact.version == 1:
+            return []  # the assignment creates the row
         return [("tasks", (fact.originator_id,))]
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
@@ -66,13 +64,13 @@ class Board(Projection):
                 "description": d["description"], "state": "assigned", "closure": None,
                 "acknowledged": False, "notice_no": None, "deadline": d["deadline"],
                 "deadline_set_by": 1, "cycle": 1, "rework_count": 0, "escalations": 0,
-                "inspection": d["inspection"], "assigned_at": utc(fact.occurred_at),
+                "inspection": d["inspection"], "assigned_at": ctx.utc(fact.occurred_at),
                 "assigned_on": ctx.local_date(fact.occurred_at), "last_action": event,
-                "last_action_at": utc(fact.occurred_at), "version": 1,
+                "last_action_at": ctx.utc(fact.occurred_at), "version": 1,
             })
             return
         row = dict(rows.get("tasks", key) or {})
-        row.update(last_action=event, last_action_at=utc(fact.occurred_at),
+        row.update(last_action=event, last_action_at=ctx.utc(fact.occurred_at),
                    version=fact.version)
         if event == "Acknowledged":
             row["acknowledged"] = True
@@ -107,6 +105,13 @@ class Board(Projection):
             if "deadline" in changes:
                 row["deadline"] = changes["deadline"]
             if d["corrects"] == 1 and "occurred_at" in changes:
-                row.update(assigned_at=utc(changes["occurred_at"]),
+                row.update(assigned_at=ctx.utc(changes["occurred_at"]),
                            assigned_on=ctx.local_date(changes["occurred_at"]))
         rows.put("tasks", key, row)
+
+
+def days_overdue(row: dict[str, Any], on: date) -> int:
+    """Days past the deadline on ``on`` for a task not yet verified (0 when not overdue)."""
+    if row["state"] in (VERIFIED, CLOSED):
+        return 0
+    return max(0, (on - date.fromisoformat(row["deadline"])).days)

@@ -5,8 +5,12 @@ rows (``fold``). The engine does the rest, the same way for every projection:
 
 - catching up: read the facts after the projection's position, load the rows they touch,
   fold, write the changed rows and the new position in one transaction — so every fact is
-  applied exactly once, and a crash between batches resumes where the last commit left off;
-- rebuilding from zero; folding in memory (for "as of" questions and for verification).
+  applied exactly once, and a crash between batches resumes where the last commit left off.
+  Each batch first locks the projections' position rows, so two processes catching up at
+  once take turns and never fold the same facts twice;
+- rebuilding from zero; folding in memory (for "as of" questions);
+- verifying: rebuilding into scratch tables beside the maintained ones and comparing them
+  in the database.
 
 The fold sees plain data (the event's JSON with the library's type wrappers unwrapped), so
 catching up costs little more than reading the log.
@@ -18,15 +22,18 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.chain import Record
+from ledger.chain import Record, stamp
 
 Key = tuple[Any, ...]
 BATCH = 2000
+CREATE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,25 +63,39 @@ def decode(record: Record) -> Fact:
                 record.topic.rsplit(":", 1)[-1], data, record.recorded_at, record.account)
 
 
-@dataclass
 class Context:
     """What every fold may know besides the fact: the campaign's time zone."""
 
-    zone: tzinfo
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        # Events of one visit or one batch share their moments; parsing each once is
+        # a good part of a rebuild's time saved.
+        self.local_date = lru_cache(maxsize=4096)(self._local_date)
+        self.utc = lru_cache(maxsize=4096)(self._utc)
 
     def local(self, iso: str) -> datetime:
         return datetime.fromisoformat(iso).astimezone(self.zone)
 
-    def local_date(self, iso: str) -> str:
+    def _local_date(self, iso: str) -> str:
         return self.local(iso).date().isoformat()
+
+    @staticmethod
+    def _utc(iso: str) -> str:
+        """A moment as the store stamps transaction time (UTC text: text order is time
+        order)."""
+        return stamp(datetime.fromisoformat(iso))
 
 
 class Rows:
-    """The rows a batch works on: loaded on demand, changed in memory, written at the end."""
+    """The rows a batch works on: loaded on demand, changed in memory, written at the end.
+
+    It remembers which rows the database already holds, so that a batch deletes only rows
+    that exist and inserts the rest (a row a fold creates need not be loaded first)."""
 
     def __init__(self, loader: Callable[[str, list[Key]], dict[Key, dict[str, Any]]] | None
                  = None) -> None:
         self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {}
+        self._stored: dict[str, set[Key]] = {}
         self._dirty: dict[str, set[Key]] = {}
         self._loader = loader
 
@@ -84,8 +105,12 @@ class Rows:
             missing = [k for k in keys if k not in cached]
             if missing and self._loader is not None:
                 found = self._loader(table, missing)
+                stored = self._stored.setdefault(table, set())
                 for key in missing:
-                    cached[key] = found.get(key)
+                    row = found.get(key)
+                    cached[key] = row
+                    if row is not None:
+                        stored.add(key)
 
     def get(self, table: str, key: Key) -> dict[str, Any] | None:
         return self._rows.setdefault(table, {}).get(key)
@@ -98,10 +123,13 @@ class Rows:
         self._rows.setdefault(table, {})[key] = None
         self._dirty.setdefault(table, set()).add(key)
 
-    def dirty(self) -> Iterator[tuple[str, list[Key], list[dict[str, Any]]]]:
+    def changes(self) -> Iterator[tuple[str, list[Key], list[dict[str, Any]]]]:
+        """Per table: the stored keys to delete, and the live rows to insert."""
         for table, keys in self._dirty.items():
             rows = self._rows[table]
-            yield table, list(keys), [rows[k] for k in keys if rows[k] is not None]
+            stored = self._stored.get(table, set())
+            yield (table, [k for k in keys if k in stored],
+                   [row for k in keys if (row := rows[k]) is not None])
 
     def table(self, table: str) -> dict[Key, dict[str, Any]]:
         """Every live row of a table (for a fold done wholly in memory)."""
@@ -133,7 +161,8 @@ class Projection:
         return self.kinds is None or fact.kind in self.kinds
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
-        """The (table, key) rows the fold of ``fact`` reads or writes."""
+        """The (table, key) rows the fold of ``fact`` reads, changes or deletes. A row the
+        fold creates afresh (a key that cannot exist yet) need not be named."""
         raise NotImplementedError
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
@@ -151,70 +180,123 @@ POSITIONS = sa.Table(
 )
 
 
+@dataclass(frozen=True)
+class Difference:
+    """A row where a maintained table and its rebuild disagree."""
+
+    projection: str
+    table: str
+    key: Key
+    maintained: dict[str, Any] | None
+    rebuilt: dict[str, Any] | None
+
+    def describe(self) -> str:
+        if self.rebuilt is None:
+            return "only in the maintained table"
+        if self.maintained is None:
+            return "missing from the maintained table"
+        return "; ".join(f"{c}: {self.maintained[c]!r} maintained, {self.rebuilt[c]!r} rebuilt"
+                         for c in self.maintained if self.maintained[c] != self.rebuilt[c])
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of comparing each maintained projection with its rebuild."""
+
+    positions: dict[str, int]
+    counts: dict[str, int]  # per projection: rows that differ (either side)
+    differences: list[Difference]  # the first few of them
+
+    @property
+    def equal(self) -> bool:
+        return not any(self.counts.values())
+
+
 class Projector:
     """Keeps a set of projections current in one store."""
 
     def __init__(self, engine: Engine, read: Callable[[int, int | None], Iterator[Record]],
-                 zone: Callable[[], tzinfo | None], projections: list[Projection]) -> None:
+                 zone: Callable[[], tzinfo | None], projections: list[Projection],
+                 head: Callable[[], int] | None = None) -> None:
         self.engine = engine
         self.read = read
         self.zone = zone
         self.projections = projections
+        self.head = head
+        self.names = [p.name for p in projections]
         self._created = False
 
     def create_tables(self) -> None:
+        """Create the read models' tables and position rows (once per process). Two
+        processes creating them at once may collide; the loser finds them made."""
         if self._created:
             return
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                self._create_tables()
+                break
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
+                    sqlalchemy.exc.OperationalError):
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+        self._created = True
+
+    def _create_tables(self) -> None:
         POSITIONS.metadata.create_all(self.engine)
         for projection in self.projections:
             projection.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             known = {r[0] for r in conn.execute(sa.select(POSITIONS.c.projection))}
-            for projection in self.projections:
-                if projection.name not in known:
-                    conn.execute(POSITIONS.insert().values(projection=projection.name,
-                                                           position=0))
-        self._created = True
+            missing = [{"projection": n, "position": 0} for n in self.names if n not in known]
+            if missing:
+                conn.execute(POSITIONS.insert(), missing)
 
     def positions(self) -> dict[str, int]:
+        """Each projection's position: the last fact it has folded."""
         self.create_tables()
         with self.engine.connect() as conn:
-            return {r[0]: r[1] for r in conn.execute(sa.select(POSITIONS))}
+            return {r[0]: r[1] for r in conn.execute(
+                sa.select(POSITIONS).where(POSITIONS.c.projection.in_(self.names)))}
 
-    def catch_up(self, upto: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> int:
+    def status(self) -> list[dict[str, Any]]:
+        """Per projection: its tables, their rows, its position and its lag behind the log."""
+        at = self.positions()
+        head = self.head() if self.head else max(at.values(), default=0)
+        found = []
+        with self.engine.connect() as conn:
+            for projection in self.projections:
+                rows = sum(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                           for t in projection.tables.values())
+                found.append({"projection": projection.name,
+                              "tables": " ".join(t.name for t in projection.tables.values()),
+                              "rows": rows, "position": at[projection.name],
+                              "head": head, "lag": max(0, head - at[projection.name])})
+        return found
+
+    def catch_up(self, upto: int | None = None, progress: Callable[[int], None] | None = None,
+                 batch: int = BATCH) -> int:
         """Bring every projection up to ``upto`` (default: the end of the log).
-        Returns how many facts were folded."""
+        Returns how many facts were read and folded."""
         self.create_tables()
+        target = upto if upto is not None else (self.head() if self.head else None)
+        if target is not None and min(self.positions().values(), default=0) >= target:
+            return 0  # current: no need to take the write lock
         folded = 0
         while True:
             with self.engine.begin() as conn:
-                done = self._step(conn, upto)
+                done = self._step(conn, upto, batch)
             if not done:
                 return folded
             folded += done
             if progress:
                 progress(done)
 
-    def _step(self, conn: Connection, upto: int | None) -> int:
-        # Taking the positions' rows for update first serialises concurrent catch-ups,
-        # so two processes never fold the same facts.
-        names = [p.name for p in self.projections]
-        conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(names))
-                     .values(position=POSITIONS.c.position))
-        at = {r[0]: r[1] for r in conn.execute(
-            sa.select(POSITIONS).where(POSITIONS.c.projection.in_(names)))}
-        start = min(at.values())
-        facts = []
-        for record in self.read(start, upto):
-            facts.append(decode(record))
-            if len(facts) >= BATCH:
-                break
+    def _step(self, conn: Connection, upto: int | None, batch: int) -> int:
+        at = _lock(conn, self.names)
+        facts = self._facts(min(at.values()), upto, batch)
         if not facts:
             return 0
-        zone = self.zone()
-        assert zone is not None, "events exist, so the campaign does"
-        ctx = Context(zone)
+        ctx = self._context()
         for projection in self.projections:
             mine = [f for f in facts if f.position > at[projection.name]]
             if not mine:
@@ -225,17 +307,100 @@ class Projector:
                          .values(position=facts[-1].position))
         return len(facts)
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+    def _facts(self, after: int, upto: int | None, batch: int) -> list[Fact]:
+        facts = []
+        for record in self.read(after, upto):
+            facts.append(decode(record))
+            if len(facts) >= batch:
+                break
+        return facts
+
+    def _context(self) -> Context:
+        zone = self.zone()
+        assert zone is not None, "events exist, so the campaign does"
+        return Context(zone)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None,
+                batch: int = BATCH) -> int:
         """Empty every projection's tables and fold the whole log again."""
         self.create_tables()
         with self.engine.begin() as conn:
+            _lock(conn, self.names)
             for projection in self.projections:
                 for table in reversed(projection.metadata.sorted_tables):
                     conn.execute(table.delete())
-                conn.execute(POSITIONS.update()
-                             .where(POSITIONS.c.projection == projection.name)
-                             .values(position=0))
-        return self.catch_up(progress=progress)
+            conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
+                         .values(position=0))
+        return self.catch_up(progress=progress, batch=batch)
+
+    def verify(self, scratch: list[Projection], progress: Callable[[int], None] | None = None,
+               limit: int = 20, batch: int = BATCH) -> Verification:
+        """Rebuild every projection from zero into ``scratch`` (the same projections with
+        another table prefix) and compare each table with the maintained one, at the same
+        position. The scratch tables are dropped afterwards."""
+        pairs = {p.name: p for p in scratch}
+        missing = [n for n in self.names if n not in pairs]
+        if missing:
+            raise ValueError(f"no scratch projection for {', '.join(missing)}")
+        self.catch_up()
+        for projection in scratch:
+            projection.metadata.drop_all(self.engine)
+            projection.metadata.create_all(self.engine)
+        built = dict.fromkeys(self.names, 0)
+        try:
+            while True:
+                at = self.positions()
+                self._fold_scratch(pairs, built, at, progress, batch)
+                with self.engine.begin() as conn:
+                    # Holding the positions, nobody moves the maintained tables meanwhile.
+                    if _lock(conn, self.names) != at:
+                        continue
+                    counts: dict[str, int] = {}
+                    differences: list[Difference] = []
+                    for projection in self.projections:
+                        count, found = _compare(conn, projection, pairs[projection.name],
+                                                limit - len(differences))
+                        counts[projection.name] = count
+                        differences.extend(found)
+                    return Verification(at, counts, differences)
+        finally:
+            for projection in scratch:
+                projection.metadata.drop_all(self.engine)
+
+    def _fold_scratch(self, pairs: dict[str, Projection], built: dict[str, int],
+                      at: dict[str, int], progress: Callable[[int], None] | None,
+                      batch: int) -> None:
+        while True:
+            behind = [built[n] for n in built if built[n] < at[n]]
+            if not behind:
+                return
+            facts = self._facts(min(behind), max(at.values()), batch)
+            if not facts:
+                return
+            ctx = self._context()
+            with self.engine.begin() as conn:
+                for name, projection in pairs.items():
+                    mine = [f for f in facts if built[name] < f.position <= at[name]]
+                    if mine:
+                        apply_facts(conn, projection, mine, ctx)
+            for name in built:
+                built[name] = max(built[name], min(at[name], facts[-1].position))
+            if progress:
+                progress(len(facts))
+
+
+def _lock(conn: Connection, names: list[str]) -> dict[str, int]:
+    """Lock the projections' position rows for this transaction and read them."""
+    query = (sa.select(POSITIONS.c.projection, POSITIONS.c.position)
+             .where(POSITIONS.c.projection.in_(names)).order_by(POSITIONS.c.projection))
+    if conn.dialect.name == "sqlite":
+        # SQLite has no row locks: a write takes the database's write lock, which a
+        # concurrent catch-up then waits for.
+        conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(names))
+                     .values(position=POSITIONS.c.position))
+    else:
+        query = query.with_for_update()
+    return {r[0]: r[1] for r in conn.execute(query)}
 
 
 def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
@@ -252,9 +417,9 @@ def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
     rows.preload(touched)
     for fact in wanted:
         projection.fold(rows, fact, ctx)
-    for name, keys, live in rows.dirty():
+    for name, stale, live in rows.changes():
         table = projection.tables[name]
-        _delete(conn, table, keys)
+        _delete(conn, table, stale)
         if live:
             conn.execute(table.insert(), live)
 
@@ -273,7 +438,7 @@ def _pk(table: sa.Table) -> list[sa.Column[Any]]:
     return list(table.primary_key.columns)
 
 
-def _chunks(keys: list[Key], size: int = 400) -> Iterator[list[Key]]:
+def _chunks(keys: list[Key], size: int = 500) -> Iterator[list[Key]]:
     for i in range(0, len(keys), size):
         yield keys[i:i + size]
 
@@ -298,3 +463,38 @@ def _load(conn: Connection, projection: Projection, name: str,
 def _delete(conn: Connection, table: sa.Table, keys: list[Key]) -> None:
     for chunk in _chunks(keys):
         conn.execute(table.delete().where(_match(table, chunk)))
+
+
+def _comparable(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    # PostgreSQL's json has no equality operator, so EXCEPT cannot compare it as such.
+    if isinstance(column.type, sa.JSON):
+        return sa.cast(column, sa.Text).label(column.name)
+    return column
+
+
+def _compare(conn: Connection, projection: Projection, scratch: Projection,
+             limit: int) -> tuple[int, list[Difference]]:
+    """How many rows differ between a projection's tables and the scratch rebuild's, and
+    the first ``limit`` differences, paired by key. The comparison runs in the database
+    (EXCEPT both ways), so it holds only the differing rows in memory."""
+    total = 0
+    found: list[Difference] = []
+    for name, table in projection.tables.items():
+        other = scratch.tables[name]
+        ours = sa.select(*[_comparable(c) for c in table.columns])
+        theirs = sa.select(*[_comparable(other.c[c.name]) for c in table.columns])
+        sides = []
+        for query in (ours.except_(theirs), theirs.except_(ours)):
+            kept: dict[Key, dict[str, Any]] = {}
+            for row in conn.execute(query).mappings():
+                total += 1
+                if len(kept) < max(limit, 0):
+                    row = dict(row)
+                    kept[projection.key_of(name, row)] = row
+            sides.append(kept)
+        maintained, rebuilt = sides
+        for key in sorted(maintained.keys() | rebuilt.keys(), key=str):
+            if len(found) < limit:
+                found.append(Difference(projection.name, table.name, key,
+                                        maintained.get(key), rebuilt.get(key)))
+    return total, found

@@ -2,50 +2,105 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+import os
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
 
 from domain.base import NotFound
 from domain.task import CLOSED, VERIFIED
+from ledger.chain import stamp
 from ledger.store import Store
-from projections.board import Board
-from projections.engine import Projection, Projector
+from projections.board import Board, days_overdue
+from projections.engine import Context, Projection, Projector, Verification, decode
+from projections.events import EventIndex
+from projections.history import task_history
 from projections.registry import Registry
 
 
 def all_projections(prefix: str = "rm_") -> list[Projection]:
     """Every projection the ledger keeps, in the order they are folded."""
-    return [Registry(prefix), Board(prefix)]
+    return [Registry(prefix), Board(prefix), EventIndex(prefix)]
 
 
 class ReadSide:
-    """Queries over the read models; each brings the projections up to date first."""
+    """Queries over the read models; each brings the projections up to date first.
 
-    def __init__(self, store: Store) -> None:
+    ``ReadSide(store)`` answers from the maintained tables. ``read.at(moment)`` answers as
+    the ledger knew it at that moment (transaction time): the projections are folded, in a
+    private in-memory database, from exactly the events recorded by then."""
+
+    def __init__(self, store: Store, as_of: datetime | None = None,
+                 only: Iterable[str] | None = None) -> None:
         self.store = store
-        self.registry = Registry()
-        self.board_projection = Board()
+        self.as_of = as_of
+        wanted = set(only) if only is not None else None
+        self.projections = {p.name: p for p in all_projections()
+                            if wanted is None or p.name in wanted}
+        self.registry: Registry = self.projections["registry"]  # type: ignore[assignment]
+        self.board_projection: Board = self.projections.get("board")  # type: ignore[assignment]
+
+    def at(self, moment: datetime, only: Iterable[str] | None = ("registry", "board")
+           ) -> ReadSide:
+        """The read side as of ``moment`` (transaction time), with the projections named."""
+        return ReadSide(self.store, as_of=moment, only=only)
+
+    @cached_property
+    def engine(self) -> Engine:
+        if self.as_of is None:
+            return self.store.engine
+        return sa.create_engine("sqlite://", poolclass=StaticPool)
+
+    @cached_property
+    def upto(self) -> int | None:
+        """The last position this read side folds (None: the whole log, as it grows)."""
+        if self.as_of is None:
+            return None
+        return self.store.ledger.position_as_of(self.as_of)
 
     @cached_property
     def projector(self) -> Projector:
         ledger = self.store.ledger
-        return Projector(self.store.engine, lambda after, upto: ledger.records(after, upto),
-                         self._zone, [self.registry, self.board_projection])
+        return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
+                         self._zone, list(self.projections.values()),
+                         head=ledger.max_position)
 
     def _zone(self):  # type: ignore[no-untyped-def]
         return self.store.ledger.campaign().zone
 
     def current(self, progress: Callable[[int], None] | None = None) -> None:
         """Fold whatever the log holds beyond the projections' positions."""
-        self.projector.catch_up(progress=progress)
+        self.projector.catch_up(upto=self.upto, progress=progress)
 
     def today(self) -> date:
         ledger = self.store.ledger
-        return ledger.today(ledger.campaign())
+        campaign = ledger.campaign()
+        if self.as_of is not None:
+            return self.as_of.astimezone(campaign.zone).date()
+        return ledger.today(campaign)
+
+    # --- upkeep -------------------------------------------------------------------------
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each projection's tables, rows, position and lag behind the log."""
+        return self.projector.status()
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Fold every projection again from zero; returns the facts folded."""
+        return self.projector.rebuild(progress=progress)
+
+    def verify(self, progress: Callable[[int], None] | None = None,
+               limit: int = 20) -> Verification:
+        """Rebuild every projection into scratch tables and compare with the maintained
+        ones."""
+        scratch = all_projections(prefix=f"rm_verify{os.getpid()}_")
+        scratch = [p for p in scratch if p.name in self.projections]
+        return self.projector.verify(scratch, progress=progress, limit=limit)
 
     # --- registries -------------------------------------------------------------------
 
@@ -55,13 +110,13 @@ class ReadSide:
         query = sa.select(units).order_by(units.c.code)
         if kind:
             query = query.where(units.c.kind == kind)
-        with self.store.engine.connect() as conn:
+        with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def people(self) -> list[dict[str, Any]]:
         self.current()
         people = self.registry.tables["people"]
-        with self.store.engine.connect() as conn:
+        with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(
                 sa.select(people).order_by(people.c.id)).mappings()]
 
@@ -89,7 +144,8 @@ class ReadSide:
               category: str | None = None, source: str | None = None,
               overdue: bool = False, open_only: bool = False, month: str | None = None,
               sort: str = "task") -> list[dict[str, Any]]:
-        """The 台账: one row per task, filtered and sorted, with days overdue as of today."""
+        """The 台账: one row per task, filtered and sorted, with days overdue as of today
+        (or as of the read side's moment)."""
         self.current()
         tasks = self.board_projection.tables["tasks"]
         today = self.today()
@@ -113,7 +169,7 @@ class ReadSide:
                  "unit": [tasks.c.unit, tasks.c.task], "state": [tasks.c.state, tasks.c.task],
                  "assigned": [tasks.c.assigned_at, tasks.c.task],
                  "overdue": [tasks.c.deadline, tasks.c.task]}[sort]
-        with self.store.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query.order_by(*order)).mappings()]
         for row in rows:
             row["days_overdue"] = days_overdue(row, today)
@@ -121,9 +177,56 @@ class ReadSide:
             rows.sort(key=lambda r: -r["days_overdue"])
         return rows
 
+    # --- history and timeline -----------------------------------------------------------
 
-def days_overdue(row: dict[str, Any], today: date) -> int:
-    """Days past the deadline for a task not yet verified (0 when not overdue)."""
-    if row["state"] in (VERIFIED, CLOSED):
-        return 0
-    return max(0, (today - date.fromisoformat(row["deadline"])).days)
+    def history(self, task_id: str, as_of: datetime | None = None,
+                valid_at: date | None = None) -> dict[str, Any]:
+        """One task's state and timeline, read from that task's events alone: as recorded
+        by ``as_of`` (transaction time; default everything), and with ``valid_at`` the
+        state it was in on that day as known then."""
+        task_id = task_id.strip().upper()
+        ledger = self.store.ledger
+        records = ledger.recorder.select_aggregate_records(task_id)  # type: ignore[attr-defined]
+        if not records or not records[0].topic.endswith(":Task.Assigned"):
+            raise NotFound(f"unknown task: {task_id}")
+        zone = ledger.campaign().zone
+        if as_of is not None:
+            records = [r for r in records if r.recorded_at <= stamp(as_of)]
+            if not records:
+                raise NotFound(f"task {task_id} was not yet recorded at "
+                               f"{as_of.astimezone(zone).isoformat()}")
+        facts = [decode(r) for r in records]
+        today = (as_of or ledger.clock()).astimezone(zone).date()
+        found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
+        if found["state"] is None:
+            raise NotFound(f"task {task_id} had not been assigned on {valid_at} (assigned "
+                           f"{Context(zone).local_date(facts[0].occurred_at)})")
+        return found
+
+    def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
+                 valid_to: date | None = None, as_of: datetime | None = None,
+                 actor: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The events of the whole ledger (or of a unit and the units below it) in the
+        order they were recorded: valid time from/to (dates, inclusive), recorded by
+        ``as_of``, by ``actor``."""
+        self.current()
+        events = self.projections["events"].tables["events"]
+        query = sa.select(events).order_by(events.c.position)
+        if unit:
+            units = self.unit_and_descendants(unit)
+            query = query.where(sa.or_(events.c.unit.in_(units),
+                                       events.c.other_unit.in_(units)))
+        if actor:
+            if actor not in {p["id"] for p in self.people()}:
+                raise NotFound(f"unknown person: {actor}")
+            query = query.where(events.c.actor == actor)
+        if valid_from:
+            query = query.where(events.c.occurred_on >= valid_from.isoformat())
+        if valid_to:
+            query = query.where(events.c.occurred_on <= valid_to.isoformat())
+        if as_of is not None:
+            query = query.where(events.c.recorded_at <= stamp(as_of))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
