@@ -66,10 +66,12 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import board, demo, history, projections, registry, tasks
+    from commands import (board, demo, history, indicators, projections, registry, survey,
+                          tasks)
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
-                    *projections.COMMANDS, *history.COMMANDS):
+                    *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
+                    *history.COMMANDS):
         main.add_command(command)
 
 

@@ -1,0 +1,212 @@
+"""Indicator commands: the indicator system, its decomposition into targets, and progress.
+
+``indicators import|show|versions|assign|targets|status``, and on the ``task`` group the
+target tasks' ``progress``, ``verify-progress`` and ``reject-progress`` (attached here, so
+the problem tasks' command module stays as it is).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.output import emit, output_options
+from commands.params import DATE, at_option, evidence, evidence_option, localize
+from commands.session import Session, pass_session
+from commands.tasks import task as task_group
+from domain.target import MEASURES
+from ledger.indicators import Indicators, read_indicator_file
+from projections.indicators import IndicatorQueries, tree_order
+
+
+def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
+    return localize(occurred_at, session.store.ledger.campaign().zone)
+
+
+def _said(result: dict[str, Any]) -> None:
+    """One line on a target task: where it stands after the command."""
+    pending = f" · report awaiting verification: {_n(result['pending'])}" \
+        if result["pending"] is not None else ""
+    click.echo(f"{result['target_task']} {result['state']} · indicator {result['indicator']} "
+               f"· unit {result['unit']} · verified {_n(result['verified'])}/"
+               f"{_n(result['target'])} {result['measure']} · due {result['due']}"
+               + (" · OVERDUE" if result["overdue"] else "") + pending)
+
+
+def _n(value: float) -> str:
+    return f"{value:g}"
+
+
+def _indent(title: str, depth: int) -> str:
+    # The table strips leading blanks, so the depth is drawn.
+    return "· " * depth + title
+
+
+@click.group()
+def indicators() -> None:
+    """The indicator system (测评体系) and its decomposition into targets (指标分解)."""
+
+
+@indicators.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", default="", help="The version's name, e.g. 2024年版测评体系.")
+@click.option("--note", default="", help="Why the system changed.")
+@at_option()
+@pass_session
+def indicators_import(session: Session, file: Path, name: str, note: str,
+                      occurred_at: datetime | None) -> None:
+    """Adopt FILE (.csv, .xlsx or .toml) as the next version of the indicator system.
+
+    Columns: code, parent, title, category, points, method (how it is checked); Chinese
+    headings (编码, 上级编码, 指标名称, 类别, 分值, 测评方法) are understood too."""
+    rows = read_indicator_file(file)
+    adopted = Indicators(session.store.ledger).import_system(
+        session.actor, rows, name=name, source=file.name, note=note,
+        occurred_at=_when(session, occurred_at))
+    click.echo(f"indicator system version {adopted['version']} ({adopted['name']}) adopted: "
+               f"{adopted['count']} indicators from {file.name}")
+
+
+SHOW_COLUMNS = [("code", "code"), ("title", "title"), ("category", "category"),
+                ("points", "points"), ("method", "checked by"), ("parent", "parent")]
+
+
+@indicators.command("show")
+@click.option("--version", "number", type=click.IntRange(min=1), default=None,
+              help="A version by number; default the latest.")
+@output_options()
+@pass_session
+def indicators_show(session: Session, number: int | None, fmt: str) -> None:
+    """The indicator system as a tree."""
+    version, rows = IndicatorQueries(session.read).indicators(number)
+    shown = []
+    for indicator, depth in tree_order(rows):
+        row = dict(indicator, points=_n(indicator["points"]))
+        if fmt == "table":
+            row["title"] = _indent(row["title"], depth)
+        shown.append(row)
+    if fmt == "table":
+        click.echo(f"indicator system version {version}")
+    emit(shown, SHOW_COLUMNS, fmt)
+
+
+@indicators.command("versions")
+@output_options()
+@pass_session
+def indicators_versions(session: Session, fmt: str) -> None:
+    """Every adopted version of the indicator system."""
+    emit(Indicators(session.store.ledger).versions(),
+         [("version", "version"), ("name", "name"), ("count", "indicators"),
+          ("source", "source"), ("adopted_at", "adopted at"), ("adopted_by", "by"),
+          ("note", "note")], fmt)
+
+
+@indicators.command("assign")
+@click.argument("code")
+@click.option("--unit", "unit_code", required=True)
+@click.option("--target", required=True, help="The quantity to reach (more than 0).")
+@click.option("--unit-of-measure", "measure", required=True, metavar="|".join(MEASURES),
+              help="期 issues, 块 boards, 人 people or % (a rate).")
+@click.option("--due", type=DATE, required=True)
+@click.option("--note", default="")
+@at_option()
+@pass_session
+def indicators_assign(session: Session, code: str, unit_code: str, target: str,
+                      measure: str, due: date, note: str,
+                      occurred_at: datetime | None) -> None:
+    """Decompose indicator CODE into a quantitative target (指标任务) for a unit."""
+    _said(Indicators(session.store.ledger).assign_target(
+        session.actor, code=code, unit=unit_code, target=target, measure=measure, due=due,
+        note=note, occurred_at=_when(session, occurred_at)))
+
+
+TARGET_COLUMNS = [("target_task", "target task"), ("indicator", "indicator"),
+                  ("unit", "unit"), ("target", "target"), ("verified", "verified"),
+                  ("measure", "measure"), ("pending", "pending"), ("due", "due"),
+                  ("state", "state"), ("overdue", "overdue"),
+                  ("completed_on", "completed")]
+
+
+@indicators.command("targets")
+@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--code", default=None, help="An indicator, with all indicators below it.")
+@click.option("--overdue", is_flag=True, help="Only targets past their due date.")
+@output_options()
+@pass_session
+def indicators_targets(session: Session, unit_code: str | None, code: str | None,
+                       overdue: bool, fmt: str) -> None:
+    """The target tasks, with verified progress and whether they are overdue."""
+    rows = IndicatorQueries(session.read).targets(unit=unit_code, code=code, overdue=overdue)
+    if fmt != "json":
+        for row in rows:
+            row.update({k: _n(row[k]) for k in ("target", "verified")},
+                       pending=None if row["pending"] is None else _n(row["pending"]))
+    emit(rows, TARGET_COLUMNS, fmt)
+
+
+@indicators.command("status")
+@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--code", default=None, help="An indicator, with all indicators below it.")
+@click.option("--by", type=click.Choice(["indicator", "unit"]), default="indicator",
+              show_default=True, help="Roll up over the indicator tree, or per unit.")
+@click.option("--version", "number", type=click.IntRange(min=1), default=None,
+              help="The indicator tree's version; default the latest.")
+@output_options()
+@pass_session
+def indicators_status(session: Session, unit_code: str | None, code: str | None, by: str,
+                      number: int | None, fmt: str) -> None:
+    """Completion of the targets: by indicator (each counts for every indicator above it)
+    or by unit — targets, met, overdue, mean completion in percent."""
+    rows = IndicatorQueries(session.read).status(unit=unit_code, code=code, version=number,
+                                                 by=by)
+    if fmt == "table" and by == "indicator":
+        for row in rows:
+            row["title"] = _indent(row["title"], row["depth"])
+    key = [("code", "code"), ("title", "title")] if by == "indicator" else [("unit", "unit")]
+    emit(rows, key + [("targets", "targets"), ("met", "met"), ("overdue", "overdue"),
+                      ("percent", "completion %"), ("amount", "verified/target")], fmt)
+
+
+@task_group.command("progress")
+@click.argument("target_id", metavar="ID")
+@click.option("--value", required=True, help="The level reached so far (not an increment).")
+@click.option("--note", default="")
+@evidence_option()
+@at_option()
+@pass_session
+def task_progress(session: Session, target_id: str, value: str, note: str,
+                  evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
+    """The unit reports progress on a target task (指标任务), with evidence."""
+    _said(Indicators(session.store.ledger).report_progress(
+        session.actor, target_id, value, evidence(evidence_refs), note,
+        _when(session, occurred_at)))
+
+
+@task_group.command("verify-progress")
+@click.argument("target_id", metavar="ID")
+@click.option("--note", default="")
+@at_option()
+@pass_session
+def task_verify_progress(session: Session, target_id: str, note: str,
+                         occurred_at: datetime | None) -> None:
+    """An inspector verifies a target task's pending progress report."""
+    _said(Indicators(session.store.ledger).verify_progress(
+        session.actor, target_id, note, _when(session, occurred_at)))
+
+
+@task_group.command("reject-progress")
+@click.argument("target_id", metavar="ID")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_reject_progress(session: Session, target_id: str, reason: str,
+                         occurred_at: datetime | None) -> None:
+    """An inspector rejects a target task's pending progress report, saying why."""
+    _said(Indicators(session.store.ledger).reject_progress(
+        session.actor, target_id, reason, _when(session, occurred_at)))
+
+
+COMMANDS = [indicators]
