@@ -154,7 +154,7 @@ class IndicatorSystem(LedgerAggregate):
     def latest(self) -> int:
         return len(self.versions)
 
-    def version(self, number: int | None = None) -> VersionAdopted:
+    def adopted(self, number: int | None = None) -> VersionAdopted:
         """A version by number (default the latest)."""
         if not self.versions:
             raise NotFound("no indicator system has been imported yet: "
@@ -167,7 +167,7 @@ class IndicatorSystem(LedgerAggregate):
 
     def indicator(self, code: str, number: int | None = None) -> Indicator:
         """An indicator of a version (default the latest), refused by code when unknown."""
-        adopted = self.version(number)
+        adopted = self.adopted(number)
         for data in adopted.indicators:
             if data["code"] == code:
                 return Indicator(**data)
