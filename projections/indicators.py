@@ -12,13 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from domain.base import NotFound
-from projections.engine import Context, Fact, Key, Projection, Projector, Rows
+from projections.engine import Context, Fact, Key, Projection, Rows
 
 if TYPE_CHECKING:
     from projections.read import ReadSide
@@ -240,22 +239,16 @@ def weighted_rates(surveys: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class IndicatorQueries:
-    """Questions about indicators, targets and surveys, over the projection kept current."""
+    """Questions about indicators, targets and surveys, over the read side's projection
+    (kept current, or as of a moment where the read side is)."""
 
     def __init__(self, read: ReadSide) -> None:
         self.read = read
-        self.projection = IndicatorsProjection()
-
-    @cached_property
-    def projector(self) -> Projector:
-        ledger = self.read.store.ledger
-        return Projector(self.read.store.engine,
-                         lambda after, upto: ledger.records(after, upto),
-                         self.read._zone, [self.projection])
+        self.projection: IndicatorsProjection = read.projections["indicators"]  # type: ignore[assignment]
 
     def _select(self, query: Any) -> list[dict[str, Any]]:
-        self.projector.catch_up()
-        with self.read.store.engine.connect() as conn:
+        self.read.current()
+        with self.read.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def latest_version(self) -> int:

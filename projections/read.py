@@ -20,12 +20,13 @@ from projections.board import Board, days_overdue
 from projections.engine import Context, Projection, Projector, Verification, decode
 from projections.events import EventIndex
 from projections.history import task_history
+from projections.indicators import IndicatorsProjection
 from projections.registry import Registry
 
 
 def all_projections(prefix: str = "rm_") -> list[Projection]:
     """Every projection the ledger keeps, in the order they are folded."""
-    return [Registry(prefix), Board(prefix), EventIndex(prefix)]
+    return [Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix)]
 
 
 class ReadSide:
