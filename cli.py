@@ -66,12 +66,12 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import (board, demo, history, indicators, projections, registry, survey,
-                          tasks)
+    from commands import (audit, board, demo, history, importing, indicators, projections,
+                          registry, survey, tasks)
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
                     *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
-                    *history.COMMANDS):
+                    *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS):
         main.add_command(command)
 
 

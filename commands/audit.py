@@ -1,0 +1,204 @@
+"""Audit commands: verify the chain, checkpoints and their signatures, export and import."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+
+from commands.output import emit, output_options
+from commands.session import Session, pass_session
+from ledger import audit
+from ledger.app import Ledger
+
+# Below this many events a verification is over before a progress bar would be read.
+PROGRESS_FROM = 20_000
+TRUNCATION_NOTE = ("a tail removed after the last event shows only against a checkpoint "
+                   "kept outside the store: verify --since it")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Audit integrity: the hash chain, checkpoints, export and import."""
+
+
+@contextlib.contextmanager
+def _progress(ledger: Ledger, label: str) -> Iterator[Callable[[int], None] | None]:
+    total = ledger.max_position()
+    if total < PROGRESS_FROM or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _short(hash_: str) -> str:
+    return f"{hash_[:16]}…"
+
+
+def _events(count: int) -> str:
+    return f"{count} event" if count == 1 else f"{count} events"
+
+
+@audit_group.command("verify")
+@click.option("--since", "since_text", default=None, metavar="CHECKPOINT",
+              help="A checkpoint statement file, or POSITION:HASH, that the ledger must "
+              "extend unchanged.")
+@click.option("--public-key", type=click.Path(path_type=Path), default=None,
+              help="Check the --since statement's signature with this public key first.")
+@output_options(("table", "json"))
+@pass_session
+def verify(session: Session, since_text: str | None, public_key: Path | None,
+           fmt: str) -> None:
+    """Recompute the hash chain from the first event; name the first broken position.
+
+    Exits 1 when the chain is broken, or does not extend the --since checkpoint."""
+    key = audit.load_public_key(public_key) if public_key else None
+    if key is not None and since_text is None:
+        raise click.UsageError("--public-key checks the --since statement: give --since")
+    since = audit.parse_since(since_text, key) if since_text is not None else None
+    ledger = session.store.ledger
+    with _progress(ledger, "verifying") as progress:
+        result = audit.verify(ledger, since=since, progress=progress)
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        if not result.ok:
+            raise SystemExit(1)
+        return
+    if result.broken is not None:
+        raise click.ClickException(
+            f"chain broken at position {result.broken.position} ({result.broken.kind}): "
+            f"{result.broken.detail}; {_events(result.events)} verified before it")
+    click.echo(f"chain verified: {_events(result.events)}, unbroken from position 1")
+    click.echo(f"head: {result.head.position} {result.head.hash}")
+    last = result.last_checkpoint
+    if last is None:
+        click.echo("checkpoints: none recorded in the ledger")
+    else:
+        click.echo(f"checkpoints: {result.checkpoints_matched} recorded in the ledger "
+                   f"match; the last, {last.number}, covers position {last.position} "
+                   f"({_events(result.head.position - last.position)} after it)")
+    if since is not None:
+        click.echo(f"since: the ledger extends checkpoint {since.position}:"
+                   f"{_short(since.hash)} unchanged, by "
+                   f"{_events(result.head.position - since.position)}")
+    else:
+        click.echo(f"note: {TRUNCATION_NOTE}")
+
+
+@audit_group.command("head")
+@pass_session
+def head(session: Session) -> None:
+    """Print the ledger's head: the last position and its chain hash (not verified)."""
+    click.echo(str(audit.head(session.store.ledger)))
+
+
+@audit_group.command("checkpoint")
+@click.option("--note", default="", help="Why this checkpoint (e.g. 2024-05 评比发布).")
+@click.option("--sign", "key_file", type=click.Path(path_type=Path), default=None,
+              metavar="KEYFILE", help="Sign the statement with this Ed25519 private key.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Also write the checkpoint statement (JSON) to FILE.")
+@pass_session
+def checkpoint(session: Session, note: str, key_file: Path | None,
+               out: Path | None) -> None:
+    """Verify the chain, then record and print its head as a checkpoint (an event of the
+    audit log, itself chained)."""
+    key = audit.load_private_key(key_file) if key_file else None
+    if out is not None and out.exists():
+        raise click.UsageError(f"statement file {str(out)!r} already exists")
+    ledger = session.store.ledger
+    with _progress(ledger, "verifying") as progress:
+        recorded, statement = audit.record_checkpoint(ledger, session.actor, note=note,
+                                                      key=key, progress=progress)
+    if out is not None:
+        out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
+                       encoding="utf-8")
+    signed = f", signed by key {recorded.key_id}" if recorded.key_id else ""
+    click.echo(f"checkpoint {recorded.number}: head {recorded.position} "
+               f"{recorded.hash}{signed}")
+
+
+CHECKPOINT_COLUMNS = [("number", "checkpoint"), ("position", "position"), ("hash", "hash"),
+                      ("by", "by"), ("at", "at"), ("key_id", "key"), ("note", "note")]
+
+
+@audit_group.command("checkpoints")
+@output_options()
+@pass_session
+def checkpoints(session: Session, fmt: str) -> None:
+    """The checkpoints recorded in the ledger, oldest first."""
+    rows = [{"number": c.number, "position": c.position, "hash": c.hash, "by": c.by,
+             "at": c.at.isoformat(), "key_id": c.key_id, "note": c.note}
+            for c in audit.recorded_checkpoints(session.store.ledger)]
+    emit(rows, CHECKPOINT_COLUMNS, fmt)
+
+
+@audit_group.command("statement")
+@click.argument("number", type=click.IntRange(min=1))
+@pass_session
+def statement(session: Session, number: int) -> None:
+    """Print the statement (JSON) of recorded checkpoint NUMBER, for publication."""
+    ledger = session.store.ledger
+    recorded = audit.recorded_checkpoints(ledger)
+    if number > len(recorded):
+        raise click.ClickException(f"unknown checkpoint: {number} (the ledger has "
+                                   f"{len(recorded)})")
+    click.echo(json.dumps(audit.statement_of(ledger.campaign().name, recorded[number - 1]),
+                          ensure_ascii=False, indent=2))
+
+
+@audit_group.command("keygen")
+@click.argument("key_file", type=click.Path(path_type=Path))
+def keygen(key_file: Path) -> None:
+    """Make an Ed25519 key pair for signing checkpoints: KEY_FILE (private, owner-only)
+    and KEY_FILE.pub (public, to hand to whoever checks the statements)."""
+    public_path, key_id = audit.generate_key(key_file)
+    click.echo(f"key {key_id}: private {key_file}, public {public_path}")
+
+
+@audit_group.command("verify-checkpoint")
+@click.argument("statement_file", type=click.Path(path_type=Path))
+@click.option("--public-key", type=click.Path(path_type=Path), required=True,
+              help="The signer's public key (PEM).")
+def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
+    """Check a checkpoint statement's signature with the public key alone (no store
+    needed). Exits 1 on a bad signature."""
+    statement_data = audit.load_statement(statement_file)
+    key_id = audit.check_signature(statement_data, audit.load_public_key(public_key))
+    click.echo(f"good signature by key {key_id}: checkpoint {statement_data.get('checkpoint')}"
+               f" of {statement_data.get('ledger')!r}, head {statement_data['position']} "
+               f"{statement_data['hash']}")
+
+
+@audit_group.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_session
+def export(session: Session, file: Path) -> None:
+    """Write every stored event, with its transaction time, account and hash, to FILE as
+    JSON lines (a header quoting the head comes first)."""
+    if file.exists():
+        raise click.UsageError(f"export file {str(file)!r} already exists")
+    partial = file.with_name(file.name + ".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        written = audit.export(session.store.ledger, out)
+    partial.replace(file)
+    click.echo(f"exported {written.position} events to {file}; head {written}")
+
+
+@audit_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@pass_session
+def import_(session: Session, file: Path) -> None:
+    """Restore an export into an empty store, verifying the chain as it goes; a broken
+    file is refused, naming its line, and nothing is written."""
+    with file.open(encoding="utf-8") as lines:
+        restored = audit.import_ledger(session.store.ledger, lines)
+    click.echo(f"imported {restored.position} events; head {restored}")
+
+
+COMMANDS = [audit_group]

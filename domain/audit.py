@@ -1,0 +1,82 @@
+"""The audit log: checkpoints of the ledger's head, recorded as events in the ledger itself.
+
+A checkpoint says "at position P the chain's hash was H", by whom and when; optionally with
+the signature of an auditor's key over the published statement. Being an event, each
+checkpoint is itself chained: a later rewrite of the events it covers that recomputes their
+hashes still disagrees with the hash the checkpoint quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused
+from domain.roles import authorize
+
+HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One recorded checkpoint, numbered from 1 in the order recorded."""
+
+    number: int
+    position: int
+    hash: str
+    recorded_at: str
+    by: str
+    at: datetime
+    note: str
+    key_id: str
+    signature: str
+
+
+class AuditLog(LedgerAggregate):
+    """The ledger's checkpoints, in the order they were recorded."""
+
+    ID = "audit"
+
+    class Opened(LedgerCreated):
+        def apply(self, log: AuditLog) -> None:
+            log.checkpoints = []
+
+    class CheckpointRecorded(LedgerEvent):
+        position: int
+        hash: str
+        recorded_at: str  # transaction time of the event at ``position``
+        note: str
+        key_id: str  # "" when unsigned
+        signature: str  # base64 Ed25519 signature of the statement, "" when unsigned
+
+        def apply(self, log: AuditLog) -> None:
+            log.checkpoints.append(Checkpoint(
+                number=len(log.checkpoints) + 1, position=self.position, hash=self.hash,
+                recorded_at=self.recorded_at, by=self.actor, at=self.occurred_at,
+                note=self.note, key_id=self.key_id, signature=self.signature))
+
+    @classmethod
+    def open(cls, *, actor: Actor, occurred_at: datetime) -> AuditLog:
+        authorize(actor, "record_checkpoint")
+        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, actor=actor.id,
+                           role=actor.role)
+
+    def record_checkpoint(self, *, position: int, hash: str, recorded_at: str,  # noqa: A002
+                          note: str, key_id: str, signature: str, actor: Actor,
+                          occurred_at: datetime) -> Checkpoint:
+        """Record that the chain's hash at ``position`` was ``hash`` (verified by the caller)."""
+        authorize(actor, "record_checkpoint")
+        if position < 1:
+            raise Refused(f"checkpoint position must be 1 or more, got {position}")
+        if not HASH_PATTERN.match(hash):
+            raise Refused(f"checkpoint hash must be 64 hex digits, got {hash!r}")
+        if self.checkpoints and position < self.checkpoints[-1].position:
+            last = self.checkpoints[-1]
+            raise Refused(f"checkpoint position {position} is before checkpoint "
+                          f"{last.number}'s position {last.position}: the ledger lost events")
+        if bool(key_id) != bool(signature):
+            raise Refused("a signed checkpoint needs both the key id and the signature")
+        self._stamp(self.CheckpointRecorded, actor, occurred_at, position=position, hash=hash,
+                    recorded_at=recorded_at, note=note, key_id=key_id, signature=signature)
+        return self.checkpoints[-1]
