@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "verify_progress": frozenset({INSPECTOR}),
     "record_survey": frozenset({ADMIN}),
     "record_checkpoint": frozenset({ADMIN, AUDITOR}),
+    # Entering closures that an old 台账 or another system's export already records.
+    "import_records": frozenset({ADMIN}),
 }
 
 
@@ -47,6 +49,7 @@ ACTION_NAMES = {
     "close_verified": "close a task as verified",
     "close_other": "close a task as void, duplicate or not responsible",
     "attach_evidence": "attach evidence",
+    "import_records": "import records",
     "manage_indicators": "adopt an indicator system",
     "assign_target": "assign an indicator target",
     "verify_progress": "verify or reject a progress report",

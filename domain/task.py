@@ -93,6 +93,20 @@ def check_evidence(items: list[dict[str, str]]) -> list[dict[str, str]]:
     return checked
 
 
+def check_origin(origin: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An imported task's origin names at least the file (its sha256) and the row."""
+    if origin is None:
+        return None
+    digest = str(origin.get("file") or "").lower()
+    if not SHA256.match(digest):
+        raise Refused(f"origin file must be a sha256 (64 hex digits), "
+                      f"got {origin.get('file')!r}")
+    row = origin.get("row")
+    if not isinstance(row, int) or isinstance(row, bool) or row < 1:
+        raise Refused(f"origin row must be a row number (1 or more), got {row!r}")
+    return {**origin, "file": digest}
+
+
 class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""
 
@@ -118,6 +132,8 @@ class Task(LedgerAggregate):
         deadline: date
         inspection: str | None
         note: str
+        # Where an imported task came from: {source, file (sha256), name, row, id}.
+        origin: dict[str, Any] | None = None
 
         def apply(self, task: Task) -> None:
             task.task_id = self.task_id
@@ -258,9 +274,10 @@ class Task(LedgerAggregate):
     def assign(cls, *, task_id: str, unit: str, category: str, source: str, location: str,
                description: str, deadline: date, actor: Actor, occurred_at: datetime,
                zone: tzinfo, now: datetime, inspection: str | None = None,
-               note: str = "") -> Task:
+               note: str = "", origin: dict[str, Any] | None = None) -> Task:
         """Assign a problem or target to a unit. The unit and category are checked by the
-        caller against the registries; here the task's own data is checked."""
+        caller against the registries; here the task's own data is checked. An imported
+        task carries its ``origin``: the file's sha256, the row, and the source's own id."""
         authorize(actor, "assign")
         check_moment(occurred_at, now)
         source = parse_source(source)
@@ -273,7 +290,7 @@ class Task(LedgerAggregate):
             cls.Assigned, id=task_id, task_id=task_id, unit=unit, category=category,
             source=source, location=require_text("location", location),
             description=require_text("description", description), deadline=deadline,
-            inspection=inspection, note=note.strip(),
+            inspection=inspection, note=note.strip(), origin=check_origin(origin),
             occurred_at=occurred_at, actor=actor.id, role=actor.role,
         )
 
@@ -395,6 +412,29 @@ class Task(LedgerAggregate):
         self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.Reopened, actor, occurred_at, reason=require_text("reason", reason),
                     deadline=deadline)
+
+    def close_imported_as_verified(self, *, rectification: str, reinspection: str,
+                                   reason: str, actor: Actor, occurred_at: datetime,
+                                   now: datetime) -> None:
+        """Close as verified a task whose closure an imported record proves (an old 台账's
+        销号, another system's "Closed"). The record does not say who reported, re-inspected
+        and closed; so the administrator importing it records, as themself and at the
+        recorded moment, the steps a closure as verified needs — the rectification report
+        and the passed re-inspection — then the closure. Only for ``import_records``;
+        everyone else closes through :meth:`close`."""
+        authorize(actor, "import_records")
+        self._check_when(occurred_at, now)
+        self._check_open("closed")
+        reason = require_text("reason", reason)
+        rectification = require_text("rectification description", rectification)
+        reinspection = require_text("re-inspection note", reinspection)
+        if self.state not in (REPORTED, VERIFIED):
+            self._stamp(self.RectificationReported, actor, occurred_at,
+                        description=rectification, evidence=[])
+        if self.state != VERIFIED:
+            self._stamp(self.ReinspectionPassed, actor, occurred_at, note=reinspection,
+                        evidence=[])
+        self._stamp(self.Closed, actor, occurred_at, closure="verified", reason=reason)
 
     def reassign(self, *, unit: str, reason: str, actor: Actor, occurred_at: datetime,
                  now: datetime) -> None:
