@@ -67,10 +67,11 @@ def run() -> None:
 
 def _register() -> None:
     from commands import (audit, board, demo, history, importing, indicators, projections,
-                          registry, survey, tasks)
+                          registry, summary, survey, tasks)
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
                     *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
+                    *summary.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS):
         main.add_command(command)
 

@@ -1,0 +1,48 @@
+"""The work summary (工作总结) of a period: its figures, a paragraph, and a table."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import click
+from tabulate import tabulate
+
+from commands.params import DATE, MOMENT, localize
+from commands.session import Session, pass_session
+from projections.summary import Period, paragraph, summary_of, table
+
+
+@click.command()
+@click.option("--from", "start", type=DATE, required=True, help="First day of the period.")
+@click.option("--to", "end", type=DATE, required=True, help="Last day of the period.")
+@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--as-of", "as_of", type=MOMENT, default=None,
+              help="As the ledger knew it then (transaction time).")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
+              show_default=True, help="A Markdown document, or the figures as JSON.")
+@pass_session
+def summary(session: Session, start: date, end: date, unit_code: str | None,
+            as_of: datetime | None, fmt: str) -> None:
+    """The figures of a work summary for any period and unit, computed from the ledger,
+    with a paragraph in the style of a 工作总结 and a table."""
+    read = session.read
+    if as_of is not None:
+        read = read.at(localize(as_of, session.store.ledger.campaign().zone),  # type: ignore[arg-type]
+                       only=("registry",))
+    result = summary_of(read, Period(start, end), unit_code)
+    text, cited = paragraph(result)
+    if fmt == "json":
+        click.echo(json.dumps({**result.as_data(), "paragraph": text, "cited": cited},
+                              ensure_ascii=False, indent=2))
+        return
+    scope = f" · {result.scope}" if result.scope else ""
+    click.echo(f"# 工作总结 {start.isoformat()} 至 {end.isoformat()}{scope}\n")
+    click.echo(text + "\n")
+    # A Markdown table (the listings' helper prints terminal tables, CSV and JSON).
+    click.echo(tabulate([[row["label"], row["value"]] for row in table(result)],
+                        headers=["项目", "数值"], tablefmt="pipe", disable_numparse=True,
+                        colalign=("left", "right")))
+
+
+COMMANDS = [summary]

@@ -1,0 +1,362 @@
+"""The work summary (工作总结): the figures of any period and unit, and a paragraph of them.
+
+Computed from the stored events (all of them, or those recorded by an "as of" moment), by
+valid time: an event belongs to the period when its ``occurred_at`` falls on one of its
+days in the campaign's time zone. Whatever the long-term-mechanism metrics define — found
+problems, due cycles and on-time rectification, re-inspections and rework, verification,
+closure, reopening and recurrence, and which unit answers for each — is taken from
+:mod:`projections.metrics` (``derive``), the one place that defines them; the summary only
+counts those items over its own days. Visits (巡查) and person-visits (人次: each inspector
+on a visit counts once), notices (整改通知书), target tasks and surveys are counted here.
+
+The paragraph states only figures of the summary: :func:`paragraph` returns, beside the
+text, the names of the figures it cites in order, and every number in the text is one of
+them (or a date of the period).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from domain.base import Refused
+from domain.task import SOURCES
+from projections.engine import Context, Fact, decode
+from projections.indicators import weighted_rates
+from projections.metrics import compact, derive
+
+if TYPE_CHECKING:
+    from projections.read import ReadSide
+
+# The figures of a summary, in the order of its table, with their Chinese labels.
+LABELS = {
+    "visits": "巡查（次）",
+    "person_visits": "巡查（人次）",
+    "found": "发现问题（个）",
+    "notices": "发出整改通知书（份）",
+    "reinspections": "复查（次）",
+    "rectified": "整改到位（个）",
+    "rework": "返工（次）",
+    "rework_rate": "返工率（%）",
+    "closed": "整改销号（个）",
+    "due": "到期整改（个）",
+    "on_time": "按期整改（个）",
+    "on_time_rate": "按期整改率（%）",
+    "overdue_open": "期末超期未整改（个）",
+    "reopened": "销号后反弹复开（个）",
+    "recurrent_new": "同址同类复发（个）",
+    "recurrences": "问题反弹（个）",
+    "bulletins": "发布督查通报（期）",
+    "targets_assigned": "下达指标任务（项）",
+    "targets_completed": "完成指标任务（项）",
+    "targets_due": "到期指标任务（项）",
+    "targets_met": "按期完成指标任务（项）",
+    "targets_overdue": "期末逾期未完成指标任务（项）",
+    "surveys": "群众测评（次）",
+    "survey_sample": "测评样本（人）",
+    "awareness": "知晓率（%）",
+    "participation": "参与率（%）",
+    "satisfaction": "满意度（%）",
+}
+
+
+@dataclass
+class Period:
+    """The days of a summary, both included."""
+
+    start: date
+    end: date
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    @property
+    def months(self) -> tuple[str, str]:
+        return self.start.isoformat()[:7], self.end.isoformat()[:7]
+
+
+@dataclass
+class Summary:
+    """The figures of one period and scope, with the breakdowns of what was found."""
+
+    period: Period
+    scope: str
+    figures: dict[str, int | float | None]
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    def as_data(self) -> dict[str, Any]:
+        return {"from": self.period.start.isoformat(), "to": self.period.end.isoformat(),
+                "scope": self.scope, "figures": dict(self.figures),
+                "found_by_category": dict(self.by_category),
+                "found_by_source": {SOURCES.get(s, s): n for s, n in self.by_source.items()}}
+
+
+def percent(part: int, whole: int) -> float | None:
+    """``part`` of ``whole`` in percent, to one decimal (None of nothing)."""
+    if not whole:
+        return None
+    return round(float(Fraction(part, whole) * 100), 1)
+
+
+class _Book:
+    """What the summary keeps of the log while reading it."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.visits: list[dict[str, Any]] = []
+        self.notices: list[tuple[str, str]] = []  # (task, occurred_at)
+        self.targets: dict[str, dict[str, Any]] = {}
+        self.surveys: list[dict[str, Any]] = []
+        self.bulletins: list[dict[str, Any]] = []
+        self.window_days = 90
+
+    def read(self, fact: Fact) -> None:
+        kind = fact.kind
+        if kind.startswith("Task."):
+            self.tasks[fact.originator_id].append(compact(fact))
+            if kind == "Task.NoticeIssued":
+                self.notices.append((fact.originator_id, fact.occurred_at))
+        elif kind == "Inspection.Recorded":
+            self.visits.append({"unit": fact.data["unit"], "at": fact.occurred_at,
+                                "inspectors": len(fact.data["inspectors"])})
+        elif kind == "TargetTask.Assigned":
+            self.targets[fact.originator_id] = {
+                "unit": fact.data["unit"], "due": fact.data["due"], "at": fact.occurred_at,
+                "completed_at": None}
+        elif kind == "TargetTask.Completed":
+            self.targets[fact.originator_id]["completed_at"] = fact.occurred_at
+        elif kind == "Survey.Recorded":
+            self.surveys.append(fact.data)
+        elif kind == "Campaign.Started":
+            self.window_days = fact.data["recurrence_window_days"]
+
+
+def work_summary(facts: Iterable[Fact], ctx: Context, period: Period,
+                 units: Collection[str] | None = None, scope: str = "") -> Summary:
+    """The figures of ``period`` for ``units`` (None: every unit) from ``facts``."""
+    book = _Book()
+    for fact in facts:
+        book.read(fact)
+    inside = (lambda unit: True) if units is None else set(units).__contains__
+
+    def day(iso: str) -> date:
+        return ctx.local(iso).date()
+
+    def during(iso: str | None) -> bool:
+        return iso is not None and day(iso) in period
+
+    items = [item for task, events in book.tasks.items()
+             for item in derive(task, events, ctx)[0] if inside(item["unit"])]
+    kinds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        kinds[item["kind"]].append(item)
+    found = [i for i in kinds["assigned"] if during(i["at"])]
+    reinspections = [i for i in kinds["reinspection"] if during(i["at"])]
+    rework = sum(1 for i in reinspections if i["failed"])
+    due = [i for i in kinds["due"] if date.fromisoformat(i["deadline"]) in period]
+    on_time = sum(1 for i in due if i["on_time"])
+    reopened = {i["task"] for i in kinds["reopened"] if during(i["at"])}
+    recurring = _recurring(found, kinds["closed"], book.window_days)
+
+    holders = _holders(book.tasks)
+    notices = sum(1 for task, at in book.notices
+                  if during(at) and inside(holders[task].at(at)))
+    visits = [v for v in book.visits if inside(v["unit"]) and during(v["at"])]
+    targets = [t for t in book.targets.values() if inside(t["unit"])]
+    end = period.end.isoformat()
+    targets_due = [t for t in targets if date.fromisoformat(t["due"]) in period]
+    first_month, last_month = period.months
+    surveys = [s for s in book.surveys
+               if inside(s["unit"]) and first_month <= s["month"] <= last_month]
+    rates = weighted_rates(surveys)
+
+    figures: dict[str, int | float | None] = {
+        "visits": len(visits),
+        "person_visits": sum(v["inspectors"] for v in visits),
+        "found": len(found),
+        "notices": notices,
+        "reinspections": len(reinspections),
+        "rectified": sum(1 for i in kinds["verified"] if during(i["at"])),
+        "rework": rework,
+        "rework_rate": percent(rework, len(reinspections)),
+        "closed": sum(1 for i in kinds["closed"] if during(i["at"])),
+        "due": len(due),
+        "on_time": on_time,
+        "on_time_rate": percent(on_time, len(due)),
+        "overdue_open": sum(1 for i in kinds["due"] if _overdue_at(i, period.end, ctx)),
+        "reopened": len(reopened),
+        "recurrent_new": len(recurring),
+        "recurrences": len(reopened | recurring),
+        "bulletins": sum(1 for b in book.bulletins if during(b["at"])),
+        "targets_assigned": sum(1 for t in targets if during(t["at"])),
+        "targets_completed": sum(1 for t in targets if during(t["completed_at"])),
+        "targets_due": len(targets_due),
+        "targets_met": sum(1 for t in targets_due if t["completed_at"] is not None
+                           and day(t["completed_at"]).isoformat() <= t["due"]),
+        "targets_overdue": sum(1 for t in targets if day(t["at"]) <= period.end
+                               and t["due"] < end
+                               and not (t["completed_at"] is not None
+                                        and day(t["completed_at"]) <= period.end)),
+        "surveys": rates["surveys"],
+        "survey_sample": rates["sample"],
+        "awareness": rates["awareness"],
+        "participation": rates["participation"],
+        "satisfaction": rates["satisfaction"],
+    }
+    by_category = Counter(i["category"] for i in found)
+    by_source = Counter(i["source"] for i in found)
+    return Summary(period, scope, figures,
+                   dict(sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))),
+                   {s: by_source[s] for s in SOURCES if by_source[s]})
+
+
+def _recurring(found: list[dict[str, Any]], closed: list[dict[str, Any]],
+               window_days: int) -> set[str]:
+    """New tasks of the period for a unit, category and location where another task was
+    closed as rectified within the window before (the metrics' rule, over these days)."""
+    closures: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for item in closed:
+        closures[(item["unit"], item["category"], item["location"])].append(item)
+    window = timedelta(days=window_days)
+    recurring = set()
+    for item in found:
+        arrived = datetime.fromisoformat(item["at"])
+        for closure in closures.get((item["unit"], item["category"], item["location"]), []):
+            closed_at = datetime.fromisoformat(closure["at"])
+            if closure["task"] != item["task"] and closed_at < arrived <= closed_at + window:
+                recurring.add(item["task"])
+                break
+    return recurring
+
+
+def _overdue_at(due: dict[str, Any], end: date, ctx: Context) -> bool:
+    """A cycle begun by ``end``, past its deadline then and not verified by then."""
+    events = due["events"]
+    started = ctx.local(events[0][2]).date()
+    passed = [ctx.local(at).date() for _, kind, at in events if kind == "ReinspectionPassed"]
+    return (started <= end and date.fromisoformat(due["deadline"]) < end
+            and not (passed and passed[0] <= end))
+
+
+class _Holder:
+    """Which unit held a task from which moment (assignment, then each reassignment)."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[datetime, str]] = []
+
+    def at(self, iso: str) -> str:
+        moment = datetime.fromisoformat(iso)
+        unit = self.changes[0][1]
+        for since, holder in self.changes:
+            if since <= moment:
+                unit = holder
+        return unit
+
+
+def _holders(tasks: dict[str, list[dict[str, Any]]]) -> dict[str, _Holder]:
+    holders: dict[str, _Holder] = defaultdict(_Holder)
+    for task, events in tasks.items():
+        for event in events:
+            if event["k"] in ("Assigned", "Reassigned"):
+                holders[task].changes.append((datetime.fromisoformat(event["at"]),
+                                              event["unit"]))
+    return holders
+
+
+# --- the paragraph --------------------------------------------------------------------------
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def number(value: int | float) -> str:
+    """A figure as the paragraph and the table print it."""
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def paragraph(summary: Summary) -> tuple[str, list[str]]:
+    """The summary as a paragraph of a 工作总结, and the figures it cites, in order.
+
+    Breakdowns cite ``found_by_source.X`` and ``found_by_category.X``; a rate of nothing
+    (no re-inspection, nothing due, no survey) is said in words, without a number."""
+    f = summary.figures
+    cited: list[str] = []
+
+    def n(name: str) -> str:
+        cited.append(name)
+        value = f[name]
+        assert value is not None, name
+        return number(value)
+
+    def part(prefix: str, counts: dict[str, int], labels: dict[str, str]) -> str:
+        pieces = []
+        for key, count in counts.items():
+            cited.append(f"{prefix}.{key}")
+            pieces.append(f"{labels.get(key, key)}{count}个")
+        return "、".join(pieces)
+
+    scope = summary.scope or "全域"
+    text = (f"{_day(summary.period.start)}至{_day(summary.period.end)}，{scope}"
+            f"共开展巡查{n('visits')}次、{n('person_visits')}人次，发现问题{n('found')}个")
+    if summary.by_source:
+        text += f"，其中{part('found_by_source', summary.by_source, SOURCES)}"
+    if summary.by_category:
+        text += f"；按类别分，{part('found_by_category', summary.by_category, {})}"
+    text += (f"。发出整改通知书{n('notices')}份，复查{n('reinspections')}次，"
+             f"整改到位{n('rectified')}个，返工{n('rework')}次")
+    if f["rework_rate"] is not None:
+        text += f"，返工率{n('rework_rate')}%"
+    text += f"，整改销号{n('closed')}个。"
+    if f["due"]:
+        text += (f"本期到期整改{n('due')}个，按期整改{n('on_time')}个，"
+                 f"按期整改率{n('on_time_rate')}%")
+    else:
+        text += "本期无到期整改问题"
+    text += (f"；期末超期未整改{n('overdue_open')}个。问题反弹{n('recurrences')}个"
+             f"（销号后反弹复开{n('reopened')}个，同址同类复发{n('recurrent_new')}个）。"
+             f"发布督查通报{n('bulletins')}期。")
+    text += (f"下达指标任务{n('targets_assigned')}项，完成{n('targets_completed')}项；"
+             f"本期到期{n('targets_due')}项，按期完成{n('targets_met')}项；"
+             f"期末逾期未完成{n('targets_overdue')}项。")
+    if f["surveys"]:
+        text += (f"开展群众测评{n('surveys')}次，样本{n('survey_sample')}人，"
+                 f"知晓率{n('awareness')}%，参与率{n('participation')}%，"
+                 f"满意度{n('satisfaction')}%。")
+    else:
+        text += "本期未开展群众测评。"
+    return text, cited
+
+
+def table(summary: Summary) -> list[dict[str, str]]:
+    """The figures as rows (项目, 数值), breakdowns after the figure they break down."""
+    rows = []
+    for name, label in LABELS.items():
+        value = summary.figures[name]
+        rows.append({"figure": name, "label": label,
+                     "value": "—" if value is None else number(value)})
+        if name == "found":
+            rows += [{"figure": f"found_by_source.{s}", "label": f"来源·{SOURCES[s]}",
+                      "value": str(c)} for s, c in summary.by_source.items()]
+            rows += [{"figure": f"found_by_category.{k}", "label": f"类别·{k}",
+                      "value": str(c)} for k, c in summary.by_category.items()]
+    return rows
+
+
+def summary_of(read: ReadSide, period: Period, unit: str | None = None) -> Summary:
+    """The summary from the stored events the read side sees (all, or those recorded by
+    its "as of" moment), for a unit and every unit below it, or for all."""
+    if period.start > period.end:
+        raise Refused(f"the period starts ({period.start.isoformat()}) after it ends "
+                      f"({period.end.isoformat()})")
+    ledger = read.store.ledger
+    ctx = Context(ledger.campaign().zone)
+    units = read.unit_and_descendants(unit) if unit else None
+    scope = next(u["name"] for u in read.units() if u["code"] == unit) if unit else ""
+    facts = (decode(record) for record in ledger.records(0, read.upto))
+    return work_summary(facts, ctx, period, units, scope)
