@@ -21,12 +21,14 @@ from projections.engine import Context, Projection, Projector, Verification, dec
 from projections.events import EventIndex
 from projections.history import task_history
 from projections.indicators import IndicatorsProjection
+from projections.metrics import Metrics
 from projections.registry import Registry
 
 
 def all_projections(prefix: str = "rm_") -> list[Projection]:
     """Every projection the ledger keeps, in the order they are folded."""
-    return [Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix)]
+    return [Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
+            Metrics(prefix)]
 
 
 class ReadSide:
