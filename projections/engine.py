@@ -33,6 +33,7 @@ from ledger.chain import Record, stamp
 
 Key = tuple[Any, ...]
 BATCH = 2000
+REBUILD_BATCH = 5000
 CREATE_ATTEMPTS = 5
 
 
@@ -68,22 +69,30 @@ class Context:
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
-        # Events of one visit or one batch share their moments; parsing each once is
-        # a good part of a rebuild's time saved.
-        self.local_date = lru_cache(maxsize=4096)(self._local_date)
-        self.utc = lru_cache(maxsize=4096)(self._utc)
+        # Events of one command, and of one write, share their moments: each is parsed
+        # and converted once.
+        self.moment = lru_cache(maxsize=8192)(self._moment)
+
+    def local_date(self, iso: str) -> str:
+        """The calendar date of a moment in the campaign's zone (YYYY-MM-DD)."""
+        return self.moment(iso)[1]
+
+    def day_number(self, iso: str) -> int:
+        """The local calendar day of a moment as a number (days apart = difference)."""
+        return self.moment(iso)[2]
+
+    def utc(self, iso: str) -> str:
+        """A moment as the store stamps transaction time (UTC text: text order is time
+        order)."""
+        return self.moment(iso)[0]
 
     def local(self, iso: str) -> datetime:
         return datetime.fromisoformat(iso).astimezone(self.zone)
 
-    def _local_date(self, iso: str) -> str:
-        return self.local(iso).date().isoformat()
-
-    @staticmethod
-    def _utc(iso: str) -> str:
-        """A moment as the store stamps transaction time (UTC text: text order is time
-        order)."""
-        return stamp(datetime.fromisoformat(iso))
+    def _moment(self, iso: str) -> tuple[str, str, int]:
+        moment = datetime.fromisoformat(iso)
+        day = moment.astimezone(self.zone).date()
+        return stamp(moment), day.isoformat(), day.toordinal()
 
 
 class Rows:
@@ -246,6 +255,8 @@ class Projector:
         for projection in self.projections:
             projection.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
+            for index in self._indexes():
+                index.create(conn, checkfirst=True)  # those a failed rebuild left out
             known = {r[0] for r in conn.execute(sa.select(POSITIONS.c.projection))}
             missing = [{"projection": n, "position": 0} for n in self.names if n not in known]
             if missing:
@@ -321,17 +332,33 @@ class Projector:
         return Context(zone)
 
     def rebuild(self, progress: Callable[[int], None] | None = None,
-                batch: int = BATCH) -> int:
-        """Empty every projection's tables and fold the whole log again."""
+                batch: int = REBUILD_BATCH) -> int:
+        """Empty every projection's tables and fold the whole log again.
+
+        The secondary indexes are dropped first and made again at the end: building an
+        index once over all rows costs much less than keeping it up to date row by row.
+        (A rebuild that fails half-way leaves them to the next process's
+        :meth:`create_tables`.)"""
         self.create_tables()
+        indexes = self._indexes()
         with self.engine.begin() as conn:
             _lock(conn, self.names)
             for projection in self.projections:
                 for table in reversed(projection.metadata.sorted_tables):
                     conn.execute(table.delete())
+            for index in indexes:
+                index.drop(conn)
             conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
                          .values(position=0))
-        return self.catch_up(progress=progress, batch=batch)
+        folded = self.catch_up(progress=progress, batch=batch)
+        with self.engine.begin() as conn:
+            for index in indexes:
+                index.create(conn, checkfirst=True)
+        return folded
+
+    def _indexes(self) -> list[sa.Index]:
+        return [index for projection in self.projections
+                for table in projection.metadata.sorted_tables for index in table.indexes]
 
     def verify(self, scratch: list[Projection], progress: Callable[[int], None] | None = None,
                limit: int = 20, batch: int = BATCH) -> Verification:
@@ -421,7 +448,7 @@ def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
         table = projection.tables[name]
         _delete(conn, table, stale)
         if live:
-            conn.execute(table.insert(), live)
+            _insert(conn, table, live)
 
 
 def fold_in_memory(projection: Projection, facts: Iterable[Fact],
@@ -458,6 +485,31 @@ def _load(conn: Connection, projection: Projection, name: str,
         for row in conn.execute(sa.select(table).where(_match(table, chunk))).mappings():
             found[projection.key_of(name, dict(row))] = dict(row)
     return found
+
+
+def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    statement = _plain_insert(table) if conn.dialect.name == "sqlite" else None
+    if statement is None:
+        conn.execute(table.insert(), rows)  # PostgreSQL: multi-row VALUES batches
+        return
+    names = [c.name for c in table.columns]
+    conn.exec_driver_sql(statement, [tuple(row[n] for n in names) for row in rows])
+
+
+PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
+
+
+@lru_cache(maxsize=None)
+def _plain_insert(table: sa.Table) -> str | None:
+    """An INSERT to hand to SQLite's driver directly, for a table whose columns all take
+    plain values (text, numbers, booleans): SQLAlchemy's per-row parameter processing costs
+    more than SQLite's insert itself. None for any other table."""
+    if not all(isinstance(c.type, PLAIN_TYPES) and not isinstance(c.type, sa.Enum)
+               for c in table.columns):
+        return None
+    names = ", ".join(f'"{c.name}"' for c in table.columns)
+    marks = ", ".join("?" for _ in table.columns)
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
 
 
 def _delete(conn: Connection, table: sa.Table, keys: list[Key]) -> None:

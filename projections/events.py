@@ -8,8 +8,7 @@ timeline's filters (unit, valid time, transaction time, actor) are indexed colum
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,14 +22,12 @@ SKIPPED_FIELDS = {"occurred_at", "actor", "role", "timestamp", "originator_topic
 def late_days(fact: Fact, ctx: Context) -> int:
     """Calendar days (in the campaign's zone) between when it happened and when the ledger
     learned of it: 0 for an entry made the same day."""
-    days = (date.fromisoformat(ctx.local_date(fact.recorded_at))
-            - date.fromisoformat(ctx.local_date(fact.occurred_at))).days
-    return max(0, days)
+    return max(0, ctx.day_number(fact.recorded_at) - ctx.day_number(fact.occurred_at))
 
 
 def reason_of(fact: Fact) -> str:
     """The reason or note a person gave with the event ('' if none)."""
-    return str(fact.data.get("reason") or fact.data.get("note") or "")
+    return fact.data.get("reason") or fact.data.get("note") or ""
 
 
 def evidence_of(fact: Fact) -> list[dict[str, str]]:
@@ -45,61 +42,61 @@ def evidence_text(items: list[dict[str, str]]) -> str:
         for item in items)
 
 
+def _closed(d: dict[str, Any]) -> str:
+    label = CLOSURES.get(d["closure"])
+    return f"closed 销号 ({d['closure']}" + (f" {label})" if label else ")")
+
+
+def _notice(d: dict[str, Any]) -> str:
+    text = f"rectification notice {d['notice_no']} 整改通知书"
+    if d.get("deadline"):
+        text += f", deadline {d['deadline']}"
+    return text + (f": {d['requirements']}" if d.get("requirements") else "")
+
+
+SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "Task.Assigned": lambda d: (
+        f"assigned to {d['unit']} ({SOURCES.get(d['source'], d['source'])}): "
+        f"{d['category']} · {d['location']} · {d['description']} · deadline {d['deadline']}"),
+    "Task.Acknowledged": lambda d: "acknowledged 签收",
+    "Task.NoticeIssued": _notice,
+    "Task.RectificationReported": lambda d: f"rectification reported: {d['description']}",
+    "Task.ReinspectionPassed": lambda d: "re-inspection passed 整改到位",
+    "Task.ReinspectionFailed": lambda d: "re-inspection failed 返工",
+    "Task.DeadlineExtended": lambda d: (
+        f"deadline extended {d['previous_deadline']} → {d['deadline']}"),
+    "Task.Escalated": lambda d: "escalated 督办",
+    "Task.EvidenceAttached": lambda d: "evidence attached",
+    "Task.Closed": _closed,
+    "Task.Reopened": lambda d: f"reopened 反弹, deadline {d['deadline']}",
+    "Task.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
+    "Task.Corrected": lambda d: f"corrects event {d['corrects']}: " + ", ".join(
+        f"{k} = {v}" for k, v in d["changes"].items()),
+    "Inspection.Recorded": lambda d: (
+        f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
+        + (", ".join(d["findings"]) or "no problem found")),
+    "Campaign.Started": lambda d: f"campaign {d['name']} started ({d['time_zone']})",
+    "Unit.Registered": lambda d: (
+        f"unit {d['code']} {d['name']} ({d['kind']}) registered"
+        + (f" under {d['parent']}" if d.get("parent") else "")),
+    "Unit.Renamed": lambda d: f"unit renamed {d['name']}",
+    "Person.Registered": lambda d: (
+        f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
+        + (f" of {d['unit']}" if d.get("unit") else "")),
+}
+
+
 def summarize(fact: Fact) -> str:
     """What happened, in one line (the reason and evidence are given apart)."""
-    d = fact.data
-    kind = fact.kind
-    name = kind.split(".", 1)[-1]
-    if kind == "Task.Assigned":
-        return (f"assigned to {d['unit']} ({SOURCES.get(d['source'], d['source'])}): "
-                f"{d['category']} · {d['location']} · {d['description']} · "
-                f"deadline {d['deadline']}")
-    if kind == "Task.Acknowledged":
-        return "acknowledged 签收"
-    if kind == "Task.NoticeIssued":
-        text = f"rectification notice {d['notice_no']} 整改通知书"
-        if d.get("deadline"):
-            text += f", deadline {d['deadline']}"
-        return text + (f": {d['requirements']}" if d.get("requirements") else "")
-    if kind == "Task.RectificationReported":
-        return f"rectification reported: {d['description']}"
-    if kind == "Task.ReinspectionPassed":
-        return "re-inspection passed 整改到位"
-    if kind == "Task.ReinspectionFailed":
-        return "re-inspection failed 返工"
-    if kind == "Task.DeadlineExtended":
-        return f"deadline extended {d['previous_deadline']} → {d['deadline']}"
-    if kind == "Task.Escalated":
-        return "escalated 督办"
-    if kind == "Task.EvidenceAttached":
-        return "evidence attached"
-    if kind == "Task.Closed":
-        label = CLOSURES.get(d["closure"])
-        return f"closed 销号 ({d['closure']}" + (f" {label})" if label else ")")
-    if kind == "Task.Reopened":
-        return f"reopened 反弹, deadline {d['deadline']}"
-    if kind == "Task.Reassigned":
-        return f"reassigned {d['previous_unit']} → {d['unit']}"
-    if kind == "Task.Corrected":
-        changes = ", ".join(f"{k} = {v}" for k, v in d["changes"].items())
-        return f"corrects event {d['corrects']}: {changes}"
-    if kind == "Inspection.Recorded":
-        found = ", ".join(d["findings"]) or "no problem found"
-        return f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: {found}"
-    if kind == "Campaign.Started":
-        return f"campaign {d['name']} started ({d['time_zone']})"
-    if kind == "Unit.Registered":
-        return (f"unit {d['code']} {d['name']} ({d['kind']}) registered"
-                + (f" under {d['parent']}" if d.get("parent") else ""))
-    if kind == "Unit.Renamed":
-        return f"unit renamed {d['name']}"
-    if kind == "Person.Registered":
-        return (f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
-                + (f" of {d['unit']}" if d.get("unit") else ""))
-    fields = ", ".join(f"{k} = {v}" for k, v in d.items()
+    known = SUMMARIES.get(fact.kind)
+    if known is not None:
+        return known(fact.data)
+    # Events this index has no words for yet: their name and plain fields.
+    fields = ", ".join(f"{k} = {v}" for k, v in fact.data.items()
                        if k not in SKIPPED_FIELDS and k not in ("reason", "note", "evidence")
                        and isinstance(v, (str, int, float)) and v != "")
-    return f"{name}" + (f": {fields}" if fields else "")
+    name = fact.kind.split(".", 1)[-1]
+    return name + (f": {fields}" if fields else "")
 
 
 class EventIndex(Projection):
@@ -108,25 +105,31 @@ class EventIndex(Projection):
     name = "events"
 
     def define(self) -> None:
-        self.table(
+        events = self.table(
             "events",
-            sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+            # INTEGER on SQLite, so that the position is the rowid: one b-tree less.
+            sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                      primary_key=True, autoincrement=False),
             sa.Column("originator", sa.String(64), nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
             sa.Column("kind", sa.String(64), nullable=False),
             sa.Column("occurred_at", sa.String(32), nullable=False),
             sa.Column("occurred_on", sa.String(10), nullable=False, index=True),
-            sa.Column("recorded_at", sa.String(32), nullable=False, index=True),
+            sa.Column("recorded_at", sa.String(32), nullable=False),
             sa.Column("late_days", sa.Integer, nullable=False),
             sa.Column("actor", sa.String(40), nullable=False, index=True),
             sa.Column("role", sa.String(16), nullable=False),
             sa.Column("account", sa.Text, nullable=False),
             sa.Column("unit", sa.String(40), index=True),
-            sa.Column("other_unit", sa.String(40), index=True),
+            sa.Column("other_unit", sa.String(40)),
             sa.Column("summary", sa.Text, nullable=False),
             sa.Column("reason", sa.Text, nullable=False),
             sa.Column("evidence", sa.Text, nullable=False),
         )
+        # Few events name a second unit (a reassignment's former unit): index only those.
+        sa.Index(f"ix_{events.name}_other_unit", events.c.other_unit,
+                 sqlite_where=events.c.other_unit.isnot(None),
+                 postgresql_where=events.c.other_unit.isnot(None))
         # The unit each aggregate (task, target, person …) belongs to now, for its later
         # events, which do not name it.
         self.table(
@@ -159,12 +162,16 @@ class EventIndex(Projection):
 
 def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dict[str, Any]:
     """The index row of one event."""
+    d = fact.data
+    occurred_utc, occurred_on, day = ctx.moment(d["occurred_at"])
+    evidence = d.get("evidence")
     return {
         "position": fact.position, "originator": fact.originator_id,
-        "version": fact.version, "kind": fact.kind, "occurred_at": ctx.utc(fact.occurred_at),
-        "occurred_on": ctx.local_date(fact.occurred_at), "recorded_at": fact.recorded_at,
-        "late_days": late_days(fact, ctx), "actor": fact.data.get("actor", ""),
-        "role": fact.data.get("role", ""), "account": fact.account, "unit": unit,
-        "other_unit": other, "summary": summarize(fact), "reason": reason_of(fact),
-        "evidence": evidence_text(evidence_of(fact)),
+        "version": fact.version, "kind": fact.kind, "occurred_at": occurred_utc,
+        "occurred_on": occurred_on, "recorded_at": fact.recorded_at,
+        "late_days": max(0, ctx.day_number(fact.recorded_at) - day),
+        "actor": d.get("actor", ""), "role": d.get("role", ""), "account": fact.account,
+        "unit": unit, "other_unit": other, "summary": summarize(fact),
+        "reason": d.get("reason") or d.get("note") or "",
+        "evidence": evidence_text(evidence) if evidence else "",
     }
