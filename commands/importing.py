@@ -1,0 +1,164 @@
+"""Import an existing 台账 or another system's records; export the 台账 to a spreadsheet."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.output import emit, emit_record, output_options, render
+from commands.session import Session, pass_session
+from domain.base import Refused
+from domain.task import STATE_LABELS, STATES
+from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("import")
+@click.argument("file", type=FILE)
+@click.option("--mapping", "mapping_path", type=FILE, required=True,
+              help="The mapping file (TOML): columns, dates, statuses, deadlines, policies. "
+              "See examples/mappings/.")
+@click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
+@click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write the bad rows to this CSV, with row number, column "
+              "and reason, to fix and import again.")
+@click.option("--encoding", default=None,
+              help="The CSV file's encoding (utf-8, with or without BOM; gb18030 …); "
+              "default: the mapping's.")
+@click.option("--sheet", default=None, help="The workbook's sheet; default: the mapping's, "
+              "else the first.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000,
+              show_default=True, help="Rows saved per transaction.")
+@output_options(("table", "json"))
+@pass_session
+def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, strict: bool,
+            rejects_path: Path | None, encoding: str | None, sheet: str | None,
+            batch_size: int, fmt: str) -> None:
+    """Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) must
+    be an administrator. Importing the same rows again adds nothing; an interrupted import
+    resumes when run again."""
+    mapping = load_mapping(mapping_path)
+    table = open_table(file, mapping, encoding=encoding, sheet=sheet)
+    importer = Importer(session.store.ledger, session.actor, mapping, table,
+                        batch_size=batch_size)
+    # Only a terminal gets the bar: a script's stderr keeps just the one-line errors.
+    with click.progressbar(length=table.count, label=f"importing {table.name}",
+                           file=sys.stderr, show_pos=True,
+                           hidden=not sys.stderr.isatty()) as bar:
+        report = importer.run(dry_run=dry_run, strict=strict, progress=bar.update)
+    if rejects_path is not None:
+        write_rejects(report, table, rejects_path)
+    _summary(report, fmt, rejects_path)
+    if strict and report.rejects:
+        raise Refused(f"{len(report.rejects)} of {report.rows_read} rows are bad; --strict: "
+                      "nothing was written")
+
+
+def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
+    if fmt == "json":
+        emit_record(report.as_dict(), fmt)
+        return
+    outcome = ("dry run, nothing written" if report.dry_run
+               else "nothing written" if not report.written else "written")
+    record: dict[str, Any] = {
+        "file": f"{report.file} (sha256 {report.digest[:12]}…)",
+        "mapping": f"{report.mapping} (source {report.source})",
+        "outcome": outcome,
+        "rows read": report.rows_read,
+        "tasks created": report.tasks_created,
+        "events": report.events_written,
+        "already imported": report.already_imported,
+        "rows rejected": len(report.rejects),
+    }
+    for reason, count in sorted(report.rejected_by_reason().items()):
+        record[f"rejected: {reason}"] = count
+    if report.units_registered:
+        record["units registered"] = ", ".join(report.units_registered)
+    if report.categories_added:
+        record["categories added"] = len(report.categories_added)
+    for what, count in sorted(report.filled.items()):
+        record[f"filled in: {what}"] = count
+    for status, count in sorted(report.statuses.items()):
+        record[f"status {status}"] = count
+    if rejects_path is not None and report.rejects:
+        record["rejects written to"] = str(rejects_path)
+    emit_record(record, fmt)
+    if report.rejects:
+        click.echo()
+        emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
+              for r in report.rejects],
+             [("row", "row"), ("column", "column"), ("value", "value"),
+              ("reason", "reason")], fmt)
+
+
+@click.group()
+def export() -> None:
+    """Write the ledger's figures out to spreadsheets."""
+
+
+EXPORT_COLUMNS = [
+    ("task", "task"), ("unit", "unit"), ("unit_name", "unit name"), ("category", "category"),
+    ("source", "source"), ("location", "location"), ("description", "description"),
+    ("state", "state"), ("state_label", "状态"), ("closure", "closure"),
+    ("assigned_at", "assigned at"), ("deadline", "deadline"),
+    ("days_overdue", "overdue days"), ("notice_no", "notice"),
+    ("rework_count", "rework"), ("escalations", "escalations"), ("cycle", "cycle"),
+    ("last_action", "last action"), ("last_action_at", "last action at"),
+]
+
+
+@export.command("board")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), required=True)
+@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The file to write (a CSV goes to stdout without it).")
+@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--state", type=click.Choice(STATES), default=None)
+@click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@pass_session
+def export_board(session: Session, fmt: str, output: Path | None, unit_code: str | None,
+                 state: str | None, open_only: bool) -> None:
+    """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
+    if fmt == "xlsx" and output is None:
+        raise Refused("--output FILE is needed for --format xlsx")
+    rows = session.read.board(unit=unit_code, state=state, open_only=open_only)
+    names = {u["code"]: u["name"] for u in session.read.units()}
+    zone = session.store.ledger.campaign().zone
+    for row in rows:
+        row["unit_name"] = names.get(row["unit"], "")
+        row["state_label"] = STATE_LABELS[row["state"]]
+        for key in ("assigned_at", "last_action_at"):
+            row[key] = datetime.fromisoformat(row[key]).astimezone(zone).replace(tzinfo=None)
+        row["deadline"] = date.fromisoformat(row["deadline"])
+    if fmt == "csv":
+        for row in rows:
+            for key in ("assigned_at", "last_action_at"):
+                row[key] = row[key].isoformat(sep=" ")
+        text = render(rows, EXPORT_COLUMNS, "csv")
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text + "\n", encoding="utf-8-sig")
+    else:
+        _write_xlsx(rows, output)  # type: ignore[arg-type]
+    if output is not None:
+        click.echo(f"{len(rows)} tasks written to {output}")
+
+
+def _write_xlsx(rows: list[dict[str, Any]], output: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("台账")
+    sheet.append([key for key, _ in EXPORT_COLUMNS])
+    for row in rows:
+        sheet.append([row.get(key) for key, _ in EXPORT_COLUMNS])
+    book.save(output)
+
+
+COMMANDS = [import_, export]

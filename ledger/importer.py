@@ -1,0 +1,1041 @@
+"""Importing records kept elsewhere — an office's Excel 台账, a city's 311 export — as tasks.
+
+A mapping file (TOML, see ``examples/mappings/``) says which column holds which field, how
+dates are written and in which time zone, how each status value maps onto the lifecycle,
+what deadline a row without one gets, and whether unknown units and categories are
+registered or refused. Each row becomes a task with the events its columns prove, entered
+by the importing administrator; the task's Assigned event carries the row's ``origin`` (the
+source's name, the file's sha256, the file name, the row number and the source's own id).
+
+A row's task id is derived from the row's identity — the source's own id where the mapping
+names an id column, else the file's digest and the row number — so a row imported before is
+recognised and skipped, and two imports racing over the same rows collide in the store
+rather than write a row twice. Rows are saved in batches, one transaction each; an import
+killed half-way is resumed by running it again, which skips what the saved batches hold.
+Bad rows are never dropped silently: each is reported with its row, column, value and reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import csv
+import hashlib
+import io
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain.base import Actor, Refused, local_date
+from domain.registry import CODE_PATTERN, UNIT_KINDS, Campaign, Unit, check_zone
+from domain.roles import authorize
+from domain.task import CLOSURES, Task, parse_source
+from ledger.app import ATTEMPTS, Conflict, Ledger
+
+ID_PREFIX = "IM-"
+FIELDS = ("id", "category", "description", "location", "unit", "source", "assigned",
+          "deadline", "status", "status_date", "closed", "rectification", "reinspection",
+          "reassign_to", "notes")
+REQUIRED = ("category", "description", "location", "unit", "source", "assigned")
+ACTIONS = ("open", "reassign", *CLOSURES)
+SECTIONS = ("file", "columns", "defaults", "values", "dates", "status", "deadline", "units",
+            "categories", "reassign")
+POLICIES = ("register", "refuse")
+RELATIVE_DEADLINE = re.compile(r"^(\d{1,4})\s*(天|日|d|days?)$", re.IGNORECASE)
+TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+TIME_DIRECTIVES = re.compile(r"%[HIMSpXcfTRr]")
+
+
+# --- the mapping ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Spec:
+    """Where a field's value comes from: columns tried in order, or templates over columns."""
+
+    parts: tuple[str, ...]
+
+    def columns(self) -> list[str]:
+        found: list[str] = []
+        for part in self.parts:
+            found.extend(TEMPLATE_FIELD.findall(part) if "{" in part else [part])
+        return found
+
+    @property
+    def label(self) -> str:
+        """The column a reject names: the first one the field reads."""
+        return self.parts[0] if "{" not in self.parts[0] else self.columns()[0]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed, checked mapping file."""
+
+    path: str
+    source: str
+    format: str | None
+    encoding: str
+    sheet: str | None
+    header_row: int
+    columns: dict[str, Spec]
+    notes: tuple[str, ...]
+    defaults: dict[str, str]
+    values: dict[str, dict[str, str]]
+    date_formats: tuple[str, ...]
+    time_zone: str | None
+    statuses: dict[str, str]
+    deadline_missing: str
+    deadline_days: int | None
+    deadline_days_by_category: dict[str, int]
+    unknown_units: str
+    unit_kind: str
+    unit_parent: str | None
+    unknown_categories: str
+    reassign_to: str | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping file; a mistake is refused naming the key and the value."""
+    name = Path(path).name
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise Refused(f"mapping {name}: cannot be read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise Refused(f"mapping {name}: not valid TOML: {e}") from None
+    return _Checker(name).mapping(str(path), raw)
+
+
+class _Checker:
+    """Checks one mapping file's tables, naming the key of any mistake."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, key: str, message: str) -> Refused:
+        return Refused(f"mapping {self.name}: {key}: {message}")
+
+    def table(self, raw: dict[str, Any], key: str, allowed: tuple[str, ...] | None = None
+              ) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(f"[{key}]", "must be a table")
+        if allowed is not None:
+            for unknown in sorted(set(value) - set(allowed)):
+                raise self.fail(f"[{key}] {unknown}",
+                                f"unknown key (known: {', '.join(allowed)})")
+        return value
+
+    def text(self, table: dict[str, Any], section: str, key: str,
+             default: str | None = None) -> str | None:
+        value = table.get(key, default)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise self.fail(f"[{section}] {key}", f"must be non-empty text, got {value!r}")
+        return value
+
+    def choice(self, table: dict[str, Any], section: str, key: str, choices: tuple[str, ...],
+               default: str) -> str:
+        value = table.get(key, default)
+        if value not in choices:
+            raise self.fail(f"[{section}] {key}",
+                            f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def days(self, value: Any, key: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(key, f"must be a whole number of days (0 or more), got {value!r}")
+        return value
+
+    def spec(self, key: str, value: Any) -> Spec:
+        parts = [value] if isinstance(value, str) else value
+        if not isinstance(parts, list) or not parts or not all(
+                isinstance(p, str) and p.strip() for p in parts):
+            raise self.fail(f"[columns] {key}",
+                            f"must be a column name, a template like \"{{A}} {{B}}\", or a "
+                            f"list of them, got {value!r}")
+        return Spec(tuple(parts))
+
+    def mapping(self, path: str, raw: dict[str, Any]) -> Mapping:
+        for unknown in sorted(set(raw) - set(SECTIONS)):
+            raise self.fail(f"[{unknown}]", f"unknown table (known: {', '.join(SECTIONS)})")
+        file = self.table(raw, "file", ("source", "format", "encoding", "sheet",
+                                        "header_row"))
+        source = self.text(file, "file", "source")
+        if source is None:
+            raise self.fail("[file] source", "is required: the name of the system or 台账 "
+                            "the rows come from (their ids are unique within it)")
+        fmt = self.text(file, "file", "format")
+        if fmt is not None and fmt not in ("csv", "xlsx"):
+            raise self.fail("[file] format", f"must be csv or xlsx, got {fmt!r}")
+        encoding = self.text(file, "file", "encoding", "utf-8")
+        check_encoding(encoding, f"mapping {self.name}: [file] encoding")
+        header_row = file.get("header_row", 1)
+        if not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1:
+            raise self.fail("[file] header_row", f"must be a row number, got {header_row!r}")
+
+        columns_raw = self.table(raw, "columns", FIELDS)
+        notes = columns_raw.get("notes", [])
+        if isinstance(notes, str):
+            notes = [notes]
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise self.fail("[columns] notes", f"must be a list of column names, got {notes!r}")
+        columns = {key: self.spec(key, value) for key, value in columns_raw.items()
+                   if key != "notes"}
+        defaults = self.table(raw, "defaults", FIELDS)
+        for key, value in defaults.items():
+            self.text(defaults, "defaults", key)
+        for key in REQUIRED:
+            if key not in columns and key not in defaults:
+                raise self.fail(f"[columns] {key}", "is required (or a value in [defaults])")
+
+        values_raw = self.table(raw, "values", ("unit", "category", "source"))
+        values: dict[str, dict[str, str]] = {}
+        for key, table in values_raw.items():
+            if not isinstance(table, dict) or not all(
+                    isinstance(v, str) and v.strip() for v in table.values()):
+                raise self.fail(f"[values.{key}]", "must map values in the file to values in "
+                                "the ledger (text)")
+            values[key] = {str(k).strip(): v.strip() for k, v in table.items()}
+        for raw_value, code in values.get("source", {}).items():
+            try:
+                parse_source(code)
+            except Refused as e:
+                raise self.fail(f"[values.source] {raw_value!r}", str(e)) from None
+
+        dates = self.table(raw, "dates", ("formats", "time_zone"))
+        formats = dates.get("formats", [])
+        if not isinstance(formats, list) or not all(isinstance(f, str) and "%" in f
+                                                    for f in formats):
+            raise self.fail("[dates] formats", "must be a list of strptime formats like "
+                            f"\"%m/%d/%Y %I:%M:%S %p\", got {formats!r}")
+        time_zone = self.text(dates, "dates", "time_zone")
+        if time_zone is not None:
+            try:
+                check_zone(time_zone)
+            except Refused as e:
+                raise self.fail("[dates] time_zone", str(e)) from None
+
+        statuses = self.table(raw, "status")
+        for value, action in statuses.items():
+            if action not in ACTIONS:
+                raise self.fail(f"[status] {value!r}",
+                                f"must be one of {', '.join(ACTIONS)}, got {action!r}")
+        if statuses and "status" not in columns:
+            raise self.fail("[status]", "needs [columns] status: the column it reads")
+        if "status" in columns and not statuses:
+            raise self.fail("[columns] status", "needs a [status] table mapping each value "
+                            f"to one of {', '.join(ACTIONS)}")
+
+        deadline = self.table(raw, "deadline", ("missing", "days", "days_by_category"))
+        missing = self.choice(deadline, "deadline", "missing", ("default", "reject"),
+                              "default")
+        days = deadline.get("days")
+        if days is not None:
+            days = self.days(days, "[deadline] days")
+        by_category = deadline.get("days_by_category", {})
+        if not isinstance(by_category, dict):
+            raise self.fail("[deadline] days_by_category", "must be a table")
+        by_category = {str(k): self.days(v, f"[deadline.days_by_category] {k!r}")
+                       for k, v in by_category.items()}
+        if missing == "default" and days is None:
+            raise self.fail("[deadline] days", "is required: the deadline, in days after the "
+                            "assignment, of a row that gives none (or missing = \"reject\")")
+
+        units = self.table(raw, "units", ("unknown", "kind", "parent"))
+        unit_kind = self.text(units, "units", "kind", "部门")
+        if unit_kind not in UNIT_KINDS:
+            raise self.fail("[units] kind",
+                            f"must be one of {', '.join(UNIT_KINDS)}, got {unit_kind!r}")
+        categories = self.table(raw, "categories", ("unknown",))
+        reassign = self.table(raw, "reassign", ("to",))
+        reassign_to = self.text(reassign, "reassign", "to")
+        if "reassign" in statuses.values() and reassign_to is None and \
+                "reassign_to" not in columns:
+            raise self.fail("[reassign] to", "is required where a status means reassign "
+                            "(or [columns] reassign_to)")
+        return Mapping(
+            path=path, source=source.strip(), format=fmt, encoding=encoding or "utf-8",
+            sheet=self.text(file, "file", "sheet"), header_row=header_row, columns=columns,
+            notes=tuple(notes), defaults={k: v.strip() for k, v in defaults.items()},
+            values=values, date_formats=tuple(formats), time_zone=time_zone,
+            statuses={str(k).strip(): v for k, v in statuses.items()},
+            deadline_missing=missing, deadline_days=days,
+            deadline_days_by_category=by_category,
+            unknown_units=self.choice(units, "units", "unknown", POLICIES, "refuse"),
+            unit_kind=unit_kind or "部门", unit_parent=self.text(units, "units", "parent"),
+            unknown_categories=self.choice(categories, "categories", "unknown", POLICIES,
+                                           "refuse"),
+            reassign_to=reassign_to)
+
+
+def check_encoding(encoding: str | None, where: str) -> None:
+    import codecs
+
+    try:
+        codecs.lookup(encoding or "utf-8")
+    except LookupError:
+        raise Refused(f"{where}: unknown encoding {encoding!r}") from None
+
+
+# --- the file ------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """An opened CSV file or worksheet: its identity, header and rows."""
+
+    name: str
+    digest: str
+    kind: str
+    encoding: str
+    sheet: str | None
+    header: list[str]
+    header_row: int
+    count: int
+    _rows: Callable[[], Iterator[tuple[int, list[Any]]]]
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """(row number, cells) for every data row, as a spreadsheet numbers them."""
+        return self._rows()
+
+
+def open_table(path: str | Path, mapping: Mapping, encoding: str | None = None,
+               sheet: str | None = None) -> Table:
+    """Open FILE as the mapping (or the overriding encoding and sheet) says.
+
+    The whole file is read and decoded first, so that an encoding mistake anywhere refuses
+    the import before anything is written."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise Refused(f"cannot read {path.name}: {e.strerror}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    kind = mapping.format or ("xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv")
+    if path.suffix.lower() == ".csv":
+        kind = "csv"
+    if kind == "xlsx":
+        return _open_xlsx(path.name, data, digest, mapping, sheet or mapping.sheet)
+    encoding = encoding or mapping.encoding
+    check_encoding(encoding, "--encoding")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise Refused(f"{path.name} is not {encoding} text: byte {e.start} (line {line}) "
+                      "cannot be decoded; name the file's encoding with --encoding "
+                      "(e.g. gb18030 for Chinese Excel exports)") from None
+    # A UTF-8 file written by Excel starts with a byte-order mark, whatever was said.
+    text = text.removeprefix("\ufeff")
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            yield from enumerate(reader, 1)
+        except csv.Error as e:
+            raise Refused(f"{path.name} is not a readable CSV file near record "
+                          f"{reader.line_num}: {e}") from None
+
+    header: list[str] | None = None
+    count = 0
+    for number, cells in records():
+        if number == mapping.header_row:
+            header = [c.strip() for c in cells]
+        elif number > mapping.header_row and any(c.strip() for c in cells):
+            count += 1
+    if header is None:
+        raise Refused(f"{path.name} has no header row {mapping.header_row}")
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for number, cells in records():
+            if number > mapping.header_row:
+                yield number, cells
+
+    return Table(path.name, digest, "csv", encoding, None, header, mapping.header_row,
+                 count, rows)
+
+
+def _open_xlsx(name: str, data: bytes, digest: str, mapping: Mapping,
+               sheet: str | None) -> Table:
+    import zipfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
+        raise Refused(f"{name} is not an xlsx workbook") from None
+    if sheet is None:
+        sheet = book.sheetnames[0]
+    elif sheet not in book.sheetnames:
+        raise Refused(f"{name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+    # Read once: a read-only worksheet streams from the zip, and a second pass is cheap
+    # next to building the tasks.
+    all_rows = list(book[sheet].iter_rows(min_row=mapping.header_row, values_only=True))
+    book.close()
+    if not all_rows:
+        raise Refused(f"{name} sheet {sheet!r} has no header row {mapping.header_row}")
+    header = ["" if c is None else str(c).strip() for c in all_rows[0]]
+    body = [(mapping.header_row + i, list(cells)) for i, cells in enumerate(all_rows[1:], 1)]
+    count = sum(1 for _, cells in body if not _blank(cells))
+    return Table(name, digest, "xlsx", "", sheet, header, mapping.header_row, count,
+                 lambda: iter(body))
+
+
+def _blank(cells: list[Any]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: dates as ISO, whole numbers without a decimal point."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if value.time() != time() else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# --- the report ----------------------------------------------------------------------------
+
+@dataclass
+class Reject:
+    """A row not imported, and why."""
+
+    row: int
+    column: str
+    value: str
+    kind: str  # the reason's kind, for the summary: "malformed date", "unknown unit" …
+    reason: str
+    cells: list[str]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run or a refused strict run, would have done)."""
+
+    file: str
+    digest: str
+    mapping: str
+    source: str
+    dry_run: bool = False
+    strict: bool = False
+    written: bool = False
+    rows_read: int = 0
+    tasks_created: int = 0
+    events_written: int = 0
+    already_imported: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    units_registered: list[str] = field(default_factory=list)
+    categories_added: list[str] = field(default_factory=list)
+    filled: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    def rejected_by_reason(self) -> Counter[str]:
+        return Counter(f"{r.kind} ({r.column})" for r in self.rejects)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "sha256": self.digest, "mapping": self.mapping,
+            "source": self.source, "dry_run": self.dry_run, "strict": self.strict,
+            "written": self.written, "rows_read": self.rows_read,
+            "tasks_created": self.tasks_created, "events_written": self.events_written,
+            "already_imported": self.already_imported, "rows_rejected": len(self.rejects),
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason().items())),
+            "units_registered": self.units_registered,
+            "categories_added": self.categories_added,
+            "filled_in": dict(sorted(self.filled.items())),
+            "statuses": dict(sorted(self.statuses.items())),
+            "rejects": [{"row": r.row, "column": r.column, "value": r.value,
+                         "reason": r.reason} for r in self.rejects],
+        }
+
+
+def write_rejects(report: ImportReport, table: Table, path: str | Path) -> None:
+    """The rejected rows as a CSV to fix and import again: the original columns, then the
+    row number, the column and the reason (in the file's encoding; UTF-8 with a BOM, which
+    Excel reads, for a workbook)."""
+    encoding = table.encoding or "utf-8-sig"
+    with open(path, "w", encoding=encoding, newline="", errors="replace") as out:
+        writer = csv.writer(out)
+        writer.writerow([*table.header, "import_row", "import_column", "import_reason"])
+        for reject in report.rejects:
+            cells = reject.cells + [""] * (len(table.header) - len(reject.cells))
+            writer.writerow([*cells, reject.row, reject.column, reject.reason])
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+class RowError(Exception):
+    """A row that cannot become a task: the column, the value and why."""
+
+    def __init__(self, column: str, value: str, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.value, self.kind, self.reason = column, value, kind, reason
+
+
+@dataclass
+class Row:
+    """A row read as the mapping says: what the task and its events will be made of."""
+
+    number: int
+    cells: list[str]
+    key: str
+    external_id: str | None
+    unit: str
+    category: str
+    source: str
+    location: str
+    description: str
+    assigned: datetime
+    deadline: date
+    action: str
+    status: str
+    acted_at: datetime | None
+    reassign_to: str | None
+    rectification: str
+    reinspection: str
+    note: str
+    filled: list[str]
+    labels: dict[str, str]
+
+
+class RowReader:
+    """Turns a row's cells into a :class:`Row`; pure: no store, no clock."""
+
+    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo) -> None:
+        self.mapping = mapping
+        self.table = table
+        self.zone = zone
+        self.file_zone = ZoneInfo(mapping.time_zone) if mapping.time_zone else zone
+        self.index = {}
+        for position, name in enumerate(table.header):
+            if name and name not in self.index:
+                self.index[name] = position
+        wanted = [c for spec in mapping.columns.values() for c in spec.columns()]
+        for name in [*wanted, *mapping.notes]:
+            if name not in self.index:
+                raise Refused(f"mapping {mapping.name}: column {name!r} is not in "
+                              f"{table.name}'s header ({', '.join(h for h in table.header if h)})")
+        repeated = sorted({n for n in wanted if table.header.count(n) > 1})
+        if repeated:
+            raise Refused(f"{table.name}: column {repeated[0]!r} appears twice in the header; "
+                          "the mapping cannot tell which to read")
+
+    def read(self, number: int, raw: list[Any]) -> Row:
+        cells = [cell_text(c) for c in raw]
+        if len(cells) > len(self.table.header) and any(cells[len(self.table.header):]):
+            raise RowError("", "", "bad row", f"row has {len(cells)} values, the header "
+                           f"{len(self.table.header)} columns")
+        self._raw, self._cells, self._filled = raw, cells, []
+        mapping = self.mapping
+        external_id = self.text("id") if "id" in mapping.columns else None
+        key = (f"{mapping.source}\n{external_id}" if external_id is not None
+               else f"{self.table.digest}\n{number}")
+        category = self._mapped("category", self.text("category"))
+        assigned = self.moment("assigned")
+        deadline = self.deadline(assigned, category)
+        status, action = self.status()
+        acted_at = None
+        closed_value = self.optional_text("closed")
+        if action == "open":
+            if closed_value:
+                raise RowError(self.label("closed"), closed_value, "inconsistent status",
+                               f"{self.label('closed')} is {closed_value!r} but status "
+                               f"{status!r} maps to open")
+        else:
+            acted_at = (self.moment("closed") if closed_value
+                        else self.moment("status_date") if self.optional_text("status_date")
+                        else None)
+            if acted_at is None:
+                column = self.label("closed") if "closed" in mapping.columns else \
+                    self.label("status_date") if "status_date" in mapping.columns else \
+                    self.label("status")
+                raise RowError(column, "", "missing date",
+                               f"status {status!r} ({action}) needs the date it happened, "
+                               f"and {column} is empty")
+        reassign_to = None
+        if action == "reassign":
+            reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
+                           else mapping.reassign_to)
+        notes = "; ".join(f"{name}: {cells[self.index[name]]}" for name in mapping.notes
+                          if self.index[name] < len(cells) and cells[self.index[name]])
+        return Row(
+            number=number, cells=cells, key=key, external_id=external_id,
+            unit=self.text("unit"), category=category,
+            source=self._source(), location=self.text("location"),
+            description=self.text("description"), assigned=assigned, deadline=deadline,
+            action=action, status=status, acted_at=acted_at, reassign_to=reassign_to,
+            rectification=self.optional_text("rectification"),
+            reinspection=self.optional_text("reinspection"), note=notes,
+            filled=self._filled,
+            labels={f: self.label(f) for f in FIELDS if f != "notes"})
+
+    # --- fields ---
+
+    def label(self, name: str) -> str:
+        spec = self.mapping.columns.get(name)
+        return spec.label if spec is not None else f"[defaults] {name}"
+
+    def _value(self, spec: Spec) -> str:
+        for part in spec.parts:
+            if "{" in part:
+                values = {c: self._cell(c) for c in TEMPLATE_FIELD.findall(part)}
+                if any(values.values()):
+                    return TEMPLATE_FIELD.sub(lambda m: values[m.group(1)], part).strip()
+            else:
+                value = self._cell(part)
+                if value:
+                    return value
+        return ""
+
+    def _cell(self, column: str) -> str:
+        position = self.index[column]
+        return self._cells[position].strip() if position < len(self._cells) else ""
+
+    def optional_text(self, name: str) -> str:
+        spec = self.mapping.columns.get(name)
+        return self._value(spec) if spec is not None else ""
+
+    def text(self, name: str) -> str:
+        value = self.optional_text(name)
+        if value:
+            return value
+        default = self.mapping.defaults.get(name)
+        if default is not None:
+            if name in self.mapping.columns:
+                self._filled.append(f"{name}: {default!r} ({self.label(name)} empty)")
+            return default
+        raise RowError(self.label(name), "", f"empty {name}", f"{self.label(name)} is empty")
+
+    def _mapped(self, name: str, value: str) -> str:
+        return self.mapping.values.get(name, {}).get(value, value)
+
+    def _source(self) -> str:
+        value = self._mapped("source", self.text("source"))
+        try:
+            return parse_source(value)
+        except Refused as e:
+            raise RowError(self.label("source"), value, "unknown source", str(e)) from None
+
+    def status(self) -> tuple[str, str]:
+        if "status" not in self.mapping.columns:
+            return ("", "verified" if self.optional_text("closed") else "open")
+        status = self.optional_text("status")
+        action = self.mapping.statuses.get(status)
+        if action is None:
+            kind = "unknown status" if status else "empty status"
+            raise RowError(self.label("status"), status, kind,
+                           f"status {status!r} is not in the mapping's [status] table "
+                           f"({', '.join(repr(s) for s in self.mapping.statuses)})")
+        return status, action
+
+    def _parse(self, name: str) -> tuple[datetime | date, str]:
+        """A date field's value: a datetime (aware) or a date (a day, no time)."""
+        spec = self.mapping.columns[name]
+        text = self._value(spec)
+        # A workbook's date cell is already a date; one at midnight is a day.
+        if len(spec.parts) == 1 and "{" not in spec.parts[0]:
+            cell = self._raw[self.index[spec.parts[0]]] \
+                if self.index[spec.parts[0]] < len(self._raw) else None
+            if isinstance(cell, datetime):
+                if cell.time() == time() and cell.tzinfo is None:
+                    return cell.date(), text
+                return (cell if cell.tzinfo else cell.replace(tzinfo=self.file_zone)), text
+            if isinstance(cell, date):
+                return cell, text
+        for fmt in self.mapping.date_formats:
+            try:
+                parsed = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            if not TIME_DIRECTIVES.search(fmt):
+                return parsed.date(), text
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+        try:
+            return date.fromisoformat(text), text
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
+            raise RowError(spec.label, text, "malformed date",
+                           f"{spec.label} {text!r} is not a date ({formats})") from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+
+    def moment(self, name: str) -> datetime:
+        if name not in self.mapping.columns:
+            raise RowError(self.label(name), "", f"empty {name}", f"no column gives {name}")
+        if not self.optional_text(name):
+            raise RowError(self.label(name), "", f"empty {name}",
+                           f"{self.label(name)} is empty")
+        value, _ = self._parse(name)
+        if isinstance(value, datetime):
+            return value
+        return datetime.combine(value, time(), tzinfo=self.file_zone)
+
+    def deadline(self, assigned: datetime, category: str) -> date:
+        text = self.optional_text("deadline")
+        if text:
+            relative = RELATIVE_DEADLINE.match(text)
+            if relative:
+                return local_date(assigned, self.zone) + timedelta(days=int(relative[1]))
+            value, _ = self._parse("deadline")
+            return value.astimezone(self.zone).date() if isinstance(value, datetime) else value
+        column = self.label("deadline")
+        if self.mapping.deadline_missing == "reject":
+            raise RowError(column, "", "empty deadline", f"{column} is empty")
+        days = self.mapping.deadline_days_by_category.get(category,
+                                                          self.mapping.deadline_days)
+        assert days is not None, "the mapping checker requires [deadline] days"
+        self._filled.append(f"deadline: {days} days after assignment"
+                            + (f" ({column} empty)" if "deadline" in self.mapping.columns
+                               else ""))
+        return local_date(assigned, self.zone) + timedelta(days=days)
+
+
+# --- the import ----------------------------------------------------------------------------
+
+def task_id_for(key: str) -> str:
+    """A row's task id, derived from its identity: the same row always gets the same id."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return ID_PREFIX + base64.b32encode(digest).decode("ascii")[:13]
+
+
+def unit_code_for(name: str) -> str:
+    """A code for a unit registered by an import: the name itself where it is a valid
+    code, its letters and digits joined by '-' where it is Latin, else a digest."""
+    if CODE_PATTERN.match(name):
+        return name
+    slug = "-".join(re.findall(r"[A-Za-z0-9]+", name))[:40]
+    if slug and name.isascii():
+        return slug
+    return "U-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10].upper()
+
+
+@dataclass
+class _Batch:
+    """What one batch adds: built aggregates and the report's share of it."""
+
+    tasks: list[Task] = field(default_factory=list)
+    units: dict[str, Unit] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    already: int = 0
+    events: int = 0
+    filled: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    keys: dict[str, int] = field(default_factory=dict)
+
+
+class Importer:
+    """Imports one table into the ledger as the mapping says, acting as ``actor_id``."""
+
+    SCAN_PAGE = 5000
+
+    def __init__(self, ledger: Ledger, actor_id: str | None, mapping: Mapping, table: Table,
+                 *, batch_size: int = 1000) -> None:
+        self.ledger = ledger
+        self.mapping = mapping
+        self.table = table
+        self.batch_size = batch_size
+        self.progress: Callable[[int], None] | None = None
+        self.actor: Actor = ledger.actor(actor_id)
+        authorize(self.actor, "import_records")
+        self.campaign: Campaign = ledger.campaign()
+        self.reader = RowReader(mapping, table, self.campaign.zone)
+        self.imported: set[str] = set()
+        self.scanned = 0
+        self.units: dict[str, Unit] = {}
+        self.unit_names: dict[str, list[str]] = {}
+        self.seen: dict[str, int] = {}
+        self._refresh()
+        if mapping.unit_parent is not None:
+            try:
+                self._unit(mapping.unit_parent, "[units] parent")
+            except RowError as e:
+                raise Refused(f"mapping {mapping.name}: [units] parent: {e.reason}") from None
+
+    def run(self, *, dry_run: bool = False, strict: bool = False,
+            progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Import every row; a dry run, or a strict run that meets a bad row, writes
+        nothing. ``progress`` is told how many rows each batch took. Returns the report."""
+        self.progress = progress
+        report = ImportReport(self.table.name, self.table.digest, self.mapping.name,
+                              self.mapping.source, dry_run=dry_run, strict=strict)
+        save_each = not (dry_run or strict)
+        held: list[_Batch] = []  # a strict run's batches, saved together at the end
+        pending: list[tuple[int, list[Any]]] = []
+        for number, cells in self.table.rows():
+            if _blank(cells):
+                continue
+            report.rows_read += 1
+            pending.append((number, cells))
+            if len(pending) >= self.batch_size:
+                batch = self._batch(pending, report, save=save_each)
+                if strict and not dry_run:
+                    held.append(batch)
+                pending = []
+        if pending:
+            batch = self._batch(pending, report, save=save_each)
+            if strict and not dry_run:
+                held.append(batch)
+        if strict and not dry_run and not report.rejects:
+            self._save_all(held)
+        report.written = not dry_run and not (strict and report.rejects)
+        return report
+
+    # --- batches ---
+
+    def _batch(self, rows: list[tuple[int, list[Any]]], report: ImportReport,
+               save: bool) -> _Batch:
+        read: list[Row | Reject] = []
+        for number, cells in rows:
+            try:
+                read.append(self.reader.read(number, cells))
+            except RowError as e:
+                read.append(Reject(number, e.column, e.value, e.kind, e.reason,
+                                   [cell_text(c) for c in cells]))
+        for _ in range(ATTEMPTS):
+            batch = self._build(read)
+            if save:
+                try:
+                    self.ledger.save(self.campaign, *batch.units.values(), *batch.tasks)
+                except IntegrityError:
+                    # Someone wrote meanwhile (perhaps these very rows): look again.
+                    self._refresh()
+                    continue
+            self._merge(batch, report)
+            if self.progress:
+                self.progress(len(rows))
+            return batch
+        raise Conflict("others kept writing the same records; the batches saved so far "
+                       "stay, run the import again to resume")
+
+    def _save_all(self, held: list[_Batch]) -> None:
+        """A strict run's batches, all in one transaction: all rows or none."""
+        units = [u for batch in held for u in batch.units.values()]
+        tasks = [t for batch in held for t in batch.tasks]
+        try:
+            self.ledger.save(self.campaign, *units, *tasks)
+        except IntegrityError:
+            raise Conflict("others wrote to the ledger during the import; nothing was "
+                           "written, run it again") from None
+
+    def _merge(self, batch: _Batch, report: ImportReport) -> None:
+        report.tasks_created += len(batch.tasks)
+        report.events_written += batch.events
+        report.already_imported += batch.already
+        report.rejects.extend(batch.rejects)
+        report.units_registered.extend(batch.units)
+        report.categories_added.extend(batch.categories)
+        report.filled.update(batch.filled)
+        report.statuses.update(batch.statuses)
+        self.seen.update(batch.keys)
+        for code, unit in batch.units.items():
+            self._know(code, unit)
+
+    def _build(self, rows: list[Row | Reject]) -> _Batch:
+        batch = _Batch()
+        now = self.ledger.clock()
+        categories = set(self.campaign.categories)
+        for row in rows:
+            if isinstance(row, Reject):
+                batch.rejects.append(row)
+                continue
+            try:
+                self._build_row(row, batch, categories, now)
+            except RowError as e:
+                batch.rejects.append(Reject(row.number, e.column, e.value, e.kind, e.reason,
+                                            row.cells))
+        return batch
+
+    def _build_row(self, row: Row, batch: _Batch, categories: set[str],
+                   now: datetime) -> None:
+        first = batch.keys.get(row.key, self.seen.get(row.key))
+        if first is not None:
+            raise RowError(row.labels["id"], row.external_id or "", "repeated id",
+                           f"id {row.external_id!r} repeats row {first}")
+        task_id = task_id_for(row.key)
+        if task_id in self.imported:
+            batch.already += 1
+            batch.keys[row.key] = row.number
+            return
+        unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], batch)
+        new_category = row.category not in categories
+        if new_category and self.mapping.unknown_categories == "refuse":
+            raise RowError(row.labels["category"], row.category, "unknown category",
+                           f"category {row.category!r} is not one of this campaign's "
+                           "categories (the mapping refuses unknown categories)")
+        origin = {"source": self.mapping.source, "file": self.table.digest,
+                  "name": self.table.name, "row": row.number, "id": row.external_id}
+        if self.table.sheet:
+            origin["sheet"] = self.table.sheet
+        where = f"{self.table.name} row {row.number}"
+        try:
+            task = Task.assign(
+                task_id=task_id, unit=unit, category=row.category, source=row.source,
+                location=row.location, description=row.description, deadline=row.deadline,
+                actor=self.actor, occurred_at=row.assigned, zone=self.campaign.zone, now=now,
+                note=row.note, origin=origin)
+        except Refused as e:
+            raise self._refusal(row, e, "assigned") from None
+        new_target = None
+        try:
+            if row.action == "verified":
+                task.close_imported_as_verified(
+                    rectification=row.rectification or f"imported: {where} records the "
+                    "problem rectified",
+                    reinspection=row.reinspection or f"imported: {where} records the "
+                    "closure as rectified",
+                    reason=self._reason(row, where), actor=self.actor,
+                    occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
+            elif row.action == "reassign":
+                target, new_target = self._resolve_unit(
+                    row.reassign_to or "", row.labels["reassign_to"]
+                    if "reassign_to" in self.mapping.columns else "[reassign] to", batch)
+                task.reassign(unit=target, reason=self._reason(row, where), actor=self.actor,
+                              occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
+            elif row.action != "open":
+                task.close(closure=row.action, reason=self._reason(row, where),
+                           actor=self.actor, occurred_at=row.acted_at,  # type: ignore[arg-type]
+                           now=now)
+        except Refused as e:
+            raise self._refusal(row, e, "closed") from None
+        if new_category:
+            try:
+                self.campaign.add_category(row.category, actor=self.actor, occurred_at=now)
+            except Refused as e:
+                raise RowError(row.labels["category"], row.category, "refused by the ledger",
+                               str(e)) from None
+            categories.add(row.category)
+            batch.categories.append(row.category)
+        for new in (new_unit, new_target):
+            if new is not None:
+                batch.units[new.code] = new
+        batch.tasks.append(task)
+        batch.keys[row.key] = row.number
+        batch.events += len(task.log)
+        batch.filled.update(row.filled)
+        batch.statuses[f"{row.status or '(no status)'} → {row.action}"] += 1
+
+    def _reason(self, row: Row, where: str) -> str:
+        said = f"{row.labels['status']} {row.status}" if row.status else \
+            f"{row.labels['closed']} {row.acted_at:%Y-%m-%d}"
+        return f"imported: {where} ({said})"
+
+    def _refusal(self, row: Row, error: Refused, step: str) -> RowError:
+        """A domain refusal, put on the column it is about."""
+        message = str(error)
+        if step == "assigned":
+            for name in ("deadline", "location", "description", "source"):
+                if message.startswith(name) or f" {name} " in f" {message} ":
+                    column = row.labels[name]
+                    break
+            else:
+                column = row.labels["assigned"]
+        else:
+            column = row.labels["closed"] if "closed" in self.mapping.columns \
+                else row.labels["status_date"] if "status_date" in self.mapping.columns \
+                else row.labels["status"]
+        value = row.cells[self.reader.index[column]] if column in self.reader.index else ""
+        return RowError(column, value, "refused by the ledger", message)
+
+    # --- units ---
+
+    def _resolve_unit(self, value: str, column: str, batch: _Batch) -> tuple[str, Unit | None]:
+        """A unit named by code or name (or through [values.unit]); an unknown one is
+        registered (returned, to save with the row) or refused as the mapping says."""
+        value = self.mapping.values.get("unit", {}).get(value, value)
+        if value in batch.units:
+            return value, None
+        try:
+            return self._unit(value, column), None
+        except RowError as e:
+            if self.mapping.unknown_units == "refuse" or e.kind != "unknown unit":
+                raise
+        code = unit_code_for(value)
+        if code in batch.units:
+            return code, None
+        if code in self.units:
+            raise RowError(column, value, "ambiguous unit",
+                           f"unit {value!r} is unknown, and the code {code} it would be "
+                           f"registered under is unit {self.units[code].name!r}'s")
+        parent = self.units.get(self.mapping.unit_parent) if self.mapping.unit_parent \
+            else None
+        try:
+            unit = Unit.register(code=code, name=value, kind=self.mapping.unit_kind,
+                                 parent=parent, actor=self.actor,
+                                 occurred_at=self.ledger.clock())
+        except Refused as e:
+            raise RowError(column, value, "refused by the ledger", str(e)) from None
+        return code, unit
+
+    def _unit(self, value: str, column: str) -> str:
+        if value in self.units:
+            code = value
+        else:
+            codes = self.unit_names.get(value, [])
+            if len(codes) > 1:
+                raise RowError(column, value, "ambiguous unit",
+                               f"unit name {value!r} is shared by units {', '.join(codes)}")
+            if not codes:
+                raise RowError(column, value, "unknown unit",
+                               f"unit {value!r} is neither a unit's code nor its name"
+                               + (" (the mapping refuses unknown units)"
+                                  if self.mapping.unknown_units == "refuse" else ""))
+            code = codes[0]
+        if self.units[code].retired:
+            raise RowError(column, value, "retired unit", f"unit {code} is retired")
+        return code
+
+    def _know(self, code: str, unit: Unit) -> None:
+        self.units[code] = unit
+        self.unit_names.setdefault(unit.name, [])
+        if code not in self.unit_names[unit.name]:
+            self.unit_names[unit.name].append(code)
+
+    # --- what the store holds ---
+
+    def _refresh(self) -> None:
+        """Read what was written since last time: imported tasks, units, the campaign."""
+        recorder = self.ledger.recorder
+        topics = [get_topic(Task.Assigned), get_topic(Unit.Registered),
+                  get_topic(Unit.Renamed), get_topic(Unit.Retired)]
+        changed_units: set[str] = set()
+        while True:
+            page = recorder.select_notifications(self.scanned + 1, self.SCAN_PAGE,
+                                                 topics=topics)
+            for notification in page:
+                if notification.originator_id.startswith(ID_PREFIX):
+                    self.imported.add(notification.originator_id)
+                elif notification.originator_id.startswith("unit:"):
+                    changed_units.add(notification.originator_id.split(":", 1)[1])
+            if page:
+                self.scanned = page[-1].id
+            if len(page) < self.SCAN_PAGE:
+                break
+        for code in changed_units:
+            unit = self.ledger.unit(code)
+            old = self.units.get(code)
+            if old is not None and old.name != unit.name:
+                self.unit_names[old.name].remove(code)
+            self._know(code, unit)
+        # A copy: the ledger may cache the campaign, and a dry run changes it unsaved.
+        self.campaign = copy.deepcopy(self.ledger.campaign())
