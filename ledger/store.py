@@ -155,7 +155,11 @@ class Store:
                 raise StoreURLError(f"folder {str(folder)!r} of the store does not exist")
             return
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
+            # Even CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege, which a writer
+            # role (INSERT and SELECT only) does not have: create only what is missing.
+            if conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
+                            {"name": self.url.schema}).first() is None:
+                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
 
     def close(self) -> None:
         if "ledger" in self.__dict__:
