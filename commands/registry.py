@@ -60,9 +60,9 @@ def campaign_show(session: Session, fmt: str) -> None:
 def campaign_add_category(session: Session, category: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Add a management category (e.g. 公益广告, 志愿服务)."""
     ledger = session.store.ledger
-    ledger.add_category(session.actor, category,
-                        localize(occurred_at, ledger.campaign().zone))
-    click.echo(f"category {category} added")
+    result = ledger.add_category(session.actor, category,
+                                 localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"category {result['categories'][-1]} added")
 
 
 @click.group()
@@ -100,9 +100,9 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
 def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Rename a unit."""
     ledger = session.store.ledger
-    ledger.rename_unit(session.actor, code, name, reason,
-                       localize(occurred_at, ledger.campaign().zone))
-    click.echo(f"unit {code} renamed {name}")
+    result = ledger.rename_unit(session.actor, code, name, reason,
+                                localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"unit {result['code']} renamed {result['name']}")
 
 
 @unit.command("retire")

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
 
-from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused
+from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused, check_moment
 from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
@@ -118,8 +118,11 @@ class Ledger(Application[str]):
         return self.clock().astimezone(campaign.zone).date()
 
     def _when(self, occurred_at: datetime | None) -> tuple[datetime, datetime]:
+        """When a command happened (default now), and now; never in the future."""
         now = self.clock()
-        return (occurred_at if occurred_at is not None else now), now
+        when = occurred_at if occurred_at is not None else now
+        check_moment(when, now)
+        return when, now
 
     def _retrying(self, attempt: Callable[[], R]) -> R:
         for _ in range(ATTEMPTS):
@@ -153,17 +156,23 @@ class Ledger(Application[str]):
         """Start the ledger's campaign with its first administrator."""
         when, _ = self._when(occurred_at)
         try:
-            self.repository.get(Campaign.ID)
-        except AggregateNotFoundError:
+            existing = self.campaign()
+        except NotFound:
             pass
         else:
-            raise Refused("this ledger already has a campaign")
+            raise Refused(f"this ledger already has a campaign: {existing.name}")
         admin = Person.found(person_id=admin_id, name=admin_name, occurred_at=when)
         campaign = Campaign.start(
             name=name, time_zone=time_zone, categories=categories,
             required_inspections=required_inspections, actor=admin.as_actor(),
             occurred_at=when)
-        self._retrying(lambda: self.save(campaign, admin))
+        # Not retried: the events are collected by the first save, and a conflict here
+        # can only mean that someone else started a campaign meanwhile.
+        try:
+            self.save(campaign, admin)
+        except IntegrityError:
+            self._forget_cached()
+            raise Refused("this ledger already has a campaign") from None
         return self.describe_campaign(campaign)
 
     def describe_campaign(self, campaign: Campaign | None = None) -> dict[str, Any]:
@@ -292,19 +301,20 @@ class Ledger(Application[str]):
             actor = self.actor(actor_id)
             campaign = self.campaign()
             self.unit(unit).check_active()
-            for companion in companions or []:
-                if self.person(companion).as_actor().role != "inspector":
-                    raise Refused(f"companion {companion} is not an inspector")
             when, now = self._when(occurred_at)
             inspection_id = self._next_ids(INSPECTION_PREFIX, 1)[0]
             task_ids = self._next_ids(TASK_PREFIX, len(findings))
+            # The visit first, so that one who may not inspect is told just that.
+            visit = Inspection.record(
+                inspection_id=inspection_id, unit=unit, companions=companions or [],
+                findings=task_ids, note=note, actor=actor, occurred_at=when, now=now)
+            for companion in companions or []:
+                if self.person(companion).as_actor().role != "inspector":
+                    raise Refused(f"companion {companion} is not an inspector")
             tasks = [self._new_task(task_id, actor, campaign, finding, unit=unit,
                                     source="inspection", when=when, now=now,
                                     inspection=inspection_id, note=note)
                      for task_id, finding in zip(task_ids, findings, strict=True)]
-            visit = Inspection.record(
-                inspection_id=inspection_id, unit=unit, companions=companions or [],
-                findings=task_ids, note=note, actor=actor, occurred_at=when, now=now)
             self.save(visit, *tasks)
             return {"inspection": inspection_id, "unit": unit,
                     "occurred_at": when.isoformat(), "inspectors": visit.inspectors,

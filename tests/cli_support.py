@@ -1,0 +1,90 @@
+"""Running the command line in tests: through click's CliRunner, and through the console
+entry point ``cli.run`` (where usage errors too become one ``Error:`` line)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from unittest import mock
+
+from click.testing import CliRunner, Result
+
+import cli
+from ledger.store import Store
+
+# The tests say who acts and where the store is; the environment of the run must not.
+CLEAN_ENV: dict[str, str | None] = {"TAIZHANG_AS": None, "TAIZHANG_DB": None}
+
+
+class Cli:
+    """``taizhang --db URL [--as PERSON] …`` on one store, and what the store holds."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.runner = CliRunner()
+        self._store: Store | None = None
+
+    def __call__(self, *args: str, as_: str | None = None,
+                 env: dict[str, str | None] | None = None) -> Result:
+        prefix = ["--db", self.url] + (["--as", as_] if as_ else [])
+        result = self.runner.invoke(cli.main, [*prefix, *args], env={**CLEAN_ENV, **(env or {})})
+        # Whatever happens, never a traceback: only click's own exits.
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.output, result.exc_info)
+        assert "Traceback" not in result.output
+        return result
+
+    def ok(self, *args: str, as_: str | None = None) -> str:
+        """Run a command that must succeed; its output."""
+        result = self(*args, as_=as_)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == ""
+        return result.output
+
+    def refused(self, *args: str, message: str, as_: str | None = None) -> None:
+        """Run a command that must be refused with exactly ``Error: message``, a non-zero
+        exit and nothing written."""
+        before = self.max_position()
+        result = self(*args, as_=as_)
+        assert result.output == f"Error: {message}\n"
+        assert result.stdout == ""
+        assert result.exit_code != 0
+        assert self.max_position() == before
+
+    def console(self, *args: str, as_: str | None = None) -> tuple[int, str, str]:
+        """Run through the console entry point: (exit code, stdout, stderr)."""
+        argv = ["taizhang", "--db", self.url] + (["--as", as_] if as_ else []) + list(args)
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ), \
+                redirect_stdout(out), redirect_stderr(err):
+            for name in CLEAN_ENV:
+                os.environ.pop(name, None)
+            try:
+                cli.run()
+                code = 0
+            except SystemExit as exit_:
+                code = int(exit_.code or 0)
+        return code, out.getvalue(), err.getvalue()
+
+    def usage_refused(self, *args: str, message: str, as_: str | None = None) -> None:
+        """A usage error through the console entry point: exactly one ``Error:`` line on
+        stderr, exit code 2, nothing written."""
+        before = self.max_position()
+        code, out, err = self.console(*args, as_=as_)
+        assert (code, out, err) == (2, "", f"Error: {message}\n")
+        assert self.max_position() == before
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.url)
+        return self._store
+
+    def max_position(self) -> int:
+        return self.store.ledger.max_position()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
