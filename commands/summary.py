@@ -27,9 +27,9 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
     """The figures of a work summary for any period and unit, computed from the ledger,
     with a paragraph in the style of a 工作总结 and a table."""
     read = session.read
-    if as_of is not None:
-        read = read.at(localize(as_of, session.store.ledger.campaign().zone),  # type: ignore[arg-type]
-                       only=("registry",))
+    moment = localize(as_of, session.store.ledger.campaign().zone)
+    if moment is not None:
+        read = read.at(moment, only=("registry",))
     result = summary_of(read, Period(start, end), unit_code)
     text, cited = paragraph(result)
     if fmt == "json":

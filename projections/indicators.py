@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -159,7 +160,7 @@ class Completion:
         """Mean completion of the targets, in percent (None where there are none)."""
         if not self.targets:
             return None
-        return round(float(self.ratio * 100 / self.targets), 1)
+        return one_decimal(self.ratio * 100 / self.targets)
 
     def amount(self) -> str:
         """Verified ÷ target, where the figures add up: one measure, and a rate only for a
@@ -225,13 +226,19 @@ def _number(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
 
+def one_decimal(value: Fraction) -> float:
+    """A figure to one decimal, halves rounded up (91.25 → 91.3), as reports round."""
+    return float((Decimal(value.numerator) / Decimal(value.denominator))
+                 .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def weighted_rates(surveys: list[dict[str, Any]]) -> dict[str, Any]:
     """Several surveys as one: each rate weighted by its sample (rounded to 0.1)."""
     sample = sum(s["sample"] for s in surveys)
     figures: dict[str, Any] = {"surveys": len(surveys), "sample": sample}
     for rate in ("awareness", "participation", "satisfaction"):
         total = sum(Fraction(s[rate]) * s["sample"] for s in surveys)
-        figures[rate] = round(float(total / sample), 1) if sample else None
+        figures[rate] = one_decimal(total / sample) if sample else None
     return figures
 
 
@@ -244,7 +251,9 @@ class IndicatorQueries:
 
     def __init__(self, read: ReadSide) -> None:
         self.read = read
-        self.projection: IndicatorsProjection = read.projections["indicators"]  # type: ignore[assignment]
+        projection = read.projections["indicators"]
+        assert isinstance(projection, IndicatorsProjection)
+        self.projection = projection
 
     def _select(self, query: Any) -> list[dict[str, Any]]:
         self.read.current()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from domain.base import Refused
 from domain.task import SOURCES
 from projections.engine import Context, Fact, decode
-from projections.indicators import weighted_rates
+from projections.indicators import one_decimal, weighted_rates
 from projections.metrics import compact, derive
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def percent(part: int, whole: int) -> float | None:
     """``part`` of ``whole`` in percent, to one decimal (None of nothing)."""
     if not whole:
         return None
-    return round(float(Fraction(part, whole) * 100), 1)
+    return one_decimal(Fraction(part, whole) * 100)
 
 
 class _Book:
