@@ -190,7 +190,8 @@ class _Checker:
         if isinstance(notes, str):
             notes = [notes]
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise self.fail("[columns] notes", f"must be a list of column names, got {notes!r}")
+            raise self.fail("[columns] notes",
+                            f"must be a list of column names, got {notes!r}")
         columns = {key: self.spec(key, value) for key, value in columns_raw.items()
                    if key != "notes"}
         defaults = self.table(raw, "defaults", FIELDS)
@@ -322,9 +323,11 @@ def open_table(path: str | Path, mapping: Mapping, encoding: str | None = None,
     except OSError as e:
         raise Refused(f"cannot read {path.name}: {e.strerror}") from None
     digest = hashlib.sha256(data).hexdigest()
-    kind = mapping.format or ("xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv")
-    if path.suffix.lower() == ".csv":
-        kind = "csv"
+    # The file's own extension decides, so that a workbook's rejects (a CSV) import with
+    # the workbook's mapping; the mapping's format serves files named otherwise.
+    suffix = path.suffix.lower()
+    kind = ("csv" if suffix == ".csv" else "xlsx" if suffix in (".xlsx", ".xlsm")
+            else mapping.format or "csv")
     if kind == "xlsx":
         return _open_xlsx(path.name, data, digest, mapping, sheet or mapping.sheet)
     encoding = encoding or mapping.encoding
@@ -400,6 +403,8 @@ def _blank(cells: list[Any]) -> bool:
 
 def cell_text(value: Any) -> str:
     """A cell as text: dates as ISO, whole numbers without a decimal point."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -467,12 +472,15 @@ class ImportReport:
 
 
 def write_rejects(report: ImportReport, table: Table, path: str | Path) -> None:
-    """The rejected rows as a CSV to fix and import again: the original columns, then the
-    row number, the column and the reason (in the file's encoding; UTF-8 with a BOM, which
-    Excel reads, for a workbook)."""
+    """The rejected rows as a CSV to fix and import again with the same mapping: the header
+    on the same row as in the file, the original columns, then the row number, the column
+    and the reason (in the file's encoding; UTF-8 with a BOM, which Excel reads, for a
+    workbook)."""
     encoding = table.encoding or "utf-8-sig"
     with open(path, "w", encoding=encoding, newline="", errors="replace") as out:
         writer = csv.writer(out)
+        for line in range(1, table.header_row):
+            writer.writerow([f"rows of {table.name} not imported" if line == 1 else ""])
         writer.writerow([*table.header, "import_row", "import_column", "import_reason"])
         for reject in report.rejects:
             cells = reject.cells + [""] * (len(table.header) - len(reject.cells))
@@ -494,7 +502,7 @@ class Row:
     """A row read as the mapping says: what the task and its events will be made of."""
 
     number: int
-    cells: list[str]
+    cells: list[Any]
     key: str
     external_id: str | None
     unit: str
@@ -530,19 +538,33 @@ class RowReader:
         wanted = [c for spec in mapping.columns.values() for c in spec.columns()]
         for name in [*wanted, *mapping.notes]:
             if name not in self.index:
+                known = ", ".join(h for h in table.header if h)
                 raise Refused(f"mapping {mapping.name}: column {name!r} is not in "
-                              f"{table.name}'s header ({', '.join(h for h in table.header if h)})")
+                              f"{table.name}'s header ({known})")
         repeated = sorted({n for n in wanted if table.header.count(n) > 1})
         if repeated:
             raise Refused(f"{table.name}: column {repeated[0]!r} appears twice in the header; "
                           "the mapping cannot tell which to read")
+        self.labels = {f: self.label(f) for f in FIELDS if f != "notes"}
+        self._raw: list[Any] = []
+        self._filled: list[str] = []
+        self._memo: dict[str, str] = {}
+
+    def key(self, number: int, raw: list[Any]) -> str | None:
+        """The row's identity, read cheaply (None where the id is missing: the full read
+        says what is wrong)."""
+        if "id" not in self.mapping.columns:
+            return f"{self.table.digest}\n{number}"
+        self._raw, self._memo = raw, {}
+        external_id = self.optional_text("id")
+        return f"{self.mapping.source}\n{external_id}" if external_id else None
 
     def read(self, number: int, raw: list[Any]) -> Row:
-        cells = [cell_text(c) for c in raw]
-        if len(cells) > len(self.table.header) and any(cells[len(self.table.header):]):
-            raise RowError("", "", "bad row", f"row has {len(cells)} values, the header "
-                           f"{len(self.table.header)} columns")
-        self._raw, self._cells, self._filled = raw, cells, []
+        width = len(self.table.header)
+        if len(raw) > width and any(cell_text(c) for c in raw[width:]):
+            raise RowError("", "", "bad row", f"row has {len(raw)} values, the header "
+                           f"{width} columns")
+        self._raw, self._filled, self._memo = raw, [], {}
         mapping = self.mapping
         external_id = self.text("id") if "id" in mapping.columns else None
         key = (f"{mapping.source}\n{external_id}" if external_id is not None
@@ -573,18 +595,17 @@ class RowReader:
         if action == "reassign":
             reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
                            else mapping.reassign_to)
-        notes = "; ".join(f"{name}: {cells[self.index[name]]}" for name in mapping.notes
-                          if self.index[name] < len(cells) and cells[self.index[name]])
+        notes = "; ".join(f"{name}: {value}" for name in mapping.notes
+                          if (value := self._cell(name)))
         return Row(
-            number=number, cells=cells, key=key, external_id=external_id,
+            number=number, cells=raw, key=key, external_id=external_id,
             unit=self.text("unit"), category=category,
             source=self._source(), location=self.text("location"),
             description=self.text("description"), assigned=assigned, deadline=deadline,
             action=action, status=status, acted_at=acted_at, reassign_to=reassign_to,
             rectification=self.optional_text("rectification"),
             reinspection=self.optional_text("reinspection"), note=notes,
-            filled=self._filled,
-            labels={f: self.label(f) for f in FIELDS if f != "notes"})
+            filled=self._filled, labels=self.labels)
 
     # --- fields ---
 
@@ -606,11 +627,13 @@ class RowReader:
 
     def _cell(self, column: str) -> str:
         position = self.index[column]
-        return self._cells[position].strip() if position < len(self._cells) else ""
+        return cell_text(self._raw[position]) if position < len(self._raw) else ""
 
     def optional_text(self, name: str) -> str:
-        spec = self.mapping.columns.get(name)
-        return self._value(spec) if spec is not None else ""
+        if name not in self._memo:
+            spec = self.mapping.columns.get(name)
+            self._memo[name] = self._value(spec) if spec is not None else ""
+        return self._memo[name]
 
     def text(self, name: str) -> str:
         value = self.optional_text(name)
@@ -648,7 +671,7 @@ class RowReader:
     def _parse(self, name: str) -> tuple[datetime | date, str]:
         """A date field's value: a datetime (aware) or a date (a day, no time)."""
         spec = self.mapping.columns[name]
-        text = self._value(spec)
+        text = self.optional_text(name)
         # A workbook's date cell is already a date; one at midnight is a day.
         if len(spec.parts) == 1 and "{" not in spec.parts[0]:
             cell = self._raw[self.index[spec.parts[0]]] \
@@ -713,9 +736,10 @@ class RowReader:
 # --- the import ----------------------------------------------------------------------------
 
 def task_id_for(key: str) -> str:
-    """A row's task id, derived from its identity: the same row always gets the same id."""
+    """A row's task id, derived from its identity: the same row always gets the same id
+    (65 bits of its sha256, in base32, fitting the board's 16 characters)."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
-    return ID_PREFIX + base64.b32encode(digest).decode("ascii")[:13]
+    return ID_PREFIX + base64.b32encode(digest[:10]).decode("ascii")[:13]
 
 
 def unit_code_for(name: str) -> str:
@@ -727,6 +751,15 @@ def unit_code_for(name: str) -> str:
     if slug and name.isascii():
         return slug
     return "U-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10].upper()
+
+
+@dataclass
+class _Known:
+    """A row whose task the ledger already holds."""
+
+    number: int
+    key: str
+    cells: list[Any]
 
 
 @dataclass
@@ -805,8 +838,13 @@ class Importer:
 
     def _batch(self, rows: list[tuple[int, list[Any]]], report: ImportReport,
                save: bool) -> _Batch:
-        read: list[Row | Reject] = []
+        read: list[Row | Reject | _Known] = []
         for number, cells in rows:
+            # A row imported before is known by its identity alone: no need to read it all.
+            key = self.reader.key(number, cells)
+            if key is not None and task_id_for(key) in self.imported:
+                read.append(_Known(number, key, cells))
+                continue
             try:
                 read.append(self.reader.read(number, cells))
             except RowError as e:
@@ -851,7 +889,7 @@ class Importer:
         for code, unit in batch.units.items():
             self._know(code, unit)
 
-    def _build(self, rows: list[Row | Reject]) -> _Batch:
+    def _build(self, rows: list[Row | Reject | _Known]) -> _Batch:
         batch = _Batch()
         now = self.ledger.clock()
         categories = set(self.campaign.categories)
@@ -860,18 +898,30 @@ class Importer:
                 batch.rejects.append(row)
                 continue
             try:
-                self._build_row(row, batch, categories, now)
+                if isinstance(row, _Known):
+                    self._known(row, batch)
+                else:
+                    self._build_row(row, batch, categories, now)
             except RowError as e:
                 batch.rejects.append(Reject(row.number, e.column, e.value, e.kind, e.reason,
-                                            row.cells))
+                                            [cell_text(c) for c in row.cells]))
         return batch
+
+    def _known(self, row: _Known, batch: _Batch) -> None:
+        self._check_first(row.key, row.number, batch)
+        batch.already += 1
+        batch.keys[row.key] = row.number
+
+    def _check_first(self, key: str, number: int, batch: _Batch) -> None:
+        first = batch.keys.get(key, self.seen.get(key))
+        if first is not None:
+            external_id = key.split("\n", 1)[1]
+            raise RowError(self.reader.labels["id"], external_id, "repeated id",
+                           f"id {external_id!r} repeats row {first}")
 
     def _build_row(self, row: Row, batch: _Batch, categories: set[str],
                    now: datetime) -> None:
-        first = batch.keys.get(row.key, self.seen.get(row.key))
-        if first is not None:
-            raise RowError(row.labels["id"], row.external_id or "", "repeated id",
-                           f"id {row.external_id!r} repeats row {first}")
+        self._check_first(row.key, row.number, batch)
         task_id = task_id_for(row.key)
         if task_id in self.imported:
             batch.already += 1
@@ -914,8 +964,8 @@ class Importer:
                               occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
             elif row.action != "open":
                 task.close(closure=row.action, reason=self._reason(row, where),
-                           actor=self.actor, occurred_at=row.acted_at,  # type: ignore[arg-type]
-                           now=now)
+                           actor=self.actor, now=now,
+                           occurred_at=row.acted_at)  # type: ignore[arg-type]
         except Refused as e:
             raise self._refusal(row, e, "closed") from None
         if new_category:
@@ -954,7 +1004,8 @@ class Importer:
             column = row.labels["closed"] if "closed" in self.mapping.columns \
                 else row.labels["status_date"] if "status_date" in self.mapping.columns \
                 else row.labels["status"]
-        value = row.cells[self.reader.index[column]] if column in self.reader.index else ""
+        position = self.reader.index.get(column, len(row.cells))
+        value = cell_text(row.cells[position]) if position < len(row.cells) else ""
         return RowError(column, value, "refused by the ledger", message)
 
     # --- units ---
