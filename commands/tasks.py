@@ -142,15 +142,18 @@ def task_report(session: Session, task_id: str, description: str,
 
 @task.command("reinspect")
 @click.argument("task_id")
-@click.option("--pass/--fail", "passed", required=True,
-              help="整改到位 (pass) or 返工 (fail).")
+@click.option("--pass/--fail", "passed", default=None,
+              help="整改到位 (pass) or 返工 (fail); one is required.")
 @click.option("--note", default="", help="Why, when it fails.")
 @evidence_option()
 @at_option()
 @pass_session
-def task_reinspect(session: Session, task_id: str, passed: bool, note: str,
+def task_reinspect(session: Session, task_id: str, passed: bool | None, note: str,
                    evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
     """Re-inspect (复查) a reported rectification."""
+    if passed is None:
+        # click would name only '--pass' for a missing required flag pair.
+        raise click.UsageError("Missing option '--pass' / '--fail'.")
     _said(session.store.ledger.reinspect(session.actor, task_id, passed, note,
                                          evidence(evidence_refs),
                                          _when(session, occurred_at)))
@@ -270,14 +273,22 @@ def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[s
 @pass_session
 def task_show(session: Session, task_id: str, fmt: str) -> None:
     """A task's current state and every event it has."""
-    described = session.store.ledger.describe(task_id)
+    ledger = session.store.ledger
+    described = ledger.describe(task_id)
     if fmt == "json":
         emit_record(described, fmt)
         return
+    # For people, every moment in the campaign's time zone, whatever zone it was given in.
+    zone = ledger.campaign().zone
+
+    def local(moment: str) -> str:
+        return datetime.fromisoformat(moment).astimezone(zone).isoformat(timespec="seconds")
+
     events = described.pop("events")
+    described["assigned_at"] = local(described["assigned_at"])
     emit_record(described, fmt)
     click.echo()
-    emit([{"no": e["version"], "event": e["event"], "occurred_at": e["occurred_at"],
+    emit([{"no": e["version"], "event": e["event"], "occurred_at": local(e["occurred_at"]),
            "actor": f"{e['actor']} ({e['role']})",
            "details": {k: v for k, v in e.items()
                        if k not in ("version", "event", "occurred_at", "actor", "role")}}

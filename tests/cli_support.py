@@ -40,7 +40,7 @@ class Cli:
         """Run a command that must succeed; its output."""
         result = self(*args, as_=as_)
         assert result.exit_code == 0, result.output
-        assert result.stderr == ""
+        assert result.stderr == "", result.stderr
         return result.output
 
     def refused(self, *args: str, message: str, as_: str | None = None) -> None:
@@ -48,10 +48,10 @@ class Cli:
         exit and nothing written."""
         before = self.max_position()
         result = self(*args, as_=as_)
-        assert result.output == f"Error: {message}\n"
-        assert result.stdout == ""
+        assert result.output == f"Error: {message}\n", result.output
+        assert result.stdout == "", result.stdout
         assert result.exit_code != 0
-        assert self.max_position() == before
+        assert self.max_position() == before, "a refused command wrote events"
 
     def console(self, *args: str, as_: str | None = None) -> tuple[int, str, str]:
         """Run through the console entry point: (exit code, stdout, stderr)."""
@@ -73,8 +73,8 @@ class Cli:
         stderr, exit code 2, nothing written."""
         before = self.max_position()
         code, out, err = self.console(*args, as_=as_)
-        assert (code, out, err) == (2, "", f"Error: {message}\n")
-        assert self.max_position() == before
+        assert (code, out, err) == (2, "", f"Error: {message}\n"), (code, out, err)
+        assert self.max_position() == before, "a refused command wrote events"
 
     @property
     def store(self) -> Store:
