@@ -52,13 +52,15 @@ def verify(session: Session, limit: int) -> None:
         found = session.read.verify(progress=bar.update, limit=limit)
     for name, count in found.counts.items():
         click.echo(f"{name}: position {found.positions[name]}, "
-                   + (f"{count} rows differ" if count else "equal to its rebuild"))
+                   + ("equal to its rebuild" if not count else
+                      "1 row differs" if count == 1 else f"{count} rows differ"))
     for difference in found.differences:
         key = ", ".join(str(k) for k in difference.key)
         click.echo(f"  {difference.table} [{key}]: {difference.describe()}")
     if not found.equal:
         differing = [n for n, c in found.counts.items() if c]
-        raise click.ClickException(f"{', '.join(differing)} differ from a rebuild from zero")
+        raise click.ClickException(
+            f"projections that differ from a rebuild from zero: {', '.join(differing)}")
 
 
 COMMANDS = [projections]

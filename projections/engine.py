@@ -213,7 +213,7 @@ class Verification:
     """The outcome of comparing each maintained projection with its rebuild."""
 
     positions: dict[str, int]
-    counts: dict[str, int]  # per projection: rows that differ (either side)
+    counts: dict[str, int]  # per projection: rows (keys) that differ
     differences: list[Difference]  # the first few of them
 
     @property
@@ -526,27 +526,31 @@ def _comparable(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
 
 def _compare(conn: Connection, projection: Projection, scratch: Projection,
              limit: int) -> tuple[int, list[Difference]]:
-    """How many rows differ between a projection's tables and the scratch rebuild's, and
-    the first ``limit`` differences, paired by key. The comparison runs in the database
-    (EXCEPT both ways), so it holds only the differing rows in memory."""
+    """How many rows (by key) differ between a projection's tables and the scratch
+    rebuild's, and the first ``limit`` differences. The comparison runs in the database
+    (EXCEPT both ways), so only the differing rows come back."""
     total = 0
     found: list[Difference] = []
     for name, table in projection.tables.items():
         other = scratch.tables[name]
         ours = sa.select(*[_comparable(c) for c in table.columns])
         theirs = sa.select(*[_comparable(other.c[c.name]) for c in table.columns])
-        sides = []
+        sides: list[dict[Key, dict[str, Any] | None]] = []
         for query in (ours.except_(theirs), theirs.except_(ours)):
-            kept: dict[Key, dict[str, Any]] = {}
+            side: dict[Key, dict[str, Any] | None] = {}
             for row in conn.execute(query).mappings():
-                total += 1
-                if len(kept) < max(limit, 0):
-                    row = dict(row)
-                    kept[projection.key_of(name, row)] = row
-            sides.append(kept)
+                # Whole rows only for those that will be listed; keys for the count.
+                side[projection.key_of(name, row)] = dict(row) if len(side) < limit else None
+            sides.append(side)
         maintained, rebuilt = sides
-        for key in sorted(maintained.keys() | rebuilt.keys(), key=str):
-            if len(found) < limit:
-                found.append(Difference(projection.name, table.name, key,
-                                        maintained.get(key), rebuilt.get(key)))
+        keys = maintained.keys() | rebuilt.keys()
+        total += len(keys)
+        for key in sorted(keys, key=str):
+            if len(found) >= limit:
+                break
+            ours_row, theirs_row = maintained.get(key), rebuilt.get(key)
+            if (key in maintained and ours_row is None) or (key in rebuilt
+                                                             and theirs_row is None):
+                continue  # beyond what was kept in full
+            found.append(Difference(projection.name, table.name, key, ours_row, theirs_row))
     return total, found

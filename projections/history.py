@@ -66,7 +66,7 @@ def task_history(facts: list[Fact], ctx: Context, today: date,
     if state is not None:
         state = {**state, "days_overdue": days_overdue(state, on)}
     return {"task": facts[0].originator_id, "state": state, "on": on.isoformat(),
-            "events": entries}
+            "assigned_on": ctx.local_date(effective[0]["occurred_at"]), "events": entries}
 
 
 def _entry(fact: Fact, ctx: Context) -> dict[str, Any]:

@@ -203,7 +203,7 @@ class ReadSide:
         found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
         if found["state"] is None:
             raise NotFound(f"task {task_id} had not been assigned on {valid_at} (assigned "
-                           f"{Context(zone).local_date(facts[0].occurred_at)})")
+                           f"{found['assigned_on']})")
         return found
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
