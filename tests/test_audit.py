@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli import main
 from ledger import audit
 from ledger.app import Ledger
-from ledger.chain import GENESIS
+from ledger.chain import GENESIS, canonical
 from ledger.store import Store
 from tests.conftest import seed_campaign
 from tests.test_audit_tamper import Database
@@ -227,3 +230,16 @@ def test_head_at_quotes_the_hash_of_an_earlier_position(ledger: Ledger) -> None:
     assert audit.head(ledger) == (len(records), records[-1].hash)
     with pytest.raises(audit.AuditError, match="position 99 is not in the ledger"):
         audit.head_at(ledger, 99)
+
+
+@settings(max_examples=60, deadline=None)
+@given(position=st.integers(1, 2**62), version=st.integers(0, 2**62),
+       texts=st.lists(st.text(), min_size=4, max_size=4), state=st.binary())
+def test_the_chain_encoding_is_compact_json(position: int, version: int, texts: list[str],
+                                            state: bytes) -> None:
+    originator_id, topic, recorded_at, account = texts
+    expected = json.dumps([position, originator_id, version, topic,
+                           hashlib.sha256(state).hexdigest(), recorded_at, account],
+                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert canonical(position, originator_id, version, topic, state, recorded_at,
+                     account) == expected
