@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cli import main
+from domain.task import Task
 from ledger import audit
 from ledger.app import Ledger
 from ledger.chain import GENESIS, canonical
@@ -243,3 +245,53 @@ def test_the_chain_encoding_is_compact_json(position: int, version: int, texts: 
                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     assert canonical(position, originator_id, version, topic, state, recorded_at,
                      account) == expected
+
+
+def test_verify_reports_progress_for_every_event(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    store = Store(sqlite_url, clock=clock)
+    try:
+        ledger = store.ledger
+        seed_campaign(ledger)
+        for _ in range(5):
+            ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+                          location="幸福路1号", description="乱堆乱放", deadline=date(2024, 6, 8))
+        bulk_tasks(ledger, 2400)
+        seen: list[int] = []
+        result = audit.verify(ledger, progress=seen.append)
+        assert result.ok and sum(seen) == result.events == ledger.max_position()
+        assert seen[:2] == [1000, 1000]
+    finally:
+        store.close()
+
+
+def bulk_tasks(ledger: Ledger, count: int) -> None:
+    admin = ledger.actor("admin")
+    zone = ledger.campaign().zone
+    now = ledger.clock()
+    ledger.save(*[Task.assign(task_id=f"T-{9000 + i:06d}", unit="JS01", category="环境卫生",
+                              source="inspection", location="幸福路1号", description="牛皮癣",
+                              deadline=date(2024, 6, 20), actor=admin, occurred_at=now,
+                              zone=zone, now=now) for i in range(count)])
+
+
+def test_export_and_import_refuse_by_the_command_line_and_write_nothing(
+        seeded_url: str, tmp_path: Path) -> None:
+    exported = tmp_path / "ledger.jsonl"
+    assert run(seeded_url, "audit", "export", str(exported)).exit_code == 0
+    again = run(seeded_url, "audit", "export", str(exported))
+    assert again.exit_code == 2
+    assert again.output.endswith(f"Error: export file '{exported}' already exists\n")
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("".join(lines[:3] + lines[4:]), encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    refused = run(target, "audit", "import", str(broken))
+    assert refused.exit_code == 1
+    assert refused.output == ("Error: line 4: position 3: missing: expected position 3, "
+                              "found 4\n")
+    assert head_of(target) == (0, GENESIS)
+    missing = run(target, "audit", "verify-checkpoint", str(tmp_path / "none.json"),
+                  "--public-key", str(tmp_path / "none.pub"))
+    assert missing.exit_code == 1
+    assert missing.output == (f"Error: statement file '{tmp_path / 'none.json'}': No such "
+                              "file or directory\n")
