@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,6 +73,7 @@ class Context:
         # Events of one command, and of one write, share their moments: each is parsed
         # and converted once.
         self.moment = lru_cache(maxsize=8192)(self._moment)
+        self.local = lru_cache(maxsize=8192)(self._local)
 
     def local_date(self, iso: str) -> str:
         """The calendar date of a moment in the campaign's zone (YYYY-MM-DD)."""
@@ -86,13 +88,12 @@ class Context:
         order)."""
         return self.moment(iso)[0]
 
-    def local(self, iso: str) -> datetime:
+    def _local(self, iso: str) -> datetime:
         return datetime.fromisoformat(iso).astimezone(self.zone)
 
     def _moment(self, iso: str) -> tuple[str, str, int]:
-        moment = datetime.fromisoformat(iso)
-        day = moment.astimezone(self.zone).date()
-        return stamp(moment), day.isoformat(), day.toordinal()
+        day = self.local(iso).date()
+        return stamp(datetime.fromisoformat(iso)), day.isoformat(), day.toordinal()
 
 
 class Rows:
@@ -492,8 +493,8 @@ def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> No
     if statement is None:
         conn.execute(table.insert(), rows)  # PostgreSQL: multi-row VALUES batches
         return
-    names = [c.name for c in table.columns]
-    conn.exec_driver_sql(statement, [tuple(row[n] for n in names) for row in rows])
+    values = itemgetter(*[c.name for c in table.columns])
+    conn.exec_driver_sql(statement, [values(row) for row in rows])
 
 
 PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
