@@ -144,6 +144,7 @@ class Rules:
     name: str
     base: Fraction
     floor: Fraction | None
+    counts_per_unit: bool
     deductions: dict[str, Fraction]
     rates: dict[str, RateRule]
     ties: str
@@ -173,7 +174,7 @@ def _toml_error(error: tomllib.TOMLDecodeError) -> str:
 class _RulesReader:
     """Checks parsed TOML against the rules' schema, naming the key and its line."""
 
-    TOP = {"name", "base", "floor", "deductions", "rates", "ranking"}
+    TOP = {"name", "base", "floor", "counts_per_unit", "deductions", "rates", "ranking"}
     RATE_KEYS = {"weight", "cap", "if_none"}
     RANKING_KEYS = {"ties", "tie_breakers", "red", "black"}
 
@@ -247,6 +248,9 @@ class _RulesReader:
             raise self.refuse(["base"], "is required")
         base = self.number(["base"], data["base"])
         floor = self.number(["floor"], data["floor"]) if "floor" in data else None
+        per_unit = data.get("counts_per_unit", False)
+        if not isinstance(per_unit, bool):
+            raise self.refuse(["counts_per_unit"], f"must be true or false, got {per_unit!r}")
         deductions = {}
         for key, points in self.table(["deductions"], data.get("deductions", {})).items():
             self.figure(["deductions", key], key, {COUNT})
@@ -292,7 +296,8 @@ class _RulesReader:
                 raise self.refuse(["ranking", key], f"must be a whole number 0 or more, got "
                                   f"{value!r}")
             counts[key] = value
-        return Rules(name=name.strip(), base=base, floor=floor, deductions=deductions,
+        return Rules(name=name.strip(), base=base, floor=floor, counts_per_unit=per_unit,
+                     deductions=deductions,
                      rates=rates, ties=ties, tie_breakers=tuple(breakers),
                      red=counts["red"], black=counts["black"])
 
@@ -320,12 +325,17 @@ class Score:
 TWO_PLACES = 2
 
 
-def score(rules: Rules, figures: Mapping[str, Number | None]) -> Score:
-    """A unit's score for a month: base − deductions + weighted rates (floored, rounded)."""
+def score(rules: Rules, figures: Mapping[str, Number | None], units: int = 1) -> Score:
+    """A unit's score for a month: base − deductions + weighted rates (floored, rounded).
+
+    ``units`` is how many units at the bottom of its tree a unit's figures total (a
+    街道's 社区 and 物业); with ``counts_per_unit`` each count is deducted per such unit."""
     total = rules.base
     lines = []
     for name, points in rules.deductions.items():
         count = Fraction(figures.get(name) or 0)
+        if rules.counts_per_unit and units > 1:
+            count /= units
         term = -points * count
         total += term
         lines.append(ScoreLine(name, "deduction", figures.get(name), count, points, term))

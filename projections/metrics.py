@@ -446,11 +446,12 @@ class Tally:
     responses: list[Item] = field(default_factory=list)
     visits: list[Item] = field(default_factory=list)
     required: int = 0
+    units: int = 0  # units at the bottom of the tree, active in the month
 
     def merge(self, other: Tally) -> None:
         for name in self.__dataclass_fields__:
-            if name == "required":
-                self.required += other.required
+            if name in ("required", "units"):
+                setattr(self, name, getattr(self, name) + getattr(other, name))
             else:
                 getattr(self, name).extend(getattr(other, name))
 
@@ -691,6 +692,7 @@ class MonthBook:
             for month in months:
                 if self.units.active(code, month):
                     leaf[(code, month)].required += self.settings[month].required
+                    leaf[(code, month)].units += 1
         return leaf
 
     def tally(self, unit: str, month: str) -> Tally:

@@ -1,0 +1,358 @@
+"""The monthly evaluation on the read side: figures, scores and rankings, from the
+maintained metrics or from the ledger as it stood at a position (a publication), and what
+a recomputation would change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.base import NotFound, Refused
+from domain.evaluation import (
+    FIGURES,
+    Entry,
+    Placed,
+    ScoreLine,
+    check_month,
+    first_day,
+    month_add,
+    months_between,
+    rank,
+    score,
+)
+from ledger.evaluation import Frozen, RulesVersion
+from projections.engine import Context, decode, fold_in_memory
+from projections.metrics import (
+    METRICS,
+    MemorySource,
+    Metrics,
+    MonthBook,
+    Source,
+    TableSource,
+    Tally,
+    Units,
+)
+
+LEVELS = ("社区", "街道", "部门", "物业")
+RulesFor = Callable[[str], RulesVersion]
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A unit's line in a ranking: its place, score, change and the terms of its score."""
+
+    unit: str
+    name: str
+    placed: Placed
+    lines: tuple[ScoreLine, ...]
+    figures: dict[str, Any]
+
+    def canonical(self) -> list[Any]:
+        p = self.placed
+        return [self.unit, str(p.score), p.rank, p.previous_rank,
+                None if p.previous_score is None else str(p.previous_score), p.listed,
+                [[line.figure, str(line.used), str(line.points)] for line in self.lines]]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One level's ranking for a month."""
+
+    month: str
+    level: str
+    parent: str | None
+    rules: RulesVersion
+    previous_rules: RulesVersion
+    placements: list[Placement]
+
+    def listed(self, which: str) -> list[Placement]:
+        return [p for p in self.placements if p.placed.listed == which]
+
+    def canonical(self) -> dict[str, Any]:
+        return {"month": self.month, "level": self.level, "parent": self.parent,
+                "rules_version": self.rules.version,
+                "previous_rules_version": self.previous_rules.version,
+                "rows": [p.canonical() for p in self.placements]}
+
+
+def digest(rankings: dict[str, Ranking]) -> str:
+    """The digest a publication records: SHA-256 of the rankings' canonical JSON."""
+    canonical = [rankings[level].canonical() for level in sorted(rankings)]
+    text = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Evaluator:
+    """Figures and rankings over one store's read side."""
+
+    def __init__(self, read: Any) -> None:
+        self.read = read
+        self.projection = Metrics()
+
+    @property
+    def ledger(self) -> Any:
+        return self.read.store.ledger
+
+    # --- sources -------------------------------------------------------------------------
+
+    def current(self) -> TableSource:
+        """The maintained metrics, brought up to date."""
+        self.read.current()
+        return TableSource(self.read.store.engine, self.projection)
+
+    def position(self) -> int:
+        return self.read.projector.positions()[self.projection.name]
+
+    def at_position(self, position: int) -> MemorySource:
+        """The metrics of exactly the events up to ``position``, folded in memory."""
+        ctx = Context(self.ledger.campaign().zone)
+        facts = (decode(r) for r in self.ledger.records(0, position))
+        return MemorySource(fold_in_memory(Metrics(), facts, ctx))
+
+    # --- figures ---------------------------------------------------------------------------
+
+    def figures(self, source: Source, month: str, unit: str | None = None,
+                level: str | None = None) -> list[dict[str, Any]]:
+        """Every figure of the month for one unit, the units of a level, or every unit."""
+        check_month("month", month)
+        units = Units(source.units())
+        if unit is not None:
+            _known(units, unit)
+            scope = [unit]
+        else:
+            scope = sorted(c for c in units.rows
+                           if (level is None or units.rows[c]["kind"] == level)
+                           and units.active(c, month))
+        if not scope:
+            return []
+        book = MonthBook(source, units, scope, [month])
+        return [{"unit": code, "name": units.rows[code]["name"],
+                 "kind": units.rows[code]["kind"], **book.figures(code, month)}
+                for code in scope]
+
+    def explain(self, source: Source, month: str, unit: str, metric: str
+                ) -> tuple[Any, Tally, list[tuple[str, dict[str, Any]]]]:
+        """A figure's value and the items (tasks, events, visits) that make it up."""
+        check_month("month", month)
+        if metric not in METRICS:
+            raise Refused(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        units = Units(source.units())
+        _known(units, unit)
+        tally = MonthBook(source, units, [unit], [month]).tally(unit, month)
+        definition = METRICS[metric]
+        return definition.value(tally), tally, definition.parts(tally)
+
+    # --- rankings --------------------------------------------------------------------------
+
+    def rankings(self, source: Source, month: str, levels: Iterable[str],
+                 rules_for: RulesFor, parent: str | None = None) -> dict[str, Ranking]:
+        """Each level's ranking for the month, with the change against the month before."""
+        check_month("month", month)
+        units = Units(source.units())
+        if parent is not None:
+            _known(units, parent)
+        previous = month_add(month, -1)
+        scopes = {(level, m): units.of_level(level, m, parent)
+                  for level in levels for m in (previous, month)}
+        everyone = sorted({u for codes in scopes.values() for u in codes})
+        book = MonthBook(source, units, everyone, [previous, month]) if everyone else None
+        rules, previous_rules = rules_for(month), rules_for(previous)
+        found = {}
+        for level in levels:
+            before = _placed(book, scopes[(level, previous)], previous, previous_rules, {})
+            memory = {p.unit: (p.rank, p.score) for p, _, _ in before}
+            now = _placed(book, scopes[(level, month)], month, rules, memory)
+            found[level] = Ranking(month, level, parent, rules, previous_rules, [
+                Placement(p.unit, units.rows[p.unit]["name"], p, lines, figs)
+                for p, lines, figs in now])
+        return found
+
+    def ranking(self, source: Source, month: str, level: str, rules_for: RulesFor,
+                parent: str | None = None) -> Ranking:
+        return self.rankings(source, month, [level], rules_for, parent)[level]
+
+    def freeze(self, month: str, rules_for: RulesFor) -> Frozen:
+        """Every level's ranking from the maintained metrics, with the position they were
+        read at: read again if the projection moved meanwhile."""
+        for _ in range(ATTEMPTS):
+            source = self.current()
+            before = self.position()
+            rankings = self.rankings(source, month, LEVELS, rules_for)
+            if self.position() == before:
+                return Frozen(before, digest(rankings), summary(rankings))
+        raise Refused("the ledger kept moving while the ranking was computed; try again")
+
+    def published(self, publication: dict[str, Any], rules_for: RulesFor
+                  ) -> tuple[MemorySource, dict[str, Ranking]]:
+        """A published month's rankings, recomputed from the events up to its position."""
+        source = self.at_position(publication["position"])
+        return source, self.rankings(source, publication["month"], LEVELS, rules_for)
+
+    # --- the last twelve months ------------------------------------------------------------
+
+    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12
+              ) -> dict[str, list[dict[str, Any]]]:
+        """Per level and month: the units' mean score and the level's on-time rate."""
+        window = months_between(month_add(month, 1 - months), month)
+        units = Units(source.units())
+        scopes = {(level, m): units.of_level(level, m) for level in LEVELS for m in window}
+        everyone = sorted({u for codes in scopes.values() for u in codes})
+        found: dict[str, list[dict[str, Any]]] = {}
+        if not everyone:
+            return found
+        book = MonthBook(source, units, everyone, window)
+        for level in LEVELS:
+            series = []
+            for m in window:
+                codes = scopes[(level, m)]
+                if not codes:
+                    continue
+                rules = rules_for(m).rules
+                scores = [score(rules, book.figures(u, m), book.tally(u, m).units).total
+                          for u in codes]
+                tallies = [book.tally(u, m) for u in codes]
+                due = sum(len(t.due) for t in tallies)
+                on_time = sum(1 for t in tallies for i in t.due if i["on_time"])
+                series.append({"month": m, "units": len(codes),
+                               "mean_score": float(round(sum(scores) / len(scores), 2)),
+                               "due": due, "on_time": on_time,
+                               "on_time_rate": on_time / due if due else None})
+            if series:
+                found[level] = series
+        return found
+
+    # --- revisions ---------------------------------------------------------------------------
+
+    def revisions(self, publication: dict[str, Any], rules_for: RulesFor
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """What a recomputation now would change in a published month (per level and unit),
+        and why: the events entered after the publication's position that happened in or
+        before the month, and the corrections entered since."""
+        month = publication["month"]
+        _, then = self.published(publication, rules_for)
+        source = self.current()
+        now = self.rankings(source, month, LEVELS, rules_for)
+        changes = []
+        for level in LEVELS:
+            before = {p.unit: p for p in then[level].placements}
+            after = {p.unit: p for p in now[level].placements}
+            for unit in sorted(before.keys() | after.keys()):
+                a, b = before.get(unit), after.get(unit)
+                if a and b and (a.placed.score, a.placed.rank, a.placed.listed) == \
+                        (b.placed.score, b.placed.rank, b.placed.listed):
+                    continue
+                changes.append({
+                    "level": level, "unit": unit, "name": (a or b).name,  # type: ignore[union-attr]
+                    "published_score": _num(a.placed.score) if a else None,
+                    "published_rank": a.placed.rank if a else None,
+                    "published_list": a.placed.listed if a else None,
+                    "score": _num(b.placed.score) if b else None,
+                    "rank": b.placed.rank if b else None,
+                    "list": b.placed.listed if b else None,
+                    "score_change": _num(b.placed.score - a.placed.score) if a and b else None,
+                    "figures_changed": _changed_figures(a, b)})
+        return changes, self.causes(publication)
+
+    def causes(self, publication: dict[str, Any]) -> list[dict[str, Any]]:
+        """Events after the publication's position that can change its month."""
+        zone = self.ledger.campaign().zone
+        end = datetime.combine(first_day(month_add(publication["month"], 1)),
+                               datetime.min.time(), zone)
+        tasks = self.projection.tables["metric_tasks"]
+        found = []
+        for record in self.ledger.records(publication["position"]):
+            fact = decode(record)
+            if not fact.kind.split(".")[0] in ("Task", "Inspection", "Unit", "Campaign"):
+                continue
+            occurred = datetime.fromisoformat(fact.occurred_at)
+            why = None
+            if fact.kind == "Task.Corrected":
+                with self.read.store.engine.connect() as conn:
+                    events = conn.execute(sa.select(tasks.c.events).where(
+                        tasks.c.task == fact.originator_id)).scalar_one_or_none() or []
+                target = next((e for e in events if e["v"] == fact.data["corrects"]), None)
+                moments = [v for k, v in fact.data["changes"].items()
+                           if k in ("occurred_at", "deadline")]
+                original = target["at"] if target else None
+                touched = [m for m in [original, *moments] if m and _before(m, end, zone)]
+                if touched or not moments:
+                    why = (f"corrects event {fact.data['corrects']}: "
+                           + ", ".join(f"{k} → {v}" for k, v in
+                                       fact.data["changes"].items()))
+            elif occurred < end:
+                why = "late entry: happened " + occurred.astimezone(zone).strftime(
+                    "%Y-%m-%d %H:%M") + ", entered " + datetime.fromisoformat(
+                    fact.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            if why is None:
+                continue
+            found.append({"position": fact.position, "aggregate": fact.originator_id,
+                          "event": fact.kind,
+                          "unit": fact.data.get("unit") or fact.data.get("previous_unit"),
+                          "occurred_at": fact.occurred_at, "recorded_at": fact.recorded_at,
+                          "why": why})
+        return found
+
+
+def _before(value: str, end: datetime, zone: Any) -> bool:
+    if len(value) == 10:  # a date
+        return value < end.date().isoformat()
+    return datetime.fromisoformat(value) < end
+
+
+def _changed_figures(a: Placement | None, b: Placement | None) -> str:
+    if not (a and b):
+        return ""
+    return "; ".join(f"{name} {_show(a.figures.get(name))} → {_show(b.figures.get(name))}"
+                     for name in FIGURES if a.figures.get(name) != b.figures.get(name))
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Fraction):
+        return f"{float(value):.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _num(value: Fraction) -> float:
+    return float(value)
+
+
+def _known(units: Units, code: str) -> None:
+    if code not in units:
+        raise NotFound(f"unknown unit: {code}")
+
+
+def _placed(book: MonthBook | None, codes: list[str], month: str, rules: RulesVersion,
+            previous: dict[str, tuple[int, Fraction]]
+            ) -> list[tuple[Placed, tuple[ScoreLine, ...], dict[str, Any]]]:
+    if book is None or not codes:
+        return []
+    scored = {}
+    for code in codes:
+        figs = book.figures(code, month)
+        scored[code] = (score(rules.rules, figs, book.tally(code, month).units), figs)
+    placed = rank([Entry(c, s.total, f) for c, (s, f) in scored.items()], rules.rules,
+                  previous)
+    return [(p, scored[p.unit][0].lines, scored[p.unit][1]) for p in placed]
+
+
+def summary(rankings: dict[str, Ranking]) -> dict[str, Any]:
+    """What a publication notes besides its digest: per level, the units ranked and the
+    red and black lists."""
+    return {level: {"units": len(r.placements),
+                    "red": [p.unit for p in r.listed("red")],
+                    "black": [p.unit for p in r.listed("black")]}
+            for level, r in rankings.items() if r.placements}
+
