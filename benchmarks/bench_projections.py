@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.generate import generate  # noqa: E402
 from ledger.store import Store  # noqa: E402
+from projections.engine import Projector  # noqa: E402
 from projections.read import ReadSide  # noqa: E402
 
 
@@ -75,6 +76,13 @@ def rebuild_rate(url: str, repeat: int) -> None:
         print(f"  read + json.loads (baseline) {read_rate:12,.0f} events/s  ({reading:.2f} s)")
         print(f"  full rebuild                 {rebuild:12,.0f} events/s  ({rebuilding:.2f} s)")
         print(f"  ratio rebuild/baseline       {rebuild / read_rate:12.2f}   (goal >= 0.50)")
+        print("  each projection rebuilt alone (reading and decoding included):")
+        for projection in read.projections.values():
+            alone = Projector(store.engine, lambda after, upto: ledger.records(after, upto),
+                              read._zone, [projection], head=ledger.max_position)
+            seconds = best(repeat, alone.rebuild)
+            print(f"    {projection.name:12} {events / seconds:12,.0f} events/s  "
+                  f"ratio {reading / seconds:5.2f}")
     finally:
         store.close()
 

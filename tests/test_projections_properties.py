@@ -170,7 +170,7 @@ def check_history(backend: str, script: list[tuple[str, int, int]], every: int) 
             store.close()
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(script=commands, every=st.integers(1, 4))
 def test_incremental_projections_equal_a_rebuild_and_as_of_replays_on_sqlite(

@@ -1,0 +1,69 @@
+"""A task's history: read from its own events, as recorded by a moment, as of a day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from domain.base import NotFound
+from ledger.app import Ledger
+from ledger.store import Store
+from projections.read import ReadSide
+from tests.conftest import Clock
+
+
+def assign(ledger: Ledger, unit: str = "JS01", **kw: object) -> str:
+    return ledger.assign("admin", unit=unit, category="环境卫生", source="complaint",
+                         location="和平街3号", description="乱堆乱放",
+                         deadline=date(2024, 6, 10), **kw)["task"]  # type: ignore[arg-type]
+
+
+def test_history_reads_only_the_tasks_own_events(store: Store, seeded: Ledger,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    first = assign(seeded)
+    for _ in range(5):
+        assign(seeded, unit="JS02")
+    seeded.acknowledge("zhao", first)
+    asked: list[str] = []
+    original = seeded.recorder.select_aggregate_records  # type: ignore[attr-defined]
+
+    def aggregate_records(originator_id: str):  # type: ignore[no-untyped-def]
+        asked.append(originator_id)
+        return original(originator_id)
+
+    monkeypatch.setattr(seeded.recorder, "select_aggregate_records", aggregate_records)
+    monkeypatch.setattr(seeded, "records", lambda *a, **k: pytest.fail("read the whole log"))
+    found = ReadSide(store).history(first)
+    assert asked == [first]
+    assert [e["event"] for e in found["events"]] == ["Assigned", "Acknowledged"]
+    assert found["state"]["state"] == "acknowledged"
+
+
+def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
+                                            clock: Clock) -> None:
+    """On a day, as the ledger knew it at a moment: a correction recorded after that moment
+    is not applied."""
+    zone = seeded.campaign().zone
+    task = assign(seeded, occurred_at=datetime(2024, 5, 31, 10, 0, tzinfo=zone))
+    seeded.acknowledge("zhao", task, occurred_at=datetime(2024, 5, 31, 16, 0, tzinfo=zone))
+    read = ReadSide(store)
+    before_correction = datetime.fromisoformat(
+        list(seeded.records())[-1].recorded_at)
+    seeded.correct("admin", task, 1,
+                   {"occurred_at": datetime(2024, 5, 30, 10, 0, tzinfo=zone).isoformat()},
+                   "录入时间有误")
+    now = read.history(task, valid_at=date(2024, 5, 30))
+    assert now["state"]["state"] == "assigned"
+    assert [e["event"] for e in now["events"]] == ["Assigned", "Corrected"]
+    with pytest.raises(NotFound, match="had not been assigned on 2024-05-30 "
+                                       r"\(assigned 2024-05-31\)"):
+        read.history(task, as_of=before_correction, valid_at=date(2024, 5, 30))
+    then = read.history(task, as_of=before_correction, valid_at=date(2024, 5, 31))
+    assert then["state"]["state"] == "acknowledged"
+
+
+def test_history_of_something_that_is_not_a_task_is_refused(store: Store,
+                                                            seeded: Ledger) -> None:
+    with pytest.raises(NotFound, match="unknown task: CAMPAIGN"):
+        ReadSide(store).history("campaign")
