@@ -143,14 +143,18 @@ def work_summary(facts: Iterable[Fact], ctx: Context, period: Period,
     for fact in facts:
         book.read(fact)
     inside = (lambda unit: True) if units is None else set(units).__contains__
+    first, last = period.start.isoformat(), period.end.isoformat()
 
     def day(iso: str) -> date:
-        return ctx.local(iso).date()
+        return date.fromisoformat(ctx.local_date(iso))
 
     def during(iso: str | None) -> bool:
-        return iso is not None and day(iso) in period
+        # ISO dates compare as text; the context caches each moment's local date.
+        return iso is not None and first <= ctx.local_date(iso) <= last
 
+    # A task never held by a unit in scope has nothing to count (deriving is the dear part).
     items = [item for task, events in book.tasks.items()
+             if units is None or any(inside(e["unit"]) for e in events if "unit" in e)
              for item in derive(task, events, ctx)[0] if inside(item["unit"])]
     kinds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
