@@ -85,7 +85,7 @@ def import_rate(folder: Path, data: Path) -> tuple[float, int, int, list[tuple]]
     assert not report.rejects, report.rejects[:3]
     stored = [tuple(r) for r in ledger.records(after=before)]
     store.close()
-    return seconds, report.tasks_created, report.events_written, stored
+    return seconds, report.tasks_created, report.events, stored
 
 
 def raw_rate(folder: Path, stored: list[tuple], transactions: int) -> float:

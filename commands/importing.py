@@ -72,7 +72,7 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
         "outcome": outcome,
         "rows read": report.rows_read,
         "tasks created": report.tasks_created,
-        "events": report.events_written,
+        "events": report.events,
         "already imported": report.already_imported,
         "rows rejected": len(report.rejects),
     }

@@ -384,8 +384,8 @@ def _open_xlsx(name: str, data: bytes, digest: str, mapping: Mapping,
         sheet = book.sheetnames[0]
     elif sheet not in book.sheetnames:
         raise Refused(f"{name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-    # Read once: a read-only worksheet streams from the zip, and a second pass is cheap
-    # next to building the tasks.
+    # All rows at once: counting them (for the progress bar) takes a pass anyway, and the
+    # workbook is closed before the import starts.
     all_rows = list(book[sheet].iter_rows(min_row=mapping.header_row, values_only=True))
     book.close()
     if not all_rows:
@@ -443,7 +443,7 @@ class ImportReport:
     written: bool = False
     rows_read: int = 0
     tasks_created: int = 0
-    events_written: int = 0
+    events: int = 0
     already_imported: int = 0
     rejects: list[Reject] = field(default_factory=list)
     units_registered: list[str] = field(default_factory=list)
@@ -459,7 +459,7 @@ class ImportReport:
             "file": self.file, "sha256": self.digest, "mapping": self.mapping,
             "source": self.source, "dry_run": self.dry_run, "strict": self.strict,
             "written": self.written, "rows_read": self.rows_read,
-            "tasks_created": self.tasks_created, "events_written": self.events_written,
+            "tasks_created": self.tasks_created, "events": self.events,
             "already_imported": self.already_imported, "rows_rejected": len(self.rejects),
             "rejected_by_reason": dict(sorted(self.rejected_by_reason().items())),
             "units_registered": self.units_registered,
@@ -799,9 +799,10 @@ class Importer:
         self.unit_names: dict[str, list[str]] = {}
         self.seen: dict[str, int] = {}
         self._refresh()
+        self.parent: str | None = None
         if mapping.unit_parent is not None:
             try:
-                self._unit(mapping.unit_parent, "[units] parent")
+                self.parent = self._unit(mapping.unit_parent, "[units] parent")
             except RowError as e:
                 raise Refused(f"mapping {mapping.name}: [units] parent: {e.reason}") from None
 
@@ -878,7 +879,7 @@ class Importer:
 
     def _merge(self, batch: _Batch, report: ImportReport) -> None:
         report.tasks_created += len(batch.tasks)
-        report.events_written += batch.events
+        report.events += batch.events
         report.already_imported += batch.already
         report.rejects.extend(batch.rejects)
         report.units_registered.extend(batch.units)
@@ -1000,6 +1001,8 @@ class Importer:
                     break
             else:
                 column = row.labels["assigned"]
+        elif "already assigned to unit" in message and "reassign_to" in self.mapping.columns:
+            column = row.labels["reassign_to"]
         else:
             column = row.labels["closed"] if "closed" in self.mapping.columns \
                 else row.labels["status_date"] if "status_date" in self.mapping.columns \
@@ -1028,8 +1031,7 @@ class Importer:
             raise RowError(column, value, "ambiguous unit",
                            f"unit {value!r} is unknown, and the code {code} it would be "
                            f"registered under is unit {self.units[code].name!r}'s")
-        parent = self.units.get(self.mapping.unit_parent) if self.mapping.unit_parent \
-            else None
+        parent = self.units[self.parent] if self.parent is not None else None
         try:
             unit = Unit.register(code=code, name=value, kind=self.mapping.unit_kind,
                                  parent=parent, actor=self.actor,

@@ -184,7 +184,7 @@ def test_importing_the_same_workbook_again_adds_nothing(
     before = seeded.max_position()
     again = summary(run(store_url, "import", str(workbook), "--mapping",
                         str(WORKBOOK_MAPPING), "--format", "json"))
-    assert (again["tasks_created"], again["already_imported"], again["events_written"]) == (
+    assert (again["tasks_created"], again["already_imported"], again["events"]) == (
         0, 5, 0)
     assert seeded.max_position() == before
 
