@@ -158,12 +158,15 @@ class Rules:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise Refused(f"{source}: {_toml_error(e)}") from None
+            raise Refused(f"{source}: {_toml_error(e, text)}") from None
         return _RulesReader(text, source).read(data)
 
 
-def _toml_error(error: tomllib.TOMLDecodeError) -> str:
+def _toml_error(error: tomllib.TOMLDecodeError, text: str) -> str:
     message = str(error)
+    if message.endswith("(at end of document)"):
+        return f"line {len(text.splitlines())} (end of file): " \
+               f"{message.removesuffix('(at end of document)').strip()}"
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if not found:
         return message
@@ -183,7 +186,9 @@ class _RulesReader:
         self.source = source
 
     def refuse(self, path: Sequence[str], problem: str) -> Refused:
-        line = self.line_of(path)
+        # A missing key is named at the table that lacks it.
+        line = next((found for end in range(len(path), 0, -1)
+                     if (found := self.line_of(path[:end])) is not None), None)
         where = f" line {line}:" if line else ":"
         return Refused(f"{self.source}{where} {'.'.join(path)}: {problem}")
 
