@@ -108,6 +108,10 @@ FIGURES: dict[str, Figure] = {f.name: f for f in [
     Figure("complaints_acknowledged", "群众反映签收", "complaints acknowledged", COUNT),
     Figure("complaint_response_hours", "群众反映响应(小时,中位数)",
            "complaint response (median hours)", MEDIAN),
+    Figure("awareness", "知晓率", "public awareness (survey)", RATE, True),
+    Figure("participation", "参与率", "public participation (survey)", RATE, True),
+    Figure("satisfaction", "满意度", "public satisfaction (survey)", RATE, True),
+    Figure("surveyed", "测评样本", "people surveyed", COUNT),
 ]}
 
 Number = int | float | Fraction

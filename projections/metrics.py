@@ -68,6 +68,7 @@ from projections.engine import Context, Fact, Key, Projection, Rows
 
 Item = dict[str, Any]
 
+SURVEY_RATES = ("awareness", "participation", "satisfaction")
 TASK_FIELDS = ("unit", "previous_unit", "category", "location", "source", "deadline",
                "closure", "corrects", "changes")
 
@@ -126,10 +127,22 @@ class Metrics(Projection):
             sa.Column("window_days", sa.Integer, nullable=False),
             sa.Column("lookback_months", sa.Integer, nullable=False),
         )
+        # Public surveys (群众满意度测评), for the figures a scoring rule may weight.
+        self.table(
+            "metric_surveys",
+            sa.Column("survey", sa.String(40), primary_key=True),
+            sa.Column("unit", sa.String(40), nullable=False),
+            sa.Column("month", sa.String(7), nullable=False),
+            sa.Column("at", sa.String(40), nullable=False),
+            *(sa.Column(rate, sa.Float, nullable=False) for rate in SURVEY_RATES),
+            sa.Column("sample", sa.Integer, nullable=False),
+            sa.Index(f"{self.prefix}metric_surveys_month", "month"),
+        )
 
     def wants(self, fact: Fact) -> bool:
         return (fact.kind.startswith("Task.") or fact.kind == "Inspection.Recorded"
-                or fact.kind in self.UNITS or fact.kind in self.CAMPAIGN)
+                or fact.kind in self.UNITS or fact.kind in self.CAMPAIGN
+                or fact.kind == "Survey.Recorded")
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         if fact.kind.startswith("Task."):
@@ -142,7 +155,7 @@ class Metrics(Projection):
             return [("metric_units", (fact.originator_id.split(":", 1)[1],))]
         if fact.kind in self.CAMPAIGN:
             return [("metric_settings", (1,))]
-        return []  # a visit is recorded once: its row is new
+        return []  # a visit or a survey is recorded once: its row is new
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
@@ -158,6 +171,10 @@ class Metrics(Projection):
             rows.put("metric_visits", (fact.originator_id,), {
                 "inspection": fact.originator_id, "unit": d["unit"],
                 "month": local_month(fact.occurred_at, ctx), "at": fact.occurred_at})
+        elif fact.kind == "Survey.Recorded":
+            rows.put("metric_surveys", (fact.originator_id,), {
+                "survey": fact.originator_id, "at": fact.occurred_at,
+                **{k: d[k] for k in ("unit", "month", *SURVEY_RATES, "sample")}})
         elif fact.kind in self.UNITS:
             code = fact.originator_id.split(":", 1)[1]
             if fact.kind == "Unit.Registered":
@@ -347,6 +364,9 @@ class Source(Protocol):
     def visits(self, units: Collection[str] | None, lo: str, hi: str
                ) -> list[dict[str, Any]]: ...
 
+    def surveys(self, units: Collection[str] | None, lo: str, hi: str
+                ) -> list[dict[str, Any]]: ...
+
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(values), size):
@@ -399,6 +419,14 @@ class TableSource:
             return [dict(r) for chunk in _chunks(sorted(units))
                     for r in conn.execute(query.where(visits.c.unit.in_(chunk))).mappings()]
 
+    def surveys(self, units: Collection[str] | None, lo: str, hi: str
+                ) -> list[dict[str, Any]]:
+        surveys = self.t["metric_surveys"]
+        query = sa.select(surveys).where(surveys.c.month >= lo, surveys.c.month <= hi)
+        with self.engine.connect() as conn:
+            found = [dict(r) for r in conn.execute(query).mappings()]
+        return [r for r in found if units is None or r["unit"] in units]
+
 
 class MemorySource:
     """Rows of a fold done in memory (a ledger as of a position)."""
@@ -427,6 +455,11 @@ class MemorySource:
         return [row for row in self.rows.table("metric_visits").values()
                 if lo <= row["month"] <= hi and (units is None or row["unit"] in units)]
 
+    def surveys(self, units: Collection[str] | None, lo: str, hi: str
+                ) -> list[dict[str, Any]]:
+        return [row for row in self.rows.table("metric_surveys").values()
+                if lo <= row["month"] <= hi and (units is None or row["unit"] in units)]
+
 
 # --- a unit's month -----------------------------------------------------------------------
 
@@ -445,6 +478,7 @@ class Tally:
     escalated: list[Item] = field(default_factory=list)
     responses: list[Item] = field(default_factory=list)
     visits: list[Item] = field(default_factory=list)
+    surveys: list[Item] = field(default_factory=list)
     required: int = 0
     units: int = 0  # units at the bottom of the tree, active in the month
 
@@ -493,6 +527,17 @@ def _reinspection_parts(t: Tally) -> list[Part]:
     return [("failed" if i["failed"] else "passed", i) for i in t.reinspections]
 
 
+def _survey_rate(rate: str) -> Metric:
+    """A survey rate of the month, its surveys weighted by sample (0 to 1)."""
+    def value(t: Tally) -> Fraction | None:
+        sample = sum(i["sample"] for i in t.surveys)
+        if not sample:
+            return None
+        return sum((Fraction(i[rate]) * i["sample"] for i in t.surveys), Fraction(0)) \
+            / sample / 100
+    return Metric(rate, value, lambda t: [("survey", i) for i in t.surveys])
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -538,6 +583,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            lambda t: [("acknowledged", i) for i in t.responses]),
     Metric("complaint_response_hours", lambda t: _median([i["hours"] for i in t.responses]),
            lambda t: [("acknowledged", i) for i in t.responses]),
+    *(_survey_rate(rate) for rate in SURVEY_RATES),
+    Metric("surveyed", lambda t: sum(i["sample"] for i in t.surveys),
+           lambda t: [("survey", i) for i in t.surveys]),
 ]}
 assert set(METRICS) == set(FIGURES), set(METRICS) ^ set(FIGURES)
 
@@ -686,6 +734,11 @@ class MonthBook:
                     {"kind": "visit", "task": visit["inspection"], "month": visit["month"],
                      "unit": visit["unit"], "at": visit["at"],
                      "events": [[1, "Recorded", visit["at"]]]})
+        for survey in source.surveys(everyone, self.months[0], hi):
+            if survey["month"] in months:
+                leaf[(survey["unit"], survey["month"])].surveys.append(
+                    {**survey, "kind": "survey", "task": survey["survey"],
+                     "events": [[1, "Recorded", survey["at"]]]})
         for code in everyone:
             if self.units.children.get(code):
                 continue  # required inspections are those of the units at the bottom

@@ -300,6 +300,7 @@ def brute_force(events: list[dict[str, Any]], unit: str, month: str) -> dict[str
     settings: list[tuple[datetime, int]] = []
     window, lookback = 90, 3
     visits = []
+    surveys: list[dict[str, Any]] = []
     for e in events:
         if e["kind"] == "Unit.Registered":
             parents[e["code"]] = e["parent"]
@@ -311,6 +312,8 @@ def brute_force(events: list[dict[str, Any]], unit: str, month: str) -> dict[str
             settings.append((_moment(e["occurred_at"]), e["required_inspections"]))
         elif e["kind"] == "Inspection.Recorded":
             visits.append((e["unit"], _moment(e["occurred_at"])))
+        elif e["kind"] == "Survey.Recorded":
+            surveys.append(e)
 
     def within(code: str) -> bool:
         while code is not None:
@@ -387,6 +390,14 @@ def brute_force(events: list[dict[str, Any]], unit: str, month: str) -> dict[str
     def ratio(top: int, bottom: int) -> Fraction | None:
         return Fraction(top, bottom) if bottom else None
 
+    surveyed = [s for s in surveys if s["month"] == month and within(s["unit"])]
+    sample = sum(s["sample"] for s in surveyed)
+
+    def survey_rate(rate: str) -> Fraction | None:
+        if not sample:
+            return None
+        return sum(Fraction(s[rate]) * s["sample"] for s in surveyed) / sample / 100
+
     return {
         **counted,
         "late": counted["due"] - counted["on_time"],
@@ -401,4 +412,6 @@ def brute_force(events: list[dict[str, Any]], unit: str, month: str) -> dict[str
         "inspection_coverage": ratio(inspections, required),
         "complaints_acknowledged": len(hours),
         "complaint_response_hours": statistics.median(hours) if hours else None,
+        **{rate: survey_rate(rate) for rate in ("awareness", "participation", "satisfaction")},
+        "surveyed": sample,
     }

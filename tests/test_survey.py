@@ -116,3 +116,45 @@ def test_cli_survey_refusals_are_one_line_and_write_nothing(cli_url: str, option
                               *[x for pair in args.items() for x in pair])
     assert (code, out, err) == (1, "", f"Error: {error}\n")
     assert position(cli_url) == before
+
+
+# --- surveys in the monthly evaluation ------------------------------------------------------
+
+
+JUNE = "2024-06"  # the seeded units are registered on 1 June
+RULES = """
+name = "含群众满意度"
+base = 80
+[rates]
+satisfaction = { weight = 10, if_none = 0.5 }
+awareness = { weight = -2, cap = 1, if_none = 0 }
+[ranking]
+tie_breakers = ["satisfaction desc"]
+"""
+
+
+def test_survey_figures_are_the_evaluations_and_scoring_rules_weight_them(
+        seeded: Ledger, store: Store) -> None:
+    from fractions import Fraction
+
+    from ledger.evaluation import Evaluations
+    from projections.evaluation import Evaluator
+
+    record(seeded, unit="JS01", month=JUNE, satisfaction="90", awareness="80", sample="300")
+    record(seeded, unit="JS01", month=JUNE, satisfaction="60", awareness="40", sample="100")
+    record(seeded, unit="JS02", month=JUNE, satisfaction="70", awareness="50", sample="50")
+    record(seeded, unit="JS02", month="2024-05", satisfaction="100", sample="50")
+    evaluations = Evaluations(seeded)
+    evaluations.adopt_rules("admin", text=RULES, source="rules.toml", from_month="2024-05")
+    evaluator = Evaluator(ReadSide(store))
+    source = evaluator.current()
+    figures = {r["unit"]: r for r in evaluator.figures(source, JUNE)}
+    assert (figures["JS01"]["satisfaction"], figures["JS01"]["awareness"],
+            figures["JS01"]["surveyed"]) == (Fraction(825, 1000), Fraction(7, 10), 400)
+    # a 街道's figures are its 社区's, weighted by their samples
+    assert figures["JS"]["satisfaction"] == Fraction(300 * 90 + 100 * 60 + 50 * 70, 450 * 100)
+    assert figures["CGJ"]["satisfaction"] is None and figures["CGJ"]["surveyed"] == 0
+    ranking = evaluator.ranking(source, JUNE, "社区", evaluations.rules_for)
+    scores = {p.unit: p.placed.score for p in ranking.placements}
+    assert scores == {"JS01": Fraction(80) + Fraction(825, 100) - Fraction(14, 10),
+                      "JS02": Fraction(80) + 7 - 1}
