@@ -85,6 +85,9 @@ class Ledger(Application[str]):
     # --- reading aggregates ------------------------------------------------------------
 
     def _get(self, kind: type[A], key: str, label: str) -> A:
+        name = key.split(":", 1)[-1]
+        if not name.strip():
+            raise Refused(f"{label} must not be empty (got {name!r})")
         try:
             found = self.repository.get(key, projector_func=_replay)
         except AggregateNotFoundError:

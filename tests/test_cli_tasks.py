@@ -253,6 +253,10 @@ def test_ack_of_an_unknown_task_is_refused(cli: Cli) -> None:
     cli.refused("task", "ack", "T-999999", as_="zhao", message="unknown task: T-999999")
 
 
+def test_an_empty_task_id_is_refused(cli: Cli) -> None:
+    cli.refused("task", "ack", " ", as_="zhao", message="task must not be empty (got '')")
+
+
 def test_ack_twice_is_refused(cli: Cli) -> None:
     task = make_task(cli, "acknowledged")
     cli.refused("task", "ack", task, as_="zhao",

@@ -5,17 +5,20 @@ The model below is written from DOMAIN.md and the README's role table, independe
 the task looks like afterwards. The ledger must accept or refuse exactly when the model says
 so, write nothing when it refuses, and after every step the tasks reloaded from the store
 (by a second application on the same store, without any cache) must equal the model's.
+
+It runs on SQLite; ``TAIZHANG_MACHINE_BACKEND=postgres`` runs it on PostgreSQL instead.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import Clock, seed_campaign
+from conftest import Clock, new_postgres_url, seed_campaign
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -31,6 +34,7 @@ from domain.base import DomainError
 from ledger.app import Ledger, describe_task
 from ledger.store import Store
 
+BACKEND = os.environ.get("TAIZHANG_MACHINE_BACKEND", "sqlite")
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 6, 1, 1, 0, tzinfo=ZoneInfo("UTC"))
 
@@ -117,14 +121,18 @@ def day(moment: datetime) -> date:
 
 
 class LifecycleMachine(RuleBasedStateMachine):
-    """The ledger against the model, on a fresh SQLite store per example."""
+    """The ledger against the model, on a fresh store per example."""
 
     tasks = Bundle("tasks")
 
     def __init__(self) -> None:
         super().__init__()
-        self.folder = tempfile.mkdtemp(prefix="taizhang-machine-")
-        self.url = f"sqlite:///{self.folder}/ledger.db"
+        if BACKEND == "postgres":
+            self.folder, self.schema = None, new_postgres_url()
+            self.url = next(self.schema)
+        else:
+            self.folder, self.schema = tempfile.mkdtemp(prefix="taizhang-machine-"), None
+            self.url = f"sqlite:///{self.folder}/ledger.db"
         self.clock = Clock(START)
         self.store = Store(self.url, clock=self.clock)
         self.ledger = self.store.ledger
@@ -137,7 +145,10 @@ class LifecycleMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.reader.close()
         self.store.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        if self.schema:
+            next(self.schema, None)  # drops the schema
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -172,8 +183,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.model) < 2)
     @rule(target=tasks, hours=hours, who=people, unit=st.sampled_from(UNITS),
           offset=day_offsets, notice=st.booleans(), moment=moments)
-    def assign(self, hours: int, who: str, unit: str, offset: int, notice: bool,  # type: ignore[no-untyped-def]
-               moment: str):
+    def assign(self, hours: int, who: str, unit: str, offset: int, notice: bool,
+               moment: str):  # type: ignore[no-untyped-def]
         self.clock.advance(hours=hours)
         who = fitting(who, unit)
         when = self.when(moment)
@@ -196,8 +207,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     # One rule for every command on a task, and on no task (hypothesis switches whole rules
     # off at random for an example; one rule keeps every command in play, so tasks get far).
     @rule(task_id=tasks, hours=hours, command=st.sampled_from([*COMMANDS, *[ADVANCE] * 8]),
-          who=people,
-          moment=moments, data=st.data())
+          who=people, moment=moments, data=st.data())
     def act(self, task_id: str, hours: int, command: str, who: str, moment: str,
             data: st.DataObject) -> None:
         self.clock.advance(hours=hours)
