@@ -32,8 +32,8 @@ from ledger.evaluation import Frozen, RulesVersion
 from projections.engine import Context, decode, fold_in_memory
 from projections.metrics import (
     METRICS,
-    MemorySource,
     Metrics,
+    OverlaySource,
     MonthBook,
     Source,
     TableSource,
@@ -112,11 +112,20 @@ class Evaluator:
     def position(self) -> int:
         return self.read.projector.positions()[self.projection.name]
 
-    def at_position(self, position: int) -> MemorySource:
-        """The metrics of exactly the events up to ``position``, folded in memory."""
+    def at_position(self, position: int) -> tuple[OverlaySource, int]:
+        """The metrics of exactly the events up to ``position``, and the position the
+        maintained rows it reads were at: the maintained rows, with those of every
+        aggregate changed since ``position`` refolded from its events up to there. So the
+        cost is that of the events entered since, not of the ledger's history."""
+        table = self.current()
+        now = self.position()
+        changed = {r.originator_id for r in self.ledger.records(position, now)}
+        recorder = self.ledger.recorder
+        facts = sorted((decode(r) for oid in changed
+                        for r in recorder.select_aggregate_records(oid) if r.position <= position),
+                       key=lambda f: f.position)
         ctx = Context(self.ledger.campaign().zone)
-        facts = (decode(r) for r in self.ledger.records(0, position))
-        return MemorySource(fold_in_memory(Metrics(), facts, ctx))
+        return OverlaySource(table, changed, fold_in_memory(Metrics(), facts, ctx)), now
 
     # --- figures ---------------------------------------------------------------------------
 
@@ -192,10 +201,14 @@ class Evaluator:
         raise Refused("the ledger kept moving while the ranking was computed; try again")
 
     def published(self, publication: dict[str, Any], rules_for: RulesFor
-                  ) -> tuple[MemorySource, dict[str, Ranking]]:
+                  ) -> tuple[Source, dict[str, Ranking]]:
         """A published month's rankings, recomputed from the events up to its position."""
-        source = self.at_position(publication["position"])
-        return source, self.rankings(source, publication["month"], LEVELS, rules_for)
+        for _ in range(ATTEMPTS):
+            source, at = self.at_position(publication["position"])
+            rankings = self.rankings(source, publication["month"], LEVELS, rules_for)
+            if self.position() == at:
+                return source, rankings
+        raise Refused("the ledger kept moving while the ranking was computed; try again")
 
     # --- the last twelve months ------------------------------------------------------------
 

@@ -461,6 +461,39 @@ class MemorySource:
                 if lo <= row["month"] <= hi and (units is None or row["unit"] in units)]
 
 
+class OverlaySource:
+    """The maintained rows as they stood at an earlier position: the rows of the aggregates
+    (tasks, visits, units, the campaign) that changed since are replaced by a fold, in
+    memory, of their events up to that position; every other row is as it was then."""
+
+    def __init__(self, table: TableSource, changed: set[str], earlier: Rows) -> None:
+        self.table = table
+        self.changed = changed
+        self.memory = MemorySource(earlier)
+
+    def units(self) -> list[dict[str, Any]]:
+        kept = [r for r in self.table.units() if f"unit:{r['code']}" not in self.changed]
+        return sorted(kept + self.memory.units(), key=lambda r: r["code"])
+
+    def settings(self) -> list[dict[str, Any]]:
+        return self.memory.settings() if "campaign" in self.changed else self.table.settings()
+
+    def tasks(self, units: Collection[str] | None, lo: str, hi: str
+              ) -> list[dict[str, Any]]:
+        return [r for r in self.table.tasks(units, lo, hi) if r["task"] not in self.changed] \
+            + self.memory.tasks(units, lo, hi)
+
+    def visits(self, units: Collection[str] | None, lo: str, hi: str
+               ) -> list[dict[str, Any]]:
+        return [r for r in self.table.visits(units, lo, hi)
+                if r["inspection"] not in self.changed] + self.memory.visits(units, lo, hi)
+
+    def surveys(self, units: Collection[str] | None, lo: str, hi: str
+                ) -> list[dict[str, Any]]:
+        return [r for r in self.table.surveys(units, lo, hi)
+                if r["survey"] not in self.changed] + self.memory.surveys(units, lo, hi)
+
+
 # --- a unit's month -----------------------------------------------------------------------
 
 @dataclass

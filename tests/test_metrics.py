@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from domain.evaluation import FIGURES
 from ledger.store import Store
+from projections.engine import Context, decode, fold_in_memory
 from projections.evaluation import Evaluator
+from projections.metrics import MemorySource, Metrics
 from projections.read import ReadSide
 from tests.test_metrics_world import (
     MONTHS,
@@ -43,7 +45,8 @@ def check_everything(store: Store) -> None:
     evaluator = Evaluator(read)
     events = stored_events(store.ledger)
     maintained = evaluator.current()
-    in_memory = evaluator.at_position(store.ledger.max_position())
+    facts = (decode(r) for r in store.ledger.records())
+    in_memory = MemorySource(fold_in_memory(Metrics(), facts, Context(ZONE)))
     for month in MONTHS:
         rows = {r["unit"]: r for r in evaluator.figures(maintained, month)}
         folded = {r["unit"]: r for r in evaluator.figures(in_memory, month)}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli_support import Cli
 
+from domain.evaluation import COUNT, FIGURES
 from ledger.store import Store
 from tests.test_metrics_example import at, build
 
@@ -92,9 +93,7 @@ def test_refusals_are_one_line_and_write_nothing(cli: Cli, tmp_path: Path) -> No
     bad.write_text('name = "x"\nbase = 100\n\n[deductions]\noverdue = 2\n', encoding="utf-8")
     cli.refused("rules", "adopt", str(bad), "--from", "2024-06", as_="admin",
                 message="bad.toml line 5: deductions.overdue: unknown figure 'overdue' here "
-                "(one of: assigned, closed_before, complaints, complaints_acknowledged, due, "
-                "escalated, inspections, late, media, on_time, overdue_open, recurrences, "
-                "reinspections, required_inspections, rework, unannounced, verified)")
+                f"(one of: {', '.join(sorted(f.name for f in FIGURES.values() if f.nature == COUNT))})")
     bad.write_text('name = "x"\nbase = 100\n[deductions\nlate = 1\n', encoding="utf-8")
     cli.refused("rules", "adopt", str(bad), "--from", "2024-06", as_="admin",
                 message="bad.toml: line 3, column 12: Expected ']' at the end of a table "
