@@ -7,7 +7,9 @@ problems, due cycles and on-time rectification, re-inspections and rework, verif
 closure, reopening and recurrence, and which unit answers for each — is taken from
 :mod:`projections.metrics` (``derive``), the one place that defines them; the summary only
 counts those items over its own days. Visits (巡查) and person-visits (人次: each inspector
-on a visit counts once), notices (整改通知书), target tasks and surveys are counted here.
+on a visit counts once), notices (整改通知书), target tasks and surveys are counted here, and
+bulletins: a month's results and ranking published (``taizhang publish``) is the
+supervision bulletin (督查通报) of that month, issued to every unit.
 
 The paragraph states only figures of the summary: :func:`paragraph` returns, beside the
 text, the names of the figures it cites in order, and every number in the text is one of
@@ -132,6 +134,9 @@ class _Book:
             self.targets[fact.originator_id]["completed_at"] = fact.occurred_at
         elif kind == "Survey.Recorded":
             self.surveys.append(fact.data)
+        elif kind == "Evaluation.MonthPublished":
+            # A month's results and ranking published: the supervision bulletin (督查通报).
+            self.bulletins.append({"month": fact.data["month"], "at": fact.occurred_at})
         elif kind == "Campaign.Started":
             self.window_days = fact.data["recurrence_window_days"]
 

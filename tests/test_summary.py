@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 from domain.base import NotFound, Refused
 from ledger.app import Finding, Ledger
 from ledger.demo import Scale, Simulation
+from ledger.evaluation import Evaluations
 from ledger.indicators import Indicators
 from ledger.store import Store
+from projections.evaluation import Evaluator
 from projections.read import ReadSide
 from projections.summary import Period, Summary, number, paragraph, summary_of
 from tests.conftest import Clock, seed_campaign
@@ -71,6 +73,17 @@ def add_targets_and_surveys(ledger: Ledger, rng: random.Random) -> None:
             satisfaction=str(rng.randint(500, 1000) / 10), sample=str(rng.randint(1, 300)),
             source="第三方测评机构", method="入户问卷",
             occurred_at=moment(date.fromisoformat(month + "-28")))
+
+
+def publish_some_months(store: Store, rng: random.Random) -> None:
+    """Publish some months' results (each a supervision bulletin), some days after."""
+    evaluator = Evaluator(ReadSide(store))
+    for month in ("2024-03", "2024-04"):
+        if rng.random() < 0.6:
+            Evaluations(store.ledger).publish(
+                "admin", month, lambda rules_for, m=month: evaluator.freeze(m, rules_for),
+                occurred_at=moment(date.fromisoformat(month + "-01") + timedelta(
+                    days=rng.randint(31, 45))))
 
 
 # --- the direct count -----------------------------------------------------------------------
@@ -172,7 +185,8 @@ def direct(events: list[Any], start: date, end: date, scope: str | None
                             and not (c["passed"] is not None and c["passed"] <= end)),
         "reopened": len(reopened), "recurrent_new": len(recurrent),
         "recurrences": len(reopened | recurrent),
-        "bulletins": 0,
+        "bulletins": sum(1 for e in events if kind(e) == "Evaluation.MonthPublished"
+                         and period(e)),
         "targets_assigned": sum(1 for t in targets.values() if start <= t["at"] <= end),
         "targets_completed": sum(1 for t in targets.values()
                                  if t["done"] is not None and start <= t["done"] <= end),
@@ -223,6 +237,7 @@ def test_every_figure_is_a_direct_count_from_the_stored_events(
     try:
         Simulation(store.ledger, seed=seed, until="2024-05", scale=SMALL).run()
         add_targets_and_surveys(store.ledger, random.Random(seed))
+        publish_some_months(store, random.Random(seed))
         start = date(2024, 2, 20) + timedelta(days=offset)
         end = start + timedelta(days=length)
         summary = summary_of(ReadSide(store), Period(start, end), scope)
