@@ -16,6 +16,7 @@ from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.evaluation import FIGURES, RATE, ScoreLine, month_add, month_of
 from ledger.evaluation import Evaluations
+from projections import bulletin as bulletins
 from projections.evaluation import LEVELS, Evaluator, Ranking, digest
 from projections.metrics import METRICS
 
@@ -388,9 +389,54 @@ def revisions(session: Session, month: str, fmt: str) -> None:
     emit(causes, CAUSE_COLUMNS, fmt)
 
 
+@click.command()
+@click.option("--month", type=MONTH, required=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx"]), default="md",
+              show_default=True, help="Markdown, HTML (with the chart) or an Excel workbook.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The language of the labels.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write to this file (needed for xlsx); default stdout.")
+@pass_session
+def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None) -> None:
+    """The supervision bulletin (督查通报) of a month: summary figures, rankings, red and
+    black lists, overdue and recurring problems by unit, and the last 12 months' chart. A
+    published month's bulletin shows what the publication froze."""
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx writes a workbook: give --output FILE.")
+    evaluations = _evaluations(session)
+    evaluator = _evaluator(session)
+    ledger = session.store.ledger
+    campaign = ledger.campaign()
+    publication = evaluations.publication(month)
+
+    def gather_at(source: Any, position: int, head: str) -> Any:
+        return bulletins.gather(
+            evaluator, source, month, evaluations.rules_for, lang=lang, campaign=campaign.name,
+            position=position, head=head,
+            published_at=publication["published_at"][:10] if publication else None)
+
+    if publication:
+        _, found = evaluator.stable(lambda source: gather_at(
+            source, publication["position"], publication["head"]), publication["position"])
+    else:
+        _, found = evaluator.stable(lambda source: gather_at(
+            source, evaluator.position(), evaluations.hash_at(evaluator.position())))
+    if fmt == "xlsx":
+        output.write_bytes(bulletins.to_xlsx(found))  # type: ignore[union-attr]
+        click.echo(f"bulletin of {month} written to {output}")
+        return
+    text = bulletins.markdown(found) if fmt == "md" else bulletins.to_html(found)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"bulletin of {month} written to {output}")
+
+
 def last_complete_month(session: Session) -> str:
     ledger = session.store.ledger
     return month_add(month_of(ledger.today(ledger.campaign())), -1)
 
 
-COMMANDS = [metrics, rules, rank_command, publish, revisions]
+COMMANDS = [metrics, rules, rank_command, publish, revisions, bulletin]

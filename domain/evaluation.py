@@ -411,8 +411,9 @@ def rank(entries: Sequence[Entry], rules: Rules,
     """Order units by score (then by the rules' tie-breakers, then by code). Units equal in
     what decides the rank share it (1, 2, 2, 4): the score alone when ties are shared, the
     score and every tie-breaker when the rules break ties. The red list (红榜) is the units
-    ranked within the first ``red`` places; the black list (黑榜) those within the last
-    ``black`` places counted from the bottom the same way, unless already on the red list."""
+    ranked within the first ``red`` places and the top half; the black list (黑榜) those
+    within the last ``black`` places (counted from the bottom the same way) and the bottom
+    half, unless already on the red list — so three units make one red and one black."""
     previous = previous or {}
     keys = {e.unit: _sort_key(e, rules) for e in entries}
     width = 1 if rules.ties == SHARE else len(rules.tie_breakers) + 1
@@ -425,9 +426,9 @@ def rank(entries: Sequence[Entry], rules: Rules,
         place = 1 + _count_less(values, mine)
         from_bottom = 1 + _count_greater(values, mine)
         listed = None
-        if place <= rules.red:
+        if place <= rules.red and 2 * place <= len(values):
             listed = "red"
-        elif from_bottom <= rules.black:
+        elif from_bottom <= rules.black and 2 * from_bottom <= len(values):
             listed = "black"
         before = previous.get(entry.unit)
         placed.append(Placed(entry.unit, entry.score, place,

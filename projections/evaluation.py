@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -43,6 +43,7 @@ from projections.metrics import (
 
 LEVELS = ("社区", "街道", "部门", "物业")
 RulesFor = Callable[[str], RulesVersion]
+T = TypeVar("T")
 ATTEMPTS = 5
 
 
@@ -203,12 +204,23 @@ class Evaluator:
     def published(self, publication: dict[str, Any], rules_for: RulesFor
                   ) -> tuple[Source, dict[str, Ranking]]:
         """A published month's rankings, recomputed from the events up to its position."""
+        return self.stable(lambda source: self.rankings(
+            source, publication["month"], LEVELS, rules_for), publication["position"])
+
+    def stable(self, compute: Callable[[Source], T], position: int | None = None
+               ) -> tuple[Source, T]:
+        """``compute`` over the metrics now (or as at ``position``), computed again if the
+        maintained rows moved meanwhile, so that it read one state of them."""
         for _ in range(ATTEMPTS):
-            source, at = self.at_position(publication["position"])
-            rankings = self.rankings(source, publication["month"], LEVELS, rules_for)
+            if position is None:
+                source: Source = self.current()
+                at = self.position()
+            else:
+                source, at = self.at_position(position)
+            result = compute(source)
             if self.position() == at:
-                return source, rankings
-        raise Refused("the ledger kept moving while the ranking was computed; try again")
+                return source, result
+        raise Refused("the ledger kept moving while the figures were computed; try again")
 
     # --- the last twelve months ------------------------------------------------------------
 

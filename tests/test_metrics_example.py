@@ -219,14 +219,14 @@ def test_scores_and_ranking_of_the_worked_month(example) -> None:  # type: ignor
     got = [(p.unit, p.placed.score, p.placed.rank, p.placed.previous_rank,
             p.placed.score_change, p.placed.listed) for p in ranking.placements]
     assert got == [("JS02", Fraction("97.5"), 1, 2, Fraction("19.5"), "red"),
-                   ("JS01", Fraction(72), 2, 1, Fraction(-23), "red")]
+                   ("JS01", Fraction(72), 2, 1, Fraction(-23), "black")]
     js01 = {line.figure: line.points for line in ranking.placements[1].lines}
     assert js01 == {"overdue_open": -4, "late": -4, "rework": -1, "recurrences": -6,
                     "media": -5, "unannounced": 0, "on_time_rate": 2,
                     "inspection_coverage": 5}
     text = evaluations.rules_for("2024-05").text
-    evaluations.adopt_rules("admin", text=text.replace("red = 3", "red = 1").replace(
-        "black = 3", "black = 1"), source="one.toml", from_month="2024-05")
+    evaluations.adopt_rules("admin", text=text.replace("red = 3", "red = 0"),
+                            source="no-red.toml", from_month="2024-05")
     ranking = evaluator.ranking(evaluator.current(), "2024-05", "社区", evaluations.rules_for)
-    assert [(p.unit, p.placed.listed) for p in ranking.placements] == [("JS02", "red"),
+    assert [(p.unit, p.placed.listed) for p in ranking.placements] == [("JS02", None),
                                                                        ("JS01", "black")]

@@ -70,8 +70,9 @@ def test_ranks_ties_order_lists_and_changes(board, ties: str, red: int,  # type:
         below = sum(1 for q in placed if better(terms(p.unit), terms(q.unit)))
         assert p.rank == 1 + above
         assert p.score == by_unit[p.unit].score
-        assert p.listed == ("red" if p.rank <= red else
-                            "black" if 1 + below <= black else None)
+        half = len(placed) / 2
+        assert p.listed == ("red" if p.rank <= min(red, half) else
+                            "black" if 1 + below <= min(black, half) else None)
         before = previous.get(p.unit)
         assert p.rank_change == (before[0] - p.rank if before else None)
         assert p.score_change == (p.score - before[1] if before else None)
@@ -87,6 +88,12 @@ def test_ranks_ties_order_lists_and_changes(board, ties: str, red: int,  # type:
     # Ranks run 1, 2, 2, 4: each is one more than the number placed before it, or shared.
     for index, p in enumerate(placed):
         assert p.rank == index + 1 or p.rank == placed[index - 1].rank
+
+
+def test_three_units_make_one_red_and_one_black() -> None:
+    entries = [Entry("A", Fraction(90)), Entry("B", Fraction(85)), Entry("C", Fraction(70))]
+    assert [p.listed for p in rank(entries, DEFAULT)] == ["red", None, "black"]
+    assert [p.listed for p in rank(entries[:1], DEFAULT)] == [None]
 
 
 def test_equal_scores_share_a_rank_and_the_next_skips() -> None:

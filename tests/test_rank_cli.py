@@ -33,14 +33,14 @@ def test_rank_prints_scores_ranks_changes_and_deductions(cli: Cli) -> None:
         "recurrences 0×3=+0.00; media exposures 0×5=+0.00; unannounced-check findings "
         "0×4=+0.00; on-time rectification rate —→100.0%×10=+10.00; inspection coverage "
         '50.0%×5=+2.50"\n'
-        '2,JS01,幸福社区,72.0,1,-1,95.0,-23.0,red,"overdue open at month end 2×2=-4.00; due, '
+        '2,JS01,幸福社区,72.0,1,-1,95.0,-23.0,black,"overdue open at month end 2×2=-4.00; due, '
         "not rectified on time 4×1=-4.00; failed re-inspections (rework) 1×1=-1.00; "
         "recurrences 2×3=-6.00; media exposures 1×5=-5.00; unannounced-check findings "
         "0×4=+0.00; on-time rectification rate 20.0%×10=+2.00; inspection coverage "
         '100.0%×5=+5.00"\n')
     table = cli.ok("rank", "--month", "2024-05", "--level", "社区")
-    assert "红榜 (red list): 和平社区 JS02 (97.50), 幸福社区 JS01 (72.00)" in table
-    assert "黑榜 (black list): —" in table
+    assert "红榜 (red list): 和平社区 JS02 (97.50)" in table
+    assert "黑榜 (black list): 幸福社区 JS01 (72.00)" in table
 
 
 def test_metrics_and_their_explanation(cli: Cli) -> None:
