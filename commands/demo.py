@@ -7,6 +7,7 @@ from dataclasses import replace
 import click
 
 from commands.board import board
+from commands.evaluation import print_last_ranking
 from commands.params import MONTH
 from commands.session import Session, pass_session
 from ledger.demo import DEMO, Simulation
@@ -34,6 +35,7 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
     click.echo("open tasks on the 台账, most overdue first (all acts as admin: --as admin):")
     ctx.invoke(board, unit_code=None, state=None, category=None, source=None, overdue=False,
                month=None, sort="overdue", fmt="table", open_only=True)
+    print_last_ranking(session, until)
 
 
 COMMANDS = [demo]

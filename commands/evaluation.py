@@ -434,9 +434,16 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
         click.echo(f"bulletin of {month} written to {output}")
 
 
-def last_complete_month(session: Session) -> str:
+def print_last_ranking(session: Session, until: str) -> None:
+    """The 社区 ranking of the last complete month up to ``until`` (for the demo)."""
     ledger = session.store.ledger
-    return month_add(month_of(ledger.today(ledger.campaign())), -1)
+    month = until if month_of(ledger.today(ledger.campaign())) > until else month_add(until, -1)
+    evaluator = _evaluator(session)
+    ranking = evaluator.ranking(evaluator.current(), month, "社区",
+                                _evaluations(session).rules_for)
+    click.echo("")
+    print_ranking(ranking, "table", ranking_heading(
+        ranking, f"the last complete month (taizhang rank --month {month} --level 社区)"))
 
 
 COMMANDS = [metrics, rules, rank_command, publish, revisions, bulletin]
