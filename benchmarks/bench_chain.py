@@ -8,7 +8,8 @@
 - audit verify: events recomputed per second over the chained store (streaming, from event 1).
 
 The two sides take their steps in turn (a command on one, then on the other), so that both
-meet the same disk and the same neighbours. Run: ``python benchmarks/bench_chain.py [--commands N] [--verify-events N]``.
+meet the same disk and the same neighbours.
+Run: ``python benchmarks/bench_chain.py [--commands N] [--batches N] [--verify-events N]``.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def verify_rate(folder: str, events: int) -> tuple[float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=1500)
-    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--verify-events", type=int, default=100_000)
     args = parser.parse_args()

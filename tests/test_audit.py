@@ -18,7 +18,7 @@ from ledger import audit
 from ledger.app import Ledger
 from ledger.chain import GENESIS, canonical
 from ledger.store import Store
-from tests.conftest import seed_campaign
+from tests.conftest import Clock, seed_campaign
 from tests.test_audit_tamper import Database
 
 NOTE = ("note: a tail removed after the last event shows only against a checkpoint kept "
@@ -247,7 +247,7 @@ def test_the_chain_encoding_is_compact_json(position: int, version: int, texts: 
                      account) == expected
 
 
-def test_verify_reports_progress_for_every_event(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+def test_verify_reports_progress_for_every_event(sqlite_url: str, clock: Clock) -> None:
     store = Store(sqlite_url, clock=clock)
     try:
         ledger = store.ledger

@@ -8,7 +8,7 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -212,7 +212,8 @@ def edit(lines: list[str], number: int, **changes: object) -> list[str]:
      "header"),
 ])
 def test_import_refuses_a_broken_file_naming_the_line_and_writes_nothing(
-        ledger: Ledger, tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
+        ledger: Ledger, tmp_path: Path, damage: Callable[[list[str]], list[str]],
+        message: str) -> None:
     seed_campaign(ledger)
     n = ledger.max_position()
     message = message.format(n=n, cut=n - 2, last=n - 1)

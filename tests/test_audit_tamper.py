@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from ledger import audit
 from ledger.app import Ledger
 from ledger.chain import Record, link
-from ledger.store import Store, StoreURL
+from ledger.store import Store
 from tests.conftest import Clock, new_postgres_url, seed_campaign
 
 STEPS = ("acknowledge", "notice", "report", "reinspect", "close")
@@ -158,8 +158,8 @@ def tamper(db: Database, records: list[Record], data: st.DataObject
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(tasks=st.lists(st.integers(0, len(STEPS)), min_size=1, max_size=4),
        checkpoint=st.one_of(st.none(), st.integers(0, 3)), data=st.data())
 def test_tampering_in_the_database_is_found_at_its_position(
