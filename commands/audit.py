@@ -143,13 +143,12 @@ def checkpoints(session: Session, fmt: str) -> None:
 @pass_session
 def statement(session: Session, number: int) -> None:
     """Print the statement (JSON) of recorded checkpoint NUMBER, for publication."""
-    ledger = session.store.ledger
-    recorded = audit.recorded_checkpoints(ledger)
+    recorded = audit.recorded_checkpoints(session.store.ledger)
     if number > len(recorded):
         raise click.ClickException(f"unknown checkpoint: {number} (the ledger has "
                                    f"{len(recorded)})")
-    click.echo(json.dumps(audit.statement_of(ledger.campaign().name, recorded[number - 1]),
-                          ensure_ascii=False, indent=2))
+    click.echo(json.dumps(audit.statement_of(recorded[number - 1]), ensure_ascii=False,
+                          indent=2))
 
 
 @audit_group.command("keygen")

@@ -23,6 +23,7 @@ class Checkpoint:
     """One recorded checkpoint, numbered from 1 in the order recorded."""
 
     number: int
+    ledger: str  # the campaign's name, as the statement gives it
     position: int
     hash: str
     recorded_at: str
@@ -43,6 +44,7 @@ class AuditLog(LedgerAggregate):
             log.checkpoints = []
 
     class CheckpointRecorded(LedgerEvent):
+        ledger: str
         position: int
         hash: str
         recorded_at: str  # transaction time of the event at ``position``
@@ -52,7 +54,8 @@ class AuditLog(LedgerAggregate):
 
         def apply(self, log: AuditLog) -> None:
             log.checkpoints.append(Checkpoint(
-                number=len(log.checkpoints) + 1, position=self.position, hash=self.hash,
+                number=len(log.checkpoints) + 1, ledger=self.ledger, position=self.position,
+                hash=self.hash,
                 recorded_at=self.recorded_at, by=self.actor, at=self.occurred_at,
                 note=self.note, key_id=self.key_id, signature=self.signature))
 
@@ -62,9 +65,9 @@ class AuditLog(LedgerAggregate):
         return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, actor=actor.id,
                            role=actor.role)
 
-    def record_checkpoint(self, *, position: int, hash: str, recorded_at: str,  # noqa: A002
-                          note: str, key_id: str, signature: str, actor: Actor,
-                          occurred_at: datetime) -> Checkpoint:
+    def record_checkpoint(self, *, ledger: str, position: int, hash: str,  # noqa: A002
+                          recorded_at: str, note: str, key_id: str, signature: str,
+                          actor: Actor, occurred_at: datetime) -> Checkpoint:
         """Record that the chain's hash at ``position`` was ``hash`` (verified by the caller)."""
         authorize(actor, "record_checkpoint")
         if position < 1:
@@ -77,6 +80,7 @@ class AuditLog(LedgerAggregate):
                           f"{last.number}'s position {last.position}: the ledger lost events")
         if bool(key_id) != bool(signature):
             raise Refused("a signed checkpoint needs both the key id and the signature")
-        self._stamp(self.CheckpointRecorded, actor, occurred_at, position=position, hash=hash,
-                    recorded_at=recorded_at, note=note, key_id=key_id, signature=signature)
+        self._stamp(self.CheckpointRecorded, actor, occurred_at, ledger=ledger,
+                    position=position, hash=hash, recorded_at=recorded_at, note=note,
+                    key_id=key_id, signature=signature)
         return self.checkpoints[-1]

@@ -167,7 +167,8 @@ def verify(ledger: Ledger, since: Head | None = None,
             result.broken = ChainBroken(
                 expected, "changed",
                 f"the ledger does not extend checkpoint {since.position}:{since.hash[:16]}…: "
-                f"its hash here is {previous[:16]}… (the events up to here were changed)")
+                f"its hash here is {previous[:16]}… (events up to here were changed or "
+                "replaced)")
             return result
         if progress is not None and expected % 1000 == 0:
             progress(1000)
@@ -263,10 +264,10 @@ def recorded_checkpoints(ledger: Ledger) -> list[Checkpoint]:
     return list(log.checkpoints)
 
 
-def statement_of(ledger_name: str, checkpoint: Checkpoint) -> dict[str, Any]:
+def statement_of(checkpoint: Checkpoint) -> dict[str, Any]:
     """The published form of a checkpoint: small JSON an outside auditor can check."""
     statement: dict[str, Any] = {
-        "statement": STATEMENT, "version": FORMAT_VERSION, "ledger": ledger_name,
+        "statement": STATEMENT, "version": FORMAT_VERSION, "ledger": checkpoint.ledger,
         "checkpoint": checkpoint.number, "position": checkpoint.position,
         "hash": checkpoint.hash, "recorded_at": checkpoint.recorded_at,
         "by": checkpoint.by, "at": checkpoint.at.isoformat(),
@@ -308,16 +309,16 @@ def record_checkpoint(ledger: Ledger, actor_id: str | None, note: str = "",
         key_id = signature = ""
         if key is not None:
             key_id = key_fingerprint(key.public_key())
-            draft = Checkpoint(number=len(log.checkpoints) + 1, position=at.position,
-                               hash=at.hash, recorded_at=recorded_at, by=actor.id, at=moment,
-                               note=note, key_id=key_id, signature="")
-            signature = base64.b64encode(key.sign(signed_bytes(statement_of(name, draft)))
+            draft = Checkpoint(number=len(log.checkpoints) + 1, ledger=name,
+                               position=at.position, hash=at.hash, recorded_at=recorded_at,
+                               by=actor.id, at=moment, note=note, key_id=key_id, signature="")
+            signature = base64.b64encode(key.sign(signed_bytes(statement_of(draft)))
                                          ).decode("ascii")
         checkpoint = log.record_checkpoint(
-            position=at.position, hash=at.hash, recorded_at=recorded_at, note=note,
-            key_id=key_id, signature=signature, actor=actor, occurred_at=moment)
+            ledger=name, position=at.position, hash=at.hash, recorded_at=recorded_at,
+            note=note, key_id=key_id, signature=signature, actor=actor, occurred_at=moment)
         ledger.save(log)
-        return checkpoint, statement_of(name, checkpoint)
+        return checkpoint, statement_of(checkpoint)
 
     return ledger._retrying(attempt)  # noqa: SLF001 - the application's one retry policy
 
