@@ -676,11 +676,12 @@ def test_an_event_at_the_same_moment_as_the_latest_is_accepted() -> None:
     assert story.task.state == RECTIFYING
 
 
-def test_an_event_entered_late_keeps_its_valid_time() -> None:
-    story = acknowledged()
-    task = story.task
-    assert task.log[-1][1] == START + timedelta(hours=1)
-    assert task.pending_events[-1].occurred_at == START + timedelta(hours=1)
+def test_an_event_entered_late_keeps_the_valid_time_it_was_given() -> None:
+    story = assigned()
+    # Entered weeks later (now is July), it happened an hour after the assignment.
+    story.task.acknowledge(actor=ZHAO, occurred_at=START + timedelta(hours=1), now=NOW)
+    assert story.task.log[-1][1] == START + timedelta(hours=1)
+    assert story.task.pending_events[-1].occurred_at == START + timedelta(hours=1)
 
 
 # --- overdue ---------------------------------------------------------------------------
