@@ -9,7 +9,8 @@
 
 The two sides take their steps in turn (a command on one, then on the other), so that both
 meet the same disk and the same neighbours.
-Run: ``python benchmarks/bench_chain.py [--commands N] [--batches N] [--verify-events N]``.
+Run: ``python benchmarks/bench_chain.py [--commands N] [--batches N] [--verify-events N]
+[--postgres postgresql://USER@HOST:PORT/DB]`` (PostgreSQL is measured only when given).
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import sqlalchemy as sa  # noqa: E402
+from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: E402
 from eventsourcing.sqlite import SQLiteApplicationRecorder  # noqa: E402
 from eventsourcing.utils import get_topic  # noqa: E402
 
 from domain.task import Task  # noqa: E402
 from ledger import audit  # noqa: E402
 from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
-from ledger.store import StoreURL  # noqa: E402
+from ledger.store import Store, StoreURL  # noqa: E402
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 GOAL = 0.85
@@ -52,10 +55,29 @@ class PlainRecorder(SQLiteApplicationRecorder):
         return row[0] if row else None
 
 
-def open_ledger(path: str, chained: bool) -> Ledger:
-    env = StoreURL.parse(f"sqlite:///{path}").event_store_env()
+class PlainPostgresRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder as it ships, plus the same look-up."""
+
+    def last_id_with_prefix(self, prefix: str) -> str | None:
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f'SELECT originator_id FROM "{self.datastore.schema}".'
+                      f"{self.events_table_name} WHERE originator_id >= %s AND "
+                      "originator_id < %s ORDER BY originator_id DESC LIMIT 1",
+                      [prefix, upper])
+            row = c.fetchone()
+        return row["originator_id"] if row else None
+
+
+def open_ledger(url: str, chained: bool) -> Ledger:
+    """A ledger with a campaign and two units, on our recorder or on the library's."""
+    store_url = StoreURL.parse(url)
+    if store_url.kind == "postgresql":
+        Store(url).prepare()  # the schema
+    env = store_url.event_store_env()
     if not chained:
-        env["APPLICATION_RECORDER_TOPIC"] = get_topic(PlainRecorder)
+        plain = PlainRecorder if store_url.kind == "sqlite" else PlainPostgresRecorder
+        env["APPLICATION_RECORDER_TOPIC"] = get_topic(plain)
     ledger = Ledger(env, clock=lambda: START + timedelta(days=30))
     ledger.start_campaign(name="bench", time_zone="Asia/Shanghai", categories=[],
                           required_inspections=4, admin_id="admin", admin_name="管理员",
@@ -110,7 +132,7 @@ def interleaved(ledgers: list[Ledger], steps: int,
 
 def verify_rate(folder: str, events: int) -> tuple[float, int]:
     """``audit verify`` over a chained store of about ``events`` events."""
-    ledger = open_ledger(f"{folder}/verify.db", True)
+    ledger = open_ledger(f"sqlite:///{folder}/verify.db", True)
     for _ in range(max(1, events // 500)):
         new_tasks(ledger, 500)
     started = time.perf_counter()
@@ -121,35 +143,60 @@ def verify_rate(folder: str, events: int) -> tuple[float, int]:
     return result.events / elapsed, result.events
 
 
+def write_rates(backend: str, chained_url: str, plain_url: str,
+                args: argparse.Namespace) -> list[tuple[str, float, float]]:
+    """Command-path and batched rates, with the chain and without, interleaved."""
+    ledgers = [open_ledger(chained_url, True), open_ledger(plain_url, False)]
+    tasks = [make_tasks(ledger, 200) for ledger in ledgers]
+    commands = interleaved(ledgers, args.commands,
+                           lambda ledger, i: escalate(ledger, tasks[ledgers.index(ledger)]
+                                                      [i % 200]))
+    batched = interleaved(ledgers, args.batches,
+                          lambda ledger, _: new_tasks(ledger, args.batch_size))
+    for ledger in ledgers:
+        ledger.close()
+    return [(f"{backend}: command path (events/s)", *commands),
+            (f"{backend}: batched save, {args.batch_size}/tx (events/s)", *batched)]
+
+
+def postgres_rates(url: str, args: argparse.Namespace) -> list[tuple[str, float, float]]:
+    """The same on PostgreSQL, each side in a scratch schema dropped afterwards."""
+    schemas = [f"bench_chain_{os.getpid()}_{side}" for side in ("chained", "plain")]
+    separator = "&" if "?" in url else "?"
+    try:
+        return write_rates("postgresql", *(f"{url}{separator}schema={s}" for s in schemas),
+                           args)
+    finally:
+        engine = sa.create_engine(StoreURL.parse(url).sqlalchemy_url())
+        with engine.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=1500)
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--verify-events", type=int, default=100_000)
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="Also measure on this PostgreSQL database (in scratch schemas).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        ledgers = [open_ledger(f"{folder}/chained.db", True),
-                   open_ledger(f"{folder}/plain.db", False)]
-        tasks = [make_tasks(ledger, 200) for ledger in ledgers]
-        commands = interleaved(ledgers, args.commands,
-                               lambda ledger, i: escalate(ledger, tasks[ledgers.index(ledger)]
-                                                          [i % 200]))
-        batched = interleaved(ledgers, args.batches,
-                              lambda ledger, _: new_tasks(ledger, args.batch_size))
-        for ledger in ledgers:
-            ledger.close()
-        figures = [("command path (events/s)", *commands),
-                   (f"batched save, {args.batch_size}/tx (events/s)", *batched)]
+        figures = write_rates("sqlite", f"sqlite:///{folder}/chained.db",
+                              f"sqlite:///{folder}/plain.db", args)
+        if args.postgres:
+            figures += postgres_rates(args.postgres, args)
         rate, verified = verify_rate(folder, args.verify_events)
     failed = False
-    print(f"{'figure':38} {'with chain':>12} {'plain lib':>12} {'ratio':>7}  goal")
+    print(f"{'figure':50} {'with chain':>11} {'plain lib':>11} {'ratio':>6}  goal")
     for name, ours, plain in figures:
         ratio = ours / plain
         failed |= ratio < GOAL
-        print(f"{name:38} {ours:12,.0f} {plain:12,.0f} {ratio:7.2f}  >= {GOAL}  "
+        print(f"{name:50} {ours:11,.0f} {plain:11,.0f} {ratio:6.2f}  >= {GOAL}  "
               + ("ok" if ratio >= GOAL else "MISSED"))
-    print(f"{'audit verify (events/s)':38} {rate:12,.0f} {'':>12} {'':>7}  "
+    print(f"{'sqlite: audit verify (events/s)':50} {rate:11,.0f} {'':>11} {'':>6}  "
           f"({verified:,} events, streaming)")
     print(f"(sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cores, the two sides "
           "interleaved step by step)")
