@@ -67,7 +67,8 @@ LEVEL_NAMES = {"en": {"社区": "communities", "街道": "subdistricts", "部门
 SUMMARY_FIGURES = ("assigned", "complaints", "media", "unannounced", "due", "on_time",
                    "on_time_rate", "rework_rate", "mean_days", "overdue_open", "recurrences",
                    "recurrence_rate", "inspections", "inspection_coverage",
-                   "complaint_response_hours")
+                   "complaint_response_hours", "surveyed", "awareness", "participation",
+                   "satisfaction")
 
 
 @dataclass(frozen=True)

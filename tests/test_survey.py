@@ -158,3 +158,20 @@ def test_survey_figures_are_the_evaluations_and_scoring_rules_weight_them(
     scores = {p.unit: p.placed.score for p in ranking.placements}
     assert scores == {"JS01": Fraction(80) + Fraction(825, 100) - Fraction(14, 10),
                       "JS02": Fraction(80) + 7 - 1}
+
+
+def test_the_bulletin_shows_the_months_survey_figures(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store(url, clock=lambda: datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc))
+    seed_campaign(store.ledger)
+    record(store.ledger, month=JUNE, satisfaction="90", awareness="80", participation="40",
+           sample="300")
+    record(store.ledger, unit="JS02", month=JUNE, satisfaction="60", awareness="40",
+           participation="70", sample="100")
+    store.close()
+    code, out, _ = taizhang(url, "bulletin", "--month", JUNE)
+    lines = out.splitlines()
+    assert code == 0
+    assert ["| 测评样本 | 400 |", "| 知晓率 | 70.0% |", "| 参与率 | 47.5% |",
+            "| 满意度 | 82.5% |"] == [line for line in lines if line.startswith(
+                ("| 测评样本", "| 知晓率", "| 参与率", "| 满意度"))]
