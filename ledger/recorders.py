@@ -29,6 +29,9 @@ from psycopg.sql import SQL, Identifier, Literal
 from ledger.chain import GENESIS, Record, check_next, link, stamp
 
 APPEND_ONLY = "the ledger is append-only"
+# The advisory lock (with the schema's hash as second key) under which a new store's schema
+# and tables are created: processes opening it at once take turns.
+CREATION_LOCK_KEY = 1952541050
 IMPORT_BATCH = 500
 
 
@@ -257,6 +260,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             raise ProgrammingError("the ledger's recorder writes the audit chain itself: "
                                    "POSTGRES_ENABLE_DB_FUNCTIONS must be off")
         super().__init__(datastore, events_table_name=events_table_name)
+        # Notifications are database-wide: naming the schema wakes a follower only for its
+        # own ledger, not for every ledger kept in the same database.
+        self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         guard = Identifier(f"{self.events_table_name}_append_only")
@@ -317,8 +323,23 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.guards_statement)
             row = curs.fetchone()
-        if row is None or row["n"] < 2:
-            super().create_table()
+        if row is not None and row["n"] == 2:
+            return
+        with self.datastore.transaction(commit=True) as curs:
+            # Processes opening a new store at once take turns (IF NOT EXISTS does not guard
+            # against a concurrent CREATE); a later one finds the table made meanwhile.
+            curs.execute(SQL("SELECT pg_advisory_xact_lock({0}, hashtext({1}))").format(
+                CREATION_LOCK_KEY, Literal(self.datastore.schema)))
+            curs.execute(self.guards_statement)
+            row = curs.fetchone()
+            if row is None or row["n"] < 2:
+                self._create_table(curs)
+
+    def _notify_channel(self, curs: Any) -> None:
+        # Never prepared: psycopg prepares a statement on its fifth use without checking,
+        # inside a pipeline, that the server did; after a lock timeout aborts the pipeline
+        # the connection would name a statement the server never made, and fail from then.
+        curs.execute(SQL("NOTIFY {0}").format(Identifier(self.channel_name)), prepare=False)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                               **_: Any) -> None:

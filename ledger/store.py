@@ -20,8 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ledger.app import Ledger, utc_now
+from ledger.recorders import CREATION_LOCK_KEY
 
 DEFAULT_URL = "sqlite:///taizhang.db"
+# Processes opening a new PostgreSQL store at once take turns creating its schema and tables
+# (IF NOT EXISTS does not guard against a concurrent CREATE); the later ones find them made.
+CREATION_LOCK = f"SELECT pg_advisory_xact_lock({CREATION_LOCK_KEY}, hashtext(:schema))"
 
 
 class StoreURLError(ValueError):
@@ -159,6 +163,7 @@ class Store:
             # role (INSERT and SELECT only) does not have: create only what is missing.
             if conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
                             {"name": self.url.schema}).first() is None:
+                conn.execute(sa.text(CREATION_LOCK), {"schema": self.url.schema})
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
 
     def close(self) -> None:
