@@ -9,6 +9,7 @@ read models are SQLAlchemy tables beside them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ DEFAULT_URL = "sqlite:///taizhang.db"
 # Processes opening a new PostgreSQL store at once take turns creating its schema and tables
 # (IF NOT EXISTS does not guard against a concurrent CREATE); the later ones find them made.
 CREATION_LOCK = f"SELECT pg_advisory_xact_lock({CREATION_LOCK_KEY}, hashtext(:schema))"
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class StoreURLError(ValueError):
@@ -66,6 +68,10 @@ class StoreURL:
             if not database:
                 raise StoreURLError(f"store URL {url!r} names no database")
             schema = parse_qs(parts.query).get("schema", ["public"])[0]
+            if not SCHEMA_NAME.fullmatch(schema):
+                # Unquoted in search_path, so PostgreSQL would fold or split anything else.
+                raise StoreURLError(f"store URL schema {schema!r} must be lower-case letters, "
+                                    "digits and _ (at most 63, not starting with a digit)")
             try:
                 port = parts.port or 5432
             except ValueError:
