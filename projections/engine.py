@@ -115,8 +115,9 @@ class Context:
         return datetime.fromisoformat(iso).astimezone(self.zone)
 
     def _moment(self, iso: str) -> tuple[str, str, int]:
-        day = self.local(iso).date()
-        return stamp(datetime.fromisoformat(iso)), day.isoformat(), day.toordinal()
+        moment = datetime.fromisoformat(iso)
+        day = moment.astimezone(self.zone).date()
+        return stamp(moment), day.isoformat(), day.toordinal()
 
 
 class Rows:
