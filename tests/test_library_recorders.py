@@ -13,6 +13,7 @@ positions in their own tables), so there is nothing of ours for them to test.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -39,6 +40,14 @@ class _TextIds:
 
     def new_originator_id(self) -> str:
         return str(uuid.uuid4())
+
+    def tearDown(self) -> None:
+        # The library's concurrency case tells its reader threads to stop but does not wait
+        # for them; closing the store under a reader still inside SQLite would crash.
+        for thread in threading.enumerate():
+            if thread.name.endswith("(read_continuously)"):
+                thread.join(timeout=30)
+        super().tearDown()  # type: ignore[misc]
 
 
 class _ReturnsNoneOnAggregateInterface:
