@@ -128,11 +128,6 @@ class Evaluations:
             raise NotFound(f"month {month} has not been published")
         return found
 
-    def publications(self) -> list[dict[str, Any]]:
-        book = self.book()
-        return [_plain(book.publications[m]) for m in sorted(book.publications)] if book \
-            else []
-
     def publish(self, actor_id: str | None, month: str,
                 compute: Callable[[Callable[[str], RulesVersion]], Frozen],
                 occurred_at: datetime | None = None) -> dict[str, Any]:
