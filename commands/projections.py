@@ -1,6 +1,10 @@
-"""The read models' upkeep: their positions and lag, rebuilding and verifying them."""
+"""The read models' upkeep: their positions and lag, rebuilding, verifying and following
+them."""
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import click
 
@@ -61,6 +65,35 @@ def verify(session: Session, limit: int) -> None:
         differing = [n for n, c in found.counts.items() if c]
         raise click.ClickException(
             f"projections that differ from a rebuild from zero: {', '.join(differing)}")
+
+
+@projections.command("follow")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="SQLite only: seconds between polls.")
+@pass_session
+def follow(session: Session, interval: float) -> None:
+    """Keep the projections current as the ledger grows, until stopped (Ctrl-C or TERM).
+
+    On PostgreSQL it catches up whenever the database notifies a write (LISTEN/NOTIFY).
+    SQLite has no notifications: there it polls, catching up every --interval seconds."""
+    from projections import follow as follower
+
+    store, read = session.store, session.read
+    how = ("on the database's notifications" if follower.listens(store)
+           else f"polling every {interval:g} s")
+    click.echo(f"following {store.url.describe()} from position {follower.position(read)} "
+               f"({how}); Ctrl-C stops")
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        follower.follow(read, stop, interval=interval,
+                        report=lambda n, at: click.echo(
+                            f"+{n} event{'s' * (n != 1)}, at position {at}"))
+    except KeyboardInterrupt:
+        pass  # each catch-up is one transaction: an interrupted one leaves nothing behind
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo(f"stopped at position {follower.position(read)}")
 
 
 COMMANDS = [projections]

@@ -1,0 +1,371 @@
+"""PostgreSQL as a city's store: the URL, `init`, every kind of command through the command
+line, storage failures as one line, and the projections following the ledger live.
+
+Tests that take ``store_url`` run on SQLite as well: PostgreSQL must behave exactly like the
+embedded store the README's tour uses.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from cli_support import Cli
+from conftest import new_postgres_url, seed_campaign
+
+from eventsourcing.persistence import OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from ledger.store import Store, StoreURL, StoreURLError
+from projections.follow import follow, position
+from projections.read import ReadSide
+
+ROOT = Path(__file__).resolve().parent.parent
+# The console entry point in a process of its own, as a person at a terminal runs it.
+TAIZHANG = [sys.executable, "-c", "import cli; cli.run()"]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (not yet created), dropped afterwards."""
+    yield from new_postgres_url()
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k not in ("TAIZHANG_DB", "TAIZHANG_AS")}
+
+
+# --- the URL --------------------------------------------------------------------------------
+
+
+def test_a_postgresql_url_names_user_host_port_database_and_schema() -> None:
+    url = StoreURL.parse("postgresql://wenming@db.city.example:5433/taizhang?schema=district_a")
+    assert (url.kind, url.user, url.host, url.port, url.database, url.schema) == (
+        "postgresql", "wenming", "db.city.example", 5433, "taizhang", "district_a")
+    assert url.describe() == "postgresql://wenming@db.city.example:5433/taizhang?schema=district_a"
+    assert StoreURL.parse(url.describe()) == url
+    env = url.event_store_env()
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"],
+            env["POSTGRES_DBNAME"], env["POSTGRES_SCHEMA"]) == (
+        "db.city.example", "5433", "wenming", "taizhang", "district_a")
+
+
+def test_a_postgresql_url_defaults_to_port_5432_and_schema_public() -> None:
+    url = StoreURL.parse("postgres://wenming@db/taizhang")
+    assert (url.kind, url.port, url.schema) == ("postgresql", 5432, "public")
+    assert url.describe() == "postgresql://wenming@db:5432/taizhang"
+
+
+def test_a_password_in_the_url_is_decoded_and_never_shown() -> None:
+    url = StoreURL.parse("postgresql://wenming:p%40ss%2Fword@db:5432/taizhang")
+    assert url.password == "p@ss/word"
+    assert "p@ss" not in url.describe() and "%40" not in url.describe()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("postgresql://wenming@db:5432/", "store URL 'postgresql://wenming@db:5432/' names no "
+                                       "database"),
+    ("postgresql://wenming@db:99999/taizhang", "store URL "
+     "'postgresql://wenming@db:99999/taizhang' has a bad port"),
+    ("postgresql://wenming@db/taizhang?schema=District_A", "store URL schema 'District_A' "
+     "must be lower-case letters, digits and _ (at most 63, not starting with a digit)"),
+    ("postgresql://wenming@db/taizhang?schema=a%22b", "store URL schema 'a\"b' must be "
+     "lower-case letters, digits and _ (at most 63, not starting with a digit)"),
+    ("mysql://wenming@db/taizhang", "store URL 'mysql://wenming@db/taizhang' is neither "
+                                    "sqlite:///FILE nor postgresql://USER@HOST/DB"),
+])
+def test_a_bad_url_is_refused_by_name(url: str, message: str) -> None:
+    with pytest.raises(StoreURLError) as refused:
+        StoreURL.parse(url)
+    assert str(refused.value) == message
+    result = Cli(url)("board")
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+
+
+# --- init -----------------------------------------------------------------------------------
+
+
+def _tables(url: str) -> set[str]:
+    store = Store(url)
+    try:
+        parsed = store.url
+        schema = parsed.schema if parsed.kind == "postgresql" else None
+        return set(sa.inspect(store.engine).get_table_names(schema=schema))
+    finally:
+        store.engine.dispose()
+
+
+def test_init_creates_the_store_and_is_safe_to_run_twice(store_url: str) -> None:
+    cli = Cli(store_url)
+    described = StoreURL.parse(store_url).describe()
+    assert cli.ok("init") == f"ledger ready at {described}\n"
+    made = _tables(store_url)
+    events = "taizhang_events" if "postgresql" in store_url else "stored_events"
+    assert {events, "rm_positions", "rm_tasks", "rm_units"} <= made
+    assert cli.ok("init") == f"ledger ready at {described}\n"
+    assert _tables(store_url) == made
+    assert cli.max_position() == 0
+    assert cli.ok("campaign", "start", "--name", "创建全国文明城市2024", "--admin", "wang",
+                  "--admin-name", "王主任") == (
+        "campaign 创建全国文明城市2024 started (Asia/Shanghai); administrator wang\n")
+    assert cli.ok("init") == f"ledger ready at {described}\n"
+    assert cli.max_position() == 2
+    cli.close()
+
+
+def test_init_on_an_empty_database_from_several_processes_at_once(store_url: str) -> None:
+    """Several supervision groups' machines set up at the same moment: each succeeds."""
+    starts = [subprocess.Popen([*TAIZHANG, "--db", store_url, "init"], cwd=ROOT, text=True,
+                               env=_clean_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE) for _ in range(3)]
+    outcomes = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
+                for p in starts]
+    described = StoreURL.parse(store_url).describe()
+    assert outcomes == [(0, f"ledger ready at {described}\n", "")] * 3
+    assert Cli(store_url).ok("init") == f"ledger ready at {described}\n"
+
+
+# --- commands through the command line ------------------------------------------------------
+
+
+def test_a_task_through_its_lifecycle_on_the_command_line(store_url: str) -> None:
+    cli = Cli(store_url)
+    cli.ok("init")
+    cli.ok("campaign", "start", "--name", "创建全国文明城市2024", "--admin", "wang",
+           "--admin-name", "王主任")
+    for args in (["unit", "add", "JS", "--name", "建设街道", "--kind", "街道"],
+                 ["unit", "add", "JS01", "--name", "幸福社区", "--kind", "社区", "--parent", "JS"],
+                 ["person", "add", "li", "--name", "李督查", "--role", "inspector"],
+                 ["person", "add", "zhao", "--name", "赵社区", "--role", "unit", "--unit", "JS01"]):
+        cli.ok(*args, as_="wang")
+    steps = [
+        ("li", ["inspect", "JS01", "--at", "2024-05-03 10:00",
+                "--finding", "环境卫生|幸福路12号|电线杆牛皮癣|2024-05-10"],
+         "I-000001 JS01 inspected by li: T-000001"),
+        ("zhao", ["task", "ack", "T-000001", "--at", "2024-05-03 15:00"],
+         "T-000001 acknowledged 已签收 · unit JS01 · deadline 2024-05-10 · OVERDUE"),
+        ("li", ["task", "notice", "T-000001", "--number", "ZG-2024-018", "--requirements",
+                "清除小广告", "--at", "2024-05-04 09:00"],
+         "T-000001 rectifying 整改中 · unit JS01 · deadline 2024-05-10 · OVERDUE"),
+        ("zhao", ["task", "report", "T-000001", "--description", "已清除", "--at",
+                  "2024-05-06 09:00"],
+         "T-000001 reported 待复查 · unit JS01 · deadline 2024-05-10 · OVERDUE"),
+        ("li", ["task", "reinspect", "T-000001", "--pass", "--at", "2024-05-07 09:00"],
+         "T-000001 verified 已验收 · unit JS01 · deadline 2024-05-10"),
+        ("li", ["task", "close", "T-000001", "--reason", "整改到位", "--at", "2024-05-07 10:00"],
+         "T-000001 closed 已销号 (verified) · unit JS01 · deadline 2024-05-10"),
+    ]
+    for actor, args, said in steps:
+        assert cli.ok(*args, as_=actor) == said + "\n"
+    cli.refused("task", "close", "T-000001", "--reason", "再次", as_="li",
+                message="task T-000001 cannot be closed: it is closed (verified)")
+    assert cli.ok("board", "--format", "csv") == (
+        "task,unit,category,source,location,state,deadline,days_overdue,rework_count,"
+        "last_action,last_action_at\n"
+        "T-000001,JS01,环境卫生,inspection,幸福路12号,closed,2024-05-10,0,0,Closed,"
+        "2024-05-07T02:00:00.000000+00:00\n")
+    assert stdout(cli, "projections", "verify") == "".join(
+        f"{name}: position 13, equal to its rebuild\n"
+        for name in ("registry", "board", "events", "indicators", "metrics"))
+    assert cli.ok("audit", "verify").startswith(
+        "chain verified: 13 events, unbroken from position 1\nhead: 13 ")
+    cli.close()
+
+
+HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def stdout(cli: Cli, *args: str) -> str:
+    """What a successful command prints on stdout (a progress bar may go to stderr)."""
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_demo_reads_the_same_on_postgresql_as_on_sqlite(pg_url: str,
+                                                            sqlite_url: str) -> None:
+    """Events, projections, metrics, rankings and the bulletin: the same figures from the
+    same events on either store (only the chain's hashes differ: they cover the moment and
+    the account each event was stored by)."""
+    reads = [["board", "--format", "csv"],
+             ["rank", "--month", "2024-08", "--level", "社区", "--format", "csv"],
+             ["rank", "--month", "2024-08", "--level", "部门", "--format", "csv"],
+             ["metrics", "--month", "2024-08", "--format", "csv"],
+             ["bulletin", "--month", "2024-08"],
+             ["projections", "verify"]]
+    seen = []
+    for url in (sqlite_url, pg_url):
+        cli = Cli(url)
+        demo = cli.ok("demo", "--until", "2024-08", "--months", "3")
+        demo = demo.replace(StoreURL.parse(url).describe(), "<store>")
+        seen.append([demo] + [HASH.sub("<hash>", stdout(cli, *args)) for args in reads])
+        assert re.match(r"chain verified: (\d+) events, unbroken from position 1\n",
+                        cli.ok("audit", "verify"))
+        cli.close()
+    assert seen[0] == seen[1]
+    assert "JD01-SQ" in seen[1][2]  # the 社区 ranking is not empty
+
+
+# --- storage failures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/test",
+                                 "postgresql://no_such_role_here@127.0.0.1:5432/test"])
+def test_a_store_that_cannot_be_reached_is_one_error_line(url: str) -> None:
+    if "5432" in url:
+        from conftest import postgres_problem
+
+        if postgres_problem():
+            pytest.skip(postgres_problem())
+    result = Cli(url)("task", "show", "T-000001")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: store {StoreURL.parse(url).describe()}: ")
+    assert result.output.count("\n") == 1, result.output
+
+
+def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A writer that gave up waiting for the write lock leaves its connection fit for the
+    next command. (psycopg prepares a statement on its sixth run; when that run was in a
+    pipeline that a lock timeout aborted, it could remember a statement the server never
+    made, and every later write on the connection failed.)"""
+    env = StoreURL.event_store_env
+    monkeypatch.setattr(StoreURL, "event_store_env", lambda self: {
+        **env(self), "POSTGRES_LOCK_TIMEOUT": "1", "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "0"})
+    store = Store(pg_url)
+    ledger = store.ledger
+    ledger.start_campaign(name="创建全国文明城市2024", time_zone="Asia/Shanghai",
+                          categories=[], required_inspections=2, admin_id="admin",
+                          admin_name="王主任")
+    ledger.register_unit("admin", code="CGJ", name="城管局", kind="部门")
+    ledger.register_person("admin", person_id="li", name="李督查", role="inspector")
+    task = ledger.assign("admin", unit="CGJ", category="环境卫生", source="complaint",
+                         location="和平街3号", description="乱堆乱放",
+                         deadline=date(2099, 1, 1))["task"]
+    ledger.escalate("li", task, "超期未整改")
+    before = ledger.max_position()  # five writes on the one connection: the sixth follows
+    holder = sa.create_engine(store.url.sqlalchemy_url())
+    with holder.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(CAST(:t AS regclass) AS oid)"
+                             "::bigint)"), {"t": f'"{store.url.schema}"."taizhang_events"'})
+        # One attempt, without the library's ten retries: the lock times out.
+        with pytest.raises(OperationalError, match="lock timeout"):
+            PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[attr-defined]
+                ledger.recorder, [StoredEvent(task, 99, "x", b"{}")])
+        conn.rollback()
+    holder.dispose()
+    assert ledger.max_position() == before
+    for escalations in range(2, 8):
+        assert ledger.escalate("li", task, "仍未整改")["escalations"] == escalations
+    assert ledger.max_position() == before + 6
+    # Whether the aborted run's statement reached the server is a matter of timing; that the
+    # write path leaves NOTIFY unprepared, however often it runs, is not.
+    with ledger.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        prepared = [r["statement"] for r in conn.execute(
+            "SELECT statement FROM pg_prepared_statements", prepare=False)]
+    assert prepared and not [s for s in prepared if s.startswith("NOTIFY")], prepared
+    store.close()
+
+
+# --- following the ledger live --------------------------------------------------------------
+
+
+def _positions(store: Store) -> set[int]:
+    with store.engine.connect() as conn:
+        return {r[0] for r in conn.execute(sa.text("SELECT position FROM rm_positions"))}
+
+
+def _until(condition, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> None:
+    store = Store(store_url)
+    seed_campaign(store.ledger)
+    read = ReadSide(store)
+    reports: list[tuple[int, int]] = []
+    stop = threading.Event()
+    follower = threading.Thread(target=follow, args=(read, stop),
+                                kwargs={"interval": 0.1, "report": lambda n, at:
+                                        reports.append((n, at))})
+    follower.start()
+    try:
+        assert _until(lambda: reports == [(11, 11)]), reports
+        # Another process's store writes; nobody here catches up but the follower.
+        writer = Store(store_url)
+        for i in range(3):
+            writer.ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+                                 location=f"和平街{i}号", description="乱堆乱放",
+                                 deadline=date(2099, 1, 1))
+        writer.close()
+        assert _until(lambda: _positions(store) == {14}), _positions(store)
+        assert sum(n for n, _ in reports) == 14 and reports[-1][1] == 14
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+    assert not follower.is_alive()
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM rm_tasks")).scalar_one() == 3
+    store.close()
+
+
+def test_follow_on_postgresql_stops_cleanly_on_ctrl_c(pg_url: str) -> None:
+    store = Store(pg_url)
+    seed_campaign(store.ledger)
+    following = subprocess.Popen([*TAIZHANG, "--db", pg_url, "projections", "follow"],
+                                 cwd=ROOT, text=True, env=_clean_env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert following.stdout is not None
+    try:
+        first = following.stdout.readline()
+        assert first == (f"following {store.url.describe()} from position 0 (on the "
+                         "database's notifications); Ctrl-C stops\n")
+        assert following.stdout.readline() == "+11 events, at position 11\n"
+        store.ledger.assign("admin", unit="JS02", category="环境卫生", source="complaint",
+                            location="和平街3号", description="乱堆乱放",
+                            deadline=date(2099, 1, 1))
+        assert following.stdout.readline() == "+1 event, at position 12\n"
+        following.send_signal(signal.SIGINT)
+        out, err = following.communicate(timeout=20)
+    finally:
+        following.kill()
+    assert (following.returncode, out, err) == (0, "stopped at position 12\n", "")
+    store.close()
+
+
+def test_follow_on_sqlite_says_it_polls(sqlite_url: str) -> None:
+    store = Store(sqlite_url)
+    seed_campaign(store.ledger)
+    store.close()
+    following = subprocess.Popen([*TAIZHANG, "--db", sqlite_url, "projections", "follow",
+                                  "--interval", "0.2"], cwd=ROOT, text=True,
+                                 env=_clean_env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+    assert following.stdout is not None
+    try:
+        assert following.stdout.readline() == (
+            f"following {StoreURL.parse(sqlite_url).describe()} from position 0 (polling "
+            "every 0.2 s); Ctrl-C stops\n")
+        assert following.stdout.readline() == "+11 events, at position 11\n"
+        following.terminate()
+        out, err = following.communicate(timeout=20)
+    finally:
+        following.kill()
+    assert (following.returncode, out, err) == (0, "stopped at position 11\n", "")
