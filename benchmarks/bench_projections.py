@@ -87,24 +87,35 @@ def rebuild_rate(url: str, repeat: int) -> None:
         store.close()
 
 
-def history_latency(url: str, samples: int, repeat: int) -> tuple[int, float, float]:
-    """Median and 95th percentile seconds of one task's history (warm, in process)."""
-    store = Store(url)
+def history_latency(urls: list[str], samples: int, repeat: int
+                    ) -> list[tuple[int, float, float]]:
+    """Per ledger: its events, and the median and 95th percentile seconds of one task's
+    history (warm, in process). The ledgers are measured in turn, task by task, so that
+    both see the same load on a shared machine."""
+    stores = [Store(url) for url in urls]
     try:
-        ledger = store.ledger
-        read = ReadSide(store)
-        last = int(ledger.recorder.last_id_with_prefix("T-")[2:])  # type: ignore[attr-defined]
+        reads, tasks = [], []
         rng = random.Random(1)
-        tasks = [f"T-{rng.randint(1, last):06d}" for _ in range(samples)]
-        read.history(tasks[0])  # the campaign and the connection, once
-        times = []
-        for task in tasks:
-            times.append(best(repeat, lambda task=task: read.history(task)))
-        times.sort()
-        return (ledger.max_position(), statistics.median(times),
-                times[int(0.95 * (len(times) - 1))])
+        for store in stores:
+            read = ReadSide(store)
+            last = store.ledger.recorder.last_id_with_prefix("T-")  # type: ignore[attr-defined]
+            tasks.append([f"T-{rng.randint(1, int(last[2:])):06d}" for _ in range(samples)])
+            read.history(tasks[-1][0])  # the campaign and the connection, once
+            reads.append(read)
+        times: list[list[float]] = [[] for _ in stores]
+        for n in range(samples):
+            for i, read in enumerate(reads):
+                task = tasks[i][n]
+                times[i].append(best(repeat, lambda read=read, task=task: read.history(task)))
+        found = []
+        for store, seconds in zip(stores, times, strict=True):
+            seconds.sort()
+            found.append((store.ledger.max_position(), statistics.median(seconds),
+                          seconds[int(0.95 * (len(seconds) - 1))]))
+        return found
     finally:
-        store.close()
+        for store in stores:
+            store.close()
 
 
 def main() -> int:
@@ -122,8 +133,8 @@ def main() -> int:
 
     rebuild_rate(ledger_of(folder, args.rebuild), args.repeat)
 
-    small = history_latency(ledger_of(folder, args.small), args.samples, args.repeat)
-    large = history_latency(ledger_of(folder, args.large), args.samples, args.repeat)
+    small, large = history_latency([ledger_of(folder, args.small),
+                                    ledger_of(folder, args.large)], args.samples, args.repeat)
     print("history of one task (median, 95th percentile)")
     for label, (events, median, p95) in (("small", small), ("large", large)):
         print(f"  {label} ledger {events:>10,} events  {median * 1000:7.2f} ms  "
