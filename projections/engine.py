@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,18 +129,18 @@ class Rows:
 
     def __init__(self, loader: Callable[[str, list[Key]], dict[Key, dict[str, Any]]] | None
                  = None) -> None:
-        self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {}
-        self._stored: dict[str, set[Key]] = {}
-        self._dirty: dict[str, set[Key]] = {}
+        self._rows: defaultdict[str, dict[Key, dict[str, Any] | None]] = defaultdict(dict)
+        self._stored: defaultdict[str, set[Key]] = defaultdict(set)
+        self._dirty: defaultdict[str, set[Key]] = defaultdict(set)
         self._loader = loader
 
     def preload(self, wanted: dict[str, set[Key]]) -> None:
         for table, keys in wanted.items():
-            cached = self._rows.setdefault(table, {})
+            cached = self._rows[table]
             missing = [k for k in keys if k not in cached]
             if missing and self._loader is not None:
                 found = self._loader(table, missing)
-                stored = self._stored.setdefault(table, set())
+                stored = self._stored[table]
                 for key in missing:
                     row = found.get(key)
                     cached[key] = row
@@ -147,27 +148,27 @@ class Rows:
                         stored.add(key)
 
     def get(self, table: str, key: Key) -> dict[str, Any] | None:
-        return self._rows.setdefault(table, {}).get(key)
+        return self._rows[table].get(key)
 
     def put(self, table: str, key: Key, row: dict[str, Any]) -> None:
-        self._rows.setdefault(table, {})[key] = row
-        self._dirty.setdefault(table, set()).add(key)
+        self._rows[table][key] = row
+        self._dirty[table].add(key)
 
     def delete(self, table: str, key: Key) -> None:
-        self._rows.setdefault(table, {})[key] = None
-        self._dirty.setdefault(table, set()).add(key)
+        self._rows[table][key] = None
+        self._dirty[table].add(key)
 
     def changes(self) -> Iterator[tuple[str, list[Key], list[dict[str, Any]]]]:
         """Per table: the stored keys to delete, and the live rows to insert."""
         for table, keys in self._dirty.items():
             rows = self._rows[table]
-            stored = self._stored.get(table, set())
+            stored = self._stored[table]
             yield (table, [k for k in keys if k in stored],
                    [row for k in keys if (row := rows[k]) is not None])
 
     def table(self, table: str) -> dict[Key, dict[str, Any]]:
         """Every live row of a table (for a fold done wholly in memory)."""
-        return {k: v for k, v in self._rows.get(table, {}).items() if v is not None}
+        return {k: v for k, v in self._rows[table].items() if v is not None}
 
 
 class Projection:
