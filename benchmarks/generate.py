@@ -1,6 +1,6 @@
 """Generate a realistic city ledger of about N events, deterministically.
 
-A city of up to 60 街道 × 10 社区, 50 部门 and a property company per 街道, a year of
+A city of up to 60 街道 × 10 社区, 50 部门 and a property company per 街道, a year (or more) of
 inspections, complaints, media exposures and unannounced checks, with late, reworked and
 recurring problems in realistic proportions — the same simulation as ``taizhang demo``
 (``ledger.demo.Simulation``), through the domain's commands and the application's bulk path.
@@ -21,21 +21,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ledger.demo import Scale, Simulation  # noqa: E402
 from ledger.store import Store  # noqa: E402
 
-# Measured: a 街道 (10 社区 and a property company) at 4 visits per unit-month yields about
-# 5,300 events a year; the full city (60 街道) about 320,000, so beyond that the visits
-# per unit-month grow instead of the city.
-EVENTS_PER_STREET_YEAR = 5_300
+# Measured: one 街道 (10 社区 and a property company), visited 16 times per unit a month,
+# with its share of departments, complaints and exposures, yields about 16,900 events a
+# year; so the whole city (60 街道) makes about a million — the issue's "city's year". A
+# smaller N is a smaller city at the same density, a larger N more years of the whole city.
+EVENTS_PER_STREET_YEAR = 16_900
 CITY_STREETS = 60
+VISITS_PER_UNIT_MONTH = 16.0
 
 
 def city_scale(events: int) -> Scale:
-    """The city (or the part of it) whose year gives about ``events`` events."""
+    """The city (or the part of it), and the months, whose history gives about ``events``."""
     streets = max(1, min(CITY_STREETS, round(events / EVENTS_PER_STREET_YEAR)))
-    visits = 4.0 * max(1.0, events / (CITY_STREETS * EVENTS_PER_STREET_YEAR))
+    # A year at every size from one 街道's year to the whole city's; below, fewer months;
+    # beyond, more years.
+    months = max(1, round(12 * events / (streets * EVENTS_PER_STREET_YEAR)))
+    if EVENTS_PER_STREET_YEAR <= events <= CITY_STREETS * EVENTS_PER_STREET_YEAR:
+        months = 12
     return Scale(streets=streets, communities_per_street=10,
                  departments=max(3, round(50 * streets / CITY_STREETS)), properties=streets,
-                 inspectors=max(3, streets * 2), months=12,
-                 inspections_per_unit_month=visits)
+                 inspectors=max(3, streets * 2), months=months,
+                 inspections_per_unit_month=VISITS_PER_UNIT_MONTH)
 
 
 def generate(url: str, events: int, seed: int = 1, until: str = "2025-12",

@@ -1,0 +1,233 @@
+"""The benchmark suite: a city's ledger at N events, each figure beside its baseline.
+
+In one run, on SQLite (the embedded default):
+
+- bulk write: generating the N-event ledger through the bulk path (domain commands, saved
+  in batches) vs raw sqlite3 ``executemany`` of the very same stored rows — goal ≥ 0.35×;
+- command path: one command (load, decide, save) vs raw one-row-per-transaction inserts of
+  the same rows — goal ≥ 0.5×;
+- full projection rebuild vs reading and ``json.loads``-ing the same rows — goal ≥ 0.5×;
+- ``rank``, ``history`` and ``board --unit`` at N events vs at N/10 — goal ≤ 1.5×;
+- peak memory (RSS) of a full rebuild at N vs at N/10 — goal ≤ 1.3×;
+- ``audit verify`` events/s.
+
+Exits non-zero if a goal is missed (``--report-only``: always 0, for the smoke test).
+Run: ``python benchmarks/run.py [--events N]`` (default 200,000: a few minutes on two cores;
+``--events 1000000`` is the yardstick: a city's year). From 170,000 events up, the ledger of
+N/10 is a smaller city over the same twelve months, so its 街道 JD01 has the same history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from click.testing import CliRunner  # noqa: E402
+
+import cli  # noqa: E402
+from benchmarks.bench_commands import raw_single, raw_table  # noqa: E402
+from benchmarks.generate import generate  # noqa: E402
+from ledger import audit  # noqa: E402
+from ledger.store import Store  # noqa: E402
+from projections.read import ReadSide  # noqa: E402
+
+MONTH = "2025-12"  # the generated ledgers end with this month
+UNIT = "JD01"  # a 街道 that exists at every size, at the same density
+BATCH = 1000  # the generator's aggregates per save
+
+# Run in a fresh interpreter, so that its peak resident memory is the rebuild's alone.
+REBUILD = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from ledger.store import Store
+from projections.read import ReadSide
+store = Store({url!r})
+read = ReadSide(store)
+started = time.perf_counter()
+read.rebuild()
+seconds = time.perf_counter() - started
+print(json.dumps({{"seconds": seconds, "events": store.ledger.max_position(),
+                  "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+"""
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def median_of(runs: int, work: Callable[[], object]) -> float:
+    return statistics.median(timed(work) for _ in range(runs))
+
+
+def command(url: str, *args: str) -> Callable[[], None]:
+    """A ``taizhang`` command run in this process, as a user would type it."""
+    def run() -> None:
+        result = CliRunner().invoke(cli.main, ["--db", url, "--as", "admin", *args])
+        if result.exit_code != 0:
+            raise SystemExit(f"taizhang {' '.join(args)} failed: {result.output}")
+    return run
+
+
+def raw_executemany(folder: Path, url: str) -> float:
+    """Raw sqlite3 inserting the ledger's own stored rows, ``BATCH`` per transaction."""
+    store = Store(url)
+    rows = [tuple(record) for record in store.ledger.records(batch=10_000)]
+    store.close()
+    conn = raw_table(str(folder / "raw-many.db"))
+    started = time.perf_counter()
+    for i in range(0, len(rows), BATCH):
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", rows[i:i + BATCH])
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return len(rows) / seconds
+
+
+def command_path(url: str, count: int) -> tuple[float, bytes]:
+    """Escalate open tasks, one command (one event, one transaction) at a time."""
+    store = Store(url)
+    try:
+        ledger = store.ledger
+        open_tasks = [row["task"] for row in ReadSide(store).board(open_only=True)]
+        rng = random.Random(1)
+        chosen = [rng.choice(open_tasks) for _ in range(count)]
+        started = time.perf_counter()
+        for task_id in chosen:
+            ledger.escalate("admin", task_id, reason="超期未整改，列入督办")
+        rate = count / (time.perf_counter() - started)
+        state = next(iter(ledger.records(after=ledger.max_position() - 1))).state
+        return rate, state
+    finally:
+        store.close()
+
+
+def read_rate(url: str) -> float:
+    store = Store(url)
+    try:
+        ledger = store.ledger
+        count = 0
+        started = time.perf_counter()
+        for record in ledger.records(batch=10_000):
+            json.loads(record.state)
+            count += 1
+        return count / (time.perf_counter() - started)
+    finally:
+        store.close()
+
+
+def rebuild(url: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", REBUILD.format(root=str(ROOT), url=url)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def verify_rate(url: str) -> float:
+    store = Store(url)
+    try:
+        started = time.perf_counter()
+        report = audit.verify(store.ledger)
+        seconds = time.perf_counter() - started
+        if not report.ok:
+            raise SystemExit(f"audit verify failed on the generated ledger: {report.as_dict()}")
+        return store.ledger.max_position() / seconds
+    finally:
+        store.close()
+
+
+def query_times(url: str, runs: int) -> dict[str, float]:
+    """Median seconds of rank, history and board --unit, projections current."""
+    store = Store(url)
+    read = ReadSide(store)
+    read.current()
+    last = store.ledger.recorder.last_id_with_prefix("T-")  # type: ignore[attr-defined]
+    rng = random.Random(2)
+    tasks = [f"T-{rng.randint(1, int(last[2:])):06d}" for _ in range(runs)]
+    store.close()
+    history = statistics.median(timed(command(url, "history", task)) for task in tasks)
+    return {
+        "rank": median_of(runs, command(url, "rank", "--month", MONTH, "--level", "社区",
+                                        "--parent", UNIT)),
+        "history": history,
+        "board": median_of(runs, command(url, "board", "--unit", UNIT, "--format", "csv")),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--commands", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=5, help="runs per query timing (median)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="exit 0 even when a goal is missed")
+    args = parser.parse_args()
+    rows: list[tuple[str, float, float, str, float | None, bool]] = []
+
+    def figure(name: str, ours: float, baseline: float, unit: str, goal: float | None,
+               at_most: bool = False) -> None:
+        rows.append((name, ours, baseline, unit, goal, at_most))
+
+    with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
+        folder = Path(tmp)
+        big, small = (f"sqlite:///{folder / 'big.db'}", f"sqlite:///{folder / 'small.db'}")
+        print(f"generating {args.events:,} and {args.events // 10:,} events …", flush=True)
+        started = time.perf_counter()
+        written = generate(big, args.events)["events"]
+        bulk = written / (time.perf_counter() - started)
+        generate(small, args.events // 10)
+        figure("bulk write (events/s)", bulk, raw_executemany(folder, big), "/s", 0.35)
+
+        print("rebuilding projections …", flush=True)
+        at_big, at_small = rebuild(big), rebuild(small)
+        figure("full projection rebuild (events/s)", at_big["events"] / at_big["seconds"],
+               read_rate(big), "/s", 0.5)
+        figure("peak memory of a rebuild (MiB), N vs N/10", at_big["peak_kib"] / 1024,
+               at_small["peak_kib"] / 1024, "MiB", 1.3, at_most=True)
+
+        print("timing queries …", flush=True)
+        q_big, q_small = query_times(big, args.runs), query_times(small, args.runs)
+        for name, label in (("rank", f"rank --level 社区 --parent {UNIT}"),
+                            ("history", "history TASK"), ("board", f"board --unit {UNIT}")):
+            figure(f"{label} (s), N vs N/10", q_big[name], q_small[name], "s", 1.5,
+                   at_most=True)
+
+        verify = verify_rate(big)
+        print("command path …", flush=True)
+        rate, state = command_path(big, args.commands)
+        figure("command path (events/s)", rate, raw_single(str(folder), args.commands, state),
+               "/s", 0.5)
+        figure("audit verify (events/s)", verify, verify, "/s", None)
+
+    missed = False
+    print(f"\n{written:,} events (N) and a ledger of N/10; SQLite {sqlite3.sqlite_version}")
+    print(f"{'figure':52} {'taizhang':>12} {'baseline':>12} {'ratio':>7}  goal")
+    for name, ours, baseline, unit, goal, at_most in rows:
+        ratio = ours / baseline
+        if goal is None:
+            print(f"{name:52} {ours:12,.1f}")
+            continue
+        ok = ratio <= goal if at_most else ratio >= goal
+        missed |= not ok
+        sign = "<=" if at_most else ">="
+        fmt = ",.3f" if unit == "s" else ",.0f"
+        print(f"{name:52} {ours:12{fmt}} {baseline:12{fmt}} {ratio:7.2f}  {sign} {goal}  "
+              f"{'ok' if ok else 'MISSED'}")
+    return 1 if missed and not args.report_only else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
