@@ -8,6 +8,8 @@ refused with the reason the new state gives) a few times before giving up with a
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -128,11 +130,14 @@ class Ledger(Application[str]):
         return when, now
 
     def _retrying(self, attempt: Callable[[], R]) -> R:
-        for _ in range(ATTEMPTS):
+        for tried in range(ATTEMPTS):
             try:
                 return attempt()
             except IntegrityError:
                 self._forget_cached()
+                # A short random pause, growing: writers that collided do not all come
+                # back at the same moment to collide again.
+                time.sleep(random.uniform(0, 0.005 * 2 ** tried))
                 continue
             except BaseException:
                 self._forget_cached()

@@ -278,11 +278,13 @@ class Projector:
 
     def _create_tables(self) -> None:
         with self.engine.begin() as conn:
+            # In one transaction, one process at a time: the others wait, then find
+            # everything made.
             if conn.dialect.name == "postgresql":
-                # In one transaction, one process at a time: the others wait, then find
-                # everything made.
                 conn.execute(sa.text(CREATION_LOCK), {"schema": conn.execute(
                     sa.text("SELECT current_schema()")).scalar_one()})
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock, taken first
             POSITIONS.metadata.create_all(conn)
             for projection in self.projections:
                 projection.metadata.create_all(conn)
