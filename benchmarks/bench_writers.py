@@ -1,0 +1,162 @@
+"""Write throughput with several writer processes at once: 1, 2 and 4 on PostgreSQL, and one
+on SQLite for comparison, in one run.
+
+Each writer is its own process with its own store (as several supervision groups entering
+the day's work at once), running commands for a fixed time against a shared pool of tasks:
+mostly escalations (督办) of tasks picked at random — so two writers sometimes act on the same
+task and one of them must reload and decide again — and one new assignment in ten, so the
+writers also compete for the next task number. Every accepted command writes one event.
+
+Goal: no collapse — four writers together at least as fast as one (ratio >= 1.0). All
+writers go through the one write lock of the events table, so the ratio cannot be much above
+1 on one server; what matters is that it does not fall.
+
+Run: ``python benchmarks/bench_writers.py [--seconds S] [--rounds R] [--tasks N]
+[--postgres postgresql://USER@HOST:PORT/DB]`` (default: ``TAIZHANG_TEST_POSTGRES`` or the
+local test server). The PostgreSQL configurations run interleaved, round after round, in one
+scratch schema dropped afterwards; the median round of each is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ledger.store import Store, StoreURL  # noqa: E402
+
+POSTGRES = os.environ.get("TAIZHANG_TEST_POSTGRES",
+                          "postgresql://postgres@127.0.0.1:5432/test")
+DEADLINE = date(2099, 12, 31)
+
+
+def seed(url: str, tasks: int) -> list[str]:
+    """A campaign with one 社区, an inspector, and ``tasks`` open tasks to act on."""
+    store = Store(url)
+    ledger = store.ledger
+    ledger.start_campaign(name="bench", time_zone="Asia/Shanghai", categories=[],
+                          required_inspections=4, admin_id="admin", admin_name="管理员")
+    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道")
+    ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS")
+    ledger.register_person("admin", person_id="li", name="李督查", role="inspector")
+    ids = [assign(ledger, i) for i in range(tasks)]
+    store.close()
+    return ids
+
+
+def assign(ledger: Any, i: int) -> str:
+    return ledger.assign("li", unit="JS01", category="环境卫生", source="inspection",
+                         location=f"幸福路{i}号", description="乱堆乱放",
+                         deadline=DEADLINE)["task"]
+
+
+def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
+           results: Any) -> None:
+    """One writer process: commands until the time is up; reports what it did."""
+    from ledger.app import Conflict
+
+    store = Store(url)
+    ledger = store.ledger
+    ledger.max_position()  # connect before the clock starts
+    chooser = random.Random(number)
+    accepted = conflicts = 0
+    start.wait()
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        try:
+            if chooser.random() < 0.1:
+                assign(ledger, number)
+            else:
+                ledger.escalate("li", chooser.choice(ids), reason="超期未整改，列入督办")
+            accepted += 1
+        except Conflict:
+            conflicts += 1
+    store.close()
+    results.put((accepted, conflicts))
+
+
+def run(url: str, ids: list[str], writers: int, seconds: float) -> tuple[float, int, int]:
+    """Commands per second of ``writers`` processes together, with their conflicts."""
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(writers + 1)
+    results = spawn.Queue()
+    processes = [spawn.Process(target=writer, args=(url, ids, seconds, n, start, results))
+                 for n in range(writers)]
+    for process in processes:
+        process.start()
+    start.wait()
+    began = time.perf_counter()
+    done = [results.get() for _ in processes]
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    accepted = sum(d[0] for d in done)
+    return accepted / elapsed, accepted, sum(d[1] for d in done)
+
+
+def drop_schema(url: str) -> None:
+    parsed = StoreURL.parse(url)
+    engine = sa.create_engine(parsed.sqlalchemy_url())
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{parsed.schema}" CASCADE'))
+    engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0,
+                        help="How long each configuration writes in each round.")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="Rounds of 1, 2 and 4 writers, interleaved; medians reported.")
+    parser.add_argument("--tasks", type=int, default=200, help="Tasks in the shared pool.")
+    parser.add_argument("--postgres", default=POSTGRES)
+    args = parser.parse_args()
+
+    runs: dict[str, list[tuple[float, int, int]]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/ledger.db"
+        ids = seed(url, args.tasks)
+        runs["SQLite, 1 writer"] = [run(url, ids, 1, args.seconds)
+                                    for _ in range(args.rounds)]
+
+    separator = "&" if "?" in args.postgres else "?"
+    url = f"{args.postgres}{separator}schema=bench_{uuid.uuid4().hex[:10]}"
+    try:
+        ids = seed(url, args.tasks)
+        # Interleaved, so that whatever else the machine does weighs on each alike.
+        for _ in range(args.rounds):
+            for writers in (1, 2, 4):
+                name = f"PostgreSQL, {writers} writer{'s' * (writers > 1)}"
+                runs.setdefault(name, []).append(run(url, ids, writers, args.seconds))
+    finally:
+        drop_schema(url)
+
+    figures = {name: sorted(r)[len(r) // 2] for name, r in runs.items()}  # median by rate
+    baseline = figures["PostgreSQL, 1 writer"][0]
+    print(f"{'configuration':24} {'commands/s':>11} {'accepted':>9} {'conflicts':>10} "
+          f"{'vs PG 1 writer':>15}   (median of {args.rounds} rounds of {args.seconds:g} s)")
+    for name, (rate, accepted, conflicts) in figures.items():
+        print(f"{name:24} {rate:11,.1f} {accepted:9} {conflicts:10} {rate / baseline:15.2f}")
+    ratio = figures["PostgreSQL, 4 writers"][0] / baseline
+    ok = ratio >= 1.0
+    print(f"goal: 4 writers >= 1 writer on PostgreSQL: ratio {ratio:.2f} "
+          f"{'ok' if ok else 'MISSED'}  ({os.cpu_count()} cores, load "
+          f"{os.getloadavg()[0]:.1f}, psycopg {psycopg.pq.__impl__})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
