@@ -160,10 +160,14 @@ class Metrics(Projection):
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
         if fact.kind.startswith("Task."):
+            # The task's items are derived in ``finish``, once per batch: deriving them
+            # on every event cost in proportion to the task's length.
             key = (fact.originator_id,)
             row = rows.get("metric_tasks", key)
-            events = [*(row["events"] if row else []), compact(fact)]
-            rows.put("metric_tasks", key, task_row(fact.originator_id, events, ctx))
+            if row is None or "items" in row:
+                row = {"task": fact.originator_id, "events": [*(row["events"] if row else [])]}
+                rows.put("metric_tasks", key, row)
+            row["events"].append(compact(fact))
             if fact.kind == "Task.Reassigned":
                 rows.put("metric_held", (fact.originator_id, d["previous_unit"]),
                          {"task": fact.originator_id, "unit": d["previous_unit"]})
@@ -200,8 +204,15 @@ class Metrics(Projection):
                                          first.get("lookback_months", 3))})
 
 
+    def finish(self, rows: Rows, ctx: Context) -> None:
+        for key in list(rows.changed("metric_tasks")):
+            row = rows.get("metric_tasks", key)
+            if row is not None and "items" not in row:
+                rows.put("metric_tasks", key, task_row(key[0], row["events"], ctx))
+
+
 def local_month(iso: str, ctx: Context) -> str:
-    return month_of(ctx.local(iso).date())
+    return ctx.month(iso)
 
 
 def compact(fact: Fact) -> dict[str, Any]:
@@ -233,14 +244,13 @@ class _Cycle:
     passed: dict[str, Any] | None = None
     closed: dict[str, Any] | None = None
 
-    @property
-    def voided(self) -> bool:
-        return self.closed is not None and self.closed["closure"] != "verified"
-
 
 def corrected(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The task's events as its corrections say they were (corrections themselves left
-    out), in order."""
+    out), in order. Uncorrected events are returned as they are: do not change them."""
+    if all(e["k"] != "Corrected" for e in events) and all(
+            a["v"] < b["v"] for a, b in zip(events, events[1:])):
+        return events
     by_version = {e["v"]: dict(e) for e in events if e["k"] != "Corrected"}
     for correction in (e for e in events if e["k"] == "Corrected"):
         target = by_version.get(correction["corrects"])
@@ -261,21 +271,21 @@ def derive(task: str, events: list[dict[str, Any]], ctx: Context
     received = assigned
     cycles: list[_Cycle] = []
     responses: list[Item] = []
+    month = ctx.month
+    cycle = None
     for e in replayed:
         kind = e["k"]
-        cycle = cycles[-1] if cycles else None
-        if kind == "Assigned":
-            cycles.append(_Cycle(e, holder, e["deadline"], e))
-        elif kind == "Reopened":
-            cycles.append(_Cycle(e, holder, e["deadline"], e))
+        if kind == "Assigned" or kind == "Reopened":
+            cycle = _Cycle(e, holder, e["deadline"], e)
+            cycles.append(cycle)
         elif cycle is None:
             continue
-        elif kind in ("NoticeIssued", "DeadlineExtended"):
-            if e.get("deadline"):
-                cycle.deadline, cycle.deadline_event = e["deadline"], e
         elif kind == "ReinspectionPassed":
             cycle.reinspections.append(e)
             cycle.passed = e
+        elif kind == "NoticeIssued" or kind == "DeadlineExtended":
+            if e.get("deadline"):
+                cycle.deadline, cycle.deadline_event = e["deadline"], e
         elif kind == "ReinspectionFailed":
             cycle.reinspections.append(e)
         elif kind == "Escalated":
@@ -287,66 +297,74 @@ def derive(task: str, events: list[dict[str, Any]], ctx: Context
             cycle.unit = holder
             received = e
         elif kind == "Acknowledged" and source == "complaint":
-            hours = (datetime.fromisoformat(e["at"])
+            at = e["at"]
+            hours = (datetime.fromisoformat(at)
                      - datetime.fromisoformat(received["at"])).total_seconds() / 3600
-            responses.append(_item("response", task, e["at"], holder, ctx,
-                                   [received, e], hours=round(hours, 6)))
+            responses.append({"kind": "response", "task": task, "month": month(at),
+                              "unit": holder, "at": at, "events": [_ref(received), _ref(e)],
+                              "hours": round(hours, 6)})
 
-    items = [_item("assigned", task, assigned["at"], cycles[0].unit, ctx, [assigned],
-                   source=source, category=assigned["category"],
-                   location=assigned["location"])]
+    at = assigned["at"]
+    items = [{"kind": "assigned", "task": task, "month": month(at), "unit": cycles[0].unit,
+              "at": at, "events": [_ref(assigned)], "source": source,
+              "category": assigned["category"], "location": assigned["location"]}]
     for index, cycle in enumerate(cycles):
         unit = cycle.unit
+        start = cycle.start
         if index:
-            items.append(_item("reopened", task, cycle.start["at"], cycles[index - 1].unit,
-                               ctx, [cycle.start]))
+            at = start["at"]
+            items.append({"kind": "reopened", "task": task, "month": month(at),
+                          "unit": cycles[index - 1].unit, "at": at, "events": [_ref(start)]})
         for e in cycle.reinspections:
-            items.append(_item("reinspection", task, e["at"], unit, ctx, [e],
-                               failed=e["k"] == "ReinspectionFailed"))
+            at = e["at"]
+            items.append({"kind": "reinspection", "task": task, "month": month(at),
+                          "unit": unit, "at": at, "events": [_ref(e)],
+                          "failed": e["k"] == "ReinspectionFailed"})
         for e in cycle.escalations:
-            items.append(_item("escalated", task, e["at"], unit, ctx, [e]))
-        if cycle.closed is not None and not cycle.voided:
-            items.append(_item("closed", task, cycle.closed["at"], unit, ctx, [cycle.closed],
-                               category=assigned["category"], location=assigned["location"]))
-        if cycle.voided:
-            continue
-        basis = [cycle.start] + ([cycle.deadline_event]
-                                 if cycle.deadline_event is not cycle.start else [])
+            at = e["at"]
+            items.append({"kind": "escalated", "task": task, "month": month(at), "unit": unit,
+                          "at": at, "events": [_ref(e)]})
+        closed = cycle.closed
+        if closed is not None:
+            if closed["closure"] != "verified":
+                continue  # void: never a rectification the unit owed
+            at = closed["at"]
+            items.append({"kind": "closed", "task": task, "month": month(at), "unit": unit,
+                          "at": at, "events": [_ref(closed)],
+                          "category": assigned["category"], "location": assigned["location"]})
+        basis = [_ref(start)]
+        if cycle.deadline_event is not start:
+            basis.append(_ref(cycle.deadline_event))
         deadline = date.fromisoformat(cycle.deadline)
-        passed_on = ctx.local(cycle.passed["at"]).date() if cycle.passed else None
+        passed = cycle.passed
+        passed_on = date.fromordinal(ctx.day_number(passed["at"])) if passed else None
         on_time = passed_on is not None and passed_on <= deadline
-        due = _item("due", task, None, unit, ctx,
-                    basis + ([cycle.passed] if cycle.passed else []),
-                    deadline=cycle.deadline, on_time=on_time)
-        due["month"] = cycle.deadline[:7]
-        items.append(due)
-        if cycle.passed is not None:
-            days = (datetime.fromisoformat(cycle.passed["at"])
-                    - datetime.fromisoformat(cycle.start["at"])).total_seconds() / 86400
-            items.append(_item("verified", task, cycle.passed["at"], unit, ctx,
-                               [cycle.start, cycle.passed], days=round(days, 6)))
+        items.append({"kind": "due", "task": task, "month": cycle.deadline[:7], "unit": unit,
+                      "at": None, "events": basis + ([_ref(passed)] if passed else []),
+                      "deadline": cycle.deadline, "on_time": on_time})
+        if passed is not None:
+            at = passed["at"]
+            days = (datetime.fromisoformat(at)
+                    - datetime.fromisoformat(start["at"])).total_seconds() / 86400
+            items.append({"kind": "verified", "task": task, "month": month(at), "unit": unit,
+                          "at": at, "events": [_ref(start), _ref(passed)],
+                          "days": round(days, 6)})
         # Overdue at the end of month M: the deadline is before M's last day, and the
         # cycle was not verified by then.
+        if on_time:
+            continue
         first = month_of(deadline + timedelta(days=1))
         last = OPEN_END if passed_on is None else month_add(month_of(passed_on), -1)
-        if passed_on is not None and passed_on <= deadline:
-            continue
         if first <= last:
-            span = _item("overdue", task, None, unit, ctx, basis,
-                         deadline=cycle.deadline, to=last)
-            span["month"] = first
-            items.append(span)
+            items.append({"kind": "overdue", "task": task, "month": first, "unit": unit,
+                          "at": None, "events": [[*ref] for ref in basis],
+                          "deadline": cycle.deadline, "to": last})
     return items + responses, holder
 
 
-def _item(kind: str, task: str, at: str | None, unit: str, ctx: Context,
-          events: list[dict[str, Any]], **details: Any) -> Item:
-    item: Item = {"kind": kind, "task": task,
-                  "month": local_month(at, ctx) if at is not None else "",
-                  "unit": unit, "at": at,
-                  "events": [[e["v"], e["k"], e["at"]] for e in events]}
-    item.update(details)
-    return item
+def _ref(event: dict[str, Any]) -> list[Any]:
+    """How an item names an event of its task: [version, kind, occurred_at]."""
+    return [event["v"], event["k"], event["at"]]
 
 
 # --- where the rows come from -------------------------------------------------------------
