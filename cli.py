@@ -30,8 +30,11 @@ class LedgerGroup(click.Group):
         except (DomainError, StoreURLError) as e:
             raise click.ClickException(str(e)) from None
         except (PersistenceError, sqlalchemy.exc.SQLAlchemyError) as e:
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise click.ClickException(f"store {ctx.obj.url if ctx.obj else ''}: {first}") \
+            # The driver's own words (not SQLAlchemy's wrapping), and the store as described
+            # (never the URL as typed: it may hold a password).
+            said = str(getattr(e, "orig", None) or e).strip().splitlines()
+            where = ctx.obj.store.url.describe() if ctx.obj else ""
+            raise click.ClickException(f"store {where}: {(said or [type(e).__name__])[0]}") \
                 from None
 
 

@@ -219,9 +219,11 @@ def test_the_demo_reads_the_same_on_postgresql_as_on_sqlite(pg_url: str,
 # --- storage failures -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["postgresql://postgres@127.0.0.1:1/test",
-                                 "postgresql://no_such_role_here@127.0.0.1:5432/test"])
-def test_a_store_that_cannot_be_reached_is_one_error_line(url: str) -> None:
+@pytest.mark.parametrize(("url", "reason"), [
+    ("postgresql://postgres:s3cr%40t@127.0.0.1:1/test", "Connection refused"),
+    ("postgresql://no_such_role_here@127.0.0.1:5432/test",
+     'role "no_such_role_here" does not exist')])
+def test_a_store_that_cannot_be_reached_is_one_error_line(url: str, reason: str) -> None:
     if "5432" in url:
         from conftest import postgres_problem
 
@@ -229,8 +231,11 @@ def test_a_store_that_cannot_be_reached_is_one_error_line(url: str) -> None:
             pytest.skip(postgres_problem())
     result = Cli(url)("task", "show", "T-000001")
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: store {StoreURL.parse(url).describe()}: ")
-    assert result.output.count("\n") == 1, result.output
+    assert result.output.startswith(
+        f"Error: store {StoreURL.parse(url).describe()}: connection failed: ")
+    assert result.output.endswith(f"{reason}\n") and result.output.count("\n") == 1, \
+        result.output
+    assert "s3cr" not in result.output
 
 
 def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
