@@ -13,10 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Transcoder, Transcoding
+import orjson
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+    Transcoder,
+    Transcoding,
+)
 
 from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused, check_moment
 from domain.inspection import Inspection
@@ -46,6 +55,51 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+# What orjson writes byte for byte as the library's encoder (compact, UTF-8) writes it, or
+# hands to the transcodings as the library's encoder does. Not floats (orjson spells 1e16
+# and NaN otherwise) nor UUIDs, dataclasses or enums (orjson writes them itself).
+_ALIKE = frozenset({str, int, bool, type(None), datetime, date, Decimal})
+_DEPTH = 32
+
+
+def _alike(value: Any, depth: int = 0) -> bool:
+    """Whether orjson encodes ``value`` exactly as the library's JSON encoder does."""
+    kind = type(value)
+    if kind is dict:
+        if depth > _DEPTH:
+            return False  # deep, or circular: the library's encoder says what is wrong
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _ALIKE
+                                        and not _alike(item, depth + 1)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        if depth > _DEPTH:
+            return False
+        for item in value:
+            if type(item) not in _ALIKE and not _alike(item, depth + 1):
+                return False
+        return True
+    return kind in _ALIKE
+
+
+class FastJSONTranscoder(JSONTranscoder):
+    """The library's JSON transcoder, encoding with orjson where that writes the very same
+    bytes (twice as fast; the audit chain hashes those bytes): events whose values are
+    text, integers, booleans, dates and times, decimals, lists and dicts. Anything else,
+    and anything orjson refuses (integers beyond 64 bits, lone surrogates), goes to the
+    library's encoder."""
+
+    def encode(self, obj: Any) -> bytes:
+        if _alike(obj):
+            try:
+                return orjson.dumps(obj, default=self._encode_obj,
+                                    option=orjson.OPT_PASSTHROUGH_DATETIME)
+            except orjson.JSONEncodeError:
+                pass
+        return super().encode(obj)
 
 
 @dataclass
@@ -83,6 +137,31 @@ class Ledger(Application[str]):
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def construct_transcoder(self) -> Transcoder:
+        if self.factory.env.get(self.factory.TRANSCODER_TOPIC):
+            return super().construct_transcoder()
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
+        """The library's save, with the aggregates' events collected without its runtime
+        Protocol checks (a third of a batched save's time): an aggregate is known by its
+        class; anything else is collected the library's way."""
+        processing_event: ProcessingEvent[str] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            elif obj is not None:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, as it calls it
+        return recordings
 
     # --- reading aggregates ------------------------------------------------------------
 

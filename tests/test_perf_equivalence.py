@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import json
 
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    StoredEvent,
+    UUIDAsHex,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.app import DateAsISO, FastJSONTranscoder, Ledger
 from projections.engine import loads
 
 scalars = (st.none() | st.booleans() | st.text()
            | st.integers(min_value=-(10 ** 30), max_value=10 ** 30)
            | st.floats(allow_nan=True, allow_infinity=True)
            | st.sampled_from([2 ** 63 - 1, 2 ** 63, 2 ** 64 - 1, 2 ** 64, -(2 ** 63),
-                              -(2 ** 63) - 1, 10 ** 18, 1e300, -0.0]))
+                              -(2 ** 63) - 1, 10 ** 18, 1e300, -0.0, "\ud800"]))
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=20)
 
@@ -37,3 +45,53 @@ def test_loads_reads_what_json_reads(value: object, ascii_only: bool) -> None:
     text = json.dumps(value, ensure_ascii=ascii_only)
     assert same(loads(text), json.loads(text))
     assert same(loads(text.encode("utf-8", "surrogatepass")), json.loads(text))
+
+
+def _library_transcoder() -> JSONTranscoder:
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+    return transcoder
+
+
+def _fast_transcoder() -> FastJSONTranscoder:
+    transcoder = FastJSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+    return transcoder
+
+
+event_scalars = (st.none() | st.booleans()
+                 | st.text(st.characters(blacklist_categories=()), max_size=8)
+                 | st.integers(min_value=-(2 ** 70), max_value=2 ** 70)
+                 | st.floats() | st.datetimes(timezones=st.none() | st.timezones())
+                 | st.dates() | st.decimals(allow_nan=False) | st.uuids())
+event_values = st.recursive(
+    event_scalars, lambda inner: st.lists(inner, max_size=3)
+    | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=4) | st.integers(0, 3), inner, max_size=3),
+    max_leaves=12)
+
+
+def _encoded(transcoder: JSONTranscoder, value: object) -> object:
+    try:
+        return transcoder.encode(value)
+    except Exception as e:  # the same refusal either way
+        return type(e)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), event_values, max_size=6))
+def test_the_ledgers_transcoder_writes_the_librarys_bytes(state: dict[str, object]) -> None:
+    assert _encoded(_fast_transcoder(), state) == _encoded(_library_transcoder(), state)
+
+
+def test_a_stored_event_is_written_as_the_library_writes_it(seeded: Ledger) -> None:
+    library = _library_transcoder()
+    assert isinstance(seeded.mapper.transcoder, FastJSONTranscoder)
+    for record in seeded.records():
+        event = seeded.mapper.to_domain_event(StoredEvent(
+            record.originator_id, record.originator_version, record.topic, record.state))
+        state = dict(vars(event))
+        del state["originator_id"], state["originator_version"]
+        assert seeded.mapper.transcoder.encode(state) == library.encode(state) == record.state
