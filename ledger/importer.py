@@ -17,6 +17,7 @@ Bad rows are never dropped silently: each is reported with its row, column, valu
 
 from __future__ import annotations
 
+import _strptime
 import base64
 import copy
 import csv
@@ -27,6 +28,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,68 @@ POLICIES = ("register", "refuse")
 RELATIVE_DEADLINE = re.compile(r"^(\d{1,4})\s*(天|日|d|days?)$", re.IGNORECASE)
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 TIME_DIRECTIVES = re.compile(r"%[HIMSpXcfTRr]")
+
+
+# --- dates -------------------------------------------------------------------------------
+
+# Formats of numbers only (and AM/PM) are read here with strptime's own pattern, without
+# strptime's per-call locale checks and general assembly (nine tenths of its time); any
+# other format, and any text the pattern refuses, goes to strptime itself.
+_QUICK_DIRECTIVES = frozenset("YymdHIMSp")
+_PARSERS: dict[str, Callable[[str], datetime]] = {}
+
+
+def strptime(text: str, fmt: str) -> datetime:
+    """``datetime.strptime(text, fmt)``, faster for the common formats."""
+    parser = _PARSERS.get(fmt)
+    if parser is None:
+        parser = _PARSERS[fmt] = _quick_parser(fmt) or (
+            lambda text: datetime.strptime(text, fmt))
+    return parser(text)
+
+
+def _quick_parser(fmt: str) -> Callable[[str], datetime] | None:
+    """A reader of ``fmt`` that gives what strptime gives, if ``fmt`` has only numeric
+    directives (with a year, month and day, and AM/PM only with a 12-hour hour)."""
+    directives = re.findall(r"%(.)", fmt)
+    found = set(directives)
+    if (not found <= _QUICK_DIRECTIVES or len(found) != len(directives)
+            or not ({"Y", "y"} & found and {"m", "d"} <= found) or {"Y", "y"} <= found
+            or {"H", "I"} <= found or ("p" in found and "I" not in found)):
+        return None
+    try:
+        # The locale's AM/PM are those strptime reads now; the ledger never changes locale.
+        pattern = re.compile(_strptime._TimeRE_cache.pattern(fmt), re.IGNORECASE)
+        am, pm = _strptime._TimeRE_cache.locale_time.am_pm
+    except Exception:  # a future Python's strptime, made otherwise
+        return None
+
+    def parse(text: str) -> datetime:
+        match = pattern.match(text)
+        if match is None or match.end() != len(text):
+            return datetime.strptime(text, fmt)  # refused as strptime refuses it
+        value = match.groupdict()
+        if "Y" in value:
+            year = int(value["Y"])
+        else:
+            year = int(value["y"])
+            year += 2000 if year <= 68 else 1900
+        if "I" in value:
+            hour = int(value["I"])
+            ampm = value.get("p", "").lower()
+            if ampm in ("", am):
+                if hour == 12:
+                    hour = 0
+            elif ampm == pm and hour != 12:
+                hour += 12
+        else:
+            hour = int(value.get("H", 0))
+        try:
+            return datetime(year, int(value["m"]), int(value["d"]), hour,
+                            int(value.get("M", 0)), int(value.get("S", 0)))
+        except ValueError:
+            return datetime.strptime(text, fmt)
+    return parse
 
 
 # --- the mapping ---------------------------------------------------------------------------
@@ -546,6 +610,10 @@ class RowReader:
             raise Refused(f"{table.name}: column {repeated[0]!r} appears twice in the header; "
                           "the mapping cannot tell which to read")
         self.labels = {f: self.label(f) for f in FIELDS if f != "notes"}
+        # Fields read from plain columns (no templates): the columns' positions, in order.
+        self._positions = {name: [self.index[part] for part in spec.parts]
+                           for name, spec in mapping.columns.items()
+                           if not any("{" in part for part in spec.parts)}
         self._raw: list[Any] = []
         self._filled: list[str] = []
         self._memo: dict[str, str] = {}
@@ -630,10 +698,21 @@ class RowReader:
         return cell_text(self._raw[position]) if position < len(self._raw) else ""
 
     def optional_text(self, name: str) -> str:
-        if name not in self._memo:
-            spec = self.mapping.columns.get(name)
-            self._memo[name] = self._value(spec) if spec is not None else ""
-        return self._memo[name]
+        value = self._memo.get(name)
+        if value is None:
+            positions = self._positions.get(name)
+            if positions is not None:  # what _value gives, read directly
+                raw, value = self._raw, ""
+                for position in positions:
+                    if position < len(raw):
+                        value = cell_text(raw[position])
+                        if value:
+                            break
+            else:
+                spec = self.mapping.columns.get(name)
+                value = self._value(spec) if spec is not None else ""
+            self._memo[name] = value
+        return value
 
     def text(self, name: str) -> str:
         value = self.optional_text(name)
@@ -684,7 +763,7 @@ class RowReader:
                 return cell, text
         for fmt in self.mapping.date_formats:
             try:
-                parsed = datetime.strptime(text, fmt)
+                parsed = strptime(text, fmt)
             except ValueError:
                 continue
             if not TIME_DIRECTIVES.search(fmt):
@@ -735,6 +814,7 @@ class RowReader:
 
 # --- the import ----------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)  # a row's id is asked for when it is read and when it is built
 def task_id_for(key: str) -> str:
     """A row's task id, derived from its identity: the same row always gets the same id
     (65 bits of its sha256, in base32, fitting the board's 16 characters)."""

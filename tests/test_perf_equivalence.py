@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -15,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.app import DateAsISO, FastJSONTranscoder, Ledger
+from ledger.importer import strptime
 from projections.engine import loads
 
 scalars = (st.none() | st.booleans() | st.text()
@@ -95,3 +98,25 @@ def test_a_stored_event_is_written_as_the_library_writes_it(seeded: Ledger) -> N
         state = dict(vars(event))
         del state["originator_id"], state["originator_version"]
         assert seeded.mapper.transcoder.encode(state) == library.encode(state) == record.state
+
+
+FORMATS = ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d",
+           "%d.%m.%y %H:%M", "%Y%m%d", "%Y年%m月%d日 %H时", "%m/%d/%y", "%Y-%m-%dT%H:%M",
+           "%I %p %d/%m/%Y", "%Y/%m/%d %I:%M", "%b %d %Y", "%Y-%m-%d %H:%M:%S.%f"]
+date_texts = st.one_of(
+    st.builds(lambda moment, fmt: moment.strftime(fmt),
+              st.datetimes(min_value=datetime(1000, 1, 1)), st.sampled_from(FORMATS)),
+    st.text(st.sampled_from("0123456789/-: APMapm.年月日时T"), max_size=24))
+
+
+def _parsed(parse: Callable[[str, str], datetime], text: str, fmt: str) -> object:
+    try:
+        return parse(text, fmt)
+    except ValueError:
+        return ValueError
+
+
+@settings(max_examples=400, deadline=None)
+@given(date_texts, st.sampled_from(FORMATS))
+def test_the_importers_date_parsing_is_strptimes(text: str, fmt: str) -> None:
+    assert _parsed(strptime, text, fmt) == _parsed(datetime.strptime, text, fmt)
