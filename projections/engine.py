@@ -115,8 +115,8 @@ class Context:
         self.zone = zone
         # Events of one command, and of one write, share their moments: each is parsed
         # and converted once.
-        self.moment = lru_cache(maxsize=8192)(self._moment)
-        self.local = lru_cache(maxsize=8192)(self._local)
+        self.moment = lru_cache(maxsize=16384)(self._moment)
+        self.local = lru_cache(maxsize=16384)(self._local)
 
     def month(self, iso: str) -> str:
         """The calendar month of a moment in the campaign's zone (YYYY-MM)."""
@@ -154,7 +154,10 @@ class Rows:
                  = None) -> None:
         self._rows: defaultdict[str, dict[Key, dict[str, Any] | None]] = defaultdict(dict)
         self._stored: defaultdict[str, set[Key]] = defaultdict(set)
-        self._dirty: defaultdict[str, set[Key]] = defaultdict(set)
+        # The keys changed, in the order first changed (a dict: ordered, unlike a set), so
+        # that rows are written in the order the facts made them: on SQLite, in key order
+        # for keys that grow, as the event index's positions do.
+        self._dirty: defaultdict[str, dict[Key, None]] = defaultdict(dict)
         self._loader = loader
 
     def preload(self, wanted: dict[str, set[Key]]) -> None:
@@ -175,11 +178,11 @@ class Rows:
 
     def put(self, table: str, key: Key, row: dict[str, Any]) -> None:
         self._rows[table][key] = row
-        self._dirty[table].add(key)
+        self._dirty[table][key] = None
 
     def delete(self, table: str, key: Key) -> None:
         self._rows[table][key] = None
-        self._dirty[table].add(key)
+        self._dirty[table][key] = None
 
     def changes(self) -> Iterator[tuple[str, list[Key], list[dict[str, Any]]]]:
         """Per table: the stored keys to delete, and the live rows to insert."""
@@ -189,9 +192,9 @@ class Rows:
             yield (table, [k for k in keys if k in stored],
                    [row for k in keys if (row := rows[k]) is not None])
 
-    def changed(self, table: str) -> set[Key]:
+    def changed(self, table: str) -> list[Key]:
         """The keys of a table's rows put or deleted so far in this batch."""
-        return self._dirty[table]
+        return list(self._dirty[table])
 
     def table(self, table: str) -> dict[Key, dict[str, Any]]:
         """Every live row of a table (for a fold done wholly in memory)."""

@@ -205,7 +205,7 @@ class Metrics(Projection):
 
 
     def finish(self, rows: Rows, ctx: Context) -> None:
-        for key in list(rows.changed("metric_tasks")):
+        for key in rows.changed("metric_tasks"):
             row = rows.get("metric_tasks", key)
             if row is not None and "items" not in row:
                 rows.put("metric_tasks", key, task_row(key[0], row["events"], ctx))
