@@ -35,9 +35,16 @@ def canonical(position: int, originator_id: str, originator_version: int, topic:
     compact JSON array ``[position, originator_id, originator_version, topic, state_sha256,
     recorded_at, account]``, UTF-8 — spelled out by hand, which is three times faster than
     the json module and gives the same bytes."""
-    return (f"[{int(position)},{_string(originator_id)},{int(originator_version)},"
-            f"{_string(topic)},\"{hashlib.sha256(state).hexdigest()}\","
+    return (f"[{int(position)}{event_part(originator_id, originator_version, topic, state)}"
             f"{_string(recorded_at)},{_string(account)}]").encode("utf-8")
+
+
+def event_part(originator_id: str, originator_version: int, topic: str, state: bytes) -> str:
+    """The middle of the canonical text, which the event alone decides:
+    ``,originator_id,originator_version,topic,state_sha256,`` (a store that stamps events
+    itself puts the position before it and the transaction time and account after it)."""
+    return (f",{_string(originator_id)},{int(originator_version)},{_string(topic)},"
+            f"\"{hashlib.sha256(state).hexdigest()}\",")
 
 
 def link(previous: str, position: int, originator_id: str, originator_version: int,

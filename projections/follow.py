@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg.sql import SQL, Identifier
@@ -56,14 +57,15 @@ def listens(store: Store) -> bool:
 
 
 @contextmanager
-def _news(store: Store, stop: threading.Event, interval: float) -> Iterator[Callable[[], None]]:
+def _news(store: Store, stop: threading.Event,
+          interval: float) -> Iterator[Callable[[], None]]:
     """A function that returns when there may be new events (or when asked to stop)."""
     if not listens(store):
         yield lambda: stop.wait(interval)
         return
-    recorder = store.ledger.recorder
-    with recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-        conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))  # type: ignore[attr-defined]
+    recorder: Any = store.ledger.recorder
+    with recorder.datastore.get_connection() as conn:
+        conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
 
         def wait_for_news() -> None:
             while not stop.is_set():
