@@ -19,8 +19,10 @@ from ledger.store import Store
 from projections.board import Board
 from projections.engine import Context, decode, fold_in_memory
 
-SAMPLE = Path("/work/shared/data/baltimore_311_sample.csv")
-MAPPING = Path(__file__).resolve().parent.parent / "examples/mappings/baltimore_311.toml"
+ROOT = Path(__file__).resolve().parent.parent
+# The project's read-only reference data lies beside the checkout, in ../shared.
+SAMPLE = ROOT.parent / "shared" / "data" / "baltimore_311_sample.csv"
+MAPPING = ROOT / "examples/mappings/baltimore_311.toml"
 EASTERN = ZoneInfo("America/New_York")
 FORMAT = "%m/%d/%Y %I:%M:%S %p"
 
