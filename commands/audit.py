@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
-from commands.output import emit, output_options
+from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 from ledger import audit
-from ledger.app import Ledger
 
 # Below this many events a verification is over before a progress bar would be read.
-PROGRESS_FROM = 20_000
 TRUNCATION_NOTE = ("a tail removed after the last event shows only against a checkpoint "
                    "kept outside the store: verify --since it")
 
@@ -24,16 +19,6 @@ TRUNCATION_NOTE = ("a tail removed after the last event shows only against a che
 @click.group("audit")
 def audit_group() -> None:
     """Audit integrity: the hash chain, checkpoints, export and import."""
-
-
-@contextlib.contextmanager
-def _progress(ledger: Ledger, label: str) -> Iterator[Callable[[int], None] | None]:
-    total = ledger.max_position()
-    if total < PROGRESS_FROM or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
 
 
 def _short(hash_: str) -> str:
@@ -62,8 +47,8 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
         raise click.UsageError("--public-key checks the --since statement: give --since")
     since = audit.parse_since(since_text, key) if since_text is not None else None
     ledger = session.store.ledger
-    with _progress(ledger, "verifying") as progress:
-        result = audit.verify(ledger, since=since, progress=progress)
+    with progress(ledger.max_position(), "verifying") as update:
+        result = audit.verify(ledger, since=since, progress=update)
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         if not result.ok:
@@ -112,9 +97,9 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
     if out is not None and out.exists():
         raise click.UsageError(f"statement file {str(out)!r} already exists")
     ledger = session.store.ledger
-    with _progress(ledger, "verifying") as progress:
+    with progress(ledger.max_position(), "verifying") as update:
         recorded, statement = audit.record_checkpoint(ledger, session.actor, note=note,
-                                                      key=key, progress=progress)
+                                                      key=key, progress=update)
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
                        encoding="utf-8")

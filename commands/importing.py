@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from commands.output import emit, emit_record, output_options, render
+from commands.output import emit, emit_record, output_options, progress, render
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.task import STATE_LABELS, STATES
@@ -47,11 +46,8 @@ def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, str
     table = open_table(file, mapping, encoding=encoding, sheet=sheet)
     importer = Importer(session.store.ledger, session.actor, mapping, table,
                         batch_size=batch_size)
-    # Only a terminal gets the bar: a script's stderr keeps just the one-line errors.
-    with click.progressbar(length=table.count, label=f"importing {table.name}",
-                           file=sys.stderr, show_pos=True,
-                           hidden=not sys.stderr.isatty()) as bar:
-        report = importer.run(dry_run=dry_run, strict=strict, progress=bar.update)
+    with progress(table.count, f"importing {table.name}") as update:
+        report = importer.run(dry_run=dry_run, strict=strict, progress=update)
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)
     _summary(report, fmt, rejects_path)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
@@ -55,6 +57,15 @@ def emit_record(record: dict[str, Any], fmt: str) -> None:
         return
     rows = [{"field": k, "value": v} for k, v in record.items()]
     emit(rows, [("field", "field"), ("value", "value")], fmt)
+
+
+@contextlib.contextmanager
+def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
+    """The one progress bar of long commands: on stderr, and only on a terminal, so that a
+    script's stdout stays clean and its stderr keeps just the one-line errors."""
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True,
+                           hidden=not sys.stderr.isatty()) as bar:
+        yield bar.update
 
 
 def _cell(value: Any) -> str:

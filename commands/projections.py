@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from commands.output import emit, output_options
+from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 
 STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
@@ -18,12 +18,6 @@ STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "
 @click.group()
 def projections() -> None:
     """Read models: status, rebuild, verify, follow."""
-
-
-def _bar(session: Session, label: str):  # type: ignore[no-untyped-def]
-    # On stderr, so that what a command prints on stdout stays clean for scripts.
-    return click.progressbar(length=session.store.ledger.max_position(), label=label,
-                             file=click.get_text_stream("stderr"))
 
 
 @projections.command("status")
@@ -39,8 +33,8 @@ def status(session: Session, fmt: str) -> None:
 @pass_session
 def rebuild(session: Session) -> None:
     """Empty every projection and fold the whole ledger again."""
-    with _bar(session, "rebuilding") as bar:
-        folded = session.read.rebuild(progress=bar.update)
+    with progress(session.store.ledger.max_position(), "rebuilding") as update:
+        folded = session.read.rebuild(progress=update)
     names = ", ".join(session.read.projections)
     click.echo(f"rebuilt {names} from {folded} events")
 
@@ -52,8 +46,9 @@ def rebuild(session: Session) -> None:
 def verify(session: Session, limit: int) -> None:
     """Rebuild every projection from zero into scratch tables and compare it with the
     maintained one, row by row; list the differences and exit non-zero if any."""
-    with _bar(session, "rebuilding into scratch tables") as bar:
-        found = session.read.verify(progress=bar.update, limit=limit)
+    with progress(session.store.ledger.max_position(),
+                  "rebuilding into scratch tables") as update:
+        found = session.read.verify(progress=update, limit=limit)
     for name, count in found.counts.items():
         click.echo(f"{name}: position {found.positions[name]}, "
                    + ("equal to its rebuild" if not count else
