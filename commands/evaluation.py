@@ -14,7 +14,7 @@ from commands.output import emit, emit_record, output_options
 from commands.params import MONTH
 from commands.session import Session, pass_session
 from domain.base import Refused
-from domain.evaluation import FIGURES, RATE, ScoreLine, month_add, month_of
+from domain.evaluation import FIGURES, ScoreLine, month_add, month_of
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.evaluation import LEVELS, Evaluator, Ranking, digest
@@ -27,17 +27,6 @@ def _evaluations(session: Session) -> Evaluations:
 
 def _evaluator(session: Session) -> Evaluator:
     return Evaluator(session.read)
-
-
-def value_text(name: str, value: Any) -> str:
-    """A figure as people read it: rates in per cent, hours and days to one decimal."""
-    if value is None:
-        return "—"
-    if FIGURES[name].nature == RATE:
-        return f"{float(value) * 100:.1f}%"
-    if isinstance(value, (float, Fraction)):
-        return f"{float(value):.1f}"
-    return str(value)
 
 
 def plain(value: Any) -> Any:
@@ -61,7 +50,7 @@ METRIC_TABLE = [
 
 
 def _with_counts(row: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: value_text(k, v) if k in FIGURES else v for k, v in row.items()}
+    shown = {k: bulletins.shown(k, v) if k in FIGURES else v for k, v in row.items()}
     for rate, top, bottom in (("on_time_rate", "on_time", "due"),
                               ("rework_rate", "rework", "reinspections"),
                               ("recurrence_rate", "recurrences", "closed_before"),
@@ -119,7 +108,7 @@ def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
              "detail": _detail(item, zone)} for role, item in parts]
     if fmt == "table":
         label = FIGURES[metric]
-        click.echo(f"{unit_code} {month} {metric} ({label.zh}) = {value_text(metric, value)}"
+        click.echo(f"{unit_code} {month} {metric} ({label.zh}) = {bulletins.shown(metric, value)}"
                    + (f"; required {tally.required}" if metric in
                       ("inspection_coverage", "required_inspections") else ""))
     emit(rows, EXPLAIN_COLUMNS, fmt)
@@ -232,9 +221,9 @@ def term_text(line: ScoreLine, lang: str = "zh") -> str:
     label = FIGURES[line.figure].label(lang)
     if line.kind == "deduction":
         return f"{label} {line.used}×{_points(line.factor)}={_signed(line.points)}"
-    shown = "—" if line.value is None else value_text(line.figure, line.value)
+    shown = "—" if line.value is None else bulletins.shown(line.figure, line.value)
     if line.value is None or Fraction(line.value) != line.used:
-        shown += f"→{value_text(line.figure, line.used)}"
+        shown += f"→{bulletins.shown(line.figure, line.used)}"
     return f"{label} {shown}×{_points(line.factor)}={_signed(line.points)}"
 
 

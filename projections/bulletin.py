@@ -148,6 +148,7 @@ def _task_details(source: Source, units: Units, month: str) -> dict[str, dict[st
 # --- values as text -------------------------------------------------------------------------
 
 def shown(name: str, value: Any) -> str:
+    """A figure as people read it: rates in per cent, hours and days to one decimal."""
     if value is None:
         return "—"
     if FIGURES[name].nature == RATE:
