@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,12 +32,12 @@ from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: E402
 from eventsourcing.sqlite import SQLiteApplicationRecorder  # noqa: E402
 from eventsourcing.utils import get_topic  # noqa: E402
 
+from benchmarks.bench_commands import START, seed  # noqa: E402
 from domain.task import Task  # noqa: E402
 from ledger import audit  # noqa: E402
 from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
 from ledger.store import Store, StoreURL  # noqa: E402
 
-START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 GOAL = 0.85
 
 
@@ -79,12 +79,7 @@ def open_ledger(url: str, chained: bool) -> Ledger:
         plain = PlainRecorder if store_url.kind == "sqlite" else PlainPostgresRecorder
         env["APPLICATION_RECORDER_TOPIC"] = get_topic(plain)
     ledger = Ledger(env, clock=lambda: START + timedelta(days=30))
-    ledger.start_campaign(name="bench", time_zone="Asia/Shanghai", categories=[],
-                          required_inspections=4, admin_id="admin", admin_name="管理员",
-                          occurred_at=START)
-    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道", occurred_at=START)
-    ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS",
-                         occurred_at=START)
+    seed(ledger)
     return ledger
 
 

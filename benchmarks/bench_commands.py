@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.task import Task  # noqa: E402
-from ledger.app import TASK_PREFIX, sequence_id  # noqa: E402
+from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
 from ledger.store import Store  # noqa: E402
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -31,14 +31,18 @@ START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 def seeded_store(folder: str) -> Store:
     store = Store(f"sqlite:///{folder}/ledger.db", clock=lambda: START + timedelta(days=30))
-    ledger = store.ledger
+    seed(store.ledger)
+    return store
+
+
+def seed(ledger: Ledger) -> None:
+    """A campaign with one 街道 and one 社区, all at START."""
     ledger.start_campaign(name="bench", time_zone="Asia/Shanghai", categories=[],
                           required_inspections=4, admin_id="admin", admin_name="管理员",
                           occurred_at=START)
     ledger.register_unit("admin", code="JS", name="建设街道", kind="街道", occurred_at=START)
     ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS",
                          occurred_at=START)
-    return store
 
 
 def raw_table(path: str) -> sqlite3.Connection:
