@@ -15,7 +15,7 @@ ROLE_LABELS = {ADMIN: "文明办", INSPECTOR: "督查组", UNIT: "责任单位",
 
 # Closing as verified and re-inspecting are an inspector's judgement on site; the office
 # decomposes indicators and manages registries; units sign, rectify and report for
-# themselves; auditors only read.
+# themselves; auditors only read, and may record an audit checkpoint.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_registry": frozenset({ADMIN}),
     "assign": frozenset({ADMIN, INSPECTOR}),
