@@ -137,14 +137,16 @@ class Simulation:
                 self._unit(code, f"{COMMUNITY_NAMES[index % 16]}社区{_n(index // 16)}",
                            "社区", street, at)
                 self.communities.append(code)
-        first_street = self.units["JD01"]
         for d in range(self.scale.departments):
             code, name = DEPARTMENTS[d % len(DEPARTMENTS)]
             self._unit(f"{code}{_n(d // len(DEPARTMENTS))}",
                        f"{name}{_n(d // len(DEPARTMENTS))}", "部门", None, at)
         for p in range(self.scale.properties):
+            # Property companies are spread over the 街道, so each 街道's share of the city
+            # stays the same at every size.
+            street = self.units[f"JD{p % self.scale.streets + 1:02d}"]
             self._unit(f"WY{p + 1:02d}", f"{COMMUNITY_NAMES[(p + 5) % 16]}物业公司{_n(p // 16)}",
-                       "物业", first_street, at)
+                       "物业", street, at)
         for code, unit in self.units.items():
             if unit.kind != "街道":
                 person = Person.register(person_id=f"u-{code.lower()}",
