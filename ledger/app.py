@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -133,6 +134,7 @@ class Ledger(Application[str]):
     def __init__(self, env: dict[str, str], clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        self._zone: ZoneInfo | None = None
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)
@@ -411,23 +413,23 @@ class Ledger(Application[str]):
     def acknowledge(self, actor_id: str, task_id: str, note: str = "",
                     occurred_at: datetime | None = None) -> dict[str, Any]:
         """The unit signs for the task (签收)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.acknowledge(actor=a, occurred_at=w, now=n, note=note))
 
     def issue_notice(self, actor_id: str, task_id: str, notice_no: str,
                      requirements: str = "", deadline: date | None = None,
                      occurred_at: datetime | None = None) -> dict[str, Any]:
         """Issue a rectification notice (整改通知书)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.issue_notice(notice_no=notice_no, requirements=requirements,
                                             deadline=deadline, actor=a, occurred_at=w, now=n,
-                                            zone=c.zone))
+                                            zone=z))
 
     def report_rectification(self, actor_id: str, task_id: str, description: str,
                              evidence: list[dict[str, str]] | None = None,
                              occurred_at: datetime | None = None) -> dict[str, Any]:
         """The unit reports its rectification, with evidence."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.report_rectification(description=description,
                                                     evidence=evidence or [], actor=a,
                                                     occurred_at=w, now=n))
@@ -436,47 +438,47 @@ class Ledger(Application[str]):
                   evidence: list[dict[str, str]] | None = None,
                   occurred_at: datetime | None = None) -> dict[str, Any]:
         """Re-inspect (复查): pass or fail (返工)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.reinspect(passed=passed, note=note, evidence=evidence or [],
                                          actor=a, occurred_at=w, now=n))
 
     def extend_deadline(self, actor_id: str, task_id: str, deadline: date, reason: str,
                         occurred_at: datetime | None = None) -> dict[str, Any]:
         """Extend the current cycle's deadline; the actor is the approver."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.extend_deadline(deadline=deadline, reason=reason, actor=a,
                                                occurred_at=w, now=n))
 
     def escalate(self, actor_id: str, task_id: str, reason: str,
                  occurred_at: datetime | None = None) -> dict[str, Any]:
         """Put the task under supervision (督办)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.escalate(reason=reason, actor=a, occurred_at=w, now=n))
 
     def attach_evidence(self, actor_id: str, task_id: str, evidence: list[dict[str, str]],
                         occurred_at: datetime | None = None) -> dict[str, Any]:
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.attach_evidence(evidence=evidence, actor=a, occurred_at=w,
                                                now=n))
 
     def close_task(self, actor_id: str, task_id: str, closure: str, reason: str,
               occurred_at: datetime | None = None) -> dict[str, Any]:
         """Close the task (销号)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.close(closure=closure, reason=reason, actor=a, occurred_at=w,
                                      now=n))
 
     def reopen(self, actor_id: str, task_id: str, reason: str, deadline: date,
                occurred_at: datetime | None = None) -> dict[str, Any]:
         """Reopen a closed task: the problem came back (反弹)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.reopen(reason=reason, deadline=deadline, actor=a,
-                                      occurred_at=w, now=n, zone=c.zone))
+                                      occurred_at=w, now=n, zone=z))
 
     def reassign(self, actor_id: str, task_id: str, unit: str, reason: str,
                  occurred_at: datetime | None = None) -> dict[str, Any]:
         """Hand the task to another unit."""
-        def command(t: Task, a: Actor, c: Campaign, w: datetime, n: datetime) -> None:
+        def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
             self.unit(unit).check_active()
             t.reassign(unit=unit, reason=reason, actor=a, occurred_at=w, now=n)
         return self._command(actor_id, task_id, occurred_at, command)
@@ -484,23 +486,31 @@ class Ledger(Application[str]):
     def correct(self, actor_id: str, task_id: str, event: int, changes: dict[str, str],
                 reason: str, occurred_at: datetime | None = None) -> dict[str, Any]:
         """Record a correction of one of the task's earlier events."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, c, w, n:
+        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
                              t.correct(corrects=event, changes=changes, reason=reason,
-                                       actor=a, occurred_at=w, now=n, zone=c.zone,
-                                       categories=c.categories))
+                                       actor=a, occurred_at=w, now=n, zone=z,
+                                       categories=self.campaign().categories))
 
     def _command(self, actor_id: str, task_id: str, occurred_at: datetime | None,
-                 command: Callable[[Task, Actor, Campaign, datetime, datetime], None]
+                 command: Callable[[Task, Actor, ZoneInfo, datetime, datetime], None]
                  ) -> dict[str, Any]:
+        """Load the actor and the task, decide with the campaign's time zone, save."""
         def attempt() -> dict[str, Any]:
             actor = self.actor(actor_id)
             task = self.task(task_id)
-            campaign = self.campaign()
+            zone = self.zone()
             when, now = self._when(occurred_at)
-            command(task, actor, campaign, when, now)
+            command(task, actor, zone, when, now)
             self.save(task)
-            return describe_task(task, self.today(campaign))
+            return describe_task(task, self.clock().astimezone(zone).date())
         return self._retrying(attempt)
+
+    def zone(self) -> ZoneInfo:
+        """The campaign's time zone. No event changes it, so it is read once per ledger
+        (a task command then loads only its actor and its task)."""
+        if self._zone is None:
+            self._zone = self.campaign().zone
+        return self._zone
 
     # --- reading the log -----------------------------------------------------------------
 
