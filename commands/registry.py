@@ -65,6 +65,21 @@ def campaign_add_category(session: Session, category: str, occurred_at) -> None:
     click.echo(f"category {result['categories'][-1]} added")
 
 
+@campaign.command("set-inspections")
+@click.option("--per-month", "required", type=int, required=True,
+              help="Inspections each unit needs a month.")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def campaign_set_inspections(session: Session, required: int, reason: str,
+                             occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Set the inspections each unit needs a month (巡查覆盖), from --at (default now) on."""
+    ledger = session.store.ledger
+    result = ledger.change_required_inspections(session.actor, required, reason,
+                                                localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"required inspections per unit and month: {result['required_inspections']}")
+
+
 @click.group()
 def unit() -> None:
     """Responsible units (责任单位): 社区, 街道, 部门, 物业."""

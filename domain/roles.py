@@ -11,7 +11,6 @@ AUDITOR = "auditor"
 
 ROLES = (ADMIN, INSPECTOR, UNIT, AUDITOR)
 
-ROLE_LABELS = {ADMIN: "文明办", INSPECTOR: "督查组", UNIT: "责任单位", AUDITOR: "审计"}
 
 # Closing as verified and re-inspecting are an inspector's judgement on site; the office
 # decomposes indicators and manages registries; units sign, rectify and report for

@@ -282,6 +282,19 @@ class Ledger(Application[str]):
             return self.describe_campaign(campaign)
         return self._retrying(attempt)
 
+    def change_required_inspections(self, actor_id: str, required: int, reason: str,
+                                    occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Change how many inspections each unit needs a month (for inspection coverage),
+        from ``occurred_at`` on; earlier months keep the number then in force."""
+        def attempt() -> dict[str, Any]:
+            actor = self.actor(actor_id)
+            campaign = self.campaign()
+            campaign.change_required_inspections(required, reason, actor=actor,
+                                                 occurred_at=self._when(occurred_at)[0])
+            self.save(campaign)
+            return self.describe_campaign(campaign)
+        return self._retrying(attempt)
+
     def register_unit(self, actor_id: str, *, code: str, name: str, kind: str,
                       parent: str | None = None,
                       occurred_at: datetime | None = None) -> dict[str, Any]:

@@ -181,6 +181,28 @@ def test_an_inspector_may_not_add_categories(started: Cli) -> None:
                     message="li (inspector) may not manage the registries: that is for admin")
 
 
+def test_the_office_sets_the_inspections_each_unit_needs_a_month(started: Cli) -> None:
+    assert started.ok("campaign", "set-inspections", "--per-month", "6", "--reason", "创建冲刺期加密巡查",
+                      as_="wang") == "required inspections per unit and month: 6\n"
+    shown = json.loads(started.ok("campaign", "show", "--format", "json"))
+    assert shown["required_inspections"] == 6
+
+
+def test_negative_required_inspections_are_refused(started: Cli) -> None:
+    started.refused("campaign", "set-inspections", "--per-month", "-1", "--reason", "x", as_="wang",
+                    message="required inspections must be 0 or more, got -1")
+
+
+def test_an_inspector_may_not_set_the_inspections_required(started: Cli) -> None:
+    started.refused("campaign", "set-inspections", "--per-month", "6", "--reason", "x", as_="li",
+                    message="li (inspector) may not manage the registries: that is for admin")
+
+
+def test_setting_the_inspections_required_needs_a_reason(started: Cli) -> None:
+    started.refused("campaign", "set-inspections", "--per-month", "6", "--reason", " ", as_="wang",
+                    message="reason must not be empty (got ' ')")
+
+
 def test_acting_without_saying_who_is_refused(started: Cli) -> None:
     started.refused("campaign", "add-category", "公益广告",
                     message="acting person must be given with --as or TAIZHANG_AS")
