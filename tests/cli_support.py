@@ -88,3 +88,16 @@ class Cli:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def taizhang(url: str, *args: str, actor: str = "admin") -> tuple[int, str, str]:
+    """Run the real entry point with the store and the acting person taken from the
+    environment (TAIZHANG_DB, TAIZHANG_AS), as a person would: (exit code, stdout, stderr)."""
+    with CliRunner().isolation(env={"TAIZHANG_DB": url, "TAIZHANG_AS": actor}) as (out, err, _), \
+            mock.patch.object(sys, "argv", ["taizhang", *args]):
+        try:
+            cli.run()
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+    return code, out.getvalue().decode(), err.getvalue().decode()

@@ -5,33 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from unittest.mock import patch
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-import cli
+from cli_support import taizhang
 from ledger.chain import Record
 from ledger.store import Store
 from tests.conftest import seed_campaign
-
-
-def taizhang(url: str, *args: str, actor: str = "admin") -> tuple[int, str, str]:
-    """Run the real entry point, as a person would, and collect its output."""
-    runner = CliRunner()
-    with runner.isolation(env={"TAIZHANG_DB": url, "TAIZHANG_AS": actor}) as (out, err, _), \
-            patch.object(sys, "argv", ["taizhang", *args]):
-        try:
-            cli.run()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 @dataclass

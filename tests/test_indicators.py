@@ -3,21 +3,18 @@ and its verification, and completion rolled up the indicator tree."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cli
 from domain.base import NotFound, Refused
 from domain.indicators import check_indicators
+from cli_support import taizhang
 from ledger.app import Ledger
 from ledger.indicators import Indicators, read_indicator_file
 from ledger.store import Store
@@ -414,19 +411,6 @@ def cli_store(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     store.close()
     write_files(tmp_path)
     yield url, tmp_path
-
-
-def taizhang(url: str, *args: str, actor: str = "admin") -> tuple[int, str, str]:
-    """Run the real entry point, as a person would, and collect its output."""
-    runner = CliRunner()
-    with runner.isolation(env={"TAIZHANG_DB": url, "TAIZHANG_AS": actor}) as (out, err, _), \
-            patch.object(sys, "argv", ["taizhang", *args]):
-        try:
-            cli.run()
-            code = 0
-        except SystemExit as e:
-            code = int(e.code or 0)
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def position(url: str) -> int:
