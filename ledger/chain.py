@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from typing import NamedTuple
 
 GENESIS = "0" * 64
@@ -55,6 +56,28 @@ def link(previous: str, position: int, originator_id: str, originator_version: i
         + canonical(position, originator_id, originator_version, topic, state,
                     recorded_at, account)
     ).hexdigest()
+
+
+def extend(previous: str, position: int,
+           events: Iterable[tuple[str, int, str, bytes]], recorded_at: str,
+           account: str) -> list[str]:
+    """The hashes of events appended after ``previous`` (the hash at ``position``), all
+    with one transaction time and account: :func:`link` for each, with what the events
+    share encoded once (a bulk write chains thousands of events at a time)."""
+    tail = f"{_string(recorded_at)},{_string(account)}]"
+    topics: dict[str, str] = {}
+    sha256 = hashlib.sha256
+    hashes = []
+    for originator_id, originator_version, topic, state in events:
+        position += 1
+        quoted = topics.get(topic)
+        if quoted is None:
+            quoted = topics[topic] = _string(topic)
+        previous = sha256(
+            f"{previous}\n[{position},{_string(originator_id)},{int(originator_version)},"
+            f"{quoted},\"{sha256(state).hexdigest()}\",{tail}".encode()).hexdigest()
+        hashes.append(previous)
+    return hashes
 
 
 def fits(record: Record, position: int, previous: str) -> bool:

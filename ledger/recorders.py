@@ -17,9 +17,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
     InterfaceError,
+    InternalError,
     Notification,
+    NotSupportedError,
     OperationalError,
+    PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
@@ -30,7 +36,7 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.chain import GENESIS, Record, check_next, event_part, link, stamp
+from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
 
 APPEND_ONLY = "the ledger is append-only"
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
@@ -61,16 +67,11 @@ def os_account() -> str:
 def chain_rows(stored_events: Sequence[StoredEvent], head_position: int, head_hash: str,
                recorded_at: str, account: str) -> list[tuple[Any, ...]]:
     """The rows to insert after the head: consecutive positions, each hash chained."""
-    rows = []
-    previous = head_hash
-    for offset, event in enumerate(stored_events, 1):
-        position = head_position + offset
-        originator_id = str(event.originator_id)
-        previous = link(previous, position, originator_id, event.originator_version,
-                        event.topic, event.state, recorded_at, account)
-        rows.append((position, originator_id, event.originator_version, event.topic,
-                     event.state, recorded_at, account, previous))
-    return rows
+    events = [(str(e.originator_id), e.originator_version, e.topic, e.state)
+              for e in stored_events]
+    hashes = extend(head_hash, head_position, events, recorded_at, account)
+    return [(head_position + offset, *event, recorded_at, account, hashes[offset - 1])
+            for offset, event in enumerate(events, 1)]
 
 
 class _ImmediateTransaction(SQLiteTransaction):
@@ -100,6 +101,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         self.head_statement = (
             f"SELECT notification_id, recorded_at, hash FROM {table} "
             "ORDER BY notification_id DESC LIMIT 1"
+        )
+        self.select_aggregate_statement = (
+            f"SELECT originator_id, originator_version, topic, state FROM {table} "
+            "WHERE originator_id = ?"
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -171,6 +176,48 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return [Notification(id=r[0], originator_id=r[1], originator_version=r[2],
                              topic=r[3], state=r[4]) for r in rows]
 
+    def select_events(self, originator_id: Any, *, gt: int | None = None,
+                      lte: int | None = None, desc: bool = False,
+                      limit: int | None = None) -> Sequence[StoredEvent]:
+        """One aggregate's events, as the library selects them, in one statement: a single
+        SELECT reads one snapshot of the file, so the library's BEGIN and ROLLBACK around
+        it (two more round trips on every load of a command) add nothing."""
+        statement = self.select_aggregate_statement
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            statement += " AND originator_version > ?"
+            params.append(gt)
+        if lte is not None:
+            statement += " AND originator_version <= ?"
+            params.append(lte)
+        statement += " ORDER BY originator_version DESC" if desc \
+            else " ORDER BY originator_version"
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(limit)
+        with self.datastore.get_connection(commit=False) as conn:
+            try:
+                rows = conn._sqlite_conn.execute(statement, params).fetchall()
+            except sqlite3.Error as e:
+                raise _library_error(e) from e
+        return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
+                            state=r[3]) for r in rows]
+
+    def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
+        """Several aggregates' events after the versions given, in one statement (each
+        term through the aggregate index)."""
+        terms = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(versions))
+        statement = (f"SELECT originator_id, originator_version, topic, state FROM "
+                     f"{self.events_table_name} WHERE {terms} "
+                     "ORDER BY originator_id, originator_version")
+        params = [value for pair in versions.items() for value in pair]
+        with self.datastore.get_connection(commit=False) as conn:
+            try:
+                rows = conn._sqlite_conn.execute(statement, params).fetchall()
+            except sqlite3.Error as e:
+                raise _library_error(e) from e
+        return _by_aggregate(rows)
+
     def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
         """Stored events after position ``after`` (up to ``upto``), with their stamps."""
         clauses, params = self._range(after, upto, False)
@@ -225,6 +272,30 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return list(c.fetchall())
+
+
+# sqlite3's errors as the library's SQLite transactions raise them (most specific first).
+_SQLITE_ERRORS: list[tuple[type[sqlite3.Error], type[PersistenceError]]] = [
+    (sqlite3.InterfaceError, InterfaceError), (sqlite3.DataError, DataError),
+    (sqlite3.OperationalError, OperationalError), (sqlite3.IntegrityError, IntegrityError),
+    (sqlite3.InternalError, InternalError), (sqlite3.ProgrammingError, ProgrammingError),
+    (sqlite3.NotSupportedError, NotSupportedError), (sqlite3.DatabaseError, DatabaseError),
+]
+
+
+def _library_error(error: sqlite3.Error) -> PersistenceError:
+    for raw, ours in _SQLITE_ERRORS:
+        if isinstance(error, raw):
+            return ours(error)
+    return PersistenceError(error)
+
+
+def _by_aggregate(rows: Iterable[Sequence[Any]]) -> dict[str, list[StoredEvent]]:
+    found: dict[str, list[StoredEvent]] = {}
+    for r in rows:
+        found.setdefault(r[0], []).append(StoredEvent(
+            originator_id=r[0], originator_version=r[1], topic=r[2], state=bytes(r[3])))
+    return found
 
 
 def _where(clauses: list[str]) -> str:
@@ -416,6 +487,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 curs.execute(self.insert_statement, columns, prepare=True)
                 position, previous = rows[-1].position, rows[-1].hash
             return position, previous
+
+    def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
+        """Several aggregates' events after the versions given, in one statement (each
+        term through the primary key)."""
+        terms = SQL(" OR ").join(
+            [SQL("(originator_id = %s AND originator_version > %s)")] * len(versions))
+        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {t} "
+                        "WHERE {terms} ORDER BY originator_id, originator_version").format(
+                            t=self.table_sql, terms=terms)
+        params = [value for pair in versions.items() for value in pair]
+        return _by_aggregate((r["originator_id"], r["originator_version"], r["topic"],
+                              r["state"]) for r in self._select(statement, params))
 
     def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
         """Stored events after position ``after`` (up to ``upto``), with their stamps."""

@@ -8,6 +8,7 @@ import pytest
 
 from domain.base import NotFound, Refused
 from ledger.app import Finding, Ledger
+from ledger.store import Store
 
 
 def test_task_lifecycle_is_stored_and_reloaded(seeded: Ledger) -> None:
@@ -43,3 +44,41 @@ def test_records_carry_a_chained_hash_and_the_entering_account(seeded: Ledger) -
     assert len({r.hash for r in records}) == len(records)
     assert all(r.account for r in records)
     assert [r.recorded_at for r in records] == sorted(r.recorded_at for r in records)
+
+
+def test_a_command_sees_what_another_process_wrote_since_it_last_looked(
+        seeded: Ledger, store_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    task = seeded.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+                         location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5))
+    seeded.acknowledge("zhao", task["task"])  # both now cached here
+    seeded.issue_notice("li", task["task"], "ZG-001")
+    other = Store(store_url, clock=clock)
+    try:
+        other.ledger.report_rectification("zhao", task["task"], "已清理")
+        other.ledger.retire_person("admin", "li", "调离督查组")
+    finally:
+        other.close()
+    with pytest.raises(Refused, match="retired"):
+        seeded.reinspect("li", task["task"], passed=True)
+    passed = seeded.reinspect("zhou", task["task"], passed=True)
+    assert passed["version"] == 5 and passed["state"] == "verified"
+
+
+def test_an_unknown_actor_or_task_is_named_and_nothing_is_written(seeded: Ledger) -> None:
+    before = seeded.max_position()
+    with pytest.raises(NotFound, match="unknown person: nobody"):
+        seeded.escalate("nobody", "T-000001", "督办")
+    with pytest.raises(Refused, match="acting person must be given"):
+        seeded.escalate("", "T-000001", "督办")
+    with pytest.raises(Refused, match="task must not be empty"):
+        seeded.escalate("admin", "  ", "督办")
+    assert seeded.max_position() == before
+
+
+def test_events_of_several_aggregates_are_read_after_the_versions_given(
+        seeded: Ledger) -> None:
+    found = seeded.recorder.select_events_after(  # type: ignore[attr-defined]
+        {"person:admin": 0, "unit:JS01": 1, "person:nobody": 0})
+    assert [e.originator_version for e in found["person:admin"]] == [1]
+    assert "unit:JS01" not in found and "person:nobody" not in found
+    assert all(isinstance(e.state, bytes) for e in found["person:admin"])

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from test_metrics import build
 
 from ledger.app import DateAsISO, FastJSONTranscoder, Ledger
+from ledger.chain import GENESIS, extend, link
 from ledger.importer import strptime
 from projections.engine import _insert, _load, loads
 from projections.read import ReadSide, all_projections
@@ -156,3 +157,23 @@ def test_rows_go_through_sqlites_driver_as_through_sqlalchemy(sqlite_url: str) -
                     ).scalar_one() == 0, name  # the same stored values, JSON text too
     finally:
         store.close()
+
+
+stored_events = st.lists(st.tuples(st.text(min_size=1, max_size=12),
+                                   st.integers(min_value=1, max_value=10 ** 6),
+                                   st.sampled_from(["domain.task:Task.Assigned",
+                                                    "domain.task:Task.Closed", "t\"é"]),
+                                   st.binary(max_size=64)), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stored_events, st.integers(min_value=0, max_value=10 ** 9), st.text(max_size=12))
+def test_chaining_a_batch_gives_each_event_its_own_link(
+        events: list[tuple[str, int, str, bytes]], head: int, account: str) -> None:
+    recorded_at = "2024-06-01T01:02:03.000004+00:00"
+    previous, expected = GENESIS, []
+    for offset, (originator_id, version, topic, state) in enumerate(events, 1):
+        previous = link(previous, head + offset, originator_id, version, topic, state,
+                        recorded_at, account)
+        expected.append(previous)
+    assert extend(GENESIS, head, events, recorded_at, account) == expected
