@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import random
+from time import perf_counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -89,6 +90,7 @@ class Simulation:
         self.task_no = 0
         self.inspection_no = 0
         self.saved_events = 0
+        self.write_seconds = 0.0  # spent in the bulk path's saves
         self.scheduled: dict[str, int] = {}
 
     # --- setting up -------------------------------------------------------------------
@@ -112,7 +114,8 @@ class Simulation:
             if len(self.pending) >= self.batch:
                 self._flush()
         self._flush()
-        return {"events": self.saved_events, "tasks": self.task_no,
+        return {"events": self.saved_events, "write_seconds": self.write_seconds,
+                "tasks": self.task_no,
                 "inspections": self.inspection_no, "units": len(self.units),
                 "from": self.start.date().isoformat(),
                 "until": (self.end - timedelta(days=1)).date().isoformat()}
@@ -345,7 +348,9 @@ class Simulation:
         if not self.pending:
             return
         written = sum(len(a.pending_events) for a in self.pending.values())
+        started = perf_counter()
         self.ledger.save(*self.pending.values())
+        self.write_seconds += perf_counter() - started
         self.pending.clear()
         self.saved_events += written
         if self.progress:
