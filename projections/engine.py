@@ -8,7 +8,8 @@ rows (``fold``). The engine does the rest, the same way for every projection:
   applied exactly once, and a crash between batches resumes where the last commit left off.
   Each batch first locks the projections' position rows, so two processes catching up at
   once take turns and never fold the same facts twice;
-- rebuilding from zero; folding in memory (for "as of" questions);
+- rebuilding from zero, in one transaction, keeping the rows folds read again in memory
+  between batches (up to a bound); folding in memory (for "as of" questions);
 - verifying: rebuilding into scratch tables beside the maintained ones and comparing them
   in the database.
 
@@ -26,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -41,6 +43,10 @@ from ledger.store import CREATION_LOCK
 Key = tuple[Any, ...]
 BATCH = 2000
 REBUILD_BATCH = 5000
+# Rows a rebuild keeps in memory between batches, per projection: enough for the tasks
+# open at once in a city of a few hundred thousand events a year (a larger city's rebuild
+# writes some rows more than once, in the same memory).
+REBUILD_ROWS = 3000
 CREATE_ATTEMPTS = 5
 
 
@@ -201,6 +207,80 @@ class Rows:
         return {k: v for k, v in self._rows[table].items() if v is not None}
 
 
+class _Kept(Rows):
+    """The rows of a rebuild, kept from batch to batch up to a bound.
+
+    Rows of tables that folds read (named by ``touches``) stay in memory, so that a row
+    many batches change (an open task's) is loaded and written once; beyond the bound,
+    those used least recently leave. Rows of tables no fold reads (the event index's)
+    leave after every batch. What leaves is written: :meth:`spill` and :meth:`drain`
+    hand it over as rows of its own, to be finished and written."""
+
+    def __init__(self, loader: Callable[[str, list[Key]], dict[Key, dict[str, Any]]],
+                 limit: int) -> None:
+        super().__init__(loader)
+        self.limit = limit
+        self._read: set[str] = set()
+        # (table, key) of the rows of read tables, least recently used first.
+        self._used: dict[tuple[str, Key], None] = {}
+
+    def preload(self, wanted: dict[str, set[Key]]) -> None:
+        self._read.update(wanted)
+        super().preload(wanted)
+        used = self._used
+        for table, keys in wanted.items():
+            for key in keys:
+                used.pop((table, key), None)
+                used[(table, key)] = None
+
+    def put(self, table: str, key: Key, row: dict[str, Any]) -> None:
+        super().put(table, key, row)
+        if table in self._read:
+            self._used.pop((table, key), None)
+            self._used[(table, key)] = None
+
+    def delete(self, table: str, key: Key) -> None:
+        super().delete(table, key)
+        if table in self._read:
+            self._used.pop((table, key), None)
+            self._used[(table, key)] = None
+
+    def spill(self) -> Rows:
+        """Take out the rows to write now: every row of the tables no fold reads, and the
+        least recently used rows beyond the bound."""
+        out = Rows()
+        for table in [t for t in self._rows if t not in self._read]:
+            for key in list(self._rows[table]):
+                self._move(out, table, key)
+        excess = len(self._used) - self.limit
+        if excess > 0:
+            for table, key in list(islice(self._used, excess)):
+                del self._used[(table, key)]
+                self._move(out, table, key)
+        return out
+
+    def drain(self) -> Rows:
+        """Take out every row still held."""
+        out = Rows()
+        for table in list(self._rows):
+            for key in list(self._rows[table]):
+                self._move(out, table, key)
+        self._used.clear()
+        return out
+
+    def _move(self, out: Rows, table: str, key: Key) -> None:
+        row = self._rows[table].pop(key)
+        stored = self._stored[table]
+        if key in stored:
+            stored.discard(key)
+            out._stored[table].add(key)
+        dirty = self._dirty[table]
+        if key in dirty:
+            del dirty[key]
+            out._rows[table][key] = row
+            out._dirty[table][key] = None
+
+
 class Projection:
     """A read model: tables, the rows each fact touches, and the fold."""
 
@@ -236,8 +316,9 @@ class Projection:
 
     def finish(self, rows: Rows, ctx: Context) -> None:
         """Complete the rows after a batch's folds, before they are written: a fold may
-        leave a row's costly part to be derived here once per batch, from all the batch's
-        facts, rather than once per fact."""
+        leave a row's costly part to be derived here once per write, from all the facts
+        folded into the row since, rather than once per fact. (A catch-up writes every
+        batch; a rebuild may fold several batches into a row before writing it.)"""
 
     def key_of(self, name: str, row: dict[str, Any]) -> Key:
         return tuple(row[c.name] for c in self.tables[name].primary_key.columns)
@@ -400,15 +481,21 @@ class Projector:
         return Context(zone)
 
     def rebuild(self, progress: Callable[[int], None] | None = None,
-                batch: int = REBUILD_BATCH) -> int:
-        """Empty every projection's tables and fold the whole log again.
+                batch: int = REBUILD_BATCH, kept: int = REBUILD_ROWS) -> int:
+        """Empty every projection's tables and fold the whole log again, in one
+        transaction: until it commits, everyone else reads the read models as they were
+        (and a rebuild that fails leaves them so). Catching up waits for it; on SQLite, so
+        do writers of events (the database has one write lock).
 
-        The secondary indexes are dropped first and made again at the end: building an
-        index once over all rows costs much less than keeping it up to date row by row.
-        (A rebuild that fails half-way leaves them to the next process's
-        :meth:`create_tables`.)"""
+        The log is read as a stream, in batches. Rows that folds read again (an open
+        task's) stay in memory between batches, up to ``kept`` rows per projection, and
+        are written once when they leave memory or at the end, rather than loaded and
+        written again in every batch that changes them. The secondary indexes are
+        dropped first and made again at the end: building an index once over all rows
+        costs much less than keeping it up to date row by row."""
         self.create_tables()
         indexes = self._indexes()
+        folded, last = 0, 0
         with self.engine.begin() as conn:
             _lock(conn, self.names)
             for projection in self.projections:
@@ -416,12 +503,29 @@ class Projector:
                     conn.execute(table.delete())
             for index in indexes:
                 index.drop(conn)
+            caches = {p.name: _Kept(lambda name, keys, p=p: _load(conn, p, name, keys), kept)
+                      for p in self.projections}
+            ctx: Context | None = None
+            # The collector is held off for the whole rebuild, not batch by batch: the
+            # rows kept between batches would otherwise be scanned again and again.
+            with _without_gc():
+                for facts in _batches(self.read(0, None), batch):
+                    if ctx is None:
+                        ctx = self._context()
+                    for projection in self.projections:
+                        rows = caches[projection.name]
+                        _fold(rows, projection, facts, ctx)
+                        _write(conn, projection, rows.spill(), ctx)
+                    folded, last = folded + len(facts), facts[-1].position
+                    if progress:
+                        progress(len(facts))
+                if ctx is not None:
+                    for projection in self.projections:
+                        _write(conn, projection, caches[projection.name].drain(), ctx)
             conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
-                         .values(position=0))
-        folded = self.catch_up(progress=progress, batch=batch)
-        with self.engine.begin() as conn:
+                         .values(position=last))
             for index in indexes:
-                index.create(conn, checkfirst=True)
+                index.create(conn)
         return folded
 
     def _indexes(self) -> list[sa.Index]:
@@ -501,10 +605,17 @@ def _lock(conn: Connection, names: list[str]) -> dict[str, int]:
 def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
                 ctx: Context) -> None:
     """Fold a batch of facts into a projection's tables through one load and one write."""
+    rows = Rows(lambda name, keys: _load(conn, projection, name, keys))
+    if _fold(rows, projection, facts, ctx):
+        _write(conn, projection, rows, ctx)
+
+
+def _fold(rows: Rows, projection: Projection, facts: list[Fact], ctx: Context) -> bool:
+    """Load the rows the facts the projection wants touch, and fold those facts; whether
+    there were any."""
     wanted = [f for f in facts if projection.wants(f)]
     if not wanted:
-        return
-    rows = Rows(lambda name, keys: _load(conn, projection, name, keys))
+        return False
     touched: dict[str, set[Key]] = {}
     for fact in wanted:
         for name, key in projection.touches(fact):
@@ -512,12 +623,29 @@ def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
     rows.preload(touched)
     for fact in wanted:
         projection.fold(rows, fact, ctx)
+    return True
+
+
+def _write(conn: Connection, projection: Projection, rows: Rows, ctx: Context) -> None:
+    """Finish the rows and write those changed."""
     projection.finish(rows, ctx)
     for name, stale, live in rows.changes():
         table = projection.tables[name]
         _delete(conn, table, stale)
         if live:
             _insert(conn, table, live)
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Fact]]:
+    """The facts of a stream of records, ``size`` at a time."""
+    facts: list[Fact] = []
+    for record in records:
+        facts.append(decode(record))
+        if len(facts) >= size:
+            yield facts
+            facts = []
+    if facts:
+        yield facts
 
 
 def fold_in_memory(projection: Projection, facts: Iterable[Fact],
