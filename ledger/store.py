@@ -93,7 +93,7 @@ class StoreURL:
         if self.kind == "sqlite":
             return {
                 **common,
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": "ledger.recorders:LedgerSQLiteFactory",
                 "SQLITE_DBNAME": self.path,
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerSQLiteRecorder",
