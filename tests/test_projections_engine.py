@@ -6,15 +6,18 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.app import Finding, Ledger
+from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board
-from projections.engine import Context, Fact, Key, Projection, Projector, Rows
+from projections.engine import Context, Fact, Key, Projection, Projector, Rows, utc_stamp
 from projections.events import EventIndex
 from projections.read import ReadSide
 from projections.registry import Registry
@@ -231,3 +234,8 @@ def test_a_rebuild_that_dies_leaves_the_read_models_as_they_were(store: Store,
     with store.engine.connect() as conn:
         assert {i["name"] for i in sa.inspect(conn).get_indexes("rm_events")} == indexes
     assert folds(store, counting) == expected_folds(seeded)
+
+
+@given(st.datetimes(timezones=st.timezones()) | st.datetimes())
+def test_the_engines_utc_stamp_is_the_ledgers(moment: datetime) -> None:
+    assert utc_stamp(moment) == stamp(moment)
