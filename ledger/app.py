@@ -20,9 +20,12 @@ from typing import Any, TypeVar
 import orjson
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
+from eventsourcing.utils import get_topic
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
+    StoredEvent,
     Transcoder,
     Transcoding,
 )
@@ -102,6 +105,30 @@ class FastJSONTranscoder(JSONTranscoder):
         return super().encode(obj)
 
 
+_NOT_STATE = frozenset({"originator_id", "originator_version"})
+
+
+class LedgerMapper(Mapper[str]):
+    """The library's mapper, turning an event into a stored event in one pass over its
+    fields (a bulk write maps thousands of events per save): the same state, in the same
+    order, through the same transcoder, compressor and cipher."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = domain_event.__class__
+        state = {k: v for k, v in vars(domain_event).items() if k not in _NOT_STATE}
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        data = self.transcoder.encode(state)
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return StoredEvent(originator_id=domain_event.originator_id,
+                           originator_version=domain_event.originator_version,
+                           topic=get_topic(cls), state=data)
+
+
 @dataclass
 class Finding:
     """One problem found on an inspection visit; it becomes a task."""
@@ -145,6 +172,12 @@ class Ledger(Application[str]):
         transcoder = FastJSONTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
+
+    def construct_mapper(self) -> Mapper[str]:
+        if self.factory.env.get(self.factory.MAPPER_TOPIC):
+            return super().construct_mapper()
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=LedgerMapper)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[int]:  # type: ignore[override]
         """Store the aggregates' new events in one transaction; returns their positions.

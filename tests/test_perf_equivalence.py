@@ -6,10 +6,12 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     JSONTranscoder,
+    Mapper,
     StoredEvent,
     UUIDAsHex,
 )
@@ -18,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_metrics import build
 
-from ledger.app import DateAsISO, FastJSONTranscoder, Ledger
+from ledger.app import DateAsISO, FastJSONTranscoder, Ledger, LedgerMapper
 from ledger.chain import GENESIS, extend, link
 from ledger.importer import strptime
 from projections.engine import _insert, _load, loads
@@ -177,3 +179,16 @@ def test_chaining_a_batch_gives_each_event_its_own_link(
                         recorded_at, account)
         expected.append(previous)
     assert extend(GENESIS, head, events, recorded_at, account) == expected
+
+
+def test_the_ledgers_mapper_stores_what_the_librarys_stores(seeded: Ledger) -> None:
+    assert isinstance(seeded.mapper, LedgerMapper)
+    transcoder = seeded.mapper.transcoder
+    for compressor in (None, ZlibCompressor()):
+        ours = LedgerMapper(transcoder=transcoder, compressor=compressor)
+        library = Mapper(transcoder=transcoder, compressor=compressor)
+        for record in seeded.records():
+            event = library.to_domain_event(StoredEvent(
+                record.originator_id, record.originator_version, record.topic,
+                compressor.compress(record.state) if compressor else record.state))
+            assert ours.to_stored_event(event) == library.to_stored_event(event)
