@@ -8,8 +8,7 @@ rows (``fold``). The engine does the rest, the same way for every projection:
   applied exactly once, and a crash between batches resumes where the last commit left off.
   Each batch first locks the projections' position rows, so two processes catching up at
   once take turns and never fold the same facts twice;
-- rebuilding from zero, in one transaction, keeping the rows folds read again in memory
-  between batches (up to a bound); folding in memory (for "as of" questions);
+- rebuilding from zero; folding in memory (for "as of" questions);
 - verifying: rebuilding into scratch tables beside the maintained ones and comparing them
   in the database.
 
@@ -27,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
-from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -43,12 +41,6 @@ from ledger.store import CREATION_LOCK
 Key = tuple[Any, ...]
 BATCH = 2000
 REBUILD_BATCH = 5000
-# Rows a rebuild keeps in memory between batches, per projection. Measured at 200,000
-# events: with 1000, a task's board and metrics rows are written 1.3 times on average
-# (1.9 times keeping none, 1.04 keeping 3000); 3000 cost 13 MB more of peak memory, where
-# the whole rebuild of a small ledger takes 80 MB (benchmarks/run.py's goal: a rebuild's
-# peak at N events at most 1.3 times that at N/10).
-REBUILD_ROWS = 1000
 CREATE_ATTEMPTS = 5
 
 
@@ -218,80 +210,6 @@ class Rows:
         return {k: v for k, v in self._rows[table].items() if v is not None}
 
 
-class _Kept(Rows):
-    """The rows of a rebuild, kept from batch to batch up to a bound.
-
-    Rows of tables that folds read (named by ``touches``) stay in memory, so that a row
-    many batches change (an open task's) is loaded and written once; beyond the bound,
-    those used least recently leave. Rows of tables no fold reads (the event index's)
-    leave after every batch. What leaves is written: :meth:`spill` and :meth:`drain`
-    hand it over as rows of its own, to be finished and written."""
-
-    def __init__(self, loader: Callable[[str, list[Key]], dict[Key, dict[str, Any]]],
-                 limit: int) -> None:
-        super().__init__(loader)
-        self.limit = limit
-        self._read: set[str] = set()
-        # (table, key) of the rows of read tables, least recently used first.
-        self._used: dict[tuple[str, Key], None] = {}
-
-    def preload(self, wanted: dict[str, set[Key]]) -> None:
-        self._read.update(wanted)
-        super().preload(wanted)
-        used = self._used
-        for table, keys in wanted.items():
-            for key in keys:
-                used.pop((table, key), None)
-                used[(table, key)] = None
-
-    def put(self, table: str, key: Key, row: dict[str, Any] | None) -> None:
-        # Rows.put's work written out again: this is called for nearly every fact.
-        self._rows[table][key] = row
-        self._dirty[table][key] = None
-        if table in self._read:
-            used = self._used
-            used.pop((table, key), None)
-            used[(table, key)] = None
-
-    def delete(self, table: str, key: Key) -> None:
-        self.put(table, key, None)
-
-    def spill(self) -> Rows:
-        """Take out the rows to write now: every row of the tables no fold reads, and the
-        least recently used rows beyond the bound."""
-        out = Rows()
-        for table in [t for t in self._rows if t not in self._read]:
-            for key in list(self._rows[table]):
-                self._move(out, table, key)
-        excess = len(self._used) - self.limit
-        if excess > 0:
-            for table, key in list(islice(self._used, excess)):
-                del self._used[(table, key)]
-                self._move(out, table, key)
-        return out
-
-    def drain(self) -> Rows:
-        """Take out every row still held."""
-        out = Rows()
-        for table in list(self._rows):
-            for key in list(self._rows[table]):
-                self._move(out, table, key)
-        self._used.clear()
-        return out
-
-    def _move(self, out: Rows, table: str, key: Key) -> None:
-        row = self._rows[table].pop(key)
-        stored = self._stored[table]
-        if key in stored:
-            stored.discard(key)
-            out._stored[table].add(key)
-        dirty = self._dirty[table]
-        if key in dirty:
-            del dirty[key]
-            out._rows[table][key] = row
-            out._dirty[table][key] = None
-
-
 class Projection:
     """A read model: tables, the rows each fact touches, and the fold."""
 
@@ -327,9 +245,8 @@ class Projection:
 
     def finish(self, rows: Rows, ctx: Context) -> None:
         """Complete the rows after a batch's folds, before they are written: a fold may
-        leave a row's costly part to be derived here once per write, from all the facts
-        folded into the row since, rather than once per fact. (A catch-up writes every
-        batch; a rebuild may fold several batches into a row before writing it.)"""
+        leave a row's costly part to be derived here once per batch, from all the batch's
+        facts, rather than once per fact."""
 
     def key_of(self, name: str, row: dict[str, Any]) -> Key:
         return tuple(row[c.name] for c in self.tables[name].primary_key.columns)
@@ -492,21 +409,15 @@ class Projector:
         return Context(zone)
 
     def rebuild(self, progress: Callable[[int], None] | None = None,
-                batch: int = REBUILD_BATCH, kept: int = REBUILD_ROWS) -> int:
-        """Empty every projection's tables and fold the whole log again, in one
-        transaction: until it commits, everyone else reads the read models as they were
-        (and a rebuild that fails leaves them so). Catching up waits for it; on SQLite, so
-        do writers of events (the database has one write lock).
+                batch: int = REBUILD_BATCH) -> int:
+        """Empty every projection's tables and fold the whole log again.
 
-        The log is read as a stream, in batches. Rows that folds read again (an open
-        task's) stay in memory between batches, up to ``kept`` rows per projection, and
-        are written once when they leave memory or at the end, rather than loaded and
-        written again in every batch that changes them. The secondary indexes are
-        dropped first and made again at the end: building an index once over all rows
-        costs much less than keeping it up to date row by row."""
+        The secondary indexes are dropped first and made again at the end: building an
+        index once over all rows costs much less than keeping it up to date row by row.
+        (A rebuild that fails half-way leaves them to the next process's
+        :meth:`create_tables`.)"""
         self.create_tables()
         indexes = self._indexes()
-        folded, last = 0, 0
         with self.engine.begin() as conn:
             _lock(conn, self.names)
             for projection in self.projections:
@@ -514,29 +425,12 @@ class Projector:
                     conn.execute(table.delete())
             for index in indexes:
                 index.drop(conn)
-            caches = {p.name: _Kept(lambda name, keys, p=p: _load(conn, p, name, keys), kept)
-                      for p in self.projections}
-            ctx: Context | None = None
-            # The collector is held off for the whole rebuild, not batch by batch: the
-            # rows kept between batches would otherwise be scanned again and again.
-            with _without_gc():
-                for facts in _batches(self.read(0, None), batch):
-                    if ctx is None:
-                        ctx = self._context()
-                    for projection in self.projections:
-                        rows = caches[projection.name]
-                        _fold(rows, projection, facts, ctx)
-                        _write(conn, projection, rows.spill(), ctx)
-                    folded, last = folded + len(facts), facts[-1].position
-                    if progress:
-                        progress(len(facts))
-                if ctx is not None:
-                    for projection in self.projections:
-                        _write(conn, projection, caches[projection.name].drain(), ctx)
             conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
-                         .values(position=last))
+                         .values(position=0))
+        folded = self.catch_up(progress=progress, batch=batch)
+        with self.engine.begin() as conn:
             for index in indexes:
-                index.create(conn)
+                index.create(conn, checkfirst=True)
         return folded
 
     def _indexes(self) -> list[sa.Index]:
@@ -616,17 +510,10 @@ def _lock(conn: Connection, names: list[str]) -> dict[str, int]:
 def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
                 ctx: Context) -> None:
     """Fold a batch of facts into a projection's tables through one load and one write."""
-    rows = Rows(lambda name, keys: _load(conn, projection, name, keys))
-    if _fold(rows, projection, facts, ctx):
-        _write(conn, projection, rows, ctx)
-
-
-def _fold(rows: Rows, projection: Projection, facts: list[Fact], ctx: Context) -> bool:
-    """Load the rows the facts the projection wants touch, and fold those facts; whether
-    there were any."""
     wanted = [f for f in facts if projection.wants(f)]
     if not wanted:
-        return False
+        return
+    rows = Rows(lambda name, keys: _load(conn, projection, name, keys))
     touched: dict[str, set[Key]] = {}
     for fact in wanted:
         for name, key in projection.touches(fact):
@@ -634,29 +521,12 @@ def _fold(rows: Rows, projection: Projection, facts: list[Fact], ctx: Context) -
     rows.preload(touched)
     for fact in wanted:
         projection.fold(rows, fact, ctx)
-    return True
-
-
-def _write(conn: Connection, projection: Projection, rows: Rows, ctx: Context) -> None:
-    """Finish the rows and write those changed."""
     projection.finish(rows, ctx)
     for name, stale, live in rows.changes():
         table = projection.tables[name]
         _delete(conn, table, stale)
         if live:
             _insert(conn, table, live)
-
-
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Fact]]:
-    """The facts of a stream of records, ``size`` at a time."""
-    facts: list[Fact] = []
-    for record in records:
-        facts.append(decode(record))
-        if len(facts) >= size:
-            yield facts
-            facts = []
-    if facts:
-        yield facts
 
 
 def fold_in_memory(projection: Projection, facts: Iterable[Fact],

@@ -192,50 +192,6 @@ def test_rebuild_reports_its_progress_and_keeps_the_indexes(store: Store,
     assert after == before and "ix_rm_events_unit" in after["rm_events"]
 
 
-def tables_of(store: Store, *projections: Projection) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of the projections' tables, in a stable order."""
-    with store.engine.connect() as conn:
-        return {t.name: sorted((tuple(r) for r in conn.execute(sa.select(t))), key=repr)
-                for p in projections for t in p.tables.values()}
-
-
-def test_a_rebuild_keeping_few_rows_in_memory_writes_what_catching_up_wrote(
-        store: Store, seeded: Ledger) -> None:
-    some_work(seeded)
-    read = ReadSide(store)
-    # Every task acted on again at the end, long after its row left memory: it is loaded
-    # again (as this rebuild wrote it) and written again.
-    for row in read.board():
-        if row["state"] == "verified":
-            seeded.close_task("li", row["task"], "verified", "销号")
-        else:
-            seeded.escalate("admin", row["task"], "督办")
-    read.current()
-    maintained = tables_of(store, *read.projections.values())
-    assert read.projector.rebuild(batch=3, kept=2) == seeded.max_position()
-    assert tables_of(store, *read.projections.values()) == maintained
-    assert read.verify().equal
-
-
-def test_a_rebuild_that_dies_leaves_the_read_models_as_they_were(store: Store,
-                                                                   seeded: Ledger) -> None:
-    some_work(seeded)
-    counting = Counting()
-    kept = projector(store, Registry(), Board(), EventIndex(), counting)
-    kept.catch_up()
-    before = tables_of(store, *kept.projections)
-    with store.engine.connect() as conn:
-        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("rm_events")}
-    counting.explode_at = seeded.max_position() - 2
-    with pytest.raises(Crash):
-        kept.rebuild(batch=4, kept=3)
-    assert set(kept.positions().values()) == {seeded.max_position()}
-    assert tables_of(store, *kept.projections) == before
-    with store.engine.connect() as conn:
-        assert {i["name"] for i in sa.inspect(conn).get_indexes("rm_events")} == indexes
-    assert folds(store, counting) == expected_folds(seeded)
-
-
 @given(st.datetimes(timezones=st.timezones()) | st.datetimes())
 def test_the_engines_utc_stamp_is_the_ledgers(moment: datetime) -> None:
     assert utc_stamp(moment) == stamp(moment)

@@ -165,9 +165,6 @@ def check_history(backend: str, script: list[tuple[str, int, int]], every: int) 
             assert verified.equal, verified.differences
             read.rebuild()
             assert dump(read) == maintained
-            # Rows leaving memory after every batch of two: written, loaded, written again.
-            read.projector.rebuild(batch=2, kept=1)
-            assert dump(read) == maintained
         finally:
             store.close()
 
