@@ -7,7 +7,7 @@ In one run, on SQLite (the embedded default):
   ``executemany`` of the very same stored rows — goal ≥ 0.35×; beside it, for reference,
   the whole generation's rate (the simulation's draws and the domain's commands included);
 - command path: one command (load, decide, save) vs raw one-row-per-transaction inserts of
-  the same rows into the same table — goal ≥ 0.5×;
+  the same rows into the same table — goal ≥ 0.5× (both the best of three runs);
 - full projection rebuild vs reading and ``json.loads``-ing the same rows — goal ≥ 0.5×;
 - ``rank``, ``history`` and ``board --unit`` at N events vs at N/10 — goal ≤ 1.5×;
 - peak memory (RSS) of a full rebuild at N vs at N/10 — goal ≤ 1.3×;
@@ -129,20 +129,26 @@ def _executemany_once(path: Path, store: Store) -> float:
 
 
 def command_path(url: str, count: int) -> tuple[float, list[tuple[object, ...]]]:
-    """Escalate open tasks, one command (one event, one transaction) at a time. Returns
-    the rate and the rows the commands stored."""
+    """Escalate open tasks, one command (one event, one transaction) at a time: the best
+    of ``BASELINE_RUNS`` runs, as for the raw baseline (whichever runs first in a process
+    also pays for growing SQLite's write-ahead log), each on tasks no earlier run loaded.
+    Returns the rate and the rows the last run stored."""
     store = Store(url)
     try:
         ledger = store.ledger
         open_tasks = [row["task"] for row in ReadSide(store).board(open_only=True)]
         rng = random.Random(1)
-        chosen = [rng.choice(open_tasks) for _ in range(count)]
-        before = ledger.max_position()
-        started = time.perf_counter()
-        for task_id in chosen:
-            ledger.escalate("admin", task_id, reason="超期未整改，列入督办")
-        rate = count / (time.perf_counter() - started)
-        return rate, [tuple(record) for record in ledger.records(after=before)]
+        wanted = count * BASELINE_RUNS
+        chosen = (rng.sample(open_tasks, wanted) if len(open_tasks) >= wanted
+                  else [rng.choice(open_tasks) for _ in range(wanted)])
+        rates = []
+        for run in range(BASELINE_RUNS):
+            before = ledger.max_position()
+            started = time.perf_counter()
+            for task_id in chosen[run * count:(run + 1) * count]:
+                ledger.escalate("admin", task_id, reason="超期未整改，列入督办")
+            rates.append(count / (time.perf_counter() - started))
+        return max(rates), [tuple(record) for record in ledger.records(after=before)]
     finally:
         store.close()
 
