@@ -41,6 +41,10 @@ from ledger.store import CREATION_LOCK
 Key = tuple[Any, ...]
 BATCH = 2000
 REBUILD_BATCH = 5000
+# A rebuild writes its rows every this many facts: an open task's rows (a metric task's
+# is kilobytes of JSON) are changed by many batches in a busy city, and are loaded and
+# written once per window rather than once per batch.
+REBUILD_WINDOW = 25_000
 CREATE_ATTEMPTS = 5
 
 
@@ -193,6 +197,16 @@ class Rows:
         self._rows[table][key] = None
         self._dirty[table][key] = None
 
+    def take(self, tables: Iterable[str]) -> Rows:
+        """Move these tables' rows out, to be written now, and forget them here."""
+        taken = Rows()
+        for table in tables:
+            if table in self._rows:
+                taken._rows[table] = self._rows.pop(table)
+                taken._stored[table] = self._stored.pop(table, set())
+                taken._dirty[table] = self._dirty.pop(table, {})
+        return taken
+
     def changes(self) -> Iterator[tuple[str, list[Key], list[dict[str, Any]]]]:
         """Per table: the stored keys to delete, and the live rows to insert."""
         for table, keys in self._dirty.items():
@@ -215,6 +229,9 @@ class Projection:
 
     name: str = ""
     kinds: frozenset[str] | None = None  # the fact kinds it folds (None: all)
+    # Tables whose rows are only ever created, one by one, and never read, changed or
+    # completed (``finish``) afterwards: a rebuild writes them after every batch.
+    appended: frozenset[str] = frozenset()
 
     def __init__(self, prefix: str = "rm_") -> None:
         self.metadata = sa.MetaData()
@@ -409,7 +426,7 @@ class Projector:
         return Context(zone)
 
     def rebuild(self, progress: Callable[[int], None] | None = None,
-                batch: int = REBUILD_BATCH) -> int:
+                batch: int = REBUILD_BATCH, window: int = REBUILD_WINDOW) -> int:
         """Empty every projection's tables and fold the whole log again.
 
         The secondary indexes are dropped first and made again at the end: building an
@@ -427,11 +444,47 @@ class Projector:
                 index.drop(conn)
             conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
                          .values(position=0))
-        folded = self.catch_up(progress=progress, batch=batch)
+        folded = self._refold(progress, batch, window)
         with self.engine.begin() as conn:
             for index in indexes:
                 index.create(conn, checkfirst=True)
         return folded
+
+    def _refold(self, progress: Callable[[int], None] | None, batch: int,
+                window: int) -> int:
+        """Fold the log into emptied tables: facts read ``batch`` at a time, each window
+        of about ``window`` facts folded into rows kept in memory and written, with the
+        positions, in one transaction (so a failed rebuild resumes after the last
+        window, like a catch-up). A row that many batches change is loaded and written
+        once per window; the rows of appended tables go out after every batch."""
+        folded = 0
+        ctx: Context | None = None
+        while True:
+            with _without_gc(), self.engine.begin() as conn:
+                position = min(_lock(conn, self.names).values())
+                kept = {p.name: Rows(_loader(conn, p)) for p in self.projections}
+                read = 0
+                while read < window:
+                    facts = self._facts(position, None, batch)
+                    if not facts:
+                        break
+                    ctx = ctx or self._context()
+                    for projection in self.projections:
+                        rows = kept[projection.name]
+                        fold_facts(rows, projection, facts, ctx)
+                        write_rows(conn, projection, rows.take(projection.appended))
+                    read, position = read + len(facts), facts[-1].position
+                    if progress:
+                        progress(len(facts))
+                if not read:
+                    return folded
+                assert ctx is not None
+                for projection in self.projections:
+                    projection.finish(kept[projection.name], ctx)
+                    write_rows(conn, projection, kept[projection.name])
+                conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
+                             .values(position=position))
+            folded += read
 
     def _indexes(self) -> list[sa.Index]:
         return [index for projection in self.projections
@@ -510,10 +563,18 @@ def _lock(conn: Connection, names: list[str]) -> dict[str, int]:
 def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
                 ctx: Context) -> None:
     """Fold a batch of facts into a projection's tables through one load and one write."""
+    rows = Rows(_loader(conn, projection))
+    if fold_facts(rows, projection, facts, ctx):
+        projection.finish(rows, ctx)
+        write_rows(conn, projection, rows)
+
+
+def fold_facts(rows: Rows, projection: Projection, facts: list[Fact], ctx: Context) -> bool:
+    """Fold facts into ``rows``, the stored rows they touch loaded first (those not held
+    already). Returns whether the projection folds any of them."""
     wanted = [f for f in facts if projection.wants(f)]
     if not wanted:
-        return
-    rows = Rows(lambda name, keys: _load(conn, projection, name, keys))
+        return False
     touched: dict[str, set[Key]] = {}
     for fact in wanted:
         for name, key in projection.touches(fact):
@@ -521,12 +582,21 @@ def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
     rows.preload(touched)
     for fact in wanted:
         projection.fold(rows, fact, ctx)
-    projection.finish(rows, ctx)
+    return True
+
+
+def write_rows(conn: Connection, projection: Projection, rows: Rows) -> None:
+    """Write what changed in ``rows``: stale rows deleted, live rows inserted."""
     for name, stale, live in rows.changes():
         table = projection.tables[name]
         _delete(conn, table, stale)
         if live:
             _insert(conn, table, live)
+
+
+def _loader(conn: Connection, projection: Projection
+            ) -> Callable[[str, list[Key]], dict[Key, dict[str, Any]]]:
+    return lambda name, keys: _load(conn, projection, name, keys)
 
 
 def fold_in_memory(projection: Projection, facts: Iterable[Fact],

@@ -103,6 +103,7 @@ class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
+    appended = frozenset({"events"})
 
     def define(self) -> None:
         events = self.table(
