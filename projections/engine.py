@@ -44,7 +44,7 @@ REBUILD_BATCH = 5000
 # A rebuild writes its rows every this many facts: an open task's rows (a metric task's
 # is kilobytes of JSON) are changed by many batches in a busy city, and are loaded and
 # written once per window rather than once per batch.
-REBUILD_WINDOW = 25_000
+REBUILD_WINDOW = 10_000
 CREATE_ATTEMPTS = 5
 
 
