@@ -18,9 +18,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.utils import get_topic
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -29,6 +28,7 @@ from eventsourcing.persistence import (
     Transcoder,
     Transcoding,
 )
+from eventsourcing.utils import get_topic
 
 from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused, check_moment
 from domain.inspection import Inspection

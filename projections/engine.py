@@ -461,7 +461,10 @@ class Projector:
         ctx: Context | None = None
         while True:
             with _without_gc(), self.engine.begin() as conn:
-                position = min(_lock(conn, self.names).values())
+                # Each window starts where the positions are (another process's catch-up
+                # may have moved some of them meanwhile), each projection from its own.
+                at = _lock(conn, self.names)
+                position = min(at.values())
                 kept = {p.name: Rows(_loader(conn, p)) for p in self.projections}
                 read = 0
                 while read < window:
@@ -471,7 +474,8 @@ class Projector:
                     ctx = ctx or self._context()
                     for projection in self.projections:
                         rows = kept[projection.name]
-                        fold_facts(rows, projection, facts, ctx)
+                        mine = [f for f in facts if f.position > at[projection.name]]
+                        fold_facts(rows, projection, mine, ctx)
                         write_rows(conn, projection, rows.take(projection.appended))
                     read, position = read + len(facts), facts[-1].position
                     if progress:

@@ -82,3 +82,4 @@ def test_events_of_several_aggregates_are_read_after_the_versions_given(
     assert [e.originator_version for e in found["person:admin"]] == [1]
     assert "unit:JS01" not in found and "person:nobody" not in found
     assert all(isinstance(e.state, bytes) for e in found["person:admin"])
+    assert seeded.recorder.select_events_after({}) == {}  # type: ignore[attr-defined]
