@@ -15,7 +15,7 @@ In one run, on SQLite (the embedded default):
 
 Each raw baseline is the best of three runs. Exits non-zero if a goal is missed
 (``--report-only``: always 0, for the smoke test).
-Run: ``python benchmarks/run.py [--events N]`` (default 200,000: a few minutes on two cores;
+Run: ``python benchmarks/run.py [--events N]`` (default 200,000: half a minute on two cores;
 ``--events 1000000`` is the yardstick: a city's year). From 170,000 events up, the ledger of
 N/10 is a smaller city over the same twelve months, so its 街道 JD01 has the same history.
 """
@@ -158,7 +158,8 @@ def raw_single(path: str, rows: list[tuple[object, ...]]) -> float:
     same events table just after them: the same tasks' index entries, the same file, the
     same WAL mode and fsync setting (the library's: SQLite's default). Each row is a
     command's row moved past the log's end (position and version shifted), so it is new.
-    The best of ``BASELINE_RUNS``, each run's rows shifted further."""
+    The best of ``BASELINE_RUNS``, each run's rows shifted further. The rows break the
+    scratch ledger's chain: this comes last."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     columns = ("notification_id, originator_id, originator_version, topic, state, "
