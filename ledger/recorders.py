@@ -229,9 +229,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def select_events(self, originator_id: Any, *, gt: int | None = None,
                       lte: int | None = None, desc: bool = False,
                       limit: int | None = None) -> Sequence[StoredEvent]:
-        """One aggregate's events, as the library selects them, in one statement: a single
-        SELECT reads one snapshot of the file, so the library's BEGIN and ROLLBACK around
-        it (two more round trips on every load of a command) add nothing."""
+        """One aggregate's events, as the library selects them (through :meth:`_select`)."""
         statement = self.select_aggregate_statement
         params: list[Any] = [originator_id]
         if gt is not None:
@@ -245,13 +243,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         if limit is not None:
             statement += " LIMIT ?"
             params.append(limit)
-        with self.datastore.get_connection(commit=False) as conn:
-            try:
-                rows = conn._sqlite_conn.execute(statement, params).fetchall()
-            except sqlite3.Error as e:
-                raise _library_error(e) from e
         return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
-                            state=r[3]) for r in rows]
+                            state=r[3]) for r in self._select(statement, params)]
 
     def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
         """Several aggregates' events after the versions given, in one statement (each
@@ -263,12 +256,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                      f"{self.events_table_name} WHERE {terms} "
                      "ORDER BY originator_id, originator_version")
         params = [value for pair in versions.items() for value in pair]
-        with self.datastore.get_connection(commit=False) as conn:
-            try:
-                rows = conn._sqlite_conn.execute(statement, params).fetchall()
-            except sqlite3.Error as e:
-                raise _library_error(e) from e
-        return _by_aggregate(rows)
+        return _by_aggregate(self._select(statement, params))
 
     def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
         """Stored events after position ``after`` (up to ``upto``), with their stamps."""
@@ -321,9 +309,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return clauses, params
 
     def _select(self, statement: str, params: list[Any]) -> list[Any]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(statement, params)
-            return list(c.fetchall())
+        """The rows of one SELECT. A single statement reads one snapshot of the file, so
+        it runs without the library's BEGIN and ROLLBACK around it (two more round trips
+        on every read, twice in every command)."""
+        with self.datastore.get_connection(commit=False) as conn:
+            try:
+                return conn._sqlite_conn.execute(statement, params).fetchall()
+            except sqlite3.Error as e:
+                raise _library_error(e) from e
 
 
 # sqlite3's errors as the library's SQLite transactions raise them (most specific first).
