@@ -213,8 +213,8 @@ class Ledger(Application[str]):
         are replayed from their first event. A command loads its actor and its task in
         this one read."""
         for _, key, label in wanted:
-            if not key.split(":", 1)[-1].strip():
-                raise Refused(f"{label} must not be empty (got {key.split(':', 1)[-1]!r})")
+            if not _name(key).strip():
+                raise Refused(f"{label} must not be empty (got {_name(key)!r})")
         cache = self.repository.cache
         found: dict[str, LedgerAggregate | None] = {}
         for _, key, _ in wanted:
@@ -236,7 +236,7 @@ class Ledger(Application[str]):
         for kind, key, label in wanted:
             aggregate = found[key]
             if not isinstance(aggregate, kind):
-                raise NotFound(f"unknown {label}: {key.split(':', 1)[-1]}")
+                raise NotFound(f"unknown {label}: {_name(key)}")
             loaded.append(aggregate)
         return loaded
 
@@ -623,6 +623,11 @@ class Ledger(Application[str]):
 
     def position_as_of(self, moment: datetime) -> int:
         return self.recorder.position_as_of(moment)  # type: ignore[attr-defined]
+
+
+def _name(key: str) -> str:
+    """What an aggregate key names, as its user typed it (``unit:JS01`` → ``JS01``)."""
+    return key.split(":", 1)[-1]
 
 
 def _actor_key(person_id: str | None) -> str:
