@@ -1,0 +1,66 @@
+"""The campaign's working-day calendar: the official arrangement and the city's own days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from commands.output import emit, output_options
+from commands.params import DATE, at_option, localize
+from commands.session import Session, pass_session
+from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY
+from ledger.workdays import known_years
+
+CALENDAR_COLUMNS = [("day", "day"), ("weekday", "weekday"), ("local", "local"),
+                    ("official", "official calendar"), ("reason", "reason")]
+
+
+@click.group("calendar")
+def calendar() -> None:
+    """Working days (工作日): the official holiday calendar and the campaign's own days."""
+
+
+def _add(session: Session, day: date, kind: str, reason: str,
+         occurred_at: datetime | None) -> None:
+    ledger = session.store.ledger
+    result = ledger.add_local_day(session.actor, day, kind, reason,
+                                  localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
+               f"{result['reason']} (deadlines resolved from now on count with it)")
+
+
+@calendar.command("add-holiday")
+@click.argument("day", metavar="DATE", type=DATE)
+@click.option("--reason", required=True, help="e.g. the city's own day off and its notice.")
+@at_option()
+@pass_session
+def calendar_add_holiday(session: Session, day: date, reason: str,
+                         occurred_at: datetime | None) -> None:
+    """Record DATE as a local day off: working-day deadlines skip it."""
+    _add(session, day, LOCAL_HOLIDAY, reason, occurred_at)
+
+
+@calendar.command("add-workday")
+@click.argument("day", metavar="DATE", type=DATE)
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def calendar_add_workday(session: Session, day: date, reason: str,
+                         occurred_at: datetime | None) -> None:
+    """Record DATE as a local working day: working-day deadlines count it."""
+    _add(session, day, LOCAL_WORKDAY, reason, occurred_at)
+
+
+@calendar.command("show")
+@click.option("--year", type=click.IntRange(min=1), default=None, help="Only this year.")
+@output_options()
+@pass_session
+def calendar_show(session: Session, year: int | None, fmt: str) -> None:
+    """The campaign's own days, beside what the official calendar says of each."""
+    rows = session.store.ledger.describe_calendar(year)
+    if fmt == "table":
+        first, last = known_years()
+        click.echo(f"official calendar (chinesecalendar): {first}–{last}; "
+                   f"local days: {len(rows)}")
+    emit(rows, CALENDAR_COLUMNS, fmt)
