@@ -684,10 +684,11 @@ def test_task_list_refuses_a_malformed_month(cli: Cli) -> None:
 # --- the README's tour -----------------------------------------------------------------
 
 
-def tour_commands() -> list[list[str]]:
-    """The shell lines of README.md's "A tour", joined where they continue."""
+def tour_commands(heading: str = "## A tour") -> list[list[str]]:
+    """The shell lines of README.md's first sh block under ``heading``, joined where they
+    continue."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("## A tour", 1)[1]
+    section = text.split(heading, 1)[1]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     joined = block.replace("\\\n", " ")
     return [shlex.split(line, comments=True) for line in joined.splitlines()
