@@ -21,35 +21,28 @@ def calendar() -> None:
     """Working days (工作日): the official holiday calendar and the campaign's own days."""
 
 
-def _add(session: Session, day: date, kind: str, reason: str,
-         occurred_at: datetime | None) -> None:
-    ledger = session.store.ledger
-    result = ledger.add_local_day(session.actor, day, kind, reason,
-                                  localize(occurred_at, ledger.campaign().zone))
-    click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
-               f"{result['reason']} (deadlines resolved from now on count with it)")
+def _local_day_command(kind: str, help_text: str) -> None:
+    """``calendar add-holiday`` and ``calendar add-workday``: one command each."""
+
+    @calendar.command(f"add-{kind}", help=help_text)
+    @click.argument("day", metavar="DATE", type=DATE)
+    @click.option("--reason", required=True,
+                  help="Why, e.g. the city's notice that gives it.")
+    @at_option()
+    @pass_session
+    def command(session: Session, day: date, reason: str,
+                occurred_at: datetime | None) -> None:
+        ledger = session.store.ledger
+        result = ledger.add_local_day(session.actor, day, kind, reason,
+                                      localize(occurred_at, ledger.campaign().zone))
+        click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
+                   f"{result['reason']} (deadlines resolved from now on count with it)")
 
 
-@calendar.command("add-holiday")
-@click.argument("day", metavar="DATE", type=DATE)
-@click.option("--reason", required=True, help="e.g. the city's own day off and its notice.")
-@at_option()
-@pass_session
-def calendar_add_holiday(session: Session, day: date, reason: str,
-                         occurred_at: datetime | None) -> None:
-    """Record DATE as a local day off: working-day deadlines skip it."""
-    _add(session, day, LOCAL_HOLIDAY, reason, occurred_at)
-
-
-@calendar.command("add-workday")
-@click.argument("day", metavar="DATE", type=DATE)
-@click.option("--reason", required=True)
-@at_option()
-@pass_session
-def calendar_add_workday(session: Session, day: date, reason: str,
-                         occurred_at: datetime | None) -> None:
-    """Record DATE as a local working day: working-day deadlines count it."""
-    _add(session, day, LOCAL_WORKDAY, reason, occurred_at)
+_local_day_command(LOCAL_HOLIDAY, "Record DATE as a local day off: working-day deadlines "
+                   "skip it.")
+_local_day_command(LOCAL_WORKDAY, "Record DATE as a local working day: working-day "
+                   "deadlines count it.")
 
 
 @calendar.command("show")

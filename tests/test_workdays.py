@@ -22,6 +22,7 @@ from test_cli_tasks import tour_commands
 
 from cli import main
 from commands.board import _working_days_left
+from domain.base import Refused
 from ledger.store import Store
 from ledger.workdays import Calendar, UnknownYear, WorkingDays, known_years, parse_deadline
 from projections.engine import decode
@@ -382,3 +383,17 @@ def test_rules_dates_and_local_days_are_stored_on_each_backend(store_url: str,
         assert said == [("2024-05-09", "5个工作日"), ("2024-05-10", "5wd")]
     finally:
         reopened.close()
+
+
+def test_the_domain_takes_a_rule_only_with_the_date_it_resolved_to(seeded) -> None:  # type: ignore[no-untyped-def]
+    at = datetime(2024, 5, 6, 10, 0, tzinfo=ZONE)
+    task_id = seeded.assign("li", unit="JS01", category="环境卫生", source="inspection",
+                            location="a", description="b", deadline=date(2024, 5, 10),
+                            occurred_at=at)["task"]
+    task = seeded.task(task_id)
+    with pytest.raises(Refused, match="deadline rule '3wd' needs the date it resolves to"):
+        task.issue_notice(notice_no="ZG-1", requirements="", actor=seeded.actor("li"),
+                          occurred_at=at, now=at, zone=ZONE, deadline_rule="3wd")
+    with pytest.raises(Refused, match="deadline rule must not be empty"):
+        task.extend_deadline(deadline=date(2024, 5, 13), deadline_rule=" ", reason="x",
+                             actor=seeded.actor("li"), occurred_at=at, now=at)
