@@ -68,15 +68,19 @@ def _working_days_left(rows: list[dict[str, Any]], calendar: Calendar, today: da
     """Each unfinished row's working days left on ``today``; where the official calendar
     does not know a year the count needs, none (never guessed), and one note says so."""
     unknown: set[int] = set()
+    counted: dict[str, int | None] = {}  # tasks share deadlines: each is counted once
     for row in rows:
         row["working_days_left"] = None
         if row["state"] in (VERIFIED, CLOSED):
             continue
-        try:
-            row["working_days_left"] = calendar.between(today,
-                                                        date.fromisoformat(row["deadline"]))
-        except UnknownYear as e:
-            unknown.add(e.year)
+        deadline = row["deadline"]
+        if deadline not in counted:
+            try:
+                counted[deadline] = calendar.between(today, date.fromisoformat(deadline))
+            except UnknownYear as e:
+                counted[deadline] = None
+                unknown.add(e.year)
+        row["working_days_left"] = counted[deadline]
     if unknown:
         years = ", ".join(str(y) for y in sorted(unknown))
         click.echo(f"note: working days left are not shown for deadlines needing {years}: "

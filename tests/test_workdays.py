@@ -251,6 +251,16 @@ def test_the_board_shows_working_days_left(cli: Cli, sqlite_url: str) -> None:
     # is due today.
     assert left == {near: 6, past: 0}
     assert "working_days_left" not in plain[0]
+    # A deadline in a year the calendar does not know: no count, and a note naming the year.
+    unknown = known_years()[1] + 1
+    later, _ = assign(cli, "2025-09-20 10:00", f"{unknown}-01-20")
+    with mock.patch("commands.session.Store", lambda url: Store(url, clock=now)):
+        result = cli("board", "--working-days", "--format", "json")
+    assert result.exit_code == 0
+    assert {r["task"]: r["working_days_left"] for r in json.loads(result.stdout)} == {
+        near: 6, past: 0, later: None}
+    assert result.stderr == (f"note: working days left are not shown for deadlines needing "
+                             f"{unknown}: the official holiday calendar for it is not known\n")
 
 
 def test_working_days_left_past_the_deadline_and_for_finished_tasks() -> None:
