@@ -564,8 +564,8 @@ class Ledger(WorkingDayCommands, Application[str]):
         day after the reopening."""
         def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
             resolved, rule = self.resolve_deadline(deadline, local_date(w, z))
-            t.reopen(reason=reason, deadline=resolved, deadline_rule=rule,  # type: ignore[arg-type]
-                     actor=a, occurred_at=w, now=n, zone=z)
+            t.reopen(reason=reason, deadline=resolved,  # type: ignore[arg-type]
+                     deadline_rule=rule, actor=a, occurred_at=w, now=n, zone=z)
         return self._command(actor_id, task_id, occurred_at, command)
 
     def reassign(self, actor_id: str, task_id: str, unit: str, reason: str,

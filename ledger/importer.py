@@ -683,7 +683,8 @@ class RowReader:
             unit=self.text("unit"), category=category,
             source=self._source(), location=self.text("location"),
             description=self.text("description"), assigned=assigned, deadline=deadline,
-            deadline_rule=deadline_rule, action=action, status=status, acted_at=acted_at, reassign_to=reassign_to,
+            deadline_rule=deadline_rule, action=action, status=status, acted_at=acted_at,
+            reassign_to=reassign_to,
             rectification=self.optional_text("rectification"),
             reinspection=self.optional_text("reinspection"), note=notes,
             filled=self._filled, labels=self.labels)

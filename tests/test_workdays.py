@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 from cli_support import Cli
+from hypothesis import given
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from conftest import Clock, seed_campaign
 from test_cli_tasks import tour_commands
@@ -23,6 +26,7 @@ from test_cli_tasks import tour_commands
 from cli import main
 from commands.board import _working_days_left
 from domain.base import Refused
+from ledger.app import Ledger
 from ledger.store import Store
 from ledger.workdays import Calendar, UnknownYear, WorkingDays, known_years, parse_deadline
 from projections.engine import decode
@@ -191,7 +195,8 @@ def test_local_days_refuse_what_changes_nothing_or_is_not_theirs(cli: Cli) -> No
                 as_="admin",
                 message="2025-09-28 is already a working day in the official calendar")
     cli.refused("campaign", "calendar", "add-holiday", "2025-06-12", "--reason", "x",
-                as_="li", message="li (inspector) may not manage the registries: that is for admin")
+                as_="li",
+                message="li (inspector) may not manage the registries: that is for admin")
     cli.refused("campaign", "calendar", "add-holiday", "2025-06-12", "--reason", " ",
                 as_="admin", message="reason must not be empty (got ' ')")
     cli.ok("campaign", "calendar", "add-holiday", "2025-06-12", "--reason", "x", as_="admin")
@@ -303,8 +308,8 @@ CSV = """序号,问题类别,问题描述,地点,责任单位,发现时间,整�
 """
 
 
-def test_import_reads_working_days_from_the_cell_and_the_mapping(
-        cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_import_reads_working_days_from_the_cell_and_the_mapping(cli: Cli,
+                                                                tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(MAPPING.format(deadline="working_days = 5"), encoding="utf-8")
     table = tmp_path / "台账.csv"
@@ -337,7 +342,7 @@ def test_import_reads_working_days_from_the_cell_and_the_mapping(
     }
 
 
-def test_a_mapping_gives_days_or_working_days_not_both(cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_mapping_gives_days_or_working_days_not_both(cli: Cli, tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(MAPPING.format(deadline="days = 7\nworking_days = 5"), encoding="utf-8")
     table = tmp_path / "台账.csv"
@@ -347,7 +352,8 @@ def test_a_mapping_gives_days_or_working_days_not_both(cli: Cli, tmp_path) -> No
                         "not given with days, got 5")
 
 
-def test_the_readme_example_runs_as_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_readme_example_runs_as_written(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     env: dict[str, str | None] = {}
     runner = CliRunner()
@@ -395,7 +401,7 @@ def test_rules_dates_and_local_days_are_stored_on_each_backend(store_url: str,
         reopened.close()
 
 
-def test_the_domain_takes_a_rule_only_with_the_date_it_resolved_to(seeded) -> None:  # type: ignore[no-untyped-def]
+def test_the_domain_takes_a_rule_only_with_the_date_it_resolved_to(seeded: Ledger) -> None:
     at = datetime(2024, 5, 6, 10, 0, tzinfo=ZONE)
     task_id = seeded.assign("li", unit="JS01", category="环境卫生", source="inspection",
                             location="a", description="b", deadline=date(2024, 5, 10),
@@ -407,3 +413,19 @@ def test_the_domain_takes_a_rule_only_with_the_date_it_resolved_to(seeded) -> No
     with pytest.raises(Refused, match="deadline rule must not be empty"):
         task.extend_deadline(deadline=date(2024, 5, 13), deadline_rule=" ", reason="x",
                              actor=seeded.actor("li"), occurred_at=at, now=at)
+
+
+@given(start=st.dates(date(2004, 1, 1), date(2024, 12, 31)),
+       count=st.integers(1, 60),
+       local=st.dictionaries(st.dates(date(2004, 1, 1), date(2025, 3, 31)),
+                             st.sampled_from(["holiday", "workday"]), max_size=5))
+def test_a_deadline_is_the_nth_working_day_after_its_start(start: date, count: int,
+                                                           local: dict[date, str]) -> None:
+    calendar = Calendar(local)
+    deadline = calendar.after(start, count)
+    assert calendar.is_workday(deadline)
+    assert calendar.between(start, deadline) == count
+    assert calendar.between(start, deadline - timedelta(days=1)) == count - 1
+    assert calendar.between(deadline, start) == -count
+    for day, kind in local.items():
+        assert calendar.is_workday(day) is (kind == "workday")
