@@ -86,7 +86,7 @@ def official(day: date) -> tuple[bool, str | None]:
     if not first <= day.year <= last:
         raise UnknownYear(day.year)
     is_off, name = chinese_calendar.get_holiday_detail(day)
-    return not is_off, name
+    return not is_off, chinese_calendar.Holiday(name).chinese if name else None
 
 
 class UnknownYear(Refused):
@@ -95,11 +95,12 @@ class UnknownYear(Refused):
     def __init__(self, year: int, about: str = "") -> None:
         first, last = known_years()
         self.year = year
+        upgrade = (f", or upgrade chinesecalendar once the State Council has published "
+                   f"{year}'s arrangement" if year > last else "")
         super().__init__(
             f"{about}the official holiday calendar for {year} is not known (chinesecalendar "
             f"{chinese_calendar.__version__} knows {first}–{last}): give the deadline as a "
-            f"date (YYYY-MM-DD), or upgrade chinesecalendar once the State Council has "
-            f"published {year}'s arrangement")
+            f"date (YYYY-MM-DD){upgrade}")
 
 
 class Calendar:
