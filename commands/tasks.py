@@ -97,8 +97,7 @@ def task() -> None:
 @pass_session
 def task_assign(session: Session, unit_code: str, category: str, source: str, location: str,
                 description: str, deadline: date | WorkingDays, notice_no: str | None,
-                requirements: str,
-                note: str, occurred_at: datetime | None) -> None:
+                requirements: str, note: str, occurred_at: datetime | None) -> None:
     """Assign a task to a unit (交办)."""
     _said(session.store.ledger.assign(
         session.actor, unit=unit_code, category=category, source=source, location=location,

@@ -150,9 +150,9 @@ class Campaign(LedgerAggregate):
         self._stamp(self.SettingsChanged, actor, occurred_at, required_inspections=required,
                     reason=require_text("reason", reason))
 
-
-    def add_local_day(self, day: date, kind: str, reason: str, *, official_workday: bool | None,
-                      actor: Actor, occurred_at: datetime) -> None:
+    def add_local_day(self, day: date, kind: str, reason: str, *,
+                      official_workday: bool | None, actor: Actor,
+                      occurred_at: datetime) -> None:
         """Record a day of the campaign's own calendar: a ``holiday`` or a ``workday``.
         ``official_workday`` is what the official calendar says of the day (None where it
         does not know the year). Deadlines resolved later count with it; those already
