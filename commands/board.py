@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
 
 from commands.output import emit, output_options
-from commands.params import MOMENT, MONTH, localize
+from commands.params import MOMENT, MONTH, WITHIN, due_by, localize
 from commands.session import Session, pass_session
 from domain.task import CLOSED, SOURCES, STATE_LABELS, STATES, VERIFIED
-from ledger.workdays import Calendar, UnknownYear
+from ledger.workdays import Calendar, UnknownYear, WorkingDays
 from projections.read import ReadSide
 
 BOARD_COLUMNS = [
     ("task", "task"), ("unit", "unit"), ("category", "category"), ("source", "source"),
     ("location", "location"), ("state", "state"), ("deadline", "deadline"),
     ("days_overdue", "overdue days"), ("working_days_left", "working days left"),
-    ("rework_count", "rework"),
+    ("rework_count", "rework"), ("extension_requested", "extension asked"),
     ("last_action", "last action"), ("last_action_at", "at"),
 ]
 
@@ -30,6 +30,11 @@ BOARD_COLUMNS = [
 @click.option("--source", type=click.Choice(list(SOURCES)), default=None)
 @click.option("--overdue", is_flag=True, help="Only tasks past their deadline.")
 @click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@click.option("--due-within", "within", type=WITHIN, default=None,
+              help="Only unfinished tasks due from today to N days ahead: 3d (calendar days) "
+              "or 3wd, 3个工作日 (working days).")
+@click.option("--extension-requested", "extension_requested", is_flag=True,
+              help="Only tasks with an extension request awaiting a decision.")
 @click.option("--month", type=MONTH, default=None, help="Only tasks assigned in this month.")
 @click.option("--sort", type=click.Choice(ReadSide.SORTS), default="task", show_default=True)
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
@@ -41,22 +46,30 @@ BOARD_COLUMNS = [
 @output_options()
 @pass_session
 def board(session: Session, unit_code: str | None, state: str | None, category: str | None,
-          source: str | None, overdue: bool, open_only: bool, month: str | None, sort: str,
-          as_of: datetime | None, working_days: bool, fmt: str) -> None:
-    """The 台账: one row per task, with its state, deadline and days overdue."""
+          source: str | None, overdue: bool, open_only: bool,
+          within: timedelta | WorkingDays | None, extension_requested: bool,
+          month: str | None, sort: str, as_of: datetime | None, working_days: bool,
+          fmt: str) -> None:
+    """The 台账: one row per task, with its state, deadline, days overdue and the deadline
+    a pending extension request asks for."""
     ledger = session.store.ledger
     zone = ledger.campaign().zone
     moment = localize(as_of, zone)
     read = session.read.at(moment) if moment is not None else session.read
+    today = (moment or ledger.clock()).astimezone(zone).date()
+    until = None if within is None else due_by(today, within, ledger.work_calendar())
     rows = read.board(unit=unit_code, state=state, category=category, source=source,
-                      overdue=overdue, open_only=open_only, month=month, sort=sort)
+                      overdue=overdue, open_only=open_only, month=month, sort=sort,
+                      due_by=until, extension_requested=extension_requested)
     columns = BOARD_COLUMNS
     if working_days:
-        today = (moment or ledger.clock()).astimezone(zone).date()
         _working_days_left(rows, ledger.work_calendar(), today)
     else:
         columns = [c for c in BOARD_COLUMNS if c[0] != "working_days_left"]
     if fmt == "table":
+        # For people, the column only when some task has a request awaiting a decision.
+        if not any(row["extension_requested"] for row in rows):
+            columns = [c for c in columns if c[0] != "extension_requested"]
         for row in rows:
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
             row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(

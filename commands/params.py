@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, tzinfo
+import unicodedata
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 import click
 
 from domain.base import Refused
-from ledger.workdays import FORMS, WorkingDays, parse_deadline
+from ledger.workdays import FORMS, Calendar, WorkingDays, parse_deadline, parse_working_days
 
 
 class DateType(click.ParamType):
@@ -73,10 +74,43 @@ class MonthType(click.ParamType):
         return text
 
 
+class WithinType(click.ParamType):
+    """A span of days from today: calendar days (3d, 3天, 3) or working days (3wd,
+    3个工作日, as a deadline is given)."""
+
+    name = "Nd|N工作日"
+    DAYS = re.compile(r"^(\d{1,3})\s*(?:d|天|days?)?$", re.IGNORECASE)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> timedelta | WorkingDays:
+        if isinstance(value, (timedelta, WorkingDays)):
+            return value
+        text = str(value).strip()
+        match = self.DAYS.match(unicodedata.normalize("NFKC", text))
+        if match is not None:
+            return timedelta(days=int(match[1]))
+        try:
+            working = parse_working_days(text, "days")
+        except Refused as e:
+            self.fail(str(e), param, ctx)
+        if working is None:
+            self.fail(f"{value!r} is not a number of days (3d, 3天) or of working days "
+                      "(3wd, 3个工作日)", param, ctx)
+        return working
+
+
+def due_by(today: date, within: timedelta | WorkingDays, calendar: Calendar) -> date:
+    """The last day of a span from ``today``: working days by the campaign's calendar."""
+    if isinstance(within, timedelta):
+        return today + within
+    return calendar.resolve(within, today, field="--due-within")[0]
+
+
 DATE = DateType()
 DEADLINE = DeadlineType()
 MOMENT = MomentType()
 MONTH = MonthType()
+WITHIN = WithinType()
 
 
 def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:

@@ -179,6 +179,45 @@ def task_extend(session: Session, task_id: str, deadline: date | WorkingDays, re
                                                _when(session, occurred_at)))
 
 
+@task.command("request-extension")
+@click.argument("task_id")
+@click.option("--to", "deadline", type=DEADLINE, required=True,
+              help="The deadline asked for: a date YYYY-MM-DD, or working days (7工作日, "
+              "7个工作日, 7wd) more after the current deadline.")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_request_extension(session: Session, task_id: str, deadline: date | WorkingDays,
+                           reason: str, occurred_at: datetime | None) -> None:
+    """The unit asks for a later deadline (申请延期); the clock runs on until approved."""
+    _said(session.store.ledger.request_extension(session.actor, task_id, deadline, reason,
+                                                 _when(session, occurred_at)))
+
+
+@task.command("approve-extension")
+@click.argument("task_id")
+@click.option("--note", default="")
+@at_option()
+@pass_session
+def task_approve_extension(session: Session, task_id: str, note: str,
+                           occurred_at: datetime | None) -> None:
+    """Approve the pending extension request: the deadline moves to the date asked for."""
+    _said(session.store.ledger.decide_extension(session.actor, task_id, True, note,
+                                                _when(session, occurred_at)))
+
+
+@task.command("refuse-extension")
+@click.argument("task_id")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def task_refuse_extension(session: Session, task_id: str, reason: str,
+                          occurred_at: datetime | None) -> None:
+    """Refuse the pending extension request; the deadline stays."""
+    _said(session.store.ledger.decide_extension(session.actor, task_id, False, reason,
+                                                _when(session, occurred_at)))
+
+
 @task.command("escalate")
 @click.argument("task_id")
 @click.option("--reason", required=True)

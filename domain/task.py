@@ -29,6 +29,8 @@ from domain.base import (
     require_aware,
     require_text,
 )
+from domain import extension
+from domain.extension import ExtensionRequests
 from domain.roles import ADMIN, authorize
 
 ASSIGNED = "assigned"
@@ -127,8 +129,10 @@ class TaskEvent(LedgerEvent):
         """How this event changes the task (nothing, for events that only record)."""
 
 
-class Task(LedgerAggregate):
+class Task(ExtensionRequests, LedgerAggregate):
     """One problem or assignment to a responsible unit, and its rectification cycles."""
+
+    FINISHED = (VERIFIED, CLOSED)
 
     class Assigned(LedgerCreated):
         task_id: str
@@ -223,6 +227,23 @@ class Task(LedgerAggregate):
         def change(self, task: Task) -> None:
             task.deadline = self.deadline
             task.deadline_set_by = self.originator_version
+
+    class ExtensionRequested(TaskEvent):  # the methods: domain/extension.py
+        deadline: date
+        current_deadline: date
+        reason: str
+        deadline_rule: str | None = None
+        change = extension.requested
+
+    class ExtensionApproved(TaskEvent):  # followed by the DeadlineExtended it decides
+        request: int
+        note: str
+        change = extension.decided
+
+    class ExtensionRefused(TaskEvent):
+        request: int
+        reason: str
+        change = extension.decided
 
     class Escalated(TaskEvent):
         reason: str

@@ -43,6 +43,7 @@ from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
 from ledger.chain import GENESIS, Record
+from ledger.extensions import ExtensionCommands
 from ledger.workdays import WorkingDayCommands, WorkingDays
 
 R = TypeVar("R")
@@ -161,7 +162,7 @@ def sequence_id(prefix: str, number: int) -> str:
     return f"{prefix}{number:0{ID_DIGITS}d}"
 
 
-class Ledger(WorkingDayCommands, Application[str]):
+class Ledger(WorkingDayCommands, ExtensionCommands, Application[str]):
     """The taizhang application over one store."""
 
     name = "taizhang"

@@ -72,6 +72,11 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "Task.DeadlineExtended": lambda d: (
         f"deadline extended {d['previous_deadline']} → {d['deadline']}"
         + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
+    "Task.ExtensionRequested": lambda d: (
+        f"extension requested 申请延期 {d['current_deadline']} → {d['deadline']}"
+        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
+    "Task.ExtensionApproved": lambda d: f"extension request (event {d['request']}) approved",
+    "Task.ExtensionRefused": lambda d: f"extension request (event {d['request']}) refused",
     "Task.Escalated": lambda d: "escalated 督办",
     "Task.EvidenceAttached": lambda d: "evidence attached",
     "Task.Closed": _closed,

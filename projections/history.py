@@ -11,6 +11,7 @@ from typing import Any
 
 from projections.board import Board, days_overdue
 from projections.engine import Context, Fact, fold_in_memory
+from projections.extensions import ExtensionRequests
 from projections.events import (
     SKIPPED_FIELDS,
     evidence_of,
@@ -22,6 +23,7 @@ from projections.events import (
 
 CORRECTION = "Task.Corrected"
 BOARD = Board()
+REQUESTS = ExtensionRequests()
 
 
 def task_history(facts: list[Fact], ctx: Context, today: date,
@@ -64,7 +66,10 @@ def task_history(facts: list[Fact], ctx: Context, today: date,
     rows = fold_in_memory(BOARD, state_facts, ctx).table("tasks")
     state = next(iter(rows.values()), None)
     if state is not None:
-        state = {**state, "days_overdue": days_overdue(state, on)}
+        asked = fold_in_memory(REQUESTS, state_facts, ctx).table("requests")
+        pending = next(iter(asked.values()), None)
+        state = {**state, "days_overdue": days_overdue(state, on),
+                 "extension_requested": pending["requested_deadline"] if pending else None}
     return {"task": facts[0].originator_id, "state": state, "on": on.isoformat(),
             "assigned_on": ctx.local_date(effective[0]["occurred_at"]), "events": entries}
 

@@ -19,6 +19,7 @@ from ledger.store import Store
 from projections.board import Board, days_overdue
 from projections.engine import Context, Projection, Projector, Verification, decode
 from projections.events import EventIndex
+from projections.extensions import ExtensionRequests
 from projections.history import task_history
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
@@ -28,7 +29,7 @@ from projections.registry import Registry
 def all_projections(prefix: str = "rm_") -> list[Projection]:
     """Every projection the ledger keeps, in the order they are folded."""
     return [Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
-            Metrics(prefix)]
+            Metrics(prefix), ExtensionRequests(prefix)]
 
 
 class ReadSide:
@@ -48,8 +49,8 @@ class ReadSide:
         self.registry: Registry = self.projections["registry"]  # type: ignore[assignment]
         self.board_projection: Board = self.projections.get("board")  # type: ignore[assignment]
 
-    def at(self, moment: datetime, only: Iterable[str] | None = ("registry", "board")
-           ) -> ReadSide:
+    def at(self, moment: datetime,
+           only: Iterable[str] | None = ("registry", "board", "extensions")) -> ReadSide:
         """The read side as of ``moment`` (transaction time), with the projections named."""
         return ReadSide(self.store, as_of=moment, only=only)
 
@@ -146,9 +147,11 @@ class ReadSide:
     def board(self, *, unit: str | None = None, state: str | None = None,
               category: str | None = None, source: str | None = None,
               overdue: bool = False, open_only: bool = False, month: str | None = None,
-              sort: str = "task") -> list[dict[str, Any]]:
+              sort: str = "task", due_by: date | None = None,
+              extension_requested: bool = False) -> list[dict[str, Any]]:
         """The 台账: one row per task, filtered and sorted, with days overdue as of today
-        (or as of the read side's moment)."""
+        (or as of the read side's moment) and the deadline asked for by a pending extension
+        request. ``due_by``: only unfinished tasks whose deadline is from today to that day."""
         self.current()
         tasks = self.board_projection.tables["tasks"]
         today = self.today()
@@ -168,6 +171,13 @@ class ReadSide:
         if overdue:
             query = query.where(tasks.c.deadline < today.isoformat(),
                                 tasks.c.state.not_in([VERIFIED, CLOSED]))
+        if due_by is not None:
+            query = query.where(
+                tasks.c.deadline >= today.isoformat(), tasks.c.deadline <= due_by.isoformat(),
+                tasks.c.state.not_in([VERIFIED, CLOSED]))
+        requests = self.extension_requests()
+        if extension_requested:
+            query = query.where(tasks.c.task.in_(list(requests)))
         order = {"task": [tasks.c.task], "deadline": [tasks.c.deadline, tasks.c.task],
                  "unit": [tasks.c.unit, tasks.c.task], "state": [tasks.c.state, tasks.c.task],
                  "assigned": [tasks.c.assigned_at, tasks.c.task],
@@ -176,9 +186,21 @@ class ReadSide:
             rows = [dict(r) for r in conn.execute(query.order_by(*order)).mappings()]
         for row in rows:
             row["days_overdue"] = days_overdue(row, today)
+            asked = requests.get(row["task"])
+            row["extension_requested"] = asked["requested_deadline"] if asked else None
         if sort == "overdue":
             rows.sort(key=lambda r: -r["days_overdue"])
         return rows
+
+    def extension_requests(self) -> dict[str, dict[str, Any]]:
+        """The pending extension requests, by task."""
+        projection = self.projections.get("extensions")
+        if projection is None:
+            return {}
+        self.current()
+        table = projection.tables["requests"]
+        with self.engine.connect() as conn:
+            return {r["task"]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
 
     # --- history and timeline -----------------------------------------------------------
 

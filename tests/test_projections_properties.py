@@ -22,7 +22,7 @@ from projections.read import ReadSide
 
 MEMBERS = {"JS01": "zhao", "JS02": "qian"}
 OPS = ["assign", "assign", "inspect", "ack", "notice", "report", "report", "pass", "fail",
-       "extend", "escalate", "evidence", "close", "void", "reopen", "reassign",
+       "extend", "request", "approve", "refuse", "escalate", "evidence", "close", "void", "reopen", "reassign",
        "correct_location", "correct_time", "correct_deadline", "rename", "later"]
 
 commands = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 9), st.integers(0, 999)),
@@ -86,6 +86,12 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
         elif op == "extend":
             later = ledger.task(task).deadline + timedelta(days=1 + r % 5)
             ledger.extend_deadline("admin", task, later, "工程量大")
+        elif op == "request":
+            member = MEMBERS[ledger.task(task).unit]
+            later = ledger.task(task).deadline + timedelta(days=1 + r % 5)
+            ledger.request_extension(member, task, later, "材料未到")
+        elif op in ("approve", "refuse"):
+            ledger.decide_extension(["li", "admin"][r % 2], task, op == "approve", "工期")
         elif op == "escalate":
             ledger.escalate("admin", task, "超期未整改")
         elif op == "close":
