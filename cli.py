@@ -70,11 +70,11 @@ def run() -> None:
 
 def _register() -> None:
     from commands import (audit, board, demo, evaluation, history, importing, indicators,
-                          projections, registry, summary, survey, tasks)
+                          projections, registry, reminders, summary, survey, tasks)
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
                     *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
-                    *summary.COMMANDS,
+                    *summary.COMMANDS, *reminders.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
                     *evaluation.COMMANDS):
         main.add_command(command)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from commands.output import emit, emit_record, output_options, progress, render
+from commands.params import WITHIN, due_by
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.task import STATE_LABELS, STATES
 from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
+from ledger.workdays import WorkingDays
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -116,13 +118,19 @@ EXPORT_COLUMNS = [
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@click.option("--due-within", "within", type=WITHIN, default=None,
+              help="Only unfinished tasks due from today to N days ahead: 3d (calendar days) "
+              "or 3wd, 3个工作日 (working days).")
 @pass_session
 def export_board(session: Session, fmt: str, output: Path | None, unit_code: str | None,
-                 state: str | None, open_only: bool) -> None:
+                 state: str | None, open_only: bool,
+                 within: timedelta | WorkingDays | None) -> None:
     """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
     if fmt == "xlsx" and output is None:
         raise Refused("--output FILE is needed for --format xlsx")
-    rows = session.read.board(unit=unit_code, state=state, open_only=open_only)
+    until = None if within is None else due_by(session.read.today(), within,
+                                               session.store.ledger.work_calendar())
+    rows = session.read.board(unit=unit_code, state=state, open_only=open_only, due_by=until)
     names = {u["code"]: u["name"] for u in session.read.units()}
     zone = session.store.ledger.campaign().zone
     for row in rows:

@@ -1,0 +1,66 @@
+"""Reminders (到期提醒): per unit, its tasks overdue and due soon, as a table or as one
+chat message per unit."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import click
+
+from commands.board import _working_days_left
+from commands.output import emit
+from commands.params import WITHIN, due_by
+from commands.session import Session, pass_session
+from ledger.workdays import WorkingDays
+from projections.reminders import group, message, when_text
+
+COLUMNS = [("unit", "unit"), ("unit_name", "name"), ("task", "task"),
+           ("category", "category"), ("location", "location"), ("deadline", "deadline"),
+           ("when", "status"), ("extension_requested", "extension asked")]
+
+
+@click.command()
+@click.option("--within", "within", type=WITHIN, default="3d", show_default=True,
+              help="Due soon: from today to N days ahead, 3d (calendar days) or 3wd, "
+              "3个工作日 (working days).")
+@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--signed", default="文明办", show_default=True,
+              help="Who signs the messages.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "md", "json"]),
+              default="table", show_default=True,
+              help="table/csv: one row per task; md: one message per unit to paste into "
+              "its chat group; json: per unit its tasks and its message.")
+@pass_session
+def reminders(session: Session, within: timedelta | WorkingDays, unit_code: str | None,
+              signed: str, fmt: str) -> None:
+    """Each unit's tasks overdue and due soon (到期提醒), for its chat group."""
+    ledger = session.store.ledger
+    calendar = ledger.work_calendar()
+    today = session.read.today()
+    until = due_by(today, within, calendar)
+    rows = (session.read.board(unit=unit_code, overdue=True)
+            + session.read.board(unit=unit_code, due_by=until))
+    _working_days_left(rows, calendar, today)
+    names = {u["code"]: u["name"] for u in session.read.units()}
+    units = group(rows, names, today)
+    if fmt in ("table", "csv"):
+        listed = [{**row, "when": when_text(row)}
+                  for unit in units for row in unit["overdue"] + unit["due"]]
+        emit(listed, COLUMNS, fmt)
+    elif fmt == "md":
+        click.echo("\n\n".join(f"### {u['unit']} {u['unit_name']}\n\n"
+                               + message(u, today, signed) for u in units)
+                   or "(none)")
+    else:
+        keys = ("task", "category", "location", "description", "deadline", "days_left",
+                "working_days_left", "extension_requested")
+        click.echo(json.dumps([
+            {"unit": u["unit"], "unit_name": u["unit_name"],
+             "overdue": [{k: r[k] for k in keys} for r in u["overdue"]],
+             "due": [{k: r[k] for k in keys} for r in u["due"]],
+             "message": message(u, today, signed)} for u in units],
+            ensure_ascii=False, indent=2))
+
+
+COMMANDS = [reminders]
