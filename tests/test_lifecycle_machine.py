@@ -63,7 +63,7 @@ day_offsets = st.integers(min_value=-1, max_value=6)
 # How much time passes before each command.
 hours = st.integers(min_value=0, max_value=30)
 COMMANDS = ["acknowledge", "issue_notice", "report", "reinspect", "extend_deadline",
-            "escalate", "attach_evidence", "close", "reopen", "reassign", "correct_deadline",
+            "request_extension", "decide_extension", "escalate", "attach_evidence", "close", "reopen", "reassign", "correct_deadline",
             "unknown_task"]
 # The command that takes a task on along the lifecycle; "advance" picks it, so that random
 # runs get to re-inspections, closures and reopenings as well.
@@ -71,7 +71,7 @@ ADVANCE = "advance"
 NEXT = {"assigned": "acknowledge", "acknowledged": "issue_notice", "rectifying": "report",
         "reported": "reinspect", "verified": "close", "closed": "reopen"}
 # The commands a unit does for itself (for these, a fitting person is the unit's member).
-UNIT_COMMANDS = ("acknowledge", "report", "attach_evidence")
+UNIT_COMMANDS = ("acknowledge", "report", "attach_evidence", "request_extension")
 
 
 @dataclass
@@ -89,6 +89,16 @@ class ModelTask:
     deadline_set_by: int = 1
     evidence: int = 0  # evidence items: one with each report and each attachment
     escalations: int = 0
+    asked: tuple[date, int] | None = None  # an extension request: (deadline asked, cycle)
+
+    @property
+    def pending(self) -> date | None:
+        """The deadline a request awaiting a decision asks for: one of this cycle, on a
+        task neither verified nor closed."""
+        if self.asked is None or self.asked[1] != self.cycle or \
+                self.state in ("verified", "closed"):
+            return None
+        return self.asked[0]
 
     @property
     def last(self) -> datetime:
@@ -206,7 +216,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # One rule for every command on a task, and on no task (hypothesis switches whole rules
     # off at random for an example; one rule keeps every command in play, so tasks get far).
-    @rule(task_id=tasks, hours=hours, command=st.sampled_from([*COMMANDS, *[ADVANCE] * 8]),
+    @rule(task_id=tasks, hours=hours, command=st.sampled_from(
+        [*COMMANDS, *[ADVANCE] * 8, *["request_extension"] * 2]),
           who=people, moment=moments, data=st.data())
     def act(self, task_id: str, hours: int, command: str, who: str, moment: str,
             data: st.DataObject) -> None:
@@ -216,7 +227,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                          "T-999999")
             return
         task, when = self.model[task_id], self.when(moment)
-        command = NEXT[task.state] if command == ADVANCE else command
+        if command == ADVANCE:
+            # A request awaiting a decision is decided first, as an office would.
+            command = "decide_extension" if task.pending else NEXT[task.state]
         who = fitting(who, task.unit, unit_command=command in UNIT_COMMANDS)
         getattr(self, command)(task_id, task, who, when, data)
 
@@ -277,6 +290,35 @@ class LifecycleMachine(RuleBasedStateMachine):
                         occurred_at=when):
             task.record("DeadlineExtended", when, who)
             task.deadline, task.deadline_set_by = deadline, len(task.log)
+
+    def request_extension(self, task_id: str, task: ModelTask, who: str, when: datetime,
+                          data: st.DataObject) -> None:
+        deadline = task.deadline + timedelta(days=data.draw(st.integers(-1, 5),
+                                                            label="days asked"))
+        ok = (role(who) == "unit" and acts_for(who, task) and self.in_time(when, task)
+              and task.state not in ("verified", "closed") and task.pending is None
+              and deadline > task.deadline)
+        if self.attempt(ok, self.ledger.request_extension, who, task_id, deadline, "材料未到",
+                        occurred_at=when):
+            task.record("ExtensionRequested", when, who)
+            task.asked = (deadline, task.cycle)
+
+    def decide_extension(self, task_id: str, task: ModelTask, who: str, when: datetime,
+                         data: st.DataObject) -> None:
+        approve = data.draw(st.sampled_from([True, True, False]), label="approve")
+        asked = task.pending
+        ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
+              and asked is not None and (not approve or asked > task.deadline))
+        if self.attempt(ok, self.ledger.decide_extension, who, task_id, approve, "工期",
+                        occurred_at=when):
+            task.asked = None
+            if approve:
+                assert asked is not None
+                task.record("ExtensionApproved", when, who)
+                task.record("DeadlineExtended", when, who)
+                task.deadline, task.deadline_set_by = asked, len(task.log)
+            else:
+                task.record("ExtensionRefused", when, who)
 
     def escalate(self, task_id: str, task: ModelTask, who: str, when: datetime,
                  data: st.DataObject) -> None:
@@ -365,6 +407,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                 expected.rework, expected.cycle, expected.acknowledged), task_id
             assert stored.version == len(expected.log)
             assert stored.escalations == expected.escalations
+            pending = stored.pending_request
+            assert (pending and pending["deadline"]) == expected.pending, task_id
             assert len(stored.evidence) == expected.evidence
             assert [name for name, _, _ in stored.log] == [n for n, _, _ in expected.log]
             overdue = expected.state not in ("verified", "closed") and \
