@@ -69,12 +69,13 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import (audit, board, demo, evaluation, history, importing, indicators,
-                          projections, registry, reminders, summary, survey, tasks)
+    from commands import (audit, board, demo, evaluation, evidence, history, importing,
+                          indicators, projections, registry, reminders, summary, survey,
+                          tasks)
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
                     *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
-                    *summary.COMMANDS, *reminders.COMMANDS,
+                    *summary.COMMANDS, *reminders.COMMANDS, *evidence.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
                     *evaluation.COMMANDS):
         main.add_command(command)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
-from ledger import audit
+from ledger import audit, evidence
 
 # Below this many events a verification is over before a progress bar would be read.
 TRUNCATION_NOTE = ("a tail removed after the last event shows only against a checkpoint "
@@ -35,13 +36,17 @@ def _events(count: int) -> str:
               "extend unchanged.")
 @click.option("--public-key", type=click.Path(path_type=Path), default=None,
               help="Check the --since statement's signature with this public key first.")
+@click.option("--evidence", "with_evidence", is_flag=True,
+              help="Also check that every evidence file an event cites is kept and hashes "
+              "to what the event says.")
 @output_options(("table", "json"))
 @pass_session
 def verify(session: Session, since_text: str | None, public_key: Path | None,
-           fmt: str) -> None:
+           with_evidence: bool, fmt: str) -> None:
     """Recompute the hash chain from the first event; name the first broken position.
 
-    Exits 1 when the chain is broken, or does not extend the --since checkpoint."""
+    Exits 1 when the chain is broken, or does not extend the --since checkpoint, or (with
+    --evidence) a cited file is missing or altered."""
     key = audit.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
         raise click.UsageError("--public-key checks the --since statement: give --since")
@@ -49,9 +54,14 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
         result = audit.verify(ledger, since=since, progress=update)
+    checked = (evidence.check(ledger, evidence_store(session)) if with_evidence
+               else None)
     if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
-        if not result.ok:
+        said = result.as_dict()
+        if checked is not None:
+            said["evidence"] = {"checked": checked[0], "problems": checked[1]}
+        click.echo(json.dumps(said, ensure_ascii=False, indent=2))
+        if not result.ok or (checked is not None and checked[1]):
             raise SystemExit(1)
         return
     if result.broken is not None:
@@ -73,6 +83,19 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
                    f"{_events(result.head.position - since.position)}")
     else:
         click.echo(f"note: {TRUNCATION_NOTE}")
+    if checked is not None:
+        _said_evidence(*checked)
+
+
+def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
+    for p in problems:
+        click.echo(f"evidence {p['problem']}: {p['file']} (sha256 {p['sha256']}), cited by "
+                   f"{p['task']} event {p['event']} ({p['kind']}, position {p['position']})")
+    if problems:
+        raise click.ClickException(
+            f"evidence: {len(problems)} of {checked} citations name a missing or altered "
+            "file")
+    click.echo(f"evidence: {checked} citations checked, every file kept and unaltered")
 
 
 @audit_group.command("head")
@@ -161,17 +184,30 @@ def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
 
 @audit_group.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--evidence", "with_evidence", is_flag=True,
+              help="Also copy every cited evidence file into the folder FILE.evidence.")
 @pass_session
-def export(session: Session, file: Path) -> None:
+def export(session: Session, file: Path, with_evidence: bool) -> None:
     """Write every stored event, with its transaction time, account and hash, to FILE as
     JSON lines (a header quoting the head comes first)."""
     if file.exists():
         raise click.UsageError(f"export file {str(file)!r} already exists")
+    folder = evidence.export_folder(file)
+    if with_evidence and folder.exists():
+        raise click.UsageError(f"evidence folder {str(folder)!r} already exists")
     partial = file.with_name(file.name + ".partial")
     with partial.open("w", encoding="utf-8") as out:
         written = audit.export(session.store.ledger, out)
+    if with_evidence:
+        copied, missing = evidence.copy_cited(session.store.ledger, evidence_store(session),
+                                              evidence.FolderStore(folder))
     partial.replace(file)
     click.echo(f"exported {written.position} events to {file}; head {written}")
+    if with_evidence:
+        click.echo(f"evidence: {copied} files copied to {folder}")
+        for digest in missing:
+            click.echo(f"note: evidence {digest} is cited but not kept: not copied",
+                       err=True)
 
 
 @audit_group.command("import")
@@ -179,10 +215,16 @@ def export(session: Session, file: Path) -> None:
 @pass_session
 def import_(session: Session, file: Path) -> None:
     """Restore an export into an empty store, verifying the chain as it goes; a broken
-    file is refused, naming its line, and nothing is written."""
+    file is refused, naming its line, and nothing is written. Evidence files carried
+    beside it (FILE.evidence, from export --evidence) are checked and kept too."""
+    folder = evidence.FolderStore(evidence.export_folder(file))
+    carried = evidence.checked_folder(folder)
     with file.open(encoding="utf-8") as lines:
         restored = audit.import_ledger(session.store.ledger, lines)
     click.echo(f"imported {restored.position} events; head {restored}")
+    if carried:
+        kept = evidence.restore(folder, carried, evidence_store(session))
+        click.echo(f"evidence: {len(carried)} files from {folder.root} ({kept} newly kept)")
 
 
 COMMANDS = [audit_group]

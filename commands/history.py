@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from commands.evidence import evidence_store, with_kept
 from commands.output import emit, output_options
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
@@ -85,6 +86,7 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     zone = session.store.ledger.campaign().zone
     as_of = localize(as_of, zone)
     found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    with_kept(found["events"], evidence_store(session))
     if fmt == "json":
         click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
                               ensure_ascii=False, indent=2))

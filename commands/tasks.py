@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from commands.board import board
+from commands.evidence import keeping
 from commands.output import emit, emit_record, output_options
 from commands.params import DEADLINE, at_option, evidence, evidence_option, localize
 from commands.session import Session, pass_session
@@ -140,9 +141,11 @@ def task_notice(session: Session, task_id: str, notice_no: str, requirements: st
 def task_report(session: Session, task_id: str, description: str,
                 evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
     """The unit reports its rectification (整改报告), with evidence."""
-    _said(session.store.ledger.report_rectification(
-        session.actor, task_id, description, evidence(evidence_refs),
-        _when(session, occurred_at)))
+    with keeping(session, evidence_refs):
+        result = session.store.ledger.report_rectification(
+            session.actor, task_id, description, evidence(evidence_refs),
+            _when(session, occurred_at))
+    _said(result)
 
 
 @task.command("reinspect")
@@ -159,9 +162,11 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
     if passed is None:
         # click would name only '--pass' for a missing required flag pair.
         raise click.UsageError("Missing option '--pass' / '--fail'.")
-    _said(session.store.ledger.reinspect(session.actor, task_id, passed, note,
-                                         evidence(evidence_refs),
-                                         _when(session, occurred_at)))
+    with keeping(session, evidence_refs):
+        result = session.store.ledger.reinspect(session.actor, task_id, passed, note,
+                                                evidence(evidence_refs),
+                                                _when(session, occurred_at))
+    _said(result)
 
 
 @task.command("extend")
@@ -238,9 +243,11 @@ def task_escalate(session: Session, task_id: str, reason: str,
 def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...],
                   occurred_at: datetime | None) -> None:
     """Attach evidence (photos, documents) to the task."""
-    _said(session.store.ledger.attach_evidence(session.actor, task_id,
-                                               evidence(evidence_refs),
-                                               _when(session, occurred_at)))
+    with keeping(session, evidence_refs):
+        result = session.store.ledger.attach_evidence(session.actor, task_id,
+                                                      evidence(evidence_refs),
+                                                      _when(session, occurred_at))
+    _said(result)
 
 
 @task.command("close")

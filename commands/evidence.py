@@ -1,0 +1,84 @@
+"""Evidence files: kept in the store when a command cites them, given back by their hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from commands.session import Session, pass_session
+from domain.base import NotFound, Refused
+from ledger.evidence import EvidenceFile, EvidenceStore, open_evidence, read_evidence
+from projections.events import evidence_text
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def evidence_store(session: Session) -> EvidenceStore:
+    return open_evidence(session.store)
+
+
+@contextmanager
+def keeping(session: Session, values: tuple[str, ...]) -> Iterator[list[EvidenceFile]]:
+    """The files that ``--evidence FILE[:DESCRIPTION]`` names here, checked (type and size)
+    before anything is written, kept in the evidence store for the command run inside, and
+    removed again if that command is refused."""
+    files = [read_evidence(Path(name), name) for name in
+             (value.partition(":")[0] for value in values) if Path(name).is_file()]
+    with evidence_store(session).holding(files):
+        yield files
+
+
+def with_kept(entries: list[dict[str, Any]], kept: EvidenceStore) -> None:
+    """Each hashed evidence item of the entries with the size and type of its kept file
+    (``kept`` false where the store does not hold it), and the entry's evidence text
+    saying so."""
+    stats: dict[str, dict[str, Any] | None] = {}
+    for entry in entries:
+        for item in entry["evidence"]:
+            digest = item.get("sha256")
+            if not digest:
+                continue
+            if digest not in stats:
+                stats[digest] = kept.stat(digest)
+            stat = stats[digest]
+            item.update(kept=stat is not None, **(stat or {}))
+        if entry["evidence"]:
+            entry["evidence_text"] = "; ".join(
+                evidence_text([item]) + (f" {item['type']} {item['size']:,} bytes"
+                                         if item.get("kept") else
+                                         " (not kept)" if item.get("sha256") else "")
+                for item in entry["evidence"])
+
+
+@click.group("evidence")
+def evidence_group() -> None:
+    """The evidence files (photos, documents) the ledger keeps by their SHA-256."""
+
+
+@evidence_group.command("get")
+@click.argument("sha256")
+@click.option("-o", "--output", "output", required=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The file to write.")
+@pass_session
+def evidence_get(session: Session, sha256: str, output: Path) -> None:
+    """Write the kept file with this SHA-256 to FILE."""
+    digest = sha256.strip().lower()
+    if not SHA256.match(digest):
+        raise Refused(f"SHA256 must be 64 hex digits, got {sha256!r}")
+    content = evidence_store(session).get(digest)
+    if content is None:
+        raise NotFound(f"no evidence file kept with sha256 {digest}")
+    if hashlib.sha256(content).hexdigest() != digest:
+        raise Refused(f"the evidence file kept for sha256 {digest} no longer hashes to it: "
+                      "it was altered (audit verify --evidence names the events citing it)")
+    output.write_bytes(content)
+    click.echo(f"{len(content):,} bytes written to {output}")
+
+
+COMMANDS = [evidence_group]

@@ -1,0 +1,294 @@
+"""The evidence store: the photos and documents that events cite, kept by their SHA-256.
+
+An event records each evidence item's file name, SHA-256 and description; the file itself
+is kept here, content-addressed by that hash, so the same photo cited twice is kept once and
+a kept file can be checked against every event that cites it.
+
+- SQLite: a folder beside the store file, ``ledger.db.evidence/ab/cdef…`` (the hash's first
+  two hex digits, then the other 62), each file written once, read-only.
+- PostgreSQL: a table ``evidence`` in the store's schema (hash, size, type, content).
+
+Only photos and documents are kept: JPEG, PNG, HEIC and PDF, known by their first bytes
+(the ``filetype`` library), never by the name; at most ``MAX_BYTES`` each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import filetype
+import sqlalchemy as sa
+
+from domain.base import Refused
+
+if TYPE_CHECKING:
+    from ledger.app import Ledger
+    from ledger.store import Store
+
+MAX_BYTES = 20 * 1024 * 1024  # 20 MiB: a phone photo is a few MiB, a scanned notice less
+TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/heic": "HEIC",
+         "application/pdf": "PDF"}
+# The events whose ``evidence`` lists cite files.
+CITING = ("Task.RectificationReported", "Task.ReinspectionPassed", "Task.ReinspectionFailed",
+          "Task.EvidenceAttached")
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A file read and checked, ready to keep: its name as given, hash, size and type."""
+
+    name: str
+    sha256: str
+    size: int
+    content_type: str
+    content: bytes
+
+
+def content_type(content: bytes) -> str | None:
+    """The MIME type the first bytes say, if it is one that is kept."""
+    kind = filetype.guess(content[:8192])
+    return kind.mime if kind is not None and kind.mime in TYPES else None
+
+
+def read_evidence(path: Path, name: str | None = None) -> EvidenceFile:
+    """Read ``path`` and check it may be kept: a JPEG, PNG, HEIC or PDF within the size
+    limit; otherwise refused, naming the file."""
+    name = name or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise Refused(f"evidence file {name!r} is {size:,} bytes, over the limit of "
+                          f"{MAX_BYTES:,} ({MAX_BYTES // 2**20} MiB)")
+        content = path.read_bytes()
+    except OSError as e:
+        raise Refused(f"evidence file {name!r} cannot be read: {e.strerror}") from None
+    kind = content_type(content)
+    if kind is None:
+        found = filetype.guess(content[:8192])
+        said = f"a {found.mime} file" if found else "not a photo or document we know"
+        raise Refused(f"evidence file {name!r} is {said}: only "
+                      f"{', '.join(TYPES.values())} are kept")
+    return EvidenceFile(name, hashlib.sha256(content).hexdigest(), len(content), kind,
+                        content)
+
+
+class EvidenceStore:
+    """Where a store keeps its evidence files (see the module's doc)."""
+
+    def put(self, file: EvidenceFile) -> bool:
+        """Keep the file; False if it was already kept."""
+        raise NotImplementedError
+
+    def get(self, sha256: str) -> bytes | None:
+        raise NotImplementedError
+
+    def remove(self, sha256: str) -> None:
+        raise NotImplementedError
+
+    def kept(self) -> Iterator[str]:
+        """The hashes of every file kept."""
+        raise NotImplementedError
+
+    def stat(self, sha256: str) -> dict[str, Any] | None:
+        """Size and type of a kept file (None if it is not kept)."""
+        content = self.get(sha256)
+        if content is None:
+            return None
+        return {"size": len(content), "type": TYPES.get(content_type(content) or "", "?")}
+
+    @contextmanager
+    def holding(self, files: Iterable[EvidenceFile]) -> Iterator[None]:
+        """Keep the files for the command run inside; if it is refused, the files it newly
+        kept go again, so a refused command leaves nothing behind."""
+        new = [f.sha256 for f in files if self.put(f)]
+        try:
+            yield
+        except BaseException:
+            for digest in new:
+                self.remove(digest)
+            raise
+
+
+class FolderStore(EvidenceStore):
+    """``FOLDER/ab/cdef…``: one read-only file per hash, written whole or not at all."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put(self, file: EvidenceFile) -> bool:
+        target = self.path(file.sha256)
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(file.content)
+        os.chmod(temporary, 0o444)
+        os.replace(temporary, target)
+        return True
+
+    def get(self, sha256: str) -> bytes | None:
+        try:
+            return self.path(sha256).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def remove(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+    def kept(self) -> Iterator[str]:
+        if self.root.is_dir():
+            for path in sorted(self.root.glob("??/*")):
+                if not path.name.startswith("."):
+                    yield path.parent.name + path.name
+
+
+class TableStore(EvidenceStore):
+    """The ``evidence`` table of a PostgreSQL store's schema."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.table = sa.Table(
+            "evidence", sa.MetaData(),
+            sa.Column("sha256", sa.String(64), primary_key=True),
+            sa.Column("size", sa.BigInteger, nullable=False),
+            sa.Column("content_type", sa.Text, nullable=False),
+            sa.Column("content", sa.LargeBinary, nullable=False))
+        self._made = False
+
+    def _make(self) -> None:
+        if not self._made:
+            with self.engine.begin() as conn:
+                if not sa.inspect(conn).has_table("evidence"):
+                    self.table.create(conn, checkfirst=True)
+            self._made = True
+
+    def put(self, file: EvidenceFile) -> bool:
+        from sqlalchemy.dialects.postgresql import insert
+
+        self._make()
+        with self.engine.begin() as conn:
+            done = conn.execute(insert(self.table).values(
+                sha256=file.sha256, size=file.size, content_type=file.content_type,
+                content=file.content).on_conflict_do_nothing())
+        return bool(done.rowcount)
+
+    def get(self, sha256: str) -> bytes | None:
+        self._make()
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(self.table.c.content)
+                                 .where(self.table.c.sha256 == sha256)).scalar()
+        return None if found is None else bytes(found)
+
+    def remove(self, sha256: str) -> None:
+        self._make()
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(self.table).where(self.table.c.sha256 == sha256))
+
+    def kept(self) -> Iterator[str]:
+        self._make()
+        with self.engine.connect() as conn:
+            yield from conn.execute(sa.select(self.table.c.sha256)
+                                    .order_by(self.table.c.sha256)).scalars()
+
+
+def open_evidence(store: Store) -> EvidenceStore:
+    """The evidence store of a store: the folder beside an SQLite file, the table of a
+    PostgreSQL schema."""
+    if store.url.kind == "sqlite":
+        return FolderStore(Path(store.url.path + ".evidence"))
+    return TableStore(store.engine)
+
+
+# --- checking what the events cite --------------------------------------------------------
+
+
+def cited(ledger: Ledger) -> Iterator[dict[str, Any]]:
+    """Every evidence item an event cites with a hash: the task, the event's number and
+    position, its kind, the file's name and hash."""
+    for record in ledger.records():
+        kind = record.topic.rsplit(":", 1)[-1]
+        if kind not in CITING:
+            continue
+        for item in json.loads(record.state).get("evidence") or []:
+            if item.get("sha256"):
+                yield {"task": record.originator_id, "event": record.originator_version,
+                       "position": record.position, "kind": kind.split(".", 1)[1],
+                       "file": item["file"], "sha256": item["sha256"]}
+
+
+def check(ledger: Ledger, kept: EvidenceStore) -> tuple[int, list[dict[str, Any]]]:
+    """Check every cited file is kept and hashes to what its event says: the number of
+    citations checked, and each problem (``missing`` or ``altered``) with its citation."""
+    checked, problems = 0, []
+    verdicts: dict[str, str | None] = {}
+    for item in cited(ledger):
+        checked += 1
+        digest = item["sha256"]
+        if digest not in verdicts:
+            content = kept.get(digest)
+            verdicts[digest] = ("missing" if content is None else
+                                None if hashlib.sha256(content).hexdigest() == digest
+                                else "altered")
+        if verdicts[digest] is not None:
+            problems.append({**item, "problem": verdicts[digest]})
+    return checked, problems
+
+
+# --- carried with an export ---------------------------------------------------------------
+
+
+def export_folder(export_file: Path) -> Path:
+    """Where ``audit export --evidence`` puts the files beside the export (same layout as
+    an SQLite store's folder), and where ``audit import`` looks for them."""
+    return Path(str(export_file) + ".evidence")
+
+
+def copy_cited(ledger: Ledger, source: EvidenceStore, target: FolderStore
+               ) -> tuple[int, list[str]]:
+    """Copy every file the ledger cites from ``source`` to ``target``: the number copied,
+    and the hashes cited but not kept (not copied)."""
+    copied, missing = 0, []
+    for digest in sorted({item["sha256"] for item in cited(ledger)}):
+        content = source.get(digest)
+        if content is None:
+            missing.append(digest)
+            continue
+        target.put(EvidenceFile(digest, digest, len(content), content_type(content) or "",
+                                content))
+        copied += 1
+    return copied, missing
+
+
+def checked_folder(folder: FolderStore) -> list[str]:
+    """The hashes of a carried folder's files, each checked to hash to its name; a file
+    that does not is refused, naming it."""
+    found = []
+    for digest in folder.kept():
+        content = folder.get(digest) or b""
+        if hashlib.sha256(content).hexdigest() != digest:
+            raise Refused(f"evidence file {folder.path(digest)} does not hash to its name: "
+                          "it was altered")
+        found.append(digest)
+    return found
+
+
+def restore(folder: FolderStore, digests: list[str], target: EvidenceStore) -> int:
+    """Keep the carried files in ``target``; the number newly kept."""
+    kept = 0
+    for digest in digests:
+        content = folder.get(digest) or b""
+        kept += target.put(EvidenceFile(digest, digest, len(content),
+                                        content_type(content) or "", content))
+    return kept
