@@ -179,10 +179,12 @@ class TableStore(EvidenceStore):
 
         self._make()
         with self.engine.begin() as conn:
-            done = conn.execute(insert(self.table).values(
+            # RETURNING says whether the row was inserted (rowcount does not, here).
+            inserted = conn.execute(insert(self.table).values(
                 sha256=file.sha256, size=file.size, content_type=file.content_type,
-                content=file.content).on_conflict_do_nothing())
-        return bool(done.rowcount)
+                content=file.content).on_conflict_do_nothing()
+                .returning(self.table.c.sha256)).first()
+        return inserted is not None
 
     def get(self, sha256: str) -> bytes | None:
         self._make()
