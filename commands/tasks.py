@@ -199,28 +199,28 @@ def task_request_extension(session: Session, task_id: str, deadline: date | Work
                                                  _when(session, occurred_at)))
 
 
-@task.command("approve-extension")
-@click.argument("task_id")
-@click.option("--note", default="")
-@at_option()
-@pass_session
-def task_approve_extension(session: Session, task_id: str, note: str,
-                           occurred_at: datetime | None) -> None:
-    """Approve the pending extension request: the deadline moves to the date asked for."""
-    _said(session.store.ledger.decide_extension(session.actor, task_id, True, note,
-                                                _when(session, occurred_at)))
+def _decision(name: str, approve: bool) -> click.Command:
+    """``task approve-extension`` and ``task refuse-extension``: one command each way."""
+    said = ("Approve the pending extension request: the deadline moves to the date asked "
+            "for." if approve else "Refuse the pending extension request; the deadline "
+            "stays.")
+    reason = (click.option("--note", "reason", default="") if approve
+              else click.option("--reason", required=True))
+
+    @task.command(name, help=said)
+    @click.argument("task_id")
+    @reason
+    @at_option()
+    @pass_session
+    def decide(session: Session, task_id: str, reason: str,
+               occurred_at: datetime | None) -> None:
+        _said(session.store.ledger.decide_extension(session.actor, task_id, approve, reason,
+                                                    _when(session, occurred_at)))
+    return decide
 
 
-@task.command("refuse-extension")
-@click.argument("task_id")
-@click.option("--reason", required=True)
-@at_option()
-@pass_session
-def task_refuse_extension(session: Session, task_id: str, reason: str,
-                          occurred_at: datetime | None) -> None:
-    """Refuse the pending extension request; the deadline stays."""
-    _said(session.store.ledger.decide_extension(session.actor, task_id, False, reason,
-                                                _when(session, occurred_at)))
+_decision("approve-extension", approve=True)
+_decision("refuse-extension", approve=False)
 
 
 @task.command("escalate")

@@ -319,13 +319,13 @@ def test_a_notice_deadline_before_the_notice_is_refused(cli: Cli) -> None:
 def test_the_unit_reports_with_evidence_hashed(cli: Cli, tmp_path: Path) -> None:
     task = make_task(cli, "rectifying")
     photo = tmp_path / "after.jpg"
-    photo.write_bytes(b"jpeg")
+    photo.write_bytes(b"\xff\xd8\xff\xe0jpeg")  # a JPEG's first bytes: it is kept
     assert cli.ok("task", "report", task, "--description", "已清除", "--evidence",
                   f"{photo}:整改后照片", "--evidence", "missing.jpg", as_="zhao") == \
         said(task, "reported")
     shown = json.loads(cli.ok("task", "show", task, "--format", "json"))
     assert shown["events"][-1]["evidence"] == [
-        {"file": str(photo), "sha256": hashlib.sha256(b"jpeg").hexdigest(),
+        {"file": str(photo), "sha256": hashlib.sha256(b"\xff\xd8\xff\xe0jpeg").hexdigest(),
          "description": "整改后照片"},
         {"file": "missing.jpg", "sha256": "", "description": ""}]
 
@@ -693,6 +693,26 @@ def tour_commands(heading: str = "## A tour") -> list[list[str]]:
     joined = block.replace("\\\n", " ")
     return [shlex.split(line, comments=True) for line in joined.splitlines()
             if line.strip() and not line.strip().startswith("#")]
+
+
+def run_section(heading: str, url: str) -> dict[str, str]:
+    """Run the sh block under ``heading`` in the current folder, as written: each line's
+    output by the line (without ``taizhang``); every line must succeed."""
+    env: dict[str, str | None] = {}
+    said: dict[str, str] = {}
+    runner = Cli(url)
+    for words in tour_commands(heading):
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            env[name] = value
+            continue
+        assert words[0] == "taizhang", words
+        result = runner.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,
+                                                            "TAIZHANG_AS": None, **env})
+        assert result.exit_code == 0, (words, result.output)
+        said[" ".join(words[1:])] = result.output
+    runner.close()
+    return said
 
 
 def test_the_readme_tour_runs_as_written(tmp_path: Path,

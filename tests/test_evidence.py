@@ -207,27 +207,13 @@ def test_an_altered_carried_file_is_refused_before_the_import(
 
 def test_the_readme_section_runs_as_written(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from test_cli_tasks import tour_commands
-
-    from cli import main
+    from test_cli_tasks import run_section
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "整改后.jpg").write_bytes(JPEG)
-    env: dict[str, str | None] = {}
-    said: dict[str, str] = {}
-    runner = Cli("sqlite:///evidence.db")
-    for words in tour_commands("### Evidence files"):
-        if words[0] == "export":
-            name, _, value = words[1].partition("=")
-            env[name] = value
-            continue
-        result = runner.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,
-                                                            "TAIZHANG_AS": None, **env})
-        assert result.exit_code == 0, (words, result.output)
-        said[" ".join(words[1:])] = result.output
+    said = run_section("### Evidence files", "sqlite:///evidence.db")
     assert f"整改后.jpg (整改后照片) [{sha(JPEG)[:12]}] JPEG {len(JPEG):,} bytes" in said[
         "history T-000001"]
     assert said["--db sqlite:///restored.db audit verify --evidence"].splitlines()[-1] == (
         "evidence: 1 citations checked, every file kept and unaltered")
     assert FolderStore(tmp_path / "restored.db.evidence").get(sha(JPEG)) == JPEG
-    runner.close()

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from cli_support import Cli
 from conftest import Clock, seed_campaign
-from test_cli_tasks import tour_commands
+from test_cli_tasks import run_section
 
-from cli import main
 from commands.board import _working_days_left
 from commands.params import due_by
 from ledger.app import Ledger
@@ -186,18 +185,7 @@ def test_bad_spans_and_units_are_one_error_line(cli: Cli) -> None:
 def test_the_readme_section_runs_as_written(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    env: dict[str, str | None] = {}
-    outputs: dict[str, str] = {}
-    runner = Cli("sqlite:///office.db")
-    for words in tour_commands("### Extension requests and reminders"):
-        if words[0] == "export":
-            name, _, value = words[1].partition("=")
-            env[name] = value
-            continue
-        result = runner.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,
-                                                            "TAIZHANG_AS": None, **env})
-        assert result.exit_code == 0, (words, result.output)
-        outputs[" ".join(words[1:])] = result.output
+    outputs = run_section("### Extension requests and reminders", "sqlite:///office.db")
 
     def said(start: str) -> str:
         return next(out for line, out in outputs.items() if line.startswith(start))
@@ -210,4 +198,3 @@ def test_the_readme_section_runs_as_written(tmp_path: Path,
     reminder = said("reminders --within 3个工作日")
     assert reminder.startswith("### JS01 幸福社区\n\n【到期提醒】幸福社区：\n")
     assert "一、已超期（2项）" in reminder and "即将到期（" not in reminder
-    runner.close()
