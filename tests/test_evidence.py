@@ -217,3 +217,12 @@ def test_the_readme_section_runs_as_written(tmp_path: Path,
     assert said["--db sqlite:///restored.db audit verify --evidence"].splitlines()[-1] == (
         "evidence: 1 citations checked, every file kept and unaltered")
     assert FolderStore(tmp_path / "restored.db.evidence").get(sha(JPEG)) == JPEG
+
+
+def test_a_reinspection_keeps_the_inspectors_photo(cli: Cli, files: dict[str, Path]) -> None:
+    cli.ok("task", "report", "T-000001", "--description", "已清除", as_="zhao")
+    cli.ok("task", "reinspect", "T-000001", "--fail", "--note", "仍有残留",
+           "--evidence", f"{files['before.jpg']}:复查照片", as_="li")
+    assert kept(cli) == [sha(JPEG)]
+    assert cli.ok("audit", "verify", "--evidence").splitlines()[-1] == (
+        "evidence: 1 citations checked, every file kept and unaltered")
