@@ -290,7 +290,7 @@ class Task(LedgerAggregate):
             source=source, location=require_text("location", location),
             description=require_text("description", description), deadline=deadline,
             inspection=inspection, note=note.strip(), origin=check_origin(origin),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     # --- the lifecycle --------------------------------------------------------------
