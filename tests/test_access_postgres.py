@@ -1,0 +1,217 @@
+"""On PostgreSQL the database enforces who may do what, not only the client.
+
+Each taizhang role acts through the CLI and directly through psycopg as its own login role;
+claiming another person, changing or removing events, writing read models and DDL are
+refused by the database. The login and group roles made here have names of their own and
+are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from cli_support import Cli
+from conftest import POSTGRES, new_postgres_url
+from ledger.store import StoreURL
+
+PEOPLE = {"li": "inspector", "zhao": "unit", "sun": "auditor", "xiao": "clerk"}
+
+
+@pytest.fixture
+def city() -> Iterator[dict[str, Any]]:
+    """A ledger founded by the server's superuser (wang), with li, zhao, sun and xiao each
+    given a login of their own, a projector login, and one login bound to no one."""
+    for url in new_postgres_url():
+        base = StoreURL.parse(POSTGRES)
+        tag = f"tz{uuid.uuid4().hex[:8]}"
+        logins = {name: f"{tag}_{name}" for name in [*PEOPLE, "projector", "stranger"]}
+        owner = Cli(url)
+        urls = {name: f"postgresql://{login}@{base.host}:{base.port}/{base.database}"
+                      f"?schema={owner.store.url.schema}" for name, login in logins.items()}
+        groups: list[str] = []
+        try:
+            owner.ok("campaign", "start", "--name", "创建全国文明城市", "--admin", "wang",
+                     "--admin-name", "王主任", "--category", "环境卫生")
+            owner.ok("unit", "add", "JS", "--name", "建设街道", "--kind", "街道")
+            owner.ok("unit", "add", "JS01", "--name", "幸福社区", "--kind", "社区", "--parent",
+                     "JS")
+            for person, role in PEOPLE.items():
+                owner.ok("person", "add", person, "--name", person, "--role", role,
+                         *(["--unit", "JS01"] if role == "unit" else []))
+            groups = owner.ok("access", "setup").splitlines()[0].split(": ")[1].split(", ")
+            for person in PEOPLE:
+                owner.ok("access", "grant", person, "--login", logins[person])
+            owner.ok("access", "projector", "--login", logins["projector"])
+            with _superuser() as conn:  # a login with an inspector's rights, bound to no one
+                conn.execute(f'CREATE ROLE "{logins["stranger"]}" LOGIN')
+                conn.execute(f'GRANT "{groups[1]}" TO "{logins["stranger"]}"')
+            yield {"owner": owner, "url": url, "urls": urls, "logins": logins,
+                   "schema": owner.store.url.schema, "groups": groups}
+        finally:
+            owner.close()
+            with _superuser() as conn:
+                for role in [*logins.values(), *groups]:
+                    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                    [role]).fetchone():
+                        conn.execute(f'DROP OWNED BY "{role}"')
+                        conn.execute(f'DROP ROLE "{role}"')
+
+
+def _superuser() -> psycopg.Connection[Any]:
+    base = StoreURL.parse(POSTGRES)
+    return psycopg.connect(host=base.host, port=base.port, user=base.user,
+                           dbname=base.database, autocommit=True)
+
+
+def _login(city: dict[str, Any], name: str) -> psycopg.Connection[Any]:
+    base = StoreURL.parse(POSTGRES)
+    conn = psycopg.connect(host=base.host, port=base.port, user=city["logins"][name],
+                           dbname=base.database, autocommit=True)
+    conn.execute(f'SET search_path = "{city["schema"]}"')
+    return conn
+
+
+def _refused(conn: psycopg.Connection[Any], statement: str, params: list[Any],
+             said: str) -> None:
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute(statement, params)
+    assert said in str(caught.value), str(caught.value)
+
+
+def _forge(conn: psycopg.Connection[Any], account: str, changes: dict[str, Any],
+           originator: str = "T-000001", said: str = "") -> None:
+    """Insert a copy of the task's first event under a new version, its state changed."""
+    row = conn.execute("SELECT * FROM taizhang_events WHERE originator_id = 'T-000001' "
+                       "AND originator_version = 1").fetchone()
+    assert row is not None
+    state = {**json.loads(bytes(row[4])), "entered_by": None, **changes}
+    _refused(conn, "INSERT INTO taizhang_events VALUES (%s, %s, %s, %s, %s, now(), %s, %s)",
+             [900000, originator, 900, row[3], json.dumps(state).encode(), account, "0" * 64],
+             said)
+
+
+def _positions(city: dict[str, Any]) -> tuple[int, int]:
+    with _superuser() as conn:
+        conn.execute(f'SET search_path = "{city["schema"]}"')
+        head = conn.execute("SELECT max(notification_id) FROM taizhang_events").fetchone()
+        moved = conn.execute("SELECT min(position) FROM rm_positions").fetchone()
+    return moved[0], head[0]  # type: ignore[index]
+
+
+def test_each_role_through_the_cli(city: dict[str, Any]) -> None:
+    owner: Cli = city["owner"]
+    cli = {name: Cli(url) for name, url in city["urls"].items()}
+    try:
+        # the superuser's writes are named
+        result = owner("unit", "add", "JS02", "--name", "和平社区", "--kind", "社区",
+                       "--parent", "JS")
+        assert result.exit_code == 0
+        assert result.stderr.startswith("Warning: written as postgres, a PostgreSQL "
+                                        "superuser: the append-only and identity triggers "
+                                        "do not bind this account"), result.stderr
+        li, zhao, sun, xiao = cli["li"], cli["zhao"], cli["sun"], cli["xiao"]
+        assert li.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣") == \
+            "I-000001 JS01 inspected by li: T-000001\n"
+        li.refused("task", "escalate", "T-000001", "--reason", "x", claim="wang",
+                   message=f"--as wang: account {city['logins']['li']} is bound to li (li), "
+                           "not to wang (a clerk or administrator enters for another person "
+                           "with --on-behalf-of)")
+        # a writer may not write read models, yet its answers are current
+        assert "T-000001" in li.ok("board")
+        moved, head = _positions(city)
+        assert moved < head
+        assert "writer (INSERT and SELECT on the events)" in li.ok("projections", "status")
+        zhao.ok("task", "ack", "T-000001")
+        zhao.refused("task", "notice", "T-000001", "--number", "ZG-1", as_="li",
+                     message="zhao (unit) may not enter events on behalf of another person: "
+                             "that is for admin, clerk")
+        xiao.ok("task", "notice", "T-000001", "--number", "ZG-1", as_="li")
+        xiao.refused("task", "escalate", "T-000001", "--reason", "督办",
+                     message="xiao (clerk) may not escalate: that is for admin, inspector")
+        history = sun.ok("history", "T-000001")
+        assert f"entered by xiao for li (inspector)" in history
+        assert city["logins"]["zhao"] in history
+        verified = sun.ok("audit", "verify")
+        assert f"ran as account {city['logins']['sun']} (reader (SELECT only))" in verified
+        result = sun("audit", "checkpoint")
+        assert result.exit_code == 1 and "permission denied for table taizhang_events" in \
+            result.output and len(result.output.splitlines()) == 1
+        cli["stranger"].refused(
+            "task", "escalate", "T-000001", "--reason", "x",
+            message=f"account {city['logins']['stranger']} is bound to no person in this "
+                    "ledger: it may read but not write (an administrator binds it with "
+                    "'taizhang person bind')")
+        assert "T-000001" in cli["stranger"].ok("board")
+        # the projector keeps the read models current
+        assert "(projector)" in cli["projector"].ok("projections", "status")
+        cli["projector"].ok("board")
+        moved, head = _positions(city)
+        assert moved == head
+        accounts = {r["actor"]: (r["account"], r["entered_by"]) for r in
+                    map(json.loads, sun.ok("timeline", "--format", "jsonl").splitlines())
+                    if r["originator"] == "T-000001"}
+        assert accounts == {"li": (city["logins"]["xiao"], "xiao"),
+                            "zhao": (city["logins"]["zhao"], None)}
+    finally:
+        for runner in cli.values():
+            runner.close()
+
+
+def test_each_role_directly_through_the_database(city: dict[str, Any]) -> None:
+    owner: Cli = city["owner"]
+    owner.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣", as_="li")
+    logins = city["logins"]
+    with _login(city, "li") as li:
+        _forge(li, logins["li"], {"actor": "wang", "role": "admin"},
+               said=f"login {logins['li']} is bound to li, not to wang")
+        _forge(li, "postgres", {}, said="an event's account must be the login that enters "
+                                        f"it ({logins['li']})")
+        _forge(li, logins["li"], {"actor": "li", "role": "admin"},
+               said="li is inspector, and an event of theirs must say so")
+        _forge(li, logins["li"], {"actor": "evil", "role": "admin", "entered_by": "li"},
+               said="li (inspector) may not enter events on behalf of others")
+        _forge(li, logins["li"], {"actor": "li", "role": "inspector"},
+               originator="account:" + logins["li"] + "x",
+               said="li (inspector) may not change the registries")
+        for statement in ("UPDATE taizhang_events SET account = 'x'",
+                          "DELETE FROM taizhang_events", "TRUNCATE taizhang_events",
+                          "UPDATE rm_tasks SET state = 'closed'", "DELETE FROM rm_positions",
+                          "INSERT INTO rm_accounts VALUES ('x', 'li', 'now')"):
+            _refused(li, statement, [], "permission denied for table")
+        _refused(li, "ALTER TABLE taizhang_events DISABLE TRIGGER ALL", [],
+                 "must be owner of table taizhang_events")
+        _refused(li, "CREATE TABLE evil (a int)", [], "permission denied for schema")
+        _refused(li, "DROP TABLE rm_tasks", [], "must be owner of table rm_tasks")
+    with _login(city, "zhao") as zhao:
+        _forge(zhao, logins["zhao"], {"actor": "li", "role": "inspector",
+                                      "entered_by": "zhao"},
+               said="zhao (unit) may not enter events on behalf of others")
+    with _login(city, "stranger") as stranger:
+        _forge(stranger, logins["stranger"], {},
+               said=f"login {logins['stranger']} is bound to no person")
+    with _login(city, "sun") as sun:
+        _forge(sun, logins["sun"], {"actor": "sun", "role": "auditor"},
+               said="permission denied for table taizhang_events")
+        _refused(sun, "UPDATE rm_tasks SET state = 'closed'", [],
+                 "permission denied for table rm_tasks")
+        assert sun.execute("SELECT count(*) FROM taizhang_events").fetchone()[0] > 0
+    with _login(city, "projector") as projector:
+        _forge(projector, logins["projector"], {},
+               said="permission denied for table taizhang_events")
+        with projector.transaction(force_rollback=True):
+            projector.execute("UPDATE rm_tasks SET state = state")
+        _refused(projector, "CREATE TABLE evil (a int)", [], "permission denied for schema")
+    with _login(city, "xiao") as xiao:  # a clerk's proxy entry is theirs to make
+        row = xiao.execute("SELECT topic, state FROM taizhang_events WHERE originator_id = "
+                           "'T-000001' AND originator_version = 1").fetchone()
+        state = {**json.loads(bytes(row[1])), "entered_by": "xiao"}
+        with xiao.transaction(force_rollback=True):
+            xiao.execute("INSERT INTO taizhang_events VALUES (%s, %s, %s, %s, %s, now(), %s, "
+                         "%s)", [900000, "T-000001", 900, row[0], json.dumps(state).encode(),
+                                 logins["xiao"], "0" * 64])
