@@ -62,6 +62,7 @@ def grant(session: Session, person_id: str, login: str) -> None:
     rules.require_postgres(store, "access grant")
     ledger = store.ledger
     person = ledger.person(person_id)
+    rules.check_group(store, person.person_role)  # before anything is written
     accounts = Accounts(ledger)
     actor = session.actor
     bound = {p["id"]: p["accounts"].split() for p in session.read.people()}

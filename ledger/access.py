@@ -150,17 +150,24 @@ def setup(store: Store, tables: list[str]) -> list[str]:
     return list(groups.values())
 
 
-def grant(store: Store, role: str, login: str) -> dict[str, Any]:
-    """Give ``login`` the group role of taizhang role ``role`` (creating the login, without
-    a password, if it does not exist: its authentication is pg_hba.conf's business)."""
-    require_postgres(store, "access projector" if role == PROJECTOR else "access grant")
+def check_group(store: Store, role: str) -> str:
+    """The group role of ``role``, refused if ``access setup`` has not made it."""
     group = group_role(store, role)
-    created = False
-    with store.engine.begin() as conn:
+    with store.engine.connect() as conn:
         if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"),
                         {"n": group}).first() is None:
             raise Refused(f"group role {group} does not exist: run 'taizhang access setup' "
                           "first (as the owner)")
+    return group
+
+
+def grant(store: Store, role: str, login: str) -> dict[str, Any]:
+    """Give ``login`` the group role of taizhang role ``role`` (creating the login, without
+    a password, if it does not exist: its authentication is pg_hba.conf's business)."""
+    require_postgres(store, "access projector" if role == PROJECTOR else "access grant")
+    group = check_group(store, role)
+    created = False
+    with store.engine.begin() as conn:
         if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"),
                         {"n": login}).first() is None:
             conn.exec_driver_sql(SQL("CREATE ROLE {0} LOGIN").format(Identifier(login))

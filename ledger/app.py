@@ -428,7 +428,7 @@ class Ledger(Application[str]):
                                      occurred_at=when)
             binding = None
             if account is not None:
-                binding = _new_binding(self, account, person, actor, when)
+                binding = identity.binding(self, account, person, actor, when)
             self.save(person, binding)
             return {**describe_person(person), "account": account}
         return self._retrying(attempt)
@@ -655,17 +655,6 @@ class Ledger(Application[str]):
 def _name(key: str) -> str:
     """What an aggregate key names, as its user typed it (``unit:JS01`` → ``JS01``)."""
     return key.split(":", 1)[-1]
-
-
-def _new_binding(ledger: Ledger, account: str, person: Person, actor: Actor,
-                 when: datetime) -> Account:
-    """A new person's first account (one never bound before, or unbound since)."""
-    try:
-        existing = ledger._get(Account, Account.key(account), "account")
-    except NotFound:
-        return Account.bind_new(account, person, actor=actor, occurred_at=when)
-    existing.bind(person, actor=actor, occurred_at=when)
-    return existing
 
 
 def _replay(aggregate: Any, events: Any) -> Any:

@@ -77,6 +77,18 @@ def acting(ledger: Ledger, person_id: str | None,
     return actor, rest
 
 
+def binding(ledger: Ledger, account: str, person: Person, actor: Actor,
+            when: datetime) -> Account:
+    """The account, bound to ``person`` (its first binding, or again after an unbinding)."""
+    name = check_account(account)
+    try:
+        existing = ledger._get(Account, Account.key(name), "account")
+    except NotFound:
+        return Account.bind_new(name, person, actor=actor, occurred_at=when)
+    existing.bind(person, actor=actor, occurred_at=when)
+    return existing
+
+
 class Accounts:
     """Binding accounts to persons, and who the current account is."""
 
@@ -118,20 +130,10 @@ class Accounts:
 
         def attempt() -> dict[str, Any]:
             actor = ledger.actor(actor_id)
-            name = check_account(account)
             person = ledger.person(person_id)
-            when = ledger._when(occurred_at)[0]
-            try:
-                existing = ledger._get(Account, Account.key(name), "account")
-            except NotFound:
-                existing = None
-            if existing is None:
-                bound = Account.bind_new(name, person, actor=actor, occurred_at=when)
-            else:
-                bound = existing
-                bound.bind(person, actor=actor, occurred_at=when)
+            bound = binding(ledger, account, person, actor, ledger._when(occurred_at)[0])
             ledger.save(bound)
-            return {"account": name, "person": person.person_id}
+            return {"account": bound.account, "person": person.person_id}
         return ledger._retrying(attempt)
 
     def unbind(self, actor_id: str | None, person_id: str, account: str, reason: str,

@@ -229,3 +229,27 @@ def test_database_roles_are_for_postgresql_only(started: Cli) -> None:
         started.refused(*args, message=f"access {args[1]} is for PostgreSQL stores; on an "
                         "SQLite file whoever may write the file may do anything (see the "
                         "README's 'Who may do what')")
+
+
+def test_the_readmes_account_examples_run_after_the_tour(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The first example of "Who may do what" runs as written, on the tour's ledger."""
+    import shlex
+
+    from test_cli_tasks import README, tour_commands
+
+    monkeypatch.chdir(tmp_path)
+    cli = Cli("sqlite:///taizhang.db")
+    section = README.read_text(encoding="utf-8").split("## Who may do what", 1)[1]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    examples = [shlex.split(line, comments=True) for line in block.splitlines()
+                if line.strip()]
+    for words in [*tour_commands(), *examples]:
+        if words[0] == "export":
+            continue
+        result = cli(*words[1:])
+        assert result.exit_code == 0, (words, result.output)
+    people = {p["id"]: p["accounts"] for p in json.loads(cli.ok("person", "list", "--format",
+                                                                "json"))}
+    assert people["qian"] == "qian" and people["wang"] == os_account()
+    cli.close()
