@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -137,6 +139,14 @@ def test_each_role_through_the_cli(city: dict[str, Any]) -> None:
         history = sun.ok("history", "T-000001")
         assert f"entered by xiao for li (inspector)" in history
         assert city["logins"]["zhao"] in history
+        # the figures too are current for a login that may not write the read models
+        assigned = json.loads(sun.ok("history", "T-000001", "--format", "json"))["events"][0]
+        month = datetime.fromisoformat(assigned["occurred_at"]).astimezone(
+            ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+        figures = json.loads(sun.ok("metrics", "--month", month, "--unit", "JS01",
+                                    "--format", "json"))
+        assert figures[0]["assigned"] == 1
+        assert _positions(city)[0] < _positions(city)[1]
         verified = sun.ok("audit", "verify")
         assert f"ran as account {city['logins']['sun']} (reader (SELECT only))" in verified
         result = sun("audit", "checkpoint")
@@ -182,6 +192,8 @@ def test_each_role_directly_through_the_database(city: dict[str, Any]) -> None:
         for statement in ("UPDATE taizhang_events SET account = 'x'",
                           "DELETE FROM taizhang_events", "TRUNCATE taizhang_events",
                           "UPDATE rm_tasks SET state = 'closed'", "DELETE FROM rm_positions",
+                          # the issue's attack: a 社区's deductions deleted to lift its rank
+                          "DELETE FROM rm_metric_tasks",
                           "INSERT INTO rm_accounts VALUES ('x', 'li', 'now')"):
             _refused(li, statement, [], "permission denied for table")
         _refused(li, "ALTER TABLE taizhang_events DISABLE TRIGGER ALL", [],
