@@ -53,7 +53,7 @@ def account_kind(store: Store) -> dict[str, Any]:
     ledger = store.ledger
     account = ledger.account
     if store.url.kind == "sqlite":
-        return {"account": account, "kind": "SQLite file owner", "bound_by_triggers": False,
+        return {"account": account, "kind": "SQLite file writer", "bound_by_triggers": False,
                 "may_write_read_models": True}
     with store.engine.connect() as conn:
         row = conn.execute(sa.text(

@@ -95,14 +95,18 @@ class Accounts:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
+    def person_of(self, account: str) -> str | None:
+        """The person ``account`` is bound to now (None: unknown or unbound)."""
+        try:
+            return self.ledger._get(Account, Account.key(account), "account").person
+        except NotFound:
+            return None
+
     def whoami(self) -> dict[str, Any]:
         """This process's account, and the person bound to it (if any)."""
         ledger = self.ledger
         account = ledger.account
-        try:
-            bound = ledger._get(Account, Account.key(account), "account").person
-        except NotFound:
-            bound = None
+        bound = self.person_of(account)
         found: dict[str, Any] = {"account": account, "person": bound, "name": None,
                                  "role": None}
         if bound is not None:

@@ -227,3 +227,23 @@ def test_each_role_directly_through_the_database(city: dict[str, Any]) -> None:
             xiao.execute("INSERT INTO taizhang_events VALUES (%s, %s, %s, %s, %s, now(), %s, "
                          "%s)", [900000, "T-000001", 900, row[0], json.dumps(state).encode(),
                                  logins["xiao"], "0" * 64])
+
+
+def test_a_grant_before_the_setup_is_refused_and_writes_nothing() -> None:
+    for url in new_postgres_url():
+        owner = Cli(url)
+        try:
+            owner.ok("campaign", "start", "--name", "创建全国文明城市", "--admin", "wang",
+                     "--admin-name", "王主任")
+            owner.ok("person", "add", "li", "--name", "李督查", "--role", "inspector")
+            group = f"taizhang_{owner.store.url.database}_{owner.store.url.schema}_inspector"
+            owner.refused("access", "grant", "li", "--login", "nobody_here",
+                          message=f"group role {group} does not exist: run 'taizhang access "
+                                  "setup' first (as the owner)")
+            owner.refused("access", "grant", "ghost", "--login", "nobody_here",
+                          message="unknown person: ghost")
+            with _superuser() as conn:
+                assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'nobody_here'"
+                                    ).fetchone() is None
+        finally:
+            owner.close()

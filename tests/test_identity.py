@@ -71,7 +71,7 @@ def test_the_founder_is_bound_to_the_account_that_started_the_campaign(started: 
     me = json.loads(started.ok("access", "whoami", "--format", "json"))
     assert me["account"] == os_account()
     assert (me["person"], me["name"], me["role"]) == ("wang", "王主任", "admin")
-    assert me["kind"] == "SQLite file owner" and me["bound_by_triggers"] is False
+    assert me["kind"] == "SQLite file writer" and me["bound_by_triggers"] is False
     people = {p["id"]: p for p in json.loads(started.ok("person", "list", "--format",
                                                         "json"))}
     assert people["wang"]["accounts"] == os_account()
