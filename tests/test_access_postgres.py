@@ -22,7 +22,8 @@ from cli_support import Cli
 from conftest import POSTGRES, new_postgres_url
 from ledger.store import StoreURL
 
-PEOPLE = {"li": "inspector", "zhao": "unit", "sun": "auditor", "xiao": "clerk"}
+PEOPLE = {"li": "inspector", "zhao": "unit", "sun": "auditor", "xiao": "clerk",
+          "zhang": "admin"}
 
 
 @pytest.fixture
@@ -124,6 +125,15 @@ def test_each_role_through_the_cli(city: dict[str, Any]) -> None:
                    message=f"--as wang: account {city['logins']['li']} is bound to li (li), "
                            "not to wang (a clerk or administrator enters for another person "
                            "with --on-behalf-of)")
+        # an administrator's login changes the registries and bindings (the trigger lets
+        # an admin do so), an inspector's does not
+        zhang = cli["zhang"]
+        zhang.ok("person", "add", "zhou", "--name", "周督查", "--role", "inspector",
+                 "--account", f"{city['logins']['li']}_2")
+        zhang.ok("person", "unbind", "zhou", "--account", f"{city['logins']['li']}_2",
+                 "--reason", "录错")
+        li.refused("person", "bind", "zhou", "--account", "x",
+                   message="li (inspector) may not manage the registries: that is for admin")
         # a writer may not write read models, yet its answers are current
         assert "T-000001" in li.ok("board")
         moved, head = _positions(city)
@@ -173,60 +183,92 @@ def test_each_role_through_the_cli(city: dict[str, Any]) -> None:
             runner.close()
 
 
+# Refused to every login but the owner's, whatever its role.
+NEVER = [
+    ("UPDATE taizhang_events SET account = 'x'", "permission denied for table"),
+    ("DELETE FROM taizhang_events", "permission denied for table"),
+    ("TRUNCATE taizhang_events", "permission denied for table"),
+    ("ALTER TABLE taizhang_events DISABLE TRIGGER ALL", "must be owner of table"),
+    ("CREATE TABLE evil (a int)", "permission denied for schema"),
+    ("DROP TABLE rm_tasks", "must be owner of table rm_tasks"),
+    ("ALTER TABLE rm_tasks ADD COLUMN evil int", "must be owner of table rm_tasks"),
+]
+# Refused to every login but the owner's and the projector's.
+READ_MODEL_WRITES = [
+    "UPDATE rm_tasks SET state = 'closed'", "DELETE FROM rm_positions",
+    # the issue's attack: a 社区's deductions deleted to lift its rank
+    "DELETE FROM rm_metric_tasks", "INSERT INTO rm_accounts VALUES ('x', 'li', 'now')",
+]
+
+
+def _insert(conn: psycopg.Connection[Any], account: str, changes: dict[str, Any],
+            originator: str = "T-000001") -> None:
+    """Insert (and roll back) a copy of the task's first event, its state changed: what
+    the login may enter."""
+    row = conn.execute("SELECT topic, state FROM taizhang_events WHERE originator_id = "
+                       "'T-000001' AND originator_version = 1").fetchone()
+    assert row is not None
+    state = {**json.loads(bytes(row[1])), "entered_by": None, **changes}
+    with conn.transaction(force_rollback=True):
+        conn.execute("INSERT INTO taizhang_events VALUES (%s, %s, %s, %s, %s, now(), %s, %s)",
+                     [900000, originator, 900, row[0], json.dumps(state).encode(), account,
+                      "0" * 64])
+
+
 def test_each_role_directly_through_the_database(city: dict[str, Any]) -> None:
     owner: Cli = city["owner"]
     owner.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣", as_="li")
     logins = city["logins"]
-    with _login(city, "li") as li:
-        _forge(li, logins["li"], {"actor": "wang", "role": "admin"},
-               said=f"login {logins['li']} is bound to li, not to wang")
-        _forge(li, "postgres", {}, said="an event's account must be the login that enters "
-                                        f"it ({logins['li']})")
-        _forge(li, logins["li"], {"actor": "li", "role": "admin"},
-               said="li is inspector, and an event of theirs must say so")
-        _forge(li, logins["li"], {"actor": "evil", "role": "admin", "entered_by": "li"},
-               said="li (inspector) may not enter events on behalf of others")
-        _forge(li, logins["li"], {"actor": "li", "role": "inspector"},
-               originator="account:" + logins["li"] + "x",
-               said="li (inspector) may not change the registries")
-        for statement in ("UPDATE taizhang_events SET account = 'x'",
-                          "DELETE FROM taizhang_events", "TRUNCATE taizhang_events",
-                          "UPDATE rm_tasks SET state = 'closed'", "DELETE FROM rm_positions",
-                          # the issue's attack: a 社区's deductions deleted to lift its rank
-                          "DELETE FROM rm_metric_tasks",
-                          "INSERT INTO rm_accounts VALUES ('x', 'li', 'now')"):
-            _refused(li, statement, [], "permission denied for table")
-        _refused(li, "ALTER TABLE taizhang_events DISABLE TRIGGER ALL", [],
-                 "must be owner of table taizhang_events")
-        _refused(li, "CREATE TABLE evil (a int)", [], "permission denied for schema")
-        _refused(li, "DROP TABLE rm_tasks", [], "must be owner of table rm_tasks")
-    with _login(city, "zhao") as zhao:
-        _forge(zhao, logins["zhao"], {"actor": "li", "role": "inspector",
-                                      "entered_by": "zhao"},
-               said="zhao (unit) may not enter events on behalf of others")
-    with _login(city, "stranger") as stranger:
-        _forge(stranger, logins["stranger"], {},
-               said=f"login {logins['stranger']} is bound to no person")
-    with _login(city, "sun") as sun:
-        _forge(sun, logins["sun"], {"actor": "sun", "role": "auditor"},
-               said="permission denied for table taizhang_events")
-        _refused(sun, "UPDATE rm_tasks SET state = 'closed'", [],
-                 "permission denied for table rm_tasks")
-        assert sun.execute("SELECT count(*) FROM taizhang_events").fetchone()[0] > 0
-    with _login(city, "projector") as projector:
-        _forge(projector, logins["projector"], {},
-               said="permission denied for table taizhang_events")
-        with projector.transaction(force_rollback=True):
-            projector.execute("UPDATE rm_tasks SET state = state")
-        _refused(projector, "CREATE TABLE evil (a int)", [], "permission denied for schema")
-    with _login(city, "xiao") as xiao:  # a clerk's proxy entry is theirs to make
-        row = xiao.execute("SELECT topic, state FROM taizhang_events WHERE originator_id = "
-                           "'T-000001' AND originator_version = 1").fetchone()
-        state = {**json.loads(bytes(row[1])), "entered_by": "xiao"}
-        with xiao.transaction(force_rollback=True):
-            xiao.execute("INSERT INTO taizhang_events VALUES (%s, %s, %s, %s, %s, now(), %s, "
-                         "%s)", [900000, "T-000001", 900, row[0], json.dumps(state).encode(),
-                                 logins["xiao"], "0" * 64])
+    for name in logins:
+        with _login(city, name) as conn:
+            assert conn.execute("SELECT count(*) FROM taizhang_events").fetchone()[0] > 0
+            assert conn.execute("SELECT count(*) FROM rm_positions").fetchone()[0] > 0
+            for statement, said in NEVER:
+                _refused(conn, statement, [], said)
+            if name == "projector":  # writes the read models, enters no events
+                with conn.transaction(force_rollback=True):
+                    conn.execute("UPDATE rm_tasks SET state = state")
+                    conn.execute("DELETE FROM rm_metric_tasks")
+                _forge(conn, logins[name], {}, said="permission denied for table "
+                                                    "taizhang_events")
+                continue
+            for statement in READ_MODEL_WRITES:
+                _refused(conn, statement, [], "permission denied for table")
+            if name == "sun":  # an auditor only reads
+                _forge(conn, logins[name], {"actor": "sun", "role": "auditor"},
+                       said="permission denied for table taizhang_events")
+                continue
+            if name == "stranger":
+                _forge(conn, logins[name], {}, said=f"login {logins[name]} is bound to no "
+                                                    "person")
+                continue
+            role = PEOPLE[name]
+            # claiming another person, or another account, is refused by the database
+            _forge(conn, logins[name], {"actor": "wang", "role": "admin"},
+                   said=f"login {logins[name]} is bound to {name}, not to wang")
+            _forge(conn, "postgres", {"actor": name, "role": role},
+                   said=f"an event's account must be the login that enters it "
+                        f"({logins[name]})")
+            # and so is claiming a role one does not have
+            other = "admin" if role != "admin" else "unit"
+            _forge(conn, logins[name], {"actor": name, "role": other},
+                   said=f"{name} is {role}, and an event of theirs must say so")
+            # what the login may enter is accepted
+            _insert(conn, logins[name], {"actor": name, "role": role})
+            if role in ("admin", "clerk"):  # a proxy entry
+                _insert(conn, logins[name], {"actor": "li", "role": "inspector",
+                                             "entered_by": name})
+                if role == "admin":
+                    _insert(conn, logins[name], {"actor": name, "role": role},
+                            originator="account:someone@pc")
+            else:
+                _forge(conn, logins[name], {"actor": "li", "role": "inspector",
+                                            "entered_by": name},
+                       said=f"{name} ({role}) may not enter events on behalf of others")
+            if role != "admin":
+                _forge(conn, logins[name], {"actor": name, "role": role},
+                       originator="account:" + logins[name] + "x",
+                       said=f"{name} ({role}) may not change the registries")
 
 
 def test_a_grant_before_the_setup_is_refused_and_writes_nothing() -> None:
