@@ -253,3 +253,17 @@ def test_the_readmes_account_examples_run_after_the_tour(
                                                                 "json"))}
     assert people["qian"] == "qian" and people["wang"] == os_account()
     cli.close()
+
+
+def test_of_a_persons_two_accounts_the_retired_one_acts_no_more(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+    started.ok("person", "bind", "li", "--account", DAEMON.replace(
+        pwd.getpwuid(1).pw_name, pwd.getpwuid(2).pw_name))
+    started.ok("person", "unbind", "li", "--account", NOBODY, "--reason", "旧电脑停用")
+    as_uid(65534)
+    started.refused("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣",
+                    message=f"account {NOBODY} is bound to no person in this ledger: it may "
+                            "read but not write (an administrator binds it with 'taizhang "
+                            "person bind')")
+    as_uid(2)
+    started.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣")
+    assert accounts(started)[-1] == (f"{pwd.getpwuid(2).pw_name}@{HOST}", None)
