@@ -78,8 +78,8 @@ def _register() -> None:
     from commands import (access, audit, board, demo, evaluation, history, importing,
                           indicators, projections, registry, summary, survey, tasks)
 
-    for command in (*registry.COMMANDS, *access.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
-                    *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
+    for command in (*registry.COMMANDS, *access.COMMANDS, *tasks.COMMANDS, *board.COMMANDS,
+                    *demo.COMMANDS, *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
                     *summary.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
                     *evaluation.COMMANDS):

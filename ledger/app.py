@@ -342,8 +342,6 @@ class Ledger(WorkingDayCommands, Application[str]):
             name=name, time_zone=time_zone, categories=categories,
             required_inspections=required_inspections, actor=admin.as_actor(),
             occurred_at=when)
-        if self._exists(Account.key(self.account)):
-            raise Refused(f"account {self.account} is already bound in this ledger")
         binding = Account.bind_new(self.account, admin, actor=admin.as_actor(),
                                    occurred_at=when)
         # Not retried: the events are collected by the first save, and a conflict here

@@ -213,8 +213,9 @@ def test_the_environment_may_say_who_acts_and_is_checked(started: Cli) -> None:
     assert (result.exit_code, result.stdout) == (0, "category 志愿服务 added\n")
     result = started("campaign", "add-category", "文明交通", env={"TAIZHANG_AS": "li"})
     assert (result.exit_code, result.output) == (1, (
-        f"Error: --as li: account {started.store.ledger.account} is bound to wang (王主任), not to li (a "
-        "clerk or administrator enters for another person with --on-behalf-of)\n"))
+        f"Error: --as li: account {started.store.ledger.account} is bound to wang (王主任), "
+        "not to li (a clerk or administrator enters for another person with "
+        "--on-behalf-of)\n"))
 
 
 def test_acting_for_an_unknown_person_is_refused(started: Cli) -> None:

@@ -14,7 +14,8 @@ import json
 import os
 import pwd
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,8 +51,11 @@ def started(cli: Cli) -> Cli:
     return cli
 
 
+Switch = Callable[[int], None]
+
+
 @pytest.fixture
-def as_uid(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def as_uid(monkeypatch: pytest.MonkeyPatch) -> Switch:
     """Run the following commands as the OS account of this uid."""
     def switch(uid: int) -> None:
         monkeypatch.setattr(os, "getuid", lambda: uid)
@@ -87,7 +91,7 @@ def test_forged_user_and_logname_do_not_change_the_recorded_account(started: Cli
 
 
 def test_the_account_decides_who_acts_and_as_someone_else_is_refused(
-        started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+        started: Cli, as_uid: Switch) -> None:
     as_uid(65534)
     started.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣")
     started.ok("task", "notice", "T-000001", "--number", "ZG-1", claim="li")
@@ -102,7 +106,7 @@ def test_the_account_decides_who_acts_and_as_someone_else_is_refused(
                             "admin")
 
 
-def test_an_unbound_account_may_read_but_not_write(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+def test_an_unbound_account_may_read_but_not_write(started: Cli, as_uid: Switch) -> None:
     started.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣", as_="li")
     as_uid(2)  # bin: bound to no one
     stranger = f"{pwd.getpwuid(2).pw_name}@{HOST}"
@@ -117,7 +121,7 @@ def test_an_unbound_account_may_read_but_not_write(started: Cli, as_uid) -> None
                             "'taizhang person bind')")
 
 
-def test_binding_and_unbinding_are_an_administrators_events(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+def test_binding_and_unbinding_are_an_administrators_events(started: Cli, as_uid: Switch) -> None:
     assert started.ok("person", "bind", "zhao", "--account", "zhao@office-pc") == \
         "account zhao@office-pc bound to zhao\n"
     # one account is one person
@@ -160,14 +164,15 @@ def test_binding_and_unbinding_are_an_administrators_events(started: Cli, as_uid
     assert listed["qian"] == "qian@home zhao@office-pc" and listed["zhao"] == ""
 
 
-def test_an_account_of_a_retired_person_acts_no_more(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+def test_an_account_of_a_retired_person_acts_no_more(started: Cli, as_uid: Switch) -> None:
     started.ok("person", "retire", "li", "--reason", "调离")
     as_uid(65534)
     started.refused("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣",
                     message="person li is retired and may not act")
 
 
-def test_proxy_entries_by_a_clerk_and_refused_for_a_unit_member(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+def test_proxy_entries_by_a_clerk_and_refused_for_a_unit_member(started: Cli,
+                                                                as_uid: Switch) -> None:
     started.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣", as_="li")
     as_uid(1)  # the clerk types in the paper forms
     started.ok("task", "ack", "T-000001", as_="zhao")
@@ -186,7 +191,7 @@ def test_proxy_entries_by_a_clerk_and_refused_for_a_unit_member(started: Cli, as
     assert accounts(started)[-2:] == [(DAEMON, "xiao"), (DAEMON, "xiao")]
 
 
-def test_a_unit_member_may_not_enter_for_others(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+def test_a_unit_member_may_not_enter_for_others(started: Cli, as_uid: Switch) -> None:
     started.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣", as_="li")
     started.ok("person", "unbind", "li", "--account", NOBODY, "--reason", "换人")
     started.ok("person", "bind", "zhao", "--account", NOBODY)
@@ -232,7 +237,7 @@ def test_database_roles_are_for_postgresql_only(started: Cli) -> None:
 
 
 def test_the_readmes_account_examples_run_after_the_tour(
-        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first example of "Who may do what" runs as written, on the tour's ledger."""
     import shlex
 
@@ -255,7 +260,8 @@ def test_the_readmes_account_examples_run_after_the_tour(
     cli.close()
 
 
-def test_of_a_persons_two_accounts_the_retired_one_acts_no_more(started: Cli, as_uid) -> None:  # type: ignore[no-untyped-def]
+def test_of_a_persons_two_accounts_the_retired_one_acts_no_more(started: Cli,
+                                                               as_uid: Switch) -> None:
     started.ok("person", "bind", "li", "--account", DAEMON.replace(
         pwd.getpwuid(1).pw_name, pwd.getpwuid(2).pw_name))
     started.ok("person", "unbind", "li", "--account", NOBODY, "--reason", "旧电脑停用")
