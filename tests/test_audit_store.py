@@ -21,9 +21,9 @@ from ledger import audit
 from ledger.app import Ledger
 from ledger.chain import ChainBroken
 from ledger.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
-from ledger.store import Store
+from ledger.store import Store, StoreURL
 from projections.read import ReadSide
-from tests.conftest import Clock, new_postgres_url, seed_campaign
+from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign
 from tests.test_audit_tamper import Database, build_ledger
 
 
