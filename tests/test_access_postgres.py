@@ -289,3 +289,33 @@ def test_a_grant_before_the_setup_is_refused_and_writes_nothing() -> None:
                                     ).fetchone() is None
         finally:
             owner.close()
+
+
+def test_projections_follow_as_the_projector_keeps_the_read_models_current(
+        city: dict[str, Any]) -> None:
+    import threading
+    import time
+
+    from ledger.store import Store
+    from projections.follow import follow
+    from projections.read import ReadSide
+
+    projector = Store(city["urls"]["projector"])
+    stop = threading.Event()
+    follower = threading.Thread(target=follow, args=(ReadSide(projector), stop),
+                                kwargs={"interval": 0.1})
+    follower.start()
+    li = Cli(city["urls"]["li"])
+    try:
+        li.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(set(_positions(city))) != 1:
+            time.sleep(0.05)
+        moved, head = _positions(city)
+        assert moved == head  # li's login wrote no read model: the follower did
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+        li.close()
+        projector.close()
+    assert not follower.is_alive()
