@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import click
+import sqlalchemy.exc
 
 from ledger.store import Store
 
@@ -48,7 +49,10 @@ class Session:
             if "ledger" in self.store.__dict__ and self.store.ledger.written:
                 from ledger.access import privileged_warning
 
-                warning = privileged_warning(self.store)
+                try:
+                    warning = privileged_warning(self.store)
+                except sqlalchemy.exc.SQLAlchemyError as e:  # the store went away meanwhile
+                    warning = f"could not tell which kind of account wrote: {e.orig or e}"
                 if warning:
                     click.echo(f"Warning: {warning}", err=True)
             self.store.close()
