@@ -52,7 +52,9 @@ class Session:
                 try:
                     warning = privileged_warning(self.store)
                 except sqlalchemy.exc.SQLAlchemyError as e:  # the store went away meanwhile
-                    warning = f"could not tell which kind of account wrote: {e.orig or e}"
+                    said = str(getattr(e, "orig", None) or e).strip().splitlines()
+                    warning = ("could not tell which kind of account wrote: "
+                               + (said[0] if said else type(e).__name__))
                 if warning:
                     click.echo(f"Warning: {warning}", err=True)
             self.store.close()
