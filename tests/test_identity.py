@@ -14,24 +14,18 @@ import json
 import os
 import pwd
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cli_support import Cli
+from test_cli_registry import cli  # noqa: F401 - the fixture: a Cli on a new SQLite store
 from ledger.recorders import os_account
 
 HOST = socket.gethostname()
 NOBODY = f"{pwd.getpwuid(65534).pw_name}@{HOST}"
 DAEMON = f"{pwd.getpwuid(1).pw_name}@{HOST}"
-
-
-@pytest.fixture
-def cli(sqlite_url: str) -> Iterator[Cli]:
-    runner = Cli(sqlite_url)
-    yield runner
-    runner.close()
 
 
 @pytest.fixture
