@@ -6,11 +6,12 @@ import click
 
 from commands.output import emit_record, output_options
 from commands.session import Session, pass_session
+from domain.base import Refused
 
 
 @click.group()
 def access() -> None:
-    """Accounts and the database's roles: whoami, setup, grant, projector."""
+    """Accounts and the database's roles: whoami, adopt, setup, grant, projector."""
 
 
 @access.command("whoami")
@@ -28,6 +29,23 @@ def whoami(session: Session, fmt: str) -> None:
                  "bound_by_triggers": kind["bound_by_triggers"],
                  "person": found["person"] or "(none: may read, not write)",
                  "name": found["name"], "role": found["role"]}, fmt)
+
+
+@access.command("adopt")
+@click.argument("admin_id", metavar="ADMIN")
+@pass_session
+def adopt(session: Session, admin_id: str) -> None:
+    """Bind your account to administrator ADMIN in a ledger begun before accounts were
+    bound (once: afterwards only an administrator binds). On PostgreSQL, as the owner."""
+    from ledger.access import account_kind
+    from ledger.identity import Accounts
+
+    store = session.store
+    if store.url.kind == "postgresql" and account_kind(store)["bound_by_triggers"]:
+        raise Refused(f"account {store.ledger.account} is not the owner of the store: the "
+                      "owner adopts a ledger begun before accounts were bound")
+    adopted = Accounts(store.ledger).adopt(admin_id)
+    click.echo(f"account {adopted['account']} bound to {admin_id}")
 
 
 @access.command("setup")

@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 from domain.accounts import Account, check_account
 from domain.base import Actor, LedgerAggregate, NotFound, Refused
 from domain.registry import Person
-from domain.roles import authorize
+from domain.roles import ADMIN, authorize
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
+
+
+ACCOUNT_PREFIX = "account:"
 
 
 def authenticated_account(recorder: Any) -> str:
@@ -139,6 +142,27 @@ class Accounts:
             ledger.save(bound)
             return {"account": bound.account, "person": person.person_id}
         return ledger._retrying(attempt)
+
+    def adopt(self, admin_id: str, occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Bind this account to administrator ``admin_id``, as that administrator, in a
+        ledger begun before accounts were bound (no account has ever been): without it, no
+        one could write to such a ledger again. Once any account is bound, only an
+        administrator binds."""
+        ledger = self.ledger
+        ledger.campaign()
+        recorder: Any = ledger.recorder
+        if recorder.last_id_with_prefix(ACCOUNT_PREFIX) is not None:
+            raise Refused("this ledger binds accounts already: an administrator binds yours "
+                          "with 'taizhang person bind'")
+        person = ledger.person(admin_id)
+        admin = person.as_actor()
+        if admin.role != ADMIN:
+            raise Refused(f"{admin_id} is {admin.role}: only an administrator adopts a "
+                          "ledger begun before accounts were bound")
+        bound = Account.bind_new(ledger.account, person, actor=admin,
+                                 occurred_at=ledger._when(occurred_at)[0])
+        ledger.save(bound)
+        return {"account": bound.account, "person": admin_id}
 
     def unbind(self, actor_id: str | None, person_id: str, account: str, reason: str,
                occurred_at: datetime | None = None) -> dict[str, Any]:

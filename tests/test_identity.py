@@ -21,6 +21,7 @@ import pytest
 
 from cli_support import Cli
 from test_cli_registry import cli  # noqa: F401 - the fixture: a Cli on a new SQLite store
+from domain.registry import Campaign, Person
 from ledger.recorders import os_account
 
 HOST = socket.gethostname()
@@ -267,3 +268,31 @@ def test_of_a_persons_two_accounts_the_retired_one_acts_no_more(started: Cli,
     as_uid(2)
     started.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣")
     assert accounts(started)[-1] == (f"{pwd.getpwuid(2).pw_name}@{HOST}", None)
+
+
+def test_a_ledger_begun_before_accounts_is_adopted_once_by_an_administrator(
+        cli: Cli, as_uid: Switch) -> None:
+    """A ledger written before accounts were bound has no binding: no one could write to it
+    again, until the account of its file adopts one of its administrators."""
+    ledger = cli.store.ledger
+    admin = Person.found(person_id="wang", name="王主任", occurred_at=ledger.clock())
+    ledger.save(admin, Campaign.start(
+        name="创建全国文明城市", time_zone="Asia/Shanghai", categories=[],
+        required_inspections=0, actor=admin.as_actor(), occurred_at=ledger.clock()),
+        Person.register(person_id="li", name="李督查", role="inspector", unit=None,
+                        actor=admin.as_actor(), occurred_at=ledger.clock()))
+    cli.refused("unit", "add", "JS", "--name", "建设街道", "--kind", "街道",
+                message=f"account {os_account()} is bound to no person in this ledger: it "
+                        "may read but not write (an administrator binds it with 'taizhang "
+                        "person bind')")
+    cli.refused("access", "adopt", "nobody", message="unknown person: nobody")
+    cli.refused("access", "adopt", "li", message="li is inspector: only an administrator "
+                                                  "adopts a ledger begun before accounts were "
+                                                  "bound")
+    assert cli.ok("access", "adopt", "wang") == f"account {os_account()} bound to wang\n"
+    cli.ok("unit", "add", "JS", "--name", "建设街道", "--kind", "街道")
+    cli.ok("person", "bind", "li", "--account", NOBODY)
+    as_uid(65534)
+    cli.refused("access", "adopt", "wang",
+                message="this ledger binds accounts already: an administrator binds yours "
+                        "with 'taizhang person bind'")
