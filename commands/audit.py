@@ -54,10 +54,12 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
         result = audit.verify(ledger, since=since, progress=update)
+    from ledger.access import account_kind, describe_kind
+
     checked = (evidence.check(ledger, evidence_store(session)) if with_evidence
                else None)
     if fmt == "json":
-        said = result.as_dict()
+        said = {**result.as_dict(), "ran_as": account_kind(session.store)}
         if checked is not None:
             said["evidence"] = {"checked": checked[0], "problems": checked[1]}
         click.echo(json.dumps(said, ensure_ascii=False, indent=2))
@@ -83,6 +85,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
                    f"{_events(result.head.position - since.position)}")
     else:
         click.echo(f"note: {TRUNCATION_NOTE}")
+    click.echo(f"ran as {describe_kind(session.store)}")
     if checked is not None:
         _said_evidence(*checked)
 

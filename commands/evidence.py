@@ -26,12 +26,14 @@ def evidence_store(session: Session) -> EvidenceStore:
 @contextmanager
 def keeping(session: Session, values: tuple[str, ...]) -> Iterator[list[EvidenceFile]]:
     """The files that ``--evidence FILE[:DESCRIPTION]`` names here, checked (type and size)
-    before anything is written, kept in the evidence store for the command run inside, and
-    removed again if that command is refused."""
+    before anything is written, and kept in the evidence store once the command run inside
+    has recorded its event: a refused command leaves nothing behind. (Should keeping fail
+    after the event, ``audit verify --evidence`` names the file, and citing it again keeps
+    it for both events, as files are kept by their content.)"""
     files = [read_evidence(Path(name), name) for name in
              (value.partition(":")[0] for value in values) if Path(name).is_file()]
-    with evidence_store(session).holding(files):
-        yield files
+    yield files
+    evidence_store(session).keep(files)
 
 
 def with_kept(entries: list[dict[str, Any]], kept: EvidenceStore) -> None:

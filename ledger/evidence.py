@@ -19,7 +19,6 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,9 +89,6 @@ class EvidenceStore:
     def get(self, sha256: str) -> bytes | None:
         raise NotImplementedError
 
-    def remove(self, sha256: str) -> None:
-        raise NotImplementedError
-
     def kept(self) -> Iterator[str]:
         """The hashes of every file kept."""
         raise NotImplementedError
@@ -104,17 +100,9 @@ class EvidenceStore:
             return None
         return {"size": len(content), "type": TYPES.get(content_type(content) or "", "?")}
 
-    @contextmanager
-    def holding(self, files: Iterable[EvidenceFile]) -> Iterator[None]:
-        """Keep the files for the command run inside; if it is refused, the files it newly
-        kept go again, so a refused command leaves nothing behind."""
-        new = [f.sha256 for f in files if self.put(f)]
-        try:
-            yield
-        except BaseException:
-            for digest in new:
-                self.remove(digest)
-            raise
+    def keep(self, files: Iterable[EvidenceFile]) -> int:
+        """Keep the files; the number newly kept."""
+        return sum(self.put(f) for f in files)
 
 
 class FolderStore(EvidenceStore):
@@ -144,9 +132,6 @@ class FolderStore(EvidenceStore):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def remove(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
-
     def kept(self) -> Iterator[str]:
         if self.root.is_dir():
             for path in sorted(self.root.glob("??/*")):
@@ -167,7 +152,9 @@ class TableStore(EvidenceStore):
             sa.Column("content", sa.LargeBinary, nullable=False))
         self._made = False
 
-    def _make(self) -> None:
+    def make(self) -> None:
+        """Create the table if it is missing (``access setup`` does, as the owner, so that
+        writers' logins, which may not create tables, find it)."""
         if not self._made:
             with self.engine.begin() as conn:
                 if not sa.inspect(conn).has_table("evidence"):
@@ -177,7 +164,7 @@ class TableStore(EvidenceStore):
     def put(self, file: EvidenceFile) -> bool:
         from sqlalchemy.dialects.postgresql import insert
 
-        self._make()
+        self.make()
         with self.engine.begin() as conn:
             # RETURNING says whether the row was inserted (rowcount does not, here).
             inserted = conn.execute(insert(self.table).values(
@@ -187,19 +174,14 @@ class TableStore(EvidenceStore):
         return inserted is not None
 
     def get(self, sha256: str) -> bytes | None:
-        self._make()
+        self.make()
         with self.engine.connect() as conn:
             found = conn.execute(sa.select(self.table.c.content)
                                  .where(self.table.c.sha256 == sha256)).scalar()
         return None if found is None else bytes(found)
 
-    def remove(self, sha256: str) -> None:
-        self._make()
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(self.table).where(self.table.c.sha256 == sha256))
-
     def kept(self) -> Iterator[str]:
-        self._make()
+        self.make()
         with self.engine.connect() as conn:
             yield from conn.execute(sa.select(self.table.c.sha256)
                                     .order_by(self.table.c.sha256)).scalars()

@@ -168,7 +168,7 @@ def test_anything_but_a_photo_or_document_is_one_error_and_nothing_is_written(
 
 
 def test_a_refused_command_leaves_no_file_behind(cli: Cli, files: dict[str, Path]) -> None:
-    # qian is not JS01's member: refused after the file was checked and kept for it.
+    # qian is not JS01's member: refused, after the file was checked.
     cli.refused("task", "report", "T-000001", "--description", "已清除",
                 "--evidence", str(files["after.png"]), as_="qian",
                 message="qian acts for unit JS02, not for unit JS01")
