@@ -8,10 +8,12 @@ are dropped afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -319,3 +321,26 @@ def test_projections_follow_as_the_projector_keeps_the_read_models_current(
         li.close()
         projector.close()
     assert not follower.is_alive()
+
+
+def test_a_units_login_keeps_its_photo_and_may_not_delete_it(
+        city: dict[str, Any], tmp_path: Path) -> None:
+    """The evidence table, made at setup by the owner: writers insert, never delete."""
+    li, zhao = Cli(city["urls"]["li"]), Cli(city["urls"]["zhao"])
+    photo = tmp_path / "after.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+    try:
+        li.ok("task", "assign", "--unit", "JS01", "--category", "环境卫生", "--source",
+              "inspection", "--location", "幸福路12号", "--description", "牛皮癣",
+              "--deadline", "7wd", "--notice", "ZG-1")
+        zhao.ok("task", "report", "T-000001", "--description", "已清除", "--evidence",
+                f"{photo}:整改后")
+        assert zhao.ok("audit", "verify", "--evidence").splitlines()[-1] == (
+            "evidence: 1 citations checked, every file kept and unaltered")
+        with _login(city, "zhao") as conn:
+            _refused(conn, "DELETE FROM evidence WHERE sha256 = %s", [digest],
+                     "permission denied")
+    finally:
+        li.close()
+        zhao.close()
