@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -79,19 +80,20 @@ def read_evidence(path: Path, name: str | None = None) -> EvidenceFile:
                         content)
 
 
-class EvidenceStore:
+class EvidenceStore(ABC):
     """Where a store keeps its evidence files (see the module's doc)."""
 
+    @abstractmethod
     def put(self, file: EvidenceFile) -> bool:
         """Keep the file; False if it was already kept."""
-        raise NotImplementedError
 
+    @abstractmethod
     def get(self, sha256: str) -> bytes | None:
-        raise NotImplementedError
+        """The kept file's content (None if it is not kept)."""
 
+    @abstractmethod
     def kept(self) -> Iterator[str]:
         """The hashes of every file kept."""
-        raise NotImplementedError
 
     def stat(self, sha256: str) -> dict[str, Any] | None:
         """Size and type of a kept file (None if it is not kept)."""
