@@ -12,7 +12,7 @@ from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 
 STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag")]
+                  ("position", "position"), ("lag", "lag"), ("check", "check")]
 
 
 @click.group()
@@ -24,7 +24,9 @@ def projections() -> None:
 @output_options()
 @pass_session
 def status(session: Session, fmt: str) -> None:
-    """Each projection's tables, rows, position and lag behind the ledger (in events)."""
+    """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
+    when the read model is ahead of it), and the check that the ledger still holds the
+    event at its position that it was folded from."""
     rows = session.read.status()
     emit(rows, STATUS_COLUMNS, fmt)
 

@@ -38,7 +38,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.audit import HASH_PATTERN, AuditLog, Checkpoint
 from domain.base import DomainError
 from ledger.app import Ledger
-from ledger.chain import GENESIS, ChainBroken, Record, fits
+from ledger.chain import GENESIS, ChainBroken, Record, fits, odd_detail
 
 STATEMENT = "taizhang checkpoint"
 EXPORT_FORMAT = "taizhang audit export"
@@ -218,6 +218,9 @@ def _diagnose(ledger: Ledger, position: int, previous: str,
             f"{position}–{row.position - 1}"
         return ChainBroken(position, "missing",
                            f"no event is stored at position {span} (removed)")
+    odd = odd_detail(row)
+    if odd is not None:
+        return ChainBroken(position, "changed", f"the stored event {odd}")
     if position > 1 and fits(row, position - 1, before_previous):
         return ChainBroken(position - 1, "inserted",
                            f"the event at position {position - 1} is not part of the "

@@ -44,13 +44,46 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
+from ledger.chain import (
+    GENESIS,
+    Record,
+    Tampered,
+    check_next,
+    event_part,
+    extend,
+    stamp,
+    stored_record,
+)
 
 APPEND_ONLY = "the ledger is append-only"
+# Refused by a BEFORE INSERT trigger: a row at a position, or of an (aggregate, version),
+# that is already stored. It closes what the UPDATE and DELETE triggers leave open: SQLite's
+# INSERT OR REPLACE (REPLACE deletes the old row without firing DELETE triggers), and upserts.
+REPLACE_REFUSED = f"{APPEND_ONLY}: INSERT over a stored event refused"
+
+
+def identity_table(events_table: str) -> str:
+    """The table holding the store's identity: a random id made with the store, which a
+    restore into a new store does not copy (so the witnesses of one never judge the other)."""
+    return f"{events_table}_identity"
+
+
+def event_state(state: Any, originator_id: Any, version: Any) -> bytes:
+    """An event's stored state, refused unless it is bytes (a changed ledger can hold
+    anything: text, NULL) before the library tries to decode it."""
+    if type(state) is bytes:
+        return state
+    if isinstance(state, memoryview):
+        return bytes(state)
+    raise Tampered(f"the stored event {originator_id} version {version} has its state "
+                   f"stored as {'NULL' if state is None else type(state).__name__}, not bytes")
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
 IMPORT_BATCH = 500
+# The triggers on a PostgreSQL event table (no change, no truncate, no replace): a table
+# with fewer was made by an older version, and gets the rest.
+GUARDS = 3
 
 
 def require_text_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
@@ -159,6 +192,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         table = self.events_table_name
+        identity = identity_table(table)
         # An INTEGER PRIMARY KEY is a stable rowid: VACUUM may renumber a hidden rowid.
         return [
             f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -175,6 +209,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE notification_id = "
+            "NEW.notification_id) OR EXISTS (SELECT 1 FROM "
+            f"{table} WHERE originator_id = NEW.originator_id AND originator_version = "
+            f"NEW.originator_version) BEGIN SELECT RAISE(ABORT, '{REPLACE_REFUSED}'); END",
+            f"CREATE TABLE IF NOT EXISTS {identity} (id TEXT NOT NULL, created_at TEXT NOT "
+            "NULL)",
+            f"INSERT INTO {identity} (id, created_at) SELECT lower(hex(randomblob(16))), "
+            f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{identity})",
+            f"CREATE TRIGGER IF NOT EXISTS {identity}_no_update BEFORE UPDATE ON {identity} "
+            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
+            f"CREATE TRIGGER IF NOT EXISTS {identity}_no_delete BEFORE DELETE ON {identity} "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
         ]
 
@@ -224,7 +272,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"FROM {self.events_table_name}{_where(clauses)} "
             "ORDER BY notification_id LIMIT ?", [*params, limit])
         return [Notification(id=r[0], originator_id=r[1], originator_version=r[2],
-                             topic=r[3], state=r[4]) for r in rows]
+                             topic=r[3], state=event_state(r[4], r[1], r[2])) for r in rows]
 
     def select_events(self, originator_id: Any, *, gt: int | None = None,
                       lte: int | None = None, desc: bool = False,
@@ -244,7 +292,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             statement += " LIMIT ?"
             params.append(limit)
         return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
-                            state=r[3]) for r in self._select(statement, params)]
+                            state=event_state(r[3], r[0], r[1]))
+                for r in self._select(statement, params)]
 
     def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
         """Several aggregates' events after the versions given, in one statement (each
@@ -265,7 +314,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at, account, hash FROM {self.events_table_name}{_where(clauses)} "
             "ORDER BY notification_id LIMIT ?", [*params, limit])
-        return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [stored_record(*r) for r in rows]
 
     def select_aggregate_records(self, originator_id: str) -> list[Record]:
         """One aggregate's stored events in version order, with their stamps (through
@@ -274,11 +323,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at, account, hash FROM {self.events_table_name} "
             "WHERE originator_id = ? ORDER BY originator_version", [originator_id])
-        return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [stored_record(*r) for r in rows]
 
     def max_position(self) -> int:
         rows = self._select(f"SELECT MAX(notification_id) FROM {self.events_table_name}", [])
         return rows[0][0] or 0
+
+    def identity(self) -> str:
+        """The store's identity (made with the store)."""
+        rows = self._select(f"SELECT id FROM {identity_table(self.events_table_name)} "
+                            "LIMIT 1", [])
+        return str(rows[0][0]) if rows else ""
 
     def position_as_of(self, moment: datetime) -> int:
         """The last position recorded at or before ``moment`` (0 if none)."""
@@ -339,7 +394,8 @@ def _by_aggregate(rows: Iterable[Sequence[Any]]) -> dict[str, list[StoredEvent]]
     found: dict[str, list[StoredEvent]] = {}
     for r in rows:
         found.setdefault(r[0], []).append(StoredEvent(
-            originator_id=r[0], originator_version=r[1], topic=r[2], state=bytes(r[3])))
+            originator_id=r[0], originator_version=r[1], topic=r[2],
+            state=event_state(r[3], r[0], r[1])))
     return found
 
 
@@ -388,6 +444,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         table = Identifier(self.events_table_name)
         guard = Identifier(f"{self.events_table_name}_append_only")
         self.table_sql = SQL("{}.{}").format(schema, table)
+        self.identity_sql = SQL("{}.{}").format(
+            schema, Identifier(identity_table(self.events_table_name)))
         self.sql_create_statements = [
             SQL("CREATE TABLE IF NOT EXISTS {t} ("
                 "notification_id bigint NOT NULL, "
@@ -414,6 +472,30 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
                 trigger=Identifier(f"{self.events_table_name}_no_truncate"),
                 t=self.table_sql, schema=schema, guard=guard),
+            # Upserts (INSERT … ON CONFLICT DO UPDATE) and MERGE are refused by the triggers
+            # above or, before any conflict is resolved, by this one.
+            SQL("CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM {t} WHERE "
+                "notification_id = NEW.notification_id) OR EXISTS (SELECT 1 FROM {t} "
+                "WHERE originator_id = NEW.originator_id AND originator_version = "
+                "NEW.originator_version) THEN RAISE EXCEPTION '{message}'; END IF; "
+                "RETURN NEW; END $$").format(
+                schema=schema, guard=Identifier(f"{self.events_table_name}_no_replace"),
+                t=self.table_sql, message=SQL(REPLACE_REFUSED)),
+            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE INSERT ON {t} "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{self.events_table_name}_no_replace"),
+                t=self.table_sql, schema=schema,
+                guard=Identifier(f"{self.events_table_name}_no_replace")),
+            SQL("CREATE TABLE IF NOT EXISTS {i} (id text NOT NULL, "
+                "created_at timestamptz NOT NULL DEFAULT clock_timestamp())").format(
+                i=self.identity_sql),
+            SQL("INSERT INTO {i} (id) SELECT replace(gen_random_uuid()::text, '-', '') "
+                "WHERE NOT EXISTS (SELECT 1 FROM {i})").format(i=self.identity_sql),
+            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE OR TRUNCATE "
+                "ON {i} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{identity_table(self.events_table_name)}_no_change"),
+                i=self.identity_sql, schema=schema, guard=guard),
         ]
         qualified = ".".join('"' + name.replace('"', '""') + '"'
                              for name in (self.datastore.schema, self.events_table_name))
@@ -424,9 +506,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ]
         self.guards_statement = SQL(
             "SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass({0}) "
-            "AND tgname IN ({1}, {2})").format(
+            "AND tgname IN ({1}, {2}, {3})").format(
                 Literal(qualified), Literal(f"{self.events_table_name}_no_change"),
-                Literal(f"{self.events_table_name}_no_truncate"))
+                Literal(f"{self.events_table_name}_no_truncate"),
+                Literal(f"{self.events_table_name}_no_replace"))
         self.head_statement = SQL(
             "SELECT clock_timestamp() AS now, current_user AS account, h.* FROM (SELECT 1) o "
             "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
@@ -473,7 +556,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.guards_statement)
             row = curs.fetchone()
-        if row is not None and row["n"] == 2:
+        if row is not None and row["n"] == GUARDS:
             return
         with self.datastore.transaction(commit=True) as curs:
             # Processes opening a new store at once take turns (IF NOT EXISTS does not guard
@@ -482,7 +565,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 CREATION_LOCK_KEY, Literal(self.datastore.schema)))
             curs.execute(self.guards_statement)
             row = curs.fetchone()
-            if row is None or row["n"] < 2:
+            if row is None or row["n"] < GUARDS:
                 self._create_table(curs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -558,9 +641,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             params.append(upto)
         statement += SQL(" ORDER BY notification_id LIMIT %s")
         params.append(limit)
-        return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
-                       r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
-                       r["hash"]) for r in self._select(statement, params)]
+        return [_pg_record(r) for r in self._select(statement, params)]
 
     def select_aggregate_records(self, originator_id: str) -> list[Record]:
         """One aggregate's stored events in version order, with their stamps (through
@@ -568,12 +649,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
                         "state, recorded_at, account, hash FROM {t} WHERE originator_id = %s "
                         "ORDER BY originator_version").format(t=self.table_sql)
-        return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
-                       r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
-                       r["hash"]) for r in self._select(statement, [originator_id])]
+        return [_pg_record(r) for r in self._select(statement, [originator_id])]
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
+
+    def identity(self) -> str:
+        """The store's identity (made with the store)."""
+        rows = self._select(SQL("SELECT id FROM {i} LIMIT 1").format(i=self.identity_sql), [])
+        return str(rows[0]["id"]) if rows else ""
 
     def position_as_of(self, moment: datetime) -> int:
         """The last position recorded at or before ``moment`` (0 if none)."""
@@ -593,3 +677,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
             return curs.fetchall()
+
+
+def _pg_record(r: Any) -> Record:
+    state, recorded_at = r["state"], r["recorded_at"]
+    return stored_record(
+        r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+        bytes(state) if isinstance(state, memoryview) else state,
+        stamp(recorded_at) if isinstance(recorded_at, datetime) else recorded_at,
+        r["account"], r["hash"])
