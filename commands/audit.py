@@ -180,6 +180,7 @@ def export(session: Session, file: Path) -> None:
 def import_(session: Session, file: Path) -> None:
     """Restore an export into an empty store, verifying the chain as it goes; a broken
     file is refused, naming its line, and nothing is written."""
+    session.create_if_missing()
     with file.open(encoding="utf-8") as lines:
         restored = audit.import_ledger(session.store.ledger, lines)
     click.echo(f"imported {restored.position} events; head {restored}")

@@ -26,9 +26,18 @@ def projections() -> None:
 def status(session: Session, fmt: str) -> None:
     """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
     when the read model is ahead of it), and the check that the ledger still holds the
-    event at its position that it was folded from."""
+    event at its position that it was folded from. Shown even when the ledger went back
+    since this account last saw it. Exits 1, with one Error line after the table, when a
+    check fails or the ledger went back."""
+    session.inspecting()
     rows = session.read.status()
     emit(rows, STATUS_COLUMNS, fmt)
+    if session.went_back is not None:
+        raise click.ClickException(str(session.went_back))
+    failing = [row["projection"] for row in rows if row["check"] != "ok"]
+    if failing:
+        raise click.ClickException(f"read models not folded from the ledger as it is: "
+                                   f"{', '.join(failing)}: run `taizhang audit verify`")
 
 
 @projections.command("rebuild")

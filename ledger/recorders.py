@@ -81,6 +81,7 @@ def event_state(state: Any, originator_id: Any, version: Any) -> bytes:
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
 IMPORT_BATCH = 500
+EVENTS_TABLE = "stored_events"  # the library's name for it, which the ledger keeps
 # The triggers on a PostgreSQL event table (no change, no truncate, no replace): a table
 # with fewer was made by an older version, and gets the rest.
 GUARDS = 3
@@ -172,7 +173,7 @@ class _ImmediateTransaction(SQLiteTransaction):
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite application recorder with transaction time, account and hash chain."""
 
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         require_text_ids(datastore)
         super().__init__(datastore, events_table_name)
         self.account = os_account()
@@ -430,7 +431,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """
 
     def __init__(self, datastore: PostgresDatastore, *,
-                 events_table_name: str = "stored_events"):
+                 events_table_name: str = EVENTS_TABLE):
         require_text_ids(datastore)
         if datastore.enable_db_functions:
             # The library's insert function would store events outside the chain.

@@ -63,6 +63,14 @@ def new_postgres_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def witness_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                 ) -> None:
+    """Every test keeps its witnesses (``ledger.witness``) in a folder of its own, never
+    in the home of the account running the tests."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A new, empty store on each backend."""

@@ -64,6 +64,7 @@ def test_verify_prints_the_count_and_the_head(seeded_url: str) -> None:
 
 
 def test_verify_of_an_empty_ledger_gives_the_genesis_head(store_url: str) -> None:
+    assert run(store_url, "init").exit_code == 0
     result = run(store_url, "audit", "verify", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
