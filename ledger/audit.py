@@ -99,6 +99,7 @@ class Verification:
     checkpoints_matched: int = 0  # checkpoints recorded in the ledger that were compared
     last_checkpoint: Quote | None = None
     since: Head | None = None
+    since_what: str = "checkpoint"  # what ``since`` is: a checkpoint, a witness
 
     @property
     def ok(self) -> bool:
@@ -115,7 +116,8 @@ class Verification:
                 "hash": self.last_checkpoint.hash,
                 "recorded_in": self.last_checkpoint.recorded_in},
             "since": None if self.since is None else {
-                "position": self.since.position, "hash": self.since.hash},
+                "position": self.since.position, "hash": self.since.hash,
+                "what": self.since_what},
             "broken": None,
         }
         if self.broken is not None:
@@ -125,19 +127,21 @@ class Verification:
 
 
 def verify(ledger: Ledger, since: Head | None = None,
-           progress: Callable[[int], None] | None = None) -> Verification:
+           progress: Callable[[int], None] | None = None,
+           since_what: str = "checkpoint") -> Verification:
     """Recompute the chain from the first event to the head, in constant memory.
 
     Every checkpoint recorded in the ledger is compared as its position passes; ``since``
     (a checkpoint kept elsewhere) must be extended unchanged. ``progress`` is called with
-    the number of events verified since its last call."""
+    the number of events verified since its last call; ``since_what`` says in the findings
+    what ``since`` is (a checkpoint; a witness: a head someone saw)."""
     quotes = _recorded_quotes(ledger)
     quoted_positions = {quote.position for quote in quotes.values()}
     seen: dict[int, str] = {}  # the chain's hash at each quoted position (a few)
-    result = Verification(events=0, head=Head(0, GENESIS), since=since,
+    result = Verification(events=0, head=Head(0, GENESIS), since=since, since_what=since_what,
                           last_checkpoint=max(quotes.values(), default=None))
     if since is not None and since.position == 0 and since.hash != GENESIS:
-        result.broken = ChainBroken(0, "changed", "a checkpoint at position 0 must quote "
+        result.broken = ChainBroken(0, "changed", f"a {since_what} at position 0 must quote "
                                     "the genesis hash")
         return result
     previous = before_previous = GENESIS
@@ -166,7 +170,7 @@ def verify(ledger: Ledger, since: Head | None = None,
         if since is not None and expected == since.position and previous != since.hash:
             result.broken = ChainBroken(
                 expected, "changed",
-                f"the ledger does not extend checkpoint {since.position}:{since.hash[:16]}…: "
+                f"the ledger does not extend {since_what} {since.position}:{since.hash[:16]}…: "
                 f"its hash here is {previous[:16]}… (events up to here were changed or "
                 "replaced)")
             return result
@@ -178,7 +182,7 @@ def verify(ledger: Ledger, since: Head | None = None,
     if since is not None and result.events < since.position:
         result.broken = ChainBroken(
             result.events + 1, "missing",
-            f"the ledger ends at position {result.events}, before checkpoint position "
+            f"the ledger ends at position {result.events}, before {since_what} position "
             f"{since.position}: events {result.events + 1}–{since.position} were removed")
     return result
 

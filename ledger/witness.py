@@ -22,7 +22,7 @@ from typing import Any
 from domain.audit import HASH_PATTERN
 from domain.base import DomainError
 from ledger.app import Ledger
-from ledger.chain import Tampered
+from ledger.chain import Tampered, odd_detail
 from ledger.recorders import os_account
 
 FORMAT = "taizhang witness"
@@ -97,9 +97,11 @@ def went_back(ledger: Ledger, seen: Seen, path: Path) -> Tampered | None:
     if not found:
         return Tampered(f"the ledger went back from {seen.position} to "
                         f"{ledger.max_position()} since this account last saw it {where}")
+    odd = odd_detail(found[0])
+    now = f"({odd})" if odd else f"(hash {found[0].hash[:16]}…, seen {seen.hash[:16]}…)"
     return Tampered(f"the ledger went back from {seen.position} since this account last "
-                    f"saw it: position {seen.position} holds another event now (hash "
-                    f"{found[0].hash[:16]}…, seen {seen.hash[:16]}…) {where}")
+                    f"saw it: position {seen.position} holds another event now {now} "
+                    f"{where}")
 
 
 def remember(ledger: Ledger, location: str, path: Path, seen: Seen | None) -> None:

@@ -423,8 +423,9 @@ class Projector:
                 self.chain, self.chain.c.notification_id == POSITIONS.c.position))
         with self.engine.connect() as conn:
             rows = conn.execute(query.where(POSITIONS.c.projection.in_(self.names))).all()
-        return [Standing(r[0], r[1], r[2], r[3] if self.chain is not None else r[2])
-                for r in rows]
+        order = {name: i for i, name in enumerate(self.names)}
+        return sorted((Standing(r[0], r[1], r[2], r[3] if self.chain is not None else r[2])
+                       for r in rows), key=lambda s: order[s.projection])
 
     def checked_positions(self) -> dict[str, int]:
         """Each projection's position, once the ledger is found to hold, at each, the
