@@ -54,7 +54,7 @@ def stored_record(*row: Any) -> Record:
     gives a Record whose hash says what is wrong, so it never fits the chain."""
     if all(type(value) is kind for value, (kind, _) in zip(row, _TYPES, strict=True)):
         return Record(*row)
-    odd = next(f"its {name} is {_described(value)}, not {_TYPE_NAMES[kind]}"
+    odd = next(f"its {name} is {described_type(value)}, not {_TYPE_NAMES[kind]}"
                for value, (kind, name) in zip(row, _TYPES, strict=True)
                if type(value) is not kind)
     position = row[0] if type(row[0]) is int else -1
@@ -63,7 +63,7 @@ def stored_record(*row: Any) -> Record:
                                                            strict=True)), ODD + odd)
 
 
-def _described(value: Any) -> str:
+def described_type(value: Any) -> str:
     return "NULL" if value is None else _TYPE_NAMES.get(type(value), type(value).__name__)
 
 

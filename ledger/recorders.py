@@ -49,6 +49,7 @@ from ledger.chain import (
     Record,
     Tampered,
     check_next,
+    described_type,
     event_part,
     extend,
     stamp,
@@ -76,7 +77,7 @@ def event_state(state: Any, originator_id: Any, version: Any) -> bytes:
     if isinstance(state, memoryview):
         return bytes(state)
     raise Tampered(f"the stored event {originator_id} version {version} has its state "
-                   f"stored as {'NULL' if state is None else type(state).__name__}, not bytes")
+                   f"stored as {described_type(state)}, not bytes")
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
