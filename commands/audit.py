@@ -12,8 +12,9 @@ from commands.session import Session, pass_session
 from ledger import audit, witness
 
 # Below this many events a verification is over before a progress bar would be read.
-TRUNCATION_NOTE = ("a tail removed after the last event shows only against a checkpoint "
-                   "kept outside the store: verify --since it")
+TRUNCATION_NOTE = ("a tail removed after the last event shows only against a head seen "
+                   "before: a checkpoint kept outside the store (verify --since it) or a "
+                   "witness (verify --witness)")
 
 
 @click.group("audit")

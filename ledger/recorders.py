@@ -44,40 +44,10 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.chain import (
-    GENESIS,
-    Record,
-    Tampered,
-    check_next,
-    described_type,
-    event_part,
-    extend,
-    stamp,
-    stored_record,
-)
+from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp, stored_record
+from ledger.guards import (APPEND_ONLY, event_state, identity_table, pg_record,
+                           postgres_guards, sqlite_guards)
 
-APPEND_ONLY = "the ledger is append-only"
-# Refused by a BEFORE INSERT trigger: a row at a position, or of an (aggregate, version),
-# that is already stored. It closes what the UPDATE and DELETE triggers leave open: SQLite's
-# INSERT OR REPLACE (REPLACE deletes the old row without firing DELETE triggers), and upserts.
-REPLACE_REFUSED = f"{APPEND_ONLY}: INSERT over a stored event refused"
-
-
-def identity_table(events_table: str) -> str:
-    """The table holding the store's identity: a random id made with the store, which a
-    restore into a new store does not copy (so the witnesses of one never judge the other)."""
-    return f"{events_table}_identity"
-
-
-def event_state(state: Any, originator_id: Any, version: Any) -> bytes:
-    """An event's stored state, refused unless it is bytes (a changed ledger can hold
-    anything: text, NULL) before the library tries to decode it."""
-    if type(state) is bytes:
-        return state
-    if isinstance(state, memoryview):
-        return bytes(state)
-    raise Tampered(f"the stored event {originator_id} version {version} has its state "
-                   f"stored as {described_type(state)}, not bytes")
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
@@ -194,7 +164,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         table = self.events_table_name
-        identity = identity_table(table)
         # An INTEGER PRIMARY KEY is a stable rowid: VACUUM may renumber a hidden rowid.
         return [
             f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -212,20 +181,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
-            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE notification_id = "
-            "NEW.notification_id) OR EXISTS (SELECT 1 FROM "
-            f"{table} WHERE originator_id = NEW.originator_id AND originator_version = "
-            f"NEW.originator_version) BEGIN SELECT RAISE(ABORT, '{REPLACE_REFUSED}'); END",
-            f"CREATE TABLE IF NOT EXISTS {identity} (id TEXT NOT NULL, created_at TEXT NOT "
-            "NULL)",
-            f"INSERT INTO {identity} (id, created_at) SELECT lower(hex(randomblob(16))), "
-            f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE NOT EXISTS (SELECT 1 FROM "
-            f"{identity})",
-            f"CREATE TRIGGER IF NOT EXISTS {identity}_no_update BEFORE UPDATE ON {identity} "
-            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
-            f"CREATE TRIGGER IF NOT EXISTS {identity}_no_delete BEFORE DELETE ON {identity} "
-            f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
+            *sqlite_guards(table),
         ]
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -332,9 +288,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return rows[0][0] or 0
 
     def identity(self) -> str:
-        """The store's identity (made with the store)."""
-        rows = self._select(f"SELECT id FROM {identity_table(self.events_table_name)} "
-                            "LIMIT 1", [])
+        """The store's identity (made with the store; see ``ledger.guards``)."""
+        rows = self._select(f"SELECT id FROM {identity_table(self.events_table_name)}", [])
         return str(rows[0][0]) if rows else ""
 
     def position_as_of(self, moment: datetime) -> int:
@@ -446,8 +401,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         table = Identifier(self.events_table_name)
         guard = Identifier(f"{self.events_table_name}_append_only")
         self.table_sql = SQL("{}.{}").format(schema, table)
-        self.identity_sql = SQL("{}.{}").format(
-            schema, Identifier(identity_table(self.events_table_name)))
         self.sql_create_statements = [
             SQL("CREATE TABLE IF NOT EXISTS {t} ("
                 "notification_id bigint NOT NULL, "
@@ -474,30 +427,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
                 trigger=Identifier(f"{self.events_table_name}_no_truncate"),
                 t=self.table_sql, schema=schema, guard=guard),
-            # Upserts (INSERT … ON CONFLICT DO UPDATE) and MERGE are refused by the triggers
-            # above or, before any conflict is resolved, by this one.
-            SQL("CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM {t} WHERE "
-                "notification_id = NEW.notification_id) OR EXISTS (SELECT 1 FROM {t} "
-                "WHERE originator_id = NEW.originator_id AND originator_version = "
-                "NEW.originator_version) THEN RAISE EXCEPTION '{message}'; END IF; "
-                "RETURN NEW; END $$").format(
-                schema=schema, guard=Identifier(f"{self.events_table_name}_no_replace"),
-                t=self.table_sql, message=SQL(REPLACE_REFUSED)),
-            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE INSERT ON {t} "
-                "FOR EACH ROW EXECUTE FUNCTION {schema}.{guard}()").format(
-                trigger=Identifier(f"{self.events_table_name}_no_replace"),
-                t=self.table_sql, schema=schema,
-                guard=Identifier(f"{self.events_table_name}_no_replace")),
-            SQL("CREATE TABLE IF NOT EXISTS {i} (id text NOT NULL, "
-                "created_at timestamptz NOT NULL DEFAULT clock_timestamp())").format(
-                i=self.identity_sql),
-            SQL("INSERT INTO {i} (id) SELECT replace(gen_random_uuid()::text, '-', '') "
-                "WHERE NOT EXISTS (SELECT 1 FROM {i})").format(i=self.identity_sql),
-            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE OR TRUNCATE "
-                "ON {i} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
-                trigger=Identifier(f"{identity_table(self.events_table_name)}_no_change"),
-                i=self.identity_sql, schema=schema, guard=guard),
+            *postgres_guards(schema, self.events_table_name, guard),
         ]
         qualified = ".".join('"' + name.replace('"', '""') + '"'
                              for name in (self.datastore.schema, self.events_table_name))
@@ -643,7 +573,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             params.append(upto)
         statement += SQL(" ORDER BY notification_id LIMIT %s")
         params.append(limit)
-        return [_pg_record(r) for r in self._select(statement, params)]
+        return [pg_record(r) for r in self._select(statement, params)]
 
     def select_aggregate_records(self, originator_id: str) -> list[Record]:
         """One aggregate's stored events in version order, with their stamps (through
@@ -651,14 +581,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
                         "state, recorded_at, account, hash FROM {t} WHERE originator_id = %s "
                         "ORDER BY originator_version").format(t=self.table_sql)
-        return [_pg_record(r) for r in self._select(statement, [originator_id])]
+        return [pg_record(r) for r in self._select(statement, [originator_id])]
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
 
     def identity(self) -> str:
-        """The store's identity (made with the store)."""
-        rows = self._select(SQL("SELECT id FROM {i} LIMIT 1").format(i=self.identity_sql), [])
+        """The store's identity (made with the store; see ``ledger.guards``)."""
+        rows = self._select(SQL("SELECT id FROM {}.{}").format(Identifier(
+            self.datastore.schema), Identifier(identity_table(self.events_table_name))), [])
         return str(rows[0]["id"]) if rows else ""
 
     def position_as_of(self, moment: datetime) -> int:
@@ -680,11 +611,3 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(statement, params, prepare=True)
             return curs.fetchall()
 
-
-def _pg_record(r: Any) -> Record:
-    state, recorded_at = r["state"], r["recorded_at"]
-    return stored_record(
-        r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
-        bytes(state) if isinstance(state, memoryview) else state,
-        stamp(recorded_at) if isinstance(recorded_at, datetime) else recorded_at,
-        r["account"], r["hash"])

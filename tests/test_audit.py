@@ -21,8 +21,9 @@ from ledger.store import Store
 from tests.conftest import Clock, seed_campaign
 from tests.test_audit_tamper import Database
 
-NOTE = ("note: a tail removed after the last event shows only against a checkpoint kept "
-        "outside the store: verify --since it")
+NOTE = ("note: a tail removed after the last event shows only against a head seen "
+        "before: a checkpoint kept outside the store (verify --since it) or a witness "
+        "(verify --witness)")
 
 
 def run(url: str, *args: str, actor: str | None = None) -> Result:
