@@ -29,7 +29,7 @@ def identity_table(events_table: str) -> str:
 
 
 def sqlite_guards(table: str) -> list[str]:
-    """SQLite: the BEFORE INSERT trigger, and the identity table with its row and guards."""
+    """SQLite: the BEFORE INSERT trigger, and the identity table with its guards."""
     identity = identity_table(table)
     return [
         f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
@@ -38,14 +38,21 @@ def sqlite_guards(table: str) -> list[str]:
         f"originator_version = NEW.originator_version) "
         f"BEGIN SELECT RAISE(ABORT, '{REPLACE_REFUSED}'); END",
         f"CREATE TABLE IF NOT EXISTS {identity} (id TEXT NOT NULL, created_at TEXT NOT NULL)",
-        f"INSERT INTO {identity} (id, created_at) SELECT lower(hex(randomblob(16))), "
-        f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {identity})",
         f"CREATE TRIGGER IF NOT EXISTS {identity}_no_update BEFORE UPDATE ON {identity} "
         f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
         f"CREATE TRIGGER IF NOT EXISTS {identity}_no_delete BEFORE DELETE ON {identity} "
         f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
     ]
+
+
+def sqlite_identity(table: str) -> str:
+    """SQLite: the statement giving a store without one its identity. Run on its own, under
+    the write lock, only when the identity is missing: a write in every process's opening
+    statements would make concurrent openers collide."""
+    identity = identity_table(table)
+    return (f"INSERT INTO {identity} (id, created_at) SELECT lower(hex(randomblob(16))), "
+            f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {identity})")
 
 
 def postgres_guards(schema: Identifier, events_table: str, guard: Identifier
@@ -60,7 +67,10 @@ def postgres_guards(schema: Identifier, events_table: str, guard: Identifier
             "LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM {t} WHERE "
             "notification_id = NEW.notification_id) OR EXISTS (SELECT 1 FROM {t} "
             "WHERE originator_id = NEW.originator_id AND originator_version = "
-            "NEW.originator_version) THEN RAISE EXCEPTION '{message}'; END IF; "
+            "NEW.originator_version) THEN RAISE EXCEPTION '{message}' USING ERRCODE = "
+            # A unique violation, as the constraints would report it: a writer that lost a
+            # race for a version retries (IntegrityError), as it did before this trigger.
+            "'unique_violation'; END IF; "
             "RETURN NEW; END $$").format(schema=schema, refuse=refuse, t=table,
                                          message=SQL(REPLACE_REFUSED)),
         SQL("CREATE OR REPLACE TRIGGER {refuse} BEFORE INSERT ON {t} "

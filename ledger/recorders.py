@@ -46,7 +46,7 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp, stored_record
 from ledger.guards import (APPEND_ONLY, event_state, identity_table, pg_record,
-                           postgres_guards, sqlite_guards)
+                           postgres_guards, sqlite_guards, sqlite_identity)
 
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
 # and tables are created: processes opening it at once take turns.
@@ -183,6 +183,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
             *sqlite_guards(table),
         ]
+
+    def create_table(self) -> None:
+        super().create_table()
+        if not self.identity():  # a new store, or one made before stores had identities
+            with self.datastore.get_connection(commit=True) as conn, \
+                    _ImmediateTransaction(conn, commit=True) as c:
+                c.execute(sqlite_identity(self.events_table_name))
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
