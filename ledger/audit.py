@@ -389,19 +389,27 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 def load_statement(path: Path) -> dict[str, Any]:
     """A checkpoint statement from a file, its fields checked."""
+    return load_head_file(path, "statement file", ("statement", STATEMENT),
+                          "a taizhang checkpoint")
+
+
+def load_head_file(path: Path, what: str, kind: tuple[str, str],
+                   described: str) -> dict[str, Any]:
+    """A small JSON file quoting a head (a checkpoint statement, a witness): read, of the
+    ``kind`` (field, value) expected, with a valid position and hash."""
     try:
-        statement = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise AuditError(f"statement file {str(path)!r}: {e.strerror}") from None
+        raise AuditError(f"{what} {str(path)!r}: {e.strerror}") from None
     except (ValueError, UnicodeDecodeError):
-        raise AuditError(f"statement file {str(path)!r} is not JSON") from None
-    if not isinstance(statement, dict) or statement.get("statement") != STATEMENT:
-        raise AuditError(f"statement file {str(path)!r} is not a taizhang checkpoint")
-    position, hash_ = statement.get("position"), statement.get("hash")
-    if not isinstance(position, int) or position < 0 or not isinstance(hash_, str) \
-            or not HASH_PATTERN.match(hash_):
-        raise AuditError(f"statement file {str(path)!r} has no valid position and hash")
-    return statement
+        raise AuditError(f"{what} {str(path)!r} is not JSON") from None
+    if not isinstance(data, dict) or data.get(kind[0]) != kind[1]:
+        raise AuditError(f"{what} {str(path)!r} is not {described}")
+    position, hash_ = data.get("position"), data.get("hash")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0 \
+            or not isinstance(hash_, str) or not HASH_PATTERN.match(hash_):
+        raise AuditError(f"{what} {str(path)!r} has no valid position and hash")
+    return data
 
 
 def check_signature(statement: dict[str, Any], public_key: Ed25519PublicKey) -> str:

@@ -20,18 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from domain.audit import HASH_PATTERN
-from domain.base import DomainError
 from ledger.app import Ledger
+from ledger.audit import AuditError, load_head_file
 from ledger.chain import Tampered, odd_detail
 from ledger.recorders import os_account
 
 FORMAT = "taizhang witness"
 VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
-
-
-class WitnessError(DomainError):
-    """A witness file that cannot be read or written as one."""
 
 
 def state_dir() -> Path:
@@ -65,23 +61,11 @@ def path_for(identity: str, account: str | None = None) -> Path:
 
 def load(path: Path) -> Seen:
     """A witness file, its fields checked."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise WitnessError(f"witness file {str(path)!r}: {e.strerror}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise WitnessError(f"witness file {str(path)!r} is not JSON") from None
-    if not isinstance(data, dict) or data.get("witness") != FORMAT:
-        raise WitnessError(f"witness file {str(path)!r} is not a taizhang witness")
-    try:
-        seen = Seen(**{k: data[k] for k in Seen.__dataclass_fields__})
-    except KeyError as e:
-        raise WitnessError(f"witness file {str(path)!r} has no {e.args[0]}") from None
-    if not isinstance(seen.position, int) or isinstance(seen.position, bool) \
-            or seen.position < 0 or not isinstance(seen.hash, str) \
-            or not HASH_PATTERN.match(seen.hash) or not isinstance(seen.store, str):
-        raise WitnessError(f"witness file {str(path)!r} has no valid position and hash")
-    return seen
+    data = load_head_file(path, "witness file", ("witness", FORMAT), "a taizhang witness")
+    fields = {k: data.get(k) for k in Seen.__dataclass_fields__}
+    if not all(isinstance(v, int if k == "position" else str) for k, v in fields.items()):
+        raise AuditError(f"witness file {str(path)!r} lacks what a witness holds")
+    return Seen(**fields)  # type: ignore[arg-type]
 
 
 def went_back(ledger: Ledger, seen: Seen, path: Path) -> Tampered | None:
