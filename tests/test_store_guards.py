@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ledger import audit, witness
 from ledger.store import Store, StoreURL
+from projections.read import ReadSide
 from tests.cli_support import Cli
 from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign
 from tests.test_audit_tamper import Database
@@ -262,3 +263,36 @@ def test_a_restore_into_a_new_store_is_another_store_not_a_false_alarm(
         seen.store.ledger.recorder.identity()  # type: ignore[attr-defined]
     restored.ok("board")
     restored.ok("audit", "verify")
+
+
+# --- stores made before these guards ----------------------------------------------------------
+
+def test_a_store_made_before_the_guards_gets_them_when_opened(sqlite_url: str,
+                                                               clock: Clock) -> None:
+    store = Store(sqlite_url, clock=clock)
+    seed_campaign(store.ledger)
+    ReadSide(store).board()
+    store.close()
+    path = StoreURL.parse(sqlite_url).path
+    with sqlite3.connect(path) as conn:  # as an older version left it
+        conn.execute("DROP TRIGGER stored_events_no_replace")
+        conn.execute("DROP TABLE stored_events_identity")
+        conn.execute("ALTER TABLE rm_positions DROP COLUMN hash")
+    conn.close()
+    store = Store(sqlite_url, clock=clock)
+    try:
+        assert len(store.ledger.recorder.identity()) == 32  # type: ignore[attr-defined]
+        read = ReadSide(store)
+        assert read.board() == []  # positions without hashes: only the position checked
+        assert {s.hash for s in read.projector.standings()} == {None}
+        store.ledger.register_unit("admin", code="JS03", name="新社区", kind="社区",
+                                   parent="JS")
+        read.units()
+        head = store.ledger.head()
+        assert {(s.position, s.hash) for s in read.projector.standings()} == {head}
+        db = Database(store)
+        with pytest.raises(sqlite3.Error, match="the ledger is append-only"):
+            db.run(SQLITE_REPLACING[0])
+        db.close()
+    finally:
+        store.close()
