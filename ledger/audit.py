@@ -14,7 +14,8 @@ Every stored event carries a SHA-256 link over the previous event's hash and thi
 What a chain kept in the store cannot show by itself: a tail cut off after the last event
 (the rest still verifies), or a rewrite that recomputes every hash after the change. Both
 show against a checkpoint kept outside the store (``verify --since``); a rewrite before a
-checkpoint recorded in the ledger also shows against that checkpoint's quoted hash.
+checkpoint recorded in the ledger also shows against that checkpoint's quoted hash; a tail
+cut, against the head any account saw before it (its witness, ``ledger.witness``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ off, events rewritten) is caught by anyone who looked at it before — without a
 kept outside, as Certificate Transparency clients keep the tree heads they saw.
 
 The files live in ``$XDG_STATE_HOME/taizhang/`` (``~/.local/state/taizhang/`` by default),
-one per store identity (the random id a store is made with, ``ledger.recorders``) and
+one per store identity (the random id a store is made with, ``ledger.guards``) and
 account: a restore into a new store is another store, with witnesses of its own.
 """
 
@@ -95,9 +95,9 @@ def remember(ledger: Ledger, location: str, path: Path, seen: Seen | None) -> No
     position, hash_ = ledger.head()
     if position <= (seen.position if seen else 0) or not HASH_PATTERN.match(hash_):
         return  # nothing new; or a head that is no hash (a changed ledger's), not kept
-    head = Seen(store=seen.store if seen else ledger.recorder.identity(),  # type: ignore[attr-defined]
-                location=location, account=os_account(), position=position, hash=hash_,
-                at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    identity = seen.store if seen else ledger.recorder.identity()  # type: ignore[attr-defined]
+    head = Seen(store=identity, location=location, account=os_account(), position=position,
+                hash=hash_, at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,

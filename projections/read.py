@@ -71,7 +71,8 @@ class ReadSide:
         ledger = self.store.ledger
         # The maintained read models are checked against the ledger they were folded from
         # (an as-of read side folds afresh, in memory, from the ledger as it is).
-        chain = ledger.recorder.events_table_name if self.as_of is None else None  # type: ignore[attr-defined]
+        recorder: Any = ledger.recorder
+        chain = recorder.events_table_name if self.as_of is None else None
         return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
                          self._zone, list(self.projections.values()),
                          head=ledger.max_position, chain=chain)
