@@ -100,8 +100,11 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
 
 
 @audit_group.command("witness")
+@click.option("--forget", is_flag=True, help="Delete it (once you have checked, with `audit "
+              "verify`, that the ledger went back rightly): the next command starts a new "
+              "one from the head it sees.")
 @pass_session
-def witness_(session: Session) -> None:
+def witness_(session: Session, forget: bool) -> None:
     """Print this account's witness of the store: the file, and the head last seen (hand
     the file to another auditor for `audit verify --witness FILE`)."""
     session.inspecting()
@@ -109,6 +112,11 @@ def witness_(session: Session) -> None:
     seen, path = session.seen, session.witness_path
     if seen is None or path is None:
         click.echo(f"this account has seen nothing of {session.store.url.describe()} yet")
+        return
+    if forget:
+        path.unlink(missing_ok=True)
+        session.witness_path = None  # nothing remembered at the end of this command either
+        click.echo(f"forgot {path}: position {seen.position} {seen.hash}")
         return
     click.echo(f"{path}: position {seen.position} {seen.hash}, seen {seen.at} by "
                f"{seen.account}")

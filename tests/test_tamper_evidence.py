@@ -263,6 +263,13 @@ def test_a_tail_cut_after_a_command_is_refused_by_the_next_and_shown_by_status(
     assert other.output == (f"Error: read model registry is at position {head}, beyond the "
                             f"ledger's head {head - 10}: the ledger went back under it: "
                             "run `taizhang audit verify`\n")
+    # Once audit verify has said what happened, the account forgets what it saw and the
+    # read models are folded again from the ledger as it is.
+    assert cli("audit", "verify").exit_code == 1
+    assert cli.ok("audit", "witness", "--forget").startswith("forgot ")
+    cli.ok("projections", "rebuild")
+    cli.ok("board")
+    assert cli.ok("audit", "witness").split(": position ")[1].startswith(f"{head - 10} ")
 
 
 def test_an_older_copy_of_the_file_put_back_is_caught_by_the_witness(tmp_path: Path) -> None:
