@@ -217,8 +217,12 @@ def export(session: Session, file: Path) -> None:
     if file.exists():
         raise click.UsageError(f"export file {str(file)!r} already exists")
     partial = file.with_name(file.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        written = audit.export(session.store.ledger, out)
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            written = audit.export(session.store.ledger, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(file)
     click.echo(f"exported {written.position} events to {file}; head {written}")
 

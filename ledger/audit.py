@@ -456,6 +456,10 @@ def export(ledger: Ledger, out: IO[str]) -> Head:
     out.write(json.dumps({"format": EXPORT_FORMAT, "version": FORMAT_VERSION,
                           "head": {"position": position, "hash": hash_}}) + "\n")
     for record in ledger.records(upto=position):
+        odd = odd_detail(record)
+        if odd is not None:
+            raise AuditError(f"position {record.position}: the stored event {odd}; run "
+                             "`taizhang audit verify`")
         out.write(json.dumps(_record_line(record), ensure_ascii=False) + "\n")
     return Head(position, hash_)
 

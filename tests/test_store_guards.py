@@ -108,6 +108,10 @@ def test_verify_names_a_value_of_another_type_as_changed(sqlite_url: str, clock:
                                         f"stored event {detail}"), result.output
     report = json.loads(cli("audit", "verify", "--format", "json").output)
     assert report["broken"]["position"] == 3 and report["broken"]["kind"] == "changed"
+    exported = Path(StoreURL.parse(sqlite_url).path).parent / "export.jsonl"
+    cli.refused("audit", "export", str(exported), message=f"position 3: the stored event "
+                f"{detail}; run `taizhang audit verify`")
+    assert not exported.exists() and not exported.with_name("export.jsonl.partial").exists()
 
 
 def test_verify_names_a_null_and_a_column_of_another_type_on_postgres(clock: Clock) -> None:
