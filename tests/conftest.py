@@ -63,12 +63,14 @@ def new_postgres_url() -> Iterator[str]:
     engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def witness_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-                 ) -> None:
-    """Every test keeps its witnesses (``ledger.witness``) in a folder of its own, never
-    in the home of the account running the tests."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+@pytest.fixture(autouse=True, scope="session")
+def witness_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests keep their witnesses (``ledger.witness``, one file per store) in a folder
+    of their own, never in the home of the account running them — from the first fixture
+    on (a module's fixtures run commands too)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        yield
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
