@@ -26,12 +26,21 @@ def projections() -> None:
 def status(session: Session, fmt: str) -> None:
     """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
     when the read model is ahead of it), and the check that the ledger still holds the
-    event at its position that it was folded from. Shown even when the ledger went back
-    since this account last saw it. Exits 1, with one Error line after the table, when a
-    check fails or the ledger went back."""
+    event at its position that it was folded from; in a table, which kind of account asked
+    (and whether it may write the read models). Shown even when the ledger went back since
+    this account last saw it. Exits 1, with one Error line after the table, when a check
+    fails or the ledger went back."""
     session.inspecting()
     rows = session.read.status()
     emit(rows, STATUS_COLUMNS, fmt)
+    if fmt == "table":
+        from ledger.access import account_kind, describe_kind
+
+        writes = account_kind(session.store)["may_write_read_models"]
+        click.echo(f"ran as {describe_kind(session.store)}; "
+                   + ("it may write the read models" if writes else
+                      "it may not write the read models: its queries fold the lag in "
+                      "memory, 'projections follow' as the projector keeps them current"))
     if session.went_back is not None:
         raise click.ClickException(str(session.went_back))
     failing = [row["projection"] for row in rows if row["check"] != "ok"]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import sqlalchemy.exc
 from eventsourcing.persistence import PersistenceError
-from sqlalchemy.exc import SQLAlchemyError
 
 from domain.base import DomainError
 from ledger import witness
@@ -23,15 +23,20 @@ if TYPE_CHECKING:
 class Session:
     """The store URL, the acting person, and the store opened on first use.
 
+    ``claimed`` is what ``--as`` (or TAIZHANG_AS) said, ``on_behalf_of`` the person a proxy
+    entry is for; the acting person follows from the account the store authenticated.
+
     The store must exist unless the command creates one (:meth:`create_if_missing`). On
     opening it, the ledger is checked against what this OS account last saw of it (its
     witness, ``ledger.witness``): a ledger that went back is refused, unless the command
     only inspects (:meth:`inspecting`: it reports the finding itself). At the end, the
     head the command leaves is remembered."""
 
-    def __init__(self, url: str, actor: str | None) -> None:
+    def __init__(self, url: str, claimed: str | None,
+                 on_behalf_of: str | None = None) -> None:
         self.url = url
-        self.actor = actor
+        self.claimed = claimed
+        self.on_behalf_of = on_behalf_of
         self.creates = False
         self.refuses_going_back = True
         self.seen: witness.Seen | None = None
@@ -46,6 +51,14 @@ class Session:
         """This command reports on the ledger: a witness finding is kept in
         :attr:`went_back` for it to report, not refused."""
         self.refuses_going_back = False
+
+    @cached_property
+    def actor(self) -> str:
+        """The person this command acts for (asked only by commands that write): the
+        account's own person, checked against --as; or the one --on-behalf-of names."""
+        from ledger.identity import Accounts
+
+        return Accounts(self.store.ledger).acting_id(self.claimed, self.on_behalf_of)
 
     @cached_property
     def store(self) -> Store:
@@ -77,8 +90,19 @@ class Session:
                 try:
                     witness.remember(self.store.ledger, self.store.url.describe(),
                                      self.witness_path, self.seen)
-                except (PersistenceError, SQLAlchemyError, DomainError):
+                except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, DomainError):
                     pass  # the command has reported what went wrong with the store
+            if "ledger" in self.store.__dict__ and self.store.ledger.written:
+                from ledger.access import privileged_warning
+
+                try:
+                    warning = privileged_warning(self.store)
+                except sqlalchemy.exc.SQLAlchemyError as e:  # the store went away meanwhile
+                    said = str(getattr(e, "orig", None) or e).strip().splitlines()
+                    warning = ("could not tell which kind of account wrote: "
+                               + (said[0] if said else type(e).__name__))
+                if warning:
+                    click.echo(f"Warning: {warning}", err=True)
             self.store.close()
 
 
