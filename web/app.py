@@ -1,0 +1,206 @@
+"""The web application: one store's read side as pages and as Open311 JSON.
+
+`create_app` builds a Starlette application over a `Server` (the store, the read side and
+the login gate). Every page is a plain function of the request run by Starlette in its
+thread pool; `page` wraps it with what every page needs — a live session, the store's lock
+(the read side is shared, one query at a time), the campaign's zone — and the exception
+handlers turn refusals into error pages (or JSON for /open311) with the right status,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from domain.base import DomainError, NotFound
+from domain.task import STATE_LABELS
+from ledger.app import utc_now
+from ledger.store import Store
+from projections.read import ReadSide
+from web.access import COOKIE, Gate, Session, csrf_ok
+from web.query import Query
+
+HERE = Path(__file__).parent
+LOG = logging.getLogger("taizhang.web")
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+class Server:
+    """What the pages share: the store, its read side, the gate, and a lock that lets one
+    request at a time use them."""
+
+    def __init__(self, url: str, gate: Gate,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.url = url
+        self.store = Store(url, clock=clock)
+        self.gate = gate
+        self.read = ReadSide(self.store)
+        self.lock = threading.RLock()
+        self.verifications: dict[str, Any] = {}
+
+
+class Page:
+    """What a page handler gets: the request, its session, the server, the query."""
+
+    def __init__(self, request: Request, server: Server, session: Session) -> None:
+        self.request = request
+        self.server = server
+        self.session = session
+        self.zone = server.store.ledger.campaign().zone
+        self.query = Query(request.query_params, self.zone)
+
+    @property
+    def read(self) -> ReadSide:
+        return self.server.read
+
+    def local(self, iso: str | None, seconds: bool = False) -> str:
+        if not iso:
+            return ""
+        if len(iso) == 10:
+            return iso
+        moment = datetime.fromisoformat(iso).astimezone(self.zone)
+        return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+    def url(self, path: str, **params: Any) -> str:
+        """A path with the query parameters given (those None or empty left out)."""
+        kept = {k: v for k, v in params.items() if v not in (None, "", False)}
+        return path + ("?" + urlencode(kept) if kept else "")
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
+        position, head = self.server.store.ledger.head()
+        return templates.TemplateResponse(self.request, name, {
+            "p": self, "who": self.session.who, "csrf": self.session.csrf,
+            "position": position, "head": head, "state_labels": STATE_LABELS, **context},
+            status_code=status_code)
+
+
+def page(handler: Callable[[Page], Response]) -> Callable[[Request], Response]:
+    """A page that needs a live session; one request at a time uses the store."""
+
+    @functools.wraps(handler)
+    def endpoint(request: Request) -> Response:
+        server: Server = request.app.state.server
+        session = current_session(request)
+        with server.lock:
+            return handler(Page(request, server, session))
+
+    return endpoint
+
+
+def current_session(request: Request) -> Session:
+    server: Server = request.app.state.server
+    sid = request.cookies.get(COOKIE)
+    session = server.gate.session(sid)
+    if session is None:
+        raise HTTPException(401, "登录已过期或会话无效：请用服务器控制台上的登录链接重新登录。"
+                            if sid else "请先用服务器控制台上打印的登录链接登录。")
+    return session
+
+
+async def check_csrf(request: Request) -> Session:
+    """A posted form's session and CSRF token (403 when the token is missing or wrong)."""
+    session = current_session(request)
+    form = await request.form()
+    if not csrf_ok(session, str(form.get("csrf") or "")):
+        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+    return session
+
+
+# --- login and logout ------------------------------------------------------------------
+
+def login(request: Request) -> Response:
+    server: Server = request.app.state.server
+    session = server.gate.login(request.query_params.get("token", ""))
+    if session is None:
+        raise HTTPException(401, "登录链接无效或已使用：每个链接只能使用一次，"
+                            "请使用服务器控制台上打印的最新链接。")
+    response = RedirectResponse("/board", status_code=303)
+    response.set_cookie(COOKIE, session.id, max_age=int(server.gate.lifetime),
+                        httponly=True, samesite="lax")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    session = await check_csrf(request)
+    request.app.state.server.gate.logout(session.id)
+    response = RedirectResponse("/signed-out", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def signed_out(request: Request) -> Response:
+    return templates.TemplateResponse(request, "message.html", {
+        "title": "已退出", "message": "您已退出登录。"})
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse("/board", status_code=303)
+
+
+# --- errors ----------------------------------------------------------------------------
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/open311/")
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse([{"code": status, "description": message}], status_code=status)
+    return templates.TemplateResponse(request, "error.html", {
+        "status": status, "message": message}, status_code=status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(request, exc.status_code, str(exc.detail))
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    return error_response(request, 404 if isinstance(exc, NotFound) else 400, str(exc))
+
+
+async def store_error(request: Request, exc: Exception) -> Response:
+    said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    LOG.error("store error on %s: %s", request.url.path, said[0] if said else exc)
+    return error_response(request, 503, "账本存储暂时无法读取：" + (said or ["?"])[0])
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    LOG.exception("error on %s", request.url.path)
+    return error_response(request, 500, "服务器内部错误（已记录在服务器日志中）。")
+
+
+def create_app(server: Server) -> Starlette:
+    from web import evaluation_pages, open311, pages
+
+    routes = [
+        Route("/", home),
+        Route("/login", login),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/signed-out", signed_out),
+        *pages.ROUTES, *evaluation_pages.ROUTES, *open311.ROUTES,
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={
+        HTTPException: http_error, DomainError: domain_error,
+        PersistenceError: store_error, sqlalchemy.exc.SQLAlchemyError: store_error,
+        Exception: server_error})
+    app.state.server = server
+    return app
