@@ -35,6 +35,7 @@ def serve(session: Session, host: str, port: int, session_hours: float) -> None:
     Prints a one-time login URL; each use of it prints the next one."""
     import uvicorn
 
+    from ledger.recorders import os_account
     from web.access import Gate
     from web.app import Server, create_app
 
@@ -48,7 +49,7 @@ def serve(session: Session, host: str, port: int, session_hours: float) -> None:
         click.echo(f"login (one use): http://{shown}:{port}/login?token={token}", err=True)
 
     session.store.ledger.campaign()  # a store that cannot be read fails here, not later
-    account = session.store.url.user or "the owner of " + session.store.url.describe()
+    account = session.store.url.user or os_account()
     click.echo(f"taizhang serving {session.store.url.describe()} on http://{shown}:{port}/ "
                f"(read-only; Ctrl-C stops)", err=True)
     gate = Gate(account, session_hours * 3600, announce)

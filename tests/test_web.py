@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
+from cli_support import Cli
 from ledger import audit
 from ledger.evaluation import Evaluations
 from ledger.store import Store
@@ -320,3 +321,14 @@ def test_pages_on_each_backend(store_url: str) -> None:
             ok(client, url)
     finally:
         server.store.close()
+
+
+def test_serve_listens_on_loopback_only(world: World) -> None:
+    Cli(world.url).usage_refused(
+        "serve", "--host", "0.0.0.0",
+        message="Invalid value for '--host': '0.0.0.0' is not a loopback address: the "
+        "server acts as the account that started it, so it listens on 127.0.0.1 (or ::1) "
+        "only")
+    Cli(world.url).usage_refused(
+        "serve", "--port", "70000",
+        message="Invalid value for '--port': 70000 is not in the range 0<=x<=65535.")
