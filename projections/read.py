@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -146,12 +146,13 @@ class ReadSide:
     def board(self, *, unit: str | None = None, state: str | None = None,
               category: str | None = None, source: str | None = None,
               overdue: bool = False, open_only: bool = False, month: str | None = None,
-              sort: str = "task", states: Collection[str] | None = None,
+              due_within: int | None = None, sort: str = "task", states: Collection[str] | None = None,
               assigned_from: datetime | None = None, assigned_to: datetime | None = None,
               task_ids: Collection[str] | None = None, limit: int | None = None,
               offset: int = 0) -> list[dict[str, Any]]:
         """The 台账: one row per task, filtered and sorted, with days overdue as of today
-        (or as of the read side's moment). ``states`` keeps any of several states;
+        (or as of the read side's moment). ``due_within`` keeps the unfinished tasks due
+        within that many days from today (0: due today), not yet overdue. ``states`` keeps any of several states;
         ``assigned_from``/``assigned_to`` bound when the task was assigned; ``task_ids`` keeps
         only the tasks named; ``limit`` and
         ``offset`` give one page of the sorted rows."""
@@ -160,7 +161,8 @@ class ReadSide:
         today = self.today()
         query = self._board_where(sa.select(tasks), today, unit=unit, state=state,
                                   category=category, source=source, overdue=overdue,
-                                  open_only=open_only, month=month, states=states,
+                                  open_only=open_only, month=month, due_within=due_within,
+                                  states=states,
                                   assigned_from=assigned_from, assigned_to=assigned_to,
                                   task_ids=task_ids)
         # "overdue": most days overdue first, i.e. the earliest deadline among the tasks
@@ -192,7 +194,7 @@ class ReadSide:
                      state: str | None = None, category: str | None = None,
                      source: str | None = None, overdue: bool = False,
                      open_only: bool = False, month: str | None = None,
-                     states: Collection[str] | None = None,
+                     due_within: int | None = None, states: Collection[str] | None = None,
                      assigned_from: datetime | None = None,
                      assigned_to: datetime | None = None,
                      task_ids: Collection[str] | None = None) -> Any:
@@ -219,6 +221,11 @@ class ReadSide:
             query = query.where(tasks.c.assigned_at <= stamp(assigned_to))
         if overdue:
             query = query.where(tasks.c.deadline < today.isoformat(),
+                                tasks.c.state.not_in([VERIFIED, CLOSED]))
+        if due_within is not None:
+            last = today + timedelta(days=due_within)
+            query = query.where(tasks.c.deadline >= today.isoformat(),
+                                tasks.c.deadline <= last.isoformat(),
                                 tasks.c.state.not_in([VERIFIED, CLOSED]))
         return query
 

@@ -113,11 +113,14 @@ def test_board_shows_what_the_read_side_gives_for_each_filter(client: TestClient
                            ("category=环境卫生", {"category": "环境卫生"}),
                            ("source=media", {"source": "media"}),
                            ("overdue=1&sort=overdue", {"overdue": True, "sort": "overdue"}),
-                           ("open=1&sort=deadline", {"open_only": True, "sort": "deadline"})]:
+                           ("open=1&sort=deadline", {"open_only": True, "sort": "deadline"}),
+                           ("due=6", {"due_within": 6}), ("due=5", {"due_within": 5})]:
         shown = [row[0] for row in cells(ok(client, f"/board?{query}"), "board")]
         expected = [row["task"] for row in read.board(**filters)]
         assert shown == expected or (not expected and shown == ["没有符合条件的任务。"]), query
-    assert "共 8 项任务" in ok(client, "/board")
+    assert "共 9 项任务" in ok(client, "/board")
+    assert [row[0] for row in cells(ok(client, "/board?due=6"), "board")] == ["T-000009"]
+    assert "没有符合条件的任务" in ok(client, "/board?due=5")
 
 
 def test_board_pages_and_refuses_a_page_past_the_end(client: TestClient, read: ReadSide,
@@ -156,6 +159,7 @@ def test_board_refuses_bad_filters_naming_them(client: TestClient) -> None:
     refused(client, "/board?month=2024-13", 400, "month must be a month YYYY-MM, got '2024-13'")
     refused(client, "/board?as_of=yesterday", 400, "as_of must be a date or date-time")
     refused(client, "/board?overdue=maybe", 400, "overdue must be 1 or 0")
+    refused(client, "/board?due=-1", 400, "due must be a whole number from 0, got '-1'")
 
 
 def test_overdue_sort_is_most_days_overdue_first(read: ReadSide) -> None:

@@ -31,7 +31,8 @@ class World:
 
 def build_world(url: str) -> World:
     """Tasks assigned in May 2024 to two 社区 and a 部门, rectified or not, one entered
-    late, one corrected; May published on 2024-06-03, then a late entry about May."""
+    late, one corrected; May published on 2024-06-03, then a late entry about May and a
+    task due on 2024-06-10. The test clock ends on 2024-06-04."""
     clock = Clock(START)
     store = Store(url, clock=clock)
     try:
@@ -76,6 +77,8 @@ def build_world(url: str) -> World:
         ledger.assign("admin", unit="JS01", category="交通秩序", source="inspection",
                       location="建设路5号", description="乱停放", deadline=date(2024, 5, 25),
                       occurred_at=datetime(2024, 5, 20, 2, 0, tzinfo=zone))
+        ledger.assign("admin", unit="JS02", category="建筑工地", source="inspection",
+                      location="光明巷2号", description="围挡破损", deadline=date(2024, 6, 10))
         clock.advance(days=1)
         return World(url, clock, before_late, done["position"])
     finally:

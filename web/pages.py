@@ -31,7 +31,7 @@ def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
     filters = {"unit": q.text("unit"), "state": q.choice("state", STATES),
                "category": q.text("category"), "source": q.choice("source", list(SOURCES)),
                "overdue": q.flag("overdue"), "open_only": q.flag("open"),
-               "month": q.month("month")}
+               "month": q.month("month"), "due_within": q.number("due", None, lowest=0)}
     if filters["unit"]:
         p.read.unit_and_descendants(filters["unit"])  # an unknown unit: 404 naming it
     as_of = q.moment("as_of")
@@ -56,7 +56,7 @@ def board(p: Page) -> Response:
     rows = read.board(**filters, sort=sort, limit=PAGE_SIZE,
                       offset=(number - 1) * PAGE_SIZE)
     params = {k: p.query.text(k) for k in ("unit", "state", "category", "source", "overdue",
-                                           "open", "month", "as_of")}
+                                           "open", "due", "month", "as_of")}
     return p.render("board.html", rows=rows, total=total, number=number, pages=pages,
                     sort=sort, params=params, units=p.read.units(),
                     categories=p.read.categories(), states=STATES, sources=SOURCES,

@@ -47,8 +47,8 @@ class Query:
             raise BadInput(name, value, "1 or 0")
         return value in ("1", "on", "true", "yes")
 
-    def number(self, name: str, default: int, lowest: int = 1,
-               highest: int | None = None) -> int:
+    def number(self, name: str, default: int | None, lowest: int = 1,
+               highest: int | None = None) -> int | None:
         value = self.text(name)
         if value is None:
             return default
