@@ -336,3 +336,12 @@ def test_serve_listens_on_loopback_only(world: World) -> None:
     Cli(world.url).usage_refused(
         "serve", "--port", "70000",
         message="Invalid value for '--port': 70000 is not in the range 0<=x<=65535.")
+
+
+def test_board_column_headers_sort_it(client: TestClient, read: ReadSide) -> None:
+    html = ok(client, "/board?unit=JS")
+    link = re.search(r'<a href="([^"]+)">整改期限</a>', html).group(1)  # type: ignore[union-attr]
+    html = ok(client, link.replace("&amp;", "&"))
+    assert 'aria-sort="ascending"' in html
+    assert [r[0] for r in cells(html, "board")] == [
+        r["task"] for r in read.board(unit="JS", sort="deadline")]
