@@ -27,8 +27,10 @@ def _loopback(host: str) -> bool:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--session-hours", type=click.FloatRange(min=0.01), default=SESSION_HOURS,
               show_default=True, help="How long a login lasts.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The language of the pages (as bulletin --lang).")
 @pass_session
-def serve(session: Session, host: str, port: int, session_hours: float) -> None:
+def serve(session: Session, host: str, port: int, session_hours: float, lang: str) -> None:
     """Serve the ledger read-only to a browser (the board, tasks, the timeline, rankings,
     metrics, bulletins, the audit status) and to Open311 GeoReport v2 clients.
 
@@ -53,7 +55,7 @@ def serve(session: Session, host: str, port: int, session_hours: float) -> None:
     click.echo(f"taizhang serving {session.store.url.describe()} on http://{shown}:{port}/ "
                f"(read-only; Ctrl-C stops)", err=True)
     gate = Gate(account, session_hours * 3600, announce)
-    server = Server(session.url, gate)
+    server = Server(session.url, gate, lang=lang)
     click.echo(f"Open311: http://{shown}:{port}/open311/v2/requests.json?api_key="
                f"{gate.api_key}", err=True)
     try:

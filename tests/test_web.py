@@ -291,6 +291,7 @@ def test_audit_page_verifies_the_chain_on_the_server(client: TestClient,
     html = ok(client, "/audit")
     head = audit.head(read.store.ledger)
     assert head.hash in html and "五月中" in html
+    assert f"账本当前位置 {head.position} · 链头哈希 <span class=\"hash\">{head.hash[:16]}" in html
     token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
     answer = client.post("/audit/verify", data={"csrf": token}, follow_redirects=False)
     assert answer.status_code == 303

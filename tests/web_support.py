@@ -85,14 +85,14 @@ def build_world(url: str) -> World:
         store.close()
 
 
-def client_for(world: World, lifetime: float = 3600.0,
-               gate_clock: object | None = None) -> tuple[TestClient, Server, list[str]]:
+def client_for(world: World, lifetime: float = 3600.0, gate_clock: object | None = None,
+               lang: str = "zh") -> tuple[TestClient, Server, list[str]]:
     """A web client logged in through the one-time link, its server, and the tokens the
     server announced (the first one spent)."""
     tokens: list[str] = []
     gate = Gate("tester", lifetime, tokens.append,
                 **({"clock": gate_clock} if gate_clock else {}))
-    server = Server(world.url, gate, clock=world.clock)
+    server = Server(world.url, gate, clock=world.clock, lang=lang)
     client = TestClient(create_app(server), raise_server_exceptions=False)
     answer = client.get(f"/login?token={tokens[0]}", follow_redirects=False)
     assert answer.status_code == 303, answer.text

@@ -35,6 +35,7 @@ from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
 from web.access import COOKIE, Gate, Session, csrf_ok
+from web.i18n import translator
 from web.query import Query
 
 HERE = Path(__file__).parent
@@ -47,8 +48,10 @@ class Server:
     request at a time use them."""
 
     def __init__(self, url: str, gate: Gate,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, lang: str = "zh") -> None:
         self.url = url
+        self.lang = lang
+        self._ = translator(lang)
         self.store = Store(url, clock=clock)
         self.gate = gate
         self.read = ReadSide(self.store)
@@ -87,6 +90,7 @@ class Page:
         position, head = self.server.store.ledger.head()
         return templates.TemplateResponse(self.request, name, {
             "p": self, "who": self.session.who, "csrf": self.session.csrf,
+            "lang": self.server.lang, "_": self.server._,
             "position": position, "head": head, "state_labels": STATE_LABELS, **context},
             status_code=status_code)
 
@@ -146,8 +150,9 @@ async def logout(request: Request) -> Response:
 
 
 def signed_out(request: Request) -> Response:
+    server: Server = request.app.state.server
     return templates.TemplateResponse(request, "message.html", {
-        "title": "已退出", "message": "您已退出登录。"})
+        "title": "已退出", "message": "您已退出登录。", "lang": server.lang, "_": server._})
 
 
 def home(request: Request) -> Response:
@@ -161,10 +166,12 @@ def _wants_json(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, message: str) -> Response:
+    server: Server = request.app.state.server
     if _wants_json(request):
         return JSONResponse([{"code": status, "description": message}], status_code=status)
     return templates.TemplateResponse(request, "error.html", {
-        "status": status, "message": message}, status_code=status)
+        "status": status, "message": server._(message), "lang": server.lang, "_": server._},
+        status_code=status)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -179,7 +186,8 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 async def store_error(request: Request, exc: Exception) -> Response:
     said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     LOG.error("store error on %s: %s", request.url.path, said[0] if said else exc)
-    return error_response(request, 503, "账本存储暂时无法读取：" + (said or ["?"])[0])
+    server: Server = request.app.state.server
+    return error_response(request, 503, server._("账本存储暂时无法读取：") + (said or ["?"])[0])
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -56,8 +56,8 @@ def ranking(p: Page) -> Response:
     evaluator = Evaluator(p.read)
     found = evaluator.ranking(evaluator.current(), month, level,  # type: ignore[arg-type]
                               evaluations.rules_for, parent)
-    rows = [{"placement": pl, "terms": [bulletins.term_text(line) for line in pl.lines
-                                        if line.points],
+    rows = [{"placement": pl, "terms": [bulletins.term_text(line, p.server.lang)
+                                        for line in pl.lines if line.points],
              "change": bulletins.change_text(pl.placed.rank_change)}
             for pl in found.placements]
     return p.render("ranking.html", ranking=found, rows=rows, month=month, level=level,
@@ -84,7 +84,7 @@ def trend_chart(p: Page) -> Response:
     evaluator = Evaluator(p.read)
     trend = evaluator.trend(evaluator.current(), month,
                             Evaluations(p.server.store.ledger).rules_for)
-    return Response(bulletins.trend_svg(trend), media_type="image/svg+xml")
+    return Response(bulletins.trend_svg(trend, p.server.lang), media_type="image/svg+xml")
 
 
 @page
@@ -113,7 +113,7 @@ def explain(p: Page) -> Response:
     items = [{"role": role, "item": item, "detail": bulletins.item_detail(item, p.zone)}
              for role, item in parts]
     return p.render("explain.html", month=month, unit=unit, metric=metric,
-                    label=FIGURES[metric].zh, value=bulletins.shown(metric, value),
+                    label=FIGURES[metric].label(p.server.lang), value=bulletins.shown(metric, value),
                     tally=tally, items=items)
 
 
@@ -131,7 +131,7 @@ def bulletin_file(p: Page) -> Response:
     fmt = p.request.path_params["fmt"]
     if fmt not in BULLETIN_TYPES:
         raise HTTPException(404, f"no bulletin format {fmt!r}: md, html or xlsx")
-    lang = p.query.choice("lang", ("zh", "en"), "zh")
+    lang = p.query.choice("lang", ("zh", "en"), p.server.lang)
     found = bulletins.of_month(Evaluator(p.read), Evaluations(p.server.store.ledger), month,
                                lang)
     body: str | bytes = (bulletins.markdown(found) if fmt == "md" else
@@ -175,7 +175,7 @@ def audit_status(p: Page) -> Response:
     ledger = p.server.store.ledger
     checkpoints = audit.recorded_checkpoints(ledger)[-5:]
     last = p.server.verifications.get("last")
-    return p.render("audit.html", head=audit.head(ledger), checkpoints=checkpoints[::-1],
+    return p.render("audit.html", chain_head=audit.head(ledger), checkpoints=checkpoints[::-1],
                     last=last)
 
 
