@@ -9,7 +9,6 @@ import io
 import re
 import time
 import zipfile
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -18,31 +17,11 @@ from starlette.testclient import TestClient
 from cli_support import Cli
 from ledger import audit
 from ledger.evaluation import Evaluations
-from ledger.store import Store
 from projections import bulletin as bulletins
 from projections.evaluation import Evaluator
 from projections.read import ReadSide
 from web import pages
-from web_support import World, build_world, client_for
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(f"sqlite:///{tmp_path_factory.mktemp('web') / 'ledger.db'}")
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    client, server, _ = client_for(world)
-    yield client
-    server.store.close()
-
-
-@pytest.fixture
-def read(world: World) -> Iterator[ReadSide]:
-    store = Store(world.url, clock=world.clock)
-    yield ReadSide(store)
-    store.close()
+from web_support import World, build_world, client, client_for, read, world  # noqa: F401
 
 
 def ok(client: TestClient, url: str) -> str:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
 from starlette.testclient import TestClient
 
 from domain.task import STATE_LABELS
-from ledger.store import Store
 from projections.read import ReadSide
-from web_support import World, build_world, client_for
+from web_support import World, client, client_for, read, world  # noqa: F401
 
 # GeoReport v2: GET Service List and GET Service Requests / GET Service Request.
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type",
@@ -21,25 +18,6 @@ REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name"
                   "requested_datetime", "updated_datetime", "expected_datetime", "address",
                   "address_id", "zipcode", "lat", "long", "media_url"}
 BASE = "/open311/v2"
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return build_world(f"sqlite:///{tmp_path_factory.mktemp('o311') / 'ledger.db'}")
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    client, server, _ = client_for(world)
-    yield client
-    server.store.close()
-
-
-@pytest.fixture
-def read(world: World) -> Iterator[ReadSide]:
-    store = Store(world.url, clock=world.clock)
-    yield ReadSide(store)
-    store.close()
 
 
 def get(client: TestClient, url: str, status: int = 200) -> list[dict[str, object]]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from starlette.testclient import TestClient
 
 from conftest import Clock, seed_campaign
@@ -83,6 +85,28 @@ def build_world(url: str) -> World:
         return World(url, clock, before_late, done["position"])
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The world of build_world on SQLite, one per test module."""
+    return build_world(f"sqlite:///{tmp_path_factory.mktemp('web') / 'ledger.db'}")
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    """A logged-in client of a server on the world."""
+    client, server, _ = client_for(world)
+    yield client
+    server.store.close()
+
+
+@pytest.fixture
+def read(world: World) -> Iterator[ReadSide]:
+    """The read side the command line uses, on the world."""
+    store = Store(world.url, clock=world.clock)
+    yield ReadSide(store)
+    store.close()
 
 
 def client_for(world: World, lifetime: float = 3600.0, gate_clock: object | None = None,
