@@ -115,13 +115,17 @@ def timed(client: httpx.Client, path: str) -> float:
 
 def page_times(url: str, runs: int) -> tuple[dict[str, float], Served, dict[str, str]]:
     served = Served(url)
-    client = served.client()
-    pages = pages_of(url)
-    for path in pages.values():
-        timed(client, path)  # warm: the first request opens the store
-    found = {name: statistics.median(timed(client, path) for _ in range(runs))
-             for name, path in pages.items()}
-    client.close()
+    try:
+        client = served.client()
+        pages = pages_of(url)
+        for path in pages.values():
+            timed(client, path)  # warm: the first request opens the store
+        found = {name: statistics.median(timed(client, path) for _ in range(runs))
+                 for name, path in pages.items()}
+        client.close()
+    except BaseException:
+        served.stop()
+        raise
     return found, served, pages
 
 

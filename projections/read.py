@@ -236,15 +236,6 @@ class ReadSide:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.max(tasks.c.assigned_on))).scalar_one()
 
-    def categories(self) -> list[dict[str, Any]]:
-        """Each category on the board with how many tasks have it."""
-        self.current()
-        tasks = self.board_projection.tables["tasks"]
-        query = (sa.select(tasks.c.category, sa.func.count().label("tasks"))
-                 .group_by(tasks.c.category).order_by(tasks.c.category))
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
-
     # --- history and timeline -----------------------------------------------------------
 
     def history(self, task_id: str, as_of: datetime | None = None,

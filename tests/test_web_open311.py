@@ -36,7 +36,7 @@ def error(client: TestClient, url: str, status: int, said: str) -> None:
 def test_services_are_the_categories(client: TestClient, read: ReadSide) -> None:
     services = get(client, f"{BASE}/services.json")
     assert all(set(s) == SERVICE_FIELDS for s in services)
-    assert [s["service_code"] for s in services] == [c["category"] for c in read.categories()]
+    assert [s["service_code"] for s in services] == read.store.ledger.campaign().categories
     assert all(s["metadata"] is False and s["type"] == "realtime" for s in services)
 
 

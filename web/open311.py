@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2, read side: services (the task categories) and service requests
+"""Open311 GeoReport v2, read side: services (the campaign's categories) and service requests
 (the tasks), in the specification's field names, as JSON.
 
 A task is ``open`` until it is verified (整改到位) or closed (销号), then ``closed``; its
@@ -48,10 +48,10 @@ def endpoint(handler: Callable[[Request, Server, Query], Any]) -> Callable[[Requ
 
 @endpoint
 def services(request: Request, server: Server, query: Query) -> list[dict[str, Any]]:
-    return [{"service_code": c["category"], "service_name": c["category"],
-             "description": f"{c['category']}（{c['tasks']} 项任务）", "metadata": False,
+    return [{"service_code": category, "service_name": category,
+             "description": f"{category}（文明创建问题类别）", "metadata": False,
              "type": "realtime", "keywords": "", "group": ""}
-            for c in server.read.categories()]
+            for category in server.store.ledger.campaign().categories]
 
 
 def _statuses(query: Query) -> list[str] | None:

@@ -32,8 +32,6 @@ def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
                "category": q.text("category"), "source": q.choice("source", list(SOURCES)),
                "overdue": q.flag("overdue"), "open_only": q.flag("open"),
                "month": q.month("month"), "due_within": q.number("due", None, lowest=0)}
-    if filters["unit"]:
-        p.read.unit_and_descendants(filters["unit"])  # an unknown unit: 404 naming it
     as_of = q.moment("as_of")
     return filters, (p.read.at(as_of) if as_of is not None else p.read)
 
@@ -59,7 +57,7 @@ def board(p: Page) -> Response:
                                            "open", "due", "month", "as_of")}
     return p.render("board.html", rows=rows, total=total, number=number, pages=pages,
                     sort=sort, params=params, units=p.read.units(),
-                    categories=p.read.categories(), states=STATES, sources=SOURCES,
+                    categories=p.server.store.ledger.campaign().categories, states=STATES, sources=SOURCES,
                     sorts=SORT_LABELS, page_size=PAGE_SIZE)
 
 
