@@ -9,8 +9,10 @@ import io
 import re
 import time
 import zipfile
+from pathlib import Path
 from urllib.parse import quote
 
+import openpyxl
 import pytest
 from starlette.testclient import TestClient
 
@@ -116,7 +118,8 @@ def test_board_pages_and_refuses_a_page_past_the_end(client: TestClient, read: R
     refused(client, "/board?page=0", 400, "page must be a whole number from 1, got '0'")
 
 
-def test_board_csv_is_every_row_the_filters_keep(client: TestClient, read: ReadSide) -> None:
+def test_board_downloads_every_row_the_filters_keep_as_export_board_writes_them(
+        client: TestClient, read: ReadSide, world: World, tmp_path: Path) -> None:
     answer = client.get("/board.csv?unit=JS01&sort=deadline")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
@@ -124,6 +127,20 @@ def test_board_csv_is_every_row_the_filters_keep(client: TestClient, read: ReadS
     expected = read.board(unit="JS01", sort="deadline")
     assert [r["task"] for r in rows] == [r["task"] for r in expected]
     assert [r["days_overdue"] for r in rows] == [str(r["days_overdue"]) for r in expected]
+    assert rows[0]["unit_name"] == "幸福社区" and rows[0]["state_label"]
+    answer = client.get("/board.xlsx?unit=JS01")
+    assert answer.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    cli = Cli(world.url)
+    cli.ok("export", "board", "--format", "xlsx", "--output", str(tmp_path / "b.xlsx"),
+           "--unit", "JS01")
+    exported = openpyxl.load_workbook(tmp_path / "b.xlsx")
+    def without_overdue(rows: object) -> list[list[object]]:  # the CLI counts from today
+        return [[v for i, v in enumerate(r) if i != 12] for r in rows]  # type: ignore[attr-defined]
+
+    assert list(book["台账"].values)[0][12] == "days_overdue"
+    assert without_overdue(book["台账"].values) == without_overdue(exported["台账"].values)
+    refused(client, "/board.pdf", 404, "no board format 'pdf'")
 
 
 def test_board_as_of_shows_the_ledger_as_it_was(client: TestClient, world: World) -> None:

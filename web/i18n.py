@@ -26,7 +26,7 @@ EN: dict[str, str] = {
     "来源": "Source", "几天内到期": "Due within (days)", "天数": "days",
     "交办月份": "Month assigned", "排序": "Sort by",
     "截至（记录时间）": "As of (recorded time)", "只看超期": "Overdue only",
-    "只看未销号": "Not closed only", "下载 CSV（全部 {n} 条）": "Download CSV (all {n})",
+    "只看未销号": "Not closed only", "下载 CSV（全部 {n} 条）": "Download CSV (all {n})", "下载 Excel": "Download Excel",
     "共 {n} 项任务": "{n} tasks", "任务": "Task", "责任单位": "Unit", "类别": "Category",
     "地点": "Location", "整改期限": "Deadline", "超期天数": "Days overdue", "返工": "Rework",
     "最后操作": "Last action", "时间": "At", "没有符合条件的任务。": "No task matches.",

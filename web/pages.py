@@ -14,14 +14,13 @@ from starlette.routing import Route
 from domain.task import SOURCES, STATES
 from ledger.audit import head_at
 from projections.read import ReadSide
+from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
 from web.app import Page, page
 
 PAGE_SIZE = 50
 SORT_LABELS = {"task": "任务编号", "deadline": "整改期限", "unit": "责任单位",
                "overdue": "超期天数（最多在前）", "state": "状态", "assigned": "交办时间"}
-CSV_COLUMNS = ["task", "unit", "category", "source", "location", "description", "state",
-               "closure", "deadline", "days_overdue", "rework_count", "escalations",
-               "assigned_at", "last_action", "last_action_at"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
@@ -62,17 +61,23 @@ def board(p: Page) -> Response:
 
 
 @page
-def board_csv(p: Page) -> Response:
-    """Every task the board's filters keep, in its sort order (all pages)."""
+def board_file(p: Page) -> Response:
+    """Every task the board's filters keep, in its sort order (all pages), as ``export
+    board`` writes them: CSV (UTF-8 with a BOM, for Excel) or an Excel workbook."""
+    fmt = p.request.path_params["fmt"]
+    if fmt not in ("csv", "xlsx"):
+        raise HTTPException(404, f"no board format {fmt!r}: csv or xlsx")
     filters, read = _board_filters(p)
     sort = p.query.choice("sort", ReadSide.SORTS, "task")
-    rows = read.board(**filters, sort=sort)
+    rows = board_sheet(p.read, read.board(**filters, sort=sort))
+    if fmt == "xlsx":
+        return Response(to_xlsx(rows), media_type=XLSX, headers={
+            "Content-Disposition": 'attachment; filename="taizhang.xlsx"'})
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows([["" if row.get(k) is None else row[k] for k in CSV_COLUMNS]
-                      for row in rows])
-    # A byte-order mark, so that Excel reads the Chinese text as UTF-8.
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([key for key, _ in EXPORT_COLUMNS])
+    writer.writerows([["" if row.get(k) is None else row[k] for k, _ in EXPORT_COLUMNS]
+                      for row in as_text(rows)])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="taizhang.csv"'})
 
@@ -115,7 +120,7 @@ def timeline(p: Page) -> Response:
 
 ROUTES = [
     Route("/board", board),
-    Route("/board.csv", board_csv),
+    Route("/board.{fmt}", board_file),
     Route("/tasks/{task_id}", task),
     Route("/timeline", timeline),
 ]
