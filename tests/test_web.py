@@ -74,6 +74,14 @@ def test_a_forged_or_expired_session_is_refused(world: World) -> None:
     server.store.close()
 
 
+def test_answers_forbid_scripts_frames_and_referrers(client: TestClient) -> None:
+    for url in ("/board", "/tasks/T-999999", "/login?token=x", "/open311/v2/services.json"):
+        headers = client.get(url).headers
+        assert "script-src 'none'" in headers["content-security-policy"], url
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
 def test_forms_that_post_need_the_sessions_csrf_token(client: TestClient) -> None:
     token = re.search(r'name="csrf" value="([^"]+)"', ok(client, "/board")).group(1)  # type: ignore[union-attr]
     answer = client.post("/logout", data={"csrf": "wrong"})
