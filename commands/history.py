@@ -12,6 +12,7 @@ from commands.output import emit, output_options
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
 from domain.task import STATE_LABELS
+from projections.events import who
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
@@ -23,7 +24,7 @@ HISTORY_TABLE = [
 ]
 HISTORY_FIELDS = [
     "no", "position", "event", "occurred_at", "recorded_at", "late_days", "actor", "role",
-    "account", "summary", "reason", "evidence_text", "corrects", "correction",
+    "entered_by", "account", "summary", "reason", "evidence_text", "corrects", "correction",
 ]
 
 TIMELINE_TABLE = [
@@ -33,8 +34,8 @@ TIMELINE_TABLE = [
 ]
 TIMELINE_FIELDS = [
     "position", "originator", "version", "kind", "occurred_at", "occurred_on", "recorded_at",
-    "late_days", "actor", "role", "account", "unit", "other_unit", "summary", "reason",
-    "evidence",
+    "late_days", "actor", "role", "entered_by", "account", "unit", "other_unit", "summary",
+    "reason", "evidence",
 ]
 
 
@@ -50,7 +51,7 @@ def _late(days: int) -> str:
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     return {**row, "occurred": _local(row["occurred_at"], zone),
             "recorded": _local(row["recorded_at"], zone, seconds=True),
-            "late": _late(row["late_days"]), "who": f"{row['actor']} ({row['role']})"}
+            "late": _late(row["late_days"]), "who": who(row)}
 
 
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,

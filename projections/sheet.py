@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.task import STATE_LABELS
+from projections.events import who
 
 EXPORT_COLUMNS = [
     ("task", "task"), ("unit", "unit"), ("unit_name", "unit name"), ("category", "category"),
@@ -17,16 +18,20 @@ EXPORT_COLUMNS = [
     ("days_overdue", "overdue days"), ("notice_no", "notice"),
     ("rework_count", "rework"), ("escalations", "escalations"), ("cycle", "cycle"),
     ("last_action", "last action"), ("last_action_at", "last action at"),
+    ("last_action_by", "last action by"),
 ]
 
 
 def board_sheet(read: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Board rows (``ReadSide.board``) as sheet rows: unit names, state labels, local
-    times (naive, in the campaign's zone) and deadlines as dates."""
+    """Board rows (``ReadSide.board``) as sheet rows: unit names, state labels, who acted
+    last (and who entered it for them), local times (naive, in the campaign's zone) and
+    deadlines as dates."""
     names = {u["code"]: u["name"] for u in read.units()}
     zone = read.store.ledger.campaign().zone
+    actors = read.last_actors()
     for row in rows:
         row["unit_name"] = names.get(row["unit"], "")
+        row["last_action_by"] = who(actors[row["task"]]) if row["task"] in actors else ""
         row["state_label"] = STATE_LABELS[row["state"]]
         for key in ("assigned_at", "last_action_at"):
             row[key] = datetime.fromisoformat(row[key]).astimezone(zone).replace(tzinfo=None)
