@@ -183,6 +183,8 @@ def test_task_page_shows_state_history_late_marks_evidence_and_corrections(
     assert [r[0] for r in rows] == [str(e["no"]) for e in found["events"]]
     assert all(r[3].startswith("迟录") for r in rows)  # entered by a test years later
     assert "after1.jpg（整改后照片）" in html
+    # zhao's acknowledgement was entered from the administrator's account: a proxy entry
+    assert rows[1][4] == "zhao（unit） 代录 admin"
     assert 'class="corrected"' in html and "被 #6 更正" in html
     assert "corrects #1 (Assigned): location 幸福路1号 → 幸福路1号东侧" in html
 
@@ -211,7 +213,9 @@ def test_timeline_as_of_shows_position_and_head_it_was_computed_at(
     positions = [int(r[0]) for r in cells(html, "timeline")]
     assert positions == list(range(1, min(at.position, pages.PAGE_SIZE) + 1))
     now = audit.head(ledger)
-    assert f"按账本位置 {now.position} 计算" in ok(client, "/timeline")
+    html = ok(client, "/timeline?actor=zhao")
+    assert {r[4] for r in cells(html, "timeline")} == {"zhao（unit） 代录 admin"}
+    assert f"按账本位置 {now.position} 计算" in html
 
 
 def test_timeline_filters_and_pages(client: TestClient, read: ReadSide,
