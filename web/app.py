@@ -11,17 +11,19 @@ never a traceback.
 from __future__ import annotations
 
 import functools
+import secrets
 import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlunsplit
 
 import sqlalchemy.exc
 from eventsourcing.persistence import PersistenceError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -31,7 +33,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from domain.base import DomainError, NotFound
+from domain.roles import UNIT
 from domain.task import STATE_LABELS
+from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
@@ -56,6 +60,8 @@ class Server:
         self.store = Store(url, clock=clock)
         self.gate = gate
         self.read = ReadSide(self.store)
+        # On PostgreSQL each person logs in with their own role and password.
+        self.by_password = self.store.url.kind == "postgresql" and gate.announce is None
         self.lock = threading.RLock()
         self.verifications: dict[str, Any] = {}
 
@@ -67,12 +73,23 @@ class Page:
         self.request = request
         self.server = server
         self.session = session
-        self.zone = server.store.ledger.campaign().zone
+        self.store: Store = session.store or server.store
+        self.read: ReadSide = session.read or server.read
+        self.zone = self.store.ledger.campaign().zone
         self.query = Query(request.query_params, self.zone)
 
-    @property
-    def read(self) -> ReadSide:
-        return self.server.read
+    def visible(self, unit: str | None) -> str | None:
+        """The unit a query is about: the one asked for, which must be within what the
+        session may see; by default, for a unit's people, their own unit."""
+        scope = self.session.scope
+        if scope is None:
+            return unit
+        if unit is None:
+            return scope[0]
+        if unit not in scope:
+            raise HTTPException(403, f"{self.session.who} may read unit {scope[0]} and the "
+                                f"units below it, not {unit}")
+        return unit
 
     def local(self, iso: str | None, seconds: bool = False) -> str:
         if not iso:
@@ -88,7 +105,7 @@ class Page:
         return path + ("?" + urlencode(kept) if kept else "")
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
-        position, head = self.server.store.ledger.head()
+        position, head = self.store.ledger.head()
         return templates.TemplateResponse(self.request, name, {
             "p": self, "who": self.session.who, "csrf": self.session.csrf,
             "lang": self.server.lang, "_": self.server._,
@@ -103,7 +120,7 @@ def page(handler: Callable[[Page], Response]) -> Callable[[Request], Response]:
     def endpoint(request: Request) -> Response:
         server: Server = request.app.state.server
         session = current_session(request)
-        with server.lock:
+        with session.lock if session.store is not None else server.lock:
             return handler(Page(request, server, session))
 
     return endpoint
@@ -130,16 +147,80 @@ async def check_csrf(request: Request) -> Session:
 
 # --- login and logout ------------------------------------------------------------------
 
+LOGIN_CSRF = "taizhang_login"
+
+
 def login(request: Request) -> Response:
     server: Server = request.app.state.server
+    if server.by_password:
+        return login_form(request, server)
     session = server.gate.login(request.query_params.get("token", ""))
     if session is None:
         raise HTTPException(401, "登录链接无效或已使用：每个链接只能使用一次，"
                             "请使用服务器控制台上打印的最新链接。")
+    return _signed_in(server, session)
+
+
+def _signed_in(server: Server, session: Session) -> Response:
     response = RedirectResponse("/board", status_code=303)
     response.set_cookie(COOKIE, session.id, max_age=int(server.gate.lifetime),
                         httponly=True, samesite="lax")
+    response.delete_cookie(LOGIN_CSRF)
     return response
+
+
+def login_form(request: Request, server: Server, status: int = 200,
+               message: str = "") -> Response:
+    """The PostgreSQL login: role and password, with a CSRF token (double-submitted: in the
+    form and in a cookie, as there is no session yet)."""
+    token = request.cookies.get(LOGIN_CSRF) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(request, "login.html", {
+        "csrf": token, "message": message, "lang": server.lang, "_": server._},
+        status_code=status)
+    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict")
+    return response
+
+
+async def login_post(request: Request) -> Response:
+    server: Server = request.app.state.server
+    if not server.by_password:
+        raise HTTPException(405, "this server logs in with the link printed on its console")
+    form = await request.form()
+    sent, kept = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF) or ""
+    if not (sent and kept and secrets.compare_digest(sent, kept)):
+        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+    role, password = str(form.get("role") or "").strip(), str(form.get("password") or "")
+    if not role:
+        return login_form(request, server, 400, "role is required")
+    session = await run_in_threadpool(authenticate, server, role, password)
+    if isinstance(session, str):
+        return login_form(request, server, 401, session)
+    return _signed_in(server, session)
+
+
+def authenticate(server: Server, role: str, password: str) -> Session | str:
+    """Open the store as this role (PostgreSQL checks the password; taizhang stores none)
+    and find the person the login is bound to: a session, or why not."""
+    url = server.store.url
+    store = Store(urlunsplit(("postgresql", f"{quote(role, safe='')}:"
+                              f"{quote(password, safe='')}@{url.host}:{url.port}",
+                              f"/{url.database}", f"schema={url.schema}", "")))
+    try:
+        me = Accounts(store.ledger).whoami()
+    except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, DomainError) as e:
+        store.close()
+        said = str(getattr(e, "orig", None) or e).strip().splitlines()
+        LOG.warning("login of %s refused: %s", role, said[0] if said else e)
+        return f"login {role} refused by the store: " + (said[0] if said else "")
+    if me["person"] is None or me.get("retired"):
+        store.close()
+        return f"login {role} is not bound to a person of the ledger (taizhang access grant)"
+    read = ReadSide(store)
+    scope = None
+    if me["role"] == UNIT:
+        scope = read.unit_and_descendants(store.ledger.person(me["person"]).unit)
+    return server.gate.open(f"{role} · {me['person']} {me['name']}", store=store, read=read,
+                            scope=scope)
 
 
 async def logout(request: Request) -> Response:
@@ -231,6 +312,7 @@ def create_app(server: Server) -> Starlette:
     routes = [
         Route("/", home),
         Route("/login", login),
+        Route("/login", login_post, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/signed-out", signed_out),
         *pages.ROUTES, *evaluation_pages.ROUTES, *open311.ROUTES,

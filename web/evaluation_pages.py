@@ -35,7 +35,7 @@ BULLETIN_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; char
 def _month(p: Page) -> str:
     """The month asked for; by default the last complete month that has tasks (a ledger
     that ended earlier shows its own last month)."""
-    ledger = p.server.store.ledger
+    ledger = p.store.ledger
     last_complete = month_add(month_of(ledger.today(ledger.campaign())), -1)
     latest = p.read.latest_assignment()
     default = min(last_complete, latest[:7]) if latest else last_complete
@@ -52,7 +52,7 @@ def ranking(p: Page) -> Response:
     month = _month(p)
     level = p.query.choice("level", LEVELS, "社区")
     parent = p.query.text("parent")
-    evaluations = Evaluations(p.server.store.ledger)
+    evaluations = Evaluations(p.store.ledger)
     evaluator = Evaluator(p.read)
     found = evaluator.ranking(evaluator.current(), month, level,  # type: ignore[arg-type]
                               evaluations.rules_for, parent)
@@ -71,7 +71,7 @@ def revisions(p: Page) -> Response:
     month = p.query.month("month")
     if month is None:
         raise HTTPException(400, "month is required (YYYY-MM)")
-    evaluations = Evaluations(p.server.store.ledger)
+    evaluations = Evaluations(p.store.ledger)
     publication = evaluations.published(month)
     changes, causes = Evaluator(p.read).revisions(publication, evaluations.rules_for)
     return p.render("revisions.html", month=month, publication=publication,
@@ -83,7 +83,7 @@ def trend_chart(p: Page) -> Response:
     month = _month(p)
     evaluator = Evaluator(p.read)
     trend = evaluator.trend(evaluator.current(), month,
-                            Evaluations(p.server.store.ledger).rules_for)
+                            Evaluations(p.store.ledger).rules_for)
     return Response(bulletins.trend_svg(trend, p.server.lang), media_type="image/svg+xml")
 
 
@@ -91,7 +91,7 @@ def trend_chart(p: Page) -> Response:
 def metrics(p: Page) -> Response:
     month = _month(p)
     level = p.query.choice("level", LEVELS)
-    unit = p.query.text("unit")
+    unit = p.visible(p.query.text("unit"))
     evaluator = Evaluator(p.read)
     rows = evaluator.figures(evaluator.current(), month, unit, level)
     return p.render("metrics.html", rows=rows, month=month, level=level, unit=unit,
@@ -105,6 +105,7 @@ def explain(p: Page) -> Response:
     unit = p.query.text("unit")
     if unit is None:
         raise HTTPException(400, "unit is required")
+    p.visible(unit)
     metric = p.query.choice("metric", list(METRICS))
     if metric is None:
         raise HTTPException(400, "metric is required: one of " + ", ".join(METRICS))
@@ -120,7 +121,7 @@ def explain(p: Page) -> Response:
 @page
 def bulletin_list(p: Page) -> Response:
     month = _month(p)
-    evaluations = Evaluations(p.server.store.ledger)
+    evaluations = Evaluations(p.store.ledger)
     return p.render("bulletins.html", month=month, formats=BULLETIN_TYPES,
                     published=_published_months(evaluations))
 
@@ -132,7 +133,7 @@ def bulletin_file(p: Page) -> Response:
     if fmt not in BULLETIN_TYPES:
         raise HTTPException(404, f"no bulletin format {fmt!r}: md, html or xlsx")
     lang = p.query.choice("lang", ("zh", "en"), p.server.lang)
-    found = bulletins.of_month(Evaluator(p.read), Evaluations(p.server.store.ledger), month,
+    found = bulletins.of_month(Evaluator(p.read), Evaluations(p.store.ledger), month,
                                lang)
     body: str | bytes = (bulletins.markdown(found) if fmt == "md" else
                          bulletins.to_html(found) if fmt == "html" else
@@ -172,7 +173,7 @@ def _verify_in_background(server: Server, run: Run) -> None:
 
 @page
 def audit_status(p: Page) -> Response:
-    ledger = p.server.store.ledger
+    ledger = p.store.ledger
     checkpoints = audit.recorded_checkpoints(ledger)[-5:]
     last = p.server.verifications.get("last")
     return p.render("audit.html", chain_head=audit.head(ledger), checkpoints=checkpoints[::-1],

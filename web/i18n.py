@@ -104,6 +104,11 @@ EN: dict[str, str] = {
     "哈希链自位置 1 起未断：": "The hash chain is unbroken from position 1:",
     "；账本内": "; in the ledger,", "个检查点相符。": "checkpoints match.",
     "返回审计状态": "Back to the audit status",
+    # the PostgreSQL login
+    "登录": "Log in", "数据库角色": "Database role", "密码": "Password",
+    "用您的 PostgreSQL 登录角色和密码登录：由数据库核验，台账不保存密码。":
+        "Log in with your PostgreSQL login role and password: the database checks them; "
+        "taizhang stores no password.",
     # messages from the server
     "已退出": "Logged out", "您已退出登录。": "You have logged out.",
     "请先用服务器控制台上打印的登录链接登录。":

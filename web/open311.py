@@ -11,6 +11,7 @@ The endpoints answer to a logged-in browser's session or to the server's API key
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
@@ -30,24 +31,38 @@ OPEN_STATES = tuple(s for s in STATES if s not in CLOSED_STATES)
 PAGE_SIZE = 1000  # the specification's usual most per answer
 
 
-def endpoint(handler: Callable[[Request, Server, Query], Any]) -> Callable[[Request], Response]:
+@dataclass
+class View:
+    """The store and read side a request reads, and the units it may see (None: all)."""
+
+    store: Any
+    read: Any
+    scope: list[str] | None
+    lock: Any
+
+
+def endpoint(handler: Callable[[Request, View, Query], Any]) -> Callable[[Request], Response]:
     """A GeoReport JSON endpoint: a session or the API key; one request at a time."""
 
     @functools.wraps(handler)
     def wrapped(request: Request) -> Response:
         server: Server = request.app.state.server
-        if not (server.gate.session(request.cookies.get(COOKIE))
-                or server.gate.key_ok(request.query_params.get("api_key"))):
+        session = server.gate.session(request.cookies.get(COOKIE))
+        if session is None and (server.by_password
+                                or not server.gate.key_ok(request.query_params.get("api_key"))):
             raise HTTPException(401, "api_key missing or wrong (or log in first)")
-        with server.lock:
-            query = Query(request.query_params, server.store.ledger.campaign().zone)
-            return JSONResponse(handler(request, server, query))
+        view = View(server.store, server.read, None, server.lock)
+        if session is not None and session.store is not None:
+            view = View(session.store, session.read, session.scope, session.lock)
+        with view.lock:
+            query = Query(request.query_params, view.store.ledger.campaign().zone)
+            return JSONResponse(handler(request, view, query))
 
     return wrapped
 
 
 @endpoint
-def services(request: Request, server: Server, query: Query) -> list[dict[str, Any]]:
+def services(request: Request, server: View, query: Query) -> list[dict[str, Any]]:
     return [{"service_code": category, "service_name": category,
              "description": f"{category}（文明创建问题类别）", "metadata": False,
              "type": "realtime", "keywords": "", "group": ""}
@@ -90,7 +105,7 @@ def _w3c(iso: str, zone: Any) -> str:
 
 
 @endpoint
-def requests_(request: Request, server: Server, query: Query) -> list[dict[str, Any]]:
+def requests_(request: Request, server: View, query: Query) -> list[dict[str, Any]]:
     start, end = query.moment("start_date"), query.moment("end_date")
     if start and end and start > end:
         raise BadInput("end_date", query.text("end_date") or "", "after start_date")
@@ -98,7 +113,8 @@ def requests_(request: Request, server: Server, query: Query) -> list[dict[str, 
     page_size = query.number("page_size", PAGE_SIZE, highest=PAGE_SIZE)
     page = query.number("page", 1)
     filters = {"category": query.text("service_code"), "states": _statuses(query),
-               "assigned_from": start, "assigned_to": end}
+               "assigned_from": start, "assigned_to": end,
+               "unit": server.scope[0] if server.scope else None}
     zone = server.store.ledger.campaign().zone
     names = {u["code"]: u["name"] for u in server.read.units()}
     if ids is not None:
@@ -114,9 +130,10 @@ def requests_(request: Request, server: Server, query: Query) -> list[dict[str, 
 
 
 @endpoint
-def one_request(request: Request, server: Server, query: Query) -> list[dict[str, Any]]:
+def one_request(request: Request, server: View, query: Query) -> list[dict[str, Any]]:
     task_id = request.path_params["id"].strip().upper()
-    rows = server.read.board(task_ids=[task_id])
+    rows = server.read.board(task_ids=[task_id],
+                             unit=server.scope[0] if server.scope else None)
     if not rows:
         raise HTTPException(404, f"unknown service request: {task_id}")
     names = {u["code"]: u["name"] for u in server.read.units()}

@@ -27,7 +27,7 @@ def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
     """The board's filters from the query string, and the read side they apply to (the
     ledger as known at ``as_of``, if given)."""
     q = p.query
-    filters = {"unit": q.text("unit"), "state": q.choice("state", STATES),
+    filters = {"unit": p.visible(q.text("unit")), "state": q.choice("state", STATES),
                "category": q.text("category"), "source": q.choice("source", list(SOURCES)),
                "overdue": q.flag("overdue"), "open_only": q.flag("open"),
                "month": q.month("month"), "due_within": q.number("due", None, lowest=0)}
@@ -56,7 +56,8 @@ def board(p: Page) -> Response:
                                            "open", "due", "month", "as_of")}
     return p.render("board.html", rows=rows, total=total, number=number, pages=pages,
                     sort=sort, params=params, units=p.read.units(),
-                    categories=p.server.store.ledger.campaign().categories, states=STATES, sources=SOURCES,
+                    categories=p.store.ledger.campaign().categories, states=STATES,
+                    sources=SOURCES,
                     sorts=SORT_LABELS, page_size=PAGE_SIZE)
 
 
@@ -88,6 +89,8 @@ def task(p: Page) -> Response:
     as_of = p.query.moment("as_of")
     valid_at = p.query.day("valid_at")
     found = p.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    if p.session.scope is not None and found["state"]["unit"] not in p.session.scope:
+        p.visible(found["state"]["unit"])  # refused: the task is another unit's
     return p.render("task.html", found=found, as_of=p.query.text("as_of"),
                     valid_at=p.query.text("valid_at"))
 
@@ -95,13 +98,13 @@ def task(p: Page) -> Response:
 @page
 def timeline(p: Page) -> Response:
     q = p.query
-    unit, actor = q.text("unit"), q.text("actor")
+    unit, actor = p.visible(q.text("unit")), q.text("actor")
     valid_from, valid_to = q.day("from"), q.day("to")
     if valid_from and valid_to and valid_from > valid_to:
         raise HTTPException(400, f"from {valid_from} is after to {valid_to}")
     as_of = q.moment("as_of")
     after = q.number("after", 0, lowest=0)
-    ledger = p.server.store.ledger
+    ledger = p.store.ledger
     if as_of is not None:
         at = head_at(ledger, ledger.position_as_of(as_of))
     else:
