@@ -1,0 +1,388 @@
+"""The import itself: rows built into tasks, batch by batch, and saved."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain.base import Actor, Refused
+from domain.registry import CODE_PATTERN, Campaign, Unit
+from domain.roles import authorize
+from domain.task import Task
+from ledger.app import ATTEMPTS, Conflict, Ledger
+from ledger.importer.mapping import Mapping
+from ledger.importer.report import ImportReport, Reject
+from ledger.importer.rows import Row, RowError, RowReader
+from ledger.importer.tables import Table, _blank, cell_text
+
+ID_PREFIX = "IM-"
+
+@lru_cache(maxsize=4096)  # a row's id is asked for when it is read and when it is built
+def task_id_for(key: str) -> str:
+    """A row's task id, derived from its identity: the same row always gets the same id
+    (65 bits of its sha256, in base32, fitting the board's 16 characters)."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return ID_PREFIX + base64.b32encode(digest[:10]).decode("ascii")[:13]
+
+
+def unit_code_for(name: str) -> str:
+    """A code for a unit registered by an import: the name itself where it is a valid
+    code, its letters and digits joined by '-' where it is Latin, else a digest."""
+    if CODE_PATTERN.match(name):
+        return name
+    slug = "-".join(re.findall(r"[A-Za-z0-9]+", name))[:40]
+    if slug and name.isascii():
+        return slug
+    return "U-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10].upper()
+
+
+@dataclass
+class _Known:
+    """A row whose task the ledger already holds."""
+
+    number: int
+    key: str
+    cells: list[Any]
+
+
+@dataclass
+class _Batch:
+    """What one batch adds: built aggregates and the report's share of it."""
+
+    tasks: list[Task] = field(default_factory=list)
+    units: dict[str, Unit] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    already: int = 0
+    events: int = 0
+    filled: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    keys: dict[str, int] = field(default_factory=dict)
+
+
+class Importer:
+    """Imports one table into the ledger as the mapping says, acting as ``actor_id``."""
+
+    SCAN_PAGE = 5000
+
+    def __init__(self, ledger: Ledger, actor_id: str | None, mapping: Mapping, table: Table,
+                 *, batch_size: int = 1000) -> None:
+        self.ledger = ledger
+        self.mapping = mapping
+        self.table = table
+        self.batch_size = batch_size
+        self.progress: Callable[[int], None] | None = None
+        self.actor: Actor = ledger.actor(actor_id)
+        authorize(self.actor, "import_records")
+        self.campaign: Campaign = ledger.campaign()
+        self.reader = RowReader(mapping, table, self.campaign.zone)
+        self.imported: set[str] = set()
+        self.scanned = 0
+        self.units: dict[str, Unit] = {}
+        self.unit_names: dict[str, list[str]] = {}
+        self.seen: dict[str, int] = {}
+        self._refresh()
+        self.parent: str | None = None
+        if mapping.unit_parent is not None:
+            try:
+                self.parent = self._unit(mapping.unit_parent, "[units] parent")
+            except RowError as e:
+                raise Refused(f"mapping {mapping.name}: [units] parent: {e.reason}") from None
+
+    def run(self, *, dry_run: bool = False, strict: bool = False,
+            progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Import every row; a dry run, or a strict run that meets a bad row, writes
+        nothing. ``progress`` is told how many rows each batch took. Returns the report."""
+        self.progress = progress
+        report = ImportReport(self.table.name, self.table.digest, self.mapping.name,
+                              self.mapping.source, dry_run=dry_run, strict=strict)
+        save_each = not (dry_run or strict)
+        held: list[_Batch] = []  # a strict run's batches, saved together at the end
+        pending: list[tuple[int, list[Any]]] = []
+        for number, cells in self.table.rows():
+            if _blank(cells):
+                continue
+            report.rows_read += 1
+            pending.append((number, cells))
+            if len(pending) >= self.batch_size:
+                batch = self._batch(pending, report, save=save_each)
+                if strict and not dry_run:
+                    held.append(batch)
+                pending = []
+        if pending:
+            batch = self._batch(pending, report, save=save_each)
+            if strict and not dry_run:
+                held.append(batch)
+        if strict and not dry_run and not report.rejects:
+            self._save_all(held)
+        report.written = not dry_run and not (strict and report.rejects)
+        return report
+
+    # --- batches ---
+
+    def _batch(self, rows: list[tuple[int, list[Any]]], report: ImportReport,
+               save: bool) -> _Batch:
+        read: list[Row | Reject | _Known] = []
+        for number, cells in rows:
+            # A row imported before is known by its identity alone: no need to read it all.
+            key = self.reader.key(number, cells)
+            if key is not None and task_id_for(key) in self.imported:
+                read.append(_Known(number, key, cells))
+                continue
+            try:
+                read.append(self.reader.read(number, cells))
+            except RowError as e:
+                read.append(Reject(number, e.column, e.value, e.kind, e.reason,
+                                   [cell_text(c) for c in cells]))
+        for _ in range(ATTEMPTS):
+            batch = self._build(read)
+            if save:
+                try:
+                    self.ledger.save(self.campaign, *batch.units.values(), *batch.tasks)
+                except IntegrityError:
+                    # Someone wrote meanwhile (perhaps these very rows): look again.
+                    self._refresh()
+                    continue
+            self._merge(batch, report)
+            if self.progress:
+                self.progress(len(rows))
+            return batch
+        raise Conflict("others kept writing the same records; the batches saved so far "
+                       "stay, run the import again to resume")
+
+    def _save_all(self, held: list[_Batch]) -> None:
+        """A strict run's batches, all in one transaction: all rows or none."""
+        units = [u for batch in held for u in batch.units.values()]
+        tasks = [t for batch in held for t in batch.tasks]
+        try:
+            self.ledger.save(self.campaign, *units, *tasks)
+        except IntegrityError:
+            raise Conflict("others wrote to the ledger during the import; nothing was "
+                           "written, run it again") from None
+
+    def _merge(self, batch: _Batch, report: ImportReport) -> None:
+        report.tasks_created += len(batch.tasks)
+        report.events += batch.events
+        report.already_imported += batch.already
+        report.rejects.extend(batch.rejects)
+        report.units_registered.extend(batch.units)
+        report.categories_added.extend(batch.categories)
+        report.filled.update(batch.filled)
+        report.statuses.update(batch.statuses)
+        self.seen.update(batch.keys)
+        for code, unit in batch.units.items():
+            self._know(code, unit)
+
+    def _build(self, rows: list[Row | Reject | _Known]) -> _Batch:
+        batch = _Batch()
+        now = self.ledger.clock()
+        categories = set(self.campaign.categories)
+        for row in rows:
+            if isinstance(row, Reject):
+                batch.rejects.append(row)
+                continue
+            try:
+                if isinstance(row, _Known):
+                    self._known(row, batch)
+                else:
+                    self._build_row(row, batch, categories, now)
+            except RowError as e:
+                batch.rejects.append(Reject(row.number, e.column, e.value, e.kind, e.reason,
+                                            [cell_text(c) for c in row.cells]))
+        return batch
+
+    def _known(self, row: _Known, batch: _Batch) -> None:
+        self._check_first(row.key, row.number, batch)
+        batch.already += 1
+        batch.keys[row.key] = row.number
+
+    def _check_first(self, key: str, number: int, batch: _Batch) -> None:
+        first = batch.keys.get(key, self.seen.get(key))
+        if first is not None:
+            external_id = key.split("\n", 1)[1]
+            raise RowError(self.reader.labels["id"], external_id, "repeated id",
+                           f"id {external_id!r} repeats row {first}")
+
+    def _build_row(self, row: Row, batch: _Batch, categories: set[str],
+                   now: datetime) -> None:
+        self._check_first(row.key, row.number, batch)
+        task_id = task_id_for(row.key)
+        if task_id in self.imported:
+            batch.already += 1
+            batch.keys[row.key] = row.number
+            return
+        unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], batch)
+        new_category = row.category not in categories
+        if new_category and self.mapping.unknown_categories == "refuse":
+            raise RowError(row.labels["category"], row.category, "unknown category",
+                           f"category {row.category!r} is not one of this campaign's "
+                           "categories (the mapping refuses unknown categories)")
+        origin = {"source": self.mapping.source, "file": self.table.digest,
+                  "name": self.table.name, "row": row.number, "id": row.external_id}
+        if self.table.sheet:
+            origin["sheet"] = self.table.sheet
+        where = f"{self.table.name} row {row.number}"
+        try:
+            task = Task.assign(
+                task_id=task_id, unit=unit, category=row.category, source=row.source,
+                location=row.location, description=row.description, deadline=row.deadline,
+                actor=self.actor, occurred_at=row.assigned, zone=self.campaign.zone, now=now,
+                note=row.note, origin=origin)
+        except Refused as e:
+            raise self._refusal(row, e, "assigned") from None
+        new_target = None
+        try:
+            if row.action == "verified":
+                task.close_imported_as_verified(
+                    rectification=row.rectification or f"imported: {where} records the "
+                    "problem rectified",
+                    reinspection=row.reinspection or f"imported: {where} records the "
+                    "closure as rectified",
+                    reason=self._reason(row, where), actor=self.actor,
+                    occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
+            elif row.action == "reassign":
+                target, new_target = self._resolve_unit(
+                    row.reassign_to or "", row.labels["reassign_to"]
+                    if "reassign_to" in self.mapping.columns else "[reassign] to", batch)
+                task.reassign(unit=target, reason=self._reason(row, where), actor=self.actor,
+                              occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
+            elif row.action != "open":
+                task.close(closure=row.action, reason=self._reason(row, where),
+                           actor=self.actor, now=now,
+                           occurred_at=row.acted_at)  # type: ignore[arg-type]
+        except Refused as e:
+            raise self._refusal(row, e, "closed") from None
+        if new_category:
+            try:
+                self.campaign.add_category(row.category, actor=self.actor, occurred_at=now)
+            except Refused as e:
+                raise RowError(row.labels["category"], row.category, "refused by the ledger",
+                               str(e)) from None
+            categories.add(row.category)
+            batch.categories.append(row.category)
+        for new in (new_unit, new_target):
+            if new is not None:
+                batch.units[new.code] = new
+        batch.tasks.append(task)
+        batch.keys[row.key] = row.number
+        batch.events += len(task.log)
+        batch.filled.update(row.filled)
+        batch.statuses[f"{row.status or '(no status)'} → {row.action}"] += 1
+
+    def _reason(self, row: Row, where: str) -> str:
+        said = f"{row.labels['status']} {row.status}" if row.status else \
+            f"{row.labels['closed']} {row.acted_at:%Y-%m-%d}"
+        return f"imported: {where} ({said})"
+
+    def _refusal(self, row: Row, error: Refused, step: str) -> RowError:
+        """A domain refusal, put on the column it is about."""
+        message = str(error)
+        if step == "assigned":
+            for name in ("deadline", "location", "description", "source"):
+                if message.startswith(name) or f" {name} " in f" {message} ":
+                    column = row.labels[name]
+                    break
+            else:
+                column = row.labels["assigned"]
+        elif "already assigned to unit" in message and "reassign_to" in self.mapping.columns:
+            column = row.labels["reassign_to"]
+        else:
+            column = row.labels["closed"] if "closed" in self.mapping.columns \
+                else row.labels["status_date"] if "status_date" in self.mapping.columns \
+                else row.labels["status"]
+        position = self.reader.index.get(column, len(row.cells))
+        value = cell_text(row.cells[position]) if position < len(row.cells) else ""
+        return RowError(column, value, "refused by the ledger", message)
+
+    # --- units ---
+
+    def _resolve_unit(self, value: str, column: str, batch: _Batch) -> tuple[str, Unit | None]:
+        """A unit named by code or name (or through [values.unit]); an unknown one is
+        registered (returned, to save with the row) or refused as the mapping says."""
+        value = self.mapping.values.get("unit", {}).get(value, value)
+        if value in batch.units:
+            return value, None
+        try:
+            return self._unit(value, column), None
+        except RowError as e:
+            if self.mapping.unknown_units == "refuse" or e.kind != "unknown unit":
+                raise
+        code = unit_code_for(value)
+        if code in batch.units:
+            return code, None
+        if code in self.units:
+            raise RowError(column, value, "ambiguous unit",
+                           f"unit {value!r} is unknown, and the code {code} it would be "
+                           f"registered under is unit {self.units[code].name!r}'s")
+        parent = self.units[self.parent] if self.parent is not None else None
+        try:
+            unit = Unit.register(code=code, name=value, kind=self.mapping.unit_kind,
+                                 parent=parent, actor=self.actor,
+                                 occurred_at=self.ledger.clock())
+        except Refused as e:
+            raise RowError(column, value, "refused by the ledger", str(e)) from None
+        return code, unit
+
+    def _unit(self, value: str, column: str) -> str:
+        if value in self.units:
+            code = value
+        else:
+            codes = self.unit_names.get(value, [])
+            if len(codes) > 1:
+                raise RowError(column, value, "ambiguous unit",
+                               f"unit name {value!r} is shared by units {', '.join(codes)}")
+            if not codes:
+                raise RowError(column, value, "unknown unit",
+                               f"unit {value!r} is neither a unit's code nor its name"
+                               + (" (the mapping refuses unknown units)"
+                                  if self.mapping.unknown_units == "refuse" else ""))
+            code = codes[0]
+        if self.units[code].retired:
+            raise RowError(column, value, "retired unit", f"unit {code} is retired")
+        return code
+
+    def _know(self, code: str, unit: Unit) -> None:
+        self.units[code] = unit
+        self.unit_names.setdefault(unit.name, [])
+        if code not in self.unit_names[unit.name]:
+            self.unit_names[unit.name].append(code)
+
+    # --- what the store holds ---
+
+    def _refresh(self) -> None:
+        """Read what was written since last time: imported tasks, units, the campaign."""
+        recorder = self.ledger.recorder
+        topics = [get_topic(Task.Assigned), get_topic(Unit.Registered),
+                  get_topic(Unit.Renamed), get_topic(Unit.Retired)]
+        changed_units: set[str] = set()
+        while True:
+            page = recorder.select_notifications(self.scanned + 1, self.SCAN_PAGE,
+                                                 topics=topics)
+            for notification in page:
+                if notification.originator_id.startswith(ID_PREFIX):
+                    self.imported.add(notification.originator_id)
+                elif notification.originator_id.startswith("unit:"):
+                    changed_units.add(notification.originator_id.split(":", 1)[1])
+            if page:
+                self.scanned = page[-1].id
+            if len(page) < self.SCAN_PAGE:
+                break
+        for code in changed_units:
+            unit = self.ledger.unit(code)
+            old = self.units.get(code)
+            if old is not None and old.name != unit.name:
+                self.unit_names[old.name].remove(code)
+            self._know(code, unit)
+        # A copy: the ledger may cache the campaign, and a dry run changes it unsaved.
+        self.campaign = copy.deepcopy(self.ledger.campaign())

@@ -1,0 +1,273 @@
+"""A row's cells read as the mapping says; pure: no store, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.base import Refused, local_date
+from domain.task import parse_source
+from ledger.importer.dates import strptime
+from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
+                                     TIME_DIRECTIVES, Mapping, Spec)
+from ledger.importer.tables import Table, cell_text
+
+class RowError(Exception):
+    """A row that cannot become a task: the column, the value and why."""
+
+    def __init__(self, column: str, value: str, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.value, self.kind, self.reason = column, value, kind, reason
+
+
+@dataclass
+class Row:
+    """A row read as the mapping says: what the task and its events will be made of."""
+
+    number: int
+    cells: list[Any]
+    key: str
+    external_id: str | None
+    unit: str
+    category: str
+    source: str
+    location: str
+    description: str
+    assigned: datetime
+    deadline: date
+    action: str
+    status: str
+    acted_at: datetime | None
+    reassign_to: str | None
+    rectification: str
+    reinspection: str
+    note: str
+    filled: list[str]
+    labels: dict[str, str]
+
+
+class RowReader:
+    """Turns a row's cells into a :class:`Row`; pure: no store, no clock."""
+
+    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo) -> None:
+        self.mapping = mapping
+        self.table = table
+        self.zone = zone
+        self.file_zone = ZoneInfo(mapping.time_zone) if mapping.time_zone else zone
+        self.index = {}
+        for position, name in enumerate(table.header):
+            if name and name not in self.index:
+                self.index[name] = position
+        wanted = [c for spec in mapping.columns.values() for c in spec.columns()]
+        for name in [*wanted, *mapping.notes]:
+            if name not in self.index:
+                known = ", ".join(h for h in table.header if h)
+                raise Refused(f"mapping {mapping.name}: column {name!r} is not in "
+                              f"{table.name}'s header ({known})")
+        repeated = sorted({n for n in wanted if table.header.count(n) > 1})
+        if repeated:
+            raise Refused(f"{table.name}: column {repeated[0]!r} appears twice in the header; "
+                          "the mapping cannot tell which to read")
+        self.labels = {f: self.label(f) for f in FIELDS if f != "notes"}
+        # Fields read from plain columns (no templates): the columns' positions, in order.
+        self._positions = {name: [self.index[part] for part in spec.parts]
+                           for name, spec in mapping.columns.items()
+                           if not any("{" in part for part in spec.parts)}
+        self._raw: list[Any] = []
+        self._filled: list[str] = []
+        self._memo: dict[str, str] = {}
+
+    def key(self, number: int, raw: list[Any]) -> str | None:
+        """The row's identity, read cheaply (None where the id is missing: the full read
+        says what is wrong)."""
+        if "id" not in self.mapping.columns:
+            return f"{self.table.digest}\n{number}"
+        self._raw, self._memo = raw, {}
+        external_id = self.optional_text("id")
+        return f"{self.mapping.source}\n{external_id}" if external_id else None
+
+    def read(self, number: int, raw: list[Any]) -> Row:
+        width = len(self.table.header)
+        if len(raw) > width and any(cell_text(c) for c in raw[width:]):
+            raise RowError("", "", "bad row", f"row has {len(raw)} values, the header "
+                           f"{width} columns")
+        self._raw, self._filled, self._memo = raw, [], {}
+        mapping = self.mapping
+        external_id = self.text("id") if "id" in mapping.columns else None
+        key = (f"{mapping.source}\n{external_id}" if external_id is not None
+               else f"{self.table.digest}\n{number}")
+        category = self._mapped("category", self.text("category"))
+        assigned = self.moment("assigned")
+        deadline = self.deadline(assigned, category)
+        status, action = self.status()
+        acted_at = None
+        closed_value = self.optional_text("closed")
+        if action == "open":
+            if closed_value:
+                raise RowError(self.label("closed"), closed_value, "inconsistent status",
+                               f"{self.label('closed')} is {closed_value!r} but status "
+                               f"{status!r} maps to open")
+        else:
+            acted_at = (self.moment("closed") if closed_value
+                        else self.moment("status_date") if self.optional_text("status_date")
+                        else None)
+            if acted_at is None:
+                column = self.label("closed") if "closed" in mapping.columns else \
+                    self.label("status_date") if "status_date" in mapping.columns else \
+                    self.label("status")
+                raise RowError(column, "", "missing date",
+                               f"status {status!r} ({action}) needs the date it happened, "
+                               f"and {column} is empty")
+        reassign_to = None
+        if action == "reassign":
+            reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
+                           else mapping.reassign_to)
+        notes = "; ".join(f"{name}: {value}" for name in mapping.notes
+                          if (value := self._cell(name)))
+        return Row(
+            number=number, cells=raw, key=key, external_id=external_id,
+            unit=self.text("unit"), category=category,
+            source=self._source(), location=self.text("location"),
+            description=self.text("description"), assigned=assigned, deadline=deadline,
+            action=action, status=status, acted_at=acted_at, reassign_to=reassign_to,
+            rectification=self.optional_text("rectification"),
+            reinspection=self.optional_text("reinspection"), note=notes,
+            filled=self._filled, labels=self.labels)
+
+    # --- fields ---
+
+    def label(self, name: str) -> str:
+        spec = self.mapping.columns.get(name)
+        return spec.label if spec is not None else f"[defaults] {name}"
+
+    def _value(self, spec: Spec) -> str:
+        for part in spec.parts:
+            if "{" in part:
+                values = {c: self._cell(c) for c in TEMPLATE_FIELD.findall(part)}
+                if any(values.values()):
+                    return TEMPLATE_FIELD.sub(lambda m: values[m.group(1)], part).strip()
+            else:
+                value = self._cell(part)
+                if value:
+                    return value
+        return ""
+
+    def _cell(self, column: str) -> str:
+        position = self.index[column]
+        return cell_text(self._raw[position]) if position < len(self._raw) else ""
+
+    def optional_text(self, name: str) -> str:
+        value = self._memo.get(name)
+        if value is None:
+            positions = self._positions.get(name)
+            if positions is not None:  # what _value gives, read directly
+                raw, value = self._raw, ""
+                for position in positions:
+                    if position < len(raw):
+                        value = cell_text(raw[position])
+                        if value:
+                            break
+            else:
+                spec = self.mapping.columns.get(name)
+                value = self._value(spec) if spec is not None else ""
+            self._memo[name] = value
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.optional_text(name)
+        if value:
+            return value
+        default = self.mapping.defaults.get(name)
+        if default is not None:
+            if name in self.mapping.columns:
+                self._filled.append(f"{name}: {default!r} ({self.label(name)} empty)")
+            return default
+        raise RowError(self.label(name), "", f"empty {name}", f"{self.label(name)} is empty")
+
+    def _mapped(self, name: str, value: str) -> str:
+        return self.mapping.values.get(name, {}).get(value, value)
+
+    def _source(self) -> str:
+        value = self._mapped("source", self.text("source"))
+        try:
+            return parse_source(value)
+        except Refused as e:
+            raise RowError(self.label("source"), value, "unknown source", str(e)) from None
+
+    def status(self) -> tuple[str, str]:
+        if "status" not in self.mapping.columns:
+            return ("", "verified" if self.optional_text("closed") else "open")
+        status = self.optional_text("status")
+        action = self.mapping.statuses.get(status)
+        if action is None:
+            kind = "unknown status" if status else "empty status"
+            raise RowError(self.label("status"), status, kind,
+                           f"status {status!r} is not in the mapping's [status] table "
+                           f"({', '.join(repr(s) for s in self.mapping.statuses)})")
+        return status, action
+
+    def _parse(self, name: str) -> tuple[datetime | date, str]:
+        """A date field's value: a datetime (aware) or a date (a day, no time)."""
+        spec = self.mapping.columns[name]
+        text = self.optional_text(name)
+        # A workbook's date cell is already a date; one at midnight is a day.
+        if len(spec.parts) == 1 and "{" not in spec.parts[0]:
+            cell = self._raw[self.index[spec.parts[0]]] \
+                if self.index[spec.parts[0]] < len(self._raw) else None
+            if isinstance(cell, datetime):
+                if cell.time() == time() and cell.tzinfo is None:
+                    return cell.date(), text
+                return (cell if cell.tzinfo else cell.replace(tzinfo=self.file_zone)), text
+            if isinstance(cell, date):
+                return cell, text
+        for fmt in self.mapping.date_formats:
+            try:
+                parsed = strptime(text, fmt)
+            except ValueError:
+                continue
+            if not TIME_DIRECTIVES.search(fmt):
+                return parsed.date(), text
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+        try:
+            return date.fromisoformat(text), text
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
+            raise RowError(spec.label, text, "malformed date",
+                           f"{spec.label} {text!r} is not a date ({formats})") from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+
+    def moment(self, name: str) -> datetime:
+        if name not in self.mapping.columns:
+            raise RowError(self.label(name), "", f"empty {name}", f"no column gives {name}")
+        if not self.optional_text(name):
+            raise RowError(self.label(name), "", f"empty {name}",
+                           f"{self.label(name)} is empty")
+        value, _ = self._parse(name)
+        if isinstance(value, datetime):
+            return value
+        return datetime.combine(value, time(), tzinfo=self.file_zone)
+
+    def deadline(self, assigned: datetime, category: str) -> date:
+        text = self.optional_text("deadline")
+        if text:
+            relative = RELATIVE_DEADLINE.match(text)
+            if relative:
+                return local_date(assigned, self.zone) + timedelta(days=int(relative[1]))
+            value, _ = self._parse("deadline")
+            return value.astimezone(self.zone).date() if isinstance(value, datetime) else value
+        column = self.label("deadline")
+        if self.mapping.deadline_missing == "reject":
+            raise RowError(column, "", "empty deadline", f"{column} is empty")
+        days = self.mapping.deadline_days_by_category.get(category,
+                                                          self.mapping.deadline_days)
+        assert days is not None, "the mapping checker requires [deadline] days"
+        self._filled.append(f"deadline: {days} days after assignment"
+                            + (f" ({column} empty)" if "deadline" in self.mapping.columns
+                               else ""))
+        return local_date(assigned, self.zone) + timedelta(days=days)
