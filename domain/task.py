@@ -24,8 +24,10 @@ from domain.base import (
     LedgerCreated,
     LedgerEvent,
     Refused,
+    check_day,
     check_moment,
     local_date,
+    optional_text,
     require_aware,
     require_text,
 )
@@ -87,9 +89,28 @@ def check_evidence(items: list[dict[str, str]]) -> list[dict[str, str]]:
         digest = (item.get("sha256") or "").lower()
         if digest and not SHA256.match(digest):
             raise Refused(f"evidence sha256 must be 64 hex digits, got {item.get('sha256')!r}")
-        checked.append({"file": name, "sha256": digest,
-                        "description": (item.get("description") or "").strip()})
+        entry = {"file": name, "sha256": digest,
+                 "description": optional_text("evidence description",
+                                              item.get("description"))}
+        if item.get("elsewhere"):  # kept elsewhere, named but not hashed here
+            entry["elsewhere"] = True
+        checked.append(entry)
     return checked
+
+
+def check_place(latitude: float | None, longitude: float | None
+                ) -> tuple[float | None, float | None]:
+    """A place on the map: both coordinates or neither, in range (degrees, WGS 84)."""
+    if (latitude is None) != (longitude is None):
+        raise Refused(f"latitude and longitude go together, got latitude {latitude!r} and "
+                      f"longitude {longitude!r}")
+    for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        if value is not None and not (isinstance(value, (int, float))
+                                      and not isinstance(value, bool)
+                                      and -bound <= value <= bound):
+            raise Refused(f"{name} must be a number from -{bound} to {bound}, got {value!r}")
+    return (None if latitude is None else float(latitude),
+            None if longitude is None else float(longitude))
 
 
 def check_origin(origin: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -133,6 +154,9 @@ class Task(LedgerAggregate):
         note: str
         # Where an imported task came from: {source, file (sha256), name, row, id}.
         origin: dict[str, Any] | None = None
+        # Where the problem is on the map (WGS 84 degrees), when the record says.
+        latitude: float | None = None
+        longitude: float | None = None
 
         def apply(self, task: Task) -> None:
             task.task_id = self.task_id
@@ -154,6 +178,8 @@ class Task(LedgerAggregate):
             task.evidence = []
             task.assigned_at = self.occurred_at
             task.last_occurred_at = self.occurred_at
+            task.latitude = self.latitude
+            task.longitude = self.longitude
             task.log = [["Assigned", self.occurred_at, self.actor]]
 
     class Acknowledged(TaskEvent):
@@ -273,13 +299,16 @@ class Task(LedgerAggregate):
     def assign(cls, *, task_id: str, unit: str, category: str, source: str, location: str,
                description: str, deadline: date, actor: Actor, occurred_at: datetime,
                zone: tzinfo, now: datetime, inspection: str | None = None,
-               note: str = "", origin: dict[str, Any] | None = None) -> Task:
+               note: str = "", origin: dict[str, Any] | None = None,
+               latitude: float | None = None, longitude: float | None = None) -> Task:
         """Assign a problem or target to a unit. The unit and category are checked by the
         caller against the registries; here the task's own data is checked. An imported
         task carries its ``origin``: the file's sha256, the row, and the source's own id."""
         authorize(actor, "assign")
         check_moment(occurred_at, now)
         source = parse_source(source)
+        check_day("deadline", deadline)
+        latitude, longitude = check_place(latitude, longitude)
         if deadline < local_date(occurred_at, zone):
             raise Refused(
                 f"deadline {deadline.isoformat()} is before the assignment on "
@@ -289,7 +318,8 @@ class Task(LedgerAggregate):
             cls.Assigned, id=task_id, task_id=task_id, unit=unit, category=category,
             source=source, location=require_text("location", location),
             description=require_text("description", description), deadline=deadline,
-            inspection=inspection, note=note.strip(), origin=check_origin(origin),
+            inspection=inspection, note=optional_text("note", note),
+            origin=check_origin(origin), latitude=latitude, longitude=longitude,
             occurred_at=occurred_at, actor=actor.id, role=actor.role,
         )
 
@@ -303,7 +333,7 @@ class Task(LedgerAggregate):
         if self.acknowledged or self.state not in (ASSIGNED, RECTIFYING):
             raise Refused(f"task {self.id} cannot be acknowledged: it is {self.state}"
                           + (" and already acknowledged" if self.acknowledged else ""))
-        self._stamp(self.Acknowledged, actor, occurred_at, note=note.strip())
+        self._stamp(self.Acknowledged, actor, occurred_at, note=optional_text("note", note))
 
     def issue_notice(self, *, notice_no: str, requirements: str, actor: Actor,
                      occurred_at: datetime, now: datetime, zone: tzinfo,
@@ -318,7 +348,8 @@ class Task(LedgerAggregate):
             self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.NoticeIssued, actor, occurred_at,
                     notice_no=require_text("notice number", notice_no),
-                    requirements=requirements.strip(), deadline=deadline)
+                    requirements=optional_text("requirements", requirements),
+                    deadline=deadline)
 
     def report_rectification(self, *, description: str, evidence: list[dict[str, str]],
                              actor: Actor, occurred_at: datetime, now: datetime) -> None:
@@ -342,8 +373,8 @@ class Task(LedgerAggregate):
             raise Refused(f"task {self.id} cannot be re-inspected: it is {self.state}, "
                           "and only a reported rectification is re-inspected")
         if passed:
-            self._stamp(self.ReinspectionPassed, actor, occurred_at, note=note.strip(),
-                        evidence=check_evidence(evidence))
+            self._stamp(self.ReinspectionPassed, actor, occurred_at,
+                        note=optional_text("note", note), evidence=check_evidence(evidence))
         else:
             self._stamp(self.ReinspectionFailed, actor, occurred_at,
                         reason=require_text("reason for failing", note),
@@ -356,6 +387,7 @@ class Task(LedgerAggregate):
         self._check_when(occurred_at, now)
         if self.state in (VERIFIED, CLOSED):
             raise Refused(f"task {self.id} cannot be extended: it is {self.state}")
+        check_day("deadline", deadline)
         if deadline <= self.deadline:
             raise Refused(f"new deadline {deadline.isoformat()} is not after the current "
                           f"deadline {self.deadline.isoformat()}")
@@ -513,6 +545,7 @@ class Task(LedgerAggregate):
             )
 
     def _check_deadline(self, deadline: date, occurred_at: datetime, zone: tzinfo) -> None:
+        check_day("deadline", deadline)
         if deadline < local_date(occurred_at, zone):
             raise Refused(f"deadline {deadline.isoformat()} is before "
                           f"{local_date(occurred_at, zone).isoformat()}")
@@ -524,6 +557,7 @@ class Task(LedgerAggregate):
                 moment = require_aware("occurred_at", datetime.fromisoformat(value))
             except ValueError:
                 raise Refused(f"occurred_at must be an ISO date-time, got {value!r}") from None
+            check_day("corrected occurred_at", moment)
             # An event cannot have happened after the correction that says when it did.
             if moment > corrected_at:
                 raise Refused(f"corrected occurred_at {value} is after the correction itself "
@@ -542,6 +576,7 @@ class Task(LedgerAggregate):
                 new = date.fromisoformat(value)
             except ValueError:
                 raise Refused(f"deadline must be a date YYYY-MM-DD, got {value!r}") from None
+            check_day("deadline", new)
             if version != self.deadline_set_by:
                 raise Refused(f"only the event that set the current deadline (event "
                               f"{self.deadline_set_by}) can have its deadline corrected")

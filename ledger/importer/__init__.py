@@ -16,7 +16,8 @@ Bad rows are never dropped silently: each is reported with its row, column, valu
 """
 
 from ledger.importer.dates import strptime
-from ledger.importer.importing import Importer, task_id_for, unit_code_for
+from ledger.importer.importing import Importer, task_id_for
+from ledger.importer.units import unit_code_for
 from ledger.importer.mapping import Mapping, Spec, load_mapping
 from ledger.importer.report import ImportReport, Reject, write_rejects
 from ledger.importer.rows import Row, RowError, RowReader

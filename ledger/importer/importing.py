@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,14 +16,15 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain.base import Actor, Refused
-from domain.registry import CODE_PATTERN, Campaign, Unit
+from domain.registry import Campaign, Unit
 from domain.roles import authorize
 from domain.task import Task
 from ledger.app import ATTEMPTS, Conflict, Ledger
 from ledger.importer.mapping import Mapping
 from ledger.importer.report import ImportReport, Reject
 from ledger.importer.rows import Row, RowError, RowReader
-from ledger.importer.tables import Table, _blank, cell_text
+from ledger.importer.tables import Table, _blank
+from ledger.importer.units import UnitBook
 
 ID_PREFIX = "IM-"
 
@@ -34,17 +34,6 @@ def task_id_for(key: str) -> str:
     (65 bits of its sha256, in base32, fitting the board's 16 characters)."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return ID_PREFIX + base64.b32encode(digest[:10]).decode("ascii")[:13]
-
-
-def unit_code_for(name: str) -> str:
-    """A code for a unit registered by an import: the name itself where it is a valid
-    code, its letters and digits joined by '-' where it is Latin, else a digest."""
-    if CODE_PATTERN.match(name):
-        return name
-    slug = "-".join(re.findall(r"[A-Za-z0-9]+", name))[:40]
-    if slug and name.isascii():
-        return slug
-    return "U-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10].upper()
 
 
 @dataclass
@@ -89,14 +78,17 @@ class Importer:
         self.reader = RowReader(mapping, table, self.campaign.zone)
         self.imported: set[str] = set()
         self.scanned = 0
-        self.units: dict[str, Unit] = {}
-        self.unit_names: dict[str, list[str]] = {}
+        self.book = UnitBook()
         self.seen: dict[str, int] = {}
+        # When each unit and category the file names first appears in it (valid time):
+        # what the import registers is registered as of then, so its months rank.
+        self.first_seen: dict[str, datetime] = {}
+        self.first_category: dict[str, datetime] = {}
         self._refresh()
         self.parent: str | None = None
         if mapping.unit_parent is not None:
             try:
-                self.parent = self._unit(mapping.unit_parent, "[units] parent")
+                self.parent = self.book.find(mapping.unit_parent, "[units] parent", {})
             except RowError as e:
                 raise Refused(f"mapping {mapping.name}: [units] parent: {e.reason}") from None
 
@@ -108,6 +100,8 @@ class Importer:
         report = ImportReport(self.table.name, self.table.digest, self.mapping.name,
                               self.mapping.source, dry_run=dry_run, strict=strict)
         save_each = not (dry_run or strict)
+        if "register" in (self.mapping.unknown_units, self.mapping.unknown_categories):
+            self._first_seen()
         held: list[_Batch] = []  # a strict run's batches, saved together at the end
         pending: list[tuple[int, list[Any]]] = []
         for number, cells in self.table.rows():
@@ -126,8 +120,35 @@ class Importer:
                 held.append(batch)
         if strict and not dry_run and not report.rejects:
             self._save_all(held)
-        report.written = not dry_run and not (strict and report.rejects)
+        report.written = (not dry_run and not (strict and report.rejects)
+                          and bool(report.events or report.units_registered
+                                   or report.categories_added))
         return report
+
+    def _first_seen(self) -> None:
+        """A pass over the rows not yet imported: the earliest valid time at which each
+        unit and category appears (a reassignment's target at its reassignment)."""
+        for number, cells in self.table.rows():
+            if _blank(cells):
+                continue
+            key = self.reader.key(number, cells)
+            if key is not None and task_id_for(key) in self.imported:
+                continue
+            try:
+                row = self.reader.read(number, cells)
+            except RowError:
+                continue
+            named = [(self.first_seen, self._unit_value(row.unit), row.assigned),
+                     (self.first_category, row.category, row.assigned)]
+            if row.action == "reassign" and row.acted_at is not None:
+                named.append((self.first_seen, self._unit_value(row.reassign_to or ""),
+                              row.acted_at))
+            for earliest, name, moment in named:
+                if name not in earliest or moment < earliest[name]:
+                    earliest[name] = moment
+
+    def _unit_value(self, value: str) -> str:
+        return self.mapping.values.get("unit", {}).get(value, value)
 
     # --- batches ---
 
@@ -143,8 +164,7 @@ class Importer:
             try:
                 read.append(self.reader.read(number, cells))
             except RowError as e:
-                read.append(Reject(number, e.column, e.value, e.kind, e.reason,
-                                   [cell_text(c) for c in cells]))
+                read.append(Reject.of(number, e, cells))
         for _ in range(ATTEMPTS):
             batch = self._build(read)
             if save:
@@ -182,7 +202,7 @@ class Importer:
         report.statuses.update(batch.statuses)
         self.seen.update(batch.keys)
         for code, unit in batch.units.items():
-            self._know(code, unit)
+            self.book.know(code, unit)
 
     def _build(self, rows: list[Row | Reject | _Known]) -> _Batch:
         batch = _Batch()
@@ -198,8 +218,7 @@ class Importer:
                 else:
                     self._build_row(row, batch, categories, now)
             except RowError as e:
-                batch.rejects.append(Reject(row.number, e.column, e.value, e.kind, e.reason,
-                                            [cell_text(c) for c in row.cells]))
+                batch.rejects.append(Reject.of(row.number, e, row.cells))
         return batch
 
     def _known(self, row: _Known, batch: _Batch) -> None:
@@ -211,8 +230,9 @@ class Importer:
         first = batch.keys.get(key, self.seen.get(key))
         if first is not None:
             external_id = key.split("\n", 1)[1]
-            raise RowError(self.reader.labels["id"], external_id, "repeated id",
-                           f"id {external_id!r} repeats row {first}")
+            column = self.reader.labels["id"]
+            raise RowError(column, external_id, "repeated id",
+                           f"{column} {external_id!r} repeats row {first}")
 
     def _build_row(self, row: Row, batch: _Batch, categories: set[str],
                    now: datetime) -> None:
@@ -222,12 +242,21 @@ class Importer:
             batch.already += 1
             batch.keys[row.key] = row.number
             return
-        unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], batch)
+        for column, moment in ((row.labels["assigned"], row.assigned),
+                               (row.acted_column, row.acted_at)):
+            if moment is not None and moment > now:
+                raise RowError(column, self.reader.cell(row, column), "date in the future",
+                               f"{column} {moment:%Y-%m-%d %H:%M} is in the future")
+        pending = dict(batch.units)
+        unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], pending,
+                                            row.assigned)
+        if new_unit is not None:
+            pending[new_unit.code] = new_unit
         new_category = row.category not in categories
         if new_category and self.mapping.unknown_categories == "refuse":
             raise RowError(row.labels["category"], row.category, "unknown category",
-                           f"category {row.category!r} is not one of this campaign's "
-                           "categories (the mapping refuses unknown categories)")
+                           f"{row.labels['category']} {row.category!r} is not one of this "
+                           "campaign's categories (the mapping refuses unknown categories)")
         origin = {"source": self.mapping.source, "file": self.table.digest,
                   "name": self.table.name, "row": row.number, "id": row.external_id}
         if self.table.sheet:
@@ -238,7 +267,8 @@ class Importer:
                 task_id=task_id, unit=unit, category=row.category, source=row.source,
                 location=row.location, description=row.description, deadline=row.deadline,
                 actor=self.actor, occurred_at=row.assigned, zone=self.campaign.zone, now=now,
-                note=row.note, origin=origin)
+                note=row.note, origin=origin, latitude=row.latitude,
+                longitude=row.longitude)
         except Refused as e:
             raise self._refusal(row, e, "assigned") from None
         new_target = None
@@ -254,7 +284,8 @@ class Importer:
             elif row.action == "reassign":
                 target, new_target = self._resolve_unit(
                     row.reassign_to or "", row.labels["reassign_to"]
-                    if "reassign_to" in self.mapping.columns else "[reassign] to", batch)
+                    if "reassign_to" in self.mapping.columns else "[reassign] to", pending,
+                    row.acted_at)  # type: ignore[arg-type]
                 task.reassign(unit=target, reason=self._reason(row, where), actor=self.actor,
                               occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
             elif row.action != "open":
@@ -265,7 +296,9 @@ class Importer:
             raise self._refusal(row, e, "closed") from None
         if new_category:
             try:
-                self.campaign.add_category(row.category, actor=self.actor, occurred_at=now)
+                self.campaign.add_category(
+                    row.category, actor=self.actor,
+                    occurred_at=self.first_category.get(row.category, row.assigned))
             except Refused as e:
                 raise RowError(row.labels["category"], row.category, "refused by the ledger",
                                str(e)) from None
@@ -298,65 +331,34 @@ class Importer:
         elif "already assigned to unit" in message and "reassign_to" in self.mapping.columns:
             column = row.labels["reassign_to"]
         else:
-            column = row.labels["closed"] if "closed" in self.mapping.columns \
-                else row.labels["status_date"] if "status_date" in self.mapping.columns \
-                else row.labels["status"]
-        position = self.reader.index.get(column, len(row.cells))
-        value = cell_text(row.cells[position]) if position < len(row.cells) else ""
-        return RowError(column, value, "refused by the ledger", message)
+            column = row.acted_column
+        value = self.reader.cell(row, column)
+        return RowError(column, value, "refused by the ledger",
+                        f"{column} {value!r}: {message}")
 
     # --- units ---
 
-    def _resolve_unit(self, value: str, column: str, batch: _Batch) -> tuple[str, Unit | None]:
-        """A unit named by code or name (or through [values.unit]); an unknown one is
+    def _resolve_unit(self, value: str, column: str, pending: dict[str, Unit],
+                      at: datetime) -> tuple[str, Unit | None]:
+        """A unit named by name or code (or through [values.unit]); an unknown one is
         registered (returned, to save with the row) or refused as the mapping says."""
-        value = self.mapping.values.get("unit", {}).get(value, value)
-        if value in batch.units:
-            return value, None
+        value = self._unit_value(value)
+        refusing = self.mapping.unknown_units == "refuse"
         try:
-            return self._unit(value, column), None
+            return self.book.find(value, column, pending, refusing), None
         except RowError as e:
-            if self.mapping.unknown_units == "refuse" or e.kind != "unknown unit":
+            if refusing or e.kind != "unknown unit":
                 raise
-        code = unit_code_for(value)
-        if code in batch.units:
-            return code, None
-        if code in self.units:
-            raise RowError(column, value, "ambiguous unit",
-                           f"unit {value!r} is unknown, and the code {code} it would be "
-                           f"registered under is unit {self.units[code].name!r}'s")
-        parent = self.units[self.parent] if self.parent is not None else None
+        code = self.book.new_code(value, column, pending)
+        kind = self.mapping.kind_for(value)
+        parent = self.book.units[self.parent] if self.parent is not None else None
         try:
-            unit = Unit.register(code=code, name=value, kind=self.mapping.unit_kind,
-                                 parent=parent, actor=self.actor,
-                                 occurred_at=self.ledger.clock())
+            unit = Unit.register(code=code, name=value, kind=kind, parent=parent,
+                                 actor=self.actor, occurred_at=self.first_seen.get(value, at))
         except Refused as e:
-            raise RowError(column, value, "refused by the ledger", str(e)) from None
+            raise RowError(column, value, "refused by the ledger",
+                           f"{column} {value!r}: {e}") from None
         return code, unit
-
-    def _unit(self, value: str, column: str) -> str:
-        if value in self.units:
-            code = value
-        else:
-            codes = self.unit_names.get(value, [])
-            if len(codes) > 1:
-                raise RowError(column, value, "ambiguous unit",
-                               f"unit name {value!r} is shared by units {', '.join(codes)}")
-            if not codes:
-                raise RowError(column, value, "unknown unit",
-                               f"unit {value!r} is neither a unit's code nor its name"
-                               + (" (the mapping refuses unknown units)"
-                                  if self.mapping.unknown_units == "refuse" else ""))
-            code = codes[0]
-        if self.units[code].retired:
-            raise RowError(column, value, "retired unit", f"unit {code} is retired")
-        return code
-
-    def _know(self, code: str, unit: Unit) -> None:
-        self.units[code] = unit
-        self.unit_names.setdefault(unit.name, [])
-        if code not in self.unit_names[unit.name]:
-            self.unit_names[unit.name].append(code)
 
     # --- what the store holds ---
 
@@ -379,10 +381,6 @@ class Importer:
             if len(page) < self.SCAN_PAGE:
                 break
         for code in changed_units:
-            unit = self.ledger.unit(code)
-            old = self.units.get(code)
-            if old is not None and old.name != unit.name:
-                self.unit_names[old.name].remove(code)
-            self._know(code, unit)
+            self.book.know(code, self.ledger.unit(code))
         # A copy: the ledger may cache the campaign, and a dry run changes it unsaved.
         self.campaign = copy.deepcopy(self.ledger.campaign())

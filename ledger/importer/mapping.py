@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from fnmatch import fnmatchcase
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,15 @@ from domain.task import CLOSURES, parse_source
 
 FIELDS = ("id", "category", "description", "location", "unit", "source", "assigned",
           "deadline", "status", "status_date", "closed", "rectification", "reinspection",
-          "reassign_to", "notes")
+          "reassign_to", "latitude", "longitude", "notes")
 REQUIRED = ("category", "description", "location", "unit", "source", "assigned")
 ACTIONS = ("open", "reassign", *CLOSURES)
 SECTIONS = ("file", "columns", "defaults", "values", "dates", "status", "deadline", "units",
             "categories", "reassign")
 POLICIES = ("register", "refuse")
 RELATIVE_DEADLINE = re.compile(r"^(\d{1,4})\s*(天|日|d|days?)$", re.IGNORECASE)
+# A deadline counted in working days ("3个工作日"): the importer has no working-day calendar.
+WORKING_DAYS = re.compile(r"^\d{1,4}\s*(个)?(工作日|working days?)$", re.IGNORECASE)
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 TIME_DIRECTIVES = re.compile(r"%[HIMSpXcfTRr]")
 
@@ -66,12 +69,21 @@ class Mapping:
     unknown_units: str
     unit_kind: str
     unit_parent: str | None
+    unit_kinds: tuple[tuple[str, str], ...]  # (name pattern, kind), tried in order
     unknown_categories: str
     reassign_to: str | None
 
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    def kind_for(self, unit_name: str) -> str:
+        """The kind of a unit the import registers: that of the first pattern its name
+        matches (``*社区``; alternatives split by ``|``), else ``[units] kind``."""
+        for pattern, kind in self.unit_kinds:
+            if any(fnmatchcase(unit_name, p.strip()) for p in pattern.split("|")):
+                return kind
+        return self.unit_kind
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -222,11 +234,19 @@ class _Checker:
             raise self.fail("[deadline] days", "is required: the deadline, in days after the "
                             "assignment, of a row that gives none (or missing = \"reject\")")
 
-        units = self.table(raw, "units", ("unknown", "kind", "parent"))
+        units = self.table(raw, "units", ("unknown", "kind", "parent", "kinds"))
         unit_kind = self.text(units, "units", "kind", "部门")
         if unit_kind not in UNIT_KINDS:
             raise self.fail("[units] kind",
                             f"must be one of {', '.join(UNIT_KINDS)}, got {unit_kind!r}")
+        kinds = units.get("kinds", {})
+        if not isinstance(kinds, dict):
+            raise self.fail("[units.kinds]", "must be a table of name patterns and kinds, "
+                            "like \"*社区\" = \"社区\"")
+        for pattern, kind in kinds.items():
+            if kind not in UNIT_KINDS:
+                raise self.fail(f"[units.kinds] {pattern!r}",
+                                f"must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
         categories = self.table(raw, "categories", ("unknown",))
         reassign = self.table(raw, "reassign", ("to",))
         reassign_to = self.text(reassign, "reassign", "to")
@@ -244,6 +264,7 @@ class _Checker:
             deadline_days_by_category=by_category,
             unknown_units=self.choice(units, "units", "unknown", POLICIES, "refuse"),
             unit_kind=unit_kind or "部门", unit_parent=self.text(units, "units", "parent"),
+            unit_kinds=tuple(kinds.items()),
             unknown_categories=self.choice(categories, "categories", "unknown", POLICIES,
                                            "refuse"),
             reassign_to=reassign_to)

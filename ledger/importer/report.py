@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.importer.tables import Table
+from ledger.importer.rows import RowError
+from ledger.importer.tables import Table, cell_text
 
 @dataclass
 class Reject:
@@ -20,6 +21,15 @@ class Reject:
     kind: str  # the reason's kind, for the summary: "malformed date", "unknown unit" …
     reason: str
     cells: list[str]
+
+    @classmethod
+    def of(cls, number: int, error: RowError, cells: list[Any]) -> Reject:
+        """The row's reject; its reason names the column and the value at fault."""
+        reason = error.reason
+        if error.column and error.column not in reason:
+            reason = f"{error.column} {error.value!r}: {reason}"
+        return cls(number, error.column, error.value, error.kind, reason,
+                   [cell_text(c) for c in cells])
 
 
 @dataclass

@@ -7,11 +7,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.base import Refused, local_date
+from domain.base import Refused, check_day, local_date
 from domain.task import parse_source
 from ledger.importer.dates import strptime
 from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
-                                     TIME_DIRECTIVES, Mapping, Spec)
+                                     TIME_DIRECTIVES, WORKING_DAYS, Mapping, Spec)
 from ledger.importer.tables import Table, cell_text
 
 class RowError(Exception):
@@ -40,12 +40,15 @@ class Row:
     action: str
     status: str
     acted_at: datetime | None
+    acted_column: str  # the column acted_at was read from (or would be)
     reassign_to: str | None
     rectification: str
     reinspection: str
     note: str
     filled: list[str]
     labels: dict[str, str]
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class RowReader:
@@ -91,8 +94,10 @@ class RowReader:
     def read(self, number: int, raw: list[Any]) -> Row:
         width = len(self.table.header)
         if len(raw) > width and any(cell_text(c) for c in raw[width:]):
-            raise RowError("", "", "bad row", f"row has {len(raw)} values, the header "
-                           f"{width} columns")
+            extra = [cell_text(c) for c in raw[width:] if cell_text(c)]
+            raise RowError("", extra[0], "bad row",
+                           f"row has {len(raw)} values, the header {width} columns "
+                           f"(beyond the header: {', '.join(map(repr, extra[:3]))})")
         self._raw, self._filled, self._memo = raw, [], {}
         mapping = self.mapping
         external_id = self.text("id") if "id" in mapping.columns else None
@@ -104,22 +109,28 @@ class RowReader:
         status, action = self.status()
         acted_at = None
         closed_value = self.optional_text("closed")
+        acted_column = self.label("closed") if "closed" in mapping.columns else \
+            self.label("status_date") if "status_date" in mapping.columns else \
+            self.label("status")
         if action == "open":
             if closed_value:
                 raise RowError(self.label("closed"), closed_value, "inconsistent status",
-                               f"{self.label('closed')} is {closed_value!r} but status "
-                               f"{status!r} maps to open")
+                               f"{self.label('closed')} is {closed_value!r} but "
+                               f"{self.label('status')} {status!r} maps to open")
         else:
-            acted_at = (self.moment("closed") if closed_value
-                        else self.moment("status_date") if self.optional_text("status_date")
-                        else None)
+            if closed_value:
+                acted_at = self.moment("closed")
+            elif self.optional_text("status_date"):
+                acted_column = self.label("status_date")
+                acted_at = self.moment("status_date")
             if acted_at is None:
-                column = self.label("closed") if "closed" in mapping.columns else \
-                    self.label("status_date") if "status_date" in mapping.columns else \
-                    self.label("status")
-                raise RowError(column, "", "missing date",
-                               f"status {status!r} ({action}) needs the date it happened, "
-                               f"and {column} is empty")
+                raise RowError(acted_column, "", "missing date",
+                               f"{self.label('status')} {status!r} ({action}) needs the date "
+                               f"it happened, and {acted_column} is empty")
+            if acted_at < assigned:
+                raise RowError(acted_column, self.cell_of(acted_column), "date out of order",
+                               f"{acted_column} {acted_at:%Y-%m-%d %H:%M} is before "
+                               f"{self.label('assigned')} {assigned:%Y-%m-%d %H:%M}")
         reassign_to = None
         if action == "reassign":
             reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
@@ -131,10 +142,11 @@ class RowReader:
             unit=self.text("unit"), category=category,
             source=self._source(), location=self.text("location"),
             description=self.text("description"), assigned=assigned, deadline=deadline,
-            action=action, status=status, acted_at=acted_at, reassign_to=reassign_to,
+            action=action, status=status, acted_at=acted_at, acted_column=acted_column,
+            reassign_to=reassign_to,
             rectification=self.optional_text("rectification"),
             reinspection=self.optional_text("reinspection"), note=notes,
-            filled=self._filled, labels=self.labels)
+            filled=self._filled, labels=self.labels, **self.place())
 
     # --- fields ---
 
@@ -153,6 +165,40 @@ class RowReader:
                 if value:
                     return value
         return ""
+
+    def cell_of(self, column: str) -> str:
+        """The text of the current row's cell in ``column`` ("" for a [defaults] label)."""
+        return self._cell(column) if column in self.index else ""
+
+    def cell(self, row: Row, column: str) -> str:
+        """The text of ``row``'s cell in ``column``."""
+        position = self.index.get(column, len(row.cells))
+        return cell_text(row.cells[position]) if position < len(row.cells) else ""
+
+    def place(self) -> dict[str, float | None]:
+        """The row's latitude and longitude (both or neither), checked."""
+        found: dict[str, float | None] = {}
+        for name, bound in (("latitude", 90), ("longitude", 180)):
+            text = self.optional_text(name)
+            if not text:
+                found[name] = None
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = float("nan")
+            if not -bound <= value <= bound:
+                raise RowError(self.label(name), text, f"bad {name}",
+                               f"{self.label(name)} {text!r} is not a {name} (a number of "
+                               f"degrees from -{bound} to {bound})")
+            found[name] = value
+        if (found["latitude"] is None) != (found["longitude"] is None):
+            given, empty = ("latitude", "longitude") if found["latitude"] is not None \
+                else ("longitude", "latitude")
+            raise RowError(self.label(empty), "", f"empty {empty}",
+                           f"{self.label(empty)} is empty but {self.label(given)} is "
+                           f"{self.optional_text(given)!r}: a place needs both")
+        return found
 
     def _cell(self, column: str) -> str:
         position = self.index[column]
@@ -194,7 +240,8 @@ class RowReader:
         try:
             return parse_source(value)
         except Refused as e:
-            raise RowError(self.label("source"), value, "unknown source", str(e)) from None
+            raise RowError(self.label("source"), value, "unknown source",
+                           f"{self.label('source')} {value!r}: {e}") from None
 
     def status(self) -> tuple[str, str]:
         if "status" not in self.mapping.columns:
@@ -204,7 +251,8 @@ class RowReader:
         if action is None:
             kind = "unknown status" if status else "empty status"
             raise RowError(self.label("status"), status, kind,
-                           f"status {status!r} is not in the mapping's [status] table "
+                           f"{self.label('status')} {status!r} is not in the mapping's "
+                           "[status] table "
                            f"({', '.join(repr(s) for s in self.mapping.statuses)})")
         return status, action
 
@@ -237,10 +285,22 @@ class RowReader:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
+            if WORKING_DAYS.match(text):
+                raise RowError(spec.label, text, "working days",
+                               f"{spec.label} {text!r} counts working days, which the "
+                               "importer does not count; give the date, or calendar days "
+                               "like 7天") from None
             formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
             raise RowError(spec.label, text, "malformed date",
                            f"{spec.label} {text!r} is not a date ({formats})") from None
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+
+    def _in_range(self, name: str, value: datetime | date) -> datetime | date:
+        try:
+            return check_day(self.label(name), value)
+        except Refused as e:
+            raise RowError(self.label(name), self.optional_text(name), "date out of range",
+                           str(e)) from None
 
     def moment(self, name: str) -> datetime:
         if name not in self.mapping.columns:
@@ -248,7 +308,7 @@ class RowReader:
         if not self.optional_text(name):
             raise RowError(self.label(name), "", f"empty {name}",
                            f"{self.label(name)} is empty")
-        value, _ = self._parse(name)
+        value = self._in_range(name, self._parse(name)[0])
         if isinstance(value, datetime):
             return value
         return datetime.combine(value, time(), tzinfo=self.file_zone)
@@ -259,8 +319,14 @@ class RowReader:
             relative = RELATIVE_DEADLINE.match(text)
             if relative:
                 return local_date(assigned, self.zone) + timedelta(days=int(relative[1]))
-            value, _ = self._parse("deadline")
-            return value.astimezone(self.zone).date() if isinstance(value, datetime) else value
+            value = self._in_range("deadline", self._parse("deadline")[0])
+            day = value.astimezone(self.zone).date() if isinstance(value, datetime) else value
+            if day < local_date(assigned, self.zone):
+                raise RowError(self.label("deadline"), text, "deadline before assignment",
+                               f"{self.label('deadline')} {day.isoformat()} is before "
+                               f"{self.label('assigned')} "
+                               f"{local_date(assigned, self.zone).isoformat()}")
+            return day
         column = self.label("deadline")
         if self.mapping.deadline_missing == "reject":
             raise RowError(column, "", "empty deadline", f"{column} is empty")
