@@ -18,6 +18,8 @@ BOARD_COLUMNS = [
     ("days_overdue", "overdue days"), ("rework_count", "rework"),
     ("last_action", "last action"), ("last_action_at", "at"),
 ]
+# Where the problem is on the map (when its record says): in json (export board has it too).
+PLACE_COLUMNS = [("latitude", "latitude"), ("longitude", "longitude")]
 
 
 @click.command()
@@ -48,7 +50,7 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
             row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
                 zone).strftime("%Y-%m-%d %H:%M")
-    emit(rows, BOARD_COLUMNS, fmt)
+    emit(rows, BOARD_COLUMNS + PLACE_COLUMNS if fmt == "json" else BOARD_COLUMNS, fmt)
 
 
 COMMANDS = [board]

@@ -106,6 +106,7 @@ EXPORT_COLUMNS = [
     ("days_overdue", "overdue days"), ("notice_no", "notice"),
     ("rework_count", "rework"), ("escalations", "escalations"), ("cycle", "cycle"),
     ("last_action", "last action"), ("last_action_at", "last action at"),
+    ("latitude", "latitude"), ("longitude", "longitude"),
 ]
 
 

@@ -133,9 +133,9 @@ def require_aware(field: str, value: datetime) -> datetime:
 def check_moment(occurred_at: datetime, now: datetime) -> None:
     """An event's valid time must carry a zone and not lie in the future."""
     require_aware("occurred_at", occurred_at)
-    check_day("occurred_at", occurred_at)
     if occurred_at > now:
         raise Refused(f"occurred_at {occurred_at.isoformat()} is in the future")
+    check_day("occurred_at", occurred_at)
 
 
 def local_date(moment: datetime, zone: tzinfo) -> date:

@@ -680,5 +680,5 @@ def describe_task(task: Task, today: date) -> dict[str, Any]:
         "overdue": task.is_overdue(today), "cycle": task.cycle,
         "rework_count": task.rework_count, "escalations": task.escalations,
         "inspection": task.inspection, "assigned_at": task.assigned_at.isoformat(),
-        "version": task.version,
+        "latitude": task.latitude, "longitude": task.longitude, "version": task.version,
     }

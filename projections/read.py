@@ -151,8 +151,10 @@ class ReadSide:
         (or as of the read side's moment)."""
         self.current()
         tasks = self.board_projection.tables["tasks"]
+        places = self.board_projection.tables["places"]
         today = self.today()
-        query = sa.select(tasks)
+        query = sa.select(tasks, places.c.latitude, places.c.longitude).select_from(
+            tasks.outerjoin(places, places.c.task == tasks.c.task))
         if unit:
             query = query.where(tasks.c.unit.in_(self.unit_and_descendants(unit)))
         if state:
