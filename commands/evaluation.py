@@ -15,6 +15,7 @@ from commands.params import MONTH
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.evaluation import FIGURES, ScoreLine, month_add, month_of
+from domain.rounding import fixed, rounded
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.evaluation import LEVELS, Evaluator, Ranking, digest
@@ -32,9 +33,9 @@ def _evaluator(session: Session) -> Evaluator:
 def plain(value: Any) -> Any:
     """A figure for csv and json: fractions as decimals (four places)."""
     if isinstance(value, Fraction):
-        return round(float(value), 4)
+        return rounded(value, 4)
     if isinstance(value, float):
-        return round(value, 4)
+        return rounded(value, 4)
     return value
 
 
@@ -128,9 +129,9 @@ def _detail(item: dict[str, Any], zone: Any) -> str:
         until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
         return f"deadline {item['deadline']}, overdue {until}"
     if kind == "verified":
-        return f"{item['days']:.1f} days"
+        return f"{fixed(item['days'], 1)} days"
     if kind == "response":
-        return f"{item['hours']:.1f} hours"
+        return f"{fixed(item['hours'], 1)} hours"
     if kind == "reinspection":
         return "failed (rework)" if item["failed"] else "passed"
     if kind == "assigned":
@@ -232,7 +233,7 @@ def _points(value: Fraction) -> str:
 
 
 def _signed(value: Fraction) -> str:
-    return f"{float(value):+.2f}"
+    return fixed(value, 2, sign=True)
 
 
 def change_text(change: int | None) -> str:
@@ -248,7 +249,7 @@ def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
         if fmt == "table":
             terms: Any = "; ".join(term_text(line) for line in p.lines if line.points)
             rows.append({"rank": placed.rank, "unit": p.unit, "name": p.name,
-                         "score": f"{float(placed.score):.2f}",
+                         "score": fixed(placed.score, 2),
                          "rank_change": change_text(placed.rank_change),
                          "score_change": "" if placed.score_change is None else
                          _signed(placed.score_change),
@@ -283,7 +284,7 @@ def print_ranking(ranking: Ranking, fmt: str, heading: str) -> None:
         for which in ("red", "black"):
             listed = ranking.listed(which)
             click.echo(f"{LIST_LABELS[which]} ({which} list): "
-                       + (", ".join(f"{p.name} {p.unit} ({float(p.placed.score):.2f})"
+                       + (", ".join(f"{p.name} {p.unit} ({fixed(p.placed.score, 2)})"
                                     for p in listed) or "—"))
 
 

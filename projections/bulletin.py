@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.evaluation import FIGURES, RATE, last_day
+from domain.rounding import fixed, rounded
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
 
@@ -152,9 +153,9 @@ def shown(name: str, value: Any) -> str:
     if value is None:
         return "—"
     if FIGURES[name].nature == RATE:
-        return f"{float(value) * 100:.1f}%"
+        return f"{fixed(Fraction(value) * 100, 1)}%"
     if isinstance(value, (float, Fraction)):
-        return f"{float(value):.1f}"
+        return fixed(value, 1)
     return str(value)
 
 
@@ -165,7 +166,7 @@ def _change(change: int | None, b: Bulletin) -> str:
 
 
 def _terms(placement: Any, lang: str) -> str:
-    return "；".join(f"{FIGURES[line.figure].label(lang)} {float(line.points):+.2f}"
+    return "；".join(f"{FIGURES[line.figure].label(lang)} {fixed(line.points, 2, sign=True)}"
                     for line in placement.lines if line.points) or "—"
 
 
@@ -179,13 +180,13 @@ def sections(b: Bulletin) -> list[tuple[str, list[str], list[list[str]]]]:
                       [b.label("rank"), b.label("unit"), b.label("score"), b.label("change"),
                        b.label("terms")],
                       [[str(p.placed.rank), f"{p.name}（{p.unit}）",
-                        f"{float(p.placed.score):.2f}", _change(p.placed.rank_change, b),
+                        fixed(p.placed.score, 2), _change(p.placed.rank_change, b),
                         _terms(p, b.lang)] for p in ranking.placements]))
     found.append((b.label("lists"), [b.label("level"), b.label("red"), b.label("black")],
                   [[b.level(level),
-                    "、".join(f"{p.name}（{float(p.placed.score):.2f}）"
+                    "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
                              for p in r.listed("red")) or b.label("none"),
-                    "、".join(f"{p.name}（{float(p.placed.score):.2f}）"
+                    "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
                              for p in r.listed("black")) or b.label("none")]
                    for level, r in b.rankings.items()]))
     found.append((b.label("overdue"),
@@ -203,7 +204,7 @@ def sections(b: Bulletin) -> list[tuple[str, list[str], list[list[str]]]]:
                   [b.label("level"), b.label("month"), b.label("units"),
                    b.label("mean_score"), b.label("on_time_rate")],
                   [[b.level(level), point["month"], str(point["units"]),
-                    f"{point['mean_score']:.2f}", shown("on_time_rate", point["on_time_rate"])]
+                    fixed(point['mean_score'], 2), shown("on_time_rate", point["on_time_rate"])]
                    for level, series in b.trend.items() for point in series]))
     return found
 
@@ -334,7 +335,7 @@ def to_xlsx(b: Bulletin) -> bytes:
         for month in window:
             points = [{p["month"]: p for p in b.trend[lv]}.get(month) for lv in levels]
             sheet.append([month, *(p["mean_score"] if p else None for p in points),
-                          *(round(p["on_time_rate"] * 100, 1) if p and p["on_time_rate"]
+                          *(rounded(Fraction(p["on_time_rate"]) * 100, 1) if p and p["on_time_rate"]
                             is not None else None for p in points)])
         for offset, key, anchor in ((0, "chart_scores", "H2"),
                                     (len(levels), "chart_on_time", "H20")):
