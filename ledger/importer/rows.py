@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.base import Refused, check_day, local_date
+from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, check_day, local_date
 from domain.task import parse_source
 from ledger.importer.dates import strptime
 from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
@@ -298,9 +298,11 @@ class RowReader:
     def _in_range(self, name: str, value: datetime | date) -> datetime | date:
         try:
             return check_day(self.label(name), value)
-        except Refused as e:
-            raise RowError(self.label(name), self.optional_text(name), "date out of range",
-                           str(e)) from None
+        except Refused:
+            text = self.optional_text(name)
+            raise RowError(self.label(name), text, "date out of range",
+                           f"{self.label(name)} {text!r} is outside the days the ledger "
+                           f"takes ({EARLIEST_DAY} to {LATEST_DAY})") from None
 
     def moment(self, name: str) -> datetime:
         if name not in self.mapping.columns:
