@@ -587,4 +587,5 @@ def test_the_shipped_mappings_load() -> None:
     from ledger.importer import load_mapping
 
     shipped = sorted((ROOT / "examples" / "mappings").glob("*.toml"))
-    assert [load_mapping(path).source for path in shipped] == ["baltimore-311", SOURCE]
+    assert [load_mapping(path).source for path in shipped] == [
+        "baltimore-311", "城关街道问题整改台账", SOURCE]

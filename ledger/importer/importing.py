@@ -90,7 +90,7 @@ class Importer:
             try:
                 self.parent = self.book.find(mapping.unit_parent, "[units] parent", {})
             except RowError as e:
-                raise Refused(f"mapping {mapping.name}: [units] parent: {e.reason}") from None
+                raise Refused(f"mapping {mapping.name}: {e.reason}") from None
 
     def run(self, *, dry_run: bool = False, strict: bool = False,
             progress: Callable[[int], None] | None = None) -> ImportReport:
@@ -120,6 +120,7 @@ class Importer:
                 held.append(batch)
         if strict and not dry_run and not report.rejects:
             self._save_all(held)
+        report.skipped = Counter(self.table.skipped)
         report.written = (not dry_run and not (strict and report.rejects)
                           and bool(report.events or report.units_registered
                                    or report.categories_added))
@@ -164,7 +165,7 @@ class Importer:
             try:
                 read.append(self.reader.read(number, cells))
             except RowError as e:
-                read.append(Reject.of(number, e, cells))
+                read.append(Reject.of(number, e, cells, self.table.filled.get(number)))
         for _ in range(ATTEMPTS):
             batch = self._build(read)
             if save:
@@ -197,6 +198,9 @@ class Importer:
         report.already_imported += batch.already
         report.rejects.extend(batch.rejects)
         report.units_registered.extend(batch.units)
+        for code, unit in batch.units.items():
+            report.unit_names[code] = (f"{unit.name} ({unit.kind}"
+                                       + (f" under {unit.parent})" if unit.parent else ")"))
         report.categories_added.extend(batch.categories)
         report.filled.update(batch.filled)
         report.statuses.update(batch.statuses)
@@ -218,7 +222,8 @@ class Importer:
                 else:
                     self._build_row(row, batch, categories, now)
             except RowError as e:
-                batch.rejects.append(Reject.of(row.number, e, row.cells))
+                batch.rejects.append(Reject.of(row.number, e, row.cells,
+                                               self.table.filled.get(row.number)))
         return batch
 
     def _known(self, row: _Known, batch: _Batch) -> None:
@@ -261,6 +266,9 @@ class Importer:
                   "name": self.table.name, "row": row.number, "id": row.external_id}
         if self.table.sheet:
             origin["sheet"] = self.table.sheet
+        came = self.table.filled.get(row.number)
+        if came:  # values not in their own cell: a merged cell's, or filled down
+            origin["filled"] = came
         where = f"{self.table.name} row {row.number}"
         try:
             task = Task.assign(
@@ -311,6 +319,9 @@ class Importer:
         batch.keys[row.key] = row.number
         batch.events += len(task.log)
         batch.filled.update(row.filled)
+        for column, how in (came or {}).items():
+            batch.filled[f"{column}: from a merged cell" if how.startswith("from merged")
+                         else f"{column}: filled down"] += 1
         batch.statuses[f"{row.status or '(no status)'} → {row.action}"] += 1
 
     def _reason(self, row: Row, where: str) -> str:

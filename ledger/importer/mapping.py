@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from fnmatch import fnmatchcase
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ FIELDS = ("id", "category", "description", "location", "unit", "source", "assign
 REQUIRED = ("category", "description", "location", "unit", "source", "assigned")
 ACTIONS = ("open", "reassign", *CLOSURES)
 SECTIONS = ("file", "columns", "defaults", "values", "dates", "status", "deadline", "units",
-            "categories", "reassign")
+            "categories", "reassign", "fill", "skip")
+SKIP_KINDS = {"totals": "total row", "signatures": "signature line", "notes": "note line"}
 POLICIES = ("register", "refuse")
 RELATIVE_DEADLINE = re.compile(r"^(\d{1,4})\s*(天|日|d|days?)$", re.IGNORECASE)
 # A deadline counted in working days ("3个工作日"): the importer has no working-day calendar.
@@ -55,7 +56,7 @@ class Mapping:
     format: str | None
     encoding: str
     sheet: str | None
-    header_row: int
+    header_row: int | None  # None: found by the columns' names
     columns: dict[str, Spec]
     notes: tuple[str, ...]
     defaults: dict[str, str]
@@ -72,10 +73,17 @@ class Mapping:
     unit_kinds: tuple[tuple[str, str], ...]  # (name pattern, kind), tried in order
     unknown_categories: str
     reassign_to: str | None
+    fill_down: tuple[str, ...] = ()  # columns whose empty cells take the value above
+    skip_markers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    def headings(self) -> list[str]:
+        """Every column the mapping reads, in order, each once."""
+        found = [c for spec in self.columns.values() for c in spec.columns()]
+        return list(dict.fromkeys([*found, *self.notes, *self.fill_down]))
 
     def kind_for(self, unit_name: str) -> str:
         """The kind of a unit the import registers: that of the first pattern its name
@@ -133,6 +141,13 @@ class _Checker:
                             f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
+    def names(self, table: dict[str, Any], key: str, name: str = "down") -> list[str]:
+        value = table.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            raise self.fail(key, f"must be a list of texts, got {value!r}")
+        return [v.strip() for v in value]
+
     def days(self, value: Any, key: str) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise self.fail(key, f"must be a whole number of days (0 or more), got {value!r}")
@@ -161,8 +176,9 @@ class _Checker:
             raise self.fail("[file] format", f"must be csv or xlsx, got {fmt!r}")
         encoding = self.text(file, "file", "encoding", "utf-8")
         check_encoding(encoding, f"mapping {self.name}: [file] encoding")
-        header_row = file.get("header_row", 1)
-        if not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1:
+        header_row = file.get("header_row")
+        if header_row is not None and (not isinstance(header_row, int)
+                                       or isinstance(header_row, bool) or header_row < 1):
             raise self.fail("[file] header_row", f"must be a row number, got {header_row!r}")
 
         columns_raw = self.table(raw, "columns", FIELDS)
@@ -254,6 +270,12 @@ class _Checker:
                 "reassign_to" not in columns:
             raise self.fail("[reassign] to", "is required where a status means reassign "
                             "(or [columns] reassign_to)")
+        fill = self.table(raw, "fill", ("down",))
+        fill_down = self.names(fill, "[fill] down")
+        skip = self.table(raw, "skip", tuple(SKIP_KINDS))
+        skip_markers = {SKIP_KINDS[key]: tuple("".join(m.split()) for m in
+                                               self.names(skip, f"[skip] {key}", key))
+                        for key in skip}
         return Mapping(
             path=path, source=source.strip(), format=fmt, encoding=encoding or "utf-8",
             sheet=self.text(file, "file", "sheet"), header_row=header_row, columns=columns,
@@ -267,7 +289,7 @@ class _Checker:
             unit_kinds=tuple(kinds.items()),
             unknown_categories=self.choice(categories, "categories", "unknown", POLICIES,
                                            "refuse"),
-            reassign_to=reassign_to)
+            reassign_to=reassign_to, fill_down=tuple(fill_down), skip_markers=skip_markers)
 
 
 def check_encoding(encoding: str | None, where: str) -> None:

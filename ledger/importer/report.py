@@ -21,15 +21,21 @@ class Reject:
     kind: str  # the reason's kind, for the summary: "malformed date", "unknown unit" …
     reason: str
     cells: list[str]
+    filled: dict[str, str] = field(default_factory=dict)  # values not from their own cell
 
     @classmethod
-    def of(cls, number: int, error: RowError, cells: list[Any]) -> Reject:
-        """The row's reject; its reason names the column and the value at fault."""
+    def of(cls, number: int, error: RowError, cells: list[Any],
+           filled: dict[str, str] | None = None) -> Reject:
+        """The row's reject; its reason names the column and the value at fault (and says
+        where that value came from when not from its own cell: a merged cell's, filled
+        down)."""
         reason = error.reason
         if error.column and error.column not in reason:
             reason = f"{error.column} {error.value!r}: {reason}"
+        if filled and error.column in filled:
+            reason += f" ({error.column} {filled[error.column]})"
         return cls(number, error.column, error.value, error.kind, reason,
-                   [cell_text(c) for c in cells])
+                   [cell_text(c) for c in cells], dict(filled or {}))
 
 
 @dataclass
@@ -49,9 +55,11 @@ class ImportReport:
     already_imported: int = 0
     rejects: list[Reject] = field(default_factory=list)
     units_registered: list[str] = field(default_factory=list)
+    unit_names: dict[str, str] = field(default_factory=dict)  # code → "name (kind under P)"
     categories_added: list[str] = field(default_factory=list)
     filled: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # rows that are not data, by kind
 
     def rejected_by_reason(self) -> Counter[str]:
         return Counter(f"{r.kind} ({r.column})" for r in self.rejects)
@@ -63,13 +71,15 @@ class ImportReport:
             "written": self.written, "rows_read": self.rows_read,
             "tasks_created": self.tasks_created, "events": self.events,
             "already_imported": self.already_imported, "rows_rejected": len(self.rejects),
+            "rows_skipped": dict(sorted(self.skipped.items())),
             "rejected_by_reason": dict(sorted(self.rejected_by_reason().items())),
             "units_registered": self.units_registered,
             "categories_added": self.categories_added,
             "filled_in": dict(sorted(self.filled.items())),
             "statuses": dict(sorted(self.statuses.items())),
             "rejects": [{"row": r.row, "column": r.column, "value": r.value,
-                         "reason": r.reason} for r in self.rejects],
+                         "reason": r.reason, **({"filled": r.filled} if r.filled else {})}
+                        for r in self.rejects],
         }
 
 

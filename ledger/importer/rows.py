@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -49,6 +50,12 @@ class Row:
     labels: dict[str, str]
     latitude: float | None = None
     longitude: float | None = None
+
+
+def half_width(text: str) -> str:
+    """Full-width digits and punctuation as ASCII (２０２４年５月３日 → 2024年5月3日, ７天 → 7天),
+    for the dates and numbers read from a cell (NFKC; descriptions are kept as written)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 class RowReader:
@@ -184,7 +191,7 @@ class RowReader:
                 found[name] = None
                 continue
             try:
-                value = float(text)
+                value = float(half_width(text))
             except ValueError:
                 value = float("nan")
             if not -bound <= value <= bound:
@@ -260,6 +267,7 @@ class RowReader:
         """A date field's value: a datetime (aware) or a date (a day, no time)."""
         spec = self.mapping.columns[name]
         text = self.optional_text(name)
+        written, text = text, half_width(text)
         # A workbook's date cell is already a date; one at midnight is a day.
         if len(spec.parts) == 1 and "{" not in spec.parts[0]:
             cell = self._raw[self.index[spec.parts[0]]] \
@@ -286,13 +294,13 @@ class RowReader:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             if WORKING_DAYS.match(text):
-                raise RowError(spec.label, text, "working days",
-                               f"{spec.label} {text!r} counts working days, which the "
+                raise RowError(spec.label, written, "working days",
+                               f"{spec.label} {written!r} counts working days, which the "
                                "importer does not count; give the date, or calendar days "
                                "like 7天") from None
             formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
-            raise RowError(spec.label, text, "malformed date",
-                           f"{spec.label} {text!r} is not a date ({formats})") from None
+            raise RowError(spec.label, written, "malformed date",
+                           f"{spec.label} {written!r} is not a date ({formats})") from None
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
 
     def _in_range(self, name: str, value: datetime | date) -> datetime | date:
@@ -318,7 +326,7 @@ class RowReader:
     def deadline(self, assigned: datetime, category: str) -> date:
         text = self.optional_text("deadline")
         if text:
-            relative = RELATIVE_DEADLINE.match(text)
+            relative = RELATIVE_DEADLINE.match(half_width(text))
             if relative:
                 return local_date(assigned, self.zone) + timedelta(days=int(relative[1]))
             value = self._in_range("deadline", self._parse("deadline")[0])
