@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shlex
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli import main
 from ledger.importer import Importer, ImportReport, load_mapping, open_table
 from ledger.store import Store
 from projections.board import Board
@@ -259,4 +261,32 @@ def test_the_shipped_chengguan_workbook_registers_its_units_under_the_jiedao(
     ranked = json.loads(cli.ok("rank", "--month", "2024-06", "--level", "社区", "--parent",
                                "CG", "--format", "json"))
     assert sorted(r["name"] for r in ranked) == ["东关社区", "西关社区"]
+    cli.close()
+
+
+def test_the_readmes_import_examples_run_as_written(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import section's commands that name the shipped files, in a folder holding
+    examples/, after the README's campaign start (wang) — each exits 0."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Importing 台账 and 311 records"):]
+    opening = section.index("```sh\n") + 6
+    block = section[opening:section.index("\n```", opening)]
+    lines = [shlex.split(line, comments=True)
+             for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+    wanted = [words for words in lines if words and (
+        any(w.startswith("examples/") for w in words) or words[1:3] == ["unit", "add"]
+        or words[1:3] == ["export", "board"])]
+    assert len(wanted) == 4
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    cli = Cli("sqlite:///taizhang.db")
+    cli.ok("campaign", "start", "--name", "创建全国文明城市2024", "--admin", "wang",
+           "--admin-name", "王主任")
+    for words in wanted:
+        assert words[0] == "taizhang"
+        result = cli.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,
+                                                         "TAIZHANG_AS": "wang"})
+        assert result.exit_code == 0, (words, result.output)
+    assert (tmp_path / "待修正.csv").exists() and (tmp_path / "台账.xlsx").exists()
     cli.close()
