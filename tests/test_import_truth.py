@@ -10,7 +10,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.base import Actor, Refused
 from domain.task import Task
 from ledger.importer import Importer, ImportReport, load_mapping, open_table
 from ledger.store import Store
@@ -355,3 +356,20 @@ def test_an_assignment_stored_before_coordinates_reads_with_none(tmp_path: Path)
     task = restored.mutate(None)
     assert (task.latitude, task.longitude) == (None, None)
     store.close()
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "message"), [
+    (39.3, None, "latitude and longitude go together, got latitude 39.3 and longitude None"),
+    (90.5, 0.0, "latitude must be a number from -90 to 90, got 90.5"),
+    (0.0, -180.01, "longitude must be a number from -180 to 180, got -180.01"),
+    (float("nan"), 0.0, "latitude must be a number from -90 to 90, got nan"),
+])
+def test_a_task_refuses_half_a_place_or_one_off_the_globe(
+        latitude: float | None, longitude: float | None, message: str) -> None:
+    moment = datetime(2024, 5, 3, 10, tzinfo=EASTERN)
+    with pytest.raises(Refused) as refused:
+        Task.assign(task_id="T-000001", unit="JS01", category="环境卫生", source="inspection",
+                    location="幸福路", description="垃圾", deadline=date(2024, 5, 10),
+                    actor=Actor("admin", "admin"), occurred_at=moment, zone=EASTERN,
+                    now=moment, latitude=latitude, longitude=longitude)
+    assert str(refused.value) == message
