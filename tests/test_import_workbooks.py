@@ -204,16 +204,17 @@ def test_a_csv_exported_from_a_merged_sheet_fills_down_as_the_mapping_says(
         "责任单位": "filled down from row 3"}
 
 
-def test_a_working_day_limit_is_refused_naming_the_column_and_value(
+def test_a_working_day_limit_in_full_width_digits_counts_working_days(
         seeded_store: Store, tmp_path: Path) -> None:
-    """Working-day limits need the working-day calendar; until the importer counts them,
-    such a row is refused, saying why."""
+    """３个工作日 is 3个工作日: counted by the official calendar (2024's May Day holiday
+    ran to 05-05), the rule kept beside the date."""
     rows = data_rows([("幸福社区", 2)], 3)
-    rows[1][7] = "3个工作日"
+    rows[1][7] = "３个工作日"
     report = imported(seeded_store, write_plain(tmp_path / "台账.xlsx", rows))
-    assert [(r.row, r.column, r.value, r.kind) for r in report.rejects] == [
-        (3, "整改时限", "3个工作日", "working days")]
-    assert report.rejects[0].reason.startswith("整改时限 '3个工作日' counts working days")
+    assert (report.tasks_created, report.rejects) == (2, [])
+    (assigned,) = [decode(r).data for r in seeded_store.ledger.records()
+                   if r.topic.endswith("Task.Assigned") and decode(r).data["origin"]["row"] == 3]
+    assert (assigned["deadline"], assigned["deadline_rule"]) == ("2024-05-08", "３个工作日")
 
 
 def test_the_header_is_found_by_its_names_and_an_unreadable_one_is_named(

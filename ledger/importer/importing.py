@@ -75,7 +75,8 @@ class Importer:
         self.actor: Actor = ledger.actor(actor_id)
         authorize(self.actor, "import_records")
         self.campaign: Campaign = ledger.campaign()
-        self.reader = RowReader(mapping, table, self.campaign.zone)
+        self.reader = RowReader(mapping, table, self.campaign.zone,
+                                ledger.work_calendar(self.campaign))
         self.imported: set[str] = set()
         self.scanned = 0
         self.book = UnitBook()
@@ -276,7 +277,7 @@ class Importer:
                 location=row.location, description=row.description, deadline=row.deadline,
                 actor=self.actor, occurred_at=row.assigned, zone=self.campaign.zone, now=now,
                 note=row.note, origin=origin, latitude=row.latitude,
-                longitude=row.longitude)
+                longitude=row.longitude, deadline_rule=row.deadline_rule)
         except Refused as e:
             raise self._refusal(row, e, "assigned") from None
         new_target = None

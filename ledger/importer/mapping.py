@@ -23,8 +23,6 @@ SECTIONS = ("file", "columns", "defaults", "values", "dates", "status", "deadlin
 SKIP_KINDS = {"totals": "total row", "signatures": "signature line", "notes": "note line"}
 POLICIES = ("register", "refuse")
 RELATIVE_DEADLINE = re.compile(r"^(\d{1,4})\s*(天|日|d|days?)$", re.IGNORECASE)
-# A deadline counted in working days ("3个工作日"): the importer has no working-day calendar.
-WORKING_DAYS = re.compile(r"^\d{1,4}\s*(个)?(工作日|working days?)$", re.IGNORECASE)
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 TIME_DIRECTIVES = re.compile(r"%[HIMSpXcfTRr]")
 
@@ -67,6 +65,7 @@ class Mapping:
     deadline_missing: str
     deadline_days: int | None
     deadline_days_by_category: dict[str, int]
+    deadline_working_days: int | None
     unknown_units: str
     unit_kind: str
     unit_parent: str | None
@@ -235,7 +234,8 @@ class _Checker:
             raise self.fail("[columns] status", "needs a [status] table mapping each value "
                             f"to one of {', '.join(ACTIONS)}")
 
-        deadline = self.table(raw, "deadline", ("missing", "days", "days_by_category"))
+        deadline = self.table(raw, "deadline", ("missing", "days", "days_by_category",
+                                                "working_days"))
         missing = self.choice(deadline, "deadline", "missing", ("default", "reject"),
                               "default")
         days = deadline.get("days")
@@ -246,9 +246,16 @@ class _Checker:
             raise self.fail("[deadline] days_by_category", "must be a table")
         by_category = {str(k): self.days(v, f"[deadline.days_by_category] {k!r}")
                        for k, v in by_category.items()}
-        if missing == "default" and days is None:
-            raise self.fail("[deadline] days", "is required: the deadline, in days after the "
-                            "assignment, of a row that gives none (or missing = \"reject\")")
+        working_days = deadline.get("working_days")
+        if working_days is not None:
+            working_days = self.days(working_days, "[deadline] working_days")
+            if working_days < 1 or days is not None:
+                raise self.fail("[deadline] working_days", "must be 1 or more, and not given "
+                                f"with days, got {working_days!r}")
+        if missing == "default" and days is None and working_days is None:
+            raise self.fail("[deadline] days", "is required: the deadline, in days (or "
+                            "working_days) after the assignment, of a row that gives none "
+                            "(or missing = \"reject\")")
 
         units = self.table(raw, "units", ("unknown", "kind", "parent", "kinds"))
         unit_kind = self.text(units, "units", "kind", "部门")
@@ -283,7 +290,7 @@ class _Checker:
             values=values, date_formats=tuple(formats), time_zone=time_zone,
             statuses={str(k).strip(): v for k, v in statuses.items()},
             deadline_missing=missing, deadline_days=days,
-            deadline_days_by_category=by_category,
+            deadline_days_by_category=by_category, deadline_working_days=working_days,
             unknown_units=self.choice(units, "units", "unknown", POLICIES, "refuse"),
             unit_kind=unit_kind or "部门", unit_parent=self.text(units, "units", "parent"),
             unit_kinds=tuple(kinds.items()),

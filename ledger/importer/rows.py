@@ -12,8 +12,9 @@ from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, check_day, local_date
 from domain.task import parse_source
 from ledger.importer.dates import strptime
 from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
-                                     TIME_DIRECTIVES, WORKING_DAYS, Mapping, Spec)
+                                     TIME_DIRECTIVES, Mapping, Spec)
 from ledger.importer.tables import Table, cell_text
+from ledger.workdays import Calendar, UnknownYear, WorkingDays, parse_working_days
 
 class RowError(Exception):
     """A row that cannot become a task: the column, the value and why."""
@@ -38,6 +39,7 @@ class Row:
     description: str
     assigned: datetime
     deadline: date
+    deadline_rule: str | None
     action: str
     status: str
     acted_at: datetime | None
@@ -61,10 +63,12 @@ def half_width(text: str) -> str:
 class RowReader:
     """Turns a row's cells into a :class:`Row`; pure: no store, no clock."""
 
-    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo) -> None:
+    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo,
+                 calendar: Calendar | None = None) -> None:
         self.mapping = mapping
         self.table = table
         self.zone = zone
+        self.calendar = calendar or Calendar()
         self.file_zone = ZoneInfo(mapping.time_zone) if mapping.time_zone else zone
         self.index = {}
         for position, name in enumerate(table.header):
@@ -112,7 +116,7 @@ class RowReader:
                else f"{self.table.digest}\n{number}")
         category = self._mapped("category", self.text("category"))
         assigned = self.moment("assigned")
-        deadline = self.deadline(assigned, category)
+        deadline, deadline_rule = self.deadline(assigned, category)
         status, action = self.status()
         acted_at = None
         closed_value = self.optional_text("closed")
@@ -149,7 +153,7 @@ class RowReader:
             unit=self.text("unit"), category=category,
             source=self._source(), location=self.text("location"),
             description=self.text("description"), assigned=assigned, deadline=deadline,
-            action=action, status=status, acted_at=acted_at, acted_column=acted_column,
+            deadline_rule=deadline_rule, action=action, status=status, acted_at=acted_at, acted_column=acted_column,
             reassign_to=reassign_to,
             rectification=self.optional_text("rectification"),
             reinspection=self.optional_text("reinspection"), note=notes,
@@ -293,11 +297,6 @@ class RowReader:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            if WORKING_DAYS.match(text):
-                raise RowError(spec.label, written, "working days",
-                               f"{spec.label} {written!r} counts working days, which the "
-                               "importer does not count; give the date, or calendar days "
-                               "like 7天") from None
             formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
             raise RowError(spec.label, written, "malformed date",
                            f"{spec.label} {written!r} is not a date ({formats})") from None
@@ -323,27 +322,45 @@ class RowReader:
             return value
         return datetime.combine(value, time(), tzinfo=self.file_zone)
 
-    def deadline(self, assigned: datetime, category: str) -> date:
+    def deadline(self, assigned: datetime, category: str) -> tuple[date, str | None]:
+        """The row's deadline, and the rule it was given as where that is working days
+        ("5个工作日" in the cell, or the mapping's working_days)."""
         text = self.optional_text("deadline")
+        column = self.label("deadline")
         if text:
+            try:
+                working = parse_working_days(text, column)
+            except Refused as e:
+                raise RowError(column, text, "malformed deadline", str(e)) from None
+            if working is not None:
+                return self._working(assigned, working, column, text)
             relative = RELATIVE_DEADLINE.match(half_width(text))
             if relative:
-                return local_date(assigned, self.zone) + timedelta(days=int(relative[1]))
+                return local_date(assigned, self.zone) + timedelta(days=int(relative[1])), None
             value = self._in_range("deadline", self._parse("deadline")[0])
             day = value.astimezone(self.zone).date() if isinstance(value, datetime) else value
             if day < local_date(assigned, self.zone):
-                raise RowError(self.label("deadline"), text, "deadline before assignment",
-                               f"{self.label('deadline')} {day.isoformat()} is before "
+                raise RowError(column, text, "deadline before assignment",
+                               f"{column} {day.isoformat()} is before "
                                f"{self.label('assigned')} "
                                f"{local_date(assigned, self.zone).isoformat()}")
-            return day
-        column = self.label("deadline")
+            return day, None
         if self.mapping.deadline_missing == "reject":
             raise RowError(column, "", "empty deadline", f"{column} is empty")
+        empty = f" ({column} empty)" if "deadline" in self.mapping.columns else ""
         days = self.mapping.deadline_days_by_category.get(category,
                                                           self.mapping.deadline_days)
+        if days is None and self.mapping.deadline_working_days is not None:
+            count = self.mapping.deadline_working_days
+            self._filled.append(f"deadline: {count} working days after assignment{empty}")
+            return self._working(assigned, WorkingDays(count, f"{count}个工作日"), column, "")
         assert days is not None, "the mapping checker requires [deadline] days"
-        self._filled.append(f"deadline: {days} days after assignment"
-                            + (f" ({column} empty)" if "deadline" in self.mapping.columns
-                               else ""))
-        return local_date(assigned, self.zone) + timedelta(days=days)
+        self._filled.append(f"deadline: {days} days after assignment{empty}")
+        return local_date(assigned, self.zone) + timedelta(days=days), None
+
+    def _working(self, assigned: datetime, working: WorkingDays, column: str,
+                 text: str) -> tuple[date, str | None]:
+        try:
+            return self.calendar.resolve(working, local_date(assigned, self.zone), column)
+        except UnknownYear as e:
+            raise RowError(column, text, "unknown calendar year", str(e)) from None
