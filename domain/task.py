@@ -14,7 +14,6 @@ a refused command raises :class:`Refused` and changes nothing.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -33,6 +32,21 @@ from domain.base import (
 )
 from domain.place import check_place
 from domain.roles import ADMIN, authorize
+# The fields' words and checks live in domain.task_fields; the commands and the ledger read
+# them from here too.
+from domain.task_fields import (
+    CLOSURES,
+    SOURCES,
+    check_evidence,
+    check_origin,
+    check_rule,
+    parse_closure,
+    parse_source,
+)
+
+__all__ = ["ACKNOWLEDGED", "ASSIGNED", "CLOSED", "CLOSURES", "RECTIFYING", "REPORTED",
+           "SOURCES", "STATES", "STATE_LABELS", "VERIFIED", "Task", "TaskEvent",
+           "check_evidence", "check_origin", "check_rule", "parse_closure", "parse_source"]
 
 ASSIGNED = "assigned"
 ACKNOWLEDGED = "acknowledged"
@@ -45,82 +59,6 @@ STATE_LABELS = {
     ASSIGNED: "已交办", ACKNOWLEDGED: "已签收", RECTIFYING: "整改中", REPORTED: "待复查",
     VERIFIED: "已验收", CLOSED: "已销号",
 }
-
-SOURCES = {
-    "decomposition": "指标分解",
-    "inspection": "巡查发现",
-    "complaint": "群众反映",
-    "media": "媒体曝光",
-    "unannounced": "上级暗访",
-}
-
-CLOSURES = {
-    "verified": "整改到位",
-    "void": "作废",
-    "duplicate": "重复",
-    "not_responsible": "非责任单位",
-}
-
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def parse_source(value: str) -> str:
-    """Accept a source by its code or its Chinese name."""
-    for code, label in SOURCES.items():
-        if value in (code, label):
-            return code
-    raise Refused(
-        f"source must be one of {', '.join(f'{c} ({l})' for c, l in SOURCES.items())}, "
-        f"got {value!r}"
-    )
-
-
-def parse_closure(value: str) -> str:
-    for code, label in CLOSURES.items():
-        if value in (code, label, code.replace("_", "-")):
-            return code
-    raise Refused(f"closure must be one of {', '.join(CLOSURES)}, got {value!r}")
-
-
-def check_evidence(items: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Evidence references: a file name, optionally its sha256 and a description."""
-    checked = []
-    for item in items:
-        name = require_text("evidence file", item.get("file"))
-        digest = (item.get("sha256") or "").lower()
-        if digest and not SHA256.match(digest):
-            raise Refused(f"evidence sha256 must be 64 hex digits, got {item.get('sha256')!r}")
-        entry = {"file": name, "sha256": digest,
-                 "description": optional_text("evidence description",
-                                              item.get("description"))}
-        if item.get("elsewhere"):  # kept elsewhere, named but not hashed here
-            entry["elsewhere"] = True
-        checked.append(entry)
-    return checked
-
-
-def check_origin(origin: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An imported task's origin names at least the file (its sha256) and the row."""
-    if origin is None:
-        return None
-    digest = str(origin.get("file") or "").lower()
-    if not SHA256.match(digest):
-        raise Refused(f"origin file must be a sha256 (64 hex digits), "
-                      f"got {origin.get('file')!r}")
-    row = origin.get("row")
-    if not isinstance(row, int) or isinstance(row, bool) or row < 1:
-        raise Refused(f"origin row must be a row number (1 or more), got {row!r}")
-    return {**origin, "file": digest}
-
-
-def check_rule(deadline: date | None, rule: str | None) -> str | None:
-    """A deadline's rule ("7个工作日") goes with the date it resolved to, or is absent."""
-    if rule is None:
-        return None
-    if deadline is None:
-        raise Refused(f"deadline rule {rule!r} needs the date it resolves to")
-    return require_text("deadline rule", rule)
-
 
 class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""
