@@ -137,14 +137,13 @@ class Importer:
             if key is not None and task_id_for(key) in self.imported:
                 continue
             try:
-                row = self.reader.read(number, cells)
+                unit, category, assigned, target = self.reader.names(cells)
             except RowError:
-                continue
-            named = [(self.first_seen, self._unit_value(row.unit), row.assigned),
-                     (self.first_category, row.category, row.assigned)]
-            if row.action == "reassign" and row.acted_at is not None:
-                named.append((self.first_seen, self._unit_value(row.reassign_to or ""),
-                              row.acted_at))
+                continue  # the full read rejects it
+            named = [(self.first_seen, self._unit_value(unit), assigned),
+                     (self.first_category, category, assigned)]
+            if target is not None:
+                named.append((self.first_seen, self._unit_value(target[0]), target[1]))
             for earliest, name, moment in named:
                 if name not in earliest or moment < earliest[name]:
                     earliest[name] = moment

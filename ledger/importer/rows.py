@@ -102,6 +102,20 @@ class RowReader:
         external_id = self.optional_text("id")
         return f"{self.mapping.source}\n{external_id}" if external_id else None
 
+    def names(self, raw: list[Any]
+              ) -> tuple[str, str, datetime, tuple[str, datetime] | None]:
+        """What a row names and when, read cheaply: its unit, category, assignment, and a
+        reassignment's target and moment (a RowError where one of these is bad)."""
+        self._raw, self._filled, self._memo = raw, [], {}
+        assigned = self.moment("assigned")
+        unit, category = self.text("unit"), self._mapped("category", self.text("category"))
+        target = None
+        if "reassign" in self.mapping.statuses.values() and self.status()[1] == "reassign":
+            name = "closed" if self.optional_text("closed") else "status_date"
+            target = (self.text("reassign_to") if "reassign_to" in self.mapping.columns
+                      else self.mapping.reassign_to or "", self.moment(name))
+        return unit, category, assigned, target
+
     def read(self, number: int, raw: list[Any]) -> Row:
         width = len(self.table.header)
         if len(raw) > width and any(cell_text(c) for c in raw[width:]):
