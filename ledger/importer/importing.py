@@ -130,16 +130,31 @@ class Importer:
     def _first_seen(self) -> None:
         """A pass over the rows not yet imported: the earliest valid time at which each
         unit and category appears (a reassignment's target at its reassignment)."""
+        known: dict[str, bool] = {}  # a unit's name or code → whether the ledger has it
+        categories = set(self.campaign.categories)
+
+        def new(unit: str, category: str) -> bool:
+            if unit not in known:
+                try:
+                    known[unit] = bool(self.book.find(unit, "", {}))
+                except RowError:
+                    known[unit] = False
+            return not known[unit] or category not in categories
+
         for number, cells in self.table.rows():
             if _blank(cells):
                 continue
-            key = self.reader.key(number, cells)
-            if key is not None and task_id_for(key) in self.imported:
-                continue
+            if self.imported:
+                key = self.reader.key(number, cells)
+                if key is not None and task_id_for(key) in self.imported:
+                    continue
             try:
-                unit, category, assigned, target = self.reader.names(cells)
+                unit, category, assigned, target = self.reader.names(
+                    cells, lambda u, c: new(self._unit_value(u), c))
             except RowError:
                 continue  # the full read rejects it
+            if assigned is None:
+                continue  # names only units and categories the ledger has
             named = [(self.first_seen, self._unit_value(unit), assigned),
                      (self.first_category, category, assigned)]
             if target is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -102,19 +103,21 @@ class RowReader:
         external_id = self.optional_text("id")
         return f"{self.mapping.source}\n{external_id}" if external_id else None
 
-    def names(self, raw: list[Any]
-              ) -> tuple[str, str, datetime, tuple[str, datetime] | None]:
+    def names(self, raw: list[Any], new: Callable[[str, str], bool]
+              ) -> tuple[str, str, datetime | None, tuple[str, datetime] | None]:
         """What a row names and when, read cheaply: its unit, category, assignment, and a
-        reassignment's target and moment (a RowError where one of these is bad)."""
+        reassignment's target and moment (a RowError where one of these is bad). The
+        dates are read only where ``new(unit, category)`` or a reassignment asks."""
         self._raw, self._filled, self._memo = raw, [], {}
-        assigned = self.moment("assigned")
         unit, category = self.text("unit"), self._mapped("category", self.text("category"))
         target = None
         if "reassign" in self.mapping.statuses.values() and self.status()[1] == "reassign":
             name = "closed" if self.optional_text("closed") else "status_date"
             target = (self.text("reassign_to") if "reassign_to" in self.mapping.columns
                       else self.mapping.reassign_to or "", self.moment(name))
-        return unit, category, assigned, target
+        elif not new(unit, category):
+            return unit, category, None, None
+        return unit, category, self.moment("assigned"), target
 
     def read(self, number: int, raw: list[Any]) -> Row:
         width = len(self.table.header)

@@ -180,6 +180,7 @@ def _framed(name: str, digest: str, kind: str, encoding: str, sheet: str | None,
                for kind_, found in SKIP_MARKERS.items()}
     for kind_, extra in mapping.skip_markers.items():
         markers.setdefault(kind_, extra)
+    initials = frozenset(m[0] for found in markers.values() for m in found)
 
     def data(skipped: Counter[str], filled: dict[int, dict[str, str]]
              ) -> Iterator[tuple[int, list[Any]]]:
@@ -198,7 +199,7 @@ def _framed(name: str, digest: str, kind: str, encoding: str, sheet: str | None,
                 continue
             skipped["empty row"] += blank
             blank = 0
-            what = _not_data(cells, markers)
+            what = _not_data(cells, markers, initials)
             if what is not None:
                 skipped[what] += 1
                 continue
@@ -224,11 +225,15 @@ def _framed(name: str, digest: str, kind: str, encoding: str, sheet: str | None,
                  lambda: data(Counter(), filled), +skipped, filled)
 
 
-def _not_data(cells: list[Any], markers: dict[str, tuple[str, ...]]) -> str | None:
+def _not_data(cells: list[Any], markers: dict[str, tuple[str, ...]],
+              initials: frozenset[str]) -> str | None:
     """What a row that is not data is (a total row, a signature or note line), or None."""
     for cell in cells:
-        text = _key(cell_text(cell))
+        text = cell_text(cell)
         if text:
+            if text[0] not in initials:  # most rows: a 序号, an id, a date …
+                return None
+            text = _key(text)
             for what, found in markers.items():
                 if text.startswith(found):
                     return what
