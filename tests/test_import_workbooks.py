@@ -291,3 +291,15 @@ def test_the_readmes_import_examples_run_as_written(tmp_path: Path,
         assert result.exit_code == 0, (words, result.output)
     assert (tmp_path / "待修正.csv").exists() and (tmp_path / "台账.xlsx").exists()
     cli.close()
+
+
+def test_a_row_rejected_for_another_column_still_says_its_unit_came_from_a_merge(
+        seeded_store: Store, tmp_path: Path) -> None:
+    blocks = [("幸福社区", 3)]
+    rows = data_rows(blocks, 4)
+    rows[2][6] = "传真"  # an unknown 发现方式
+    report = imported(seeded_store, write_as_offices_do(tmp_path / "台账.xlsx", rows, blocks, 4))
+    (reject,) = report.rejects
+    assert (reject.row, reject.column) == (6, "发现方式")
+    assert reject.reason.startswith("发现方式 '传真': source must be one of ")
+    assert reject.reason.endswith(" (责任单位 from merged cell E4:E6)")

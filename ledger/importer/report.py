@@ -26,14 +26,15 @@ class Reject:
     @classmethod
     def of(cls, number: int, error: RowError, cells: list[Any],
            filled: dict[str, str] | None = None) -> Reject:
-        """The row's reject; its reason names the column and the value at fault (and says
-        where that value came from when not from its own cell: a merged cell's, filled
-        down)."""
+        """The row's reject; its reason names the column and the value at fault, and says
+        which of the row's values did not come from their own cell (a merged cell's,
+        filled down)."""
         reason = error.reason
         if error.column and error.column not in reason:
             reason = f"{error.column} {error.value!r}: {reason}"
-        if filled and error.column in filled:
-            reason += f" ({error.column} {filled[error.column]})"
+        if filled:  # the row's values not from their own cell, the faulty one first
+            said = sorted(filled.items(), key=lambda item: item[0] != error.column)
+            reason += f" ({'; '.join(f'{column} {how}' for column, how in said)})"
         return cls(number, error.column, error.value, error.kind, reason,
                    [cell_text(c) for c in cells], dict(filled or {}))
 
