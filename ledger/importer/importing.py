@@ -267,11 +267,11 @@ class Importer:
             if moment is not None and moment > now:
                 raise RowError(column, self.reader.cell(row, column), "date in the future",
                                f"{column} {moment:%Y-%m-%d %H:%M} is in the future")
-        pending = dict(batch.units)
+        pending = batch.units  # the batch's new units (and this row's, for its target)
         unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], pending,
                                             row.assigned)
         if new_unit is not None:
-            pending[new_unit.code] = new_unit
+            pending = {**pending, new_unit.code: new_unit}
         new_category = row.category not in categories
         if new_category and self.mapping.unknown_categories == "refuse":
             raise RowError(row.labels["category"], row.category, "unknown category",
