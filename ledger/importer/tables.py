@@ -178,8 +178,6 @@ def _framed(name: str, digest: str, kind: str, encoding: str, sheet: str | None,
     down = [(header.index(c), c) for c in mapping.fill_down]
     markers = {kind_: (*found, *mapping.skip_markers.get(kind_, ()))
                for kind_, found in SKIP_MARKERS.items()}
-    for kind_, extra in mapping.skip_markers.items():
-        markers.setdefault(kind_, extra)
     initials = frozenset(m[0] for found in markers.values() for m in found)
 
     def data(skipped: Counter[str], filled: dict[int, dict[str, str]]

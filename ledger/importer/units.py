@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping as Lookup
+from functools import lru_cache
 
 from domain.registry import CODE_PATTERN, Unit
 from ledger.importer.rows import RowError
@@ -27,12 +28,10 @@ def _digest(name: str, length: int = DIGEST) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:length].upper()
 
 
+@lru_cache(maxsize=4096)
 def candidate_codes(name: str) -> tuple[str, ...]:
     """The codes a new unit of this name may get, in order of preference."""
-    if CODE_PATTERN.match(name):
-        plain = [name]
-    else:
-        plain = []
+    plain = [name] if CODE_PATTERN.match(name) else []
     slug = "-".join(re.findall(r"[A-Za-z0-9]+", name))
     suffixed = f"{slug[:CODE_LENGTH - DIGEST - 1]}-{_digest(name)}" if slug else ""
     if slug and name.isascii():
