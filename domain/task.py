@@ -263,7 +263,7 @@ class Task(LedgerAggregate):
             inspection=inspection, note=optional_text("note", note),
             origin=check_origin(origin), latitude=latitude, longitude=longitude,
             deadline_rule=check_rule(deadline, deadline_rule),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     # --- the lifecycle --------------------------------------------------------------
