@@ -15,13 +15,14 @@ killed half-way is resumed by running it again, which skips what the saved batch
 Bad rows are never dropped silently: each is reported with its row, column, value and reason.
 """
 
+from ledger.importer.batch import task_id_for
 from ledger.importer.dates import strptime
-from ledger.importer.importing import Importer, task_id_for
-from ledger.importer.units import unit_code_for
+from ledger.importer.importing import Importer
 from ledger.importer.mapping import Mapping, Spec, load_mapping
 from ledger.importer.report import ImportReport, Reject, write_rejects
 from ledger.importer.rows import Row, RowError, RowReader
 from ledger.importer.tables import Table, cell_text, open_table
+from ledger.importer.units import unit_code_for
 
 __all__ = ["ImportReport", "Importer", "Mapping", "Reject", "Row", "RowError", "RowReader",
            "Spec", "Table", "cell_text", "load_mapping", "open_table", "strptime",
