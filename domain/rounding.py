@@ -14,10 +14,15 @@ from math import floor
 Number = int | float | Fraction | Decimal
 
 
+def exact(value: Number) -> Fraction:
+    """``value`` as an exact fraction; a float as it prints (0.0125 is 1/80, not the binary
+    0.01249999…), so that scaling it (× 100 for a per cent) keeps its halves."""
+    return Fraction(Decimal(repr(value))) if isinstance(value, float) else Fraction(value)
+
+
 def half_up(value: Number, places: int = 2) -> Fraction:
     """``value`` rounded to ``places`` decimals, halves away from zero (四舍五入)."""
-    exact = Fraction(Decimal(repr(value))) if isinstance(value, float) else Fraction(value)
-    scaled = exact * 10 ** places
+    scaled = exact(value) * 10 ** places
     whole = floor(abs(scaled) + Fraction(1, 2))
     return Fraction(whole if scaled >= 0 else -whole, 10 ** places)
 

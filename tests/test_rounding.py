@@ -58,3 +58,8 @@ def test_every_figure_people_read_rounds_half_up() -> None:
     assert one_decimal(Fraction("91.25")) == 91.3
     assert fixed(Fraction("-0.125"), 2, sign=True) == "-0.13"
     assert fixed(Fraction("0.125"), 2, sign=True) == "+0.13"
+
+
+def test_a_rate_given_as_a_float_rounds_as_it_prints() -> None:
+    assert shown("on_time_rate", 0.0125) == "1.3%"      # the float is 0.01249999…
+    assert shown("on_time_rate", 0.8125) == "81.3%"
