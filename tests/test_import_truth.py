@@ -10,7 +10,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,9 @@ from ledger.store import Store
 from projections.board import Board
 from projections.engine import Context, decode, fold_in_memory
 from projections.history import task_history
+from conftest import Clock
 from tests.cli_support import Cli
+from web_support import World, client_for
 
 EASTERN = ZoneInfo("America/New_York")
 HEADER = ["Id", "Type", "Agency", "Created", "Closed", "Address", "Lat", "Lon"]
@@ -329,6 +331,18 @@ def test_coordinates_are_kept_and_shown(tmp_path: Path) -> None:
     assert lines[placed["task"]][header.index("longitude")] == "-76.6122"
     assert lines[unplaced["task"]][header.index("latitude")] == ""
     cli.close()
+    # Open311 readers (311 dashboards) get them as the specification's lat and long.
+    world = World(cli.url, Clock(datetime.now(timezone.utc)), datetime.now(timezone.utc), 0)
+    client, server, _ = client_for(world)
+    try:
+        requests = {r["service_request_id"]: r
+                    for r in client.get("/open311/v2/requests.json").json()}
+    finally:
+        server.store.close()
+    assert (requests[placed["task"]]["lat"], requests[placed["task"]]["long"]) == \
+        (39.2904, -76.6122)
+    assert (requests[unplaced["task"]]["lat"], requests[unplaced["task"]]["long"]) == \
+        (None, None)
 
 
 def test_an_assignment_stored_before_coordinates_reads_with_none(tmp_path: Path) -> None:
