@@ -63,12 +63,14 @@ def task_history(facts: list[Fact], ctx: Context, today: date,
         entries = [e for e in entries
                    if e["no"] in happened or e.get("corrects") in happened]
         on = valid_at
-    rows = fold_in_memory(BOARD, state_facts, ctx).table("tasks")
-    state = next(iter(rows.values()), None)
+    folded = fold_in_memory(BOARD, state_facts, ctx)
+    state = next(iter(folded.table("tasks").values()), None)
     if state is not None:
+        place = next(iter(folded.table("places").values()), {})
         asked = fold_in_memory(REQUESTS, state_facts, ctx).table("requests")
         pending = next(iter(asked.values()), None)
         state = {**state, "days_overdue": days_overdue(state, on),
+                 "latitude": place.get("latitude"), "longitude": place.get("longitude"),
                  "extension_requested": pending["requested_deadline"] if pending else None}
     return {"task": facts[0].originator_id, "state": state, "on": on.isoformat(),
             "assigned_on": ctx.local_date(effective[0]["occurred_at"]), "events": entries}
