@@ -160,6 +160,9 @@ class Ledger(Application[str]):
     def __init__(self, env: dict[str, str], clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        # Transaction time is this clock too: the store's own (the wall clock, PostgreSQL's
+        # server clock) unless the ledger runs on another (a simulation, a test).
+        self.recorder.clock = None if clock is utc_now else clock  # type: ignore[attr-defined]
         self._zone: ZoneInfo | None = None
 
     def register_transcodings(self, transcoder: Transcoder) -> None:

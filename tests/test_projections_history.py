@@ -50,6 +50,7 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
     read = ReadSide(store)
     before_correction = datetime.fromisoformat(
         list(seeded.records())[-1].recorded_at)
+    clock.advance(minutes=5)  # transaction time is the ledger's clock
     seeded.correct("admin", task, 1,
                    {"occurred_at": datetime(2024, 5, 30, 10, 0, tzinfo=zone).isoformat()},
                    "录入时间有误")

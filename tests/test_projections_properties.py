@@ -144,7 +144,7 @@ def check_history(backend: str, script: list[tuple[str, int, int]], every: int) 
                 apply(ledger, clock, tasks, op, i, r)
                 if n % every == 0 or n == len(script):
                     read.current()
-                    snapshots.append((datetime.now(timezone.utc), dump(read),
+                    snapshots.append((clock.now, dump(read),
                                       without_overdue(read.board()),
                                       read.timeline(), list(tasks)))
             maintained = dump(read)
