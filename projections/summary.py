@@ -284,6 +284,12 @@ def _day(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def document_title(summary: Summary) -> str:
+    """The title of the summary as a document: its scope, and its period in words."""
+    return (f"{summary.scope or ''}工作总结（{_day(summary.period.start)}至"
+            f"{_day(summary.period.end)}）")
+
+
 def number(value: int | float) -> str:
     """A figure as the paragraph and the table print it."""
     return f"{value:.1f}" if isinstance(value, float) else str(value)
