@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from cryptography.hazmat.primitives import serialization
@@ -55,8 +56,9 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
                f"surveys, {built['events']} events ({built['from']} … {built['until']}) in "
                f"{session.store.url.describe()}")
     published = ", ".join(built["published"]) or "none yet"
-    click.echo(f"each act entered minutes to weeks after it happened; rules v1 from "
-               f"{built['rules_from']}; published: {published}"
+    rules = f"rules v1 from {built['rules_from']}" if built["rules_from"] else "shipped rules"
+    click.echo(f"each act entered minutes to weeks after it happened; {rules}; published: "
+               f"{published}"
                + (f"; signed checkpoint {files[0]} (public key {files[1]})" if files else ""))
     click.echo("overdue tasks on the 台账, most overdue first (all acts as admin: "
                "--as admin):")
@@ -64,7 +66,7 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
                month=None, sort="overdue", fmt="table", open_only=True)
     print_last_ranking(session, until)
     click.echo("\ntry next:")
-    for line in try_next(session, city, files):
+    for line in try_next(session, city, built, files):
         click.echo(f"  {line}")
 
 
@@ -84,7 +86,8 @@ def _write_statement(session: Session, city: City) -> tuple[str, str] | None:
     return str(statement), str(public)
 
 
-def try_next(session: Session, city: City, files: tuple[str, str] | None) -> list[str]:
+def try_next(session: Session, city: City, built: dict[str, Any],
+             files: tuple[str, str] | None) -> list[str]:
     """Commands that show this ledger's features, with its own dates and ids."""
     url = session.store.url
     program = Path(sys.argv[0]).name == "taizhang" and sys.argv[0] or "taizhang"
@@ -108,9 +111,11 @@ def try_next(session: Session, city: City, files: tuple[str, str] | None) -> lis
                   f"revisions --month {first}   # what late entries would change"]
     lines += [f"rank --month {complete} --level 街道",
               f"bulletin --month {complete} --format html -o bulletin-{complete}.html",
-              "indicators status --by unit",
-              f"survey figures {complete}",
-              f"summary --from {start.isoformat()} --to {last.date().isoformat()}"]
+              "indicators status --by unit"]
+    surveyed = [m for m in built["surveyed"] if m <= complete]
+    if surveyed:
+        lines.append(f"survey figures {surveyed[-1]}")
+    lines += [f"summary --from {start.isoformat()} --to {last.date().isoformat()}"]
     if files:
         lines.append(f"audit verify --since {shlex.quote(files[0])} --public-key "
                      f"{shlex.quote(files[1])}")

@@ -131,14 +131,17 @@ class City(Simulation):
         self.reached: dict[str, list[float]] = {}
         self.target_no = 0
         self.survey_no = 0
+        self.surveys: dict[str, str] = {}  # survey: month
         self.published: list[str] = []
+        self.rules_from: str | None
         self.statement: dict[str, Any] | None = None
         self.corrected: list[str] = []
         self.reassigned: list[str] = []
         months = [month_add(f"{self.start:%Y-%m}", i) for i in range(scale.months)]
         self.months = months
-        # Half-way, the office adopts its own rules and starts publishing.
-        self.rules_from = months[min(len(months) - 1, max(1, len(months) // 2))]
+        # Half-way, the office adopts its own rules and starts publishing (a demo of one
+        # month has neither).
+        self.rules_from = months[max(1, len(months) // 2)] if len(months) > 1 else None
 
     # --- the simulation, entered ----------------------------------------------------------
 
@@ -235,6 +238,8 @@ class City(Simulation):
                 day = self.rng.randint(20, 27)
                 self._at(self._day(month, day, 9) + timedelta(minutes=self.rng.randint(0, 480)),
                          "survey", f"{code}|{month}")
+        if self.rules_from is None:
+            return
         adopt = self._day(month_add(self.rules_from, -1), 18, 10)
         self._office(adopt, timedelta(minutes=25), self._adopt_rules)
         for month in self.months[self.months.index(self.rules_from):]:
@@ -335,6 +340,7 @@ class City(Simulation):
         self.entry_at = self.entries.moment(step.when, REPORTED)
         lift = self.months.index(month) * 0.8
         self.survey_no += 1
+        self.surveys[sequence_id(SURVEY_PREFIX, self.survey_no)] = month
         survey = Survey.record(
             survey_id=sequence_id(SURVEY_PREFIX, self.survey_no), unit=code, month=month,
             rates={"awareness": f"{min(99.0, self.rng.uniform(78, 92) + lift):.1f}",
@@ -360,10 +366,10 @@ class City(Simulation):
                 "targets": sum(1 for i in ids if i.startswith(TARGET_PREFIX)),
                 "surveys": sum(1 for i in ids if i.startswith(SURVEY_PREFIX)),
                 "events": self.ledger.max_position(), "published": list(self.published),
+                "surveyed": sorted({m for i, m in self.surveys.items() if i in ids}),
                 "rules_from": self.rules_from,
                 "from": self.start.date().isoformat(),
-                "until": (self.end - timedelta(days=1)).date().isoformat(),
-                "entered_until": min(self.cutoff, self.end).isoformat()}
+                "until": (self.end - timedelta(days=1)).date().isoformat()}
 
 
 def demo_key(seed: int) -> Ed25519PrivateKey:
