@@ -1,9 +1,10 @@
 """A realistic, deterministic ledger: a subdistrict's (or a city's) months of campaigning.
 
-The same simulation serves ``taizhang demo`` (one 街道 with ten 社区) and the benchmarks'
-city-sized ledgers. Everything goes through the domain's own commands — roles, states and
-deadlines are checked as for any user — and is saved in batches through the application's
-bulk path, in time order, so the log reads like a real year of entries.
+The same simulation serves ``taizhang demo`` (:mod:`ledger.demo_city`: a small city, each
+act entered some while after it happened) and the benchmarks' city-sized ledgers. Everything
+goes through the domain's own commands — roles, states and deadlines are checked as for any
+user. Here it is saved in batches through the application's bulk path, in time order, as
+the store's clock stands; the demo's city enters each event at its own moment instead.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Scale:
     inspections_per_unit_month: float = 4.0
 
 
-DEMO = Scale()
+DEMO = Scale()  # one 街道's worth: the benchmarks' unit of density (the demo: demo_city.CITY)
 
 
 @dataclass(order=True)
