@@ -133,15 +133,14 @@ class City(Simulation):
         self.survey_no = 0
         self.surveys: dict[str, str] = {}  # survey: month
         self.published: list[str] = []
-        self.rules_from: str | None
         self.statement: dict[str, Any] | None = None
         self.corrected: list[str] = []
-        self.reassigned: list[str] = []
         months = [month_add(f"{self.start:%Y-%m}", i) for i in range(scale.months)]
         self.months = months
         # Half-way, the office adopts its own rules and starts publishing (a demo of one
         # month has neither).
-        self.rules_from = months[max(1, len(months) // 2)] if len(months) > 1 else None
+        self.rules_from: str | None = months[max(1, len(months) // 2)] \
+            if len(months) > 1 else None
 
     # --- the simulation, entered ----------------------------------------------------------
 
@@ -196,7 +195,6 @@ class City(Simulation):
                 and responsible and self.rng.random() < 0.06):
             task.reassign(unit=responsible, reason=f"属{self.units[responsible].name}职责，改派",
                           actor=self.admin, occurred_at=step.when, now=step.when)
-            self.reassigned.append(task.id)
             self._keep(task)
             self._at(step.when + timedelta(hours=self.rng.uniform(1, 30)), "acknowledge",
                      task.id)
