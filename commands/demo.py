@@ -38,7 +38,9 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
     """Build a demo ledger in an empty store: a small city (three 街道 with their 社区 and
     property companies, six departments, a supervision group, an auditor) over months of
     inspections, rectifications, targets, surveys and published rankings — each act
-    entered minutes to weeks after it happened, so --as-of replays the ledger as it grew."""
+    entered minutes to weeks after it happened, so --as-of replays the ledger as it grew.
+    Writes the last checkpoint's statement and the auditor's public key beside a SQLite
+    store (STEM-checkpoint.json, STEM-auditor.pub; in the current folder for PostgreSQL)."""
     clock = SimulatedClock(utc_now())
     until = until or f"{clock.now:%Y-%m}"
     simulated = Store(session.url, clock=clock)
