@@ -124,7 +124,7 @@ class City(Simulation):
         self.clock = clock
         self.freeze = freeze
         self.key = key
-        self.entries = Entries(ledger, random.Random(seed * 7919 + 1))
+        self.entries = Entries(ledger, random.Random(seed * 7919 + 1), batch)
         self.entry_at = self.start
         self.acts: list[_Act] = []
         self.targets: dict[str, TargetTask] = {}
@@ -153,7 +153,7 @@ class City(Simulation):
 
     def _before(self, step: _Step) -> None:
         self._act_until(step.when)
-        if self.entries.due(step.when) >= self.batch:
+        if self.entries.full():
             self.entries.write(step.when)
         self.entry_at = self.entries.moment(step.when)
 

@@ -49,9 +49,11 @@ def entry_account(ledger: Ledger) -> str:
 class Entries:
     """The events waiting to be entered, by moment of entry."""
 
-    def __init__(self, ledger: Ledger, rng: random.Random) -> None:
+    def __init__(self, ledger: Ledger, rng: random.Random, batch: int = 500) -> None:
         self.ledger = ledger
         self.rng = rng
+        self.batch = batch
+        self.threshold = batch
         self.account = entry_account(ledger)
         self.waiting: list[tuple[datetime, int, StoredEvent]] = []
         self.seq = 0
@@ -91,15 +93,17 @@ class Entries:
             self.seq += 1
             heapq.heappush(self.waiting, (entered, self.seq, to_stored(event)))
 
-    def due(self, upto: datetime) -> int:
-        """How many are waiting (all, if the first is due by ``upto``: cheap to ask)."""
-        return len(self.waiting) if self.waiting and self.waiting[0][0] <= upto else 0
+    def full(self) -> bool:
+        """Whether a batch has gathered since the last write (beside those still waiting
+        for a later moment of entry then)."""
+        return len(self.waiting) >= self.threshold
 
     def write(self, upto: datetime) -> int:
         """Enter everything due by ``upto``, in order of entry, in one transaction."""
         rows = []
         while self.waiting and self.waiting[0][0] <= upto:
             rows.append(heapq.heappop(self.waiting))
+        self.threshold = len(self.waiting) + self.batch
         if not rows:
             return 0
         position, previous = self.ledger.head()
