@@ -125,10 +125,11 @@ def try_next(session: Session, city: City, built: dict[str, Any],
 
 
 def _late_corrected(city: City) -> str | None:
-    """The first task whose deadline was corrected (and entered): its history shows the
-    correction beside the original, and entries marked late."""
+    """The first task whose deadline was corrected, with an entry made on a later day than
+    it happened (and entered): its history shows both."""
     written = [t for t in city.corrected if t in city.entries.written_ids]
-    return written[0] if written else None
+    late = [t for t in written if t in city.entries.late]
+    return (late or written or [None])[0]
 
 
 COMMANDS = [demo]

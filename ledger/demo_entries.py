@@ -60,6 +60,7 @@ class Entries:
         self.last: dict[str, datetime] = {}  # each aggregate's latest entry
         self.written = 0
         self.written_ids: set[str] = set()
+        self.late: set[str] = set()  # aggregates with an event entered on a later day
 
     def delay(self, shape: tuple[tuple[float, timedelta, timedelta], ...] = USUAL
               ) -> timedelta:
@@ -90,6 +91,8 @@ class Entries:
         for event in aggregate.collect_events():
             entered = max(at, self.last.get(aggregate.id, at))
             self.last[aggregate.id] = entered
+            if entered.date() > event.occurred_at.astimezone(entered.tzinfo).date():
+                self.late.add(aggregate.id)  # entered on a later day: shown as late
             self.seq += 1
             heapq.heappush(self.waiting, (entered, self.seq, to_stored(event)))
 
