@@ -19,13 +19,15 @@ def test_a_ledger_on_its_own_clock_records_by_it(store_url: str) -> None:
         ledger = store.ledger
         ledger.start_campaign(name="x", time_zone="Asia/Shanghai", categories=[],
                               required_inspections=1, admin_id="admin", admin_name="王")
+        started = ledger.max_position()
         clock.advance(hours=2)
         ledger.register_unit("admin", code="JS", name="建设街道", kind="街道")
         clock.now -= timedelta(days=1)  # a clock that runs back: time never does
         ledger.register_unit("admin", code="HP", name="和平街道", kind="街道")
         times = [record.recorded_at for record in ledger.records()]
-        assert times == [stamp(datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc))] * 2 + [
-            stamp(datetime(2024, 3, 1, 11, 0, tzinfo=timezone.utc))] * 2
+        nine, eleven = (stamp(datetime(2024, 3, 1, hour, 0, tzinfo=timezone.utc))
+                        for hour in (9, 11))
+        assert times == [nine] * started + [eleven] * 2
     finally:
         store.close()
 
