@@ -41,6 +41,7 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
     entered minutes to weeks after it happened, so --as-of replays the ledger as it grew.
     Writes the last checkpoint's statement and the auditor's public key beside a SQLite
     store (STEM-checkpoint.json, STEM-auditor.pub; in the current folder for PostgreSQL)."""
+    session.create_if_missing()
     clock = SimulatedClock(utc_now())
     until = until or f"{clock.now:%Y-%m}"
     simulated = Store(session.url, clock=clock)
