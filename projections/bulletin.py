@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
+from domain.rounding import exact, fixed
 from ledger.evaluation import Evaluations
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
@@ -194,9 +195,9 @@ def shown(name: str, value: Any) -> str:
     if value is None:
         return "—"
     if FIGURES[name].nature == RATE:
-        return f"{float(value) * 100:.1f}%"
+        return f"{fixed(exact(value) * 100, 1)}%"
     if isinstance(value, (float, Fraction)):
-        return f"{float(value):.1f}"
+        return fixed(value, 1)
     return str(value)
 
 
@@ -216,7 +217,7 @@ def points_text(value: Fraction) -> str:
 
 
 def signed(value: Fraction) -> str:
-    return f"{float(value):+.2f}"
+    return fixed(value, 2, sign=True)
 
 
 def local_text(at: str, zone: Any) -> str:
@@ -235,9 +236,9 @@ def item_detail(item: dict[str, Any], zone: Any) -> str:
         until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
         return f"deadline {item['deadline']}, overdue {until}"
     if kind == "verified":
-        return f"{item['days']:.1f} days"
+        return f"{fixed(item['days'], 1)} days"
     if kind == "response":
-        return f"{item['hours']:.1f} hours"
+        return f"{fixed(item['hours'], 1)} hours"
     if kind == "reinspection":
         return "failed (rework)" if item["failed"] else "passed"
     if kind == "assigned":
@@ -265,7 +266,7 @@ def _change(change: int | None, b: Bulletin) -> str:
 
 
 def _terms(placement: Any, lang: str) -> str:
-    return "；".join(f"{FIGURES[line.figure].label(lang)} {float(line.points):+.2f}"
+    return "；".join(f"{FIGURES[line.figure].label(lang)} {fixed(line.points, 2, sign=True)}"
                     for line in placement.lines if line.points) or "—"
 
 
@@ -333,7 +334,7 @@ def sections(b: Bulletin) -> list[Section]:
                   [b.label("rank"), b.label("unit"), b.label("score"), b.label("change"),
                    b.label("terms")],
                   [[str(p.placed.rank), f"{p.name}（{p.unit}）",
-                    f"{float(p.placed.score):.2f}", _change(p.placed.rank_change, b),
+                    fixed(p.placed.score, 2), _change(p.placed.rank_change, b),
                     _terms(p, b.lang)] for p in ranking.placements])
             for level, ranking in b.rankings.items()]))
         found.append(("lists", [Table(None, [b.label("level"), b.label("red"),
@@ -354,7 +355,7 @@ def sections(b: Bulletin) -> list[Section]:
     found.append(("trend", [Table(
         None, [b.label("level"), b.label("month"), b.label("units"), b.label("mean_score"),
                b.label("on_time_rate")],
-        [[b.level(level), point["month"], str(point["units"]), f"{point['mean_score']:.2f}",
+        [[b.level(level), point["month"], str(point["units"]), fixed(point['mean_score'], 2),
           shown("on_time_rate", point["on_time_rate"])]
          for level, series in b.trend.items() for point in series])]))
     numbered = []
@@ -367,7 +368,7 @@ def sections(b: Bulletin) -> list[Section]:
 
 
 def _listed(ranking: Ranking, which: str, b: Bulletin) -> str:
-    return "、".join(f"{p.name}（{float(p.placed.score):.2f}）"
+    return "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
                     for p in ranking.listed(which)) or b.label("none")
 
 

@@ -26,6 +26,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from domain.base import Refused
+from domain.rounding import fixed
 from domain.task import SOURCES
 from projections.engine import Context, Fact, decode
 from projections.indicators import one_decimal, weighted_rates
@@ -292,7 +293,7 @@ def document_title(summary: Summary) -> str:
 
 def number(value: int | float) -> str:
     """A figure as the paragraph and the table print it."""
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return fixed(value, 1) if isinstance(value, float) else str(value)
 
 
 def paragraph(summary: Summary) -> tuple[str, list[str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from domain.rounding import exact, rounded
 from projections.bulletin import Bulletin, sections, title_lines
 
 
@@ -44,7 +45,7 @@ def to_xlsx(b: Bulletin) -> bytes:
         for month in window:
             points = [{p["month"]: p for p in b.trend[lv]}.get(month) for lv in levels]
             sheet.append([month, *(p["mean_score"] if p else None for p in points),
-                          *(round(p["on_time_rate"] * 100, 1) if p and p["on_time_rate"]
+                          *(rounded(exact(p["on_time_rate"]) * 100, 1) if p and p["on_time_rate"]
                             is not None else None for p in points)])
         for offset, key, anchor in ((0, "chart_scores", "H2"),
                                     (len(levels), "chart_on_time", "H20")):
