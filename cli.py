@@ -69,14 +69,14 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import (audit, board, demo, evaluation, history, importing, indicators,
-                          projections, registry, summary, survey, tasks)
+    from commands import (audit, board, corrections, demo, evaluation, history, importing,
+                          indicators, projections, registry, summary, survey, tasks)
 
     for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
                     *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
                     *summary.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
-                    *evaluation.COMMANDS):
+                    *evaluation.COMMANDS, *corrections.COMMANDS):
         main.add_command(command)
 
 

@@ -21,7 +21,10 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
+from datetime import tzinfo
+
 from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment
+from domain.corrections import Correctable
 from domain.roles import ADMIN
 
 # --- months -------------------------------------------------------------------------------
@@ -461,11 +464,15 @@ def authorize_office(actor: Actor, what: str) -> None:
         raise Refused(f"{actor.id} ({actor.role}) may not {what}: that is for admin")
 
 
-class Evaluation(LedgerAggregate):
+class Evaluation(Correctable, LedgerAggregate):
     """The office's evaluation book: the scoring rules it adopted (versioned, each from a
-    month on) and the months it published."""
+    month on) and the months it published. An adoption's month and reason can be
+    corrected, never for a published month: a published ranking stays frozen."""
 
     ID = "evaluation"
+    LABEL = "evaluation book"
+    CORRECTABLE = {"RulesAdopted": ("from_month", "reason")}
+    CORRECT_ACTION = "manage_rules"
 
     class Opened(LedgerCreated):
         def apply(self, book: Evaluation) -> None:
@@ -485,7 +492,8 @@ class Evaluation(LedgerAggregate):
             book.versions.append({
                 "version": self.rules_version, "from_month": self.from_month, "name": self.name,
                 "text": self.text, "digest": self.digest, "source": self.source,
-                "reason": self.reason, "adopted_at": self.occurred_at, "actor": self.actor})
+                "reason": self.reason, "adopted_at": self.occurred_at, "actor": self.actor,
+                "event": self.originator_version})
 
     class MonthPublished(LedgerEvent):
         month: str
@@ -563,3 +571,35 @@ class Evaluation(LedgerAggregate):
         self.trigger_event(self.MonthPublished, month=month, rules_version=rules_version,
                            position=position, head=head, digest=digest, summary=summary,
                            occurred_at=occurred_at, actor=actor.id, role=actor.role)
+
+    def event_of(self, rules_version: int) -> int:
+        """The number of the event that adopted ``rules_version``."""
+        if not 1 <= rules_version <= len(self.versions):
+            raise Refused(f"unknown rules version: {rules_version} "
+                          f"(versions 1 to {len(self.versions)})")
+        return self.versions[rules_version - 1]["event"]
+
+    def _apply_correction(self, version: int, changes: dict[str, Any],
+                          occurred_at: datetime) -> None:
+        super()._apply_correction(version, changes, occurred_at)
+        for adopted in self.versions:
+            if adopted["event"] == version:
+                adopted.update({k: v for k, v in changes.items() if k != "occurred_at"})
+                if "occurred_at" in changes:
+                    adopted["adopted_at"] = datetime.fromisoformat(changes["occurred_at"])
+
+    def _correct_state(self, field: str, value: Any) -> None:
+        """The adoptions' list holds what a correction changes (see above)."""
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "reason":
+            return str(value).strip()
+        month = check_month("from month", str(value).strip())
+        published = self.last_published()
+        before = self.values[version]["from_month"]
+        for which in (before, month):
+            if published is not None and which <= published:
+                raise Refused(f"rules cannot apply from {month} instead of {before}: "
+                              f"{published} is published and frozen")
+        return month

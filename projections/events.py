@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.task import CLOSURES, SOURCES
+from projections.corrections import corrected, described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, Key, Projection, Rows
 
 SKIPPED_FIELDS = {"occurred_at", "actor", "role", "timestamp", "originator_topic"}
@@ -70,8 +71,6 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "Task.Closed": _closed,
     "Task.Reopened": lambda d: f"reopened 反弹, deadline {d['deadline']}",
     "Task.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
-    "Task.Corrected": lambda d: f"corrects event {d['corrects']}: " + ", ".join(
-        f"{k} = {v}" for k, v in d["changes"].items()),
     "Inspection.Recorded": lambda d: (
         f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
         + (", ".join(d["findings"]) or "no problem found")),
@@ -80,6 +79,12 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"unit {d['code']} {d['name']} ({d['kind']}) registered"
         + (f" under {d['parent']}" if d.get("parent") else "")),
     "Unit.Renamed": lambda d: f"unit renamed {d['name']}",
+    "Survey.Recorded": lambda d: (
+        f"survey of {d['unit']} for {d['month']}: 知晓率 {d['awareness']:g}% · 参与率 "
+        f"{d['participation']:g}% · 满意度 {d['satisfaction']:g}% · {d['sample']} 人"),
+    "TargetTask.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
+    "TargetTask.DueExtended": lambda d: (
+        f"due date extended {d['previous_due']} → {d['due']}, approved by {d['approver']}"),
     "Person.Registered": lambda d: (
         f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
         + (f" of {d['unit']}" if d.get("unit") else "")),
@@ -91,6 +96,8 @@ def summarize(fact: Fact) -> str:
     known = SUMMARIES.get(fact.kind)
     if known is not None:
         return known(fact.data)
+    if is_correction(fact) or is_withdrawal(fact):
+        return described(fact)
     # Events this index has no words for yet: their name and plain fields.
     fields = ", ".join(f"{k} = {v}" for k, v in fact.data.items()
                        if k not in SKIPPED_FIELDS and k not in ("reason", "note", "evidence")
@@ -149,6 +156,13 @@ class EventIndex(Projection):
         other = None
         if fact.kind.startswith("Unit."):
             unit = fact.originator_id.split(":", 1)[1]
+        elif is_correction(fact) and "unit" in corrected(fact)[1]:
+            # A record corrected to another unit belongs to that unit from now on.
+            unit = corrected(fact)[1]["unit"]
+            other = (d.get("previous") or {}).get("unit")
+            if unit:
+                rows.put("event_owners", (fact.originator_id,),
+                         {"originator": fact.originator_id, "unit": unit})
         elif "unit" in d:
             unit = d["unit"]
             other = d.get("previous_unit")

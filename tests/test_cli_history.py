@@ -120,7 +120,8 @@ def test_history_shows_both_times_the_account_and_the_correction_against_its_eve
              "", "after.jpg (整改后照片)", "", ""),
             ("ReinspectionFailed", "7", "li", "inspector", "re-inspection failed 返工",
              "仍有残留", "", "", ""),
-            ("Corrected", "0", "admin", "admin", f"corrects event 1: occurred_at = {moved}",
+            ("Corrected", "0", "admin", "admin",
+             f"corrects event 1 (Assigned): occurred_at {occurred[0]} → {moved}",
              "录入时间有误", "", "1", f"corrects #1 (Assigned): occurred_at {occurred[0]} → "
              f"{moved}"),
         ], strict=True)]
