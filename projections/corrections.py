@@ -35,11 +35,11 @@ def described(fact: Fact) -> str:
     previous = d.get("previous") or {}
     event = f" ({d['corrects_event']})" if d.get("corrects_event") else ""
     return f"corrects event {d['corrects']}{event}: " + ", ".join(
-        (f"{k} {_text(previous[k])} → {_text(v)}" if k in previous else f"{k} = {_text(v)}")
+        (f"{k} {text_of(previous[k])} → {text_of(v)}" if k in previous else f"{k} = {text_of(v)}")
         for k, v in d["changes"].items())
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     if value is None:
         return "none"
     if isinstance(value, list):

@@ -110,7 +110,7 @@ class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
-    appended = frozenset({"events"})
+    appended = frozenset({"events", "event_corrections"})
 
     def define(self) -> None:
         events = self.table(
@@ -138,6 +138,16 @@ class EventIndex(Projection):
         sa.Index(f"ix_{events.name}_other_unit", events.c.other_unit,
                  sqlite_where=events.c.other_unit.isnot(None),
                  postgresql_where=events.c.other_unit.isnot(None))
+        # Each correction (of one event) and withdrawal (version 0: of the whole record), so
+        # that the timeline shows an event against what corrected it.
+        self.table(
+            "event_corrections",
+            sa.Column("originator", sa.String(64), primary_key=True),
+            sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                      primary_key=True, autoincrement=False),
+            sa.Column("kind", sa.String(12), nullable=False),
+        )
         # The unit each aggregate (task, target, person …) belongs to now, for its later
         # events, which do not name it.
         self.table(
@@ -173,6 +183,12 @@ class EventIndex(Projection):
             owner = rows.get("event_owners", (fact.originator_id,))
             unit = owner["unit"] if owner else None
         rows.put("events", (fact.position,), row_of(fact, ctx, unit, other))
+        if is_correction(fact) or is_withdrawal(fact):
+            version = d["corrects"] if is_correction(fact) else 0
+            rows.put("event_corrections", (fact.originator_id, version, fact.position), {
+                "originator": fact.originator_id, "version": version,
+                "position": fact.position,
+                "kind": "corrected" if is_correction(fact) else "withdrawn"})
 
 
 def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dict[str, Any]:

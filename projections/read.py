@@ -12,14 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from domain.base import NotFound
-from domain.task import CLOSED, VERIFIED
+from domain.base import NotFound, Refused
+from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
 from projections.engine import Context, Projection, Projector, Verification, decode
 from projections.events import EventIndex
-from projections.history import task_history
+from ledger.corrections import resolve
+from projections.history import record_history, task_history
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
 from projections.registry import Registry
@@ -182,27 +183,34 @@ class ReadSide:
 
     # --- history and timeline -----------------------------------------------------------
 
-    def history(self, task_id: str, as_of: datetime | None = None,
+    def history(self, record: str, as_of: datetime | None = None,
                 valid_at: date | None = None) -> dict[str, Any]:
-        """One task's state and timeline, read from that task's events alone: as recorded
-        by ``as_of`` (transaction time; default everything), and with ``valid_at`` the
-        state it was in on that day as known then."""
-        task_id = task_id.strip().upper()
+        """One record's events (a task's with its state), read from that record's events
+        alone: as recorded by ``as_of`` (transaction time; default everything), and for a
+        task with ``valid_at`` the state it was in on that day as known then. A record is
+        named as ``correct`` names it (``T-…``, ``SV-…``, ``unit:CODE``, ``rules:N`` …)."""
+        kind, key, label, _ = resolve(record)
+        name = key.split(":", 1)[-1]
         ledger = self.store.ledger
-        records = ledger.recorder.select_aggregate_records(task_id)  # type: ignore[attr-defined]
-        if not records or not records[0].topic.endswith(":Task.Assigned"):
-            raise NotFound(f"unknown task: {task_id}")
+        records = ledger.recorder.select_aggregate_records(key)  # type: ignore[attr-defined]
+        if not records or records[0].topic.rsplit(":", 1)[-1].split(".")[0] != kind.__name__:
+            raise NotFound(f"unknown {label}: {name}")
+        if kind is not Task and valid_at is not None:
+            raise Refused(f"--valid-at gives a task's state on a day; {record.strip()} is "
+                          f"a {label}")
         zone = ledger.campaign().zone
         if as_of is not None:
             records = [r for r in records if r.recorded_at <= stamp(as_of)]
             if not records:
-                raise NotFound(f"task {task_id} was not yet recorded at "
+                raise NotFound(f"{label} {name} was not yet recorded at "
                                f"{as_of.astimezone(zone).isoformat()}")
         facts = [decode(r) for r in records]
+        if kind is not Task:
+            return record_history(facts, Context(zone))
         today = (as_of or ledger.clock()).astimezone(zone).date()
         found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
         if found["state"] is None:
-            raise NotFound(f"task {task_id} had not been assigned on {valid_at} (assigned "
+            raise NotFound(f"task {name} had not been assigned on {valid_at} (assigned "
                            f"{found['assigned_on']})")
         return found
 
@@ -232,4 +240,30 @@ class ReadSide:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        self._mark_corrections(rows, as_of)
+        return rows
+
+    def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None) -> None:
+        """Each event's ``correction``: the positions of the corrections of it and of the
+        withdrawal of its record (recorded by ``as_of``); a correction's own says what it
+        corrects."""
+        table = self.projections["events"].tables["event_corrections"]
+        upto = self.store.ledger.position_as_of(as_of) if as_of is not None else None
+        marks: dict[tuple[str, int], list[str]] = {}
+        originators = sorted({r["originator"] for r in rows})
+        with self.engine.connect() as conn:
+            for start in range(0, len(originators), 500):
+                query = sa.select(table).where(
+                    table.c.originator.in_(originators[start:start + 500]))
+                if upto is not None:
+                    query = query.where(table.c.position <= upto)
+                for found in conn.execute(query.order_by(table.c.position)).mappings():
+                    marks.setdefault((found["originator"], found["version"]), []).append(
+                        f"{found['kind']} at #{found['position']}")
+        for row in rows:
+            notes = marks.get((row["originator"], row["version"]), []) + \
+                marks.get((row["originator"], 0), [])
+            if row["kind"].endswith((".Corrected", ".Withdrawn")):
+                notes = [n for n in notes if not n.endswith(f"#{row['position']}")]
+            row["correction"] = "; ".join(notes)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from domain.base import NotFound
+from domain.base import NotFound, Refused
 from ledger.app import Ledger
 from ledger.store import Store
 from projections.read import ReadSide
@@ -63,7 +63,11 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
     assert then["state"]["state"] == "acknowledged"
 
 
-def test_history_of_something_that_is_not_a_task_is_refused(store: Store,
-                                                            seeded: Ledger) -> None:
-    with pytest.raises(NotFound, match="unknown task: CAMPAIGN"):
+def test_history_of_something_that_is_not_a_record_is_refused(store: Store,
+                                                              seeded: Ledger) -> None:
+    with pytest.raises(Refused, match="record must be a task"):
         ReadSide(store).history("campaign")
+    with pytest.raises(NotFound, match="unknown task: T-000009"):
+        ReadSide(store).history("T-000009")
+    with pytest.raises(NotFound, match="unknown survey: SV-000001"):
+        ReadSide(store).history("sv-000001")
