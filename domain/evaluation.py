@@ -17,11 +17,9 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from fractions import Fraction
 from typing import Any
-
-from datetime import tzinfo
 
 from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment
 from domain.corrections import Correctable
@@ -466,8 +464,8 @@ def authorize_office(actor: Actor, what: str) -> None:
 
 class Evaluation(Correctable, LedgerAggregate):
     """The office's evaluation book: the scoring rules it adopted (versioned, each from a
-    month on) and the months it published. An adoption's month and reason can be
-    corrected, never for a published month: a published ranking stays frozen."""
+    month on; a month or reason corrected, never to or from a published month) and the
+    months it published."""
 
     ID = "evaluation"
     LABEL = "evaluation book"
@@ -587,9 +585,6 @@ class Evaluation(Correctable, LedgerAggregate):
                 adopted.update({k: v for k, v in changes.items() if k != "occurred_at"})
                 if "occurred_at" in changes:
                     adopted["adopted_at"] = datetime.fromisoformat(changes["occurred_at"])
-
-    def _correct_state(self, field: str, value: Any) -> None:
-        """The adoptions' list holds what a correction changes (see above)."""
 
     def _check_field(self, version: int, event: str, field: str, value: Any, *,
                      zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:

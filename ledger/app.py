@@ -35,6 +35,7 @@ from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
 from ledger.chain import GENESIS, Record
+from ledger.listing import ids_with_prefix
 
 R = TypeVar("R")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -419,7 +420,7 @@ class Ledger(Application[str]):
 
     def active_admins(self) -> list[str]:
         """The ids of the administrators who are not retired."""
-        ids = self.recorder.ids_with_prefix("person:")  # type: ignore[attr-defined]
+        ids = ids_with_prefix(self.recorder, "person:")
         people = self._get_many(*((Person, i, "person") for i in ids))
         return [p.person_id for p in people  # type: ignore[attr-defined]
                 if p.person_role == "admin" and not p.retired]  # type: ignore[attr-defined]

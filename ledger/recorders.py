@@ -296,15 +296,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "ORDER BY originator_id DESC LIMIT 1", [prefix, upper])
         return rows[0][0] if rows else None
 
-    def ids_with_prefix(self, prefix: str) -> list[str]:
-        """Every aggregate id beginning with ``prefix``, in order."""
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = self._select(
-            f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
-            "WHERE originator_id >= ? AND originator_id < ? ORDER BY originator_id",
-            [prefix, upper])
-        return [row[0] for row in rows]
-
     def _range(self, start: int | None, stop: int | None,
                inclusive: bool) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
@@ -597,14 +588,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                                 "AND originator_id < %s ORDER BY originator_id DESC LIMIT 1"
                                 ).format(t=self.table_sql), [prefix, upper])
         return rows[0]["originator_id"] if rows else None
-
-    def ids_with_prefix(self, prefix: str) -> list[str]:
-        """Every aggregate id beginning with ``prefix``, in order."""
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = self._select(SQL("SELECT DISTINCT originator_id FROM {t} WHERE originator_id "
-                                ">= %s AND originator_id < %s ORDER BY originator_id"
-                                ).format(t=self.table_sql), [prefix, upper])
-        return [row["originator_id"] for row in rows]
 
     def _select(self, statement: Any, params: list[Any]) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
