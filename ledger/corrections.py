@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.base import LedgerAggregate, NotFound, Refused
+from domain.base import Actor, LedgerAggregate, NotFound, Refused
 from domain.corrections import OWN_EVENTS
 from domain.evaluation import Evaluation
 from domain.inspection import Inspection
@@ -67,30 +67,31 @@ class Corrections:
                 occurred_at: datetime | None = None) -> dict[str, Any]:
         """Correct event ``event`` of ``record`` (for a record of one event, or a rules
         version, it may be left out)."""
-        cls, key, label, rules_version = resolve(record)
-
-        def attempt() -> dict[str, Any]:
-            actor = self.ledger.actor(actor_id)
-            campaign = self.ledger.campaign()
-            when, now = self.ledger._when(occurred_at)
-            found = self._load(cls, key, label, rules_version)
+        def command(found: Any, actor: Actor, campaign: Campaign, when: datetime,
+                    now: datetime, rules_version: int | None) -> dict[str, Any]:
             corrects = self._event(found, record, event, rules_version)
-            before = {f: found._value(corrects, f)  # type: ignore[attr-defined]
+            before = {f: found._value(corrects, f)
                       for f in changes if f in self._fields(found, corrects)}
-            found.correct(  # type: ignore[attr-defined]
-                corrects=corrects, changes=changes, reason=reason, actor=actor,
-                occurred_at=when, now=now, zone=campaign.zone, **self._context(campaign))
-            self.ledger.save(found)
-            return {"record": record.strip(), "event": corrects,
-                    "name": found.log[corrects - 1][0],  # type: ignore[attr-defined]
-                    "changes": {f: [before.get(f), found._value(corrects, f)]  # type: ignore[attr-defined]
-                                for f in changes},
-                    "version": found.version}
-        return self.ledger._retrying(attempt)
+            found.correct(corrects=corrects, changes=changes, reason=reason, actor=actor,
+                          occurred_at=when, now=now, zone=campaign.zone,
+                          **self._context(campaign))
+            return {"event": corrects, "name": found.log[corrects - 1][0],
+                    "changes": {f: [before.get(f), found._value(corrects, f)]
+                                for f in changes}}
+        return self._command(actor_id, record, occurred_at, command)
 
     def withdraw(self, actor_id: str | None, record: str, reason: str,
                  occurred_at: datetime | None = None) -> dict[str, Any]:
         """Withdraw ``record``: it stays in the ledger and counts no more."""
+        def command(found: Any, actor: Actor, campaign: Campaign, when: datetime,
+                    now: datetime, rules_version: int | None) -> dict[str, Any]:
+            found.withdraw(reason=reason, actor=actor, occurred_at=when, now=now)
+            return {}
+        return self._command(actor_id, record, occurred_at, command)
+
+    def _command(self, actor_id: str | None, record: str, occurred_at: datetime | None,
+                 command: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+        """Load the actor and the record, decide, save; say what was done."""
         cls, key, label, rules_version = resolve(record)
 
         def attempt() -> dict[str, Any]:
@@ -98,10 +99,9 @@ class Corrections:
             campaign = self.ledger.campaign()
             when, now = self.ledger._when(occurred_at)
             found = self._load(cls, key, label, rules_version)
-            found.withdraw(reason=reason, actor=actor,  # type: ignore[attr-defined]
-                           occurred_at=when, now=now)
+            said = command(found, actor, campaign, when, now, rules_version)
             self.ledger.save(found)
-            return {"record": record.strip(), "version": found.version}
+            return {"record": record.strip(), **said, "version": found.version}
         return self.ledger._retrying(attempt)
 
     # --- loading and context ---------------------------------------------------------------
