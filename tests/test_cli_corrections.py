@@ -152,3 +152,32 @@ def test_usage_errors_of_the_new_commands(cli: Cli) -> None:
     cli.usage_refused("withdraw", "SV-000001", message="Missing option '--reason'.")
     cli.usage_refused("correct", "SV-000001", "--event", "0", "--set", "a=b", "--reason", "x",
                       message="Invalid value for '--event': 0 is not in the range x>=1.")
+
+
+def test_the_readme_corrections_run_as_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tour, then the lines of README.md's "Corrections and withdrawals"."""
+    import shlex
+
+    from test_cli_tasks import README, tour_commands
+
+    import cli as cli_module
+
+    section = README.read_text(encoding="utf-8").split("### Corrections and withdrawals", 1)[1]
+    block = section.split("```sh", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    lines = [shlex.split(line, comments=True) for line in block.splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    monkeypatch.chdir(tmp_path)
+    runner = Cli("sqlite:///taizhang.db")
+    env: dict[str, str | None] = {"TAIZHANG_DB": None, "TAIZHANG_AS": None}
+    outputs = []
+    for words in [*tour_commands(), *lines]:
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            env[name] = value
+            continue
+        result = runner.runner.invoke(cli_module.main, words[1:], env=env)
+        assert result.exit_code == 0, (words, result.output)
+        outputs.append(result.output)
+    assert "I-000002 withdrawn (event 3)\n" in outputs
+    assert any("corrected at #" in out for out in outputs)
+    runner.close()
