@@ -23,7 +23,8 @@ def _shown(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-@click.command()
+@click.command(help="Correct an event of RECORD by a new event; the original stays, and both "
+               "are shown in 'history', 'timeline' and their exports.\n\nRECORD: " + RECORD_HELP)
 @click.argument("record", metavar="RECORD")
 @click.option("--event", "event_no", type=click.IntRange(min=1), default=None,
               help="The number of the event corrected (see 'history RECORD'); not needed "
@@ -34,8 +35,6 @@ def _shown(value: Any) -> str:
 @pass_session
 def correct(session: Session, record: str, event_no: int | None, changes: tuple[str, ...],
             reason: str, occurred_at: datetime | None) -> None:
-    """Correct an event of RECORD by a new event; the original stays, and both are shown
-    in 'history', 'timeline' and their exports. RECORD: """ + RECORD_HELP
     ledger = session.store.ledger
     zone = ledger.campaign().zone
     result = Corrections(ledger).correct(session.actor, record, event_no,
@@ -45,11 +44,6 @@ def correct(session: Session, record: str, event_no: int | None, changes: tuple[
                      for field, (old, new) in result["changes"].items())
     click.echo(f"{result['record']} event {result['event']} ({result['name']}) corrected: "
                f"{said} (event {result['version']})")
-
-
-correct.__doc__ = ("Correct an event of RECORD by a new event; the original stays, and "
-                   "both are shown in 'history', 'timeline' and their exports.\n\nRECORD: "
-                   + RECORD_HELP)
 
 
 @click.command()

@@ -252,15 +252,15 @@ class ReadSide:
         upto = self.store.ledger.position_as_of(as_of) if as_of is not None else None
         marks: dict[tuple[str, int], list[str]] = {}
         originators = sorted({r["originator"] for r in rows})
+        query = sa.select(table).order_by(table.c.position)
+        if upto is not None:
+            query = query.where(table.c.position <= upto)
+        if len(originators) <= 500:  # else all of them: corrections are few
+            query = query.where(table.c.originator.in_(originators))
         with self.engine.connect() as conn:
-            for start in range(0, len(originators), 500):
-                query = sa.select(table).where(
-                    table.c.originator.in_(originators[start:start + 500]))
-                if upto is not None:
-                    query = query.where(table.c.position <= upto)
-                for found in conn.execute(query.order_by(table.c.position)).mappings():
-                    marks.setdefault((found["originator"], found["version"]), []).append(
-                        f"{found['kind']} at #{found['position']}")
+            for found in conn.execute(query).mappings():
+                marks.setdefault((found["originator"], found["version"]), []).append(
+                    f"{found['kind']} at #{found['position']}")
         for row in rows:
             notes = marks.get((row["originator"], row["version"]), []) + \
                 marks.get((row["originator"], 0), [])

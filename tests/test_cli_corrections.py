@@ -152,6 +152,11 @@ def test_usage_errors_of_the_new_commands(cli: Cli) -> None:
     cli.usage_refused("withdraw", "SV-000001", message="Missing option '--reason'.")
     cli.usage_refused("correct", "SV-000001", "--event", "0", "--set", "a=b", "--reason", "x",
                       message="Invalid value for '--event': 0 is not in the range x>=1.")
+    cli.usage_refused("indicators", "reassign", "ZB-000001", "--reason", "x",
+                      message="Missing option '--unit'.", as_="wang")
+    cli.usage_refused("indicators", "extend", "ZB-000001", "--due", "soon", "--reason", "x",
+                      message="Invalid value for '--due': 'soon' is not a date (YYYY-MM-DD)",
+                      as_="wang")
 
 
 def test_the_readme_corrections_run_as_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
