@@ -159,6 +159,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.model: dict[str, ModelTask] = {}
         self.visits_model: dict[str, ModelVisit] = {}
         self.fix = Corrections(self.ledger)
+        self.evaluator = Evaluator(ReadSide(self.store))
 
     def teardown(self) -> None:
         self.reader.close()
@@ -430,6 +431,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if self.attempt(ok, self.fix.correct, who, visit_id, None, {"unit": unit}, "记错",
                         occurred_at=when):
             visit.unit, visit.last = unit, when
+            self.check_visit_figures()
 
     @rule(visit_id=visits, hours=hours, who=people, moment=moments)
     def withdraw_visit(self, visit_id: str, hours: int, who: str, moment: str) -> None:
@@ -441,6 +443,19 @@ class LifecycleMachine(RuleBasedStateMachine):
               and (who == visit.author or role(who) == "admin"))
         if self.attempt(ok, self.fix.withdraw, who, visit_id, "重复录入", occurred_at=when):
             visit.withdrawn, visit.last = True, when
+            self.check_visit_figures()
+
+    def check_visit_figures(self) -> None:
+        """The figures count the visits as corrected, and no withdrawn one."""
+        months = {day(v.at).isoformat()[:7] for v in self.visits_model.values()}
+        for month in months:
+            counted = {f["unit"]: f["inspections"]
+                       for f in self.evaluator.figures(self.evaluator.current(), month)}
+            for unit in UNITS:
+                assert counted[unit] == sum(
+                    1 for v in self.visits_model.values()
+                    if v.unit == unit and not v.withdrawn
+                    and day(v.at).isoformat()[:7] == month), (month, unit)
 
     # --- what the store holds -----------------------------------------------------------
 
@@ -450,19 +465,6 @@ class LifecycleMachine(RuleBasedStateMachine):
             stored = self.reader._get(Inspection, visit_id, "inspection")
             assert (stored.unit, stored.withdrawn is not None) == (expected.unit,
                                                                    expected.withdrawn)
-        if not self.visits_model:
-            return
-        # The figures count the visits as corrected, and no withdrawn one.
-        evaluator = Evaluator(ReadSide(self.store))
-        months = {day(v.at).isoformat()[:7] for v in self.visits_model.values()}
-        for month in months:
-            counted = {f["unit"]: f["inspections"]
-                       for f in evaluator.figures(evaluator.current(), month)}
-            for unit in UNITS:
-                assert counted[unit] == sum(
-                    1 for v in self.visits_model.values()
-                    if v.unit == unit and not v.withdrawn
-                    and day(v.at).isoformat()[:7] == month), (month, unit)
 
     @invariant()
     def store_agrees_with_the_model(self) -> None:
