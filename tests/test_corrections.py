@@ -4,7 +4,7 @@ was published, and is named among the revisions' causes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from fractions import Fraction
 from typing import Any
 
@@ -16,7 +16,7 @@ from ledger.corrections import Corrections
 from ledger.evaluation import Evaluations, shipped_rules
 from ledger.indicators import Indicators
 from ledger.store import Store
-from projections.evaluation import LEVELS, Evaluator, digest
+from projections.evaluation import Evaluator, digest
 from projections.indicators import IndicatorQueries
 from projections.read import ReadSide
 from projections.summary import Period, summary_of
