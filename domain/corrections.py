@@ -100,8 +100,7 @@ class Correctable:
     CORRECT_ACTION: ClassVar[str] = "correct"
     WITHDRAW_ACTION: ClassVar[str | None] = None
     WITHDRAW_INSTEAD: ClassVar[str] = ""
-    # Fields whose state attribute has another name, and fields held as dates.
-    ATTRIBUTES: ClassVar[dict[str, str]] = {}
+    # Fields the record holds as dates (a correction gives them as ISO text).
     DATES: ClassVar[frozenset[str]] = frozenset()
 
     log: list[list[Any]]  # per event: [name, occurred_at, actor]
@@ -151,8 +150,8 @@ class Correctable:
     def _correct_state(self, field: str, value: Any) -> None:
         """Set the state a corrected field holds (only when the corrected event is the
         latest that set it: a later event's value stands)."""
-        setattr(self, self.ATTRIBUTES.get(field, field),
-                date.fromisoformat(value) if field in self.DATES and value else value)
+        setattr(self, field, date.fromisoformat(value) if field in self.DATES and value
+                else value)
 
     # --- the commands ----------------------------------------------------------------------
 
@@ -206,8 +205,8 @@ class Correctable:
                     corrects=corrects, corrects_event=name, reason=reason, changes=checked,
                     previous=previous, current=current)
 
-    def withdraw(self, *, reason: str, actor: Actor, occurred_at: datetime, now: datetime,
-                 **context: Any) -> None:
+    def withdraw(self, *, reason: str, actor: Actor, occurred_at: datetime,
+                 now: datetime) -> None:
         """Withdraw the whole record: it should not count at all (entered twice, or in
         error). Its author or an administrator, if the permission table allows."""
         label = f"{self.LABEL} {self._name()}"
@@ -222,7 +221,6 @@ class Correctable:
             raise Refused(f"{label} was recorded by {author}; only they or an admin may "
                           f"withdraw it, not {actor.id}")
         reason = require_text("reason", reason)
-        self._check_withdrawable(**context)
         self._stamp(self.Withdrawn, actor, occurred_at,  # type: ignore[attr-defined]
                     reason=reason)
 
@@ -287,6 +285,3 @@ class Correctable:
     def _check_corrected(self, version: int, event: str, changes: dict[str, Any], *,
                          zone: tzinfo, **context: Any) -> None:
         """Checks of the corrected event as a whole (fields that go together)."""
-
-    def _check_withdrawable(self, **context: Any) -> None:
-        """Checks a record adds before it is withdrawn."""
