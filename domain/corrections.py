@@ -168,7 +168,7 @@ class Correctable:
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
         reason = require_text("reason", reason)
-        label = f"{self.LABEL} {self._name()}"
+        label = self._label()
         if not 1 <= corrects <= len(self.log):
             raise Refused(f"{label} has no event {corrects} (it has {len(self.log)})")
         name, _, author = self.log[corrects - 1]
@@ -209,10 +209,9 @@ class Correctable:
                  now: datetime) -> None:
         """Withdraw the whole record: it should not count at all (entered twice, or in
         error). Its author or an administrator, if the permission table allows."""
-        label = f"{self.LABEL} {self._name()}"
+        label = self._label()
         if self.WITHDRAW_ACTION is None:
-            raise Refused(f"a {self.LABEL} cannot be withdrawn ({label}): "
-                          f"{self.WITHDRAW_INSTEAD}")
+            raise Refused(f"{label} cannot be withdrawn: {self.WITHDRAW_INSTEAD}")
         authorize(actor, self.WITHDRAW_ACTION, self._concerns())
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
@@ -228,6 +227,10 @@ class Correctable:
 
     def _name(self) -> str:
         return self.id.split(":", 1)[-1]  # type: ignore[attr-defined]
+
+    def _label(self) -> str:
+        """How refusals name the record: ``survey SV-000001``, ``unit JS01``."""
+        return f"{self.LABEL} {self._name()}"
 
     def _concerns(self) -> str | None:
         """The unit the record concerns, for the permission table's own-unit rule."""
@@ -253,7 +256,7 @@ class Correctable:
 
     def _check_not_withdrawn(self) -> None:
         if self.withdrawn is not None:
-            raise Refused(f"{self.LABEL} {self._name()} was withdrawn "
+            raise Refused(f"{self._label()} was withdrawn "
                           f"(event {self.withdrawn})")
 
     def _check_occurred_at(self, version: int, value: Any, corrected_at: datetime,

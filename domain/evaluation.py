@@ -468,9 +468,10 @@ class Evaluation(Correctable, LedgerAggregate):
     months it published."""
 
     ID = "evaluation"
-    LABEL = "evaluation book"
+    LABEL = "the rules adoptions"
     CORRECTABLE = {"RulesAdopted": ("from_month", "reason")}
     CORRECT_ACTION = "manage_rules"
+    WITHDRAW_INSTEAD = "adopt the right rules from the same month (the later adoption wins)"
 
     class Opened(LedgerCreated):
         def apply(self, book: Evaluation) -> None:
@@ -570,12 +571,8 @@ class Evaluation(Correctable, LedgerAggregate):
                            position=position, head=head, digest=digest, summary=summary,
                            occurred_at=occurred_at, actor=actor.id, role=actor.role)
 
-    def event_of(self, rules_version: int) -> int:
-        """The number of the event that adopted ``rules_version``."""
-        if not 1 <= rules_version <= len(self.versions):
-            raise Refused(f"unknown rules version: {rules_version} "
-                          f"(versions 1 to {len(self.versions)})")
-        return self.versions[rules_version - 1]["event"]
+    def _label(self) -> str:
+        return self.LABEL  # one book: its id says nothing more
 
     def _apply_correction(self, version: int, changes: dict[str, Any],
                           occurred_at: datetime) -> None:
@@ -590,9 +587,9 @@ class Evaluation(Correctable, LedgerAggregate):
                      zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
         if field == "reason":
             return str(value).strip()
-        month = check_month("from month", str(value).strip())
+        month, before = check_month("from month", str(value).strip()), \
+            self.values[version]["from_month"]
         published = self.last_published()
-        before = self.values[version]["from_month"]
         for which in (before, month):
             if published is not None and which <= published:
                 raise Refused(f"rules cannot apply from {month} instead of {before}: "

@@ -56,6 +56,14 @@ def resolve(record: str) -> tuple[type[LedgerAggregate], str, str, int | None]:
     raise Refused(f"record must be {RECORD_FORMS}, got {record!r}")
 
 
+def event_of(book: Evaluation, rules_version: int) -> int:
+    """The number of the evaluation book's event that adopted ``rules_version``."""
+    if not 1 <= rules_version <= len(book.versions):
+        raise NotFound(f"unknown rules version: {rules_version} "
+                       f"(versions 1 to {len(book.versions)})")
+    return book.versions[rules_version - 1]["event"]
+
+
 class Corrections:
     """``correct`` and ``withdraw`` for every record people enter."""
 
@@ -115,7 +123,7 @@ class Corrections:
                 raise NotFound(f"unknown rules version: {rules_version} (no rules have "
                                "been adopted)") from None
             if rules_version is not None:
-                book.event_of(rules_version)  # refuses an unknown version
+                event_of(book, rules_version)  # refuses an unknown version
             return book
         return self.ledger._get(cls, key, label)
 
@@ -125,7 +133,7 @@ class Corrections:
             if event is not None:
                 raise Refused(f"--event is not given for {record.strip()}: a rules version "
                               "is one event")
-            return found.event_of(rules_version)
+            return event_of(found, rules_version)
         if event is not None:
             return event
         originals = [i for i, (name, _, _) in enumerate(found.log, 1) if name not in OWN_EVENTS]

@@ -125,9 +125,11 @@ def test_targets_are_reassigned_and_extended(cli: Cli, tmp_path) -> None:  # typ
      "person wang is the last active admin and cannot be retired: register another admin "
      "first"),
     (("withdraw", "unit:JS01", "--reason", "x"), "wang",
-     "a unit cannot be withdrawn (unit JS01): retire it instead"),
+     "unit JS01 cannot be withdrawn: retire it instead"),
     (("withdraw", "person:li", "--reason", "x"), "wang",
-     "a person cannot be withdrawn (person li): retire them instead"),
+     "person li cannot be withdrawn: retire them instead"),
+    (("withdraw", "rules:1", "--reason", "x"), "wang", "unknown rules version: 1 (no rules "
+     "have been adopted)"),
     (("withdraw", "I-000001", "--reason", "x"), "zhou",
      "inspection I-000001 was recorded by li; only they or an admin may withdraw it, not "
      "zhou"),
