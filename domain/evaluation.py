@@ -511,8 +511,7 @@ class Evaluation(Correctable, LedgerAggregate):
 
     @classmethod
     def open(cls, *, actor: Actor, occurred_at: datetime) -> Evaluation:
-        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, actor=actor.id,
-                           role=actor.role)
+        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, **actor.stamp())
 
     def rules_for(self, month: str) -> dict[str, Any] | None:
         """The rules version in force for ``month``: the latest adopted from it or before."""
@@ -539,7 +538,7 @@ class Evaluation(Correctable, LedgerAggregate):
         self.trigger_event(self.RulesAdopted, rules_version=version, from_month=from_month,
                            name=rules.name, text=text, digest=digest_text(text),
                            source=source, reason=reason.strip(), occurred_at=occurred_at,
-                           actor=actor.id, role=actor.role)
+                           **actor.stamp())
         return version
 
     def check_publishable(self, month: str, today: date, actor: Actor) -> None:
@@ -569,7 +568,7 @@ class Evaluation(Correctable, LedgerAggregate):
                           f"{month}")
         self.trigger_event(self.MonthPublished, month=month, rules_version=rules_version,
                            position=position, head=head, digest=digest, summary=summary,
-                           occurred_at=occurred_at, actor=actor.id, role=actor.role)
+                           occurred_at=occurred_at, **actor.stamp())
 
     def _label(self) -> str:
         return self.LABEL  # one book: its id says nothing more

@@ -53,7 +53,7 @@ class Inspection(Correctable, LedgerAggregate):
         return cls._create(
             cls.Recorded, id=inspection_id, inspection_id=inspection_id, unit=unit,
             inspectors=inspectors, findings=findings, note=note.strip(),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     def _check_field(self, version: int, event: str, field: str, value: Any, *,

@@ -103,7 +103,7 @@ class Survey(Correctable, LedgerAggregate):
             cls.Recorded, id=survey_id, survey_id=survey_id, unit=unit, month=month,
             sample=size, source=require_text("survey source", source),
             method=require_text("survey method", method), note=note.strip(),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role, **checked)
+            occurred_at=occurred_at, **actor.stamp(), **checked)
 
     def _concerns(self) -> str | None:
         return None  # recorded by the office for any unit

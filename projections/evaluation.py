@@ -112,7 +112,7 @@ class Evaluator:
     def current(self) -> TableSource:
         """The maintained metrics, brought up to date."""
         self.read.current()
-        return TableSource(self.read.store.engine, self.projection)
+        return TableSource(self.read.engine, self.projection)
 
     def position(self) -> int:
         return self.read.projector.positions()[self.projection.name]

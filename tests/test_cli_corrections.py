@@ -117,7 +117,7 @@ def test_targets_are_reassigned_and_extended(cli: Cli, tmp_path) -> None:  # typ
     (("correct", "unit:JS01", "--set", "kind=学校", "--reason", "x"), "wang",
      "unit kind must be one of 区, 街道, 社区, 部门, 物业, got '学校'"),
     (("correct", "person:li", "--set", "person_role=boss", "--reason", "x"), "wang",
-     "role must be one of admin, inspector, unit, auditor, got 'boss'"),
+     "role must be one of admin, inspector, unit, auditor, clerk, got 'boss'"),
     (("correct", "person:wang", "--set", "person_role=inspector", "--reason", "x"), "wang",
      "person wang is the last active admin and cannot be demoted: register another admin "
      "first"),

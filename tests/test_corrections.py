@@ -247,10 +247,13 @@ def test_people_corrected_and_the_last_admin_kept(city: City) -> None:
                                       "demoted"):
         city.fix.correct("admin", "person:admin", None, {"person_role": "auditor"}, "x")
     assert city.last_position() == before
+    # With a second admin, either may go; then the one left may not.
     city.ledger.register_person("admin", person_id="wu", name="吴主任", role="admin")
-    city.ledger.retire_person("wu", "admin", "调离")
-    with pytest.raises(Refused, match="person wu is the last active admin"):
-        city.ledger.retire_person("wu", "wu", "调离")
+    city.fix.correct("admin", "person:wu", None, {"person_role": "inspector"}, "任命录错")
+    city.fix.correct("admin", "person:wu", None, {"person_role": "admin"}, "任命确认")
+    city.ledger.retire_person("admin", "wu", "调离")
+    with pytest.raises(Refused, match="person admin is the last active admin"):
+        city.ledger.retire_person("admin", "admin", "调离")
 
 
 def test_a_correction_names_what_it_changes_and_refuses_what_it_cannot(city: City) -> None:
