@@ -45,6 +45,8 @@ def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, str
     resumes when run again."""
     mapping = load_mapping(mapping_path)
     table = open_table(file, mapping, encoding=encoding, sheet=sheet)
+    if not dry_run:
+        session.create_if_missing()
     importer = Importer(session.store.ledger, session.actor, mapping, table,
                         batch_size=batch_size)
     with progress(table.count, f"importing {table.name}") as update:

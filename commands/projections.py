@@ -12,7 +12,7 @@ from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 
 STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag")]
+                  ("position", "position"), ("lag", "lag"), ("check", "check")]
 
 
 @click.group()
@@ -24,8 +24,13 @@ def projections() -> None:
 @output_options()
 @pass_session
 def status(session: Session, fmt: str) -> None:
-    """Each projection's tables, rows, position and lag behind the ledger (in events); in
-    a table, which kind of account asked (and whether it may write the read models)."""
+    """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
+    when the read model is ahead of it), and the check that the ledger still holds the
+    event at its position that it was folded from; in a table, which kind of account asked
+    (and whether it may write the read models). Shown even when the ledger went back since
+    this account last saw it. Exits 1, with one Error line after the table, when a check
+    fails or the ledger went back."""
+    session.inspecting()
     rows = session.read.status()
     emit(rows, STATUS_COLUMNS, fmt)
     if fmt == "table":
@@ -36,6 +41,12 @@ def status(session: Session, fmt: str) -> None:
                    + ("it may write the read models" if writes else
                       "it may not write the read models: its queries fold the lag in "
                       "memory, 'projections follow' as the projector keeps them current"))
+    if session.went_back is not None:
+        raise click.ClickException(str(session.went_back))
+    failing = [row["projection"] for row in rows if row["check"] != "ok"]
+    if failing:
+        raise click.ClickException(f"read models not folded from the ledger as it is: "
+                                   f"{', '.join(failing)}: run `taizhang audit verify`")
 
 
 @projections.command("rebuild")

@@ -72,9 +72,13 @@ class ReadSide:
     @cached_property
     def projector(self) -> Projector:
         ledger = self.store.ledger
+        # The maintained read models are checked against the ledger they were folded from
+        # (an as-of read side folds afresh, in memory, from the ledger as it is).
+        recorder: Any = ledger.recorder
+        chain = recorder.events_table_name if self.as_of is None else None
         return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
                          self._zone, list(self.projections.values()),
-                         head=ledger.max_position)
+                         head=ledger.max_position, chain=chain)
 
     def _zone(self):  # type: ignore[no-untyped-def]
         return self.store.ledger.campaign().zone
