@@ -11,7 +11,10 @@ import click
 from commands.output import emit, output_options
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
-from domain.task import STATE_LABELS
+from domain.base import Refused
+from domain.task import STATE_LABELS, Task
+from ledger.corrections import resolve
+from projections.events import who
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
@@ -51,14 +54,6 @@ def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     return {**row, "occurred": _local(row["occurred_at"], zone),
             "recorded": _local(row["recorded_at"], zone, seconds=True),
             "late": _late(row["late_days"]), "who": who(row)}
-
-
-def who(row: dict[str, Any]) -> str:
-    """Who acted, and who entered it for them when that was someone else (代录)."""
-    acted = f"{row['actor']} ({row['role']})"
-    if row.get("entered_by"):
-        return f"entered by {row['entered_by']} for {acted}"
-    return acted
 
 
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,
@@ -107,7 +102,13 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     person:ID or rules:VERSION (the evaluation book)."""
     zone = session.store.ledger.campaign().zone
     as_of = localize(as_of, zone)
-    found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    if resolve(task_id)[0] is Task:
+        found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    elif valid_at is not None:
+        raise Refused(f"--valid-at gives a task's state on a day; {task_id.strip()} is a "
+                      f"{resolve(task_id)[2]}")
+    else:
+        found = session.read.record_history(task_id, as_of=as_of)
     if fmt == "json":
         click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
                               ensure_ascii=False, indent=2))

@@ -311,7 +311,7 @@ def test_a_superseded_value_is_corrected_in_history_only(city: City) -> None:
     city.fix.correct("admin", "unit:JS01", 1, {"name": "幸福社区（原）"}, "原名录错")
     assert {u["code"]: u["name"] for u in ReadSide(city.store).units()}["JS01"] == "幸福里社区"
     assert city.ledger.unit("JS01").name == "幸福里社区"
-    found = ReadSide(city.store).history("unit:JS01")
+    found = ReadSide(city.store).record_history("unit:JS01")
     assert [e["correction"] for e in found["events"]] == [
         "corrected by #3", "", "corrects #1 (Registered): name 幸福社区 → 幸福社区（原）"]
     city.fix.correct("admin", "unit:JS01", 2, {"name": "幸福里"}, "新名录错")
