@@ -34,7 +34,7 @@ MAPPING = Path(__file__).resolve().parent.parent / "examples" / "mappings" / \
 FORMAT = "%m/%d/%Y %I:%M:%S %p"
 HEADER = ["ServiceRequestNum", "SRType", "MethodReceived", "CreatedDate", "SRStatus",
           "StatusDate", "DueDate", "CloseDate", "Agency", "Address", "Neighborhood",
-          "CouncilDistrict", "PoliceDistrict", "Outcome"]
+          "CouncilDistrict", "PoliceDistrict", "Outcome", "Latitude", "Longitude"]
 AGENCIES = ["Solid Waste", "Transportation", "Housing", "Water Wastewater", "BGE", "Finance",
             "Health", "Recreation & Parks", "Call Center", "Fire Department"]
 STATUSES = [("Closed", 0.957), ("Closed (Duplicate)", 0.021), ("Open", 0.011),
@@ -67,7 +67,9 @@ def generate(path: Path, rows: int, seed: int = 311) -> None:
                 f"{closed:{FORMAT}}" if closed else "", agency,
                 "" if rng.random() < 0.03 else f"{rng.randrange(1, 5000)} MAIN ST, BALTIMORE",
                 f"Neighborhood {rng.randrange(270)}", str(rng.randrange(1, 15)),
-                rng.choice(["Northern", "Southern", "Eastern", "Western", "Central"]), ""])
+                rng.choice(["Northern", "Southern", "Eastern", "Western", "Central"]), "",
+                *(("", "") if rng.random() < 0.06 else
+                  (f"{rng.uniform(39.2, 39.37):.6f}", f"{rng.uniform(-76.71, -76.53):.6f}"))])
 
 
 def import_rate(folder: Path, data: Path) -> tuple[float, int, int, list[tuple]]:

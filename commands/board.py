@@ -21,6 +21,8 @@ BOARD_COLUMNS = [
     ("rework_count", "rework"),
     ("last_action", "last action"), ("last_action_at", "at"),
 ]
+# Where the problem is on the map (when its record says): in json (export board has it too).
+PLACE_COLUMNS = [("latitude", "latitude"), ("longitude", "longitude")]
 
 
 @click.command()
@@ -66,6 +68,8 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
             row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
                 zone).strftime("%Y-%m-%d %H:%M")
+    if fmt == "json":
+        columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)
 
 

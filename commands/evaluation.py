@@ -14,6 +14,7 @@ from commands.params import MONTH
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.evaluation import FIGURES, month_add, month_of
+from domain.rounding import fixed, rounded
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.bulletin import (
@@ -38,9 +39,9 @@ def _evaluator(session: Session) -> Evaluator:
 def plain(value: Any) -> Any:
     """A figure for csv and json: fractions as decimals (four places)."""
     if isinstance(value, Fraction):
-        return round(float(value), 4)
+        return rounded(value, 4)
     if isinstance(value, float):
-        return round(value, 4)
+        return rounded(value, 4)
     return value
 
 
@@ -200,7 +201,7 @@ def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
         if fmt == "table":
             terms: Any = "; ".join(term_text(line) for line in p.lines if line.points)
             rows.append({"rank": placed.rank, "unit": p.unit, "name": p.name,
-                         "score": f"{float(placed.score):.2f}",
+                         "score": fixed(placed.score, 2),
                          "rank_change": change_text(placed.rank_change),
                          "score_change": "" if placed.score_change is None else
                          _signed(placed.score_change),
@@ -235,7 +236,7 @@ def print_ranking(ranking: Ranking, fmt: str, heading: str) -> None:
         for which in ("red", "black"):
             listed = ranking.listed(which)
             click.echo(f"{LIST_LABELS[which]} ({which} list): "
-                       + (", ".join(f"{p.name} {p.unit} ({float(p.placed.score):.2f})"
+                       + (", ".join(f"{p.name} {p.unit} ({fixed(p.placed.score, 2)})"
                                     for p in listed) or "—"))
 
 

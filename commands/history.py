@@ -62,6 +62,8 @@ def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | No
     line = (f"{found['task']} {s['state']} {STATE_LABELS[s['state']]}"
             + (f" ({s['closure']})" if s["closure"] else "")
             + f" · unit {s['unit']} · {s['category']} · {s['location']} · {s['description']}"
+            + (f" · at {s['latitude']}, {s['longitude']}" if s["latitude"] is not None
+               else "")
             + f" · deadline {s['deadline']}"
             + (f" · {s['days_overdue']} days overdue" if s["days_overdue"] else "")
             + f" · rework {s['rework_count']}")

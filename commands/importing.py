@@ -74,10 +74,13 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
         "already imported": report.already_imported,
         "rows rejected": len(report.rejects),
     }
+    for kind, count in sorted(report.skipped.items()):
+        record[f"skipped: {kind}"] = count
     for reason, count in sorted(report.rejected_by_reason().items()):
         record[f"rejected: {reason}"] = count
     if report.units_registered:
-        record["units registered"] = ", ".join(report.units_registered)
+        record["units registered"] = ", ".join(f"{code} {report.unit_names[code]}"
+                                               for code in report.units_registered)
     if report.categories_added:
         record["categories added"] = len(report.categories_added)
     for what, count in sorted(report.filled.items()):

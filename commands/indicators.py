@@ -206,10 +206,11 @@ def indicators_status(session: Session, unit_code: str | None, code: str | None,
 @at_option()
 @pass_session
 def task_progress(session: Session, target_id: str, value: str, note: str,
-                  evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
+                  evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
+                  occurred_at: datetime | None) -> None:
     """The unit reports progress on a target task (指标任务), with evidence."""
     _said(Indicators(session.store.ledger).report_progress(
-        session.actor, target_id, value, evidence(evidence_refs), note,
+        session.actor, target_id, value, evidence(evidence_refs, evidence_elsewhere), note,
         _when(session, occurred_at)))
 
 

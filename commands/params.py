@@ -86,23 +86,40 @@ def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:
     return moment.replace(tzinfo=zone)
 
 
-def evidence(values: tuple[str, ...]) -> list[dict[str, str]]:
-    """``FILE[:DESCRIPTION]`` references; a file that exists here is hashed (sha256)."""
-    items = []
-    for value in values:
+def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = ()
+             ) -> list[dict[str, Any]]:
+    """``FILE[:DESCRIPTION]`` references to files here, each hashed (sha256); a file that
+    is not here is refused. ``NAME[:DESCRIPTION]`` references (``--evidence-ref``) name
+    evidence kept elsewhere, recorded as such, without a hash."""
+    items: list[dict[str, Any]] = []
+    for value in files:
         name, _, description = value.partition(":")
         path = Path(name)
-        digest = ""
-        if path.is_file():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        items.append({"file": name, "sha256": digest, "description": description})
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise Refused(f"evidence file {name!r} {what}; name evidence kept elsewhere "
+                          "with --evidence-ref NAME:DESCRIPTION")
+        items.append({"file": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                      "description": description})
+    for value in elsewhere:
+        name, _, description = value.partition(":")
+        items.append({"file": name, "sha256": "", "description": description,
+                      "elsewhere": True})
     return items
 
 
-def evidence_option(help_text: str = "Evidence FILE[:DESCRIPTION]; a local file is hashed. "
+def evidence_option(help_text: str = "Evidence FILE[:DESCRIPTION], a file here (hashed). "
                     "Repeatable.") -> Any:
-    return click.option("--evidence", "evidence_refs", multiple=True, metavar="FILE[:DESC]",
-                        help=help_text)
+    """``--evidence FILE[:DESC]`` (a file here, hashed) and ``--evidence-ref NAME[:DESC]``
+    (evidence kept elsewhere, recorded as such); both repeatable."""
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--evidence-ref", "evidence_elsewhere", multiple=True, metavar="NAME[:DESC]",
+            help="Evidence kept elsewhere (an archive's file, a paper record), named and "
+            "recorded as kept elsewhere, not hashed. Repeatable.")(command)
+        return click.option("--evidence", "evidence_refs", multiple=True,
+                            metavar="FILE[:DESC]", help=help_text)(command)
+    return decorate
 
 
 def at_option() -> Any:

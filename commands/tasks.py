@@ -146,10 +146,11 @@ def task_notice(session: Session, task_id: str, notice_no: str, requirements: st
 @at_option()
 @pass_session
 def task_report(session: Session, task_id: str, description: str,
-                evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
+                evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
+                occurred_at: datetime | None) -> None:
     """The unit reports its rectification (整改报告), with evidence."""
     _said(session.store.ledger.report_rectification(
-        session.actor, task_id, description, evidence(evidence_refs),
+        session.actor, task_id, description, evidence(evidence_refs, evidence_elsewhere),
         _when(session, occurred_at)))
 
 
@@ -162,13 +163,14 @@ def task_report(session: Session, task_id: str, description: str,
 @at_option()
 @pass_session
 def task_reinspect(session: Session, task_id: str, passed: bool | None, note: str,
-                   evidence_refs: tuple[str, ...], occurred_at: datetime | None) -> None:
+                   evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
+                   occurred_at: datetime | None) -> None:
     """Re-inspect (复查) a reported rectification."""
     if passed is None:
         # click would name only '--pass' for a missing required flag pair.
         raise click.UsageError("Missing option '--pass' / '--fail'.")
     _said(session.store.ledger.reinspect(session.actor, task_id, passed, note,
-                                         evidence(evidence_refs),
+                                         evidence(evidence_refs, evidence_elsewhere),
                                          _when(session, occurred_at)))
 
 
@@ -205,11 +207,11 @@ def task_escalate(session: Session, task_id: str, reason: str,
 @at_option()
 @pass_session
 def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...],
-                  occurred_at: datetime | None) -> None:
+                  evidence_elsewhere: tuple[str, ...], occurred_at: datetime | None) -> None:
     """Attach evidence (photos, documents) to the task."""
-    _said(session.store.ledger.attach_evidence(session.actor, task_id,
-                                               evidence(evidence_refs),
-                                               _when(session, occurred_at)))
+    _said(session.store.ledger.attach_evidence(
+        session.actor, task_id, evidence(evidence_refs, evidence_elsewhere),
+        _when(session, occurred_at)))
 
 
 @task.command("close")

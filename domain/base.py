@@ -8,6 +8,7 @@ records that beside the event.
 
 from __future__ import annotations
 
+import re
 from dataclasses import field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -92,11 +93,56 @@ class Actor:
         return f"Actor({self.id!r}, {self.role!r}, {self.unit!r}, {self.entered_by!r})"
 
 
+# Limits on what people enter (README, "Limits on input"). Names, places, categories and
+# numbers are one line of at most SHORT_TEXT characters; descriptions, reasons and notes at
+# most LONG_TEXT, and may hold line breaks and tabs. No other control character is taken
+# (a bare CR or BEL breaks the CSV files and terminals the ledger's text goes to).
+SHORT_TEXT = 200
+LONG_TEXT = 2000
+LONG_FIELDS = frozenset({"description", "reason", "note", "requirements",
+                         "rectification description", "re-inspection note",
+                         "reason for failing", "evidence description"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_LONG = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Valid times and deadlines lie between these days.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
+def check_text(field: str, value: str) -> str:
+    """Refuse text past its field's length, or holding a control character (naming the
+    field, and the limit or the character's position, counted from 1)."""
+    long = field in LONG_FIELDS
+    limit = LONG_TEXT if long else SHORT_TEXT
+    if len(value) > limit:
+        raise Refused(f"{field} is {len(value):,} characters long; at most {limit:,} are "
+                      "accepted")
+    found = (_CONTROL_IN_LONG if long else _CONTROL).search(value)
+    if found:
+        raise Refused(f"{field} holds a control character (U+{ord(found.group()):04X}) at "
+                      f"position {found.start() + 1}")
+    return value
+
+
 def require_text(field: str, value: str | None) -> str:
-    """Refuse an empty required field, naming it."""
+    """Refuse an empty required field, naming it; and text past the limits above."""
     if value is None or not str(value).strip():
         raise Refused(f"{field} must not be empty (got {value!r})")
-    return str(value).strip()
+    return check_text(field, str(value).strip())
+
+
+def optional_text(field: str, value: str | None) -> str:
+    """An optional text field (empty is fine), within the limits above."""
+    return check_text(field, (value or "").strip())
+
+
+def check_day(field: str, value: date) -> date:
+    """Refuse a day before 1900 or after 2099 (a typed year 99, a year 9999)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise Refused(f"{field} {day.isoformat()} is outside the days the ledger takes "
+                      f"({EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()})")
+    return value
 
 
 def require_aware(field: str, value: datetime) -> datetime:
@@ -110,6 +156,7 @@ def check_moment(occurred_at: datetime, now: datetime) -> None:
     require_aware("occurred_at", occurred_at)
     if occurred_at > now:
         raise Refused(f"occurred_at {occurred_at.isoformat()} is in the future")
+    check_day("occurred_at", occurred_at)
 
 
 def local_date(moment: datetime, zone: tzinfo) -> date:

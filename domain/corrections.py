@@ -31,6 +31,7 @@ from domain.base import (
     Actor,
     LedgerEvent,
     Refused,
+    check_day,
     check_moment,
     require_aware,
     require_text,
@@ -86,7 +87,7 @@ def parse_moment(field: str, value: Any) -> datetime:
 
 def parse_date(field: str, value: Any) -> date:
     try:
-        return date.fromisoformat(str(value))
+        return check_day(field, date.fromisoformat(str(value)))
     except ValueError:
         raise Refused(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
 
@@ -264,6 +265,7 @@ class Correctable:
         """A corrected valid time: not after the correction itself, and in order with the
         record's other events."""
         moment = parse_moment("occurred_at", value)
+        check_day("corrected occurred_at", moment)
         if moment > corrected_at:
             raise Refused(f"corrected occurred_at {value} is after the correction itself "
                           f"({corrected_at.isoformat()})")

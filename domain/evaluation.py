@@ -6,8 +6,9 @@ Pure: no clock, no storage. How each figure is computed from the ledger's events
 read side's business (``projections/metrics.py``); here are the figures' names, how rules
 turn figures into a score, and how scores become a ranking.
 
-Scores are computed exactly (fractions) and rounded to two decimals before ranking, so two
-units whose scores print alike share a rank.
+Scores are computed exactly (fractions) and rounded to two decimals, halves up (四舍五入,
+see ``domain/rounding.py``), before ranking, so two units whose scores print alike share a
+rank.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from datetime import date, datetime, tzinfo
 from fractions import Fraction
 from typing import Any
 
-from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment
+from domain.base import (Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment,
+                         optional_text)
 from domain.corrections import Correctable
 from domain.roles import ADMIN
+from domain.rounding import half_up
 
 # --- months -------------------------------------------------------------------------------
 
@@ -359,7 +362,7 @@ def score(rules: Rules, figures: Mapping[str, Number | None], units: int = 1) ->
         lines.append(ScoreLine(name, "rate", value, used, rule.weight, term))
     if rules.floor is not None:
         total = max(total, rules.floor)
-    return Score(round(total, TWO_PLACES), tuple(lines))
+    return Score(half_up(total, TWO_PLACES), tuple(lines))
 
 
 # --- rankings -----------------------------------------------------------------------------
@@ -585,7 +588,7 @@ class Evaluation(Correctable, LedgerAggregate):
     def _check_field(self, version: int, event: str, field: str, value: Any, *,
                      zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
         if field == "reason":
-            return str(value).strip()
+            return optional_text("reason", value)
         month, before = check_month("from month", str(value).strip()), \
             self.values[version]["from_month"]
         published = self.last_published()

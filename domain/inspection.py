@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from domain.base import Actor, LedgerAggregate, LedgerCreated, Refused, check_moment
+from domain.base import (
+    Actor,
+    LedgerAggregate,
+    LedgerCreated,
+    Refused,
+    check_moment,
+    optional_text,
+)
 from domain.corrections import Correctable
 from domain.roles import INSPECTOR, authorize
 
@@ -69,4 +76,4 @@ class Inspection(Correctable, LedgerAggregate):
                 if context["person"](person_id).person_role != INSPECTOR:
                     raise Refused(f"inspector {person_id} is not an inspector")
             return inspectors
-        return str(value).strip()
+        return optional_text("note", value)

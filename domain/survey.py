@@ -21,6 +21,7 @@ from domain.base import (
     Refused,
     check_moment,
     local_date,
+    optional_text,
     require_text,
 )
 from domain.corrections import Correctable
@@ -127,5 +128,5 @@ class Survey(Correctable, LedgerAggregate):
         if field == "sample":
             return parse_sample(value)
         if field == "note":
-            return str(value).strip()
+            return optional_text("survey note", value)
         return require_text(f"survey {field}", value)

@@ -25,6 +25,7 @@ from domain.base import (
     Refused,
     check_moment,
     local_date,
+    optional_text,
     require_text,
 )
 from domain.corrections import Correctable, parse_date
@@ -267,7 +268,7 @@ class TargetTask(Correctable, LedgerAggregate):
                 raise Refused(f"due date {due.isoformat()} is before event {version} "
                               f"({made.isoformat()})")
             return due.isoformat()
-        return str(value).strip()
+        return optional_text("note", value)
 
     def is_overdue(self, on: date) -> bool:
         """Overdue from the day after the due date until completed; derived, never stored."""

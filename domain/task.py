@@ -14,7 +14,6 @@ a refused command raises :class:`Refused` and changes nothing.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -24,12 +23,30 @@ from domain.base import (
     LedgerCreated,
     LedgerEvent,
     Refused,
+    check_day,
     check_moment,
     local_date,
+    optional_text,
     require_text,
 )
+from domain.place import check_place
 from domain.corrections import Correctable, parse_date
 from domain.roles import authorize
+# The fields' words and checks live in domain.task_fields; the commands and the ledger read
+# them from here too.
+from domain.task_fields import (
+    CLOSURES,
+    SOURCES,
+    check_evidence,
+    check_origin,
+    check_rule,
+    parse_closure,
+    parse_source,
+)
+
+__all__ = ["ACKNOWLEDGED", "ASSIGNED", "CLOSED", "CLOSURES", "RECTIFYING", "REPORTED",
+           "SOURCES", "STATES", "STATE_LABELS", "VERIFIED", "Task", "TaskEvent",
+           "check_evidence", "check_origin", "check_rule", "parse_closure", "parse_source"]
 
 ASSIGNED = "assigned"
 ACKNOWLEDGED = "acknowledged"
@@ -42,78 +59,6 @@ STATE_LABELS = {
     ASSIGNED: "已交办", ACKNOWLEDGED: "已签收", RECTIFYING: "整改中", REPORTED: "待复查",
     VERIFIED: "已验收", CLOSED: "已销号",
 }
-
-SOURCES = {
-    "decomposition": "指标分解",
-    "inspection": "巡查发现",
-    "complaint": "群众反映",
-    "media": "媒体曝光",
-    "unannounced": "上级暗访",
-}
-
-CLOSURES = {
-    "verified": "整改到位",
-    "void": "作废",
-    "duplicate": "重复",
-    "not_responsible": "非责任单位",
-}
-
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def parse_source(value: str) -> str:
-    """Accept a source by its code or its Chinese name."""
-    for code, label in SOURCES.items():
-        if value in (code, label):
-            return code
-    raise Refused(
-        f"source must be one of {', '.join(f'{c} ({l})' for c, l in SOURCES.items())}, "
-        f"got {value!r}"
-    )
-
-
-def parse_closure(value: str) -> str:
-    for code, label in CLOSURES.items():
-        if value in (code, label, code.replace("_", "-")):
-            return code
-    raise Refused(f"closure must be one of {', '.join(CLOSURES)}, got {value!r}")
-
-
-def check_evidence(items: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Evidence references: a file name, optionally its sha256 and a description."""
-    checked = []
-    for item in items:
-        name = require_text("evidence file", item.get("file"))
-        digest = (item.get("sha256") or "").lower()
-        if digest and not SHA256.match(digest):
-            raise Refused(f"evidence sha256 must be 64 hex digits, got {item.get('sha256')!r}")
-        checked.append({"file": name, "sha256": digest,
-                        "description": (item.get("description") or "").strip()})
-    return checked
-
-
-def check_origin(origin: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An imported task's origin names at least the file (its sha256) and the row."""
-    if origin is None:
-        return None
-    digest = str(origin.get("file") or "").lower()
-    if not SHA256.match(digest):
-        raise Refused(f"origin file must be a sha256 (64 hex digits), "
-                      f"got {origin.get('file')!r}")
-    row = origin.get("row")
-    if not isinstance(row, int) or isinstance(row, bool) or row < 1:
-        raise Refused(f"origin row must be a row number (1 or more), got {row!r}")
-    return {**origin, "file": digest}
-
-
-def check_rule(deadline: date | None, rule: str | None) -> str | None:
-    """A deadline's rule ("7个工作日") goes with the date it resolved to, or is absent."""
-    if rule is None:
-        return None
-    if deadline is None:
-        raise Refused(f"deadline rule {rule!r} needs the date it resolves to")
-    return require_text("deadline rule", rule)
-
 
 class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""
@@ -153,6 +98,9 @@ class Task(Correctable, LedgerAggregate):
         note: str
         # Where an imported task came from: {source, file (sha256), name, row, id}.
         origin: dict[str, Any] | None = None
+        # Where the problem is on the map (WGS 84 degrees), when the record says.
+        latitude: float | None = None
+        longitude: float | None = None
         # The deadline as it was given, where that was not a date ("7个工作日"); the
         # deadline field holds the date it resolved to when the event was recorded.
         deadline_rule: str | None = None
@@ -177,6 +125,8 @@ class Task(Correctable, LedgerAggregate):
             task.evidence = []
             task.assigned_at = self.occurred_at
             task.last_occurred_at = self.occurred_at
+            task.latitude = self.latitude
+            task.longitude = self.longitude
 
     class Acknowledged(TaskEvent):
         note: str
@@ -283,6 +233,7 @@ class Task(Correctable, LedgerAggregate):
                description: str, deadline: date, actor: Actor, occurred_at: datetime,
                zone: tzinfo, now: datetime, inspection: str | None = None,
                note: str = "", origin: dict[str, Any] | None = None,
+               latitude: float | None = None, longitude: float | None = None,
                deadline_rule: str | None = None) -> Task:
         """Assign a problem or target to a unit. The unit and category are checked by the
         caller against the registries; here the task's own data is checked. An imported
@@ -292,6 +243,8 @@ class Task(Correctable, LedgerAggregate):
         authorize(actor, "assign")
         check_moment(occurred_at, now)
         source = parse_source(source)
+        check_day("deadline", deadline)
+        latitude, longitude = check_place(latitude, longitude)
         if deadline < local_date(occurred_at, zone):
             raise Refused(
                 f"deadline {deadline.isoformat()} is before the assignment on "
@@ -301,7 +254,8 @@ class Task(Correctable, LedgerAggregate):
             cls.Assigned, id=task_id, task_id=task_id, unit=unit, category=category,
             source=source, location=require_text("location", location),
             description=require_text("description", description), deadline=deadline,
-            inspection=inspection, note=note.strip(), origin=check_origin(origin),
+            inspection=inspection, note=optional_text("note", note),
+            origin=check_origin(origin), latitude=latitude, longitude=longitude,
             deadline_rule=check_rule(deadline, deadline_rule),
             occurred_at=occurred_at, **actor.stamp(),
         )
@@ -316,7 +270,7 @@ class Task(Correctable, LedgerAggregate):
         if self.acknowledged or self.state not in (ASSIGNED, RECTIFYING):
             raise Refused(f"task {self.id} cannot be acknowledged: it is {self.state}"
                           + (" and already acknowledged" if self.acknowledged else ""))
-        self._stamp(self.Acknowledged, actor, occurred_at, note=note.strip())
+        self._stamp(self.Acknowledged, actor, occurred_at, note=optional_text("note", note))
 
     def issue_notice(self, *, notice_no: str, requirements: str, actor: Actor,
                      occurred_at: datetime, now: datetime, zone: tzinfo,
@@ -331,8 +285,8 @@ class Task(Correctable, LedgerAggregate):
             self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.NoticeIssued, actor, occurred_at,
                     notice_no=require_text("notice number", notice_no),
-                    requirements=requirements.strip(), deadline=deadline,
-                    deadline_rule=check_rule(deadline, deadline_rule))
+                    requirements=optional_text("requirements", requirements),
+                    deadline=deadline, deadline_rule=check_rule(deadline, deadline_rule))
 
     def report_rectification(self, *, description: str, evidence: list[dict[str, str]],
                              actor: Actor, occurred_at: datetime, now: datetime) -> None:
@@ -356,8 +310,8 @@ class Task(Correctable, LedgerAggregate):
             raise Refused(f"task {self.id} cannot be re-inspected: it is {self.state}, "
                           "and only a reported rectification is re-inspected")
         if passed:
-            self._stamp(self.ReinspectionPassed, actor, occurred_at, note=note.strip(),
-                        evidence=check_evidence(evidence))
+            self._stamp(self.ReinspectionPassed, actor, occurred_at,
+                        note=optional_text("note", note), evidence=check_evidence(evidence))
         else:
             self._stamp(self.ReinspectionFailed, actor, occurred_at,
                         reason=require_text("reason for failing", note),
@@ -371,6 +325,7 @@ class Task(Correctable, LedgerAggregate):
         self._check_when(occurred_at, now)
         if self.state in (VERIFIED, CLOSED):
             raise Refused(f"task {self.id} cannot be extended: it is {self.state}")
+        check_day("deadline", deadline)
         if deadline <= self.deadline:
             raise Refused(f"new deadline {deadline.isoformat()} is not after the current "
                           f"deadline {self.deadline.isoformat()}")
@@ -488,6 +443,7 @@ class Task(Correctable, LedgerAggregate):
             )
 
     def _check_deadline(self, deadline: date, occurred_at: datetime, zone: tzinfo) -> None:
+        check_day("deadline", deadline)
         if deadline < local_date(occurred_at, zone):
             raise Refused(f"deadline {deadline.isoformat()} is before "
                           f"{local_date(occurred_at, zone).isoformat()}")

@@ -73,8 +73,9 @@ class DateAsISO(Transcoding):
 
 
 # What orjson writes byte for byte as the library's encoder (compact, UTF-8) writes it, or
-# hands to the transcodings as the library's encoder does. Not floats (orjson spells 1e16
-# and NaN otherwise) nor UUIDs, dataclasses or enums (orjson writes them itself).
+# hands to the transcodings as the library's encoder does. Floats only from 1e-4 to 1e16
+# and zero (orjson spells 1e16, 1e-5 and NaN otherwise; a task's coordinates are within);
+# not UUIDs, dataclasses or enums (orjson writes them itself).
 _ALIKE = frozenset({str, int, bool, type(None), datetime, date, Decimal})
 _DEPTH = 32
 
@@ -97,6 +98,8 @@ def _alike(value: Any, depth: int = 0) -> bool:
             if type(item) not in _ALIKE and not _alike(item, depth + 1):
                 return False
         return True
+    if kind is float:
+        return value == 0.0 or 1e-4 <= abs(value) < 1e16  # (NaN is neither)
     return kind in _ALIKE
 
 
@@ -740,5 +743,5 @@ def describe_task(task: Task, today: date) -> dict[str, Any]:
         "overdue": task.is_overdue(today), "cycle": task.cycle,
         "rework_count": task.rework_count, "escalations": task.escalations,
         "inspection": task.inspection, "assigned_at": task.assigned_at.isoformat(),
-        "version": task.version,
+        "latitude": task.latitude, "longitude": task.longitude, "version": task.version,
     }

@@ -44,6 +44,15 @@ class Board(Projection):
             sa.Column("last_action_at", sa.String(32), nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
         )
+        # Where a task's problem is on the map, for the tasks whose record says (an
+        # imported 311 request's latitude and longitude). A table of its own: a ledger
+        # kept before coordinates were recorded has no rows for it and needs no rebuild.
+        self.table(
+            "places",
+            sa.Column("task", sa.String(16), primary_key=True),
+            sa.Column("latitude", sa.Float, nullable=False),
+            sa.Column("longitude", sa.Float, nullable=False),
+        )
 
     def wants(self, fact: Fact) -> bool:
         return fact.kind.startswith("Task.")
@@ -68,6 +77,10 @@ class Board(Projection):
                 "assigned_on": ctx.local_date(fact.occurred_at), "last_action": event,
                 "last_action_at": ctx.utc(fact.occurred_at), "version": 1,
             })
+            if d.get("latitude") is not None:
+                rows.put("places", key, {"task": fact.originator_id,
+                                         "latitude": d["latitude"],
+                                         "longitude": d["longitude"]})
             return
         row = dict(rows.get("tasks", key) or {})
         row.update(last_action=event, last_action_at=ctx.utc(fact.occurred_at),

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
+from domain.rounding import exact, fixed, rounded
 from ledger.evaluation import Evaluations
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
@@ -175,9 +176,9 @@ def shown(name: str, value: Any) -> str:
     if value is None:
         return "—"
     if FIGURES[name].nature == RATE:
-        return f"{float(value) * 100:.1f}%"
+        return f"{fixed(exact(value) * 100, 1)}%"
     if isinstance(value, (float, Fraction)):
-        return f"{float(value):.1f}"
+        return fixed(value, 1)
     return str(value)
 
 
@@ -197,7 +198,7 @@ def points_text(value: Fraction) -> str:
 
 
 def signed(value: Fraction) -> str:
-    return f"{float(value):+.2f}"
+    return fixed(value, 2, sign=True)
 
 
 def local_text(at: str, zone: Any) -> str:
@@ -216,9 +217,9 @@ def item_detail(item: dict[str, Any], zone: Any) -> str:
         until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
         return f"deadline {item['deadline']}, overdue {until}"
     if kind == "verified":
-        return f"{item['days']:.1f} days"
+        return f"{fixed(item['days'], 1)} days"
     if kind == "response":
-        return f"{item['hours']:.1f} hours"
+        return f"{fixed(item['hours'], 1)} hours"
     if kind == "reinspection":
         return "failed (rework)" if item["failed"] else "passed"
     if kind == "assigned":
@@ -246,7 +247,7 @@ def _change(change: int | None, b: Bulletin) -> str:
 
 
 def _terms(placement: Any, lang: str) -> str:
-    return "；".join(f"{FIGURES[line.figure].label(lang)} {float(line.points):+.2f}"
+    return "；".join(f"{FIGURES[line.figure].label(lang)} {fixed(line.points, 2, sign=True)}"
                     for line in placement.lines if line.points) or "—"
 
 
@@ -260,13 +261,13 @@ def sections(b: Bulletin) -> list[tuple[str, list[str], list[list[str]]]]:
                       [b.label("rank"), b.label("unit"), b.label("score"), b.label("change"),
                        b.label("terms")],
                       [[str(p.placed.rank), f"{p.name}（{p.unit}）",
-                        f"{float(p.placed.score):.2f}", _change(p.placed.rank_change, b),
+                        fixed(p.placed.score, 2), _change(p.placed.rank_change, b),
                         _terms(p, b.lang)] for p in ranking.placements]))
     found.append((b.label("lists"), [b.label("level"), b.label("red"), b.label("black")],
                   [[b.level(level),
-                    "、".join(f"{p.name}（{float(p.placed.score):.2f}）"
+                    "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
                              for p in r.listed("red")) or b.label("none"),
-                    "、".join(f"{p.name}（{float(p.placed.score):.2f}）"
+                    "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
                              for p in r.listed("black")) or b.label("none")]
                    for level, r in b.rankings.items()]))
     found.append((b.label("overdue"),
@@ -284,7 +285,7 @@ def sections(b: Bulletin) -> list[tuple[str, list[str], list[list[str]]]]:
                   [b.label("level"), b.label("month"), b.label("units"),
                    b.label("mean_score"), b.label("on_time_rate")],
                   [[b.level(level), point["month"], str(point["units"]),
-                    f"{point['mean_score']:.2f}", shown("on_time_rate", point["on_time_rate"])]
+                    fixed(point['mean_score'], 2), shown("on_time_rate", point["on_time_rate"])]
                    for level, series in b.trend.items() for point in series]))
     return found
 
@@ -420,7 +421,7 @@ def to_xlsx(b: Bulletin) -> bytes:
         for month in window:
             points = [{p["month"]: p for p in b.trend[lv]}.get(month) for lv in levels]
             sheet.append([month, *(p["mean_score"] if p else None for p in points),
-                          *(round(p["on_time_rate"] * 100, 1) if p and p["on_time_rate"]
+                          *(rounded(exact(p["on_time_rate"]) * 100, 1) if p and p["on_time_rate"]
                             is not None else None for p in points)])
         for offset, key, anchor in ((0, "chart_scores", "H2"),
                                     (len(levels), "chart_on_time", "H20")):

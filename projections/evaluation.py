@@ -27,6 +27,7 @@ from domain.evaluation import (
     rank,
     score,
 )
+from domain.rounding import fixed, rounded
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
@@ -252,7 +253,7 @@ class Evaluator:
                 due = sum(len(t.due) for t in tallies)
                 on_time = sum(1 for t in tallies for i in t.due if i["on_time"])
                 series.append({"month": m, "units": len(codes),
-                               "mean_score": float(round(sum(scores) / len(scores), 2)),
+                               "mean_score": rounded(sum(scores) / len(scores), 2),
                                "due": due, "on_time": on_time,
                                "on_time_rate": on_time / due if due else None})
             if series:
@@ -356,9 +357,9 @@ def _show(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, Fraction):
-        return f"{float(value):.3f}".rstrip("0").rstrip(".")
+        return fixed(value, 3).rstrip("0").rstrip(".")
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return fixed(value, 2)
     return str(value)
 
 

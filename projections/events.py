@@ -48,6 +48,7 @@ def evidence_text(items: list[dict[str, str]]) -> str:
     return "; ".join(
         item["file"] + (f" ({item['description']})" if item.get("description") else "")
         + (f" [{item['sha256'][:12]}]" if item.get("sha256") else "")
+        + (" [kept elsewhere]" if item.get("elsewhere") else "")
         for item in items)
 
 

@@ -92,10 +92,12 @@ def task_history(facts: list[Fact], ctx: Context, today: date,
         entries = [e for e in entries
                    if e["no"] in happened or e.get("corrects") in happened]
         on = valid_at
-    rows = fold_in_memory(BOARD, state_facts, ctx).table("tasks")
-    state = next(iter(rows.values()), None)
+    folded = fold_in_memory(BOARD, state_facts, ctx)
+    state = next(iter(folded.table("tasks").values()), None)
     if state is not None:
-        state = {**state, "days_overdue": days_overdue(state, on)}
+        place = next(iter(folded.table("places").values()), {})
+        state = {**state, "days_overdue": days_overdue(state, on),
+                 "latitude": place.get("latitude"), "longitude": place.get("longitude")}
     return {"task": facts[0].originator_id, "state": state, "on": on.isoformat(),
             "assigned_on": ctx.local_date(effective[0]["occurred_at"]), "events": entries}
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from domain.base import NotFound
+from domain.rounding import rounded
 from projections.corrections import corrected, is_correction, is_withdrawal
 from projections.engine import Context, Fact, Key, Projection, Rows
 
@@ -259,8 +259,7 @@ def _number(value: Fraction) -> str:
 
 def one_decimal(value: Fraction) -> float:
     """A figure to one decimal, halves rounded up (91.25 → 91.3), as reports round."""
-    return float((Decimal(value.numerator) / Decimal(value.denominator))
-                 .quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return rounded(value, 1)
 
 
 def weighted_rates(surveys: list[dict[str, Any]]) -> dict[str, Any]:

@@ -195,8 +195,12 @@ class ReadSide:
         ``offset`` give one page of the sorted rows."""
         self.current()
         tasks = self.board_projection.tables["tasks"]
+        places = self.board_projection.tables["places"]
         today = self.today()
-        query = self._board_where(sa.select(tasks), today, unit=unit, state=state,
+        query = self._board_where(
+            sa.select(tasks, places.c.latitude, places.c.longitude).select_from(
+                tasks.outerjoin(places, places.c.task == tasks.c.task)),
+            today, unit=unit, state=state,
                                   category=category, source=source, overdue=overdue,
                                   open_only=open_only, month=month, due_within=due_within,
                                   states=states,

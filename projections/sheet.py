@@ -19,6 +19,7 @@ EXPORT_COLUMNS = [
     ("rework_count", "rework"), ("escalations", "escalations"), ("cycle", "cycle"),
     ("last_action", "last action"), ("last_action_at", "last action at"),
     ("last_action_by", "last action by"),
+    ("latitude", "latitude"), ("longitude", "longitude"),
 ]
 
 

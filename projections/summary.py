@@ -26,6 +26,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from domain.base import Refused
+from domain.rounding import fixed
 from domain.task import SOURCES
 from projections.corrections import corrected, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode
@@ -320,7 +321,7 @@ def _day(day: date) -> str:
 
 def number(value: int | float) -> str:
     """A figure as the paragraph and the table print it."""
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return fixed(value, 1) if isinstance(value, float) else str(value)
 
 
 def paragraph(summary: Summary) -> tuple[str, list[str]]:

@@ -321,13 +321,14 @@ def test_the_unit_reports_with_evidence_hashed(cli: Cli, tmp_path: Path) -> None
     photo = tmp_path / "after.jpg"
     photo.write_bytes(b"jpeg")
     assert cli.ok("task", "report", task, "--description", "已清除", "--evidence",
-                  f"{photo}:整改后照片", "--evidence", "missing.jpg", as_="zhao") == \
+                  f"{photo}:整改后照片", "--evidence-ref", "archive/missing.jpg",
+                  as_="zhao") == \
         said(task, "reported")
     shown = json.loads(cli.ok("task", "show", task, "--format", "json"))
     assert shown["events"][-1]["evidence"] == [
         {"file": str(photo), "sha256": hashlib.sha256(b"jpeg").hexdigest(),
          "description": "整改后照片"},
-        {"file": "missing.jpg", "sha256": "", "description": ""}]
+        {"file": "archive/missing.jpg", "sha256": "", "description": "", "elsewhere": True}]
 
 
 def test_report_before_a_notice_is_refused(cli: Cli) -> None:
@@ -451,7 +452,8 @@ def test_escalation_needs_a_reason(cli: Cli) -> None:
 
 def test_evidence_is_attached(cli: Cli) -> None:
     task = make_task(cli, "rectifying")
-    assert cli.ok("task", "evidence", task, "--evidence", "before.jpg:整改前", as_="zhao") == \
+    assert cli.ok("task", "evidence", task, "--evidence-ref", "before.jpg:整改前",
+                  as_="zhao") == \
         said(task, "rectifying")
 
 
@@ -463,14 +465,14 @@ def test_evidence_without_a_file_is_refused(cli: Cli) -> None:
 
 def test_an_auditor_may_not_attach_evidence(cli: Cli) -> None:
     task = make_task(cli, "rectifying")
-    cli.refused("task", "evidence", task, "--evidence", "x.jpg", as_="sun",
+    cli.refused("task", "evidence", task, "--evidence-ref", "x.jpg", as_="sun",
                 message="sun (auditor) may not attach evidence: that is for admin, "
                         "inspector, unit")
 
 
 def test_evidence_on_a_closed_task_is_refused(cli: Cli) -> None:
     task = make_task(cli, "closed")
-    cli.refused("task", "evidence", task, "--evidence", "x.jpg", as_="li",
+    cli.refused("task", "evidence", task, "--evidence-ref", "x.jpg", as_="li",
                 message=f"task {task} cannot be given evidence: it is closed (verified)")
 
 

@@ -217,7 +217,7 @@ status 合格 → verified               1
 row    column    value       reason
 -----  --------  ----------  ----------------------------------------------------------------------------------------------------------------
 4      发现时间  2024-05-32  发现时间 '2024-05-32' is not a date (%Y-%m-%d %H:%M, %Y-%m-%d, %Y/%m/%d %H:%M, %Y/%m/%d, %Y年%m月%d日, %Y.%m.%d)
-5      责任单位  无名社区    unit '无名社区' is neither a unit's code nor its name (the mapping refuses unknown units)
+5      责任单位  无名社区    责任单位 '无名社区' is neither a unit's name nor its code (the mapping refuses unknown units)
 """
 
 
@@ -266,7 +266,7 @@ def test_a_bad_row_is_reported_and_can_be_fixed_and_imported_again(
     assert (result["tasks_created"], result["rows_rejected"]) == (2, 3)
     assert result["rejected_by_reason"] == {"malformed date (发现时间)": 1,
                                             "inconsistent status (销号时间)": 1,
-                                            "refused by the ledger (销号时间)": 1}
+                                            "date out of order (销号时间)": 1}
     with open(rejects, encoding="utf-8", newline="") as f:
         lines = list(csv.reader(f))
     assert lines[0] == [*HEADER, "import_row", "import_column", "import_reason"]
@@ -274,7 +274,7 @@ def test_a_bad_row_is_reported_and_can_be_fixed_and_imported_again(
         ("2", "3", "发现时间"), ("4", "5", "销号时间"), ("5", "6", "销号时间")]
     assert "'2024-13-04' is not a date" in lines[1][-1]
     assert "maps to open" in lines[2][-1]
-    assert "before the task's latest event" in lines[3][-1]
+    assert lines[3][-1] == "销号时间 2024-05-01 08:00 is before 发现时间 2024-05-07 00:00"
     assert lines[1][:len(HEADER)] == write_csv_row(rows[1])
 
     # fixed in the rejects file, which imports with the same mapping
@@ -299,13 +299,13 @@ def test_a_workbooks_rejects_import_with_the_workbooks_mapping_once_fixed(
                         "--format", "json"))
     assert first["rejects"] == [{
         "row": 5, "column": "整改时限", "value": "2024-05-01",
-        "reason": "deadline 2024-05-01 is before the assignment on 2024-05-05"}]
+        "reason": "整改时限 2024-05-01 is before 发现时间 2024-05-05"}]
     with open(rejects, encoding="utf-8-sig", newline="") as f:
         title, header, line = list(csv.reader(f))
     assert title == ["rows of 台账.xlsx not imported"]
     assert line == ["3", "环境卫生", "卫生死角", "和平街3号", "和平社区", "2024/05/05", "媒体曝光",
                     "2024-05-01", "已清理并设专人保洁", "合格", "2024年5月15日", "5", "整改时限",
-                    "deadline 2024-05-01 is before the assignment on 2024-05-05"]
+                    "整改时限 2024-05-01 is before 发现时间 2024-05-05"]
     line[7] = "2024-05-12"
     with open(rejects, "w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f).writerows([title, header, line])
@@ -345,7 +345,7 @@ def test_a_repeated_id_in_the_file_is_rejected_not_imported_twice(
     result = summary(run(sqlite_url, "import", str(data), "--mapping",
                          str(csv_mapping(tmp_path)), "--format", "json"))
     assert result["rejects"] == [{"row": 4, "column": "序号", "value": "2",
-                                  "reason": "id '2' repeats row 3"}]
+                                  "reason": "序号 '2' repeats row 3"}]
     assert len(task_facts(local)) == 2
 
 
@@ -359,7 +359,7 @@ def test_strict_writes_nothing_when_any_row_is_bad(seeded: Ledger, store_url: st
                  "--strict")
     assert one_error_line(result) == \
         "Error: 1 of 6 rows are bad; --strict: nothing was written"
-    assert "unit '无名社区' is neither" in result.stdout
+    assert "责任单位 '无名社区' is neither" in result.stdout
     assert seeded.max_position() == before
 
     good = write_csv(tmp_path / "good.csv", ROWS)
@@ -572,12 +572,12 @@ def test_the_board_exports_as_csv_to_stdout(local: Ledger, sqlite_url: str,
     assert lines[0] == ("task,unit,unit_name,category,source,location,description,state,"
                         "state_label,closure,assigned_at,deadline,days_overdue,notice_no,"
                         "rework_count,escalations,cycle,last_action,last_action_at,"
-                        "last_action_by")
+                        "last_action_by,latitude,longitude")
     by_task = {line.split(",", 1)[0]: line for line in lines[1:]}
     one = by_task[task_id_for(f"{SOURCE}\n1")]
     assert one == (f"{task_id_for(f'{SOURCE}{chr(10)}1')},JS01,幸福社区,环境卫生,inspection,"
                    "幸福路12号,电线杆牛皮癣,closed,已销号,verified,2024-05-03 10:00:00,"
-                   "2024-05-10,0,,0,0,1,Closed,2024-05-08 16:30:00,admin (admin)")
+                   "2024-05-10,0,,0,0,1,Closed,2024-05-08 16:30:00,admin (admin),,")
     assert sorted(by_task) == [first, second]
 
 
@@ -590,4 +590,5 @@ def test_the_shipped_mappings_load() -> None:
     from ledger.importer import load_mapping
 
     shipped = sorted((ROOT / "examples" / "mappings").glob("*.toml"))
-    assert [load_mapping(path).source for path in shipped] == ["baltimore-311", SOURCE]
+    assert [load_mapping(path).source for path in shipped] == [
+        "baltimore-311", "城关街道问题整改台账", SOURCE]

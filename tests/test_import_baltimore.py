@@ -133,3 +133,19 @@ def test_importing_the_sample_again_adds_nothing(imported: tuple[Store, dict]) -
     report = json.loads(result.stdout)
     assert (report["tasks_created"], report["already_imported"]) == (0, 10_000)
     assert store.ledger.max_position() == before
+
+
+def test_each_requests_latitude_and_longitude_are_kept(imported: tuple[Store, dict]) -> None:
+    store, report = imported
+    rejected = {r["row"] for r in report["rejects"]}
+    expected = {number: (float(r["Latitude"]), float(r["Longitude"]))
+                for number, r in enumerate(sample_rows(), 2)
+                if r["Latitude"] and number not in rejected}
+    kept = {}
+    for record in store.ledger.records():
+        if record.topic.endswith("Task.Assigned"):
+            data = decode(record).data
+            if data["latitude"] is not None:
+                kept[data["origin"]["row"]] = (data["latitude"], data["longitude"])
+    assert kept == expected
+    assert len(kept) > 9000

@@ -443,7 +443,7 @@ def test_cli_imports_and_shows_the_tree(cli_store: tuple[str, Path]) -> None:
     assert out == "ZB-000001 open · indicator 1.1 · unit JS01 · verified 0/20 块 · " \
                   "due 2099-06-30\n"
     code, out, _ = taizhang(url, "task", "progress", "ZB-000001", "--value", "8",
-                            "--evidence", "boards.jpg:新设公益广告", actor="zhao")
+                            "--evidence-ref", "boards.jpg:新设公益广告", actor="zhao")
     assert out == "ZB-000001 open · indicator 1.1 · unit JS01 · verified 0/20 块 · " \
                   "due 2099-06-30 · report awaiting verification: 8\n"
     code, out, _ = taizhang(url, "task", "verify-progress", "ZB-000001", actor="li")

@@ -16,6 +16,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 import sqlalchemy as sa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_metrics import build
@@ -92,6 +93,14 @@ def _encoded(transcoder: JSONTranscoder, value: object) -> object:
 @settings(max_examples=400, deadline=None)
 @given(st.dictionaries(st.text(max_size=6), event_values, max_size=6))
 def test_the_ledgers_transcoder_writes_the_librarys_bytes(state: dict[str, object]) -> None:
+    assert _encoded(_fast_transcoder(), state) == _encoded(_library_transcoder(), state)
+
+
+@pytest.mark.parametrize("value", [0.0, -0.0, 1e-4, 9.999e-5, 39.2904, -76.6122, 180.0,
+                                   9.999999999999998e15, 1e16, 1e-5, 123456789.123,
+                                   float("nan"), float("inf"), -1e300])
+def test_floats_are_written_as_the_library_writes_them(value: float) -> None:
+    state = {"latitude": value, "nested": [value, {"x": value}]}
     assert _encoded(_fast_transcoder(), state) == _encoded(_library_transcoder(), state)
 
 

@@ -56,7 +56,7 @@ def test_requests_carry_the_documented_fields_mapped_from_tasks(client: TestClie
         assert str(request["agency_responsible"]).startswith(row["unit"])
         for key in ("requested_datetime", "updated_datetime", "expected_datetime"):
             assert datetime.fromisoformat(str(request[key])).tzinfo is not None
-        assert request["lat"] is None and request["long"] is None  # tasks have no place yet
+        assert (request["lat"], request["long"]) == (row["latitude"], row["longitude"])
     times = [r["requested_datetime"] for r in found]
     assert times == sorted(times, key=lambda t: datetime.fromisoformat(str(t)))
 

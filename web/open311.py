@@ -96,7 +96,7 @@ def _as_request(row: dict[str, Any], names: dict[str, str], zone: Any) -> dict[s
         "updated_datetime": _w3c(row["last_action_at"], zone),
         "expected_datetime": deadline_end.isoformat(),
         "address": row["location"], "address_id": "", "zipcode": "",
-        "lat": None, "long": None, "media_url": "",  # tasks carry no coordinates
+        "lat": row.get("latitude"), "long": row.get("longitude"), "media_url": "",
     }
 
 

@@ -1,0 +1,383 @@
+"""A row's cells read as the mapping says; pure: no store, no clock."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, check_day, local_date
+from domain.task import parse_source
+from ledger.importer.dates import strptime
+from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
+                                     TIME_DIRECTIVES, Mapping, Spec)
+from ledger.importer.tables import Table, cell_text
+from ledger.workdays import Calendar, UnknownYear, WorkingDays, parse_working_days
+
+class RowError(Exception):
+    """A row that cannot become a task: the column, the value and why."""
+
+    def __init__(self, column: str, value: str, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.value, self.kind, self.reason = column, value, kind, reason
+
+
+@dataclass
+class Row:
+    """A row read as the mapping says: what the task and its events will be made of."""
+
+    number: int
+    cells: list[Any]
+    key: str
+    external_id: str | None
+    unit: str
+    category: str
+    source: str
+    location: str
+    description: str
+    assigned: datetime
+    deadline: date
+    deadline_rule: str | None
+    action: str
+    status: str
+    acted_at: datetime | None
+    acted_column: str  # the column acted_at was read from (or would be)
+    reassign_to: str | None
+    rectification: str
+    reinspection: str
+    note: str
+    filled: list[str]
+    labels: dict[str, str]
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def half_width(text: str) -> str:
+    """Full-width digits and punctuation as ASCII (２０２４年５月３日 → 2024年5月3日, ７天 → 7天),
+    for the dates and numbers read from a cell (NFKC; descriptions are kept as written)."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+class RowReader:
+    """Turns a row's cells into a :class:`Row`; pure: no store, no clock."""
+
+    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo,
+                 calendar: Calendar | None = None) -> None:
+        self.mapping = mapping
+        self.table = table
+        self.zone = zone
+        self.calendar = calendar or Calendar()
+        self.file_zone = ZoneInfo(mapping.time_zone) if mapping.time_zone else zone
+        self.index = {}
+        for position, name in enumerate(table.header):
+            if name and name not in self.index:
+                self.index[name] = position
+        wanted = [c for spec in mapping.columns.values() for c in spec.columns()]
+        for name in [*wanted, *mapping.notes]:
+            if name not in self.index:
+                known = ", ".join(h for h in table.header if h)
+                raise Refused(f"mapping {mapping.name}: column {name!r} is not in "
+                              f"{table.name}'s header ({known})")
+        repeated = sorted({n for n in wanted if table.header.count(n) > 1})
+        if repeated:
+            raise Refused(f"{table.name}: column {repeated[0]!r} appears twice in the header; "
+                          "the mapping cannot tell which to read")
+        self.labels = {f: self.label(f) for f in FIELDS if f != "notes"}
+        # Fields read from plain columns (no templates): the columns' positions, in order.
+        self._positions = {name: [self.index[part] for part in spec.parts]
+                           for name, spec in mapping.columns.items()
+                           if not any("{" in part for part in spec.parts)}
+        self._raw: list[Any] = []
+        self._filled: list[str] = []
+        self._memo: dict[str, str] = {}
+
+    def key(self, number: int, raw: list[Any]) -> str | None:
+        """The row's identity, read cheaply (None where the id is missing: the full read
+        says what is wrong)."""
+        if "id" not in self.mapping.columns:
+            return f"{self.table.digest}\n{number}"
+        self._raw, self._memo = raw, {}
+        external_id = self.optional_text("id")
+        return f"{self.mapping.source}\n{external_id}" if external_id else None
+
+    def names(self, raw: list[Any], new: Callable[[str, str], bool]
+              ) -> tuple[str, str, datetime | None, tuple[str, datetime] | None]:
+        """What a row names and when, read cheaply: its unit, category, assignment, and a
+        reassignment's target and moment (a RowError where one of these is bad). The
+        dates are read only where ``new(unit, category)`` or a reassignment asks."""
+        self._raw, self._filled, self._memo = raw, [], {}
+        unit, category = self.text("unit"), self._mapped("category", self.text("category"))
+        target = None
+        if "reassign" in self.mapping.statuses.values() and self.status()[1] == "reassign":
+            name = "closed" if self.optional_text("closed") else "status_date"
+            target = (self.text("reassign_to") if "reassign_to" in self.mapping.columns
+                      else self.mapping.reassign_to or "", self.moment(name))
+        elif not new(unit, category):
+            return unit, category, None, None
+        return unit, category, self.moment("assigned"), target
+
+    def read(self, number: int, raw: list[Any]) -> Row:
+        width = len(self.table.header)
+        if len(raw) > width and any(cell_text(c) for c in raw[width:]):
+            extra = [cell_text(c) for c in raw[width:] if cell_text(c)]
+            raise RowError("", extra[0], "bad row",
+                           f"row has {len(raw)} values, the header {width} columns "
+                           f"(beyond the header: {', '.join(map(repr, extra[:3]))})")
+        self._raw, self._filled, self._memo = raw, [], {}
+        mapping = self.mapping
+        external_id = self.text("id") if "id" in mapping.columns else None
+        key = (f"{mapping.source}\n{external_id}" if external_id is not None
+               else f"{self.table.digest}\n{number}")
+        category = self._mapped("category", self.text("category"))
+        assigned = self.moment("assigned")
+        deadline, deadline_rule = self.deadline(assigned, category)
+        status, action = self.status()
+        acted_at = None
+        closed_value = self.optional_text("closed")
+        acted_column = self.label("closed") if "closed" in mapping.columns else \
+            self.label("status_date") if "status_date" in mapping.columns else \
+            self.label("status")
+        if action == "open":
+            if closed_value:
+                raise RowError(self.label("closed"), closed_value, "inconsistent status",
+                               f"{self.label('closed')} is {closed_value!r} but "
+                               f"{self.label('status')} {status!r} maps to open")
+        else:
+            if closed_value:
+                acted_at = self.moment("closed")
+            elif self.optional_text("status_date"):
+                acted_column = self.label("status_date")
+                acted_at = self.moment("status_date")
+            if acted_at is None:
+                raise RowError(acted_column, "", "missing date",
+                               f"{self.label('status')} {status!r} ({action}) needs the date "
+                               f"it happened, and {acted_column} is empty")
+            if acted_at < assigned:
+                raise RowError(acted_column, self.cell_of(acted_column), "date out of order",
+                               f"{acted_column} {acted_at:%Y-%m-%d %H:%M} is before "
+                               f"{self.label('assigned')} {assigned:%Y-%m-%d %H:%M}")
+        reassign_to = None
+        if action == "reassign":
+            reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
+                           else mapping.reassign_to)
+        notes = "; ".join(f"{name}: {value}" for name in mapping.notes
+                          if (value := self._cell(name)))
+        return Row(
+            number=number, cells=raw, key=key, external_id=external_id,
+            unit=self.text("unit"), category=category,
+            source=self._source(), location=self.text("location"),
+            description=self.text("description"), assigned=assigned, deadline=deadline,
+            deadline_rule=deadline_rule, action=action, status=status, acted_at=acted_at, acted_column=acted_column,
+            reassign_to=reassign_to,
+            rectification=self.optional_text("rectification"),
+            reinspection=self.optional_text("reinspection"), note=notes,
+            filled=self._filled, labels=self.labels, **self.place())
+
+    # --- fields ---
+
+    def label(self, name: str) -> str:
+        spec = self.mapping.columns.get(name)
+        return spec.label if spec is not None else f"[defaults] {name}"
+
+    def _value(self, spec: Spec) -> str:
+        for part in spec.parts:
+            if "{" in part:
+                values = {c: self._cell(c) for c in TEMPLATE_FIELD.findall(part)}
+                if any(values.values()):
+                    return TEMPLATE_FIELD.sub(lambda m: values[m.group(1)], part).strip()
+            else:
+                value = self._cell(part)
+                if value:
+                    return value
+        return ""
+
+    def cell_of(self, column: str) -> str:
+        """The text of the current row's cell in ``column`` ("" for a [defaults] label)."""
+        return self._cell(column) if column in self.index else ""
+
+    def cell(self, row: Row, column: str) -> str:
+        """The text of ``row``'s cell in ``column``."""
+        position = self.index.get(column, len(row.cells))
+        return cell_text(row.cells[position]) if position < len(row.cells) else ""
+
+    def place(self) -> dict[str, float | None]:
+        """The row's latitude and longitude (both or neither), checked."""
+        found: dict[str, float | None] = {}
+        for name, bound in (("latitude", 90), ("longitude", 180)):
+            text = self.optional_text(name)
+            if not text:
+                found[name] = None
+                continue
+            try:
+                value = float(half_width(text))
+            except ValueError:
+                value = float("nan")
+            if not -bound <= value <= bound:
+                raise RowError(self.label(name), text, f"bad {name}",
+                               f"{self.label(name)} {text!r} is not a {name} (a number of "
+                               f"degrees from -{bound} to {bound})")
+            found[name] = value
+        if (found["latitude"] is None) != (found["longitude"] is None):
+            given, empty = ("latitude", "longitude") if found["latitude"] is not None \
+                else ("longitude", "latitude")
+            raise RowError(self.label(empty), "", f"empty {empty}",
+                           f"{self.label(empty)} is empty but {self.label(given)} is "
+                           f"{self.optional_text(given)!r}: a place needs both")
+        return found
+
+    def _cell(self, column: str) -> str:
+        position = self.index[column]
+        return cell_text(self._raw[position]) if position < len(self._raw) else ""
+
+    def optional_text(self, name: str) -> str:
+        value = self._memo.get(name)
+        if value is None:
+            positions = self._positions.get(name)
+            if positions is not None:  # what _value gives, read directly
+                raw, value = self._raw, ""
+                for position in positions:
+                    if position < len(raw):
+                        value = cell_text(raw[position])
+                        if value:
+                            break
+            else:
+                spec = self.mapping.columns.get(name)
+                value = self._value(spec) if spec is not None else ""
+            self._memo[name] = value
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.optional_text(name)
+        if value:
+            return value
+        default = self.mapping.defaults.get(name)
+        if default is not None:
+            if name in self.mapping.columns:
+                self._filled.append(f"{name}: {default!r} ({self.label(name)} empty)")
+            return default
+        raise RowError(self.label(name), "", f"empty {name}", f"{self.label(name)} is empty")
+
+    def _mapped(self, name: str, value: str) -> str:
+        return self.mapping.values.get(name, {}).get(value, value)
+
+    def _source(self) -> str:
+        value = self._mapped("source", self.text("source"))
+        try:
+            return parse_source(value)
+        except Refused as e:
+            raise RowError(self.label("source"), value, "unknown source",
+                           f"{self.label('source')} {value!r}: {e}") from None
+
+    def status(self) -> tuple[str, str]:
+        if "status" not in self.mapping.columns:
+            return ("", "verified" if self.optional_text("closed") else "open")
+        status = self.optional_text("status")
+        action = self.mapping.statuses.get(status)
+        if action is None:
+            kind = "unknown status" if status else "empty status"
+            raise RowError(self.label("status"), status, kind,
+                           f"{self.label('status')} {status!r} is not in the mapping's "
+                           "[status] table "
+                           f"({', '.join(repr(s) for s in self.mapping.statuses)})")
+        return status, action
+
+    def _parse(self, name: str) -> tuple[datetime | date, str]:
+        """A date field's value: a datetime (aware) or a date (a day, no time)."""
+        spec = self.mapping.columns[name]
+        text = self.optional_text(name)
+        written, text = text, half_width(text)
+        # A workbook's date cell is already a date; one at midnight is a day.
+        if len(spec.parts) == 1 and "{" not in spec.parts[0]:
+            cell = self._raw[self.index[spec.parts[0]]] \
+                if self.index[spec.parts[0]] < len(self._raw) else None
+            if isinstance(cell, datetime):
+                if cell.time() == time() and cell.tzinfo is None:
+                    return cell.date(), text
+                return (cell if cell.tzinfo else cell.replace(tzinfo=self.file_zone)), text
+            if isinstance(cell, date):
+                return cell, text
+        for fmt in self.mapping.date_formats:
+            try:
+                parsed = strptime(text, fmt)
+            except ValueError:
+                continue
+            if not TIME_DIRECTIVES.search(fmt):
+                return parsed.date(), text
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+        try:
+            return date.fromisoformat(text), text
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
+            raise RowError(spec.label, written, "malformed date",
+                           f"{spec.label} {written!r} is not a date ({formats})") from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
+
+    def _in_range(self, name: str, value: datetime | date) -> datetime | date:
+        try:
+            return check_day(self.label(name), value)
+        except Refused:
+            text = self.optional_text(name)
+            raise RowError(self.label(name), text, "date out of range",
+                           f"{self.label(name)} {text!r} is outside the days the ledger "
+                           f"takes ({EARLIEST_DAY} to {LATEST_DAY})") from None
+
+    def moment(self, name: str) -> datetime:
+        if name not in self.mapping.columns:
+            raise RowError(self.label(name), "", f"empty {name}", f"no column gives {name}")
+        if not self.optional_text(name):
+            raise RowError(self.label(name), "", f"empty {name}",
+                           f"{self.label(name)} is empty")
+        value = self._in_range(name, self._parse(name)[0])
+        if isinstance(value, datetime):
+            return value
+        return datetime.combine(value, time(), tzinfo=self.file_zone)
+
+    def deadline(self, assigned: datetime, category: str) -> tuple[date, str | None]:
+        """The row's deadline, and the rule it was given as where that is working days
+        ("5个工作日" in the cell, or the mapping's working_days)."""
+        text = self.optional_text("deadline")
+        column = self.label("deadline")
+        if text:
+            try:
+                working = parse_working_days(text, column)
+            except Refused as e:
+                raise RowError(column, text, "malformed deadline", str(e)) from None
+            if working is not None:
+                return self._working(assigned, working, column, text)
+            relative = RELATIVE_DEADLINE.match(half_width(text))
+            if relative:
+                return local_date(assigned, self.zone) + timedelta(days=int(relative[1])), None
+            value = self._in_range("deadline", self._parse("deadline")[0])
+            day = value.astimezone(self.zone).date() if isinstance(value, datetime) else value
+            if day < local_date(assigned, self.zone):
+                raise RowError(column, text, "deadline before assignment",
+                               f"{column} {day.isoformat()} is before "
+                               f"{self.label('assigned')} "
+                               f"{local_date(assigned, self.zone).isoformat()}")
+            return day, None
+        if self.mapping.deadline_missing == "reject":
+            raise RowError(column, "", "empty deadline", f"{column} is empty")
+        empty = f" ({column} empty)" if "deadline" in self.mapping.columns else ""
+        days = self.mapping.deadline_days_by_category.get(category,
+                                                          self.mapping.deadline_days)
+        if days is None and self.mapping.deadline_working_days is not None:
+            count = self.mapping.deadline_working_days
+            self._filled.append(f"deadline: {count} working days after assignment{empty}")
+            return self._working(assigned, WorkingDays(count, f"{count}个工作日"), column, "")
+        assert days is not None, "the mapping checker requires [deadline] days"
+        self._filled.append(f"deadline: {days} days after assignment{empty}")
+        return local_date(assigned, self.zone) + timedelta(days=days), None
+
+    def _working(self, assigned: datetime, working: WorkingDays, column: str,
+                 text: str) -> tuple[date, str | None]:
+        try:
+            return self.calendar.resolve(working, local_date(assigned, self.zone), column)
+        except UnknownYear as e:
+            raise RowError(column, text, "unknown calendar year", str(e)) from None
