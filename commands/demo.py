@@ -1,16 +1,28 @@
-"""The demo: a realistic ledger to look at and try commands on."""
+"""The demo: a small city's ledger, entered as it happened, to look at and try commands on."""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import click
+from cryptography.hazmat.primitives import serialization
 
 from commands.board import board
 from commands.evaluation import print_last_ranking
 from commands.params import MONTH
 from commands.session import Session, pass_session
-from ledger.demo import DEMO, Simulation
+from domain.evaluation import month_add
+from ledger.app import utc_now
+from ledger.demo_city import CITY, City, SimulatedClock, demo_key
+from ledger.store import Store
+from projections.evaluation import Evaluator
+from projections.read import ReadSide
 
 
 @click.command()
@@ -18,25 +30,107 @@ from ledger.demo import DEMO, Simulation
               help="The same seed (and --until) gives the same ledger.")
 @click.option("--until", type=MONTH, default=None,
               help="Last month simulated (up to now at most); default this month.")
-@click.option("--months", type=click.IntRange(1, 36), default=DEMO.months, show_default=True)
+@click.option("--months", type=click.IntRange(1, 36), default=CITY.months, show_default=True)
 @pass_session
 @click.pass_context
 def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
          months: int) -> None:
-    """Build a demo ledger in an empty store: a 街道, ten 社区, departments, property
-    companies and a supervision group, over months of inspections and rectifications."""
+    """Build a demo ledger in an empty store: a small city (three 街道 with their 社区 and
+    property companies, six departments, a supervision group, an auditor) over months of
+    inspections, rectifications, targets, surveys and published rankings — each act
+    entered minutes to weeks after it happened, so --as-of replays the ledger as it grew.
+    Writes the last checkpoint's statement and the auditor's public key beside a SQLite
+    store (STEM-checkpoint.json, STEM-auditor.pub; in the current folder for PostgreSQL)."""
     session.create_if_missing()
-    ledger = session.store.ledger
-    until = until or f"{ledger.clock():%Y-%m}"
-    scale = replace(DEMO, months=months)
-    summary = Simulation(ledger, seed=seed, until=until, scale=scale).run()
-    click.echo(f"demo ledger: {summary['units']} units, {summary['inspections']} inspections, "
-               f"{summary['tasks']} tasks, {summary['events']} events "
-               f"({summary['from']} … {summary['until']}) in {session.store.url.describe()}")
-    click.echo("open tasks on the 台账, most overdue first (all acts as admin: --as admin):")
-    ctx.invoke(board, unit_code=None, state=None, category=None, source=None, overdue=False,
+    clock = SimulatedClock(utc_now())
+    until = until or f"{clock.now:%Y-%m}"
+    simulated = Store(session.url, clock=clock)
+    try:
+        city = City(simulated.ledger, seed=seed, until=until, clock=clock,
+                    freeze=Evaluator(ReadSide(simulated)).freeze, key=demo_key(seed),
+                    scale=replace(CITY, months=months))
+        city.run()
+        built = city.written()
+        files = _write_statement(session, city)
+    finally:
+        simulated.close()
+    click.echo(f"demo ledger: {built['units']} units, {built['inspections']} inspections, "
+               f"{built['tasks']} tasks, {built['targets']} targets, {built['surveys']} "
+               f"surveys, {built['events']} events ({built['from']} … {built['until']}) in "
+               f"{session.store.url.describe()}")
+    published = ", ".join(built["published"]) or "none yet"
+    rules = f"rules v1 from {built['rules_from']}" if built["rules_from"] else "shipped rules"
+    click.echo(f"each act entered minutes to weeks after it happened; {rules}; published: "
+               f"{published}"
+               + (f"; signed checkpoint {files[0]} (public key {files[1]})" if files else ""))
+    click.echo("overdue tasks on the 台账, most overdue first (all acts as admin: "
+               "--as admin):")
+    ctx.invoke(board, unit_code=None, state=None, category=None, source=None, overdue=True,
                month=None, sort="overdue", fmt="table", open_only=True)
     print_last_ranking(session, until)
+    click.echo("\ntry next:")
+    for line in try_next(session, city, built, files):
+        click.echo(f"  {line}")
+
+
+def _write_statement(session: Session, city: City) -> tuple[str, str] | None:
+    """The last checkpoint's statement and the auditor's public key, beside the store's
+    file (in the current folder for PostgreSQL): what an outside auditor keeps."""
+    if city.statement is None:
+        return None
+    url = session.store.url
+    base = Path(url.path) if url.kind == "sqlite" else Path("demo")
+    statement = base.with_name(f"{base.stem}-checkpoint.json")
+    public = base.with_name(f"{base.stem}-auditor.pub")
+    statement.write_text(json.dumps(city.statement, ensure_ascii=False, indent=2) + "\n",
+                         encoding="utf-8")
+    public.write_bytes(city.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return str(statement), str(public)
+
+
+def try_next(session: Session, city: City, built: dict[str, Any],
+             files: tuple[str, str] | None) -> list[str]:
+    """Commands that show this ledger's features, with its own dates and ids."""
+    url = session.store.url
+    program = Path(sys.argv[0]).name == "taizhang" and sys.argv[0] or "taizhang"
+    store = session.url if url.kind == "sqlite" or not url.password else url.describe()
+    prefix = f"{shlex.quote(program)} --db {shlex.quote(store)}"
+    start = city.start.date()
+    # The last day entered, and the last month complete by then.
+    last = (min(city.cutoff, city.end) - timedelta(microseconds=1)).astimezone(city.zone)
+    complete = month_add(f"{last:%Y-%m}", -1) if city.cutoff < city.end else f"{last:%Y-%m}"
+    middle = start + (last.date() - start) / 2
+    lines = [f'board --as-of "{middle.isoformat()} 18:00"   # the 台账 as known that '
+             "evening"]
+    late = _late_corrected(city)
+    if late:
+        lines.append(f"history {late}   # entries marked late, a correction beside the "
+                     "original")
+    if city.published:
+        first = city.published[0]
+        lines += [f"rank --month {first} --level 社区 --published   # reproduced from the "
+                  "publication",
+                  f"revisions --month {first}   # what late entries would change"]
+    lines += [f"rank --month {complete} --level 街道",
+              f"bulletin --month {complete} --format html -o bulletin-{complete}.html",
+              "indicators status --by unit"]
+    surveyed = [m for m in built["surveyed"] if m <= complete]
+    if surveyed:
+        lines.append(f"survey figures {surveyed[-1]}")
+    lines += [f"summary --from {start.isoformat()} --to {last.date().isoformat()}"]
+    if files:
+        lines.append(f"audit verify --since {shlex.quote(files[0])} --public-key "
+                     f"{shlex.quote(files[1])}")
+    return [f"{prefix} {line}" for line in lines]
+
+
+def _late_corrected(city: City) -> str | None:
+    """The first task whose deadline was corrected, with an entry made on a later day than
+    it happened (and entered): its history shows both."""
+    written = [t for t in city.corrected if t in city.entries.written_ids]
+    late = [t for t in written if t in city.entries.late]
+    return (late or written or [None])[0]
 
 
 COMMANDS = [demo]

@@ -12,8 +12,9 @@ import click
 from commands.output import emit, emit_record, output_options
 from commands.params import MONTH
 from commands.session import Session, pass_session
+from commands.word import require_output, word_options, word_style
 from domain.base import Refused
-from domain.evaluation import FIGURES, month_add, month_of
+from domain.evaluation import FIGURES, month_add, month_of, months_between
 from domain.rounding import fixed, rounded
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
@@ -333,22 +334,37 @@ def revisions(session: Session, month: str, fmt: str) -> None:
 
 @click.command()
 @click.option("--month", type=MONTH, required=True)
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx"]), default="md",
-              show_default=True, help="Markdown, HTML (with the chart) or an Excel workbook.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx", "docx"]),
+              default="md", show_default=True,
+              help="Markdown, HTML (with the chart), an Excel workbook or a Word document.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="The language of the labels.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for xlsx); default stdout.")
+              default=None, help="Write to this file (needed for xlsx and docx); default "
+              "stdout.")
+@word_options("default 〔YEAR〕第N期, the campaign's Nth month")
 @pass_session
-def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None) -> None:
+def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None,
+             number: str | None, body_font: str, heading_font: str) -> None:
     """The supervision bulletin (督查通报) of a month: summary figures, rankings, red and
     black lists, overdue and recurring problems by unit, and the last 12 months' chart. A
     published month's bulletin shows what the publication froze."""
-    if fmt == "xlsx" and output is None:
-        raise click.UsageError("--format xlsx writes a workbook: give --output FILE.")
-    found = bulletins.of_month(_evaluator(session), _evaluations(session), month, lang)
-    if fmt == "xlsx":
-        output.write_bytes(bulletins.to_xlsx(found))  # type: ignore[union-attr]
+    require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
+    evaluations = _evaluations(session)
+    found = bulletins.of_month(_evaluator(session), evaluations, month, lang)
+    if fmt in ("xlsx", "docx"):
+        from projections.word import bulletin_docx
+        from projections.workbook import to_xlsx
+
+        if fmt == "xlsx":
+            data = to_xlsx(found)
+        else:
+            start = evaluations.campaign_start(session.store.ledger.campaign().zone)
+            issue = len(months_between(start, month))
+            data = bulletin_docx(found, number if number is not None else
+                                 f"〔{month[:4]}〕" + (f"第{issue}期" if issue else ""),
+                                 word_style(body_font, heading_font))
+        output.write_bytes(data)  # type: ignore[union-attr]
         click.echo(f"bulletin of {month} written to {output}")
         return
     text = bulletins.markdown(found) if fmt == "md" else bulletins.to_html(found)

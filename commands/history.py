@@ -12,7 +12,9 @@ from commands.evidence import evidence_store, with_kept
 from commands.output import emit, output_options
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
-from domain.task import STATE_LABELS
+from domain.base import Refused
+from domain.task import STATE_LABELS, Task
+from ledger.corrections import resolve
 from projections.events import who
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
@@ -31,12 +33,12 @@ HISTORY_FIELDS = [
 TIMELINE_TABLE = [
     ("position", "#"), ("occurred", "occurred"), ("recorded", "recorded"), ("late", "late"),
     ("who", "actor"), ("account", "account"), ("unit", "unit"), ("originator", "subject"),
-    ("event", "event"), ("summary", "what"), ("reason", "reason"),
+    ("event", "event"), ("summary", "what"), ("reason", "reason"), ("correction", "correction"),
 ]
 TIMELINE_FIELDS = [
     "position", "originator", "version", "kind", "occurred_at", "occurred_on", "recorded_at",
     "late_days", "actor", "role", "entered_by", "account", "unit", "other_unit", "summary",
-    "reason", "evidence",
+    "reason", "evidence", "correction",
 ]
 
 
@@ -75,8 +77,21 @@ def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | No
     return line
 
 
+def _record_headline(found: dict[str, Any], as_of: datetime | None, zone: tzinfo) -> str:
+    events = found["events"]
+    corrected = sum(1 for e in events if e["corrects"])
+    line = f"{found['record']} · {len(events)} events"
+    if corrected:
+        line += f" · {corrected} corrections"
+    if found["withdrawn"]:
+        line += f" · withdrawn by #{found['withdrawn']}"
+    if as_of is not None:
+        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+    return line
+
+
 @click.command()
-@click.argument("task_id", metavar="TASK")
+@click.argument("task_id", metavar="RECORD")
 @click.option("--as-of", "as_of", type=MOMENT, default=None, help=AS_OF_HELP)
 @click.option("--valid-at", "valid_at", type=DATE, default=None,
               help="The state the task was in on this date (valid time).")
@@ -84,11 +99,19 @@ def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | No
 @pass_session
 def history(session: Session, task_id: str, as_of: datetime | None, valid_at: date | None,
             fmt: str) -> None:
-    """The full timeline of one TASK: when each event happened and when it was recorded,
-    by whom and from which account, with reasons, evidence and corrections."""
+    """The full timeline of one RECORD: when each event happened and when it was recorded,
+    by whom and from which account, with reasons, evidence, corrections and withdrawal.
+    RECORD: a task (T-…), target task (ZB-…), survey (SV-…), inspection (I-…), unit:CODE,
+    person:ID or rules:VERSION (the evaluation book)."""
     zone = session.store.ledger.campaign().zone
     as_of = localize(as_of, zone)
-    found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    if resolve(task_id)[0] is Task:
+        found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    elif valid_at is not None:
+        raise Refused(f"--valid-at gives a task's state on a day; {task_id.strip()} is a "
+                      f"{resolve(task_id)[2]}")
+    else:
+        found = session.read.record_history(task_id, as_of=as_of)
     with_kept(found["events"], evidence_store(session))
     if fmt == "json":
         click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
@@ -97,7 +120,8 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     if fmt != "table":
         emit(found["events"], [(f, f) for f in HISTORY_FIELDS], fmt)
         return
-    click.echo(_headline(found, as_of, valid_at, zone))
+    click.echo(_headline(found, as_of, valid_at, zone) if found["state"] is not None
+               else _record_headline(found, as_of, zone))
     click.echo()
     emit([_for_table(e, zone) for e in found["events"]], HISTORY_TABLE, fmt)
 

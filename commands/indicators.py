@@ -123,6 +123,34 @@ def indicators_assign(session: Session, code: str, unit_code: str, target: str,
         note=note, occurred_at=_when(session, occurred_at)))
 
 
+@indicators.command("reassign")
+@click.argument("target_id", metavar="TARGET")
+@click.option("--unit", "unit_code", required=True, help="The unit that takes it over.")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def indicators_reassign(session: Session, target_id: str, unit_code: str, reason: str,
+                        occurred_at: datetime | None) -> None:
+    """Hand target task TARGET (ZB-…) to another unit."""
+    _said(Indicators(session.store.ledger).reassign_target(
+        session.actor, target_id, unit_code, reason, _when(session, occurred_at)))
+
+
+@indicators.command("extend")
+@click.argument("target_id", metavar="TARGET")
+@click.option("--due", type=DATE, required=True, help="The new, later due date.")
+@click.option("--reason", required=True)
+@click.option("--approver", default=None, metavar="PERSON",
+              help="Who approved the extension (default: the person acting).")
+@at_option()
+@pass_session
+def indicators_extend(session: Session, target_id: str, due: date, reason: str,
+                      approver: str | None, occurred_at: datetime | None) -> None:
+    """Extend the due date of target task TARGET (ZB-…), with its approver and reason."""
+    _said(Indicators(session.store.ledger).extend_target(
+        session.actor, target_id, due, reason, approver, _when(session, occurred_at)))
+
+
 TARGET_COLUMNS = [("target_task", "target task"), ("indicator", "indicator"),
                   ("unit", "unit"), ("target", "target"), ("verified", "verified"),
                   ("measure", "measure"), ("pending", "pending"), ("due", "due"),

@@ -160,3 +160,29 @@ def at_option() -> Any:
     return click.option("--at", "occurred_at", type=MOMENT, default=None,
                         help="When it happened (valid time); default now. Without an "
                         "offset, in the campaign's time zone.")
+
+
+def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
+    """``--set FIELD=VALUE`` options as a correction's changes; a corrected ``occurred_at``
+    without an offset is in the campaign's time zone."""
+    parsed: dict[str, str] = {}
+    for change in values:
+        field, sep, value = change.partition("=")
+        if not sep or not field.strip():
+            raise Refused(f"--set must be FIELD=VALUE, got {change!r}")
+        parsed[field.strip()] = value.strip()
+    if "occurred_at" in parsed:
+        try:
+            moment = datetime.fromisoformat(parsed["occurred_at"])
+        except ValueError:
+            raise Refused(f"occurred_at must be a date-time, got "
+                          f"{parsed['occurred_at']!r}") from None
+        parsed["occurred_at"] = localize(moment, zone).isoformat()  # type: ignore[union-attr]
+    return parsed
+
+
+def set_option() -> Any:
+    return click.option("--set", "changes", multiple=True, required=True,
+                        metavar="FIELD=VALUE",
+                        help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00 or "
+                        "unit=JS02. Repeatable.")

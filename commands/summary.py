@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 from tabulate import tabulate
 
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
-from projections.summary import Period, paragraph, summary_of, table
+from commands.word import require_output, word_options, word_style
+from projections.summary import Period, document_title, paragraph, summary_of, table
 
 
 @click.command()
@@ -19,13 +21,19 @@ from projections.summary import Period, paragraph, summary_of, table
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="As the ledger knew it then (transaction time).")
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
-              show_default=True, help="A Markdown document, or the figures as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "docx"]), default="md",
+              show_default=True,
+              help="A Markdown document, the figures as JSON, or a Word document.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write to this file (needed for docx); default stdout.")
+@word_options("default 〔YEAR〕MONTH号 of the period's last day")
 @pass_session
 def summary(session: Session, start: date, end: date, unit_code: str | None,
-            as_of: datetime | None, fmt: str) -> None:
+            as_of: datetime | None, fmt: str, output: Path | None, number: str | None,
+            body_font: str, heading_font: str) -> None:
     """The figures of a work summary for any period and unit, computed from the ledger,
     with a paragraph in the style of a 工作总结 and a table."""
+    require_output(fmt, output, "a Word document")
     read = session.read
     moment = localize(as_of, session.store.ledger.campaign().zone)
     if moment is not None:
@@ -36,13 +44,26 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
         click.echo(json.dumps({**result.as_data(), "paragraph": text, "cited": cited},
                               ensure_ascii=False, indent=2))
         return
+    if fmt == "docx":
+        from projections.word import summary_docx
+
+        output.write_bytes(summary_docx(  # type: ignore[union-attr]
+            document_title(result), number or f"〔{end.year}〕{end.month}号", text,
+            [[row["label"], row["value"]] for row in table(result)],
+            word_style(body_font, heading_font)))
+        click.echo(f"summary written to {output}")
+        return
     scope = f" · {result.scope}" if result.scope else ""
-    click.echo(f"# 工作总结 {start.isoformat()} 至 {end.isoformat()}{scope}\n")
-    click.echo(text + "\n")
     # A Markdown table (the listings' helper prints terminal tables, CSV and JSON).
-    click.echo(tabulate([[row["label"], row["value"]] for row in table(result)],
-                        headers=["项目", "数值"], tablefmt="pipe", disable_numparse=True,
-                        colalign=("left", "right")))
+    markdown = f"# 工作总结 {start.isoformat()} 至 {end.isoformat()}{scope}\n\n{text}\n\n" + \
+        tabulate([[row["label"], row["value"]] for row in table(result)],
+                 headers=["项目", "数值"], tablefmt="pipe", disable_numparse=True,
+                 colalign=("left", "right"))
+    if output is None:
+        click.echo(markdown)
+    else:
+        output.write_text(markdown + "\n", encoding="utf-8")
+        click.echo(f"summary written to {output}")
 
 
 COMMANDS = [summary]

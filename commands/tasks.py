@@ -10,7 +10,15 @@ import click
 from commands.board import board
 from commands.evidence import keeping
 from commands.output import emit, emit_record, output_options
-from commands.params import DEADLINE, at_option, evidence, evidence_option, localize
+from commands.params import (
+    DEADLINE,
+    at_option,
+    evidence,
+    evidence_option,
+    localize,
+    set_option,
+)
+from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.task import CLOSURES, SOURCES, STATE_LABELS
@@ -297,28 +305,15 @@ def task_reassign(session: Session, task_id: str, unit_code: str, reason: str,
 @click.argument("task_id")
 @click.option("--event", "event_no", type=click.IntRange(min=1), required=True,
               help="The number of the event corrected (see 'task show').")
-@click.option("--set", "changes", multiple=True, required=True, metavar="FIELD=VALUE",
-              help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00. Repeatable.")
+@set_option()
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
 def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[str, ...],
                  reason: str, occurred_at: datetime | None) -> None:
-    """Correct an earlier event; the original stays, and both are shown to auditors."""
-    parsed: dict[str, str] = {}
-    for change in changes:
-        field, sep, value = change.partition("=")
-        if not sep or not field.strip():
-            raise Refused(f"--set must be FIELD=VALUE, got {change!r}")
-        parsed[field.strip()] = value.strip()
-    if "occurred_at" in parsed:
-        try:
-            moment = datetime.fromisoformat(parsed["occurred_at"])
-        except ValueError:
-            raise Refused(f"occurred_at must be a date-time, got "
-                          f"{parsed['occurred_at']!r}") from None
-        parsed["occurred_at"] = localize(moment, session.store.ledger.campaign().zone
-                                         ).isoformat()  # type: ignore[union-attr]
+    """Correct an earlier event; the original stays, and both are shown to auditors
+    (the same as 'taizhang correct TASK')."""
+    parsed = parse_changes(changes, session.store.ledger.campaign().zone)
     _said(session.store.ledger.correct(session.actor, task_id, event_no, parsed, reason,
                                        _when(session, occurred_at)))
 

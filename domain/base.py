@@ -45,6 +45,11 @@ class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
     role: str
     entered_by: str | None = field(default=None, kw_only=True)
 
+    def mutate(self, aggregate: Any) -> Any:
+        aggregate = super().mutate(aggregate)
+        aggregate._record(self)
+        return aggregate
+
 
 class LedgerCreated(LedgerEvent, CanInitAggregate[str]):
     originator_topic: str
@@ -55,6 +60,10 @@ class LedgerAggregate(BaseAggregate[str]):
 
     Event = LedgerEvent
     Created = LedgerCreated
+
+    def _record(self, event: LedgerEvent) -> None:
+        """Called after each event is applied (a record that can be corrected keeps its
+        events' log here: see :mod:`domain.corrections`)."""
 
     def _stamp(self, event_class: type[LedgerEvent], actor: Actor, occurred_at: datetime,
                **kwargs: Any) -> None:

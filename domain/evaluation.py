@@ -18,11 +18,13 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from fractions import Fraction
 from typing import Any
 
-from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment
+from domain.base import (Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment,
+                         optional_text)
+from domain.corrections import Correctable
 from domain.roles import ADMIN
 from domain.rounding import half_up
 
@@ -463,11 +465,16 @@ def authorize_office(actor: Actor, what: str) -> None:
         raise Refused(f"{actor.id} ({actor.role}) may not {what}: that is for admin")
 
 
-class Evaluation(LedgerAggregate):
+class Evaluation(Correctable, LedgerAggregate):
     """The office's evaluation book: the scoring rules it adopted (versioned, each from a
-    month on) and the months it published."""
+    month on; a month or reason corrected, never to or from a published month) and the
+    months it published."""
 
     ID = "evaluation"
+    LABEL = "the rules adoptions"
+    CORRECTABLE = {"RulesAdopted": ("from_month", "reason")}
+    CORRECT_ACTION = "manage_rules"
+    WITHDRAW_INSTEAD = "adopt the right rules from the same month (the later adoption wins)"
 
     class Opened(LedgerCreated):
         def apply(self, book: Evaluation) -> None:
@@ -487,7 +494,8 @@ class Evaluation(LedgerAggregate):
             book.versions.append({
                 "version": self.rules_version, "from_month": self.from_month, "name": self.name,
                 "text": self.text, "digest": self.digest, "source": self.source,
-                "reason": self.reason, "adopted_at": self.occurred_at, "actor": self.actor})
+                "reason": self.reason, "adopted_at": self.occurred_at, "actor": self.actor,
+                "event": self.originator_version})
 
     class MonthPublished(LedgerEvent):
         month: str
@@ -564,3 +572,28 @@ class Evaluation(LedgerAggregate):
         self.trigger_event(self.MonthPublished, month=month, rules_version=rules_version,
                            position=position, head=head, digest=digest, summary=summary,
                            occurred_at=occurred_at, **actor.stamp())
+
+    def _label(self) -> str:
+        return self.LABEL  # one book: its id says nothing more
+
+    def _apply_correction(self, version: int, changes: dict[str, Any],
+                          occurred_at: datetime) -> None:
+        super()._apply_correction(version, changes, occurred_at)
+        for adopted in self.versions:
+            if adopted["event"] == version:
+                adopted.update({k: v for k, v in changes.items() if k != "occurred_at"})
+                if "occurred_at" in changes:
+                    adopted["adopted_at"] = datetime.fromisoformat(changes["occurred_at"])
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "reason":
+            return optional_text("reason", value)
+        month, before = check_month("from month", str(value).strip()), \
+            self.values[version]["from_month"]
+        published = self.last_published()
+        for which in (before, month):
+            if published is not None and which <= published:
+                raise Refused(f"rules cannot apply from {month} instead of {before}: "
+                              f"{published} is published and frozen")
+        return month

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import Any
 
-from domain.base import Actor, LedgerAggregate, LedgerCreated, Refused, check_moment
-from domain.roles import authorize
+from domain.base import (
+    Actor,
+    LedgerAggregate,
+    LedgerCreated,
+    Refused,
+    check_moment,
+    optional_text,
+)
+from domain.corrections import Correctable
+from domain.roles import INSPECTOR, authorize
 
 
-class Inspection(LedgerAggregate):
-    """A visit by a supervision group; each finding becomes a task of its own."""
+def check_inspectors(inspectors: list[str]) -> list[str]:
+    twice = sorted({i for i in inspectors if inspectors.count(i) > 1})
+    if twice:
+        raise Refused(f"inspector {twice[0]} is named twice on the visit")
+    return inspectors
+
+
+class Inspection(Correctable, LedgerAggregate):
+    """A visit by a supervision group; each finding becomes a task of its own. A visit
+    entered with a wrong date, unit or group is corrected; one entered twice is withdrawn
+    (its findings are tasks of their own: close a duplicate one as duplicate)."""
+
+    LABEL = "inspection"
+    CORRECTABLE = {"Recorded": ("unit", "inspectors", "note")}
+    CORRECT_ACTION = "correct"
+    WITHDRAW_ACTION = "withdraw"
 
     class Recorded(LedgerCreated):
         inspection_id: str
@@ -33,12 +56,24 @@ class Inspection(LedgerAggregate):
         that the visit's problems became."""
         authorize(actor, "inspect")
         check_moment(occurred_at, now)
-        inspectors = [actor.id] + [c for c in companions if c != actor.id]
-        twice = sorted({i for i in inspectors if inspectors.count(i) > 1})
-        if twice:
-            raise Refused(f"inspector {twice[0]} is named twice on the visit")
+        inspectors = check_inspectors([actor.id] + [c for c in companions if c != actor.id])
         return cls._create(
             cls.Recorded, id=inspection_id, inspection_id=inspection_id, unit=unit,
             inspectors=inspectors, findings=findings, note=note.strip(),
             occurred_at=occurred_at, **actor.stamp(),
         )
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "unit":
+            return context["active_unit"](str(value).strip())
+        if field == "inspectors":
+            names = value if isinstance(value, list) else str(value).split(",")
+            inspectors = check_inspectors([n.strip() for n in names if n.strip()])
+            if not inspectors:
+                raise Refused("inspectors must name at least one inspector")
+            for person_id in inspectors:
+                if context["person"](person_id).person_role != INSPECTOR:
+                    raise Refused(f"inspector {person_id} is not an inspector")
+            return inspectors
+        return optional_text("note", value)

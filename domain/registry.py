@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from collections.abc import Collection
+from datetime import date, datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, require_text
+from domain.corrections import Correctable
 from domain.roles import ADMIN, ROLES, UNIT, authorize
 
 # The seven managements (七项管理) every campaign starts with; a campaign adds its own.
@@ -171,8 +174,30 @@ class Campaign(LedgerAggregate):
         self._stamp(event, actor, occurred_at, day=day, reason=reason)
 
 
-class Unit(LedgerAggregate):
-    """A responsible unit (责任单位): 社区, 街道, 部门 or 物业, with its parent."""
+def check_parent(kind: str, parent: Unit | None) -> None:
+    """A unit of ``kind`` may stand under ``parent`` (None: at the top)."""
+    parent_kind = parent.kind if parent is not None else None
+    if parent_kind not in PARENT_KINDS[kind]:
+        allowed = [k for k in PARENT_KINDS[kind] if k is not None]
+        where = f"a {' or '.join(allowed)}" if allowed else "none"
+        got = f"{parent.code} ({parent.kind})" if parent is not None else "none"
+        raise Refused(f"a {kind}'s parent must be {where}, got {got}")
+
+
+def check_kind(kind: str) -> str:
+    if kind not in UNIT_KINDS:
+        raise Refused(f"unit kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
+    return kind
+
+
+class Unit(Correctable, LedgerAggregate):
+    """A responsible unit (责任单位): 社区, 街道, 部门 or 物业, with its parent. A unit
+    registered with a wrong name, kind or parent is corrected; one that ends is retired."""
+
+    LABEL = "unit"
+    CORRECTABLE = {"Registered": ("name", "kind", "parent"), "Renamed": ("name",)}
+    CORRECT_ACTION = "manage_registry"
+    WITHDRAW_INSTEAD = "retire it instead"
 
     class Registered(LedgerCreated):
         code: str
@@ -210,14 +235,7 @@ class Unit(LedgerAggregate):
         authorize(actor, "manage_registry")
         code = check_code("unit code", code)
         name = require_text("unit name", name)
-        if kind not in UNIT_KINDS:
-            raise Refused(f"unit kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
-        parent_kind = parent.kind if parent is not None else None
-        if parent_kind not in PARENT_KINDS[kind]:
-            allowed = [k for k in PARENT_KINDS[kind] if k is not None]
-            where = f"a {' or '.join(allowed)}" if allowed else "none"
-            got = f"{parent.code} ({parent.kind})" if parent is not None else "none"
-            raise Refused(f"a {kind}'s parent must be {where}, got {got}")
+        check_parent(check_kind(kind), parent)
         if parent is not None and parent.retired:
             raise Refused(f"parent unit {parent.code} is retired")
         return cls._create(
@@ -228,6 +246,8 @@ class Unit(LedgerAggregate):
 
     def rename(self, name: str, reason: str, *, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, "manage_registry")
+        self.check_active()
+        self._check_order(occurred_at)
         name = require_text("unit name", name)
         if name == self.name:
             raise Refused(f"unit {self.code} is already named {name!r}")
@@ -238,6 +258,7 @@ class Unit(LedgerAggregate):
         authorize(actor, "manage_registry")
         if self.retired:
             raise Refused(f"unit {self.code} is already retired")
+        self._check_order(occurred_at)
         self._stamp(self.Retired, actor, occurred_at, reason=require_text("reason", reason))
 
     def check_active(self) -> Unit:
@@ -245,9 +266,58 @@ class Unit(LedgerAggregate):
             raise Refused(f"unit {self.code} is retired")
         return self
 
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "kind":
+            return check_kind(str(value).strip())
+        if field == "parent":
+            code = str(value or "").strip()
+            if code.lower() in ("", "none", "-"):
+                return None
+            if code == self.code:
+                raise Refused(f"unit {self.code} cannot be its own parent")
+            context["unit"](code).check_active()
+            return code
+        return require_text("unit name", value)
 
-class Person(LedgerAggregate):
-    """Someone who acts in the ledger, in one role (a unit member is bound to one unit)."""
+    def _check_corrected(self, version: int, event: str, changes: dict[str, Any], *,
+                         zone: tzinfo, **context: Any) -> None:
+        if event != "Registered" or not {"kind", "parent"} & set(changes):
+            return
+        kind = changes.get("kind", self.kind)
+        parent = changes.get("parent", self.parent)
+        check_parent(kind, context["unit"](parent) if parent else None)
+        for child in context["children"](self.code):
+            if kind not in PARENT_KINDS[child.kind]:
+                raise Refused(f"unit {child.code} ({child.kind}) stands under {self.code}: "
+                              f"a {child.kind}'s parent cannot be a {kind}")
+
+
+def check_membership(person_id: str, role: str, unit: str | None) -> None:
+    if role not in ROLES:
+        raise Refused(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if role == UNIT and unit is None:
+        raise Refused(f"a unit member needs a unit (person {person_id})")
+    if role != UNIT and unit is not None:
+        raise Refused(f"only unit members belong to a unit: {person_id} is {role}, "
+                      f"unit {unit} given")
+
+
+def check_not_last_admin(person_id: str, admins: Collection[str], verb: str) -> None:
+    """Refuse to leave the ledger without an active administrator."""
+    if not set(admins) - {person_id}:
+        raise Refused(f"person {person_id} is the last active admin and cannot be {verb}: "
+                      "register another admin first")
+
+
+class Person(Correctable, LedgerAggregate):
+    """Someone who acts in the ledger, in one role (a unit member is bound to one unit).
+    A person registered with a wrong name, role or unit is corrected."""
+
+    LABEL = "person"
+    CORRECTABLE = {"Registered": ("name", "person_role", "unit")}
+    CORRECT_ACTION = "manage_registry"
+    WITHDRAW_INSTEAD = "retire them instead"
 
     class Registered(LedgerCreated):
         person_id: str
@@ -291,13 +361,7 @@ class Person(LedgerAggregate):
                actor: Actor, occurred_at: datetime) -> Person:
         person_id = check_code("person id", person_id)
         name = require_text("person name", name)
-        if role not in ROLES:
-            raise Refused(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-        if role == UNIT and unit is None:
-            raise Refused(f"a unit member needs a unit (person {person_id})")
-        if role != UNIT and unit is not None:
-            raise Refused(f"only unit members belong to a unit: {person_id} is {role}, "
-                          f"unit {unit.code} given")
+        check_membership(person_id, role, unit.code if unit is not None else None)
         if unit is not None:
             unit.check_active()
         return cls._create(
@@ -306,11 +370,39 @@ class Person(LedgerAggregate):
             occurred_at=occurred_at, **actor.stamp(),
         )
 
-    def retire(self, reason: str, *, actor: Actor, occurred_at: datetime) -> None:
+    def retire(self, reason: str, *, actor: Actor, occurred_at: datetime,
+               admins: Collection[str] = ()) -> None:
+        """Retire the person; ``admins`` are the ledger's active administrators (the last
+        one is not retired)."""
         authorize(actor, "manage_registry")
         if self.retired:
             raise Refused(f"person {self.person_id} is already retired")
+        self._check_order(occurred_at)
+        if self.person_role == ADMIN:
+            check_not_last_admin(self.person_id, admins, "retired")
         self._stamp(self.Retired, actor, occurred_at, reason=require_text("reason", reason))
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "unit":
+            code = str(value or "").strip()
+            if code.lower() in ("", "none", "-"):
+                return None
+            context["unit"](code).check_active()
+            return code
+        if field == "person_role":
+            role = str(value).strip()
+            if role not in ROLES:
+                raise Refused(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+            return role
+        return require_text("person name", value)
+
+    def _check_corrected(self, version: int, event: str, changes: dict[str, Any], *,
+                         zone: tzinfo, **context: Any) -> None:
+        role = changes.get("person_role", self.person_role)
+        check_membership(self.person_id, role, changes.get("unit", self.unit))
+        if self.person_role == ADMIN and role != ADMIN and not self.retired:
+            check_not_last_admin(self.person_id, context["admins"](), "demoted")
 
     def as_actor(self) -> Actor:
         if self.retired:

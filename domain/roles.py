@@ -36,12 +36,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reopen": frozenset({ADMIN, INSPECTOR}),
     "reassign": frozenset({ADMIN, INSPECTOR}),
     "correct": frozenset({ADMIN, INSPECTOR, UNIT}),
+    # Withdrawing a record that should not count at all (an inspection entered twice);
+    # surveys, targets and registries are withdrawn or corrected under their own keys.
+    "withdraw": frozenset({ADMIN, INSPECTOR}),
     "manage_indicators": frozenset({ADMIN}),
     "assign_target": frozenset({ADMIN}),
     "report_progress": frozenset({UNIT}),
     "verify_progress": frozenset({INSPECTOR}),
     "record_survey": frozenset({ADMIN}),
     "record_checkpoint": frozenset({ADMIN, AUDITOR}),
+    # Correcting an adoption of scoring rules (the month it applies from, the reason).
+    "manage_rules": frozenset({ADMIN}),
     # Entering closures that an old 台账 or another system's export already records.
     "import_records": frozenset({ADMIN}),
     # Entering an event on behalf of the person responsible for it (代录).
@@ -61,6 +66,8 @@ ACTION_NAMES = {
     "manage_indicators": "adopt an indicator system",
     "assign_target": "assign an indicator target",
     "verify_progress": "verify or reject a progress report",
+    "withdraw": "withdraw a record",
+    "manage_rules": "correct an adoption of scoring rules",
     "enter_on_behalf": "enter events on behalf of another person",
 }
 

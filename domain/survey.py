@@ -21,8 +21,10 @@ from domain.base import (
     Refused,
     check_moment,
     local_date,
+    optional_text,
     require_text,
 )
+from domain.corrections import Correctable
 from domain.roles import authorize
 
 RATES = {"awareness": "知晓率", "participation": "参与率", "satisfaction": "满意度"}
@@ -40,8 +42,35 @@ def parse_rate(field: str, value: Any) -> float:
     return float(rate)
 
 
-class Survey(LedgerAggregate):
-    """One survey's results; the record itself is the fact."""
+def check_month(month: Any, taken: datetime, zone: tzinfo) -> str:
+    """A survey's month: YYYY-MM, not after the day the survey was taken."""
+    if not isinstance(month, str) or not MONTH.match(month):
+        raise Refused(f"survey month must be YYYY-MM, got {month!r}")
+    if month > local_date(taken, zone).isoformat()[:7]:
+        raise Refused(f"survey month {month} is after the survey was taken "
+                      f"({local_date(taken, zone).isoformat()})")
+    return month
+
+
+def parse_sample(sample: Any) -> int:
+    try:
+        size = int(str(sample).strip())
+    except ValueError:
+        raise Refused(f"sample must be a whole number of people, got {sample!r}") from None
+    if size <= 0:
+        raise Refused(f"sample must be at least 1 person, got {sample!r}")
+    return size
+
+
+class Survey(Correctable, LedgerAggregate):
+    """One survey's results; the record itself is the fact. A survey entered with a wrong
+    figure, month or unit is corrected; one entered twice is withdrawn."""
+
+    LABEL = "survey"
+    CORRECTABLE = {"Recorded": ("unit", "month", *RATES, "sample", "source", "method",
+                                "note")}
+    CORRECT_ACTION = "record_survey"
+    WITHDRAW_ACTION = "record_survey"
 
     class Recorded(LedgerCreated):
         survey_id: str
@@ -67,21 +96,37 @@ class Survey(LedgerAggregate):
         """Record a survey of ``unit`` for ``month`` (YYYY-MM, not after the survey)."""
         authorize(actor, "record_survey")
         check_moment(occurred_at, now)
-        if not isinstance(month, str) or not MONTH.match(month):
-            raise Refused(f"survey month must be YYYY-MM, got {month!r}")
-        if month > local_date(occurred_at, zone).isoformat()[:7]:
-            raise Refused(f"survey month {month} is after the survey was taken "
-                          f"({local_date(occurred_at, zone).isoformat()})")
+        check_month(month, occurred_at, zone)
         checked = {name: parse_rate(f"{name} ({label})", rates.get(name))
                    for name, label in RATES.items()}
-        try:
-            size = int(str(sample).strip())
-        except ValueError:
-            raise Refused(f"sample must be a whole number of people, got {sample!r}") from None
-        if size <= 0:
-            raise Refused(f"sample must be at least 1 person, got {sample!r}")
+        size = parse_sample(sample)
         return cls._create(
             cls.Recorded, id=survey_id, survey_id=survey_id, unit=unit, month=month,
             sample=size, source=require_text("survey source", source),
             method=require_text("survey method", method), note=note.strip(),
             occurred_at=occurred_at, **actor.stamp(), **checked)
+
+    def _concerns(self) -> str | None:
+        return None  # recorded by the office for any unit
+
+    def _check_corrected(self, version: int, event: str, changes: dict[str, Any], *,
+                         zone: tzinfo, **context: Any) -> None:
+        taken = changes.get("occurred_at")
+        check_month(changes.get("month", self.month),
+                    datetime.fromisoformat(taken) if taken else self.log[0][1], zone)
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "unit":
+            return context["active_unit"](str(value).strip())
+        if field == "month":
+            if not MONTH.match(str(value).strip()):
+                raise Refused(f"survey month must be YYYY-MM, got {value!r}")
+            return str(value).strip()
+        if field in RATES:
+            return parse_rate(f"{field} ({RATES[field]})", value)
+        if field == "sample":
+            return parse_sample(value)
+        if field == "note":
+            return optional_text("survey note", value)
+        return require_text(f"survey {field}", value)

@@ -25,8 +25,10 @@ from domain.base import (
     Refused,
     check_moment,
     local_date,
+    optional_text,
     require_text,
 )
+from domain.corrections import Correctable, parse_date
 from domain.roles import authorize
 from domain.task import check_evidence
 
@@ -69,8 +71,15 @@ class TargetEvent(LedgerEvent):
         """How this event changes the target task."""
 
 
-class TargetTask(LedgerAggregate):
-    """An indicator target assigned to one unit, and its verified progress."""
+class TargetTask(Correctable, LedgerAggregate):
+    """An indicator target assigned to one unit, and its verified progress. The office may
+    hand it to another unit, extend its due date (with an approver and a reason), correct
+    what was entered, or withdraw a target assigned in error."""
+
+    LABEL = "target task"
+    CORRECTABLE = {"Assigned": ("target", "due", "note"), "DueExtended": ("due",)}
+    DATES = frozenset({"due"})
+    WITHDRAW_ACTION = "assign_target"
 
     class Assigned(LedgerCreated):
         target_id: str
@@ -132,6 +141,23 @@ class TargetTask(LedgerAggregate):
             target.state = COMPLETED
             target.completed_on = self.occurred_at
 
+    class Reassigned(TargetEvent):
+        unit: str
+        previous_unit: str
+        reason: str
+
+        def change(self, target: TargetTask) -> None:
+            target.unit = self.unit
+
+    class DueExtended(TargetEvent):
+        due: date
+        previous_due: date
+        approver: str
+        reason: str
+
+        def change(self, target: TargetTask) -> None:
+            target.due = self.due
+
     @classmethod
     def assign(cls, *, target_id: str, indicator: str, indicator_version: int, unit: str,
                target: Any, measure: str, due: date, note: str, actor: Actor,
@@ -157,6 +183,7 @@ class TargetTask(LedgerAggregate):
         """The unit reports the level it has reached, with evidence."""
         authorize(actor, "report_progress", self.unit)
         self._check_when(occurred_at, now)
+        self._check_not_withdrawn()
         if self.state == COMPLETED:
             raise Refused(f"target task {self.id} is already completed")
         if self.pending is not None:
@@ -172,6 +199,7 @@ class TargetTask(LedgerAggregate):
         task."""
         authorize(actor, "verify_progress")
         self._check_when(occurred_at, now)
+        self._check_not_withdrawn()
         report, value = self._pending("verified")
         self._stamp(self.ProgressVerified, actor, occurred_at, report=report, value=value,
                     note=note.strip())
@@ -183,9 +211,64 @@ class TargetTask(LedgerAggregate):
         """An inspector rejects the pending report, saying why."""
         authorize(actor, "verify_progress")
         self._check_when(occurred_at, now)
+        self._check_not_withdrawn()
         report, value = self._pending("rejected")
         self._stamp(self.ProgressRejected, actor, occurred_at, report=report, value=value,
                     reason=require_text("reason", reason))
+
+    def reassign(self, *, unit: str, reason: str, actor: Actor, occurred_at: datetime,
+                 now: datetime) -> None:
+        """Hand the target to another unit (the caller has checked that it is active)."""
+        authorize(actor, "assign_target")
+        self._check_changeable(occurred_at, now, "reassigned")
+        if unit == self.unit:
+            raise Refused(f"target task {self.id} is already assigned to unit {unit}")
+        self._stamp(self.Reassigned, actor, occurred_at, unit=unit, previous_unit=self.unit,
+                    reason=require_text("reason", reason))
+
+    def extend_due(self, *, due: date, reason: str, approver: Actor, actor: Actor,
+                   occurred_at: datetime, now: datetime) -> None:
+        """Move the due date later, as ``approver`` approved (the actor, or another person
+        whose role may do the same)."""
+        authorize(actor, "assign_target")
+        authorize(approver, "assign_target")
+        self._check_changeable(occurred_at, now, "extended")
+        if due <= self.due:
+            raise Refused(f"new due date {due.isoformat()} is not after the current due "
+                          f"date {self.due.isoformat()}")
+        self._stamp(self.DueExtended, actor, occurred_at, due=due, previous_due=self.due,
+                    approver=approver.id, reason=require_text("reason", reason))
+
+    def _check_changeable(self, occurred_at: datetime, now: datetime, verb: str) -> None:
+        self._check_when(occurred_at, now)
+        self._check_not_withdrawn()
+        if self.state == COMPLETED:
+            raise Refused(f"target task {self.id} cannot be {verb}: it is completed")
+
+    def _concerns(self) -> str | None:
+        return self.unit
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        if field == "target":
+            amount = parse_amount("target", value, self.measure)
+            if amount == 0:
+                raise Refused(f"target must be more than 0, got {value!r}")
+            if self.state == COMPLETED and amount > self.verified:
+                raise Refused(f"target task {self.id} was completed at {self.verified:g}; "
+                              f"a target of {amount:g} would undo that")
+            if self.state != COMPLETED and amount <= self.verified:
+                raise Refused(f"target {amount:g} would already be met by the verified "
+                              f"progress {self.verified:g}; report and verify it instead")
+            return amount
+        if field == "due":
+            due = parse_date("due date", value)
+            made = local_date(self.log[version - 1][1], zone)
+            if due < made:
+                raise Refused(f"due date {due.isoformat()} is before event {version} "
+                              f"({made.isoformat()})")
+            return due.isoformat()
+        return optional_text("note", value)
 
     def is_overdue(self, on: date) -> bool:
         """Overdue from the day after the due date until completed; derived, never stored."""

@@ -27,13 +27,13 @@ from domain.base import (
     check_moment,
     local_date,
     optional_text,
-    require_aware,
     require_text,
 )
 from domain import extension
 from domain.extension import ExtensionRequests
 from domain.place import check_place
-from domain.roles import ADMIN, authorize
+from domain.corrections import Correctable, parse_date
+from domain.roles import authorize
 # The fields' words and checks live in domain.task_fields; the commands and the ledger read
 # them from here too.
 from domain.task_fields import (
@@ -66,7 +66,6 @@ class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""
 
     def apply(self, task: Task) -> None:
-        task.log.append([type(self).__name__, self.occurred_at, self.actor])
         task.last_occurred_at = self.occurred_at
         self.change(task)
 
@@ -74,8 +73,20 @@ class TaskEvent(LedgerEvent):
         """How this event changes the task (nothing, for events that only record)."""
 
 
-class Task(ExtensionRequests, LedgerAggregate):
+class Task(ExtensionRequests, Correctable, LedgerAggregate):
     """One problem or assignment to a responsible unit, and its rectification cycles."""
+
+    LABEL = "task"
+    # What a correction may change besides when the event happened (see
+    # domain/corrections.py); a wrong unit is not corrected but reassigned.
+    CORRECTABLE = {
+        "Assigned": ("category", "location", "description", "source", "deadline"),
+        "NoticeIssued": ("deadline",),
+        "DeadlineExtended": ("deadline",),
+        "Reopened": ("deadline",),
+    }
+    DATES = frozenset({"deadline"})
+    WITHDRAW_INSTEAD = "close it as void or duplicate"
 
     FINISHED = (VERIFIED, CLOSED)
 
@@ -120,7 +131,6 @@ class Task(ExtensionRequests, LedgerAggregate):
             task.last_occurred_at = self.occurred_at
             task.latitude = self.latitude
             task.longitude = self.longitude
-            task.log = [["Assigned", self.occurred_at, self.actor]]
 
     class Acknowledged(TaskEvent):
         note: str
@@ -236,22 +246,6 @@ class Task(ExtensionRequests, LedgerAggregate):
             task.unit = self.unit
             task.state = ASSIGNED
             task.acknowledged = False
-
-    class Corrected(TaskEvent):
-        corrects: int
-        reason: str
-        changes: dict[str, Any]
-
-        def change(self, task: Task) -> None:
-            for field, value in self.changes.items():
-                if field == "occurred_at":
-                    task.log[self.corrects - 1][1] = datetime.fromisoformat(value)
-                elif field == "deadline":
-                    task.deadline = date.fromisoformat(value)
-                else:
-                    setattr(task, field, value)
-            if self.corrects == 1 and "occurred_at" in self.changes:
-                task.assigned_at = datetime.fromisoformat(self.changes["occurred_at"])
 
     # --- creation -------------------------------------------------------------------
 
@@ -445,47 +439,6 @@ class Task(ExtensionRequests, LedgerAggregate):
         self._stamp(self.Reassigned, actor, occurred_at, unit=unit, previous_unit=self.unit,
                     reason=require_text("reason", reason))
 
-    CORRECTABLE = {
-        "Assigned": ("occurred_at", "category", "location", "description", "source",
-                     "deadline"),
-        "NoticeIssued": ("occurred_at", "deadline"),
-        "DeadlineExtended": ("occurred_at", "deadline"),
-        "Reopened": ("occurred_at", "deadline"),
-    }
-
-    def correct(self, *, corrects: int, changes: dict[str, str], reason: str, actor: Actor,
-                occurred_at: datetime, now: datetime, zone: tzinfo,
-                categories: list[str]) -> None:
-        """Record a correction of an earlier event; the original stays as it was.
-
-        ``changes`` maps field names to new values (ISO text for times and dates). The
-        author of the event or an administrator may correct it."""
-        authorize(actor, "correct", self.unit)
-        self._check_when(occurred_at, now)
-        reason = require_text("reason", reason)
-        if not 1 <= corrects <= len(self.log):
-            raise Refused(f"task {self.id} has no event {corrects} (it has {len(self.log)})")
-        name, _, author = self.log[corrects - 1]
-        if name == "Corrected":
-            raise Refused(f"event {corrects} of task {self.id} is itself a correction; "
-                          "correct the original event instead")
-        if actor.id != author and actor.role != ADMIN:
-            raise Refused(f"event {corrects} of task {self.id} was recorded by {author}; "
-                          f"only they or an admin may correct it, not {actor.id}")
-        if not changes:
-            raise Refused("a correction must change at least one field")
-        allowed = self.CORRECTABLE.get(name, ("occurred_at",))
-        checked: dict[str, str] = {}
-        for field, value in changes.items():
-            if field not in allowed:
-                raise Refused(f"field {field!r} of event {corrects} ({name}) cannot be "
-                              "corrected "
-                              f"(correctable: {', '.join(allowed)})")
-            checked[field] = self._check_correction(corrects, field, value, occurred_at,
-                                                    zone, categories)
-        self._stamp(self.Corrected, actor, occurred_at, corrects=corrects, reason=reason,
-                    changes=checked)
-
     # --- derived facts -----------------------------------------------------------------
 
     @property
@@ -516,33 +469,25 @@ class Task(ExtensionRequests, LedgerAggregate):
             raise Refused(f"deadline {deadline.isoformat()} is before "
                           f"{local_date(occurred_at, zone).isoformat()}")
 
-    def _check_correction(self, version: int, field: str, value: str,
-                          corrected_at: datetime, zone: tzinfo, categories: list[str]) -> str:
-        if field == "occurred_at":
-            try:
-                moment = require_aware("occurred_at", datetime.fromisoformat(value))
-            except ValueError:
-                raise Refused(f"occurred_at must be an ISO date-time, got {value!r}") from None
-            check_day("corrected occurred_at", moment)
-            # An event cannot have happened after the correction that says when it did.
-            if moment > corrected_at:
-                raise Refused(f"corrected occurred_at {value} is after the correction itself "
-                              f"({corrected_at.isoformat()})")
-            before = self.log[version - 2][1] if version > 1 else None
-            after = self.log[version][1] if version < len(self.log) else None
-            if (before and moment < before) or (after and moment > after):
-                raise Refused(f"corrected occurred_at {value} would put event {version} out "
-                              "of order with the task's other events")
-            if version == 1 and local_date(moment, zone) > self.deadline:
-                raise Refused(f"corrected occurred_at {value} is after the deadline "
-                              f"{self.deadline.isoformat()}")
-            return moment.isoformat()
+    def _concerns(self) -> str | None:
+        return self.unit
+
+    def _apply_correction(self, version: int, changes: dict[str, Any],
+                          occurred_at: datetime) -> None:
+        super()._apply_correction(version, changes, occurred_at)
+        if version == 1 and "occurred_at" in changes:
+            self.assigned_at = datetime.fromisoformat(changes["occurred_at"])
+
+    def _check_moment_of(self, version: int, moment: datetime, zone: tzinfo) -> None:
+        if version == 1 and local_date(moment, zone) > self.deadline:
+            raise Refused(f"corrected occurred_at {moment.isoformat()} is after the "
+                          f"deadline {self.deadline.isoformat()}")
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, categories: list[str] = (),
+                     **context: Any) -> Any:
         if field == "deadline":
-            try:
-                new = date.fromisoformat(value)
-            except ValueError:
-                raise Refused(f"deadline must be a date YYYY-MM-DD, got {value!r}") from None
-            check_day("deadline", new)
+            new = parse_date("deadline", value)
             if version != self.deadline_set_by:
                 raise Refused(f"only the event that set the current deadline (event "
                               f"{self.deadline_set_by}) can have its deadline corrected")

@@ -46,6 +46,7 @@ from domain.task import Task
 from ledger import identity
 from ledger.chain import GENESIS, Record, Tampered
 from ledger.extensions import ExtensionCommands
+from ledger.listing import ids_with_prefix
 from ledger.workdays import WorkingDayCommands, WorkingDays
 
 R = TypeVar("R")
@@ -189,6 +190,9 @@ class Ledger(WorkingDayCommands, ExtensionCommands, Application[str]):
     def __init__(self, env: dict[str, str], clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        # Transaction time is this clock too: the store's own (the wall clock, PostgreSQL's
+        # server clock) unless the ledger runs on another (a simulation, a test).
+        self.recorder.clock = None if clock is utc_now else clock  # type: ignore[attr-defined]
         self._zone: ZoneInfo | None = None
         self.written = 0  # events this application has saved (a superuser is warned)
         self._account: str | None = None
@@ -459,10 +463,19 @@ class Ledger(WorkingDayCommands, ExtensionCommands, Application[str]):
         def attempt() -> dict[str, Any]:
             actor = self.actor(actor_id)
             person = self.person(person_id)
-            person.retire(reason, actor=actor, occurred_at=self._when(occurred_at)[0])
+            person.retire(reason, actor=actor, occurred_at=self._when(occurred_at)[0],
+                          admins=self.active_admins() if person.person_role == "admin"
+                          else ())
             self.save(person)
             return describe_person(person)
         return self._retrying(attempt)
+
+    def active_admins(self) -> list[str]:
+        """The ids of the administrators who are not retired."""
+        ids = ids_with_prefix(self.recorder, "person:")
+        people = self._get_many(*((Person, i, "person") for i in ids))
+        return [p.person_id for p in people  # type: ignore[attr-defined]
+                if p.person_role == "admin" and not p.retired]  # type: ignore[attr-defined]
 
     def _exists(self, key: str) -> bool:
         return bool(self.recorder.select_events(key, limit=1))

@@ -1,9 +1,10 @@
 """A realistic, deterministic ledger: a subdistrict's (or a city's) months of campaigning.
 
-The same simulation serves ``taizhang demo`` (one 街道 with ten 社区) and the benchmarks'
-city-sized ledgers. Everything goes through the domain's own commands — roles, states and
-deadlines are checked as for any user — and is saved in batches through the application's
-bulk path, in time order, so the log reads like a real year of entries.
+The same simulation serves ``taizhang demo`` (:mod:`ledger.demo_city`: a small city, each
+act entered some while after it happened) and the benchmarks' city-sized ledgers. Everything
+goes through the domain's own commands — roles, states and deadlines are checked as for any
+user. Here it is saved in batches through the application's bulk path, in time order, as
+the store's clock stands; the demo's city enters each event at its own moment instead.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Scale:
     inspections_per_unit_month: float = 4.0
 
 
-DEMO = Scale()
+DEMO = Scale()  # one 街道's worth: the benchmarks' unit of density (the demo: demo_city.CITY)
 
 
 @dataclass(order=True)
@@ -110,19 +111,27 @@ class Simulation:
             step = heapq.heappop(self.queue)
             if step.when > self.cutoff:
                 break
+            self._before(step)
             getattr(self, f"_do_{step.action}")(step)
             self._done(step.task_id)
             if len(self.pending) >= self.batch:
                 self._flush()
-        self._flush()
+        self._finish()
         return {"events": self.saved_events, "write_seconds": self.write_seconds,
                 "tasks": self.task_no,
                 "inspections": self.inspection_no, "units": len(self.units),
                 "from": self.start.date().isoformat(),
                 "until": (self.end - timedelta(days=1)).date().isoformat()}
 
+    def _before(self, step: _Step) -> None:
+        """Called before each step is done (for what runs beside the simulation)."""
+
+    def _finish(self) -> None:
+        self._flush()
+
     def _registries(self) -> None:
-        at = self.start - timedelta(days=7)
+        # The campaign starts on the first morning of its first month, before any visit.
+        at = self.start + timedelta(hours=8)
         admin = Person.found(person_id="admin", name="王主任", occurred_at=at)
         self.admin = admin.as_actor()
         campaign = Campaign.start(name="创建全国文明城市", time_zone="Asia/Shanghai",
@@ -137,7 +146,7 @@ class Simulation:
         self.communities: list[str] = []
         self.members: dict[str, Any] = {}
         for s in range(self.scale.streets):
-            street = self._unit(f"JD{s + 1:02d}", f"{COMMUNITY_NAMES[s % 16]}街道{_n(s)}",
+            street = self._unit(f"JD{s + 1:02d}", f"{COMMUNITY_NAMES[s % 16]}街道{_n(s // 16)}",
                                 "街道", None, at)
             for c in range(self.scale.communities_per_street):
                 index = s * self.scale.communities_per_street + c

@@ -145,7 +145,7 @@ class Evaluations:
             book = self.book() or Evaluation.open(actor=actor, occurred_at=when)
             book.check_publishable(month, today, actor)
             if book.rules_for(month) is None:
-                start = self._campaign_start(campaign.zone)
+                start = self.campaign_start(campaign.zone)
                 book.adopt_rules(text=default_text(), source=SHIPPED,
                                  from_month=min(start, month),
                                  reason="shipped default rules, adopted on first publication",
@@ -171,6 +171,7 @@ class Evaluations:
             raise Refused(f"the ledger has no event at position {position}")
         return records[0].hash
 
-    def _campaign_start(self, zone: Any) -> str:
+    def campaign_start(self, zone: Any) -> str:
+        """The month the campaign started (its first event's valid time)."""
         first = next(iter(self.ledger.events.get("campaign", limit=1)))
         return month_of(first.occurred_at.astimezone(zone).date())

@@ -191,6 +191,24 @@ class Indicators:
         return self._command(actor_id, target_id, occurred_at, lambda t, a, w, n:
                              t.reject_progress(reason=reason, actor=a, occurred_at=w, now=n))
 
+    def reassign_target(self, actor_id: str | None, target_id: str, unit: str, reason: str,
+                        occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Hand a target task to another (active) unit."""
+        def command(t: TargetTask, a: Any, w: datetime, n: datetime) -> None:
+            self.ledger.unit(unit).check_active()
+            t.reassign(unit=unit, reason=reason, actor=a, occurred_at=w, now=n)
+        return self._command(actor_id, target_id, occurred_at, command)
+
+    def extend_target(self, actor_id: str | None, target_id: str, due: date, reason: str,
+                      approver: str | None = None,
+                      occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Extend a target task's due date, as ``approver`` (default: the actor) approved."""
+        def command(t: TargetTask, a: Any, w: datetime, n: datetime) -> None:
+            approved_by = self.ledger.person(approver).as_actor() if approver else a
+            t.extend_due(due=due, reason=reason, approver=approved_by, actor=a,
+                         occurred_at=w, now=n)
+        return self._command(actor_id, target_id, occurred_at, command)
+
     def _command(self, actor_id: str | None, target_id: str, occurred_at: datetime | None,
                  command: Any) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:

@@ -13,7 +13,7 @@ import os
 import pwd
 import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -144,7 +144,13 @@ class _ImmediateTransaction(SQLiteTransaction):
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
-    """SQLite application recorder with transaction time, account and hash chain."""
+    """SQLite application recorder with transaction time, account and hash chain.
+
+    Transaction time is ``clock()`` when the application gives the recorder a clock (the
+    ledger passes its own when it is not the wall clock: a simulation or a test), else the
+    wall clock."""
+
+    clock: Callable[[], datetime] | None = None
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         require_text_ids(datastore)
@@ -207,7 +213,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         head = c.fetchone()
         position, last_time, previous = (head[0], head[1], head[2]) if head else (0, "", GENESIS)
         # Transaction time never runs backwards along the log, whatever the clock does.
-        recorded_at = max(stamp(datetime.now(timezone.utc)), last_time)
+        now = self.clock() if self.clock is not None else datetime.now(timezone.utc)
+        recorded_at = max(stamp(now), last_time)
         rows = chain_rows(stored_events, position, previous, recorded_at, self.account)
         c.executemany(self.insert_statement, rows)
         return [row[0] for row in rows]
@@ -392,8 +399,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     takes an EXCLUSIVE table lock, which PostgreSQL grants only to roles that may UPDATE or
     DELETE; ours need only INSERT and SELECT). Under that lock the server reads the head,
     takes its clock and the database user, and extends the chain (ledger.chain's encoding,
-    with the part each event decides computed here), all in one round trip.
+    with the part each event decides computed here), all in one round trip. Transaction time
+    is the server's clock, or ``clock()`` when the application gives the recorder a clock
+    (as on SQLite).
     """
+
+    clock: Callable[[], datetime] | None = None
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = EVENTS_TABLE):
@@ -466,7 +477,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self.append_statement = SQL(
             "WITH RECURSIVE head AS (SELECT coalesce(h.notification_id, 0) AS position, "
             "coalesce(h.hash, {genesis}) AS hash, "
-            "greatest(clock_timestamp(), h.recorded_at) AS at FROM (SELECT 1) o "
+            "greatest(coalesce(%s::timestamptz, clock_timestamp()), h.recorded_at) AS at "
+            "FROM (SELECT 1) o "
             "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
             "ORDER BY notification_id DESC LIMIT 1) h ON true), "
             "stamp AS (SELECT at, '\"' || to_char(at AT TIME ZONE 'UTC', "
@@ -528,8 +540,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             try:
                 # One message, values bound into its text: the server runs the lock, the
                 # notification, the chained insert and the commit without waiting for us.
+                moment = self.clock() if self.clock is not None else None
                 with ClientCursor(conn) as curs:
-                    curs.execute(self.append_transaction, columns)
+                    curs.execute(self.append_transaction, [moment, *columns])
                     for _ in range(2 + len(self.lock_table_statements)):
                         curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
                     return sorted(row["notification_id"] for row in curs.fetchall())

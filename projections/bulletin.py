@@ -1,7 +1,8 @@
 """The supervision bulletin (督查通报) of a month: summary figures, each level's ranking, the
 red and black lists (红黑榜), overdue and recurring problems by unit, and each level's scores
-and on-time rate over the last twelve months — as Markdown, HTML (with the chart as an
-inline SVG picture) or an Excel workbook (with a line chart).
+and on-time rate over the last twelve months — as Markdown or HTML (with the chart as an
+inline SVG picture) here; as an Excel workbook in :mod:`projections.workbook`, as a Word
+document in :mod:`projections.word`.
 
 A published month's bulletin is computed from what the publication froze; any other month's
 from the ledger as it stands. Either way it quotes the audit head it was computed at.
@@ -10,16 +11,16 @@ from the ledger as it stands. Either way it quotes the audit head it was compute
 from __future__ import annotations
 
 import html
-import io
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
 from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
-from domain.rounding import exact, fixed, rounded
+from domain.rounding import exact, fixed
 from ledger.evaluation import Evaluations
+from projections import charts
+from projections.fonts import CSS_FONT_STACK
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
 
@@ -30,9 +31,9 @@ LABELS: dict[str, dict[str, str]] = {
                  "《{rules}》。",
         "published": "本月评比已于 {at} 发布，以下为发布时冻结的结果。",
         "unpublished": "本月评比尚未发布，以下按台账当前记录计算。",
-        "summary": "一、总体情况", "ranking": "二、各层级评比排名", "lists": "三、红黑榜",
-        "overdue": "四、超期未整改问题（截至月末）", "recurring": "五、反弹问题",
-        "trend": "六、近12个月走势", "figure": "指标", "value": "数值",
+        "summary": "总体情况", "ranking": "各层级评比排名", "lists": "红黑榜",
+        "overdue": "超期未整改问题（截至月末）", "recurring": "反弹问题",
+        "trend": "近12个月走势", "figure": "指标", "value": "数值",
         "rank": "名次", "unit": "单位", "score": "得分", "change": "升降",
         "terms": "扣分与加分", "red": "红榜", "black": "黑榜", "none": "无",
         "task": "任务", "category": "类别", "location": "地点", "source": "来源",
@@ -49,9 +50,9 @@ LABELS: dict[str, dict[str, str]] = {
         "published": "This month's ranking was published {at}; these are the frozen results.",
         "unpublished": "This month's ranking is not published; computed from the ledger as it "
                        "stands.",
-        "summary": "1. Summary", "ranking": "2. Rankings by level",
-        "lists": "3. Red and black lists", "overdue": "4. Overdue open at the month's end",
-        "recurring": "5. Recurring problems", "trend": "6. The last 12 months",
+        "summary": "Summary", "ranking": "Rankings by level",
+        "lists": "Red and black lists", "overdue": "Overdue open at the month's end",
+        "recurring": "Recurring problems", "trend": "The last 12 months",
         "figure": "figure", "value": "value", "rank": "rank", "unit": "unit",
         "score": "score", "change": "change", "terms": "deductions and rates",
         "red": "red list", "black": "black list", "none": "none", "task": "task",
@@ -130,7 +131,25 @@ def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor
     rules = rules_for(month)
     return Bulletin(month, lang, campaign, position, head, published_at, rules.version,
                     rules.rules.name, figures(whole), rankings, overdue, recurring,
-                    evaluator.trend(source, month, rules_for))
+                    _worked(evaluator.trend(source, month, rules_for), source, units))
+
+
+def _worked(trend: dict[str, list[dict[str, Any]]], source: Source, units: Units
+            ) -> dict[str, list[dict[str, Any]]]:
+    """The trend from the first month in which any work was recorded (a task assigned or
+    an inspection visit): before the campaign began there is nothing to score, and every
+    level would show the rules' score of an idle month."""
+    months = sorted({p["month"] for series in trend.values() for p in series})
+    roots = [c for c, row in units.rows.items() if row["parent"] is None]
+    if not months or not roots:
+        return trend
+    book = MonthBook(source, units, roots, months)
+    began = next((m for m in months for r in roots
+                  if book.tallies[(r, m)].assigned or book.tallies[(r, m)].visits), None)
+    if began is None:
+        return {}
+    return {level: kept for level, series in trend.items()
+            if (kept := [p for p in series if p["month"] >= began])}
 
 
 def of_month(evaluator: Evaluator, evaluations: Evaluations, month: str, lang: str
@@ -251,46 +270,109 @@ def _terms(placement: Any, lang: str) -> str:
                     for line in placement.lines if line.points) or "—"
 
 
-def sections(b: Bulletin) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The bulletin's tables: (heading, header, rows), in order, as text."""
-    found = [(b.label("summary"), [b.label("figure"), b.label("value")],
-              [[FIGURES[name].label(b.lang), shown(name, b.totals[name])]
-               for name in SUMMARY_FIGURES])]
-    for level, ranking in b.rankings.items():
-        found.append((f"{b.label('ranking')} · {b.level(level)}",
-                      [b.label("rank"), b.label("unit"), b.label("score"), b.label("change"),
-                       b.label("terms")],
-                      [[str(p.placed.rank), f"{p.name}（{p.unit}）",
-                        fixed(p.placed.score, 2), _change(p.placed.rank_change, b),
-                        _terms(p, b.lang)] for p in ranking.placements]))
-    found.append((b.label("lists"), [b.label("level"), b.label("red"), b.label("black")],
-                  [[b.level(level),
-                    "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
-                             for p in r.listed("red")) or b.label("none"),
-                    "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
-                             for p in r.listed("black")) or b.label("none")]
-                   for level, r in b.rankings.items()]))
-    found.append((b.label("overdue"),
-                  [b.label("unit"), b.label("task"), b.label("category"), b.label("location"),
-                   b.label("deadline"), b.label("days")],
-                  [[f"{r['name']}（{r['unit']}）", r["task"], r.get("category", ""),
-                    r.get("location", ""), r["deadline"], str(r["days"])]
-                   for r in b.overdue]))
-    found.append((b.label("recurring"),
-                  [b.label("unit"), b.label("task"), b.label("category"), b.label("location"),
-                   b.label("how")],
-                  [[f"{r['name']}（{r['unit']}）", r["task"], r.get("category", ""),
-                    r.get("location", ""), r["how"]] for r in b.recurring]))
-    found.append((b.label("trend"),
-                  [b.label("level"), b.label("month"), b.label("units"),
-                   b.label("mean_score"), b.label("on_time_rate")],
-                  [[b.level(level), point["month"], str(point["units"]),
-                    fixed(point['mean_score'], 2), shown("on_time_rate", point["on_time_rate"])]
-                   for level, series in b.trend.items() for point in series]))
-    return found
+@dataclass(frozen=True)
+class Table:
+    """One table of a section; ``label`` names it when a section has several (a level),
+    ``number`` numbers it within the section."""
+
+    label: str | None
+    header: list[str]
+    rows: list[list[str]]
+    number: str = ""
+
+    @property
+    def title(self) -> str | None:
+        return f"{self.number}{self.label}" if self.label else None
 
 
-def _heading(b: Bulletin) -> tuple[str, list[str]]:
+@dataclass(frozen=True)
+class Section:
+    """A numbered section of the bulletin: its number and title as a 通报 prints them
+    (一、… with （一）… below it; 1. … with 1.1 … in English) and its tables."""
+
+    key: str
+    number: str
+    title: str
+    tables: list[Table]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number}{self.title}"
+
+
+CHINESE_NUMERALS = "一二三四五六七八九十"
+
+
+def section_number(index: int, lang: str) -> str:
+    """The number of the ``index``-th section (from 1): 一、 or 1. """
+    return f"{_chinese(index)}、" if lang == "zh" else f"{index}. "
+
+
+def part_number(section: int, index: int, lang: str) -> str:
+    """The number of a part within a section: （一） or 1.1 """
+    return f"（{_chinese(index)}）" if lang == "zh" else f"{section}.{index} "
+
+
+def _chinese(n: int) -> str:
+    if n <= 10:
+        return CHINESE_NUMERALS[n - 1]
+    tens, units = divmod(n, 10)
+    return (CHINESE_NUMERALS[tens - 1] if tens > 1 else "") + "十" + \
+        (CHINESE_NUMERALS[units - 1] if units else "")
+
+
+def sections(b: Bulletin) -> list[Section]:
+    """The bulletin's sections in order, numbered consecutively: the rankings (one part
+    per level) and the red and black lists only when some level was ranked."""
+    found: list[tuple[str, list[Table]]] = [
+        ("summary", [Table(None, [b.label("figure"), b.label("value")],
+                           [[FIGURES[name].label(b.lang), shown(name, b.totals[name])]
+                            for name in SUMMARY_FIGURES])])]
+    if b.rankings:
+        found.append(("ranking", [
+            Table(b.level(level),
+                  [b.label("rank"), b.label("unit"), b.label("score"), b.label("change"),
+                   b.label("terms")],
+                  [[str(p.placed.rank), f"{p.name}（{p.unit}）",
+                    fixed(p.placed.score, 2), _change(p.placed.rank_change, b),
+                    _terms(p, b.lang)] for p in ranking.placements])
+            for level, ranking in b.rankings.items()]))
+        found.append(("lists", [Table(None, [b.label("level"), b.label("red"),
+                                             b.label("black")],
+                                      [[b.level(level), _listed(r, "red", b),
+                                        _listed(r, "black", b)]
+                                       for level, r in b.rankings.items()])]))
+    found.append(("overdue", [Table(
+        None, [b.label("unit"), b.label("task"), b.label("category"), b.label("location"),
+               b.label("deadline"), b.label("days")],
+        [[f"{r['name']}（{r['unit']}）", r["task"], r.get("category", ""),
+          r.get("location", ""), r["deadline"], str(r["days"])] for r in b.overdue])]))
+    found.append(("recurring", [Table(
+        None, [b.label("unit"), b.label("task"), b.label("category"), b.label("location"),
+               b.label("how")],
+        [[f"{r['name']}（{r['unit']}）", r["task"], r.get("category", ""),
+          r.get("location", ""), r["how"]] for r in b.recurring])]))
+    found.append(("trend", [Table(
+        None, [b.label("level"), b.label("month"), b.label("units"), b.label("mean_score"),
+               b.label("on_time_rate")],
+        [[b.level(level), point["month"], str(point["units"]), fixed(point['mean_score'], 2),
+          shown("on_time_rate", point["on_time_rate"])]
+         for level, series in b.trend.items() for point in series])]))
+    numbered = []
+    for index, (key, tables) in enumerate(found, 1):
+        if len(tables) > 1:
+            tables = [Table(t.label, t.header, t.rows, part_number(index, i, b.lang))
+                      for i, t in enumerate(tables, 1)]
+        numbered.append(Section(key, section_number(index, b.lang), b.label(key), tables))
+    return numbered
+
+
+def _listed(ranking: Ranking, which: str, b: Bulletin) -> str:
+    return "、".join(f"{p.name}（{fixed(p.placed.score, 2)}）"
+                    for p in ranking.listed(which)) or b.label("none")
+
+
+def title_lines(b: Bulletin) -> tuple[str, list[str]]:
     title = b.label("title", campaign=b.campaign, year=int(b.month[:4]),
                     month=int(b.month[5:]))
     lines = [b.label("basis", position=b.position, head=b.head, version=b.rules_version,
@@ -303,159 +385,64 @@ def _heading(b: Bulletin) -> tuple[str, list[str]]:
 # --- Markdown ----------------------------------------------------------------------------
 
 def markdown(b: Bulletin) -> str:
-    title, lines = _heading(b)
+    title, lines = title_lines(b)
     out = [f"# {title}", "", *lines, ""]
-    for heading, header, rows in sections(b):
-        out += [f"## {heading}", ""]
-        if not rows:
-            out += [b.label("none"), ""]
-            continue
-        out.append("| " + " | ".join(header) + " |")
-        out.append("|" + "|".join(" --- " for _ in header) + "|")
-        out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-                for row in rows]
-        out.append("")
+    for section in sections(b):
+        out += [f"## {section.heading}", ""]
+        for table in section.tables:
+            if table.title:
+                out += [f"### {table.title}", ""]
+            if not table.rows:
+                out += [b.label("none"), ""]
+                continue
+            out.append("| " + " | ".join(table.header) + " |")
+            out.append("|" + "|".join(" --- " for _ in table.header) + "|")
+            out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+                    for row in table.rows]
+            out.append("")
     return "\n".join(out)
 
 
 # --- HTML ----------------------------------------------------------------------------------
 
-def chart_svg(b: Bulletin) -> str:
-    """Each level's mean score and on-time rate by month, as an SVG picture whose text is
-    text (the reader's fonts draw the Chinese labels)."""
-    return trend_svg(b.trend, b.lang)
+def chart_titles(b: Bulletin) -> tuple[str, str]:
+    return b.label("chart_scores"), b.label("chart_on_time")
 
 
 def trend_svg(trend: dict[str, list[dict[str, Any]]], lang: str = "zh") -> str:
-    """The chart of :meth:`Evaluator.trend`'s series (``chart_svg`` of a bulletin)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    with warnings.catch_warnings(), matplotlib.rc_context({"svg.fonttype": "none",
-                                                          "svg.hashsalt": "taizhang"}):
-        warnings.simplefilter("ignore")  # glyphs the build machine's fonts lack
-        figure, (scores, rates) = plt.subplots(1, 2, figsize=(10, 3.6))
-        for level, series in trend.items():
-            months = [p["month"] for p in series]
-            name = LEVEL_NAMES.get(lang, {}).get(level, level)
-            scores.plot(months, [p["mean_score"] for p in series], marker="o", label=name)
-            rates.plot(months, [None if p["on_time_rate"] is None else p["on_time_rate"] * 100
-                                for p in series], marker="o", label=name)
-        scores.set_title(LABELS[lang]["chart_scores"])
-        rates.set_title(LABELS[lang]["chart_on_time"])
-        rates.set_ylim(0, 100)
-        rates.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter())
-        for axes in (scores, rates):
-            axes.tick_params(axis="x", labelrotation=45, labelsize=8)
-            axes.grid(alpha=0.3)
-            axes.legend(fontsize=8)
-        figure.tight_layout()
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-        plt.close(figure)
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    """The chart of :meth:`Evaluator.trend`'s series as SVG, its labels text in the CJK
+    font stack (the HTML bulletin's chart, the web's)."""
+    return charts.trend_svg(trend, lambda level: LEVEL_NAMES.get(lang, {}).get(level, level),
+                            (LABELS[lang]["chart_scores"], LABELS[lang]["chart_on_time"]))
 
 
 def to_html(b: Bulletin) -> str:
-    title, lines = _heading(b)
+    title, lines = title_lines(b)
     out = ["<!DOCTYPE html>", f'<html lang="{"zh-CN" if b.lang == "zh" else "en"}">',
            '<head><meta charset="utf-8">', f"<title>{html.escape(title)}</title>",
-           "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+           f"<style>body{{font-family:{CSS_FONT_STACK};max-width:1000px;margin:2em auto}}"
+           f"svg text{{font-family:{CSS_FONT_STACK}}}"
            "table{border-collapse:collapse;margin:.5em 0 1.5em}"
            "td,th{border:1px solid #999;padding:.2em .6em;text-align:left}"
-           "th{background:#eee}.basis{color:#444}</style></head><body>",
+           "th{background:#eee}.basis{color:#444}figure.chart{margin:0}"
+           "figure.chart svg{max-width:100%;height:auto}</style></head><body>",
            f"<h1>{html.escape(title)}</h1>"]
     out += [f'<p class="basis">{html.escape(line)}</p>' for line in lines]
-    for heading, header, rows in sections(b):
-        out.append(f"<h2>{html.escape(heading)}</h2>")
-        if heading == b.label("trend") and b.trend:
-            out.append(f'<figure class="chart">{chart_svg(b)}</figure>')
-        if not rows:
-            out.append(f"<p>{html.escape(b.label('none'))}</p>")
-            continue
-        out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
-                   + "</tr>")
-        out += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                for row in rows]
-        out.append("</table>")
+    for section in sections(b):
+        out.append(f"<h2>{html.escape(section.heading)}</h2>")
+        if section.key == "trend" and b.trend:
+            out.append('<figure class="chart">'
+                       f"{trend_svg(b.trend, b.lang)}</figure>")
+        for table in section.tables:
+            if table.title:
+                out.append(f"<h3>{html.escape(table.title)}</h3>")
+            if not table.rows:
+                out.append(f"<p>{html.escape(b.label('none'))}</p>")
+                continue
+            out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>"
+                                               for h in table.header) + "</tr>")
+            out += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                    for row in table.rows]
+            out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out)
-
-
-# --- Excel ----------------------------------------------------------------------------------
-
-def to_xlsx(b: Bulletin) -> bytes:
-    """A workbook: a sheet per section, the trend with a line chart per figure."""
-    from openpyxl import Workbook
-    from openpyxl.chart import LineChart, Reference
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    title, lines = _heading(b)
-    cover = book.active
-    cover.title = "通报" if b.lang == "zh" else "bulletin"
-    cover.append([title])
-    cover["A1"].font = Font(bold=True, size=14)
-    for line in lines:
-        cover.append([line])
-    used: set[str] = {cover.title}
-    for heading, header, rows in sections(b):
-        name = _sheet_name(heading, used)
-        sheet = book.create_sheet(name)
-        sheet.append([heading])
-        sheet["A1"].font = Font(bold=True)
-        sheet.append(header)
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append([_cell(c) for c in row])
-    if b.trend:
-        sheet = book.create_sheet(_sheet_name(b.label("chart_scores"), used))
-        window = sorted({p["month"] for s in b.trend.values() for p in s})
-        levels = list(b.trend)
-        sheet.append([b.label("month"), *(b.level(lv) for lv in levels),
-                      *(f"{b.level(lv)} {b.label('on_time_rate')}" for lv in levels)])
-        for month in window:
-            points = [{p["month"]: p for p in b.trend[lv]}.get(month) for lv in levels]
-            sheet.append([month, *(p["mean_score"] if p else None for p in points),
-                          *(rounded(exact(p["on_time_rate"]) * 100, 1) if p and p["on_time_rate"]
-                            is not None else None for p in points)])
-        for offset, key, anchor in ((0, "chart_scores", "H2"),
-                                    (len(levels), "chart_on_time", "H20")):
-            chart = LineChart()
-            chart.title = b.label(key)
-            chart.height, chart.width = 7.5, 16
-            data = Reference(sheet, min_col=2 + offset, max_col=1 + offset + len(levels),
-                             min_row=1, max_row=1 + len(window))
-            chart.add_data(data, titles_from_data=True)
-            chart.set_categories(Reference(sheet, min_col=1, min_row=2,
-                                           max_row=1 + len(window)))
-            sheet.add_chart(chart, anchor)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _sheet_name(heading: str, used: set[str]) -> str:
-    # Excel sheet names: at most 31 characters, none of []:*?/\ .
-    name = "".join(c for c in heading if c not in "[]:*?/\\").strip()[:31]
-    base, n = name, 2
-    while name in used:
-        name = f"{base[:28]}({n})"
-        n += 1
-    used.add(name)
-    return name
-
-
-def _cell(text: str) -> Any:
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text

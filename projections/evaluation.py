@@ -13,7 +13,6 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 
 from domain.base import NotFound, Refused
 from domain.evaluation import (
@@ -30,7 +29,8 @@ from domain.evaluation import (
 )
 from domain.rounding import fixed, rounded
 from ledger.evaluation import Frozen, RulesVersion
-from projections.engine import Context, decode, fold_in_memory
+from projections.corrections import described, is_correction, is_withdrawal
+from projections.engine import Context, Fact, decode, fold_in_memory
 from projections.metrics import (
     METRICS,
     Metrics,
@@ -43,6 +43,10 @@ from projections.metrics import (
 )
 
 LEVELS = ("社区", "街道", "部门", "物业")
+# The records whose events make a month's figures, and the fields of a correction that
+# move one in time (a survey's month among them).
+FIGURE_RECORDS = ("Task", "Inspection", "Unit", "Campaign", "Survey")
+MOMENT_FIELDS = ("occurred_at", "deadline", "month")
 RulesFor = Callable[[str], RulesVersion]
 T = TypeVar("T")
 ATTEMPTS = 5
@@ -289,32 +293,34 @@ class Evaluator:
         return changes, self.causes(publication)
 
     def causes(self, publication: dict[str, Any]) -> list[dict[str, Any]]:
-        """Events after the publication's position that can change its month."""
+        """Events after the publication's position that can change its month: late entries
+        that happened in or before it, and corrections and withdrawals of what did."""
         zone = self.ledger.campaign().zone
-        end = datetime.combine(first_day(month_add(publication["month"], 1)),
-                               datetime.min.time(), zone)
-        tasks = self.projection.tables["metric_tasks"]
+        month = publication["month"]
+        end = datetime.combine(first_day(month_add(month, 1)), datetime.min.time(), zone)
+
+        def inside(value: str | None) -> bool:
+            if not value:
+                return False
+            return value <= month if len(value) == 7 else _before(value, end, zone)
+
         found = []
         for record in self.ledger.records(publication["position"]):
             fact = decode(record)
-            if not fact.kind.split(".")[0] in ("Task", "Inspection", "Unit", "Campaign"):
+            if fact.kind.split(".")[0] not in FIGURE_RECORDS:
                 continue
-            occurred = datetime.fromisoformat(fact.occurred_at)
             why = None
-            if fact.kind == "Task.Corrected":
-                with self.read.engine.connect() as conn:
-                    events = conn.execute(sa.select(tasks.c.events).where(
-                        tasks.c.task == fact.originator_id)).scalar_one_or_none() or []
-                target = next((e for e in events if e["v"] == fact.data["corrects"]), None)
-                moments = [v for k, v in fact.data["changes"].items()
-                           if k in ("occurred_at", "deadline")]
-                original = target["at"] if target else None
-                touched = [m for m in [original, *moments] if m and _before(m, end, zone)]
-                if touched or not moments:
-                    why = (f"corrects event {fact.data['corrects']}: "
-                           + ", ".join(f"{k} → {v}" for k, v in
-                                       fact.data["changes"].items()))
-            elif occurred < end:
+            if is_correction(fact) or is_withdrawal(fact):
+                original = self._original(fact)
+                moments = [v for k, v in fact.data.get("changes", {}).items()
+                           if k in MOMENT_FIELDS]
+                touched = [m for m in [original.get("occurred_at"), original.get("month"),
+                                       *moments] if inside(m)]
+                if touched or (is_correction(fact) and not moments):
+                    why = described(fact) + (f" ({fact.data['reason']})"
+                                             if is_withdrawal(fact) else "")
+            elif inside(fact.occurred_at) or inside(fact.data.get("month")):
+                occurred = datetime.fromisoformat(fact.occurred_at)
                 why = "late entry: happened " + occurred.astimezone(zone).strftime(
                     "%Y-%m-%d %H:%M") + ", entered " + datetime.fromisoformat(
                     fact.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -326,6 +332,12 @@ class Evaluator:
                           "occurred_at": fact.occurred_at, "recorded_at": fact.recorded_at,
                           "why": why})
         return found
+
+    def _original(self, fact: Fact) -> dict[str, Any]:
+        """The event a correction corrects (a withdrawal: the record's first), as stored."""
+        version = fact.data.get("corrects", 1)
+        records = self.ledger.recorder.select_aggregate_records(fact.originator_id)
+        return next((decode(r).data for r in records if r.originator_version == version), {})
 
 
 def _before(value: str, end: datetime, zone: Any) -> bool:

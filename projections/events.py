@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.task import CLOSURES, SOURCES
+from projections.corrections import corrected, described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, Key, Projection, Rows
 
 SKIPPED_FIELDS = {"occurred_at", "actor", "role", "entered_by", "timestamp", "originator_topic"}
@@ -91,8 +92,6 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "Task.Closed": _closed,
     "Task.Reopened": lambda d: f"reopened 反弹, {_deadline(d)}",
     "Task.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
-    "Task.Corrected": lambda d: f"corrects event {d['corrects']}: " + ", ".join(
-        f"{k} = {v}" for k, v in d["changes"].items()),
     "Inspection.Recorded": lambda d: (
         f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
         + (", ".join(d["findings"]) or "no problem found")),
@@ -103,6 +102,12 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"unit {d['code']} {d['name']} ({d['kind']}) registered"
         + (f" under {d['parent']}" if d.get("parent") else "")),
     "Unit.Renamed": lambda d: f"unit renamed {d['name']}",
+    "Survey.Recorded": lambda d: (
+        f"survey of {d['unit']} for {d['month']}: 知晓率 {d['awareness']:g}% · 参与率 "
+        f"{d['participation']:g}% · 满意度 {d['satisfaction']:g}% · {d['sample']} 人"),
+    "TargetTask.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
+    "TargetTask.DueExtended": lambda d: (
+        f"due date extended {d['previous_due']} → {d['due']}, approved by {d['approver']}"),
     "Person.Registered": lambda d: (
         f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
         + (f" of {d['unit']}" if d.get("unit") else "")),
@@ -114,6 +119,8 @@ def summarize(fact: Fact) -> str:
     known = SUMMARIES.get(fact.kind)
     if known is not None:
         return known(fact.data)
+    if is_correction(fact) or is_withdrawal(fact):
+        return described(fact)
     # Events this index has no words for yet: their name and plain fields.
     fields = ", ".join(f"{k} = {v}" for k, v in fact.data.items()
                        if k not in SKIPPED_FIELDS and k not in ("reason", "note", "evidence")
@@ -126,7 +133,7 @@ class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
-    appended = frozenset({"events", "proxy_entries"})
+    appended = frozenset({"events", "event_corrections", "proxy_entries"})
 
     def define(self) -> None:
         events = self.table(
@@ -154,6 +161,16 @@ class EventIndex(Projection):
         sa.Index(f"ix_{events.name}_other_unit", events.c.other_unit,
                  sqlite_where=events.c.other_unit.isnot(None),
                  postgresql_where=events.c.other_unit.isnot(None))
+        # Each correction (of one event) and withdrawal (version 0: of the whole record), so
+        # that the timeline shows an event against what corrected it.
+        self.table(
+            "event_corrections",
+            sa.Column("originator", sa.String(64), primary_key=True),
+            sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                      primary_key=True, autoincrement=False),
+            sa.Column("kind", sa.String(12), nullable=False),
+        )
         # The unit each aggregate (task, target, person …) belongs to now, for its later
         # events, which do not name it.
         # Who entered an event for its actor (a proxy entry, 代录): few events are, so they
@@ -180,6 +197,13 @@ class EventIndex(Projection):
         other = None
         if fact.kind.startswith("Unit."):
             unit = fact.originator_id.split(":", 1)[1]
+        elif is_correction(fact) and "unit" in corrected(fact)[1]:
+            # A record corrected to another unit belongs to that unit from now on.
+            unit = corrected(fact)[1]["unit"]
+            other = (d.get("previous") or {}).get("unit")
+            if unit:
+                rows.put("event_owners", (fact.originator_id,),
+                         {"originator": fact.originator_id, "unit": unit})
         elif "unit" in d:
             unit = d["unit"]
             other = d.get("previous_unit")
@@ -190,6 +214,12 @@ class EventIndex(Projection):
             owner = rows.get("event_owners", (fact.originator_id,))
             unit = owner["unit"] if owner else None
         rows.put("events", (fact.position,), row_of(fact, ctx, unit, other))
+        if is_correction(fact) or is_withdrawal(fact):
+            version = d["corrects"] if is_correction(fact) else 0
+            rows.put("event_corrections", (fact.originator_id, version, fact.position), {
+                "originator": fact.originator_id, "version": version,
+                "position": fact.position,
+                "kind": "corrected" if is_correction(fact) else "withdrawn"})
         if d.get("entered_by"):
             rows.put("proxy_entries", (fact.position,),
                      {"position": fact.position, "entered_by": d["entered_by"]})

@@ -3,7 +3,8 @@ deadline and awaits a decision.
 
 A row appears with the request and goes with its approval or refusal, or when the cycle it
 belongs to ends (a passed re-inspection, a closure, a reopening), as the task's own
-``pending_request`` says (``domain/extension.py``).
+``pending_request`` says (``domain/extension.py``). A correction of when the request was
+made moves its ``requested_at`` (``domain/corrections.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from projections.corrections import corrected
 from projections.engine import Context, Fact, Key, Projection, Rows
 
 REQUESTED = "Task.ExtensionRequested"
+CORRECTED = "Task.Corrected"
 # The facts after which no request of the task is pending any more.
 ENDS = frozenset({"Task.ExtensionApproved", "Task.ExtensionRefused",
                   "Task.ReinspectionPassed", "Task.Closed", "Task.Reopened"})
@@ -24,7 +27,7 @@ class ExtensionRequests(Projection):
     """The extension requests awaiting a decision."""
 
     name = "extensions"
-    kinds = frozenset({REQUESTED, *ENDS})
+    kinds = frozenset({REQUESTED, CORRECTED, *ENDS})
 
     def define(self) -> None:
         self.table("requests",
@@ -42,6 +45,12 @@ class ExtensionRequests(Projection):
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         key = (fact.originator_id,)
+        if fact.kind == CORRECTED:
+            row = rows.get("requests", key)
+            moment = corrected(fact)[1].get("occurred_at")
+            if row is not None and moment and fact.data["corrects"] == row["request"]:
+                rows.put("requests", key, {**row, "requested_at": ctx.utc(moment)})
+            return
         if fact.kind != REQUESTED:
             if rows.get("requests", key) is not None:
                 rows.delete("requests", key)

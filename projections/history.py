@@ -1,6 +1,9 @@
-"""One task's history: its events with both times, who entered them, and its corrections.
+"""One record's history: its events with both times, who entered them, and its
+corrections and withdrawal, each shown against the event it concerns. For a task, also
+its state (as recorded by a moment, on a day).
 
-Built from the task's own facts only, so its cost depends on the task, not on the ledger.
+Built from the record's own facts only, so its cost depends on the record, not on the
+ledger.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from projections.board import Board, days_overdue
+from projections.corrections import described, is_correction, is_withdrawal, text_of
 from projections.engine import Context, Fact, fold_in_memory
 from projections.extensions import ExtensionRequests
 from projections.events import (
@@ -21,9 +25,53 @@ from projections.events import (
     summarize,
 )
 
-CORRECTION = "Task.Corrected"
 BOARD = Board()
 REQUESTS = ExtensionRequests()
+
+
+def annotated(facts: list[Fact], ctx: Context) -> tuple[list[dict[str, Any]],
+                                                          list[dict[str, Any]]]:
+    """The record's history entries, each correction against the event it corrects (and
+    that event naming its corrections), a withdrawal against every event; and each event's
+    data as corrected."""
+    entries = [_entry(fact, ctx) for fact in facts]
+    effective = [dict(fact.data) for fact in facts]
+    withdrawal = None
+    for fact, entry in zip(facts, entries, strict=True):
+        if is_withdrawal(fact):
+            withdrawal = fact.version
+            entry["correction"] = described(fact)
+            continue
+        if not is_correction(fact):
+            continue
+        target = fact.data["corrects"]
+        before = effective[target - 1]
+        entry["corrects"] = target
+        entry["correction"] = f"corrects #{target} ({entries[target - 1]['event']}): " + \
+            ", ".join(f"{field} {text_of(before.get(field))} → {text_of(value)}"
+                      for field, value in fact.data["changes"].items())
+        before.update(fact.data["changes"])
+        entries[target - 1]["corrected_by"].append(fact.version)
+    for entry in entries:
+        notes = []
+        if entry["corrected_by"]:
+            notes.append("corrected by " + ", ".join(f"#{v}" for v in entry["corrected_by"]))
+        if withdrawal is not None and entry["no"] != withdrawal:
+            notes.append(f"withdrawn by #{withdrawal}")
+        if notes and not entry["correction"]:
+            entry["correction"] = "; ".join(notes)
+        elif notes:
+            entry["correction"] += " · " + "; ".join(notes)
+    return entries, effective
+
+
+def record_history(facts: list[Fact], ctx: Context) -> dict[str, Any]:
+    """Any record's events, with its corrections and withdrawal (no state: see
+    ``history`` of a task for that)."""
+    entries, _ = annotated(facts, ctx)
+    withdrawn = next((f.version for f in facts if is_withdrawal(f)), None)
+    return {"record": facts[0].originator_id, "state": None, "withdrawn": withdrawn,
+            "events": entries}
 
 
 def task_history(facts: list[Fact], ctx: Context, today: date,
@@ -32,24 +80,7 @@ def task_history(facts: list[Fact], ctx: Context, today: date,
     about). With ``valid_at``, the state is the one the task was in at the end of that day
     as known from these facts — corrections applied to what they correct — and the timeline
     holds what had happened by then, with the corrections of it."""
-    entries = [_entry(fact, ctx) for fact in facts]
-    effective = [dict(fact.data) for fact in facts]
-    for fact, entry in zip(facts, entries, strict=True):
-        if fact.kind != CORRECTION:
-            continue
-        target = fact.data["corrects"]
-        before = effective[target - 1]
-        entry["corrects"] = target
-        entry["correction"] = f"corrects #{target} ({entries[target - 1]['event']}): " + ", ".join(
-            f"{field} {before.get(field)} → {value}"
-            for field, value in fact.data["changes"].items())
-        before.update(fact.data["changes"])
-        entries[target - 1]["corrected_by"].append(fact.version)
-    for entry in entries:
-        if entry["corrected_by"]:
-            entry["correction"] = "corrected by " + ", ".join(
-                f"#{v}" for v in entry["corrected_by"])
-
+    entries, effective = annotated(facts, ctx)
     if valid_at is None:
         state_facts = facts
         on = today
@@ -58,7 +89,7 @@ def task_history(facts: list[Fact], ctx: Context, today: date,
         # As known now: each event with its corrections applied, the corrections folded in.
         state_facts = [replace(fact, data=data) for fact, data in zip(facts, effective,
                                                                         strict=True)
-                       if fact.kind != CORRECTION and ctx.local_date(data["occurred_at"]) <= day]
+                       if not is_correction(fact) and ctx.local_date(data["occurred_at"]) <= day]
         happened = {fact.version for fact in state_facts}
         entries = [e for e in entries
                    if e["no"] in happened or e.get("corrects") in happened]

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from domain.base import NotFound
 from domain.rounding import rounded
+from projections.corrections import corrected, is_correction, is_withdrawal
 from projections.engine import Context, Fact, Key, Projection, Rows
 
 if TYPE_CHECKING:
@@ -26,8 +27,11 @@ if TYPE_CHECKING:
 KINDS = frozenset({
     "IndicatorSystem.VersionAdopted", "TargetTask.Assigned", "TargetTask.ProgressReported",
     "TargetTask.ProgressVerified", "TargetTask.ProgressRejected", "TargetTask.Completed",
-    "Survey.Recorded",
+    "TargetTask.Reassigned", "TargetTask.DueExtended", "TargetTask.Corrected",
+    "TargetTask.Withdrawn", "Survey.Recorded", "Survey.Corrected", "Survey.Withdrawn",
 })
+# What a correction of an event changes in a target's row, besides the fields it holds.
+MOMENTS = {"Assigned": "assigned_on", "Completed": "completed_on"}
 
 
 class IndicatorsProjection(Projection):
@@ -86,7 +90,7 @@ class IndicatorsProjection(Projection):
             number = fact.data["number"]
             return [("indicator_versions", (number,))] + [
                 ("indicators", (number, i["code"])) for i in fact.data["indicators"]]
-        if fact.kind == "Survey.Recorded":
+        if fact.kind.startswith("Survey."):
             return [("surveys", (fact.originator_id,))]
         return [("targets", (fact.originator_id,))]
 
@@ -110,6 +114,15 @@ class IndicatorsProjection(Projection):
             return
         key = (fact.originator_id,)
         event = fact.kind.split(".", 1)[1]
+        table = "surveys" if fact.kind.startswith("Survey.") else "targets"
+        if is_withdrawal(fact):
+            rows.delete(table, key)  # it counts no more
+            return
+        if is_correction(fact):
+            found = rows.get(table, key)
+            if found is not None:
+                rows.put(table, key, _corrected_row(found, fact, ctx, table))
+            return
         if event == "Assigned":
             rows.put("targets", key, {
                 "target_task": fact.originator_id, "indicator": d["indicator"],
@@ -127,7 +140,25 @@ class IndicatorsProjection(Projection):
             row.update(pending=None, rejected=row["rejected"] + 1)
         elif event == "Completed":
             row.update(state="completed", completed_on=on)
+        elif event == "Reassigned":
+            row.update(unit=d["unit"])
+        elif event == "DueExtended":
+            row.update(due=d["due"])
         rows.put("targets", key, row)
+
+
+def _corrected_row(row: dict[str, Any], fact: Fact, ctx: Context, table: str
+                   ) -> dict[str, Any]:
+    event, changes = corrected(fact)
+    row = dict(row)
+    for name, value in changes.items():
+        if name == "occurred_at":
+            column = "surveyed_on" if table == "surveys" else MOMENTS.get(event)
+            if column is not None:
+                row[column] = ctx.local_date(value)
+        elif name in row and name not in ("survey", "target_task"):
+            row[name] = value
+    return row
 
 
 # --- completion over the tree ------------------------------------------------------------

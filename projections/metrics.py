@@ -64,6 +64,8 @@ from domain.evaluation import (
     month_add,
     month_of,
 )
+from projections.corrections import corrected as correction_of
+from projections.corrections import is_correction, is_withdrawal
 from projections.engine import Context, Fact, Key, Projection, Rows
 
 Item = dict[str, Any]
@@ -81,7 +83,9 @@ class Metrics(Projection):
 
     name = "metrics"
     CAMPAIGN = frozenset({"Campaign.Started", "Campaign.SettingsChanged"})
-    UNITS = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Retired"})
+    UNITS = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Retired", "Unit.Corrected"})
+    # Visits and surveys, with their corrections and withdrawals: the table each keeps.
+    RECORDS = {"Inspection": "metric_visits", "Survey": "metric_surveys"}
 
     def define(self) -> None:
         self.table(
@@ -140,9 +144,8 @@ class Metrics(Projection):
         )
 
     def wants(self, fact: Fact) -> bool:
-        return (fact.kind.startswith("Task.") or fact.kind == "Inspection.Recorded"
-                or fact.kind in self.UNITS or fact.kind in self.CAMPAIGN
-                or fact.kind == "Survey.Recorded")
+        return (fact.kind.startswith("Task.") or fact.kind.split(".", 1)[0] in self.RECORDS
+                or fact.kind in self.UNITS or fact.kind in self.CAMPAIGN)
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         if fact.kind.startswith("Task."):
@@ -155,6 +158,8 @@ class Metrics(Projection):
             return [("metric_units", (fact.originator_id.split(":", 1)[1],))]
         if fact.kind in self.CAMPAIGN:
             return [("metric_settings", (1,))]
+        if fact.version > 1:  # a visit's or survey's correction or withdrawal
+            return [(self.RECORDS[fact.kind.split(".", 1)[0]], (fact.originator_id,))]
         return []  # a visit or a survey is recorded once: its row is new
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
@@ -171,6 +176,8 @@ class Metrics(Projection):
             if fact.kind == "Task.Reassigned":
                 rows.put("metric_held", (fact.originator_id, d["previous_unit"]),
                          {"task": fact.originator_id, "unit": d["previous_unit"]})
+        elif fact.version > 1 and fact.kind.split(".", 1)[0] in self.RECORDS:
+            self._correct_record(rows, fact, ctx)
         elif fact.kind == "Inspection.Recorded":
             rows.put("metric_visits", (fact.originator_id,), {
                 "inspection": fact.originator_id, "unit": d["unit"],
@@ -189,6 +196,12 @@ class Metrics(Projection):
             row = dict(rows.get("metric_units", (code,)) or {})
             if fact.kind == "Unit.Renamed":
                 row["name"] = d["name"]
+            elif fact.kind == "Unit.Corrected":
+                event, changes = correction_of(fact)
+                row.update({k: v for k, v in changes.items() if k in ("name", "kind", "parent")})
+                if "occurred_at" in changes and event in ("Registered", "Retired"):
+                    row["registered" if event == "Registered" else "retired"] = \
+                        local_month(changes["occurred_at"], ctx)
             else:
                 row["retired"] = local_month(fact.occurred_at, ctx)
             rows.put("metric_units", (code,), row)
@@ -203,6 +216,29 @@ class Metrics(Projection):
                 "lookback_months": d.get("recurrence_lookback_months",
                                          first.get("lookback_months", 3))})
 
+
+    def _correct_record(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        """A visit or survey corrected (its row takes the corrected facts) or withdrawn
+        (its row goes: it counts no more)."""
+        table = self.RECORDS[fact.kind.split(".", 1)[0]]
+        key = (fact.originator_id,)
+        row = rows.get(table, key)
+        if row is None:
+            return
+        if is_withdrawal(fact):
+            rows.delete(table, key)
+            return
+        if not is_correction(fact):
+            return
+        row = dict(row)
+        for name, value in correction_of(fact)[1].items():
+            if name == "occurred_at":
+                row["at"] = value
+                if table == "metric_visits":
+                    row["month"] = local_month(value, ctx)
+            elif name in row and name not in ("survey", "inspection"):
+                row[name] = value
+        rows.put(table, key, row)
 
     def finish(self, rows: Rows, ctx: Context) -> None:
         for key in rows.changed("metric_tasks"):

@@ -13,16 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from domain.base import NotFound
-from domain.task import CLOSED, VERIFIED
+from domain.base import NotFound, Refused
+from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
 from projections.engine import (POSITIONS, Context, Projection, Projector, Verification,
                                 decode)
 from projections.events import EventIndex
+from ledger.corrections import resolve
 from projections.extensions import ExtensionRequests
-from projections.history import task_history
+from projections.history import record_history, task_history
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
 from projections.registry import Registry
@@ -321,24 +322,41 @@ class ReadSide:
         """One task's state and timeline, read from that task's events alone: as recorded
         by ``as_of`` (transaction time; default everything), and with ``valid_at`` the
         state it was in on that day as known then."""
-        task_id = task_id.strip().upper()
+        try:
+            kind, _, _, _ = resolve(task_id)
+        except Refused:
+            kind = None
+        if kind is not Task:
+            raise NotFound(f"unknown task: {task_id.strip().upper()}")
+        facts, zone = self._facts(task_id, as_of)
+        today = (as_of or self.store.ledger.clock()).astimezone(zone).date()
+        found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
+        if found["state"] is None:
+            raise NotFound(f"task {facts[0].originator_id} had not been assigned on "
+                           f"{valid_at} (assigned {found['assigned_on']})")
+        return found
+
+    def record_history(self, record: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """Any record's events, with its corrections and withdrawal, as recorded by
+        ``as_of``; a record is named as ``correct`` names it (``SV-…``, ``unit:CODE`` …)."""
+        facts, zone = self._facts(record, as_of)
+        return record_history(facts, Context(zone))
+
+    def _facts(self, record: str, as_of: datetime | None) -> tuple[list[Any], Any]:
+        """A record's facts (those recorded by ``as_of``) and the campaign's zone."""
+        kind, key, label, _ = resolve(record)
+        name = key.split(":", 1)[-1]
         ledger = self.store.ledger
-        records = ledger.recorder.select_aggregate_records(task_id)  # type: ignore[attr-defined]
-        if not records or not records[0].topic.endswith(":Task.Assigned"):
-            raise NotFound(f"unknown task: {task_id}")
+        records = ledger.recorder.select_aggregate_records(key)  # type: ignore[attr-defined]
+        if not records or records[0].topic.rsplit(":", 1)[-1].split(".")[0] != kind.__name__:
+            raise NotFound(f"unknown {label}: {name}")
         zone = ledger.campaign().zone
         if as_of is not None:
             records = [r for r in records if r.recorded_at <= stamp(as_of)]
             if not records:
-                raise NotFound(f"task {task_id} was not yet recorded at "
+                raise NotFound(f"{label} {name} was not yet recorded at "
                                f"{as_of.astimezone(zone).isoformat()}")
-        facts = [decode(r) for r in records]
-        today = (as_of or ledger.clock()).astimezone(zone).date()
-        found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
-        if found["state"] is None:
-            raise NotFound(f"task {task_id} had not been assigned on {valid_at} (assigned "
-                           f"{found['assigned_on']})")
-        return found
+        return [decode(r) for r in records], zone
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
                  valid_to: date | None = None, as_of: datetime | None = None,
@@ -373,4 +391,30 @@ class ReadSide:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        self._mark_corrections(rows, as_of)
+        return rows
+
+    def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None) -> None:
+        """Each event's ``correction``: the positions of the corrections of it and of the
+        withdrawal of its record (recorded by ``as_of``); a correction's own says what it
+        corrects."""
+        table = self.projections["events"].tables["event_corrections"]
+        upto = self.store.ledger.position_as_of(as_of) if as_of is not None else None
+        marks: dict[tuple[str, int], list[str]] = {}
+        originators = sorted({r["originator"] for r in rows})
+        query = sa.select(table).order_by(table.c.position)
+        if upto is not None:
+            query = query.where(table.c.position <= upto)
+        if len(originators) <= 500:  # else all of them: corrections are few
+            query = query.where(table.c.originator.in_(originators))
+        with self.engine.connect() as conn:
+            for found in conn.execute(query).mappings():
+                marks.setdefault((found["originator"], found["version"]), []).append(
+                    f"{found['kind']} at #{found['position']}")
+        for row in rows:
+            notes = marks.get((row["originator"], row["version"]), []) + \
+                marks.get((row["originator"], 0), [])
+            if row["kind"].endswith((".Corrected", ".Withdrawn")):
+                notes = [n for n in notes if not n.endswith(f"#{row['position']}")]
+            row["correction"] = "; ".join(notes)

@@ -7,7 +7,12 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from projections.corrections import corrected
 from projections.engine import Context, Fact, Key, Projection, Rows
+
+# A correction's field, as the registry's columns name it.
+COLUMNS = {"name": "name", "kind": "kind", "parent": "parent", "person_role": "role",
+           "unit": "unit"}
 
 
 class Registry(Projection):
@@ -15,8 +20,8 @@ class Registry(Projection):
     accounts bound to people (a row while bound)."""
 
     name = "registry"
-    kinds = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Retired",
-                       "Person.Registered", "Person.Retired",
+    kinds = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Retired", "Unit.Corrected",
+                       "Person.Registered", "Person.Retired", "Person.Corrected",
                        "Account.Bound", "Account.Rebound", "Account.Unbound"})
 
     def define(self) -> None:
@@ -64,6 +69,9 @@ class Registry(Projection):
             row = dict(rows.get(table, (code,)) or {})
             if fact.kind == "Unit.Renamed":
                 row["name"] = d["name"]
+            elif fact.kind.endswith(".Corrected"):
+                row.update({COLUMNS[k]: v for k, v in corrected(fact)[1].items()
+                            if k in COLUMNS})
             else:
                 row["retired"] = True
             rows.put(table, (code,), row)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from domain.base import Refused
 from domain.rounding import fixed
 from domain.task import SOURCES
+from projections.corrections import corrected, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode
 from projections.indicators import one_decimal, weighted_rates
 from projections.metrics import compact, derive
@@ -111,10 +112,10 @@ class _Book:
 
     def __init__(self) -> None:
         self.tasks: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.visits: list[dict[str, Any]] = []
+        self.visits: dict[str, dict[str, Any]] = {}
         self.notices: list[tuple[str, str]] = []  # (task, occurred_at)
         self.targets: dict[str, dict[str, Any]] = {}
-        self.surveys: list[dict[str, Any]] = []
+        self.surveys: dict[str, dict[str, Any]] = {}
         self.bulletins: list[dict[str, Any]] = []
         self.window_days = 90
 
@@ -125,8 +126,9 @@ class _Book:
             if kind == "Task.NoticeIssued":
                 self.notices.append((fact.originator_id, fact.occurred_at))
         elif kind == "Inspection.Recorded":
-            self.visits.append({"unit": fact.data["unit"], "at": fact.occurred_at,
-                                "inspectors": len(fact.data["inspectors"])})
+            self.visits[fact.originator_id] = {"unit": fact.data["unit"],
+                                               "at": fact.occurred_at,
+                                               "inspectors": len(fact.data["inspectors"])}
         elif kind == "TargetTask.Assigned":
             self.targets[fact.originator_id] = {
                 "unit": fact.data["unit"], "due": fact.data["due"], "at": fact.occurred_at,
@@ -134,12 +136,44 @@ class _Book:
         elif kind == "TargetTask.Completed":
             self.targets[fact.originator_id]["completed_at"] = fact.occurred_at
         elif kind == "Survey.Recorded":
-            self.surveys.append(fact.data)
+            self.surveys[fact.originator_id] = dict(fact.data)
+        elif kind == "TargetTask.Reassigned":
+            self.targets[fact.originator_id]["unit"] = fact.data["unit"]
+        elif kind == "TargetTask.DueExtended":
+            self.targets[fact.originator_id]["due"] = fact.data["due"]
+        elif is_correction(fact) or is_withdrawal(fact):
+            self._correct(fact)
         elif kind == "Evaluation.MonthPublished":
             # A month's results and ranking published: the supervision bulletin (督查通报).
             self.bulletins.append({"month": fact.data["month"], "at": fact.occurred_at})
         elif kind == "Campaign.Started":
             self.window_days = fact.data["recurrence_window_days"]
+
+
+    def _correct(self, fact: Fact) -> None:
+        """A visit, target or survey corrected (it counts as corrected) or withdrawn (it
+        counts no more)."""
+        kept = {"Inspection": self.visits, "TargetTask": self.targets,
+                "Survey": self.surveys}.get(fact.kind.split(".", 1)[0])
+        if kept is None or fact.originator_id not in kept:
+            return
+        if is_withdrawal(fact):
+            del kept[fact.originator_id]
+            return
+        record = kept[fact.originator_id]
+        event, changes = corrected(fact)
+        for name, value in changes.items():
+            if name == "occurred_at":
+                if kept is self.surveys:
+                    record["occurred_at"] = value
+                elif kept is self.visits or event == "Assigned":
+                    record["at"] = value
+                elif event == "Completed":
+                    record["completed_at"] = value
+            elif name == "inspectors":
+                record["inspectors"] = len(value)
+            elif name in record:
+                record[name] = value
 
 
 def work_summary(facts: Iterable[Fact], ctx: Context, period: Period,
@@ -176,12 +210,12 @@ def work_summary(facts: Iterable[Fact], ctx: Context, period: Period,
     holders = _holders(book.tasks)
     notices = sum(1 for task, at in book.notices
                   if during(at) and inside(holders[task].at(at)))
-    visits = [v for v in book.visits if inside(v["unit"]) and during(v["at"])]
+    visits = [v for v in book.visits.values() if inside(v["unit"]) and during(v["at"])]
     targets = [t for t in book.targets.values() if inside(t["unit"])]
     end = period.end.isoformat()
     targets_due = [t for t in targets if date.fromisoformat(t["due"]) in period]
     first_month, last_month = period.months
-    surveys = [s for s in book.surveys
+    surveys = [s for s in book.surveys.values()
                if inside(s["unit"]) and first_month <= s["month"] <= last_month]
     rates = weighted_rates(surveys)
 
@@ -283,6 +317,12 @@ def _holders(tasks: dict[str, list[dict[str, Any]]]) -> dict[str, _Holder]:
 
 def _day(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def document_title(summary: Summary) -> str:
+    """The title of the summary as a document: its scope, and its period in words."""
+    return (f"{summary.scope or ''}工作总结（{_day(summary.period.start)}至"
+            f"{_day(summary.period.end)}）")
 
 
 def number(value: int | float) -> str:

@@ -123,7 +123,8 @@ def test_history_shows_both_times_the_account_and_the_correction_against_its_eve
              "", "after.jpg (整改后照片)", "", ""),
             ("ReinspectionFailed", "7", "li", "inspector", "re-inspection failed 返工",
              "仍有残留", "", "", ""),
-            ("Corrected", "0", "admin", "admin", f"corrects event 1: occurred_at = {moved}",
+            ("Corrected", "0", "admin", "admin",
+             f"corrects event 1 (Assigned): occurred_at {occurred[0]} → {moved}",
              "录入时间有误", "", "1", f"corrects #1 (Assigned): occurred_at {occurred[0]} → "
              f"{moved}"),
         ], strict=True)]
@@ -182,7 +183,12 @@ def test_history_valid_at_shows_the_state_that_day_as_known_now(story: Story) ->
 
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["history", "T-999999"], 1, "Error: unknown task: T-999999"),
-    (["history", "unit:JS01"], 1, "Error: unknown task: UNIT:JS01"),
+    (["history", "unit:XX"], 1, "Error: unknown unit: XX"),
+    (["history", "campaign"], 1,
+     "Error: record must be a task (T-…), target task (ZB-…), survey (SV-…), inspection "
+     "(I-…), unit:CODE, person:ID or rules:VERSION, got 'campaign'"),
+    (["history", "unit:JS01", "--valid-at", "2024-06-01"], 1,
+     "Error: --valid-at gives a task's state on a day; unit:JS01 is a unit"),
     (["history", "T-000001", "--as-of", "yesterday"], 2,
      "Error: Invalid value for '--as-of': 'yesterday' is not a date or date-time "
      "(YYYY-MM-DD[ HH:MM[:SS]])"),
@@ -257,7 +263,7 @@ def test_timeline_table_marks_late_entries(story: Story) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["#", "occurred", "recorded", "late", "actor", "account",
-                                "unit", "subject", "event", "what", "reason"]
+                                "unit", "subject", "event", "what", "reason", "correction"]
     assert [line.split()[5:7] for line in lines[2:]] == [["9d", "late"], ["8d", "late"]]
 
 

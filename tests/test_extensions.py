@@ -208,3 +208,23 @@ def test_the_commands_refuse_bad_input_with_one_line(cli: Cli) -> None:
     cli.usage_refused("task", "request-extension", "T-000001", "--to", "下周", "--reason",
                       "x", message="Invalid value for '--to': must be YYYY-MM-DD, or working "
                       "days: 7工作日, 7个工作日, 7wd, got '下周'", as_="zhao")
+
+
+def test_a_corrected_moment_of_the_request_moves_its_pending_row(seeded: Ledger,
+                                                                 store: Store) -> None:
+    task = assigned(seeded)
+    seeded.request_extension("zhao", task, date(2024, 5, 20), "材料未到货",
+                             occurred_at=at("05-08 09:00"))
+    read = ReadSide(store)
+    assert read.extension_requests()[task]["requested_at"].startswith("2024-05-08T01:00")
+    # Another event's moment corrected: the request's row stays as it was.
+    seeded.correct("li", task, 3, {"occurred_at": at("05-03 11:30").isoformat()}, "时间录错",
+                   occurred_at=at("05-08 09:30"))
+    assert read.extension_requests()[task]["requested_at"].startswith("2024-05-08T01:00")
+    # The request's own moment corrected (by whom asked): the row follows, as a rebuild does.
+    seeded.correct("zhao", task, 4, {"occurred_at": at("05-08 08:00").isoformat()}, "时间录错",
+                   occurred_at=at("05-08 10:00"))
+    [row] = read.extension_requests().values()
+    assert (row["request"], row["requested_at"][:16]) == (4, "2024-05-08T00:00")
+    read.rebuild()
+    assert read.extension_requests() == {task: row}

@@ -31,8 +31,12 @@ from hypothesis.stateful import (
 )
 
 from domain.base import DomainError
+from domain.inspection import Inspection
 from ledger.app import Ledger, describe_task
+from ledger.corrections import Corrections
 from ledger.store import Store
+from projections.evaluation import Evaluator
+from projections.read import ReadSide
 
 BACKEND = os.environ.get("TAIZHANG_MACHINE_BACKEND", "sqlite")
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -63,7 +67,8 @@ day_offsets = st.integers(min_value=-1, max_value=6)
 # How much time passes before each command.
 hours = st.integers(min_value=0, max_value=30)
 COMMANDS = ["acknowledge", "issue_notice", "report", "reinspect", "extend_deadline",
-            "request_extension", "decide_extension", "escalate", "attach_evidence", "close", "reopen", "reassign", "correct_deadline",
+            "request_extension", "decide_extension", "escalate", "attach_evidence", "close",
+            "reopen", "reassign", "correct_deadline", "correct_moment", "withdraw",
             "unknown_task"]
 # The command that takes a task on along the lifecycle; "advance" picks it, so that random
 # runs get to re-inspections, closures and reopenings as well.
@@ -72,6 +77,17 @@ NEXT = {"assigned": "acknowledge", "acknowledged": "issue_notice", "rectifying":
         "reported": "reinspect", "verified": "close", "closed": "reopen"}
 # The commands a unit does for itself (for these, a fitting person is the unit's member).
 UNIT_COMMANDS = ("acknowledge", "report", "attach_evidence", "request_extension")
+
+
+@dataclass
+class ModelVisit:
+    """What the model knows of one inspection visit."""
+
+    unit: str
+    author: str
+    last: datetime  # its latest event
+    at: datetime  # when it happened
+    withdrawn: bool = False
 
 
 @dataclass
@@ -134,6 +150,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     """The ledger against the model, on a fresh store per example."""
 
     tasks = Bundle("tasks")
+    visits = Bundle("visits")
 
     def __init__(self) -> None:
         super().__init__()
@@ -151,6 +168,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.reader = Ledger(env, clock=self.clock)
         assert self.reader.repository.cache is None
         self.model: dict[str, ModelTask] = {}
+        self.visits_model: dict[str, ModelVisit] = {}
+        self.fix = Corrections(self.ledger)
+        self.evaluator = Evaluator(ReadSide(self.store))
 
     def teardown(self) -> None:
         self.reader.close()
@@ -388,13 +408,106 @@ class LifecycleMachine(RuleBasedStateMachine):
             name, at, author = task.log[event - 1]
             ok = (name != "Corrected" and (who == author or role(who) == "admin")
                   and name in SETS_DEADLINE and event == task.deadline_set_by
-                  and deadline >= day(at))
+                  and deadline >= day(at) and deadline != task.deadline)
         if self.attempt(ok, self.ledger.correct, who, task_id, event,
                         {"deadline": deadline.isoformat()}, "录入错误", occurred_at=when):
             task.deadline = deadline
             task.record("Corrected", when, who)
 
+    def correct_moment(self, task_id: str, task: ModelTask, who: str, when: datetime,
+                       data: st.DataObject) -> None:
+        """Correct when an event happened: an hour earlier or later."""
+        event = data.draw(st.integers(min_value=0, max_value=len(task.log) + 1), label="event")
+        shift = timedelta(hours=data.draw(st.sampled_from([-1, 1]), label="shift"))
+        ok = (role(who) in ("admin", "inspector", "unit") and acts_for(who, task)
+              and self.in_time(when, task) and 1 <= event <= len(task.log))
+        moment = None
+        if ok:
+            name, at, author = task.log[event - 1]
+            moment = at + shift
+            others = [m for n, m, _ in task.log if n != "Corrected"]
+            index = [i for i, (n, _, _) in enumerate(task.log, 1) if n != "Corrected"]
+            before = [m for i, m in zip(index, others) if i < event]
+            after = [m for i, m in zip(index, others) if i > event]
+            ok = (name != "Corrected" and (who == author or role(who) == "admin")
+                  and moment <= when and (not before or moment >= before[-1])
+                  and (not after or moment <= after[0])
+                  and (event != 1 or day(moment) <= task.deadline))
+        if self.attempt(ok, self.ledger.correct, who, task_id, event,
+                        {"occurred_at": (moment or when).isoformat()}, "时间录错",
+                        occurred_at=when):
+            name, _, author = task.log[event - 1]
+            task.log[event - 1] = (name, moment, author)
+            task.record("Corrected", when, who)
+
+    def withdraw(self, task_id: str, task: ModelTask, who: str, when: datetime,
+                 data: st.DataObject) -> None:
+        """A task is never withdrawn: it is closed as void or duplicate."""
+        self.attempt(False, self.fix.withdraw, who, task_id, "重复", occurred_at=when)
+
+    # --- inspection visits: recorded, corrected, withdrawn ---------------------------------
+
+    @precondition(lambda self: len(self.visits_model) < 3)
+    @rule(target=visits, hours=hours, who=people, unit=st.sampled_from(UNITS),
+          moment=moments)
+    def record_visit(self, hours: int, who: str, unit: str, moment: str):  # type: ignore[no-untyped-def]
+        self.clock.advance(hours=hours)
+        who, when = fitting(who, unit), self.when(moment)
+        ok = role(who) == "inspector" and self.in_time(when)
+        result = self.attempt(ok, self.ledger.inspect, who, unit=unit, findings=[],
+                              occurred_at=when)
+        if result is None:
+            return multiple()
+        self.visits_model[result["inspection"]] = ModelVisit(unit, who, when, when)
+        return result["inspection"]
+
+    @rule(visit_id=visits, hours=hours, who=people, unit=st.sampled_from(UNITS),
+          moment=moments)
+    def correct_visit(self, visit_id: str, hours: int, who: str, unit: str,
+                      moment: str) -> None:
+        self.clock.advance(hours=hours)
+        visit, when = self.visits_model[visit_id], self.when(moment)
+        who = visit.author if who == FIT else who
+        ok = (role(who) in ("admin", "inspector", "unit") and not visit.withdrawn
+              and when <= self.clock() and when >= visit.last
+              and (who == visit.author or role(who) == "admin") and unit != visit.unit)
+        if self.attempt(ok, self.fix.correct, who, visit_id, None, {"unit": unit}, "记错",
+                        occurred_at=when):
+            visit.unit, visit.last = unit, when
+            self.check_visit_figures()
+
+    @rule(visit_id=visits, hours=hours, who=people, moment=moments)
+    def withdraw_visit(self, visit_id: str, hours: int, who: str, moment: str) -> None:
+        self.clock.advance(hours=hours)
+        visit, when = self.visits_model[visit_id], self.when(moment)
+        who = visit.author if who == FIT else who
+        ok = (role(who) in ("admin", "inspector") and not visit.withdrawn
+              and when <= self.clock() and when >= visit.last
+              and (who == visit.author or role(who) == "admin"))
+        if self.attempt(ok, self.fix.withdraw, who, visit_id, "重复录入", occurred_at=when):
+            visit.withdrawn, visit.last = True, when
+            self.check_visit_figures()
+
+    def check_visit_figures(self) -> None:
+        """The figures count the visits as corrected, and no withdrawn one."""
+        months = {day(v.at).isoformat()[:7] for v in self.visits_model.values()}
+        for month in months:
+            counted = {f["unit"]: f["inspections"]
+                       for f in self.evaluator.figures(self.evaluator.current(), month)}
+            for unit in UNITS:
+                assert counted[unit] == sum(
+                    1 for v in self.visits_model.values()
+                    if v.unit == unit and not v.withdrawn
+                    and day(v.at).isoformat()[:7] == month), (month, unit)
+
     # --- what the store holds -----------------------------------------------------------
+
+    @invariant()
+    def visits_agree_with_the_model(self) -> None:
+        for visit_id, expected in self.visits_model.items():
+            stored = self.reader._get(Inspection, visit_id, "inspection")
+            assert (stored.unit, stored.withdrawn is not None) == (expected.unit,
+                                                                   expected.withdrawn)
 
     @invariant()
     def store_agrees_with_the_model(self) -> None:

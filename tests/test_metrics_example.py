@@ -34,6 +34,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import pytest
+from cli_support import Cli
 
 from ledger.app import Ledger
 from ledger.evaluation import Evaluations
@@ -50,6 +51,15 @@ def at(text: str) -> datetime:
 
 def d(text: str) -> date:
     return date.fromisoformat(f"2024-{text}")
+
+
+def built(url: str) -> Cli:
+    """The worked example built in the store at ``url`` (as of July 1st), and the command
+    line on it."""
+    store = Store(url, clock=lambda: at("07-01 09:00"))
+    build(store.ledger)
+    store.close()
+    return Cli(url)
 
 
 def build(ledger: Ledger) -> dict[str, str]:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from domain.base import NotFound
+from domain.base import NotFound, Refused
 from ledger.app import Ledger
 from ledger.store import Store
 from projections.read import ReadSide
@@ -50,6 +50,7 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
     read = ReadSide(store)
     before_correction = datetime.fromisoformat(
         list(seeded.records())[-1].recorded_at)
+    clock.advance(minutes=5)  # transaction time is the ledger's clock
     seeded.correct("admin", task, 1,
                    {"occurred_at": datetime(2024, 5, 30, 10, 0, tzinfo=zone).isoformat()},
                    "录入时间有误")
@@ -67,3 +68,12 @@ def test_history_of_something_that_is_not_a_task_is_refused(store: Store,
                                                             seeded: Ledger) -> None:
     with pytest.raises(NotFound, match="unknown task: CAMPAIGN"):
         ReadSide(store).history("campaign")
+    with pytest.raises(NotFound, match="unknown task: UNIT:JS01"):
+        ReadSide(store).history("unit:JS01")
+    with pytest.raises(NotFound, match="unknown task: T-000009"):
+        ReadSide(store).history("T-000009")
+    with pytest.raises(Refused, match="record must be a task"):
+        ReadSide(store).record_history("campaign")
+    with pytest.raises(NotFound, match="unknown survey: SV-000001"):
+        ReadSide(store).record_history("sv-000001")
+    assert ReadSide(store).record_history("unit:JS01")["events"][0]["event"] == "Registered"

@@ -11,19 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Clock, new_postgres_url, seed_campaign
 from domain.base import DomainError
 from ledger.app import Finding, Ledger
+from ledger.corrections import Corrections
+from ledger.indicators import Indicators
+from ledger.listing import ids_with_prefix
 from ledger.store import Store
 from projections.read import ReadSide
 
 MEMBERS = {"JS01": "zhao", "JS02": "qian"}
 OPS = ["assign", "assign", "inspect", "ack", "notice", "report", "report", "pass", "fail",
-       "extend", "request", "approve", "refuse", "escalate", "evidence", "close", "void", "reopen", "reassign",
-       "correct_location", "correct_time", "correct_deadline", "rename", "later"]
+       "extend", "request", "approve", "refuse", "correct_request", "escalate", "evidence",
+       "close", "void", "reopen", "reassign", "correct_location", "correct_time",
+       "correct_deadline", "rename", "later", "survey", "correct_survey", "withdraw_survey",
+       "correct_visit", "withdraw_visit", "correct_unit", "correct_person"]
 
 commands = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 9), st.integers(0, 999)),
                     min_size=1, max_size=22)
@@ -66,6 +71,33 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
                 Finding("环境卫生", f"和平街{r}号", "牛皮癣", today + timedelta(days=3))
                 for _ in range(i % 3)])
             tasks.extend(result["tasks"])
+        elif op == "survey":
+            Indicators(ledger).record_survey(
+                "admin", unit=["JS01", "JS02"][r % 2], month=today.isoformat()[:7],
+                awareness=r % 101, participation=50, satisfaction=60, sample=1 + r % 50,
+                source="第三方", method="电话调查")
+        elif op in ("correct_survey", "withdraw_survey", "correct_visit", "withdraw_visit"):
+            ids = ids_with_prefix(ledger.recorder, "SV-" if "survey" in op else "I-")
+            if not ids:
+                return
+            record = ids[i % len(ids)]
+            if op.startswith("withdraw"):
+                Corrections(ledger).withdraw("admin", record, "重复录入")
+            elif op == "correct_survey":
+                Corrections(ledger).correct("admin", record, None,
+                                            {"sample": str(1 + r % 70), "unit": "JS02"}, "录错")
+            else:
+                earlier = clock.now - timedelta(days=r % 40)
+                Corrections(ledger).correct("li", record, None,
+                                            {"unit": ["JS01", "JS02"][r % 2],
+                                             "occurred_at": earlier.isoformat()}, "录错")
+        elif op == "correct_unit":
+            Corrections(ledger).correct("admin", "unit:JS02", 1, {
+                "occurred_at": (clock.now - timedelta(days=r % 60)).isoformat(),
+                "name": f"和平社区{r}"}, "录错")
+        elif op == "correct_person":
+            Corrections(ledger).correct("admin", "person:zhao", None,
+                                        {"unit": ["JS01", "JS02"][r % 2]}, "录错")
         elif task is None:
             return
         elif op in ("ack", "report", "evidence"):
@@ -108,6 +140,17 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
         elif op == "correct_time":
             earlier = ledger.task(task).assigned_at - timedelta(hours=1 + r % 30)
             ledger.correct("admin", task, 1, {"occurred_at": earlier.isoformat()}, "时间录错")
+        elif op == "correct_request":
+            # When the pending extension request was made, corrected to a little earlier.
+            current = ledger.task(task)
+            pending = current.pending_request
+            if pending is None:
+                return
+            version = pending["version"]
+            before = max(at for name, at, _ in current.log[:version - 1] if name != "Corrected")
+            moment = max(before, current.log[version - 1][1] - timedelta(minutes=1 + r % 90))
+            ledger.correct("admin", task, version, {"occurred_at": moment.isoformat()},
+                           "时间录错")
         elif op == "correct_deadline":
             current = ledger.task(task)
             ledger.correct("admin", task, current.deadline_set_by,
@@ -150,7 +193,7 @@ def check_history(backend: str, script: list[tuple[str, int, int]], every: int) 
                 apply(ledger, clock, tasks, op, i, r)
                 if n % every == 0 or n == len(script):
                     read.current()
-                    snapshots.append((datetime.now(timezone.utc), dump(read),
+                    snapshots.append((clock.now, dump(read),
                                       without_overdue(read.board()),
                                       read.timeline(), list(tasks)))
             maintained = dump(read)
@@ -182,6 +225,9 @@ def check_history(backend: str, script: list[tuple[str, int, int]], every: int) 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(script=commands, every=st.integers(1, 4))
+# A pending extension request whose moment is corrected, then decided.
+@example(script=[("assign", 0, 3), ("ack", 0, 0), ("request", 0, 0), ("correct_request", 0, 5),
+                 ("approve", 0, 1)], every=2)
 def test_incremental_projections_equal_a_rebuild_and_as_of_replays_on_sqlite(
         script: list[tuple[str, int, int]], every: int) -> None:
     check_history("sqlite", script, every)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
@@ -283,13 +282,14 @@ def test_notices_count_for_the_unit_holding_the_task_then(seeded: Ledger,
     assert (js01["found"], js02["found"]) == (0, 1)
 
 
-def test_as_of_sees_only_what_was_recorded_by_then(seeded: Ledger, store: Store) -> None:
+def test_as_of_sees_only_what_was_recorded_by_then(seeded: Ledger, store: Store,
+                                                   clock: Clock) -> None:
     seeded.inspect("li", unit="JS01", companions=["zhou"], findings=[
         Finding("环境卫生", "幸福路1号", "牛皮癣", date(2024, 6, 8))],
         occurred_at=moment(date(2024, 5, 20)))
-    # Transaction time is the store's own clock, not the test's.
+    # Transaction time is the ledger's clock (the test's).
     learned = max(datetime.fromisoformat(r.recorded_at) for r in seeded.records())
-    time.sleep(0.01)
+    clock.advance(minutes=1)
     seeded.inspect("zhou", unit="JS02", findings=[], occurred_at=moment(date(2024, 5, 21)))
     may = Period(date(2024, 5, 1), date(2024, 5, 31))
     now = summary_of(ReadSide(store), may).figures
@@ -354,7 +354,7 @@ def test_cli_prints_the_summary_as_markdown(cli_url: str) -> None:
     (["--from", "2024-05-01", "--to", "31/05/2024"],
      "Invalid value for '--to': '31/05/2024' is not a date (YYYY-MM-DD)"),
     (["--from", "2024-05-01", "--to", "2024-05-31", "--format", "xls"],
-     "Invalid value for '--format': 'xls' is not one of 'md', 'json'."),
+     "Invalid value for '--format': 'xls' is not one of 'md', 'json', 'docx'."),
 ])
 def test_cli_summary_refusals_are_one_line_and_write_nothing(cli_url: str, args: list[str],
                                                              error: str) -> None:

@@ -181,7 +181,9 @@ def test_task_page_shows_state_history_late_marks_evidence_and_corrections(
     assert "T-000001 · 已验收" in html
     rows = cells(html, "history")
     assert [r[0] for r in rows] == [str(e["no"]) for e in found["events"]]
-    assert all(r[3].startswith("迟录") for r in rows)  # entered by a test years later
+    assert not any(r[3].startswith("迟录") for r in rows)  # entered as it happened
+    late = cells(ok(client, "/tasks/T-000007"), "history")  # entered four days late
+    assert late[0][3].startswith("迟录"), late[0]
     assert "after1.jpg（整改后照片）" in html
     # zhao's acknowledgement was entered from the administrator's account: a proxy entry
     assert rows[1][4] == "zhao（unit） 代录 admin"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -63,10 +62,8 @@ def build_world(url: str) -> World:
         ledger.correct("admin", "T-000001", 1, {"location": "幸福路1号东侧"}, "地址有误")
         audit.record_checkpoint(ledger, "sun", note="五月中")
         clock.advance(days=4)
-        # Transaction time is the store's own (the wall clock), not the test clock.
-        time.sleep(0.01)
-        before_late = datetime.now(timezone.utc)
-        time.sleep(0.01)
+        # Transaction time is the ledger's clock (the test's): a minute before the entry.
+        before_late = clock.now - timedelta(minutes=1)
         # Entered now, happened four days ago: a late entry.
         ledger.assign("admin", unit="JS02", category="环境卫生", source="media",
                       location="和平路口", description="占道经营",

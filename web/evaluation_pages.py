@@ -19,6 +19,7 @@ from ledger import audit
 from ledger.evaluation import Evaluations
 from ledger.store import Store
 from projections import bulletin as bulletins
+from projections.workbook import to_xlsx
 from projections.evaluation import LEVELS, Evaluator
 from projections.metrics import METRICS
 from web.app import Page, Server, check_csrf, page
@@ -137,7 +138,7 @@ def bulletin_file(p: Page) -> Response:
                                lang)
     body: str | bytes = (bulletins.markdown(found) if fmt == "md" else
                          bulletins.to_html(found) if fmt == "html" else
-                         bulletins.to_xlsx(found))
+                         to_xlsx(found))
     return Response(body, media_type=BULLETIN_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="bulletin-{month}.{fmt}"'})
 

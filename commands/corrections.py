@@ -1,0 +1,64 @@
+"""Correcting and withdrawing any record: ``taizhang correct`` and ``taizhang withdraw``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+
+from commands.params import at_option, localize, set_option
+from commands.params import changes as parse_changes
+from commands.session import Session, pass_session
+from ledger.corrections import Corrections
+
+RECORD_HELP = ("T-000001 (task), ZB-000001 (target task), SV-000001 (survey), I-000001 "
+               "(inspection), unit:CODE, person:ID or rules:VERSION.")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@click.command(help="Correct an event of RECORD by a new event; the original stays, and both "
+               "are shown in 'history', 'timeline' and their exports.\n\nRECORD: " + RECORD_HELP)
+@click.argument("record", metavar="RECORD")
+@click.option("--event", "event_no", type=click.IntRange(min=1), default=None,
+              help="The number of the event corrected (see 'history RECORD'); not needed "
+              "for a record of one event or a rules version.")
+@set_option()
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def correct(session: Session, record: str, event_no: int | None, changes: tuple[str, ...],
+            reason: str, occurred_at: datetime | None) -> None:
+    ledger = session.store.ledger
+    zone = ledger.campaign().zone
+    result = Corrections(ledger).correct(session.actor, record, event_no,
+                                         parse_changes(changes, zone), reason,
+                                         localize(occurred_at, zone))
+    said = ", ".join(f"{field} {_shown(old)} → {_shown(new)}"
+                     for field, (old, new) in result["changes"].items())
+    click.echo(f"{result['record']} event {result['event']} ({result['name']}) corrected: "
+               f"{said} (event {result['version']})")
+
+
+@click.command()
+@click.argument("record", metavar="RECORD")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def withdraw(session: Session, record: str, reason: str,
+             occurred_at: datetime | None) -> None:
+    """Withdraw RECORD (a survey, inspection or target task entered twice or in error):
+    it stays in the ledger, shown as withdrawn, and counts in no figure."""
+    ledger = session.store.ledger
+    result = Corrections(ledger).withdraw(session.actor, record, reason,
+                                          localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"{result['record']} withdrawn (event {result['version']})")
+
+
+COMMANDS = [correct, withdraw]

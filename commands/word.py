@@ -1,0 +1,53 @@
+"""The options of the commands that write Word documents (``--format docx``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from projections.fonts import WordStyle
+
+DEFAULT = WordStyle()
+
+
+class FontName(click.ParamType):
+    """A font family name: not empty, one line."""
+
+    name = "FONT"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if not text or any(c in text for c in "\r\n\t"):
+            self.fail(f"{value!r} is not a font name", param, ctx)
+        return text
+
+
+def word_options(number_help: str) -> Callable[[Any], Any]:
+    """``--number`` (the 文号 line), ``--body-font`` and ``--heading-font``."""
+    def decorate(command: Any) -> Any:
+        for option in reversed([
+            click.option("--number", default=None, metavar="TEXT",
+                         help=f"docx: the 文号 line under the title ({number_help})."),
+            click.option("--body-font", type=FontName(), default=DEFAULT.body_font,
+                         show_default=True, help="docx: the East Asian font of the text."),
+            click.option("--heading-font", type=FontName(), default=DEFAULT.heading_font,
+                         show_default=True,
+                         help="docx: the East Asian font of the title and headings."),
+        ]):
+            command = option(command)
+        return command
+    return decorate
+
+
+def word_style(body_font: str, heading_font: str) -> WordStyle:
+    return WordStyle(body_font=body_font, heading_font=heading_font)
+
+
+def require_output(fmt: str, output: Path | None, what: str) -> None:
+    """A workbook or Word document is a file, never printed."""
+    if fmt in ("xlsx", "docx") and output is None:
+        raise click.UsageError(f"--format {fmt} writes {what}: give --output FILE.")

@@ -1,0 +1,292 @@
+"""Corrections and withdrawals: one mechanism for every record that people enter.
+
+A record is never edited. A **correction** is a new event of the record that names the
+event it corrects (its number in the record, as ``history`` shows it), the fields it
+changes with their values before and after, and why. A **withdrawal** is a new event saying
+that the whole record should not count at all (a survey or an inspection entered twice),
+and why. The original events stay as they were; the read side shows them against their
+corrections, and computes every figure from the facts as corrected ("as known now").
+
+A record opts in by mixing :class:`Correctable` into its aggregate and declaring, once:
+
+- ``CORRECTABLE``: per event name, the fields a correction may change (``occurred_at``,
+  when it happened, always may);
+- ``CORRECT_ACTION`` and ``WITHDRAW_ACTION``: the keys of the permission table
+  (``domain/roles.py``) that allow it (no ``WITHDRAW_ACTION``: it cannot be withdrawn,
+  and ``WITHDRAW_INSTEAD`` says what to do instead);
+- ``_check_field``: how a new value of one of its fields is checked (and normalized).
+
+The mixin gives it the ``Corrected`` and ``Withdrawn`` events (the library redefines them
+per aggregate, so they are ``Survey.Corrected``, ``Unit.Corrected`` …), the ``correct``
+and ``withdraw`` methods with the checks every record shares, and the log of its events
+(name, valid time, author) that those checks read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from typing import Any, ClassVar
+
+from domain.base import (
+    Actor,
+    LedgerEvent,
+    Refused,
+    check_day,
+    check_moment,
+    require_aware,
+    require_text,
+)
+from domain.roles import ADMIN, authorize
+
+OWN_EVENTS = ("Corrected", "Withdrawn")
+
+
+class Correction(LedgerEvent):
+    """Event ``corrects`` (its name ``corrects_event``) is corrected: ``changes`` gives the
+    fields' new values, ``previous`` what they were (both as plain data: ISO text for times
+    and dates), ``current`` the fields whose value the record holds now (a field a later
+    event set again keeps that event's value)."""
+
+    corrects: int
+    reason: str
+    changes: dict[str, Any]
+    corrects_event: str
+    previous: dict[str, Any]
+    current: list[str]
+
+    def apply(self, record: Any) -> None:
+        record._apply_correction(self.corrects, self.changes, self.occurred_at)
+
+
+class Withdrawal(LedgerEvent):
+    """The record should not count at all; it stays in the ledger, withdrawn."""
+
+    reason: str
+
+    def apply(self, record: Any) -> None:
+        record.withdrawn = self.originator_version
+        if hasattr(record, "last_occurred_at"):
+            record.last_occurred_at = self.occurred_at
+
+
+def plain(value: Any) -> Any:
+    """A field's value as a correction records it (dates and times as ISO text)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def parse_moment(field: str, value: Any) -> datetime:
+    try:
+        return require_aware(field, datetime.fromisoformat(str(value)))
+    except ValueError:
+        raise Refused(f"{field} must be an ISO date-time, got {value!r}") from None
+
+
+def parse_date(field: str, value: Any) -> date:
+    try:
+        return check_day(field, date.fromisoformat(str(value)))
+    except ValueError:
+        raise Refused(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+class Correctable:
+    """Mixin for a :class:`~domain.base.LedgerAggregate` whose events can be corrected and,
+    if it declares a ``WITHDRAW_ACTION``, withdrawn."""
+
+    LABEL: ClassVar[str] = "record"
+    CORRECTABLE: ClassVar[dict[str, tuple[str, ...]]] = {}
+    CORRECT_ACTION: ClassVar[str] = "correct"
+    WITHDRAW_ACTION: ClassVar[str | None] = None
+    WITHDRAW_INSTEAD: ClassVar[str] = ""
+    # Fields the record holds as dates (a correction gives them as ISO text).
+    DATES: ClassVar[frozenset[str]] = frozenset()
+
+    log: list[list[Any]]  # per event: [name, occurred_at, actor]
+    values: dict[int, dict[str, Any]]  # per event: its correctable fields, as corrected
+    set_by: dict[str, int]  # per field: the latest event that set it
+    withdrawn: int | None  # the withdrawal's event number
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Before the library's own __init_subclass__, which redefines every event class
+        # named in the class body as a subclass of this aggregate's base event.
+        if "Corrected" not in cls.__dict__:
+            cls.Corrected = Correction  # type: ignore[attr-defined]
+        if cls.WITHDRAW_ACTION and "Withdrawn" not in cls.__dict__:
+            cls.Withdrawn = Withdrawal  # type: ignore[attr-defined]
+        super().__init_subclass__(**kwargs)
+
+    # --- the log ---------------------------------------------------------------------------
+
+    def _record(self, event: LedgerEvent) -> None:
+        version = event.originator_version
+        if version == 1:
+            self.log, self.values, self.set_by, self.withdrawn = [], {}, {}, None
+        name = type(event).__name__
+        self.log.append([name, event.occurred_at, event.actor])
+        fields = self.CORRECTABLE.get(name)
+        if fields:
+            kept = {}
+            for field in fields:
+                value = getattr(event, field, None)
+                kept[field] = plain(value)
+                if value is not None:
+                    self.set_by[field] = version
+            self.values[version] = kept
+
+    def _apply_correction(self, version: int, changes: dict[str, Any],
+                          occurred_at: datetime) -> None:
+        if hasattr(self, "last_occurred_at"):
+            self.last_occurred_at = occurred_at
+        for field, value in changes.items():
+            if field == "occurred_at":
+                self.log[version - 1][1] = datetime.fromisoformat(value)
+                continue
+            self.values.setdefault(version, {})[field] = value
+            if self.set_by.get(field) == version:
+                self._correct_state(field, value)
+
+    def _correct_state(self, field: str, value: Any) -> None:
+        """Set the state a corrected field holds (only when the corrected event is the
+        latest that set it: a later event's value stands)."""
+        setattr(self, field, date.fromisoformat(value) if field in self.DATES and value
+                else value)
+
+    # --- the commands ----------------------------------------------------------------------
+
+    def correct(self, *, corrects: int, changes: dict[str, Any], reason: str, actor: Actor,
+                occurred_at: datetime, now: datetime, zone: tzinfo,
+                **context: Any) -> None:
+        """Record a correction of event ``corrects``; the original stays as it was.
+
+        ``changes`` maps field names to new values (ISO text for times and dates). The
+        author of the event or an administrator may correct it, if the permission table
+        lets their role do ``CORRECT_ACTION``. ``context`` is what the record's own checks
+        need from elsewhere (units, people, categories)."""
+        authorize(actor, self.CORRECT_ACTION, self._concerns())
+        self._check_when(occurred_at, now)
+        self._check_not_withdrawn()
+        reason = require_text("reason", reason)
+        label = self._label()
+        if not 1 <= corrects <= len(self.log):
+            raise Refused(f"{label} has no event {corrects} (it has {len(self.log)})")
+        name, _, author = self.log[corrects - 1]
+        if name in OWN_EVENTS:
+            raise Refused(f"event {corrects} of {label} is itself a "
+                          f"{'correction' if name == 'Corrected' else 'withdrawal'}; "
+                          "correct the original event instead")
+        if actor.id != author and actor.role != ADMIN:
+            raise Refused(f"event {corrects} of {label} was recorded by {author}; "
+                          f"only they or an admin may correct it, not {actor.id}")
+        if not changes:
+            raise Refused("a correction must change at least one field")
+        allowed = ("occurred_at", *self.CORRECTABLE.get(name, ()))
+        checked: dict[str, Any] = {}
+        previous: dict[str, Any] = {}
+        for field, value in changes.items():
+            if field not in allowed:
+                raise Refused(f"field {field!r} of event {corrects} ({name}) cannot be "
+                              f"corrected (correctable: {', '.join(allowed)})")
+            if field == "occurred_at":
+                new = self._check_occurred_at(corrects, value, occurred_at, zone)
+            else:
+                new = self._check_field(corrects, name, field, value, zone=zone,
+                                        corrected_at=occurred_at, **context)
+            old = self._value(corrects, field)
+            if new == old or (field == "occurred_at"
+                              and datetime.fromisoformat(new) == datetime.fromisoformat(old)):
+                raise Refused(f"{field} of event {corrects} ({name}) is already {old!r}: "
+                              "nothing to correct")
+            checked[field], previous[field] = new, old
+        self._check_corrected(corrects, name, checked, zone=zone, **context)
+        current = [f for f in checked if f != "occurred_at" and self.set_by.get(f) == corrects]
+        self._stamp(self.Corrected, actor, occurred_at,  # type: ignore[attr-defined]
+                    corrects=corrects, corrects_event=name, reason=reason, changes=checked,
+                    previous=previous, current=current)
+
+    def withdraw(self, *, reason: str, actor: Actor, occurred_at: datetime,
+                 now: datetime) -> None:
+        """Withdraw the whole record: it should not count at all (entered twice, or in
+        error). Its author or an administrator, if the permission table allows."""
+        label = self._label()
+        if self.WITHDRAW_ACTION is None:
+            raise Refused(f"{label} cannot be withdrawn: {self.WITHDRAW_INSTEAD}")
+        authorize(actor, self.WITHDRAW_ACTION, self._concerns())
+        self._check_when(occurred_at, now)
+        self._check_not_withdrawn()
+        author = self.log[0][2]
+        if actor.id != author and actor.role != ADMIN:
+            raise Refused(f"{label} was recorded by {author}; only they or an admin may "
+                          f"withdraw it, not {actor.id}")
+        reason = require_text("reason", reason)
+        self._stamp(self.Withdrawn, actor, occurred_at,  # type: ignore[attr-defined]
+                    reason=reason)
+
+    # --- what a record may refine ------------------------------------------------------------
+
+    def _name(self) -> str:
+        return self.id.split(":", 1)[-1]  # type: ignore[attr-defined]
+
+    def _label(self) -> str:
+        """How refusals name the record: ``survey SV-000001``, ``unit JS01``."""
+        return f"{self.LABEL} {self._name()}"
+
+    def _concerns(self) -> str | None:
+        """The unit the record concerns, for the permission table's own-unit rule."""
+        return None
+
+    def _value(self, version: int, field: str) -> Any:
+        if field == "occurred_at":
+            return self.log[version - 1][1].isoformat()
+        return self.values.get(version, {}).get(field)
+
+    def _check_when(self, occurred_at: datetime, now: datetime) -> None:
+        """A new event may not lie in the future, nor before the record's latest event."""
+        check_moment(occurred_at, now)
+        self._check_order(occurred_at)
+
+    def _check_order(self, occurred_at: datetime) -> None:
+        """A new event is checked against the record's own earlier events: it may not
+        lie before the latest of them."""
+        latest = max(moment for _, moment, _ in self.log)
+        if occurred_at < latest:
+            raise Refused(f"occurred_at {occurred_at.isoformat()} is before the "
+                          f"{self.LABEL}'s latest event ({latest.isoformat()})")
+
+    def _check_not_withdrawn(self) -> None:
+        if self.withdrawn is not None:
+            raise Refused(f"{self._label()} was withdrawn "
+                          f"(event {self.withdrawn})")
+
+    def _check_occurred_at(self, version: int, value: Any, corrected_at: datetime,
+                           zone: tzinfo) -> str:
+        """A corrected valid time: not after the correction itself, and in order with the
+        record's other events."""
+        moment = parse_moment("occurred_at", value)
+        check_day("corrected occurred_at", moment)
+        if moment > corrected_at:
+            raise Refused(f"corrected occurred_at {value} is after the correction itself "
+                          f"({corrected_at.isoformat()})")
+        before = next((at for name, at, _ in reversed(self.log[:version - 1])
+                       if name not in OWN_EVENTS), None)
+        after = next((at for name, at, _ in self.log[version:] if name not in OWN_EVENTS),
+                     None)
+        if (before and moment < before) or (after and moment > after):
+            raise Refused(f"corrected occurred_at {value} would put event {version} out "
+                          f"of order with the {self.LABEL}'s other events")
+        self._check_moment_of(version, moment, zone)
+        return moment.isoformat()
+
+    def _check_moment_of(self, version: int, moment: datetime, zone: tzinfo) -> None:
+        """Checks a record adds on a corrected valid time."""
+
+    def _check_field(self, version: int, event: str, field: str, value: Any, *,
+                     zone: tzinfo, corrected_at: datetime, **context: Any) -> Any:
+        """A new value of a correctable field, checked and normalized."""
+        return require_text(field, value)
+
+    def _check_corrected(self, version: int, event: str, changes: dict[str, Any], *,
+                         zone: tzinfo, **context: Any) -> None:
+        """Checks of the corrected event as a whole (fields that go together)."""

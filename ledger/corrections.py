@@ -1,0 +1,167 @@
+"""Correcting and withdrawing any record, on the :class:`~ledger.app.Ledger`.
+
+A record is named as ``history`` and ``timeline`` name it: a task (``T-000001``, an
+imported ``IM-…``), a target task (``ZB-…``), a survey (``SV-…``), an inspection visit
+(``I-…``), ``unit:CODE``, ``person:ID``, or ``rules:VERSION`` (an adoption of scoring
+rules, an event of the evaluation book). The decision is the record's own (see
+``domain/corrections.py``); here the record is loaded, given what its checks need from
+the rest of the ledger (units, people, categories), and saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from domain.base import Actor, LedgerAggregate, NotFound, Refused
+from domain.corrections import OWN_EVENTS
+from domain.evaluation import Evaluation
+from domain.inspection import Inspection
+from domain.registry import Campaign, Person, Unit
+from domain.survey import Survey
+from domain.target import TargetTask
+from domain.task import Task
+from ledger.app import Ledger
+from ledger.listing import ids_with_prefix
+
+# Sequential and imported ids, by prefix (the longer prefix first).
+PREFIXES: tuple[tuple[str, type[LedgerAggregate], str], ...] = (
+    ("IM-", Task, "task"), ("T-", Task, "task"), ("ZB-", TargetTask, "target task"),
+    ("SV-", Survey, "survey"), ("I-", Inspection, "inspection"),
+)
+RECORD_FORMS = ("a task (T-…), target task (ZB-…), survey (SV-…), inspection (I-…), "
+                "unit:CODE, person:ID or rules:VERSION")
+
+
+def resolve(record: str) -> tuple[type[LedgerAggregate], str, str, int | None]:
+    """The aggregate class, id and label a record's name stands for (and, for
+    ``rules:VERSION``, the rules version)."""
+    text = (record or "").strip()
+    kind, _, rest = text.partition(":")
+    if rest:
+        if kind.lower() == "unit":
+            return Unit, Unit.key(rest.strip()), "unit", None
+        if kind.lower() == "person":
+            return Person, Person.key(rest.strip()), "person", None
+        if kind.lower() == "rules":
+            try:
+                return Evaluation, Evaluation.ID, "rules version", int(rest)
+            except ValueError:
+                raise Refused(f"rules version must be a number, got {rest!r}") from None
+    upper = text.upper()
+    for prefix, cls, label in PREFIXES:
+        if upper.startswith(prefix):
+            return cls, upper, label, None
+    raise Refused(f"record must be {RECORD_FORMS}, got {record!r}")
+
+
+def event_of(book: Evaluation, rules_version: int) -> int:
+    """The number of the evaluation book's event that adopted ``rules_version``."""
+    if not 1 <= rules_version <= len(book.versions):
+        raise NotFound(f"unknown rules version: {rules_version} "
+                       f"(versions 1 to {len(book.versions)})")
+    return book.versions[rules_version - 1]["event"]
+
+
+class Corrections:
+    """``correct`` and ``withdraw`` for every record people enter."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def correct(self, actor_id: str | None, record: str, event: int | None,
+                changes: dict[str, Any], reason: str,
+                occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Correct event ``event`` of ``record`` (for a record of one event, or a rules
+        version, it may be left out)."""
+        def command(found: Any, actor: Actor, campaign: Campaign, when: datetime,
+                    now: datetime, rules_version: int | None) -> dict[str, Any]:
+            corrects = self._event(found, record, event, rules_version)
+            before = {f: found._value(corrects, f)
+                      for f in changes if f in self._fields(found, corrects)}
+            found.correct(corrects=corrects, changes=changes, reason=reason, actor=actor,
+                          occurred_at=when, now=now, zone=campaign.zone,
+                          **self._context(campaign))
+            return {"event": corrects, "name": found.log[corrects - 1][0],
+                    "changes": {f: [before.get(f), found._value(corrects, f)]
+                                for f in changes}}
+        return self._command(actor_id, record, occurred_at, command)
+
+    def withdraw(self, actor_id: str | None, record: str, reason: str,
+                 occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Withdraw ``record``: it stays in the ledger and counts no more."""
+        def command(found: Any, actor: Actor, campaign: Campaign, when: datetime,
+                    now: datetime, rules_version: int | None) -> dict[str, Any]:
+            found.withdraw(reason=reason, actor=actor, occurred_at=when, now=now)
+            return {}
+        return self._command(actor_id, record, occurred_at, command)
+
+    def _command(self, actor_id: str | None, record: str, occurred_at: datetime | None,
+                 command: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+        """Load the actor and the record, decide, save; say what was done."""
+        cls, key, label, rules_version = resolve(record)
+
+        def attempt() -> dict[str, Any]:
+            actor = self.ledger.actor(actor_id)
+            campaign = self.ledger.campaign()
+            when, now = self.ledger._when(occurred_at)
+            found = self._load(cls, key, label, rules_version)
+            said = command(found, actor, campaign, when, now, rules_version)
+            self.ledger.save(found)
+            return {"record": record.strip(), **said, "version": found.version}
+        return self.ledger._retrying(attempt)
+
+    # --- loading and context ---------------------------------------------------------------
+
+    def _load(self, cls: type[LedgerAggregate], key: str, label: str,
+              rules_version: int | None) -> LedgerAggregate:
+        if cls is Evaluation:
+            try:
+                book = self.ledger._get(Evaluation, key, label)
+            except NotFound:
+                raise NotFound(f"unknown rules version: {rules_version} (no rules have "
+                               "been adopted)") from None
+            if rules_version is not None:
+                event_of(book, rules_version)  # refuses an unknown version
+            return book
+        return self.ledger._get(cls, key, label)
+
+    @staticmethod
+    def _event(found: Any, record: str, event: int | None, rules_version: int | None) -> int:
+        if rules_version is not None:
+            if event is not None:
+                raise Refused(f"--event is not given for {record.strip()}: a rules version "
+                              "is one event")
+            return event_of(found, rules_version)
+        if event is not None:
+            return event
+        originals = [i for i, (name, _, _) in enumerate(found.log, 1) if name not in OWN_EVENTS]
+        if len(originals) != 1:
+            raise Refused(f"--event is needed: {record.strip()} has {len(originals)} events "
+                          f"(see 'taizhang history {record.strip()}')")
+        return originals[0]
+
+    @staticmethod
+    def _fields(found: Any, version: int) -> tuple[str, ...]:
+        if not 1 <= version <= len(found.log):
+            return ()
+        return ("occurred_at", *found.CORRECTABLE.get(found.log[version - 1][0], ()))
+
+    def _context(self, campaign: Campaign) -> dict[str, Any]:
+        """What the records' own checks may need from the rest of the ledger, loaded only
+        when asked for."""
+        ledger = self.ledger
+
+        def active_unit(code: str) -> str:
+            ledger.unit(code).check_active()
+            return code
+        children: Callable[[str], list[Unit]] = lambda code: [
+            u for u in self.units() if u.parent == code]
+        return {"categories": list(campaign.categories), "active_unit": active_unit,
+                "unit": ledger.unit, "person": ledger.person, "children": children,
+                "admins": ledger.active_admins}
+
+    def units(self) -> list[Unit]:
+        ids = ids_with_prefix(self.ledger.recorder, "unit:")
+        return self.ledger._get_many(*((Unit, i, "unit") for i in ids))  # type: ignore[return-value]

@@ -1,0 +1,47 @@
+"""How the read models take a correction or a withdrawal of a record (see
+``domain/corrections.py``): the one reading of a ``….Corrected`` fact that every fold uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.engine import Fact
+
+
+def is_correction(fact: Fact) -> bool:
+    return fact.kind.endswith(".Corrected")
+
+
+def is_withdrawal(fact: Fact) -> bool:
+    return fact.kind.endswith(".Withdrawn")
+
+
+def corrected(fact: Fact) -> tuple[str, dict[str, Any]]:
+    """The name of the event a correction corrects, and the changes a read model of the
+    record as it stands now takes: the fields whose current value changed, and
+    ``occurred_at`` (the corrected event's valid time)."""
+    d = fact.data
+    current = d.get("current")
+    changes = {k: v for k, v in d["changes"].items()
+               if k == "occurred_at" or current is None or k in current}
+    return d.get("corrects_event", ""), changes
+
+
+def described(fact: Fact) -> str:
+    """A correction or withdrawal in one line, for the timeline and history."""
+    d = fact.data
+    if is_withdrawal(fact):
+        return "withdrawn: counts no more"
+    previous = d.get("previous") or {}
+    event = f" ({d['corrects_event']})" if d.get("corrects_event") else ""
+    return f"corrects event {d['corrects']}{event}: " + ", ".join(
+        (f"{k} {text_of(previous[k])} → {text_of(v)}" if k in previous else f"{k} = {text_of(v)}")
+        for k, v in d["changes"].items())
+
+
+def text_of(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
