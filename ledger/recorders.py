@@ -31,20 +31,17 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import (
-    SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteApplicationRecorder,
-    SQLiteConnection,
-    SQLiteConnectionPool,
     SQLiteDatastore,
-    SQLiteFactory,
     SQLiteTransaction,
 )
-from eventsourcing.utils import retry
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
+from ledger.faults import bounded_write
+from ledger.settings import Settings
 
 APPEND_ONLY = "the ledger is append-only"
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
@@ -80,48 +77,6 @@ def chain_rows(stored_events: Sequence[StoredEvent], head_position: int, head_ha
     hashes = extend(head_hash, head_position, events, recorded_at, account)
     return [(head_position + offset, *event, recorded_at, account, hashes[offset - 1])
             for offset, event in enumerate(events, 1)]
-
-
-# Statements kept compiled per connection (sqlite3's own default).
-STATEMENT_CACHE = 128
-
-
-class _StatementCachingPool(SQLiteConnectionPool):
-    """The library's SQLite connection pool, its connections keeping their compiled
-    statements. The library opens them with ``cached_statements=True``, which sqlite3
-    reads as a cache of one statement: a command's four statements (its read, BEGIN
-    IMMEDIATE, the head's read, the insert) were each compiled again every time, about a
-    quarter of a command's time outside the commit."""
-
-    def _create_connection(self) -> SQLiteConnection:
-        try:
-            conn = sqlite3.connect(
-                database=self.db_name, uri=True, check_same_thread=False,
-                isolation_level=None, cached_statements=STATEMENT_CACHE,
-                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
-        except (sqlite3.Error, TypeError) as e:
-            raise InterfaceError(e) from e
-        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode.lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-                self.journal_mode_was_changed_to_wal = True
-            self.is_journal_mode_wal = True
-        conn.row_factory = sqlite3.Row
-        return SQLiteConnection(sqlite_conn=conn, max_age=self.max_age)
-
-
-class LedgerSQLiteFactory(SQLiteFactory):
-    """The library's SQLite persistence, with connections that keep their statements."""
-
-    def __init__(self, env: Any):
-        super().__init__(env)
-        pool = self.datastore.pool
-        self.datastore.pool = _StatementCachingPool(
-            db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=pool.pool_size,
-            max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
-            max_age=pool.max_age, pre_ping=pool.pre_ping)
-        pool.close()
 
 
 class _ImmediateTransaction(SQLiteTransaction):
@@ -178,11 +133,18 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
         ]
 
+    settings = Settings()
+
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        with self.datastore.get_connection(commit=True) as conn, \
-                _ImmediateTransaction(conn, commit=True) as c:
-            return self._insert_events(c, stored_events, **kwargs)
+        """Insert under SQLite's write lock, waiting for it as long as the settings say
+        (a process that dies holding it releases it with its file lock)."""
+        def attempt() -> Sequence[int] | None:
+            with self.datastore.get_connection(commit=True) as conn, \
+                    _ImmediateTransaction(conn, commit=True) as c:
+                return self._insert_events(c, stored_events, **kwargs)
+
+        return bounded_write(attempt, lambda: None, self.settings)
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
                        **_: Any) -> Sequence[int] | None:
@@ -485,14 +447,19 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if row is None or row["n"] < 2:
                 self._create_table(curs)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    settings = Settings()
+
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **_: Any) -> Sequence[int] | None:
         """Insert events at the end of the chain in one round trip to the server: the write
         lock, the notification, the chained insert and the commit go in one pipeline, so a
         writer never holds the lock while the server waits for it (the library's own insert
         reads the head and syncs under the lock: with more writers than cores, writers
-        queued behind a holder that was not scheduled, and throughput fell as they grew)."""
+        queued behind a holder that was not scheduled, and throughput fell as they grew).
+
+        Waiting for the lock is bounded by the settings (then :class:`LedgerBusy`); a lost
+        connection is not retried: the store is asked whether the events were committed
+        (ledger.faults.bounded_write)."""
         if not stored_events:
             return []
         parts = [event_part(str(e.originator_id), e.originator_version, e.topic, e.state)
@@ -500,6 +467,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         columns = [[str(e.originator_id) for e in stored_events],
                    [e.originator_version for e in stored_events],
                    [e.topic for e in stored_events], [e.state for e in stored_events], parts]
+        return bounded_write(lambda: self._append(columns),
+                             lambda: self._committed(columns), self.settings)
+
+    def _append(self, columns: list[list[Any]]) -> Sequence[int]:
         with self.datastore.get_connection() as conn:
             try:
                 # One message, values bound into its text: the server runs the lock, the
@@ -513,6 +484,19 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 if conn.info.transaction_status in (TransactionStatus.INTRANS,
                                                     TransactionStatus.INERROR):
                     conn.rollback()  # after an error the COMMIT was skipped: end it here
+
+    def _committed(self, columns: list[list[Any]]) -> list[int] | None:
+        """The positions of these very events (ids, versions, topics and states) if the
+        store holds them all — a write whose answer was lost was committed — else None."""
+        rows = self._select(SQL(
+            "SELECT notification_id FROM {t} JOIN unnest(%s::text[], %s::bigint[], "
+            "%s::text[], %s::bytea[]) AS w(id, version, topic, state) "
+            "ON originator_id = w.id AND originator_version = w.version "
+            "AND {t}.topic = w.topic AND {t}.state = w.state").format(t=self.table_sql),
+            columns[:4])
+        if len(rows) != len(columns[0]):
+            return None
+        return sorted(r["notification_id"] for r in rows)
 
     def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
         """Insert already-chained events verbatim, with their own transaction time, account

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.app import Ledger, utc_now
 from ledger.recorders import CREATION_LOCK_KEY
+from ledger.settings import LONGEST, Settings
 
 DEFAULT_URL = "sqlite:///taizhang.db"
 # Processes opening a new PostgreSQL store at once take turns creating its schema and tables
@@ -84,23 +85,25 @@ class StoreURL:
             f"store URL {url!r} is neither sqlite:///FILE nor postgresql://USER@HOST/DB"
         )
 
-    def event_store_env(self) -> dict[str, str]:
-        """The environment for the ``eventsourcing`` application."""
+    def event_store_env(self, settings: Settings | None = None) -> dict[str, str]:
+        """The environment for the ``eventsourcing`` application (with taizhang's waits,
+        ledger.settings, for its factory)."""
+        settings = settings or Settings()
         # The library's aggregate cache fast-forwards each cached aggregate from the store
         # before use, so it stays right when other processes write too.
         common = {"ORIGINATOR_ID_TYPE": "text", "AGGREGATE_CACHE_MAXSIZE": "5000",
-                  "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
+                  "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+                  **settings.as_env()}
         if self.kind == "sqlite":
             return {
                 **common,
-                "PERSISTENCE_MODULE": "ledger.recorders:LedgerSQLiteFactory",
+                "PERSISTENCE_MODULE": "ledger.factories:LedgerSQLiteFactory",
                 "SQLITE_DBNAME": self.path,
-                "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerSQLiteRecorder",
             }
         return {
             **common,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "ledger.factories:LedgerPostgresFactory",
             "POSTGRES_DBNAME": self.database,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -108,7 +111,8 @@ class StoreURL:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
             "POSTGRES_POOL_SIZE": "2",
-            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_timeout),
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerPostgresRecorder",
         }
 
@@ -129,33 +133,37 @@ class StoreURL:
 class Store:
     """An opened store: the URL, the read-model engine, and the ledger application."""
 
-    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now,
+                 settings: Settings | None = None) -> None:
         self.url = StoreURL.parse(url)
         self.clock = clock
+        self.settings = settings or Settings.from_env()
 
     @cached_property
     def engine(self) -> Engine:
         if self.url.kind == "sqlite":
+            wait = self.settings.lock_timeout or LONGEST
             engine = sa.create_engine(self.url.sqlalchemy_url(),
-                                      connect_args={"timeout": 30})
+                                      connect_args={"timeout": wait})
 
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
                 # WAL lets read-model writers and event writers share the file.
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=30000")
+                dbapi_connection.execute(f"PRAGMA busy_timeout={wait * 1000}")
 
             return engine
         engine = sa.create_engine(
             self.url.sqlalchemy_url(), pool_size=2, max_overflow=2,
-            connect_args={"options": f"-csearch_path={self.url.schema}"})
+            connect_args={"options": f"-csearch_path={self.url.schema} "
+                          + self.settings.postgres_options()})
         return engine
 
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger application on this store (opened once)."""
         self.prepare()
-        return Ledger(self.url.event_store_env(), clock=self.clock)
+        return Ledger(self.url.event_store_env(self.settings), clock=self.clock)
 
     def prepare(self) -> None:
         """Make sure the place for the ledger exists (the SQLite folder, the PG schema)."""

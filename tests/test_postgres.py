@@ -22,8 +22,10 @@ import sqlalchemy as sa
 from cli_support import Cli
 from conftest import REQUIRE_POSTGRES, new_postgres_url, postgres_problem, seed_campaign
 
-from eventsourcing.persistence import OperationalError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from ledger.chain import GENESIS, fits
+from ledger.faults import LedgerBusy
+from ledger.settings import Settings
 from ledger.store import Store, StoreURL, StoreURLError
 from projections.follow import follow
 from projections.read import ReadSide
@@ -247,10 +249,9 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
     timeout aborted it could remember one, and every later write on the connection
     failed)."""
     env = StoreURL.event_store_env
-    monkeypatch.setattr(StoreURL, "event_store_env", lambda self: {
-        **env(self), "POSTGRES_LOCK_TIMEOUT": "1", "POSTGRES_POOL_SIZE": "1",
-        "POSTGRES_MAX_OVERFLOW": "0"})
-    store = Store(pg_url)
+    monkeypatch.setattr(StoreURL, "event_store_env", lambda self, settings: {
+        **env(self, settings), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "0"})
+    store = Store(pg_url, settings=Settings(lock_timeout=1, lock_retries=0))
     ledger = store.ledger
     ledger.start_campaign(name="创建全国文明城市2024", time_zone="Asia/Shanghai",
                           categories=[], required_inspections=2, admin_id="admin",
@@ -266,10 +267,9 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
     with holder.connect() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(CAST(:t AS regclass) AS oid)"
                              "::bigint)"), {"t": f'"{store.url.schema}"."taizhang_events"'})
-        # One attempt, without the library's ten retries: the lock times out.
-        insert_once = type(ledger.recorder).insert_events.__wrapped__
-        with pytest.raises(OperationalError, match="lock timeout"):
-            insert_once(ledger.recorder, [StoredEvent(task, 99, "x", b"{}")])
+        # One attempt (no retries set): the lock times out.
+        with pytest.raises(LedgerBusy, match="the ledger is busy"):
+            ledger.recorder.insert_events([StoredEvent(task, 99, "x", b"{}")])
         conn.rollback()
     holder.dispose()
     assert ledger.max_position() == before
