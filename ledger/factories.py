@@ -18,7 +18,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from ledger.settings import LONGEST, Settings
+from ledger.settings import LONGEST, Settings, application_name
 
 # Statements kept compiled per connection (sqlite3's own default).
 STATEMENT_CACHE = 128
@@ -79,6 +79,7 @@ class LedgerPostgresFactory(PostgresFactory):
         self.settings = Settings.from_env(self.env)
         # Read when each connection is made (the pool opens on first use).
         self.datastore.pool.kwargs["options"] = self.settings.postgres_options()
+        self.datastore.pool.kwargs["application_name"] = application_name()
 
     def application_recorder(self) -> Any:
         recorder = super().application_recorder()

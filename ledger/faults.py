@@ -35,16 +35,18 @@ class LedgerBusy(OperationalError):
 
     def __init__(self, settings: Settings, tries: int = 1) -> None:
         times = f", {tries} times" if tries > 1 else ""
-        super().__init__(
-            f"the ledger is busy: another session held a lock this command needs for more "
-            f"than {settings.lock_timeout} s{times}; nothing was written (raise "
-            f"{NAMES['lock_timeout']} to wait longer)")
+        self.detail = (f"the ledger is busy: another session held a lock this command needs "
+                       f"for more than {settings.lock_timeout} s{times}")
+        self.advice = f"raise {NAMES['lock_timeout']} to wait longer"
+        super().__init__(f"{self.detail}; nothing was written ({self.advice})")
 
 
 class WriteLost(OperationalError):
-    """The connection was lost while a write was on its way: what became of it, said."""
+    """The connection was lost while a write was on its way, and the write is not in the
+    store (a session that ends rolls its transaction back)."""
 
     def __init__(self, reason: str) -> None:
+        self.reason = reason
         super().__init__(f"the connection to the store was lost while writing ({reason}); "
                          "nothing was written: running the command again is safe")
 
@@ -53,6 +55,7 @@ class WriteUnknown(OperationalError):
     """The connection was lost while writing and the store cannot be asked afterwards."""
 
     def __init__(self, reason: str) -> None:
+        self.reason = reason
         super().__init__(f"the connection to the store was lost while writing ({reason}), "
                          "and the store cannot be reached to see whether the write was "
                          "committed: look (history, board) before running the command again")

@@ -40,7 +40,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
-from ledger.faults import bounded_write
+from ledger.faults import bounded_write, connection_lost
 from ledger.settings import Settings
 
 APPEND_ONLY = "the ledger is append-only"
@@ -48,6 +48,8 @@ APPEND_ONLY = "the ledger is append-only"
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
 IMPORT_BATCH = 500
+# Reads tried on a new connection when the pool's was lost: one more than the pool holds.
+READ_ATTEMPTS = 3
 
 
 def require_text_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
@@ -574,6 +576,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return rows[0]["originator_id"] if rows else None
 
     def _select(self, statement: Any, params: list[Any]) -> list[Any]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return curs.fetchall()
+        """The rows of one SELECT; asked again on another connection if the pool's was
+        lost (a pooled connection outlives a server restart, unknown to the client)."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                    curs.execute(statement, params, prepare=True)
+                    return curs.fetchall()
+            except OperationalError as error:
+                if attempt == READ_ATTEMPTS - 1 or not connection_lost(error):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")

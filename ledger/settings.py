@@ -70,3 +70,9 @@ class Settings:
         return (f"-c statement_timeout={self.statement_timeout}s "
                 f"-c idle_in_transaction_session_timeout={self.idle_timeout}s "
                 f"-c lock_timeout={self.lock_timeout}s")
+
+
+def application_name() -> str:
+    """How taizhang's sessions name themselves to PostgreSQL (``pg_stat_activity``): the
+    process, so that an operator can tell which one holds or waits for a lock."""
+    return f"taizhang/{os.getpid()}"

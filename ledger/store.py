@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.app import Ledger, utc_now
 from ledger.recorders import CREATION_LOCK_KEY
-from ledger.settings import LONGEST, Settings
+from ledger.settings import LONGEST, Settings, application_name
 
 DEFAULT_URL = "sqlite:///taizhang.db"
 # Processes opening a new PostgreSQL store at once take turns creating its schema and tables
@@ -156,7 +156,8 @@ class Store:
         engine = sa.create_engine(
             self.url.sqlalchemy_url(), pool_size=2, max_overflow=2,
             connect_args={"options": f"-csearch_path={self.url.schema} "
-                          + self.settings.postgres_options()})
+                          + self.settings.postgres_options(),
+                          "application_name": application_name()})
         return engine
 
     @cached_property
@@ -185,6 +186,13 @@ class Store:
             self.ledger.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+    def reopen(self) -> None:
+        """Close the store's connections and forget them: the next use connects afresh
+        (after the server restarted or the network dropped)."""
+        self.close()
+        self.__dict__.pop("ledger", None)
+        self.__dict__.pop("engine", None)
 
 
 def default_url() -> str:

@@ -323,14 +323,14 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
     store = Store(store_url)
     seed_campaign(store.ledger)
     read = ReadSide(store)
-    reports: list[tuple[int, int]] = []
+    reports: list[tuple[int, int, int]] = []
     stop = threading.Event()
     follower = threading.Thread(target=follow, args=(read, stop),
-                                kwargs={"interval": 0.1, "report": lambda n, at:
-                                        reports.append((n, at))})
+                                kwargs={"interval": 0.1, "report": lambda n, at, lag:
+                                        reports.append((n, at, lag))})
     follower.start()
     try:
-        assert _until(lambda: reports == [(11, 11)]), reports
+        assert _until(lambda: reports == [(11, 11, 0)]), reports
         # Another process's store writes; nobody here catches up but the follower.
         writer = Store(store_url)
         for i in range(3):
@@ -341,8 +341,8 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
         assert _until(lambda: _positions(store) == {14}), _positions(store)
         # The follower reports after its catch-up has committed (and read the position
         # reached): the report may come a moment after the positions show it.
-        assert _until(lambda: sum(n for n, _ in reports) == 14), reports
-        assert reports[-1][1] == 14
+        assert _until(lambda: sum(n for n, _, _ in reports) == 14), reports
+        assert reports[-1][1:] == (14, 0)
     finally:
         stop.set()
         follower.join(timeout=10)
@@ -358,21 +358,22 @@ def test_follow_on_postgresql_stops_cleanly_on_ctrl_c(pg_url: str) -> None:
     following = subprocess.Popen([*TAIZHANG, "--db", pg_url, "projections", "follow"],
                                  cwd=ROOT, text=True, env=_clean_env(),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert following.stdout is not None
+    assert following.stderr is not None
     try:
-        first = following.stdout.readline()
-        assert first == (f"following {store.url.describe()} from position 0 (on the "
-                         "database's notifications); Ctrl-C stops\n")
-        assert following.stdout.readline() == "+11 events, at position 11\n"
+        first = following.stderr.readline()
+        assert first == (f"following {store.url.describe()} (on the database's "
+                         "notifications); Ctrl-C stops\n")
+        assert following.stderr.readline() == "connected: at position 0\n"
+        assert following.stderr.readline() == "+11 events, at position 11, lag 0\n"
         store.ledger.assign("admin", unit="JS02", category="环境卫生", source="complaint",
                             location="和平街3号", description="乱堆乱放",
                             deadline=date(2099, 1, 1))
-        assert following.stdout.readline() == "+1 event, at position 12\n"
+        assert following.stderr.readline() == "+1 event, at position 12, lag 0\n"
         following.send_signal(signal.SIGINT)
         out, err = following.communicate(timeout=20)
     finally:
         following.kill()
-    assert (following.returncode, out, err) == (0, "stopped at position 12\n", "")
+    assert (following.returncode, out, err) == (0, "", "stopped at position 12\n")
     store.close()
 
 
@@ -384,14 +385,15 @@ def test_follow_on_sqlite_says_it_polls(sqlite_url: str) -> None:
                                   "--interval", "0.2"], cwd=ROOT, text=True,
                                  env=_clean_env(), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
-    assert following.stdout is not None
+    assert following.stderr is not None
     try:
-        assert following.stdout.readline() == (
-            f"following {StoreURL.parse(sqlite_url).describe()} from position 0 (polling "
-            "every 0.2 s); Ctrl-C stops\n")
-        assert following.stdout.readline() == "+11 events, at position 11\n"
+        assert following.stderr.readline() == (
+            f"following {StoreURL.parse(sqlite_url).describe()} (polling every 0.2 s); "
+            "Ctrl-C stops\n")
+        assert following.stderr.readline() == "connected: at position 0\n"
+        assert following.stderr.readline() == "+11 events, at position 11, lag 0\n"
         following.terminate()
         out, err = following.communicate(timeout=20)
     finally:
         following.kill()
-    assert (following.returncode, out, err) == (0, "stopped at position 11\n", "")
+    assert (following.returncode, out, err) == (0, "", "stopped at position 11\n")
