@@ -1,0 +1,226 @@
+"""Injecting faults into a city's PostgreSQL store: taizhang's processes run as a person or a
+service manager runs them, and another session of the server (the test's, as superuser)
+holds their locks, stops them at a chosen point of their transaction, and terminates their
+connections with ``pg_terminate_backend`` — what a server restart or a network drop does.
+
+Every wait is on a condition, bounded: nothing sleeps and hopes.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ledger.store import Store, StoreURL
+from projections.read import ReadSide
+
+ROOT = Path(__file__).resolve().parent.parent
+TAIZHANG = [sys.executable, "-c", "import cli; cli.run()"]
+WAIT = 30.0  # the longest any condition is waited for (each is met in well under a second)
+
+
+def until(condition: Callable[[], Any], timeout: float = WAIT, what: str = "") -> Any:
+    """Wait until ``condition()`` is truthy (and return it); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or condition}")
+        time.sleep(0.02)
+
+
+class Process:
+    """A taizhang process, its stderr read line by line as it comes."""
+
+    def __init__(self, url: str, *args: str, env: dict[str, str] | None = None,
+                 actor: str = "admin") -> None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("TAIZHANG_")}
+        environ.update({"TAIZHANG_DB": url, "TAIZHANG_AS": actor, **(env or {})})
+        self.popen = subprocess.Popen([*TAIZHANG, *args], cwd=ROOT, text=True, env=environ,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.out = ""
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def _read(self) -> None:
+        assert self.popen.stderr is not None
+        for line in self.popen.stderr:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def expect(self, pattern: str, timeout: float = WAIT) -> re.Match[str]:
+        """The next stderr line matching ``pattern`` (the lines before it are kept)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line like {pattern!r} within {timeout} s; "
+                                     f"seen: {self.lines}") from None
+            if line is None:
+                raise AssertionError(f"the process ended before a line like {pattern!r}; "
+                                     f"seen: {self.lines}")
+            self.lines.append(line)
+            found = re.fullmatch(pattern, line)
+            if found:
+                return found
+
+    def finish(self, timeout: float = WAIT) -> tuple[int, str, list[str]]:
+        """Wait for the end: (exit code, stdout, every stderr line)."""
+        assert self.popen.stdout is not None
+        self.out = self.popen.stdout.read()
+        self.popen.wait(timeout=timeout)
+        self._reader.join(timeout=timeout)
+        while True:
+            line = self._queue.get_nowait() if not self._queue.empty() else None
+            if line is None:
+                break
+            self.lines.append(line)
+        return self.popen.returncode, self.out, self.lines
+
+    def stop(self) -> tuple[int, str, list[str]]:
+        self.popen.send_signal(signal.SIGTERM)
+        return self.finish()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=WAIT)
+
+
+class Server:
+    """The test's own session on the server: what holds, stops and terminates the others."""
+
+    def __init__(self, url: str) -> None:
+        self.url = StoreURL.parse(url)
+        self.engine = sa.create_engine(self.url.sqlalchemy_url(), isolation_level="AUTOCOMMIT")
+        self.table = f'"{self.url.schema}"."taizhang_events"'
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar()
+
+    def execute(self, sql: str, **params: Any) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text(sql), params)
+
+    def table_oid(self) -> int:
+        return self.scalar("SELECT CAST(CAST(:t AS regclass) AS oid)", t=self.table)
+
+    @contextmanager
+    def holding(self, lock_sql: str, **params: Any) -> Iterator[int]:
+        """A session of its own holding a lock in an open transaction: its backend's pid."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            conn.execute(sa.text(lock_sql), params)
+            try:
+                yield pid
+            finally:
+                try:
+                    conn.exec_driver_sql("ROLLBACK")
+                except sa.exc.DBAPIError:
+                    pass  # terminated: its transaction ended with it
+
+    def write_lock(self) -> Any:
+        """Hold the ledger's write lock, as a writer does while it writes."""
+        return self.holding("SELECT pg_advisory_xact_lock(:key)", key=self.table_oid())
+
+    def waiting_for_advisory(self, key: int) -> int | None:
+        """The backend waiting for advisory lock ``key`` of this database, if any."""
+        return self.scalar(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = :high AND objid = :low AND objsubid = 1 LIMIT 1",
+            high=key >> 32, low=key & 0xFFFFFFFF)
+
+    def waiting_for_table(self) -> int | None:
+        """The backend waiting for a lock on the event table, if any."""
+        return self.scalar("SELECT pid FROM pg_locks WHERE locktype = 'relation' "
+                           "AND NOT granted AND relation = :oid LIMIT 1",
+                           oid=self.table_oid())
+
+    def terminate_process(self, pid: int) -> int:
+        """Terminate every session of taizhang's OS process ``pid`` (taizhang names its
+        sessions after it); how many there were."""
+        with self.engine.connect() as conn:
+            return len(conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                "WHERE application_name = :name"), {"name": f"taizhang/{pid}"}).all())
+
+    def terminate(self, pid: int) -> None:
+        """Terminate one session, and wait until it is gone."""
+        assert self.scalar("SELECT pg_terminate_backend(:pid, 10000)", pid=pid), pid
+
+    @contextmanager
+    def gate(self, timing: str, write: int = 1) -> Iterator[int]:
+        """Stop the ``write``-th insert into the event table from now at ``timing``:
+        "insert" (in the statement, holding the write lock) or "commit" (at COMMIT, by a
+        deferred trigger); the insert then waits for the gate's advisory lock, which this
+        holds. Yields the gate's key."""
+        key = random.randrange(1, 2 ** 31)
+        schema = f'"{self.url.schema}"'
+        self.execute(f"CREATE SEQUENCE {schema}.fault_writes")
+        self.execute(
+            f"CREATE FUNCTION {schema}.fault_gate() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN IF nextval('{schema}.fault_writes') = {write} THEN "
+            f"PERFORM pg_advisory_xact_lock({key}); END IF; RETURN NULL; END $$")
+        trigger = ("BEFORE INSERT ON {t} FOR EACH STATEMENT" if timing == "insert" else
+                   "AFTER INSERT ON {t} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW")
+        constraint = "CONSTRAINT " if timing == "commit" else ""
+        self.execute(f"CREATE {constraint}TRIGGER fault_gate {trigger.format(t=self.table)} "
+                     f"EXECUTE FUNCTION {schema}.fault_gate()")
+        try:
+            with self.holding("SELECT pg_advisory_xact_lock(:key)", key=key):
+                yield key
+        finally:
+            self.execute(f"DROP TRIGGER fault_gate ON {self.table}")
+            self.execute(f"DROP FUNCTION {schema}.fault_gate()")
+            self.execute(f"DROP SEQUENCE {schema}.fault_writes")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def settled(url: str, follower: Process | None = None) -> int:
+    """The store after a fault: a gapless chain whose hashes recompute, every event once,
+    and (once the follower caught up by itself, when there is one) projections equal to a
+    rebuild from zero. Returns the head."""
+    from ledger.audit import verify
+
+    store = Store(url)
+    try:
+        head = store.ledger.max_position()
+        if follower is not None:
+            follower.expect(rf"\+\d+ events?, at position {head}, lag 0")
+        chain = verify(store.ledger)
+        assert chain.ok and chain.events == head, chain.as_dict()
+        read = ReadSide(store)
+        positions = set(read.projector.positions().values())
+        assert positions == {head}, positions
+        found = read.verify()
+        assert found.equal, found.differences
+        return head
+    finally:
+        store.close()

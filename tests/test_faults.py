@@ -1,0 +1,203 @@
+"""A city's PostgreSQL store failing under taizhang: faults injected with
+``pg_terminate_backend`` against the follower, against a command in each phase of its
+transaction and against an import between batches, and a lock held by another session for
+longer than the setting. In each case no event is lost or written twice, the projections
+equal a rebuild, every error is one line, and the follower catches up by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import new_postgres_url, seed_campaign
+from fault_support import Process, Server, settled, until
+from test_import import ROWS, csv_mapping, write_csv
+
+from ledger.store import Store, StoreURL
+
+TERMINATED = "terminating connection due to administrator command"
+
+
+class City:
+    """A seeded ledger on PostgreSQL, its follower running as a service would."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = StoreURL.parse(url).describe()
+        self.server = Server(url)
+        store = Store(url)
+        seed_campaign(store.ledger)
+        store.close()
+        self.follower = Process(url, "projections", "follow",
+                                env={"TAIZHANG_LOCK_TIMEOUT": "1"})
+        self.follower.expect(r"connected: at position 0")
+        self.follower.expect(r"\+11 events, at position 11, lag 0")
+
+    def assign(self, number: int, **env: str) -> Process:
+        return Process(self.url, "task", "assign", "--unit", "JS01", "--category", "环境卫生",
+                       "--source", "complaint", "--location", f"幸福路{number}号",
+                       "--description", "乱堆乱放", "--deadline", "2099-01-01", env=env)
+
+    def tasks(self) -> list[str]:
+        """The locations of the tasks in the log, one per assignment recorded."""
+        store = Store(self.url)
+        try:
+            return [r.originator_id for r in store.ledger.records()
+                    if r.topic.endswith("Task.Assigned")]
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def city() -> Iterator[City]:
+    for url in new_postgres_url():
+        made = City(url)
+        try:
+            yield made
+            code, _, lines = made.follower.stop()
+            assert code == 0, lines
+            assert not [line for line in lines if "Traceback" in line], lines
+        finally:
+            made.follower.kill()
+            made.server.close()
+
+
+def one_error_line(process: Process, code: int = 1) -> str:
+    returned, out, lines = process.finish()
+    assert (returned, out) == (code, ""), (returned, out, lines)
+    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
+    return lines[0]
+
+
+def succeeded(process: Process) -> str:
+    returned, out, lines = process.finish()
+    assert (returned, lines) == (0, []), (returned, out, lines)
+    return out
+
+
+# --- the follower -----------------------------------------------------------------------------
+
+
+def test_the_follower_reconnects_after_its_connections_are_terminated(city: City) -> None:
+    follower = city.follower
+    assert city.server.terminate_process(follower.pid)
+    follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
+    follower.expect(r"reconnected: at position 11")
+    # What was written while it was away and after it came back, each folded once.
+    assert succeeded(city.assign(1)).startswith("T-000001 assigned")
+    follower.expect(r"\+1 event, at position 12, lag 0")
+    # Again, with a write between the loss and the reconnection.
+    assert city.server.terminate_process(follower.pid)
+    assert succeeded(city.assign(2)).startswith("T-000002 assigned")
+    follower.expect(r"reconnected: at position 1[23]")
+    assert settled(city.url, follower) == 13
+    assert city.tasks() == ["T-000001", "T-000002"]
+
+
+def test_the_follower_waits_out_a_lock_with_growing_pauses(city: City) -> None:
+    """A follower that cannot take the projections' positions (a rebuild, or a session
+    forgotten holding them) tries again, 0.5 s, 1 s, 2 s … apart, one line per attempt
+    (its lock timeout here: 1 s)."""
+    follower = city.follower
+    positions = f'SELECT * FROM "{city.server.url.schema}".rm_positions FOR UPDATE'
+    with city.server.holding(positions):
+        assert succeeded(city.assign(1)).startswith("T-000001 assigned")
+        for attempt, pause in [(1, "0.5"), (2, "1"), (3, "2")]:
+            follower.expect(r"waited too long for a lock \(canceling statement due to lock "
+                            rf"timeout\); reconnecting in {pause} s \(attempt {attempt}\)")
+    assert settled(city.url, follower) == 12
+    assert follower.lines[-2:] == ["reconnected: at position 11",
+                                   "+1 event, at position 12, lag 0"], follower.lines
+
+
+# --- a command, in each phase of its transaction --------------------------------------------
+
+
+def test_a_command_whose_read_is_cut_reads_again_and_is_written_once(city: City) -> None:
+    """Cut while reading what it acts on (before its transaction): it reads again on a new
+    connection; written once."""
+    with city.server.holding(f"LOCK TABLE {city.server.table} IN ACCESS EXCLUSIVE MODE"):
+        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="30")
+        city.server.terminate(until(city.server.waiting_for_table, what="a read waiting"))
+        until(city.server.waiting_for_table, what="the read asked again")
+    assert succeeded(command).startswith("T-000001 assigned")
+    assert settled(city.url, city.follower) == 12
+    assert city.tasks() == ["T-000001"]
+
+
+@pytest.mark.parametrize("phase", ["lock", "insert", "commit"])
+def test_a_command_cut_in_its_transaction_writes_nothing_and_says_so(city: City,
+                                                                     phase: str) -> None:
+    """Cut while waiting for the write lock, while inserting under it, or while
+    committing: nothing is written, the command says so in one line, the write lock is
+    free at once, and running the command again writes it once."""
+    server = city.server
+    if phase == "lock":
+        holding, key = server.write_lock(), server.table_oid()
+    else:
+        holding = server.gate(phase)
+    with holding as gate:
+        key = key if phase == "lock" else gate
+        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="30")
+        server.terminate(until(lambda: server.waiting_for_advisory(key),
+                               what=f"the command stopped at {phase}"))
+        line = one_error_line(command)
+    assert line == (f"Error: store {city.where}: the connection to the store was lost while "
+                    f"writing ({TERMINATED}); nothing was written: running the command "
+                    "again is safe")
+    assert city.tasks() == []
+    assert succeeded(city.assign(1)).startswith("T-000001 assigned")
+    assert settled(city.url, city.follower) == 12
+    assert city.tasks() == ["T-000001"]
+
+
+def test_a_lock_holder_that_dies_releases_the_lock_at_once(city: City) -> None:
+    with city.server.write_lock() as holder:
+        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="60")
+        until(lambda: city.server.waiting_for_advisory(city.server.table_oid()),
+              what="the command waiting for the write lock")
+        city.server.terminate(holder)
+        released = time.monotonic()
+        assert succeeded(command).startswith("T-000001 assigned")
+    # Long before its 60 s wait would have ended: the lock went with its holder.
+    assert time.monotonic() - released < 20
+    assert settled(city.url, city.follower) == 12
+
+
+def test_a_lock_held_longer_than_the_setting_is_one_line_naming_the_setting(city: City) -> None:
+    with city.server.write_lock():
+        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="1", TAIZHANG_LOCK_RETRIES="1")
+        line = one_error_line(command)
+    assert line == (f"Error: store {city.where}: the ledger is busy: another session held a "
+                    "lock this command needs for more than 1 s, 2 times; nothing was written "
+                    "(raise TAIZHANG_LOCK_TIMEOUT to wait longer)")
+    assert city.tasks() == []
+    assert succeeded(city.assign(1)).startswith("T-000001 assigned")
+    assert settled(city.url, city.follower) == 12
+
+
+# --- an import, between batches -----------------------------------------------------------------
+
+
+def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
+                                                              tmp_path: Path) -> None:
+    rows = [[n, *ROWS[1][1:]] for n in range(1, 7)]  # six open items
+    data, mapping = write_csv(tmp_path / "台账.csv", rows), csv_mapping(tmp_path)
+    args = ["import", str(data), "--mapping", str(mapping), "--batch-size", "2"]
+    with city.server.gate("insert", write=2) as gate:
+        importing = Process(city.url, *args, env={"TAIZHANG_LOCK_TIMEOUT": "30"})
+        city.server.terminate(until(lambda: city.server.waiting_for_advisory(gate),
+                                    what="the second batch stopped"))
+        line = one_error_line(importing)
+    assert line == ("Error: import stopped after 2 of 6 rows: the connection to the store was "
+                    f"lost while writing a batch ({TERMINATED}); that batch was not written, "
+                    "the ones before it were: run the import again to resume")
+    assert len(city.tasks()) == 2
+    out = succeeded(Process(city.url, *args, "--format", "json"))
+    assert '"already_imported": 2' in out and '"tasks_created": 4' in out, out
+    tasks = city.tasks()
+    assert len(tasks) == len(set(tasks)) == 6
+    settled(city.url, city.follower)
