@@ -90,10 +90,13 @@ class Cli:
             self._store.close()
 
 
-def taizhang(url: str, *args: str, actor: str = "admin") -> tuple[int, str, str]:
+def taizhang(url: str, *args: str, actor: str = "admin",
+             env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run the real entry point with the store and the acting person taken from the
-    environment (TAIZHANG_DB, TAIZHANG_AS), as a person would: (exit code, stdout, stderr)."""
-    with CliRunner().isolation(env={"TAIZHANG_DB": url, "TAIZHANG_AS": actor}) as (out, err, _), \
+    environment (TAIZHANG_DB, TAIZHANG_AS, and ``env``), as a person would: (exit code,
+    stdout, stderr)."""
+    environ = {"TAIZHANG_DB": url, "TAIZHANG_AS": actor, **(env or {})}
+    with CliRunner().isolation(env=environ) as (out, err, _), \
             mock.patch.object(sys, "argv", ["taizhang", *args]):
         try:
             cli.run()

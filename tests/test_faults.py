@@ -7,15 +7,26 @@ equal a rebuild, every error is one line, and the follower catches up by itself.
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+import sqlalchemy as sa
+from cli_support import taizhang
 from conftest import new_postgres_url, seed_campaign
+from eventsourcing.persistence import OperationalError, StoredEvent
 from fault_support import Process, Server, settled, until
 from test_import import ROWS, csv_mapping, write_csv
 
+from ledger.faults import WriteLost
+from ledger.settings import Settings
 from ledger.store import Store, StoreURL
 
 TERMINATED = "terminating connection due to administrator command"
@@ -95,6 +106,32 @@ def test_the_follower_reconnects_after_its_connections_are_terminated(city: City
     follower.expect(r"reconnected: at position 1[23]")
     assert settled(city.url, follower) == 13
     assert city.tasks() == ["T-000001", "T-000002"]
+    # `projections status` says when it last advanced them.
+    code, out, _ = taizhang(city.url, "projections", "status", "--format", "json")
+    status = json.loads(out)
+    assert code == 0 and {(r["position"], r["lag"]) for r in status} == {(13, 0)}
+    assert len({r["follower_advanced"] for r in status}) == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", status[0]["follower_advanced"])
+
+
+def test_the_follower_ends_on_an_error_that_waiting_cannot_cure() -> None:
+    for url in new_postgres_url():
+        store = Store(url)
+        seed_campaign(store.ledger)
+        store.close()
+        server = Server(url)
+        follower = Process(url, "projections", "follow")
+        try:
+            follower.expect(r"\+11 events, at position 11, lag 0")
+            server.execute(f"ALTER TABLE {server.table} RENAME TO moved_away")
+            server.execute(f"NOTIFY \"{server.url.schema}.taizhang_events\"")
+            code, out, lines = follower.finish()
+        finally:
+            follower.kill()
+            server.close()
+        assert (code, out) == (1, "")
+        assert lines[-1] == (f"Error: store {StoreURL.parse(url).describe()}: relation "
+                             f'"{server.url.schema}.taizhang_events" does not exist'), lines
 
 
 def test_the_follower_waits_out_a_lock_with_growing_pauses(city: City) -> None:
@@ -201,3 +238,121 @@ def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
     tasks = city.tasks()
     assert len(tasks) == len(set(tasks)) == 6
     settled(city.url, city.follower)
+
+
+# --- a write whose answer is lost, the sessions' timeouts, the settings -------------------------
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    for url in new_postgres_url():
+        store = Store(url, settings=Settings(lock_timeout=2, idle_timeout=1,
+                                             statement_timeout=3))
+        seed_campaign(store.ledger)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def test_a_write_committed_whose_answer_is_lost_is_reported_written_once(
+        pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server committed, then the connection died before the answer came: the store is
+    asked, the command succeeds, and the events are there once (a blind retry would have
+    assigned a second task)."""
+    recorder: Any = pg_store.ledger.recorder
+    append = recorder._append
+
+    def committed_then_lost(columns: Any) -> Any:
+        append(columns)
+        raise OperationalError("server closed the connection") from psycopg.OperationalError(
+            "consuming input failed: server closed the connection unexpectedly")
+
+    monkeypatch.setattr(recorder, "_append", committed_then_lost)
+    assigned = pg_store.ledger.assign("admin", unit="JS01", category="环境卫生",
+                                      source="complaint", location="幸福路1号",
+                                      description="乱堆乱放", deadline=date(2099, 1, 1))
+    assert assigned["task"] == "T-000001"
+    records = list(pg_store.ledger.records())
+    assert [r.originator_id for r in records].count("T-000001") == 1
+    assert len(records) == 12
+
+
+def test_a_write_lost_before_it_reached_the_store_is_not_written(
+        pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder: Any = pg_store.ledger.recorder
+
+    def lost(columns: Any) -> Any:
+        raise OperationalError("no answer") from psycopg.OperationalError("no answer")
+
+    monkeypatch.setattr(recorder, "_append", lost)
+    with pytest.raises(WriteLost, match=r"lost while writing \(no answer\); nothing was "
+                                        "written: running the command again is safe"):
+        recorder.insert_events([StoredEvent("T-000009", 1, "t", b"{}")])
+    assert pg_store.ledger.max_position() == 11
+
+
+def test_taizhang_sessions_carry_the_statement_and_idle_timeouts(pg_store: Store) -> None:
+    datastore: Any = pg_store.ledger.recorder.datastore
+    with datastore.get_connection() as conn:
+        ledger_side = [conn.execute(f"SHOW {name}").fetchone()[name] for name in
+                       ("statement_timeout", "idle_in_transaction_session_timeout")]
+    with pg_store.engine.connect() as conn:
+        read_side = [conn.exec_driver_sql(f"SHOW {name}").scalar_one() for name in
+                     ("statement_timeout", "idle_in_transaction_session_timeout",
+                      "lock_timeout")]
+    assert (ledger_side, read_side) == (["3s", "1s"], ["3s", "1s", "2s"])
+    with pg_store.engine.connect() as conn, pytest.raises(sa.exc.OperationalError,
+                                                          match="statement timeout"):
+        conn.exec_driver_sql("SELECT pg_sleep(10)")
+
+
+def test_a_forgotten_session_holding_the_write_lock_is_ended_by_the_server(
+        pg_store: Store) -> None:
+    """One of taizhang's sessions takes the write lock and is then forgotten (a process
+    stopped, a client hung) inside its transaction: the server ends it after the idle
+    timeout, and the ledger takes writes again."""
+    recorder: Any = pg_store.ledger.recorder
+    with recorder.datastore.get_connection() as conn:
+        conn.execute("BEGIN")
+        for statement in recorder.lock_table_statements:
+            conn.execute(statement)
+        # Forgotten here; another writer, patient, waits only until the server ends it.
+        writer = Store(pg_store.url.describe(), settings=Settings(lock_timeout=30))
+        escalated = writer.ledger.assign("admin", unit="JS01", category="环境卫生",
+                                         source="complaint", location="幸福路1号",
+                                         description="乱堆乱放", deadline=date(2099, 1, 1))
+        assert escalated["task"] == "T-000001"
+        with pytest.raises(psycopg.errors.IdleInTransactionSessionTimeout):
+            conn.execute("SELECT 1")
+    writer.close()
+
+
+def test_settings_are_whole_seconds_and_a_bad_one_is_one_error_line() -> None:
+    assert Settings.from_env({}) == Settings(lock_timeout=5, lock_retries=1,
+                                             statement_timeout=60, idle_timeout=10)
+    assert Settings.from_env({"TAIZHANG_LOCK_TIMEOUT": " 2 ",
+                              "TAIZHANG_IDLE_TIMEOUT": "0"}).lock_timeout == 2
+    code, out, err = taizhang("sqlite:///unused.db", "board",
+                              env={"TAIZHANG_LOCK_TIMEOUT": "5s"})
+    assert (code, out, err) == (1, "", "Error: TAIZHANG_LOCK_TIMEOUT must be a whole number "
+                                       "of seconds from 0 to 86400 (got '5s')\n")
+
+
+def test_a_busy_sqlite_ledger_is_the_same_one_line(sqlite_url: str) -> None:
+    store = Store(sqlite_url)
+    seed_campaign(store.ledger)
+    store.close()
+    holder = sqlite3.connect(StoreURL.parse(sqlite_url).path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        code, out, err = taizhang(sqlite_url, "unit", "add", "JS03", "--name", "新社区", "--kind", "社区", "--parent", "JS",
+                                  env={"TAIZHANG_LOCK_TIMEOUT": "1",
+                                       "TAIZHANG_LOCK_RETRIES": "0"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (code, out) == (1, "")
+    assert err == (f"Error: store {StoreURL.parse(sqlite_url).describe()}: the ledger is "
+                   "busy: another session held a lock this command needs for more than 1 s; "
+                   "nothing was written (raise TAIZHANG_LOCK_TIMEOUT to wait longer)\n")
