@@ -13,6 +13,7 @@ import queue
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -201,6 +202,65 @@ class Server:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class Link:
+    """A TCP relay between taizhang and the server that the test cuts (every connection
+    dropped, new ones refused) and restores: a network drop, or a server restarting, as a
+    client sees it."""
+
+    def __init__(self, url: str) -> None:
+        parsed = StoreURL.parse(url)
+        self.target = (parsed.host, parsed.port)
+        self.port = 0
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.restore()
+        self.url = url.replace(f"@{parsed.host}:{parsed.port}/", f"@127.0.0.1:{self.port}/")
+
+    def restore(self) -> None:
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.port = self.listener.getsockname()[1]
+        self.listener.listen()
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.listener.close()
+        with self.lock:
+            dropped, self.sockets = self.sockets, []
+        for end in dropped:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
 
 
 def settled(url: str, follower: Process | None = None) -> int:

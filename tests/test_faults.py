@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from cli_support import taizhang
 from conftest import new_postgres_url, seed_campaign
 from eventsourcing.persistence import OperationalError, StoredEvent
-from fault_support import Process, Server, settled, until
+from fault_support import Link, Process, Server, settled, until
 from test_import import ROWS, csv_mapping, write_csv
 
-from ledger.faults import WriteLost
+from ledger.faults import WriteLost, WriteUnknown
 from ledger.settings import Settings
 from ledger.store import Store, StoreURL
 
@@ -33,7 +33,9 @@ TERMINATED = "terminating connection due to administrator command"
 
 
 class City:
-    """A seeded ledger on PostgreSQL, its follower running as a service would."""
+    """A seeded ledger on PostgreSQL, its follower running as a service would (its lock
+    timeout 1 s), shared by the tests of this module: each starts where the last left the
+    ledger, with the follower at its head."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -47,13 +49,31 @@ class City:
         self.follower.expect(r"connected: at position 0")
         self.follower.expect(r"\+11 events, at position 11, lag 0")
 
-    def assign(self, number: int, **env: str) -> Process:
-        return Process(self.url, "task", "assign", "--unit", "JS01", "--category", "环境卫生",
-                       "--source", "complaint", "--location", f"幸福路{number}号",
-                       "--description", "乱堆乱放", "--deadline", "2099-01-01", env=env)
+    def assign(self, before: list[str] | None = None, **env: str) -> Process:
+        """``task assign`` started (the tasks recorded before it kept: ``before``)."""
+        before = self.tasks() if before is None else before
+        process = Process(self.url, "task", "assign", "--unit", "JS01", "--category",
+                          "环境卫生", "--source", "complaint", "--location", "幸福路12号",
+                          "--description", "乱堆乱放", "--deadline", "2099-01-01", env=env)
+        process.before = before  # type: ignore[attr-defined]
+        return process
+
+    def assigned(self, process: Process) -> str:
+        """The task a successful assignment created: a new one, recorded once."""
+        before = process.before  # type: ignore[attr-defined]
+        task = succeeded(process).split()[0]
+        assert self.tasks() == [*before, task] and task not in before, (task, before)
+        return task
+
+    def head(self) -> int:
+        store = Store(self.url)
+        try:
+            return store.ledger.max_position()
+        finally:
+            store.close()
 
     def tasks(self) -> list[str]:
-        """The locations of the tasks in the log, one per assignment recorded."""
+        """The tasks in the log, one per assignment recorded."""
         store = Store(self.url)
         try:
             return [r.originator_id for r in store.ledger.records()
@@ -62,7 +82,7 @@ class City:
             store.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def city() -> Iterator[City]:
     for url in new_postgres_url():
         made = City(url)
@@ -93,25 +113,65 @@ def succeeded(process: Process) -> str:
 
 
 def test_the_follower_reconnects_after_its_connections_are_terminated(city: City) -> None:
-    follower = city.follower
+    follower, head = city.follower, city.head()
     assert city.server.terminate_process(follower.pid)
     follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
-    follower.expect(r"reconnected: at position 11")
-    # What was written while it was away and after it came back, each folded once.
-    assert succeeded(city.assign(1)).startswith("T-000001 assigned")
-    follower.expect(r"\+1 event, at position 12, lag 0")
-    # Again, with a write between the loss and the reconnection.
+    follower.expect(rf"reconnected: at position {head}")
+    # What was written after it came back, and between a loss and the reconnection: once.
+    first = city.assigned(city.assign())
+    follower.expect(rf"\+1 event, at position {head + 1}, lag 0")
     assert city.server.terminate_process(follower.pid)
-    assert succeeded(city.assign(2)).startswith("T-000002 assigned")
-    follower.expect(r"reconnected: at position 1[23]")
-    assert settled(city.url, follower) == 13
-    assert city.tasks() == ["T-000001", "T-000002"]
+    second = city.assigned(city.assign())
+    follower.expect(rf"reconnected: at position ({head + 1}|{head + 2})")
+    assert settled(city.url, follower) == head + 2
+    assert city.tasks()[-2:] == [first, second]
     # `projections status` says when it last advanced them.
     code, out, _ = taizhang(city.url, "projections", "status", "--format", "json")
     status = json.loads(out)
-    assert code == 0 and {(r["position"], r["lag"]) for r in status} == {(13, 0)}
+    assert code == 0 and {(r["position"], r["lag"]) for r in status} == {(head + 2, 0)}
     assert len({r["follower_advanced"] for r in status}) == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", status[0]["follower_advanced"])
+
+
+def test_the_follower_waits_out_a_lock_with_growing_pauses(city: City) -> None:
+    """A follower that cannot take the projections' positions (a rebuild, or a session
+    forgotten holding them) tries again, 0.5 s, 1 s, 2 s … apart, one line per attempt
+    (its lock timeout here: 1 s)."""
+    follower, head = city.follower, city.head()
+    positions = f'SELECT * FROM "{city.server.url.schema}".rm_positions FOR UPDATE'
+    with city.server.holding(positions):
+        city.assigned(city.assign())
+        for attempt, pause in [(1, "0.5"), (2, "1"), (3, "2")]:
+            follower.expect(r"waited too long for a lock \(canceling statement due to lock "
+                            rf"timeout\); reconnecting in {pause} s \(attempt {attempt}\)")
+    assert settled(city.url, follower) == head + 1
+    assert follower.lines[-2:] == [f"reconnected: at position {head}",
+                                   f"+1 event, at position {head + 1}, lag 0"], follower.lines
+
+
+def test_the_follower_waits_for_a_store_it_cannot_reach_with_bounded_pauses(
+        city: City) -> None:
+    """The network between a follower and the server drops, and stays down a while: each
+    attempt to reconnect is refused and logged, the pauses grow to --max-backoff and no
+    further, and when the network is back the follower catches up on what was written
+    meanwhile (by others, who could still reach the server)."""
+    link, head = Link(city.url), city.head()
+    follower = Process(link.url, "projections", "follow", "--max-backoff", "1")
+    try:
+        follower.expect(rf"connected: at position {head}")
+        link.cut()
+        follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
+        city.assigned(city.assign())
+        for attempt in (2, 3, 4):
+            follower.expect(r"connection lost \(.*Connection refused\); reconnecting in 1 s "
+                            rf"\(attempt {attempt}\)")
+        link.restore()
+        follower.expect(rf"reconnected: at position ({head}|{head + 1})")
+    finally:
+        code, _, lines = follower.stop()
+        link.cut()
+    assert code == 0 and lines[-1] == f"stopped at position {head + 1}", lines
+    assert settled(city.url, city.follower) == head + 1
 
 
 def test_the_follower_ends_on_an_error_that_waiting_cannot_cure() -> None:
@@ -134,35 +194,19 @@ def test_the_follower_ends_on_an_error_that_waiting_cannot_cure() -> None:
                              f'"{server.url.schema}.taizhang_events" does not exist'), lines
 
 
-def test_the_follower_waits_out_a_lock_with_growing_pauses(city: City) -> None:
-    """A follower that cannot take the projections' positions (a rebuild, or a session
-    forgotten holding them) tries again, 0.5 s, 1 s, 2 s … apart, one line per attempt
-    (its lock timeout here: 1 s)."""
-    follower = city.follower
-    positions = f'SELECT * FROM "{city.server.url.schema}".rm_positions FOR UPDATE'
-    with city.server.holding(positions):
-        assert succeeded(city.assign(1)).startswith("T-000001 assigned")
-        for attempt, pause in [(1, "0.5"), (2, "1"), (3, "2")]:
-            follower.expect(r"waited too long for a lock \(canceling statement due to lock "
-                            rf"timeout\); reconnecting in {pause} s \(attempt {attempt}\)")
-    assert settled(city.url, follower) == 12
-    assert follower.lines[-2:] == ["reconnected: at position 11",
-                                   "+1 event, at position 12, lag 0"], follower.lines
-
-
 # --- a command, in each phase of its transaction --------------------------------------------
 
 
 def test_a_command_whose_read_is_cut_reads_again_and_is_written_once(city: City) -> None:
     """Cut while reading what it acts on (before its transaction): it reads again on a new
     connection; written once."""
+    head, tasks = city.head(), city.tasks()
     with city.server.holding(f"LOCK TABLE {city.server.table} IN ACCESS EXCLUSIVE MODE"):
-        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="30")
+        command = city.assign(tasks, TAIZHANG_LOCK_TIMEOUT="30")
         city.server.terminate(until(city.server.waiting_for_table, what="a read waiting"))
         until(city.server.waiting_for_table, what="the read asked again")
-    assert succeeded(command).startswith("T-000001 assigned")
-    assert settled(city.url, city.follower) == 12
-    assert city.tasks() == ["T-000001"]
+    city.assigned(command)
+    assert settled(city.url, city.follower) == head + 1
 
 
 @pytest.mark.parametrize("phase", ["lock", "insert", "commit"])
@@ -171,49 +215,50 @@ def test_a_command_cut_in_its_transaction_writes_nothing_and_says_so(city: City,
     """Cut while waiting for the write lock, while inserting under it, or while
     committing: nothing is written, the command says so in one line, the write lock is
     free at once, and running the command again writes it once."""
-    server = city.server
+    server, head = city.server, city.head()
     if phase == "lock":
         holding, key = server.write_lock(), server.table_oid()
     else:
         holding = server.gate(phase)
     with holding as gate:
         key = key if phase == "lock" else gate
-        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="30")
+        command = city.assign(TAIZHANG_LOCK_TIMEOUT="30")
         server.terminate(until(lambda: server.waiting_for_advisory(key),
                                what=f"the command stopped at {phase}"))
         line = one_error_line(command)
     assert line == (f"Error: store {city.where}: the connection to the store was lost while "
                     f"writing ({TERMINATED}); nothing was written: running the command "
                     "again is safe")
-    assert city.tasks() == []
-    assert succeeded(city.assign(1)).startswith("T-000001 assigned")
-    assert settled(city.url, city.follower) == 12
-    assert city.tasks() == ["T-000001"]
+    assert city.head() == head
+    city.assigned(city.assign())
+    assert settled(city.url, city.follower) == head + 1
 
 
 def test_a_lock_holder_that_dies_releases_the_lock_at_once(city: City) -> None:
+    head = city.head()
     with city.server.write_lock() as holder:
-        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="60")
+        command = city.assign(TAIZHANG_LOCK_TIMEOUT="60")
         until(lambda: city.server.waiting_for_advisory(city.server.table_oid()),
               what="the command waiting for the write lock")
         city.server.terminate(holder)
         released = time.monotonic()
-        assert succeeded(command).startswith("T-000001 assigned")
+        city.assigned(command)
     # Long before its 60 s wait would have ended: the lock went with its holder.
     assert time.monotonic() - released < 20
-    assert settled(city.url, city.follower) == 12
+    assert settled(city.url, city.follower) == head + 1
 
 
 def test_a_lock_held_longer_than_the_setting_is_one_line_naming_the_setting(city: City) -> None:
+    head = city.head()
     with city.server.write_lock():
-        command = city.assign(1, TAIZHANG_LOCK_TIMEOUT="1", TAIZHANG_LOCK_RETRIES="1")
+        command = city.assign(TAIZHANG_LOCK_TIMEOUT="1", TAIZHANG_LOCK_RETRIES="1")
         line = one_error_line(command)
     assert line == (f"Error: store {city.where}: the ledger is busy: another session held a "
                     "lock this command needs for more than 1 s, 2 times; nothing was written "
                     "(raise TAIZHANG_LOCK_TIMEOUT to wait longer)")
-    assert city.tasks() == []
-    assert succeeded(city.assign(1)).startswith("T-000001 assigned")
-    assert settled(city.url, city.follower) == 12
+    assert city.head() == head
+    city.assigned(city.assign())
+    assert settled(city.url, city.follower) == head + 1
 
 
 # --- an import, between batches -----------------------------------------------------------------
@@ -221,6 +266,7 @@ def test_a_lock_held_longer_than_the_setting_is_one_line_naming_the_setting(city
 
 def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
                                                               tmp_path: Path) -> None:
+    tasks = city.tasks()
     rows = [[n, *ROWS[1][1:]] for n in range(1, 7)]  # six open items
     data, mapping = write_csv(tmp_path / "台账.csv", rows), csv_mapping(tmp_path)
     args = ["import", str(data), "--mapping", str(mapping), "--batch-size", "2"]
@@ -232,11 +278,11 @@ def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
     assert line == ("Error: import stopped after 2 of 6 rows: the connection to the store was "
                     f"lost while writing a batch ({TERMINATED}); that batch was not written, "
                     "the ones before it were: run the import again to resume")
-    assert len(city.tasks()) == 2
+    assert len(city.tasks()) == len(tasks) + 2
     out = succeeded(Process(city.url, *args, "--format", "json"))
     assert '"already_imported": 2' in out and '"tasks_created": 4' in out, out
-    tasks = city.tasks()
-    assert len(tasks) == len(set(tasks)) == 6
+    imported = city.tasks()[len(tasks):]
+    assert len(imported) == len(set(imported)) == 6
     settled(city.url, city.follower)
 
 
@@ -247,7 +293,7 @@ def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
 def pg_store() -> Iterator[Store]:
     for url in new_postgres_url():
         store = Store(url, settings=Settings(lock_timeout=2, idle_timeout=1,
-                                             statement_timeout=3))
+                                             statement_timeout=1))
         seed_campaign(store.ledger)
         try:
             yield store
@@ -292,6 +338,21 @@ def test_a_write_lost_before_it_reached_the_store_is_not_written(
     assert pg_store.ledger.max_position() == 11
 
 
+def test_a_write_lost_with_the_store_out_of_reach_says_it_cannot_tell(
+        pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder: Any = pg_store.ledger.recorder
+
+    def lost(*_: Any) -> Any:
+        raise OperationalError("gone") from psycopg.OperationalError("network unreachable")
+
+    monkeypatch.setattr(recorder, "_append", lost)
+    monkeypatch.setattr(recorder, "_committed", lost)
+    with pytest.raises(WriteUnknown, match=r"lost while writing \(network unreachable\), "
+                                           "and the store cannot be reached to see whether "
+                                           "the write was committed"):
+        recorder.insert_events([StoredEvent("T-000009", 1, "t", b"{}")])
+
+
 def test_taizhang_sessions_carry_the_statement_and_idle_timeouts(pg_store: Store) -> None:
     datastore: Any = pg_store.ledger.recorder.datastore
     with datastore.get_connection() as conn:
@@ -301,7 +362,7 @@ def test_taizhang_sessions_carry_the_statement_and_idle_timeouts(pg_store: Store
         read_side = [conn.exec_driver_sql(f"SHOW {name}").scalar_one() for name in
                      ("statement_timeout", "idle_in_transaction_session_timeout",
                       "lock_timeout")]
-    assert (ledger_side, read_side) == (["3s", "1s"], ["3s", "1s", "2s"])
+    assert (ledger_side, read_side) == (["1s", "1s"], ["1s", "1s", "2s"])
     with pg_store.engine.connect() as conn, pytest.raises(sa.exc.OperationalError,
                                                           match="statement timeout"):
         conn.exec_driver_sql("SELECT pg_sleep(10)")
