@@ -96,6 +96,8 @@ class _ImmediateTransaction(SQLiteTransaction):
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite application recorder with transaction time, account and hash chain."""
 
+    settings = Settings()  # how long to wait for the write lock (the factory gives its own)
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         require_text_ids(datastore)
         super().__init__(datastore, events_table_name)
@@ -134,8 +136,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
         ]
-
-    settings = Settings()
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -337,6 +337,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     with the part each event decides computed here), all in one round trip.
     """
 
+    settings = Settings()  # how long to wait for the write lock (the factory gives its own)
+
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events"):
         require_text_ids(datastore)
@@ -448,8 +450,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
             if row is None or row["n"] < 2:
                 self._create_table(curs)
-
-    settings = Settings()
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **_: Any) -> Sequence[int] | None:
