@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import click
 
 from commands.output import emit, output_options
 from commands.params import MOMENT, MONTH, localize
 from commands.session import Session, pass_session
-from domain.task import SOURCES, STATE_LABELS, STATES
+from domain.task import CLOSED, SOURCES, STATE_LABELS, STATES, VERIFIED
+from ledger.workdays import Calendar, UnknownYear
 from projections.read import ReadSide
 
 BOARD_COLUMNS = [
     ("task", "task"), ("unit", "unit"), ("category", "category"), ("source", "source"),
     ("location", "location"), ("state", "state"), ("deadline", "deadline"),
-    ("days_overdue", "overdue days"), ("rework_count", "rework"),
+    ("days_overdue", "overdue days"), ("working_days_left", "working days left"),
+    ("rework_count", "rework"),
     ("last_action", "last action"), ("last_action_at", "at"),
 ]
 
@@ -32,23 +35,56 @@ BOARD_COLUMNS = [
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="The board as the ledger knew it then (transaction time), overdue as of "
               "that day. Without an offset, in the campaign's time zone.")
+@click.option("--working-days", "working_days", is_flag=True,
+              help="Add each unfinished task's working days left: those after today up to "
+              "its deadline (0: due today; negative: working days past it).")
 @output_options()
 @pass_session
 def board(session: Session, unit_code: str | None, state: str | None, category: str | None,
           source: str | None, overdue: bool, open_only: bool, month: str | None, sort: str,
-          as_of: datetime | None, fmt: str) -> None:
+          as_of: datetime | None, working_days: bool, fmt: str) -> None:
     """The 台账: one row per task, with its state, deadline and days overdue."""
-    zone = session.store.ledger.campaign().zone
+    ledger = session.store.ledger
+    zone = ledger.campaign().zone
     moment = localize(as_of, zone)
     read = session.read.at(moment) if moment is not None else session.read
     rows = read.board(unit=unit_code, state=state, category=category, source=source,
                       overdue=overdue, open_only=open_only, month=month, sort=sort)
+    columns = BOARD_COLUMNS
+    if working_days:
+        today = (moment or ledger.clock()).astimezone(zone).date()
+        _working_days_left(rows, ledger.work_calendar(), today)
+    else:
+        columns = [c for c in BOARD_COLUMNS if c[0] != "working_days_left"]
     if fmt == "table":
         for row in rows:
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
             row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
                 zone).strftime("%Y-%m-%d %H:%M")
-    emit(rows, BOARD_COLUMNS, fmt)
+    emit(rows, columns, fmt)
+
+
+def _working_days_left(rows: list[dict[str, Any]], calendar: Calendar, today: date) -> None:
+    """Each unfinished row's working days left on ``today``; where the official calendar
+    does not know a year the count needs, none (never guessed), and one note says so."""
+    unknown: set[int] = set()
+    counted: dict[str, int | None] = {}  # tasks share deadlines: each is counted once
+    for row in rows:
+        row["working_days_left"] = None
+        if row["state"] in (VERIFIED, CLOSED):
+            continue
+        deadline = row["deadline"]
+        if deadline not in counted:
+            try:
+                counted[deadline] = calendar.between(today, date.fromisoformat(deadline))
+            except UnknownYear as e:
+                counted[deadline] = None
+                unknown.add(e.year)
+        row["working_days_left"] = counted[deadline]
+    if unknown:
+        years = ", ".join(str(y) for y in sorted(unknown))
+        click.echo(f"note: working days left are not shown for deadlines needing {years}: "
+                   "the official holiday calendar for it is not known", err=True)
 
 
 COMMANDS = [board]

@@ -10,6 +10,9 @@ from typing import Any
 
 import click
 
+from domain.base import Refused
+from ledger.workdays import FORMS, WorkingDays, parse_deadline
+
 
 class DateType(click.ParamType):
     name = "YYYY-MM-DD"
@@ -22,6 +25,22 @@ class DateType(click.ParamType):
             return date.fromisoformat(str(value).strip())
         except ValueError:
             self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+class DeadlineType(click.ParamType):
+    """A deadline: a date, or working days (7工作日, 7个工作日, 7wd) that the ledger resolves
+    to a date by the holiday calendar."""
+
+    name = "DATE|N工作日"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> date | WorkingDays:
+        if isinstance(value, (date, WorkingDays)):
+            return value
+        try:
+            return parse_deadline(str(value))
+        except Refused as e:
+            self.fail(str(e).removeprefix("deadline "), param, ctx)
 
 
 class MomentType(click.ParamType):
@@ -55,6 +74,7 @@ class MonthType(click.ParamType):
 
 
 DATE = DateType()
+DEADLINE = DeadlineType()
 MOMENT = MomentType()
 MONTH = MonthType()
 

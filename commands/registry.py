@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from commands.calendar import calendar
 from commands.session import Session, pass_session
 from commands.output import emit, emit_record, output_options
 from commands.params import at_option, localize
@@ -192,3 +193,5 @@ def person_list(session: Session, fmt: str) -> None:
 
 
 COMMANDS = [init, campaign, unit, person]
+
+campaign.add_command(calendar)

@@ -9,11 +9,16 @@ import click
 
 from commands.board import board
 from commands.output import emit, emit_record, output_options
-from commands.params import DATE, at_option, evidence, evidence_option, localize
+from commands.params import DEADLINE, at_option, evidence, evidence_option, localize
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.task import CLOSURES, SOURCES, STATE_LABELS
 from ledger.app import Finding
+from ledger.workdays import WorkingDays, parse_deadline
+
+DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
+                 "the day after {start}, by the official holiday calendar and the "
+                 "campaign's own days.")
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
@@ -27,17 +32,14 @@ def _said(result: dict[str, Any]) -> None:
                + (" · OVERDUE" if result["overdue"] else ""))
 
 
-def _parse_finding(spec: str, default_deadline: date) -> Finding:
+def _parse_finding(spec: str, default_deadline: date | WorkingDays) -> Finding:
     parts = [p.strip() for p in spec.split("|")]
     if len(parts) < 3 or len(parts) > 5:
         raise Refused(f"finding must be CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]], "
                       f"got {spec!r}")
     deadline = default_deadline
     if len(parts) >= 4 and parts[3]:
-        try:
-            deadline = date.fromisoformat(parts[3])
-        except ValueError:
-            raise Refused(f"finding deadline must be YYYY-MM-DD, got {parts[3]!r}") from None
+        deadline = parse_deadline(parts[3], "finding deadline")
     notice = parts[4] if len(parts) == 5 and parts[4] else None
     return Finding(parts[0], parts[1], parts[2], deadline, notice)
 
@@ -47,8 +49,9 @@ def _parse_finding(spec: str, default_deadline: date) -> Finding:
 @click.option("--finding", "findings", multiple=True,
               metavar="CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]]",
               help="A problem found; each becomes a task. Repeatable; none is a clean visit.")
-@click.option("--deadline", type=DATE, default=None,
-              help="Deadline for findings that give none.")
+@click.option("--deadline", type=DEADLINE, default=None,
+              help="Deadline for findings that give none. "
+              + DEADLINE_HELP.format(start="the visit"))
 @click.option("--days", type=click.IntRange(min=0), default=7, show_default=True,
               help="Otherwise the deadline is this many days after the visit.")
 @click.option("--with", "companions", multiple=True, metavar="PERSON",
@@ -57,8 +60,8 @@ def _parse_finding(spec: str, default_deadline: date) -> Finding:
 @at_option()
 @pass_session
 def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
-            deadline: date | None, days: int, companions: tuple[str, ...], note: str,
-            occurred_at: datetime | None) -> None:
+            deadline: date | WorkingDays | None, days: int, companions: tuple[str, ...],
+            note: str, occurred_at: datetime | None) -> None:
     """Record an inspection visit (巡查) of UNIT, with what it found."""
     ledger = session.store.ledger
     zone = ledger.campaign().zone
@@ -85,15 +88,16 @@ def task() -> None:
               "media 媒体曝光, unannounced 上级暗访")
 @click.option("--location", required=True)
 @click.option("--description", required=True)
-@click.option("--deadline", type=DATE, required=True)
+@click.option("--deadline", type=DEADLINE, required=True,
+              help=DEADLINE_HELP.format(start="the assignment"))
 @click.option("--notice", "notice_no", default=None, help="Issue a notice at once.")
 @click.option("--requirements", default="", help="The notice's requirements.")
 @click.option("--note", default="")
 @at_option()
 @pass_session
 def task_assign(session: Session, unit_code: str, category: str, source: str, location: str,
-                description: str, deadline: date, notice_no: str | None, requirements: str,
-                note: str, occurred_at: datetime | None) -> None:
+                description: str, deadline: date | WorkingDays, notice_no: str | None,
+                requirements: str, note: str, occurred_at: datetime | None) -> None:
     """Assign a task to a unit (交办)."""
     _said(session.store.ledger.assign(
         session.actor, unit=unit_code, category=category, source=source, location=location,
@@ -116,11 +120,12 @@ def task_ack(session: Session, task_id: str, note: str, occurred_at: datetime | 
 @click.argument("task_id")
 @click.option("--number", "notice_no", required=True, help="The notice's number.")
 @click.option("--requirements", default="")
-@click.option("--deadline", type=DATE, default=None, help="The notice's deadline.")
+@click.option("--deadline", type=DEADLINE, default=None,
+              help="The notice's deadline. " + DEADLINE_HELP.format(start="the notice"))
 @at_option()
 @pass_session
 def task_notice(session: Session, task_id: str, notice_no: str, requirements: str,
-                deadline: date | None, occurred_at: datetime | None) -> None:
+                deadline: date | WorkingDays | None, occurred_at: datetime | None) -> None:
     """Issue a rectification notice (整改通知书)."""
     _said(session.store.ledger.issue_notice(session.actor, task_id, notice_no, requirements,
                                             deadline, _when(session, occurred_at)))
@@ -161,11 +166,13 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
 
 @task.command("extend")
 @click.argument("task_id")
-@click.option("--deadline", type=DATE, required=True)
+@click.option("--deadline", type=DEADLINE, required=True,
+              help="The new deadline: a date YYYY-MM-DD, or working days (7工作日, "
+              "7个工作日, 7wd) more after the current deadline.")
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
-def task_extend(session: Session, task_id: str, deadline: date, reason: str,
+def task_extend(session: Session, task_id: str, deadline: date | WorkingDays, reason: str,
                 occurred_at: datetime | None) -> None:
     """Extend the deadline (the acting person approves it)."""
     _said(session.store.ledger.extend_deadline(session.actor, task_id, deadline, reason,
@@ -214,10 +221,11 @@ def task_close(session: Session, task_id: str, closure: str, reason: str,
 @task.command("reopen")
 @click.argument("task_id")
 @click.option("--reason", required=True)
-@click.option("--deadline", type=DATE, required=True)
+@click.option("--deadline", type=DEADLINE, required=True,
+              help=DEADLINE_HELP.format(start="the reopening"))
 @at_option()
 @pass_session
-def task_reopen(session: Session, task_id: str, reason: str, deadline: date,
+def task_reopen(session: Session, task_id: str, reason: str, deadline: date | WorkingDays,
                 occurred_at: datetime | None) -> None:
     """Reopen a closed task: the problem came back (反弹)."""
     _said(session.store.ledger.reopen(session.actor, task_id, reason, deadline,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, require_text
@@ -21,6 +21,10 @@ PARENT_KINDS: dict[str, tuple[str | None, ...]] = {
     "部门": (None, "区"),
     "物业": (None, "街道", "社区"),
 }
+
+# A campaign's own calendar marks a day as one of these, overriding the official one.
+LOCAL_HOLIDAY = "holiday"
+LOCAL_WORKDAY = "workday"
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 
@@ -62,6 +66,7 @@ class Campaign(LedgerAggregate):
             campaign.required_inspections = self.required_inspections
             campaign.recurrence_window_days = self.recurrence_window_days
             campaign.recurrence_lookback_months = self.recurrence_lookback_months
+            campaign.local_days = {}
 
     class CategoryAdded(LedgerEvent):
         category: str
@@ -75,6 +80,24 @@ class Campaign(LedgerAggregate):
 
         def apply(self, campaign: Campaign) -> None:
             campaign.required_inspections = self.required_inspections
+
+    class LocalHolidayAdded(LedgerEvent):
+        """A day off the campaign's city takes that the official calendar does not have."""
+
+        day: date
+        reason: str
+
+        def apply(self, campaign: Campaign) -> None:
+            campaign.local_days[self.day] = LOCAL_HOLIDAY
+
+    class LocalWorkdayAdded(LedgerEvent):
+        """A working day the city keeps that the official calendar gives off."""
+
+        day: date
+        reason: str
+
+        def apply(self, campaign: Campaign) -> None:
+            campaign.local_days[self.day] = LOCAL_WORKDAY
 
     @classmethod
     def start(cls, *, name: str, time_zone: str, categories: list[str],
@@ -126,6 +149,26 @@ class Campaign(LedgerAggregate):
             raise Refused(f"required inspections must be 0 or more, got {required}")
         self._stamp(self.SettingsChanged, actor, occurred_at, required_inspections=required,
                     reason=require_text("reason", reason))
+
+    def add_local_day(self, day: date, kind: str, reason: str, *,
+                      official_workday: bool | None, actor: Actor,
+                      occurred_at: datetime) -> None:
+        """Record a day of the campaign's own calendar: a ``holiday`` or a ``workday``.
+        ``official_workday`` is what the official calendar says of the day (None where it
+        does not know the year). Deadlines resolved later count with it; those already
+        recorded keep their dates."""
+        authorize(actor, "manage_registry")
+        if kind not in (LOCAL_HOLIDAY, LOCAL_WORKDAY):
+            raise Refused(f"a local day is a {LOCAL_HOLIDAY} or a {LOCAL_WORKDAY}, got {kind!r}")
+        reason = require_text("reason", reason)
+        workday = kind == LOCAL_WORKDAY
+        if self.local_days.get(day) == kind:
+            raise Refused(f"{day.isoformat()} is already a local {kind} of this campaign")
+        if day not in self.local_days and official_workday is workday:
+            said = "a working day" if workday else "a day off"
+            raise Refused(f"{day.isoformat()} is already {said} in the official calendar")
+        event = self.LocalWorkdayAdded if workday else self.LocalHolidayAdded
+        self._stamp(event, actor, occurred_at, day=day, reason=reason)
 
 
 class Unit(LedgerAggregate):

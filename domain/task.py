@@ -106,6 +106,15 @@ def check_origin(origin: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**origin, "file": digest}
 
 
+def check_rule(deadline: date | None, rule: str | None) -> str | None:
+    """A deadline's rule ("7个工作日") goes with the date it resolved to, or is absent."""
+    if rule is None:
+        return None
+    if deadline is None:
+        raise Refused(f"deadline rule {rule!r} needs the date it resolves to")
+    return require_text("deadline rule", rule)
+
+
 class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""
 
@@ -133,6 +142,9 @@ class Task(LedgerAggregate):
         note: str
         # Where an imported task came from: {source, file (sha256), name, row, id}.
         origin: dict[str, Any] | None = None
+        # The deadline as it was given, where that was not a date ("7个工作日"); the
+        # deadline field holds the date it resolved to when the event was recorded.
+        deadline_rule: str | None = None
 
         def apply(self, task: Task) -> None:
             task.task_id = self.task_id
@@ -168,6 +180,7 @@ class Task(LedgerAggregate):
         notice_no: str
         requirements: str
         deadline: date | None
+        deadline_rule: str | None = None
 
         def change(self, task: Task) -> None:
             task.notice_no = self.notice_no
@@ -205,6 +218,7 @@ class Task(LedgerAggregate):
         deadline: date
         previous_deadline: date
         reason: str
+        deadline_rule: str | None = None
 
         def change(self, task: Task) -> None:
             task.deadline = self.deadline
@@ -233,6 +247,7 @@ class Task(LedgerAggregate):
     class Reopened(TaskEvent):
         reason: str
         deadline: date
+        deadline_rule: str | None = None
 
         def change(self, task: Task) -> None:
             task.state = RECTIFYING
@@ -273,10 +288,13 @@ class Task(LedgerAggregate):
     def assign(cls, *, task_id: str, unit: str, category: str, source: str, location: str,
                description: str, deadline: date, actor: Actor, occurred_at: datetime,
                zone: tzinfo, now: datetime, inspection: str | None = None,
-               note: str = "", origin: dict[str, Any] | None = None) -> Task:
+               note: str = "", origin: dict[str, Any] | None = None,
+               deadline_rule: str | None = None) -> Task:
         """Assign a problem or target to a unit. The unit and category are checked by the
         caller against the registries; here the task's own data is checked. An imported
-        task carries its ``origin``: the file's sha256, the row, and the source's own id."""
+        task carries its ``origin``: the file's sha256, the row, and the source's own id.
+        A deadline given as working days comes as its ``deadline_rule`` with the date the
+        caller resolved it to by the holiday calendar."""
         authorize(actor, "assign")
         check_moment(occurred_at, now)
         source = parse_source(source)
@@ -290,6 +308,7 @@ class Task(LedgerAggregate):
             source=source, location=require_text("location", location),
             description=require_text("description", description), deadline=deadline,
             inspection=inspection, note=note.strip(), origin=check_origin(origin),
+            deadline_rule=check_rule(deadline, deadline_rule),
             occurred_at=occurred_at, actor=actor.id, role=actor.role,
         )
 
@@ -307,7 +326,7 @@ class Task(LedgerAggregate):
 
     def issue_notice(self, *, notice_no: str, requirements: str, actor: Actor,
                      occurred_at: datetime, now: datetime, zone: tzinfo,
-                     deadline: date | None = None) -> None:
+                     deadline: date | None = None, deadline_rule: str | None = None) -> None:
         """Issue a numbered rectification notice (整改通知书), optionally with a deadline."""
         authorize(actor, "issue_notice")
         self._check_when(occurred_at, now)
@@ -318,7 +337,8 @@ class Task(LedgerAggregate):
             self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.NoticeIssued, actor, occurred_at,
                     notice_no=require_text("notice number", notice_no),
-                    requirements=requirements.strip(), deadline=deadline)
+                    requirements=requirements.strip(), deadline=deadline,
+                    deadline_rule=check_rule(deadline, deadline_rule))
 
     def report_rectification(self, *, description: str, evidence: list[dict[str, str]],
                              actor: Actor, occurred_at: datetime, now: datetime) -> None:
@@ -350,7 +370,8 @@ class Task(LedgerAggregate):
                         evidence=check_evidence(evidence))
 
     def extend_deadline(self, *, deadline: date, reason: str, actor: Actor,
-                        occurred_at: datetime, now: datetime) -> None:
+                        occurred_at: datetime, now: datetime,
+                        deadline_rule: str | None = None) -> None:
         """Move the current cycle's deadline later; the approver is the actor."""
         authorize(actor, "extend_deadline")
         self._check_when(occurred_at, now)
@@ -360,7 +381,8 @@ class Task(LedgerAggregate):
             raise Refused(f"new deadline {deadline.isoformat()} is not after the current "
                           f"deadline {self.deadline.isoformat()}")
         self._stamp(self.DeadlineExtended, actor, occurred_at, deadline=deadline,
-                    previous_deadline=self.deadline, reason=require_text("reason", reason))
+                    previous_deadline=self.deadline, reason=require_text("reason", reason),
+                    deadline_rule=check_rule(deadline, deadline_rule))
 
     def escalate(self, *, reason: str, actor: Actor, occurred_at: datetime,
                  now: datetime) -> None:
@@ -399,7 +421,7 @@ class Task(LedgerAggregate):
                     reason=require_text("reason", reason))
 
     def reopen(self, *, reason: str, deadline: date, actor: Actor, occurred_at: datetime,
-               now: datetime, zone: tzinfo) -> None:
+               now: datetime, zone: tzinfo, deadline_rule: str | None = None) -> None:
         """The problem is back (反弹): a new rectification cycle with its own deadline."""
         authorize(actor, "reopen")
         self._check_when(occurred_at, now)
@@ -410,7 +432,7 @@ class Task(LedgerAggregate):
                           "assign a new task instead")
         self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.Reopened, actor, occurred_at, reason=require_text("reason", reason),
-                    deadline=deadline)
+                    deadline=deadline, deadline_rule=check_rule(deadline, deadline_rule))
 
     def close_imported_as_verified(self, *, rectification: str, reinspection: str,
                                    reason: str, actor: Actor, occurred_at: datetime,

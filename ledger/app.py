@@ -30,11 +30,20 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused, check_moment
+from domain.base import (
+    Actor,
+    DomainError,
+    LedgerAggregate,
+    NotFound,
+    Refused,
+    check_moment,
+    local_date,
+)
 from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
 from ledger.chain import GENESIS, Record
+from ledger.workdays import WorkingDayCommands, WorkingDays
 
 R = TypeVar("R")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -136,7 +145,7 @@ class Finding:
     category: str
     location: str
     description: str
-    deadline: date
+    deadline: date | WorkingDays
     notice_no: str | None = None
     requirements: str = ""
     evidence: list[dict[str, str]] = field(default_factory=list)
@@ -152,7 +161,7 @@ def sequence_id(prefix: str, number: int) -> str:
     return f"{prefix}{number:0{ID_DIGITS}d}"
 
 
-class Ledger(Application[str]):
+class Ledger(WorkingDayCommands, Application[str]):
     """The taizhang application over one store."""
 
     name = "taizhang"
@@ -421,7 +430,8 @@ class Ledger(Application[str]):
     # --- tasks ---------------------------------------------------------------------------
 
     def assign(self, actor_id: str, *, unit: str, category: str, source: str, location: str,
-               description: str, deadline: date, notice_no: str | None = None,
+               description: str, deadline: date | WorkingDays,
+               notice_no: str | None = None,
                requirements: str = "", note: str = "",
                occurred_at: datetime | None = None) -> dict[str, Any]:
         """Assign a task to a unit (with a notice at once, if a number is given)."""
@@ -441,11 +451,14 @@ class Ledger(Application[str]):
                   unit: str, source: str, when: datetime, now: datetime,
                   inspection: str | None = None, note: str = "") -> Task:
         self.unit(unit).check_active()
+        deadline, rule = self.resolve_deadline(finding.deadline,
+                                               local_date(when, campaign.zone), campaign)
         task = Task.assign(
             task_id=task_id, unit=unit, category=campaign.check_category(finding.category),
             source=source, location=finding.location, description=finding.description,
-            deadline=finding.deadline, actor=actor, occurred_at=when, zone=campaign.zone,
-            now=now, inspection=inspection, note=note)
+            deadline=deadline, actor=actor, occurred_at=when,  # type: ignore[arg-type]
+            zone=campaign.zone, now=now, inspection=inspection, note=note,
+            deadline_rule=rule)
         if finding.notice_no:
             task.issue_notice(notice_no=finding.notice_no, requirements=finding.requirements,
                               actor=actor, occurred_at=when, now=now, zone=campaign.zone)
@@ -489,13 +502,15 @@ class Ledger(Application[str]):
                              t.acknowledge(actor=a, occurred_at=w, now=n, note=note))
 
     def issue_notice(self, actor_id: str, task_id: str, notice_no: str,
-                     requirements: str = "", deadline: date | None = None,
+                     requirements: str = "", deadline: date | WorkingDays | None = None,
                      occurred_at: datetime | None = None) -> dict[str, Any]:
-        """Issue a rectification notice (整改通知书)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
-                             t.issue_notice(notice_no=notice_no, requirements=requirements,
-                                            deadline=deadline, actor=a, occurred_at=w, now=n,
-                                            zone=z))
+        """Issue a rectification notice (整改通知书); working days count from the day
+        after the notice."""
+        def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
+            resolved, rule = self.resolve_deadline(deadline, local_date(w, z))
+            t.issue_notice(notice_no=notice_no, requirements=requirements, deadline=resolved,
+                           deadline_rule=rule, actor=a, occurred_at=w, now=n, zone=z)
+        return self._command(actor_id, task_id, occurred_at, command)
 
     def report_rectification(self, actor_id: str, task_id: str, description: str,
                              evidence: list[dict[str, str]] | None = None,
@@ -514,12 +529,15 @@ class Ledger(Application[str]):
                              t.reinspect(passed=passed, note=note, evidence=evidence or [],
                                          actor=a, occurred_at=w, now=n))
 
-    def extend_deadline(self, actor_id: str, task_id: str, deadline: date, reason: str,
-                        occurred_at: datetime | None = None) -> dict[str, Any]:
-        """Extend the current cycle's deadline; the actor is the approver."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
-                             t.extend_deadline(deadline=deadline, reason=reason, actor=a,
-                                               occurred_at=w, now=n))
+    def extend_deadline(self, actor_id: str, task_id: str, deadline: date | WorkingDays,
+                        reason: str, occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Extend the current cycle's deadline; the actor is the approver. Working days
+        are that many more after the current deadline."""
+        def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
+            resolved, rule = self.resolve_deadline(deadline, t.deadline)
+            t.extend_deadline(deadline=resolved, deadline_rule=rule,  # type: ignore[arg-type]
+                              reason=reason, actor=a, occurred_at=w, now=n)
+        return self._command(actor_id, task_id, occurred_at, command)
 
     def escalate(self, actor_id: str, task_id: str, reason: str,
                  occurred_at: datetime | None = None) -> dict[str, Any]:
@@ -540,12 +558,15 @@ class Ledger(Application[str]):
                              t.close(closure=closure, reason=reason, actor=a, occurred_at=w,
                                      now=n))
 
-    def reopen(self, actor_id: str, task_id: str, reason: str, deadline: date,
+    def reopen(self, actor_id: str, task_id: str, reason: str, deadline: date | WorkingDays,
                occurred_at: datetime | None = None) -> dict[str, Any]:
-        """Reopen a closed task: the problem came back (反弹)."""
-        return self._command(actor_id, task_id, occurred_at, lambda t, a, z, w, n:
-                             t.reopen(reason=reason, deadline=deadline, actor=a,
-                                      occurred_at=w, now=n, zone=z))
+        """Reopen a closed task: the problem came back (反弹); working days count from the
+        day after the reopening."""
+        def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
+            resolved, rule = self.resolve_deadline(deadline, local_date(w, z))
+            t.reopen(reason=reason, deadline=resolved,  # type: ignore[arg-type]
+                     deadline_rule=rule, actor=a, occurred_at=w, now=n, zone=z)
+        return self._command(actor_id, task_id, occurred_at, command)
 
     def reassign(self, actor_id: str, task_id: str, unit: str, reason: str,
                  occurred_at: datetime | None = None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from domain.registry import CODE_PATTERN, UNIT_KINDS, Campaign, Unit, check_zone
 from domain.roles import authorize
 from domain.task import CLOSURES, Task, parse_source
 from ledger.app import ATTEMPTS, Conflict, Ledger
+from ledger.workdays import Calendar, UnknownYear, WorkingDays, parse_working_days
 
 ID_PREFIX = "IM-"
 FIELDS = ("id", "category", "description", "location", "unit", "source", "assigned",
@@ -159,6 +160,7 @@ class Mapping:
     deadline_missing: str
     deadline_days: int | None
     deadline_days_by_category: dict[str, int]
+    deadline_working_days: int | None
     unknown_units: str
     unit_kind: str
     unit_parent: str | None
@@ -303,7 +305,8 @@ class _Checker:
             raise self.fail("[columns] status", "needs a [status] table mapping each value "
                             f"to one of {', '.join(ACTIONS)}")
 
-        deadline = self.table(raw, "deadline", ("missing", "days", "days_by_category"))
+        deadline = self.table(raw, "deadline", ("missing", "days", "days_by_category",
+                                                "working_days"))
         missing = self.choice(deadline, "deadline", "missing", ("default", "reject"),
                               "default")
         days = deadline.get("days")
@@ -314,9 +317,16 @@ class _Checker:
             raise self.fail("[deadline] days_by_category", "must be a table")
         by_category = {str(k): self.days(v, f"[deadline.days_by_category] {k!r}")
                        for k, v in by_category.items()}
-        if missing == "default" and days is None:
-            raise self.fail("[deadline] days", "is required: the deadline, in days after the "
-                            "assignment, of a row that gives none (or missing = \"reject\")")
+        working_days = deadline.get("working_days")
+        if working_days is not None:
+            working_days = self.days(working_days, "[deadline] working_days")
+            if working_days < 1 or days is not None:
+                raise self.fail("[deadline] working_days", "must be 1 or more, and not given "
+                                f"with days, got {working_days!r}")
+        if missing == "default" and days is None and working_days is None:
+            raise self.fail("[deadline] days", "is required: the deadline, in days (or "
+                            "working_days) after the assignment, of a row that gives none "
+                            "(or missing = \"reject\")")
 
         units = self.table(raw, "units", ("unknown", "kind", "parent"))
         unit_kind = self.text(units, "units", "kind", "部门")
@@ -337,7 +347,7 @@ class _Checker:
             values=values, date_formats=tuple(formats), time_zone=time_zone,
             statuses={str(k).strip(): v for k, v in statuses.items()},
             deadline_missing=missing, deadline_days=days,
-            deadline_days_by_category=by_category,
+            deadline_days_by_category=by_category, deadline_working_days=working_days,
             unknown_units=self.choice(units, "units", "unknown", POLICIES, "refuse"),
             unit_kind=unit_kind or "部门", unit_parent=self.text(units, "units", "parent"),
             unknown_categories=self.choice(categories, "categories", "unknown", POLICIES,
@@ -576,6 +586,7 @@ class Row:
     description: str
     assigned: datetime
     deadline: date
+    deadline_rule: str | None
     action: str
     status: str
     acted_at: datetime | None
@@ -590,10 +601,12 @@ class Row:
 class RowReader:
     """Turns a row's cells into a :class:`Row`; pure: no store, no clock."""
 
-    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo) -> None:
+    def __init__(self, mapping: Mapping, table: Table, zone: tzinfo,
+                 calendar: Calendar | None = None) -> None:
         self.mapping = mapping
         self.table = table
         self.zone = zone
+        self.calendar = calendar or Calendar()
         self.file_zone = ZoneInfo(mapping.time_zone) if mapping.time_zone else zone
         self.index = {}
         for position, name in enumerate(table.header):
@@ -639,7 +652,7 @@ class RowReader:
                else f"{self.table.digest}\n{number}")
         category = self._mapped("category", self.text("category"))
         assigned = self.moment("assigned")
-        deadline = self.deadline(assigned, category)
+        deadline, deadline_rule = self.deadline(assigned, category)
         status, action = self.status()
         acted_at = None
         closed_value = self.optional_text("closed")
@@ -670,7 +683,8 @@ class RowReader:
             unit=self.text("unit"), category=category,
             source=self._source(), location=self.text("location"),
             description=self.text("description"), assigned=assigned, deadline=deadline,
-            action=action, status=status, acted_at=acted_at, reassign_to=reassign_to,
+            deadline_rule=deadline_rule, action=action, status=status, acted_at=acted_at,
+            reassign_to=reassign_to,
             rectification=self.optional_text("rectification"),
             reinspection=self.optional_text("reinspection"), note=notes,
             filled=self._filled, labels=self.labels)
@@ -792,24 +806,43 @@ class RowReader:
             return value
         return datetime.combine(value, time(), tzinfo=self.file_zone)
 
-    def deadline(self, assigned: datetime, category: str) -> date:
+    def deadline(self, assigned: datetime, category: str) -> tuple[date, str | None]:
+        """The row's deadline, and the rule it was given as where that is working days
+        ("5个工作日" in the cell, or the mapping's working_days)."""
         text = self.optional_text("deadline")
+        column = self.label("deadline")
         if text:
+            try:
+                working = parse_working_days(text, column)
+            except Refused as e:
+                raise RowError(column, text, "malformed deadline", str(e)) from None
+            if working is not None:
+                return self._working(assigned, working, column, text)
             relative = RELATIVE_DEADLINE.match(text)
             if relative:
-                return local_date(assigned, self.zone) + timedelta(days=int(relative[1]))
+                return local_date(assigned, self.zone) + timedelta(days=int(relative[1])), None
             value, _ = self._parse("deadline")
-            return value.astimezone(self.zone).date() if isinstance(value, datetime) else value
-        column = self.label("deadline")
+            return (value.astimezone(self.zone).date() if isinstance(value, datetime)
+                    else value), None
         if self.mapping.deadline_missing == "reject":
             raise RowError(column, "", "empty deadline", f"{column} is empty")
+        empty = f" ({column} empty)" if "deadline" in self.mapping.columns else ""
         days = self.mapping.deadline_days_by_category.get(category,
                                                           self.mapping.deadline_days)
+        if days is None and self.mapping.deadline_working_days is not None:
+            count = self.mapping.deadline_working_days
+            self._filled.append(f"deadline: {count} working days after assignment{empty}")
+            return self._working(assigned, WorkingDays(count, f"{count}个工作日"), column, "")
         assert days is not None, "the mapping checker requires [deadline] days"
-        self._filled.append(f"deadline: {days} days after assignment"
-                            + (f" ({column} empty)" if "deadline" in self.mapping.columns
-                               else ""))
-        return local_date(assigned, self.zone) + timedelta(days=days)
+        self._filled.append(f"deadline: {days} days after assignment{empty}")
+        return local_date(assigned, self.zone) + timedelta(days=days), None
+
+    def _working(self, assigned: datetime, working: WorkingDays, column: str,
+                 text: str) -> tuple[date, str | None]:
+        try:
+            return self.calendar.resolve(working, local_date(assigned, self.zone), column)
+        except UnknownYear as e:
+            raise RowError(column, text, "unknown calendar year", str(e)) from None
 
 
 # --- the import ----------------------------------------------------------------------------
@@ -872,7 +905,8 @@ class Importer:
         self.actor: Actor = ledger.actor(actor_id)
         authorize(self.actor, "import_records")
         self.campaign: Campaign = ledger.campaign()
-        self.reader = RowReader(mapping, table, self.campaign.zone)
+        self.reader = RowReader(mapping, table, self.campaign.zone,
+                                ledger.work_calendar(self.campaign))
         self.imported: set[str] = set()
         self.scanned = 0
         self.units: dict[str, Unit] = {}
@@ -1024,7 +1058,7 @@ class Importer:
                 task_id=task_id, unit=unit, category=row.category, source=row.source,
                 location=row.location, description=row.description, deadline=row.deadline,
                 actor=self.actor, occurred_at=row.assigned, zone=self.campaign.zone, now=now,
-                note=row.note, origin=origin)
+                note=row.note, origin=origin, deadline_rule=row.deadline_rule)
         except Refused as e:
             raise self._refusal(row, e, "assigned") from None
         new_target = None

@@ -47,28 +47,35 @@ def _closed(d: dict[str, Any]) -> str:
     return f"closed 销号 ({d['closure']}" + (f" {label})" if label else ")")
 
 
+def _deadline(d: dict[str, Any]) -> str:
+    """A deadline as recorded: its date, and the rule it was given as ("7个工作日")."""
+    rule = d.get("deadline_rule")
+    return f"deadline {d['deadline']}" + (f" ({rule})" if rule else "")
+
+
 def _notice(d: dict[str, Any]) -> str:
     text = f"rectification notice {d['notice_no']} 整改通知书"
     if d.get("deadline"):
-        text += f", deadline {d['deadline']}"
+        text += f", {_deadline(d)}"
     return text + (f": {d['requirements']}" if d.get("requirements") else "")
 
 
 SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "Task.Assigned": lambda d: (
         f"assigned to {d['unit']} ({SOURCES.get(d['source'], d['source'])}): "
-        f"{d['category']} · {d['location']} · {d['description']} · deadline {d['deadline']}"),
+        f"{d['category']} · {d['location']} · {d['description']} · {_deadline(d)}"),
     "Task.Acknowledged": lambda d: "acknowledged 签收",
     "Task.NoticeIssued": _notice,
     "Task.RectificationReported": lambda d: f"rectification reported: {d['description']}",
     "Task.ReinspectionPassed": lambda d: "re-inspection passed 整改到位",
     "Task.ReinspectionFailed": lambda d: "re-inspection failed 返工",
     "Task.DeadlineExtended": lambda d: (
-        f"deadline extended {d['previous_deadline']} → {d['deadline']}"),
+        f"deadline extended {d['previous_deadline']} → {d['deadline']}"
+        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
     "Task.Escalated": lambda d: "escalated 督办",
     "Task.EvidenceAttached": lambda d: "evidence attached",
     "Task.Closed": _closed,
-    "Task.Reopened": lambda d: f"reopened 反弹, deadline {d['deadline']}",
+    "Task.Reopened": lambda d: f"reopened 反弹, {_deadline(d)}",
     "Task.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
     "Task.Corrected": lambda d: f"corrects event {d['corrects']}: " + ", ".join(
         f"{k} = {v}" for k, v in d["changes"].items()),
@@ -76,6 +83,8 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
         + (", ".join(d["findings"]) or "no problem found")),
     "Campaign.Started": lambda d: f"campaign {d['name']} started ({d['time_zone']})",
+    "Campaign.LocalHolidayAdded": lambda d: f"local holiday {d['day']} (not a working day)",
+    "Campaign.LocalWorkdayAdded": lambda d: f"local working day {d['day']}",
     "Unit.Registered": lambda d: (
         f"unit {d['code']} {d['name']} ({d['kind']}) registered"
         + (f" under {d['parent']}" if d.get("parent") else "")),

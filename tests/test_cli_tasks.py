@@ -133,7 +133,8 @@ def test_inspect_refuses_a_malformed_finding(cli: Cli) -> None:
 
 def test_inspect_refuses_a_malformed_finding_deadline(cli: Cli) -> None:
     cli.refused("inspect", "JS01", "--finding", "环境卫生|a|b|5月10日", as_="li",
-                message="finding deadline must be YYYY-MM-DD, got '5月10日'")
+                message="finding deadline must be YYYY-MM-DD, or working days: 7工作日, "
+                        "7个工作日, 7wd, got '5月10日'")
 
 
 def test_inspect_refuses_an_unknown_category(cli: Cli) -> None:
@@ -221,8 +222,8 @@ def test_assign_to_a_retired_unit_is_refused(cli: Cli) -> None:
 
 def test_assign_refuses_a_malformed_deadline(cli: Cli) -> None:
     cli.usage_refused(*ASSIGN, "--deadline", "2024-02-30", as_="admin",
-                      message="Invalid value for '--deadline': '2024-02-30' is not a date "
-                              "(YYYY-MM-DD)")
+                      message="Invalid value for '--deadline': must be YYYY-MM-DD, or "
+                              "working days: 7工作日, 7个工作日, 7wd, got '2024-02-30'")
 
 
 def test_assign_requires_a_deadline(cli: Cli) -> None:
@@ -418,8 +419,9 @@ def test_a_verified_task_is_not_extended(cli: Cli) -> None:
 def test_extend_refuses_a_malformed_deadline(cli: Cli) -> None:
     task = make_task(cli, "rectifying")
     cli.usage_refused("task", "extend", task, "--deadline", "next week", "--reason", "x",
-                      as_="li", message="Invalid value for '--deadline': 'next week' is not "
-                                        "a date (YYYY-MM-DD)")
+                      as_="li", message="Invalid value for '--deadline': must be "
+                                        "YYYY-MM-DD, or working days: 7工作日, 7个工作日, "
+                                        "7wd, got 'next week'")
 
 
 # --- task escalate ---------------------------------------------------------------------
@@ -682,10 +684,11 @@ def test_task_list_refuses_a_malformed_month(cli: Cli) -> None:
 # --- the README's tour -----------------------------------------------------------------
 
 
-def tour_commands() -> list[list[str]]:
-    """The shell lines of README.md's "A tour", joined where they continue."""
+def tour_commands(heading: str = "## A tour") -> list[list[str]]:
+    """The shell lines of README.md's first sh block under ``heading``, joined where they
+    continue."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("## A tour", 1)[1]
+    section = text.split(heading, 1)[1]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     joined = block.replace("\\\n", " ")
     return [shlex.split(line, comments=True) for line in joined.splitlines()

@@ -1,0 +1,59 @@
+"""The campaign's working-day calendar: the official arrangement and the city's own days."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from commands.output import emit, output_options
+from commands.params import DATE, at_option, localize
+from commands.session import Session, pass_session
+from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY
+from ledger.workdays import known_years
+
+CALENDAR_COLUMNS = [("day", "day"), ("weekday", "weekday"), ("local", "local"),
+                    ("official", "official calendar"), ("reason", "reason")]
+
+
+@click.group("calendar")
+def calendar() -> None:
+    """Working days (工作日): the official holiday calendar and the campaign's own days."""
+
+
+def _local_day_command(kind: str, help_text: str) -> None:
+    """``calendar add-holiday`` and ``calendar add-workday``: one command each."""
+
+    @calendar.command(f"add-{kind}", help=help_text)
+    @click.argument("day", metavar="DATE", type=DATE)
+    @click.option("--reason", required=True,
+                  help="Why, e.g. the city's notice that gives it.")
+    @at_option()
+    @pass_session
+    def command(session: Session, day: date, reason: str,
+                occurred_at: datetime | None) -> None:
+        ledger = session.store.ledger
+        result = ledger.add_local_day(session.actor, day, kind, reason,
+                                      localize(occurred_at, ledger.campaign().zone))
+        click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
+                   f"{result['reason']} (deadlines resolved from now on count with it)")
+
+
+_local_day_command(LOCAL_HOLIDAY, "Record DATE as a local day off: working-day deadlines "
+                   "skip it.")
+_local_day_command(LOCAL_WORKDAY, "Record DATE as a local working day: working-day "
+                   "deadlines count it.")
+
+
+@calendar.command("show")
+@click.option("--year", type=click.IntRange(min=1), default=None, help="Only this year.")
+@output_options()
+@pass_session
+def calendar_show(session: Session, year: int | None, fmt: str) -> None:
+    """The campaign's own days, beside what the official calendar says of each."""
+    rows = session.store.ledger.describe_calendar(year)
+    if fmt == "table":
+        first, last = known_years()
+        click.echo(f"official calendar (chinesecalendar): {first}–{last}; "
+                   f"local days: {len(rows)}")
+    emit(rows, CALENDAR_COLUMNS, fmt)
