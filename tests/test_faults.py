@@ -33,9 +33,9 @@ TERMINATED = "terminating connection due to administrator command"
 
 
 class City:
-    """A seeded ledger on PostgreSQL, its follower running as a service would (its lock
-    timeout 1 s), shared by the tests of this module: each starts where the last left the
-    ledger, with the follower at its head."""
+    """A seeded ledger on PostgreSQL, its follower running as a service would (patient:
+    its lock timeout 30 s), shared by the tests of this module: each starts where the last
+    left the ledger, with the follower at its head."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -45,7 +45,7 @@ class City:
         seed_campaign(store.ledger)
         store.close()
         self.follower = Process(url, "projections", "follow",
-                                env={"TAIZHANG_LOCK_TIMEOUT": "1"})
+                                env={"TAIZHANG_LOCK_TIMEOUT": "30"})
         self.follower.expect(r"connected: at position 0")
         self.follower.expect(r"\+11 events, at position 11, lag 0")
 
@@ -123,7 +123,7 @@ def test_the_follower_reconnects_after_its_connections_are_terminated(city: City
     assert city.server.terminate_process(follower.pid)
     second = city.assigned(city.assign())
     follower.expect(rf"reconnected: at position ({head + 1}|{head + 2})")
-    assert settled(city.url, follower) == head + 2
+    assert settled(city.url) == head + 2
     assert city.tasks()[-2:] == [first, second]
     # `projections status` says when it last advanced them.
     code, out, _ = taizhang(city.url, "projections", "status", "--format", "json")
@@ -135,18 +135,40 @@ def test_the_follower_reconnects_after_its_connections_are_terminated(city: City
 
 def test_the_follower_waits_out_a_lock_with_growing_pauses(city: City) -> None:
     """A follower that cannot take the projections' positions (a rebuild, or a session
-    forgotten holding them) tries again, 0.5 s, 1 s … apart, one line per attempt
-    (its lock timeout here: 1 s)."""
+    forgotten holding them) tries again, 0.5 s, 1 s … apart, one line per attempt (this
+    one's lock timeout: 1 s)."""
+    head = city.head()
+    follower = Process(city.url, "projections", "follow", env={"TAIZHANG_LOCK_TIMEOUT": "1"})
+    try:
+        follower.expect(rf"connected: at position {head}")
+        positions = f'SELECT * FROM "{city.server.url.schema}".rm_positions FOR UPDATE'
+        with city.server.holding(positions):
+            city.assigned(city.assign())
+            for attempt, pause in [(1, "0.5"), (2, "1")]:
+                follower.expect(r"waited too long for a lock \(canceling statement due to "
+                                rf"lock timeout\); reconnecting in {pause} s \(attempt "
+                                rf"{attempt}\)")
+        follower.expect(rf"reconnected: at position ({head}|{head + 1})")
+        assert settled(city.url) == head + 1
+    finally:
+        code, _, lines = follower.stop()
+    assert code == 0 and lines[-1] == f"stopped at position {head + 1}", lines
+
+
+def test_the_follower_cut_in_the_middle_of_a_batch_folds_it_again_once(city: City) -> None:
+    """Its connection terminated after it folded a batch's rows, before the batch and its
+    positions committed: the batch is rolled back, and folded again after the
+    reconnection — not skipped, not twice."""
     follower, head = city.follower, city.head()
-    positions = f'SELECT * FROM "{city.server.url.schema}".rm_positions FOR UPDATE'
-    with city.server.holding(positions):
+    follower.skip()
+    with city.server.gate("statement", table="rm_positions") as gate:
         city.assigned(city.assign())
-        for attempt, pause in [(1, "0.5"), (2, "1")]:
-            follower.expect(r"waited too long for a lock \(canceling statement due to lock "
-                            rf"timeout\); reconnecting in {pause} s \(attempt {attempt}\)")
-    assert settled(city.url, follower) == head + 1
-    assert follower.lines[-2:] == [f"reconnected: at position {head}",
-                                   f"+1 event, at position {head + 1}, lag 0"], follower.lines
+        until(lambda: city.server.waiting_for_advisory(gate), what="the batch stopped")
+        assert city.server.terminate_process(follower.pid)
+    follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
+    follower.expect(rf"reconnected: at position {head}")
+    follower.expect(rf"\+1 event, at position {head + 1}, lag 0")
+    assert settled(city.url) == head + 1
 
 
 def test_the_follower_waits_for_a_store_it_cannot_reach_with_bounded_pauses(
@@ -171,7 +193,7 @@ def test_the_follower_waits_for_a_store_it_cannot_reach_with_bounded_pauses(
         code, _, lines = follower.stop()
         link.cut()
     assert code == 0 and lines[-1] == f"stopped at position {head + 1}", lines
-    assert settled(city.url, city.follower) == head + 1
+    assert settled(city.url) == head + 1
 
 
 def test_the_follower_ends_on_an_error_that_waiting_cannot_cure() -> None:
@@ -206,7 +228,7 @@ def test_a_command_whose_read_is_cut_reads_again_and_is_written_once(city: City)
         city.server.terminate(until(city.server.waiting_for_table, what="a read waiting"))
         until(city.server.waiting_for_table, what="the read asked again")
     city.assigned(command)
-    assert settled(city.url, city.follower) == head + 1
+    assert settled(city.url) == head + 1
 
 
 @pytest.mark.parametrize("phase", ["lock", "insert", "commit"])
@@ -219,7 +241,7 @@ def test_a_command_cut_in_its_transaction_writes_nothing_and_says_so(city: City,
     if phase == "lock":
         holding, key = server.write_lock(), server.table_oid()
     else:
-        holding = server.gate(phase)
+        holding = server.gate("statement" if phase == "insert" else phase)
     with holding as gate:
         key = key if phase == "lock" else gate
         command = city.assign(TAIZHANG_LOCK_TIMEOUT="30")
@@ -231,7 +253,7 @@ def test_a_command_cut_in_its_transaction_writes_nothing_and_says_so(city: City,
                     "again is safe")
     assert city.head() == head
     city.assigned(city.assign())
-    assert settled(city.url, city.follower) == head + 1
+    assert settled(city.url) == head + 1
 
 
 def test_a_lock_holder_that_dies_releases_the_lock_at_once(city: City) -> None:
@@ -245,7 +267,7 @@ def test_a_lock_holder_that_dies_releases_the_lock_at_once(city: City) -> None:
         city.assigned(command)
     # Long before its 60 s wait would have ended: the lock went with its holder.
     assert time.monotonic() - released < 20
-    assert settled(city.url, city.follower) == head + 1
+    assert settled(city.url) == head + 1
 
 
 def test_a_lock_held_longer_than_the_setting_is_one_line_naming_the_setting(city: City) -> None:
@@ -258,7 +280,7 @@ def test_a_lock_held_longer_than_the_setting_is_one_line_naming_the_setting(city
                     "(raise TAIZHANG_LOCK_TIMEOUT to wait longer)")
     assert city.head() == head
     city.assigned(city.assign())
-    assert settled(city.url, city.follower) == head + 1
+    assert settled(city.url) == head + 1
 
 
 # --- an import, between batches -----------------------------------------------------------------
@@ -270,7 +292,7 @@ def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
     rows = [[n, *ROWS[1][1:]] for n in range(1, 7)]  # six open items
     data, mapping = write_csv(tmp_path / "台账.csv", rows), csv_mapping(tmp_path)
     args = ["import", str(data), "--mapping", str(mapping), "--batch-size", "2"]
-    with city.server.gate("insert", write=2) as gate:
+    with city.server.gate("statement", write=2) as gate:
         importing = Process(city.url, *args, env={"TAIZHANG_LOCK_TIMEOUT": "30"})
         city.server.terminate(until(lambda: city.server.waiting_for_advisory(gate),
                                     what="the second batch stopped"))
@@ -283,7 +305,7 @@ def test_an_import_cut_between_batches_resumes_when_run_again(city: City,
     assert '"already_imported": 2' in out and '"tasks_created": 4' in out, out
     imported = city.tasks()[len(tasks):]
     assert len(imported) == len(set(imported)) == 6
-    settled(city.url, city.follower)
+    settled(city.url)
 
 
 # --- a write whose answer is lost, the sessions' timeouts, the settings -------------------------
