@@ -73,9 +73,11 @@ def follow(read: ReadSide, stop: threading.Event, *, interval: float = 2.0,
                 say(f"{'reconnected' if failures else 'connected'}: at position "
                     f"{position(read)}")
                 while not stop.is_set():
-                    total += _catch_up(read, report)
+                    total += _catch_up(read, report, stop)
                     failures = 0
                     wait_for_news()
+        except _Stopped as stopped:
+            return total + stopped.folded
         except Exception as error:
             if not transient(error):
                 raise
@@ -89,13 +91,27 @@ def follow(read: ReadSide, stop: threading.Event, *, interval: float = 2.0,
     return total
 
 
-def _catch_up(read: ReadSide, report: Report | None) -> int:
-    """One catch-up, each batch reported (and recorded as the follower's advance)."""
-    def batch(folded: int) -> None:
+class _Stopped(Exception):
+    """Asked to stop between two batches of a catch-up (a long one: a night's import)."""
+
+    def __init__(self, folded: int) -> None:
+        self.folded = folded
+
+
+def _catch_up(read: ReadSide, report: Report | None, stop: threading.Event) -> int:
+    """One catch-up, each batch reported (and recorded as the follower's advance); a stop
+    asked for is obeyed after the batch that committed."""
+    folded = 0
+
+    def batch(done: int) -> None:
+        nonlocal folded
+        folded += done
         at = position(read)
         advanced(read.store, at)
         if report is not None:
-            report(folded, at, max(0, read.store.ledger.max_position() - at))
+            report(done, at, max(0, read.store.ledger.max_position() - at))
+        if stop.is_set():
+            raise _Stopped(folded)
 
     return read.projector.catch_up(progress=batch)
 

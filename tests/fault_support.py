@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from conftest import new_postgres_url, seed_campaign
 
 from ledger.store import Store, StoreURL
 from projections.read import ReadSide
@@ -299,3 +301,83 @@ def settled(url: str) -> int:
 def _positions(store: Store) -> list[int]:
     with store.engine.connect() as conn:
         return [r[0] for r in conn.execute(sa.text("SELECT position FROM rm_positions"))]
+
+
+TERMINATED = "terminating connection due to administrator command"
+
+
+class City:
+    """A seeded ledger on PostgreSQL, its follower running as a service would (patient:
+    its lock timeout 30 s), shared by the tests of this module: each starts where the last
+    left the ledger, with the follower at its head."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = StoreURL.parse(url).describe()
+        self.server = Server(url)
+        store = Store(url)
+        seed_campaign(store.ledger)
+        store.close()
+        self.follower = Process(url, "projections", "follow",
+                                env={"TAIZHANG_LOCK_TIMEOUT": "30"})
+        self.follower.expect(r"connected: at position 0")
+        self.follower.expect(r"\+11 events, at position 11, lag 0")
+
+    def assign(self, before: list[str] | None = None, **env: str) -> Process:
+        """``task assign`` started (the tasks recorded before it kept: ``before``)."""
+        before = self.tasks() if before is None else before
+        process = Process(self.url, "task", "assign", "--unit", "JS01", "--category",
+                          "环境卫生", "--source", "complaint", "--location", "幸福路12号",
+                          "--description", "乱堆乱放", "--deadline", "2099-01-01", env=env)
+        process.before = before  # type: ignore[attr-defined]
+        return process
+
+    def assigned(self, process: Process) -> str:
+        """The task a successful assignment created: a new one, recorded once."""
+        before = process.before  # type: ignore[attr-defined]
+        task = succeeded(process).split()[0]
+        assert self.tasks() == [*before, task] and task not in before, (task, before)
+        return task
+
+    def head(self) -> int:
+        store = Store(self.url)
+        try:
+            return store.ledger.max_position()
+        finally:
+            store.close()
+
+    def tasks(self) -> list[str]:
+        """The tasks in the log, one per assignment recorded."""
+        store = Store(self.url)
+        try:
+            return [r.originator_id for r in store.ledger.records()
+                    if r.topic.endswith("Task.Assigned")]
+        finally:
+            store.close()
+
+
+@pytest.fixture(scope="module")
+def city() -> Iterator[City]:
+    for url in new_postgres_url():
+        made = City(url)
+        try:
+            yield made
+            code, _, lines = made.follower.stop()
+            assert code == 0, lines
+            assert not [line for line in lines if "Traceback" in line], lines
+        finally:
+            made.follower.kill()
+            made.server.close()
+
+
+def one_error_line(process: Process, code: int = 1) -> str:
+    returned, out, lines = process.finish()
+    assert (returned, out) == (code, ""), (returned, out, lines)
+    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
+    return lines[0]
+
+
+def succeeded(process: Process) -> str:
+    returned, out, lines = process.finish()
+    assert (returned, lines) == (0, []), (returned, out, lines)
+    return out

@@ -1,14 +1,14 @@
-"""A city's PostgreSQL store failing under taizhang: faults injected with
-``pg_terminate_backend`` against the follower, against a command in each phase of its
-transaction and against an import between batches, and a lock held by another session for
-longer than the setting. In each case no event is lost or written twice, the projections
-equal a rebuild, every error is one line, and the follower catches up by itself.
+"""A city's PostgreSQL store failing under taizhang's commands: faults injected with
+``pg_terminate_backend`` against a command in each phase of its transaction and against an
+import between batches, a lock held by another session for longer than the setting, a
+write whose answer is lost, a session forgotten in its transaction. In each case no event
+is lost or written twice, every error is one line, and the follower (running throughout)
+brings the projections to the head by itself, equal to a rebuild. The follower's own
+faults: test_follow_faults.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -22,199 +22,13 @@ import sqlalchemy as sa
 from cli_support import taizhang
 from conftest import new_postgres_url, seed_campaign
 from eventsourcing.persistence import OperationalError, StoredEvent
-from fault_support import Link, Process, Server, settled, until
+from fault_support import TERMINATED, City, Process, one_error_line, settled, succeeded, until
+from fault_support import city  # noqa: F401 - the module's city, shared by its tests
 from test_import import ROWS, csv_mapping, write_csv
 
 from ledger.faults import WriteLost, WriteUnknown
 from ledger.settings import Settings
 from ledger.store import Store, StoreURL
-
-TERMINATED = "terminating connection due to administrator command"
-
-
-class City:
-    """A seeded ledger on PostgreSQL, its follower running as a service would (patient:
-    its lock timeout 30 s), shared by the tests of this module: each starts where the last
-    left the ledger, with the follower at its head."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.where = StoreURL.parse(url).describe()
-        self.server = Server(url)
-        store = Store(url)
-        seed_campaign(store.ledger)
-        store.close()
-        self.follower = Process(url, "projections", "follow",
-                                env={"TAIZHANG_LOCK_TIMEOUT": "30"})
-        self.follower.expect(r"connected: at position 0")
-        self.follower.expect(r"\+11 events, at position 11, lag 0")
-
-    def assign(self, before: list[str] | None = None, **env: str) -> Process:
-        """``task assign`` started (the tasks recorded before it kept: ``before``)."""
-        before = self.tasks() if before is None else before
-        process = Process(self.url, "task", "assign", "--unit", "JS01", "--category",
-                          "环境卫生", "--source", "complaint", "--location", "幸福路12号",
-                          "--description", "乱堆乱放", "--deadline", "2099-01-01", env=env)
-        process.before = before  # type: ignore[attr-defined]
-        return process
-
-    def assigned(self, process: Process) -> str:
-        """The task a successful assignment created: a new one, recorded once."""
-        before = process.before  # type: ignore[attr-defined]
-        task = succeeded(process).split()[0]
-        assert self.tasks() == [*before, task] and task not in before, (task, before)
-        return task
-
-    def head(self) -> int:
-        store = Store(self.url)
-        try:
-            return store.ledger.max_position()
-        finally:
-            store.close()
-
-    def tasks(self) -> list[str]:
-        """The tasks in the log, one per assignment recorded."""
-        store = Store(self.url)
-        try:
-            return [r.originator_id for r in store.ledger.records()
-                    if r.topic.endswith("Task.Assigned")]
-        finally:
-            store.close()
-
-
-@pytest.fixture(scope="module")
-def city() -> Iterator[City]:
-    for url in new_postgres_url():
-        made = City(url)
-        try:
-            yield made
-            code, _, lines = made.follower.stop()
-            assert code == 0, lines
-            assert not [line for line in lines if "Traceback" in line], lines
-        finally:
-            made.follower.kill()
-            made.server.close()
-
-
-def one_error_line(process: Process, code: int = 1) -> str:
-    returned, out, lines = process.finish()
-    assert (returned, out) == (code, ""), (returned, out, lines)
-    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
-    return lines[0]
-
-
-def succeeded(process: Process) -> str:
-    returned, out, lines = process.finish()
-    assert (returned, lines) == (0, []), (returned, out, lines)
-    return out
-
-
-# --- the follower -----------------------------------------------------------------------------
-
-
-def test_the_follower_reconnects_after_its_connections_are_terminated(city: City) -> None:
-    follower, head = city.follower, city.head()
-    assert city.server.terminate_process(follower.pid)
-    follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
-    follower.expect(rf"reconnected: at position {head}")
-    # What was written after it came back, and between a loss and the reconnection: once.
-    first = city.assigned(city.assign())
-    follower.expect(rf"\+1 event, at position {head + 1}, lag 0")
-    assert city.server.terminate_process(follower.pid)
-    second = city.assigned(city.assign())
-    follower.expect(rf"reconnected: at position ({head + 1}|{head + 2})")
-    assert settled(city.url) == head + 2
-    assert city.tasks()[-2:] == [first, second]
-    # `projections status` says when it last advanced them.
-    code, out, _ = taizhang(city.url, "projections", "status", "--format", "json")
-    status = json.loads(out)
-    assert code == 0 and {(r["position"], r["lag"]) for r in status} == {(head + 2, 0)}
-    assert len({r["follower_advanced"] for r in status}) == 1
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", status[0]["follower_advanced"])
-
-
-def test_the_follower_waits_out_a_lock_with_growing_pauses(city: City) -> None:
-    """A follower that cannot take the projections' positions (a rebuild, or a session
-    forgotten holding them) tries again, 0.5 s, 1 s … apart, one line per attempt (this
-    one's lock timeout: 1 s)."""
-    head = city.head()
-    follower = Process(city.url, "projections", "follow", env={"TAIZHANG_LOCK_TIMEOUT": "1"})
-    try:
-        follower.expect(rf"connected: at position {head}")
-        positions = f'SELECT * FROM "{city.server.url.schema}".rm_positions FOR UPDATE'
-        with city.server.holding(positions):
-            city.assigned(city.assign())
-            for attempt, pause in [(1, "0.5"), (2, "1")]:
-                follower.expect(r"waited too long for a lock \(canceling statement due to "
-                                rf"lock timeout\); reconnecting in {pause} s \(attempt "
-                                rf"{attempt}\)")
-        follower.expect(rf"reconnected: at position ({head}|{head + 1})")
-        assert settled(city.url) == head + 1
-    finally:
-        code, _, lines = follower.stop()
-    assert code == 0 and lines[-1] == f"stopped at position {head + 1}", lines
-
-
-def test_the_follower_cut_in_the_middle_of_a_batch_folds_it_again_once(city: City) -> None:
-    """Its connection terminated after it folded a batch's rows, before the batch and its
-    positions committed: the batch is rolled back, and folded again after the
-    reconnection — not skipped, not twice."""
-    follower, head = city.follower, city.head()
-    follower.skip()
-    with city.server.gate("statement", table="rm_positions") as gate:
-        city.assigned(city.assign())
-        until(lambda: city.server.waiting_for_advisory(gate), what="the batch stopped")
-        assert city.server.terminate_process(follower.pid)
-    follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
-    follower.expect(rf"reconnected: at position {head}")
-    follower.expect(rf"\+1 event, at position {head + 1}, lag 0")
-    assert settled(city.url) == head + 1
-
-
-def test_the_follower_waits_for_a_store_it_cannot_reach_with_bounded_pauses(
-        city: City) -> None:
-    """The network between a follower and the server drops, and stays down a while: each
-    attempt to reconnect is refused and logged, the pauses grow to --max-backoff and no
-    further, and when the network is back the follower catches up on what was written
-    meanwhile (by others, who could still reach the server)."""
-    link, head = Link(city.url), city.head()
-    follower = Process(link.url, "projections", "follow", "--max-backoff", "1")
-    try:
-        follower.expect(rf"connected: at position {head}")
-        link.cut()
-        follower.expect(r"connection lost \(.+\); reconnecting in 0\.5 s \(attempt 1\)")
-        city.assigned(city.assign())
-        for attempt in (2, 3):
-            follower.expect(r"connection lost \(.*Connection refused\); reconnecting in 1 s "
-                            rf"\(attempt {attempt}\)")
-        link.restore()
-        follower.expect(rf"reconnected: at position ({head}|{head + 1})")
-    finally:
-        code, _, lines = follower.stop()
-        link.cut()
-    assert code == 0 and lines[-1] == f"stopped at position {head + 1}", lines
-    assert settled(city.url) == head + 1
-
-
-def test_the_follower_ends_on_an_error_that_waiting_cannot_cure() -> None:
-    for url in new_postgres_url():
-        store = Store(url)
-        seed_campaign(store.ledger)
-        store.close()
-        server = Server(url)
-        follower = Process(url, "projections", "follow")
-        try:
-            follower.expect(r"\+11 events, at position 11, lag 0")
-            server.execute(f"ALTER TABLE {server.table} RENAME TO moved_away")
-            server.execute(f"NOTIFY \"{server.url.schema}.taizhang_events\"")
-            code, out, lines = follower.finish()
-        finally:
-            follower.kill()
-            server.close()
-        assert (code, out) == (1, "")
-        assert lines[-1] == (f"Error: store {StoreURL.parse(url).describe()}: relation "
-                             f'"{server.url.schema}.taizhang_events" does not exist'), lines
-
 
 # --- a command, in each phase of its transaction --------------------------------------------
 
