@@ -3,7 +3,7 @@
 Each is a whole number of seconds (0: no limit), with defaults that make a command fail
 within seconds rather than minutes when the ledger is busy or a session hangs:
 
-- ``TAIZHANG_LOCK_TIMEOUT`` (5): how long a writer waits for the ledger's write lock (and a
+- ``TAIZHANG_LOCK_TIMEOUT`` (3): how long a writer waits for the ledger's write lock (and a
   catch-up for the projections' position rows) before giving up;
 - ``TAIZHANG_LOCK_RETRIES`` (1): how many more times a writer that gave up waiting tries
   again before it says that the ledger is busy;
@@ -34,7 +34,7 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    lock_timeout: int = 5
+    lock_timeout: int = 3
     lock_retries: int = 1
     statement_timeout: int = 60
     idle_timeout: int = 10

@@ -226,7 +226,7 @@ def test_a_forgotten_session_holding_the_write_lock_is_ended_by_the_server(
 
 
 def test_settings_are_whole_seconds_and_a_bad_one_is_one_error_line() -> None:
-    assert Settings.from_env({}) == Settings(lock_timeout=5, lock_retries=1,
+    assert Settings.from_env({}) == Settings(lock_timeout=3, lock_retries=1,
                                              statement_timeout=60, idle_timeout=10)
     assert Settings.from_env({"TAIZHANG_LOCK_TIMEOUT": " 2 ",
                               "TAIZHANG_IDLE_TIMEOUT": "0"}).lock_timeout == 2
