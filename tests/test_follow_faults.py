@@ -12,7 +12,7 @@ import threading
 from functools import partialmethod
 
 import pytest
-from cli_support import taizhang
+from cli_support import Cli, taizhang
 from conftest import new_postgres_url, seed_campaign
 from fault_support import City, Link, Process, Server, settled, until
 from fault_support import city  # noqa: F401 - the module's city, shared by its tests
@@ -148,3 +148,9 @@ def test_a_stop_asked_during_a_long_catch_up_is_obeyed_after_the_batch(
     assert batches == [(2, 2, 9)]
     assert set(ReadSide(store).projector.positions().values()) == {2}
     store.close()
+
+
+def test_a_pause_bound_below_half_a_second_is_one_usage_error(sqlite_url: str) -> None:
+    Cli(sqlite_url).usage_refused(
+        "projections", "follow", "--max-backoff", "0.1",
+        message="Invalid value for '--max-backoff': 0.1 is not in the range x>=0.5.")
