@@ -28,6 +28,8 @@ QUERY_CANCELED = "57014"  # statement_timeout, or a cancel request
 # Errors after which the session is gone: connection exceptions (class 08), the server
 # shutting the session down (57P01-57P05), idle-in-transaction timeout (25P03).
 SESSION_ENDED = ("08", "57P01", "57P02", "57P03", "57P04", "57P05", "25P03")
+# Reads tried on a new connection when the pool's was lost: one more than the pool holds.
+READ_ATTEMPTS = 3
 
 
 class LedgerBusy(OperationalError):

@@ -40,7 +40,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
-from ledger.faults import bounded_write, connection_lost
+from ledger.faults import READ_ATTEMPTS, bounded_write, connection_lost
 from ledger.settings import Settings
 
 APPEND_ONLY = "the ledger is append-only"
@@ -48,8 +48,6 @@ APPEND_ONLY = "the ledger is append-only"
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
 IMPORT_BATCH = 500
-# Reads tried on a new connection when the pool's was lost: one more than the pool holds.
-READ_ATTEMPTS = 3
 
 
 def require_text_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
@@ -139,8 +137,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        """Insert under SQLite's write lock, waiting for it as long as the settings say
-        (a process that dies holding it releases it with its file lock)."""
+        """Insert under SQLite's write lock, waiting for it as long as the settings say."""
         def attempt() -> Sequence[int] | None:
             with self.datastore.get_connection(commit=True) as conn, \
                     _ImmediateTransaction(conn, commit=True) as c:
@@ -458,10 +455,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         writer never holds the lock while the server waits for it (the library's own insert
         reads the head and syncs under the lock: with more writers than cores, writers
         queued behind a holder that was not scheduled, and throughput fell as they grew).
-
-        Waiting for the lock is bounded by the settings (then :class:`LedgerBusy`); a lost
-        connection is not retried: the store is asked whether the events were committed
-        (ledger.faults.bounded_write)."""
+        Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         if not stored_events:
             return []
         parts = [event_part(str(e.originator_id), e.originator_version, e.topic, e.state)
@@ -503,21 +497,37 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
         """Insert already-chained events verbatim, with their own transaction time, account
         and hash (the import path), each checked to be the next link after the stored head;
-        all in one transaction, so a broken link writes nothing. Returns the new head."""
-        with self.datastore.get_connection() as conn, conn.transaction(), \
-                conn.cursor() as curs:
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(self.head_statement)
-            head = curs.fetchone()
-            position = head["notification_id"] or 0
-            previous = head["hash"] or GENESIS
-            last_time = stamp(head["recorded_at"]) if head["recorded_at"] else ""
-            for rows in _checked_batches(records, position, previous, last_time):
-                columns = [list(column) for column in zip(*rows, strict=True)]
-                curs.execute(self.insert_statement, columns, prepare=True)
-                position, previous = rows[-1].position, rows[-1].hash
+        all in one transaction, so a broken link writes nothing. Returns the new head.
+        Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
+        ending: list[tuple[int, str]] = []  # the head reached, once the commit is asked for
+
+        def attempt() -> tuple[int, str]:
+            with self.datastore.get_connection() as conn, conn.transaction(), \
+                    conn.cursor() as curs:
+                self._lock_table(curs)  # taken before any record is read
+                self._notify_channel(curs)
+                curs.execute(self.head_statement)
+                head = curs.fetchone()
+                position = head["notification_id"] or 0
+                previous = head["hash"] or GENESIS
+                last_time = stamp(head["recorded_at"]) if head["recorded_at"] else ""
+                for rows in _checked_batches(records, position, previous, last_time):
+                    columns = [list(column) for column in zip(*rows, strict=True)]
+                    curs.execute(self.insert_statement, columns, prepare=True)
+                    position, previous = rows[-1].position, rows[-1].hash
+                ending.append((position, previous))
             return position, previous
+
+        def committed() -> tuple[int, str] | None:
+            """The head reached, if the store holds its last record, hash and all."""
+            if not ending:
+                return None  # lost before the commit: the transaction died with it
+            position, previous = ending[-1]
+            rows = self._select(SQL("SELECT hash FROM {t} WHERE notification_id = %s").format(
+                t=self.table_sql), [position])
+            return ending[-1] if rows and rows[0]["hash"] == previous else None
+
+        return bounded_write(attempt, committed, self.settings)
 
     def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
         """Several aggregates' events after the versions given, in one statement (each

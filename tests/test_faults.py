@@ -22,10 +22,12 @@ import sqlalchemy as sa
 from cli_support import taizhang
 from conftest import new_postgres_url, seed_campaign
 from eventsourcing.persistence import OperationalError, StoredEvent
-from fault_support import TERMINATED, City, Process, one_error_line, settled, succeeded, until
+from fault_support import (TERMINATED, City, Process, Server, one_error_line, settled,
+                           succeeded, until)
 from fault_support import city  # noqa: F401 - the module's city, shared by its tests
 from test_import import ROWS, csv_mapping, write_csv
 
+from ledger import audit
 from ledger.faults import WriteLost, WriteUnknown
 from ledger.settings import Settings
 from ledger.store import Store, StoreURL
@@ -253,3 +255,56 @@ def test_a_busy_sqlite_ledger_is_the_same_one_line(sqlite_url: str) -> None:
     assert err == (f"Error: store {StoreURL.parse(sqlite_url).describe()}: the ledger is "
                    "busy: another session held a lock this command needs for more than 1 s; "
                    "nothing was written (raise TAIZHANG_LOCK_TIMEOUT to wait longer)\n")
+
+
+# --- restoring an export (audit import: one transaction) ----------------------------------------
+
+
+def test_an_audit_import_cut_writes_nothing_and_runs_again(pg_store: Store,
+                                                           tmp_path: Path) -> None:
+    export = tmp_path / "ledger.jsonl"
+    with open(export, "w", encoding="utf-8") as out:
+        head = audit.export(pg_store.ledger, out)
+    for url in new_postgres_url():
+        Store(url).ledger.close()  # the event table, for the gate
+        server = Server(url)
+        with server.gate("statement") as gate:
+            restoring = Process(url, "audit", "import", str(export),
+                                env={"TAIZHANG_LOCK_TIMEOUT": "30"})
+            server.terminate(until(lambda: server.waiting_for_advisory(gate),
+                                   what="the restore stopped"))
+            line = one_error_line(restoring)
+        server.close()
+        assert line == (f"Error: store {StoreURL.parse(url).describe()}: the connection to "
+                        f"the store was lost while writing ({TERMINATED}); nothing was "
+                        "written: running the command again is safe")
+        restored = Store(url)
+        assert restored.ledger.max_position() == 0
+        assert audit.import_ledger(restored.ledger, export.read_text("utf-8").splitlines()) \
+            == head
+        restored.close()
+        assert settled(url, followed=False) == head.position
+
+
+def test_an_audit_import_committed_whose_answer_is_lost_is_reported_restored(
+        pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    export = tmp_path / "ledger.jsonl"
+    with open(export, "w", encoding="utf-8") as out:
+        head = audit.export(pg_store.ledger, out)
+    for url in new_postgres_url():
+        restored = Store(url)
+        restored.ledger.max_position()
+        commit = psycopg.Transaction.__exit__
+
+        def committed_then_lost(self: Any, *exc: Any) -> Any:
+            done = commit(self, *exc)
+            if exc[0] is None:
+                raise psycopg.OperationalError("server closed the connection unexpectedly")
+            return done
+
+        monkeypatch.setattr(psycopg.Transaction, "__exit__", committed_then_lost)
+        lines = export.read_text("utf-8").splitlines()
+        assert audit.import_ledger(restored.ledger, lines) == head
+        monkeypatch.undo()
+        assert len(list(restored.ledger.records())) == head.position
+        restored.close()
