@@ -48,11 +48,17 @@ class LedgerGroup(click.Group):
               help="Store: sqlite:///FILE (default sqlite:///taizhang.db) or "
               "postgresql://USER@HOST:PORT/DB; also TAIZHANG_DB.")
 @click.option("--as", "actor", default=None, metavar="PERSON",
-              help="The person acting; also TAIZHANG_AS.")
+              help="The person bound to your account (checked; refused if it is someone "
+              "else); also TAIZHANG_AS.")
+@click.option("--on-behalf-of", "on_behalf_of", default=None, metavar="PERSON",
+              help="Enter the event for this person (a proxy entry, 代录: administrators "
+              "and clerks only).")
 @click.pass_context
-def main(ctx: click.Context, url: str | None, actor: str | None) -> None:
+def main(ctx: click.Context, url: str | None, actor: str | None,
+         on_behalf_of: str | None) -> None:
     """台账 taizhang — an event-sourced ledger of civilization-creation tasks."""
-    session = Session(url or default_url(), actor or os.environ.get("TAIZHANG_AS"))
+    session = Session(url or default_url(), actor or os.environ.get("TAIZHANG_AS"),
+                      on_behalf_of)
     ctx.obj = session
     ctx.call_on_close(session.close)
 
@@ -73,11 +79,11 @@ def run() -> None:
 
 
 def _register() -> None:
-    from commands import (audit, board, demo, evaluation, history, importing, indicators,
-                          projections, registry, summary, survey, tasks)
+    from commands import (access, audit, board, demo, evaluation, history, importing,
+                          indicators, projections, registry, summary, survey, tasks)
 
-    for command in (*registry.COMMANDS, *tasks.COMMANDS, *board.COMMANDS, *demo.COMMANDS,
-                    *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
+    for command in (*registry.COMMANDS, *access.COMMANDS, *tasks.COMMANDS, *board.COMMANDS,
+                    *demo.COMMANDS, *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
                     *summary.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
                     *evaluation.COMMANDS):

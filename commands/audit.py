@@ -49,8 +49,11 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
         result = audit.verify(ledger, since=since, progress=update)
+    from ledger.access import account_kind, describe_kind
+
     if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**result.as_dict(), "ran_as": account_kind(session.store)},
+                              ensure_ascii=False, indent=2))
         if not result.ok:
             raise SystemExit(1)
         return
@@ -73,6 +76,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
                    f"{_events(result.head.position - since.position)}")
     else:
         click.echo(f"note: {TRUNCATION_NOTE}")
+    click.echo(f"ran as {describe_kind(session.store)}")
 
 
 @audit_group.command("head")

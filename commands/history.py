@@ -23,7 +23,7 @@ HISTORY_TABLE = [
 ]
 HISTORY_FIELDS = [
     "no", "position", "event", "occurred_at", "recorded_at", "late_days", "actor", "role",
-    "account", "summary", "reason", "evidence_text", "corrects", "correction",
+    "entered_by", "account", "summary", "reason", "evidence_text", "corrects", "correction",
 ]
 
 TIMELINE_TABLE = [
@@ -33,8 +33,8 @@ TIMELINE_TABLE = [
 ]
 TIMELINE_FIELDS = [
     "position", "originator", "version", "kind", "occurred_at", "occurred_on", "recorded_at",
-    "late_days", "actor", "role", "account", "unit", "other_unit", "summary", "reason",
-    "evidence",
+    "late_days", "actor", "role", "entered_by", "account", "unit", "other_unit", "summary",
+    "reason", "evidence",
 ]
 
 
@@ -50,7 +50,15 @@ def _late(days: int) -> str:
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     return {**row, "occurred": _local(row["occurred_at"], zone),
             "recorded": _local(row["recorded_at"], zone, seconds=True),
-            "late": _late(row["late_days"]), "who": f"{row['actor']} ({row['role']})"}
+            "late": _late(row["late_days"]), "who": who(row)}
+
+
+def who(row: dict[str, Any]) -> str:
+    """Who acted, and who entered it for them when that was someone else (代录)."""
+    acted = f"{row['actor']} ({row['role']})"
+    if row.get("entered_by"):
+        return f"entered by {row['entered_by']} for {acted}"
+    return acted
 
 
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,

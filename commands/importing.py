@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from commands.history import who
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.session import Session, pass_session
 from domain.base import Refused
@@ -124,6 +125,7 @@ EXPORT_COLUMNS = [
     ("days_overdue", "overdue days"), ("notice_no", "notice"),
     ("rework_count", "rework"), ("escalations", "escalations"), ("cycle", "cycle"),
     ("last_action", "last action"), ("last_action_at", "last action at"),
+    ("last_action_by", "last action by"),
 ]
 
 
@@ -143,8 +145,10 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
     rows = session.read.board(unit=unit_code, state=state, open_only=open_only)
     names = {u["code"]: u["name"] for u in session.read.units()}
     zone = session.store.ledger.campaign().zone
+    actors = session.read.last_actors()
     for row in rows:
         row["unit_name"] = names.get(row["unit"], "")
+        row["last_action_by"] = who(actors[row["task"]]) if row["task"] in actors else ""
         row["state_label"] = STATE_LABELS[row["state"]]
         for key in ("assigned_at", "last_action_at"):
             row[key] = datetime.fromisoformat(row[key]).astimezone(zone).replace(tzinfo=None)

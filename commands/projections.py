@@ -27,13 +27,22 @@ def projections() -> None:
 @pass_session
 def status(session: Session, fmt: str) -> None:
     """Each projection's tables, rows, position and lag behind the ledger (in events), and
-    when `projections follow` last advanced the projections (blank: never)."""
+    when `projections follow` last advanced the projections (blank: never); in a table,
+    which kind of account asked (and whether it may write the read models)."""
     from projections.follow import last_advance
 
     advance = last_advance(session.store)
     rows = [{**row, "follower_advanced": advance and advance["advanced_at"]}
             for row in session.read.status()]
     emit(rows, STATUS_COLUMNS, fmt)
+    if fmt == "table":
+        from ledger.access import account_kind, describe_kind
+
+        writes = account_kind(session.store)["may_write_read_models"]
+        click.echo(f"ran as {describe_kind(session.store)}; "
+                   + ("it may write the read models" if writes else
+                      "it may not write the read models: its queries fold the lag in "
+                      "memory, 'projections follow' as the projector keeps them current"))
 
 
 @projections.command("rebuild")

@@ -41,12 +41,13 @@ def campaign() -> None:
 @pass_session
 def campaign_start(session: Session, name: str, time_zone: str, categories: tuple[str, ...],
                    required_inspections: int, admin_id: str, admin_name: str) -> None:
-    """Start the campaign, with its first administrator."""
-    result = session.store.ledger.start_campaign(
+    """Start the campaign, with its first administrator, bound to your account."""
+    ledger = session.store.ledger
+    result = ledger.start_campaign(
         name=name, time_zone=time_zone, categories=list(categories),
         required_inspections=required_inspections, admin_id=admin_id, admin_name=admin_name)
     click.echo(f"campaign {result['name']} started ({result['time_zone']}); "
-               f"administrator {admin_id}")
+               f"administrator {admin_id}, bound to account {ledger.account}")
 
 
 @campaign.command("show")
@@ -156,17 +157,56 @@ def person() -> None:
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--unit", "unit_code", default=None, help="The unit a unit member acts for.")
+@click.option("--account", default=None, metavar="NAME",
+              help="Bind this account to the person: a PostgreSQL login, or on SQLite "
+              "USER@HOST (see 'taizhang access whoami').")
 @at_option()
 @pass_session
 def person_add(session: Session, person_id: str, name: str, role: str,
-               unit_code: str | None, occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Register a person: admin, inspector, unit member (with --unit) or auditor."""
+               unit_code: str | None, account: str | None,
+               occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Register a person: admin, inspector, unit member (with --unit), auditor or clerk."""
     ledger = session.store.ledger
     result = ledger.register_person(session.actor, person_id=person_id, name=name, role=role,
-                                    unit=unit_code,
+                                    unit=unit_code, account=account,
                                     occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"person {result['id']} {result['name']} registered as {result['role']}"
-               + (f" of {result['unit']}" if result["unit"] else ""))
+               + (f" of {result['unit']}" if result["unit"] else "")
+               + (f", bound to account {account}" if account else ""))
+
+
+@person.command("bind")
+@click.argument("person_id")
+@click.option("--account", required=True, metavar="NAME",
+              help="The account: a PostgreSQL login, or on SQLite USER@HOST.")
+@at_option()
+@pass_session
+def person_bind(session: Session, person_id: str, account: str,
+                occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Bind an account to a person: what that account enters is theirs (admin)."""
+    from ledger.identity import Accounts
+
+    ledger = session.store.ledger
+    Accounts(ledger).bind(session.actor, person_id, account,
+                          localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"account {account} bound to {person_id}")
+
+
+@person.command("unbind")
+@click.argument("person_id")
+@click.option("--account", required=True, metavar="NAME")
+@click.option("--reason", required=True)
+@at_option()
+@pass_session
+def person_unbind(session: Session, person_id: str, account: str, reason: str,
+                  occurred_at) -> None:  # type: ignore[no-untyped-def]
+    """Unbind an account from a person: it may then read, not write (admin)."""
+    from ledger.identity import Accounts
+
+    ledger = session.store.ledger
+    Accounts(ledger).unbind(session.actor, person_id, account, reason,
+                            localize(occurred_at, ledger.campaign().zone))
+    click.echo(f"account {account} unbound from {person_id}")
 
 
 @person.command("retire")
@@ -186,10 +226,10 @@ def person_retire(session: Session, person_id: str, reason: str, occurred_at) ->
 @output_options()
 @pass_session
 def person_list(session: Session, fmt: str) -> None:
-    """List the people."""
+    """List the people, with the accounts bound to them."""
     emit(session.read.people(),
          [("id", "id"), ("name", "name"), ("role", "role"), ("unit", "unit"),
-          ("retired", "retired")], fmt)
+          ("accounts", "accounts"), ("retired", "retired")], fmt)
 
 
 COMMANDS = [init, campaign, unit, person]

@@ -62,8 +62,7 @@ class AuditLog(LedgerAggregate):
     @classmethod
     def open(cls, *, actor: Actor, occurred_at: datetime) -> AuditLog:
         authorize(actor, "record_checkpoint")
-        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, actor=actor.id,
-                           role=actor.role)
+        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, **actor.stamp())
 
     def record_checkpoint(self, *, ledger: str, position: int, hash: str,  # noqa: A002
                           recorded_at: str, note: str, key_id: str, signature: str,

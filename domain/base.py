@@ -1,12 +1,14 @@
 """What every ledger aggregate and event shares.
 
 Every event says when it happened in the world (``occurred_at``, valid time), who did it
-(``actor``) and in which role. When the ledger learned of it is not the domain's business:
-the store records that beside the event.
+(``actor``) and in which role, and — for a proxy entry (代录) — who entered it on their behalf
+(``entered_by``). When the ledger learned of it is not the domain's business: the store
+records that beside the event.
 """
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -31,7 +33,8 @@ class Refused(DomainError):
 
 
 class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
-    """Base of every event: valid time, actor and role."""
+    """Base of every event: valid time, actor and role; and who entered it, when that was
+    someone else than the actor (a proxy entry; None when the actor entered it)."""
 
     originator_id: str
     originator_version: int
@@ -39,6 +42,7 @@ class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
     occurred_at: datetime
     actor: str
     role: str
+    entered_by: str | None = field(default=None, kw_only=True)
 
 
 class LedgerCreated(LedgerEvent, CanInitAggregate[str]):
@@ -53,22 +57,30 @@ class LedgerAggregate(BaseAggregate[str]):
 
     def _stamp(self, event_class: type[LedgerEvent], actor: Actor, occurred_at: datetime,
                **kwargs: Any) -> None:
-        self.trigger_event(event_class, occurred_at=occurred_at, actor=actor.id,
-                           role=actor.role, **kwargs)
+        self.trigger_event(event_class, occurred_at=occurred_at, **actor.stamp(), **kwargs)
 
 
 class Actor:
-    """Who is acting and in which capacity; built by the application from a Person."""
+    """Who is acting and in which capacity; built by the application from a Person.
 
-    __slots__ = ("id", "role", "unit")
+    ``entered_by`` names the person who enters the actor's events on their behalf (a proxy
+    entry, 代录), or is None when the actor enters them."""
 
-    def __init__(self, id: str, role: str, unit: str | None = None) -> None:  # noqa: A002
+    __slots__ = ("id", "role", "unit", "entered_by")
+
+    def __init__(self, id: str, role: str, unit: str | None = None,  # noqa: A002
+                 entered_by: str | None = None) -> None:
         self.id = id
         self.role = role
         self.unit = unit
+        self.entered_by = entered_by
+
+    def stamp(self) -> dict[str, Any]:
+        """What every event of this actor records about who acted and who entered it."""
+        return {"actor": self.id, "role": self.role, "entered_by": self.entered_by}
 
     def __repr__(self) -> str:
-        return f"Actor({self.id!r}, {self.role!r}, {self.unit!r})"
+        return f"Actor({self.id!r}, {self.role!r}, {self.unit!r}, {self.entered_by!r})"
 
 
 def require_text(field: str, value: str | None) -> str:

@@ -504,8 +504,7 @@ class Evaluation(LedgerAggregate):
 
     @classmethod
     def open(cls, *, actor: Actor, occurred_at: datetime) -> Evaluation:
-        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, actor=actor.id,
-                           role=actor.role)
+        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, **actor.stamp())
 
     def rules_for(self, month: str) -> dict[str, Any] | None:
         """The rules version in force for ``month``: the latest adopted from it or before."""
@@ -532,7 +531,7 @@ class Evaluation(LedgerAggregate):
         self.trigger_event(self.RulesAdopted, rules_version=version, from_month=from_month,
                            name=rules.name, text=text, digest=digest_text(text),
                            source=source, reason=reason.strip(), occurred_at=occurred_at,
-                           actor=actor.id, role=actor.role)
+                           **actor.stamp())
         return version
 
     def check_publishable(self, month: str, today: date, actor: Actor) -> None:
@@ -562,4 +561,4 @@ class Evaluation(LedgerAggregate):
                           f"{month}")
         self.trigger_event(self.MonthPublished, month=month, rules_version=rules_version,
                            position=position, head=head, digest=digest, summary=summary,
-                           occurred_at=occurred_at, actor=actor.id, role=actor.role)
+                           occurred_at=occurred_at, **actor.stamp())

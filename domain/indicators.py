@@ -133,8 +133,7 @@ class IndicatorSystem(LedgerAggregate):
     @classmethod
     def open(cls, *, actor: Actor, occurred_at: datetime) -> IndicatorSystem:
         authorize(actor, "manage_indicators")
-        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, actor=actor.id,
-                           role=actor.role)
+        return cls._create(cls.Opened, id=cls.ID, occurred_at=occurred_at, **actor.stamp())
 
     def adopt(self, rows: list[dict[str, Any]], *, name: str, source: str, note: str,
               actor: Actor, occurred_at: datetime) -> int:

@@ -40,5 +40,5 @@ class Inspection(LedgerAggregate):
         return cls._create(
             cls.Recorded, id=inspection_id, inspection_id=inspection_id, unit=unit,
             inspectors=inspectors, findings=findings, note=note.strip(),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )

@@ -119,7 +119,7 @@ class Campaign(LedgerAggregate):
             required_inspections=required_inspections,
             recurrence_window_days=recurrence_window_days,
             recurrence_lookback_months=recurrence_lookback_months,
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     @property
@@ -223,7 +223,7 @@ class Unit(LedgerAggregate):
         return cls._create(
             cls.Registered, id=cls.key(code), code=code, name=name, kind=kind,
             parent=parent.code if parent is not None else None,
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     def rename(self, name: str, reason: str, *, actor: Actor, occurred_at: datetime) -> None:
@@ -303,7 +303,7 @@ class Person(LedgerAggregate):
         return cls._create(
             cls.Registered, id=cls.key(person_id), person_id=person_id, name=name,
             person_role=role, unit=unit.code if unit is not None else None,
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     def retire(self, reason: str, *, actor: Actor, occurred_at: datetime) -> None:

@@ -8,13 +8,16 @@ ADMIN = "admin"
 INSPECTOR = "inspector"
 UNIT = "unit"
 AUDITOR = "auditor"
+CLERK = "clerk"
 
-ROLES = (ADMIN, INSPECTOR, UNIT, AUDITOR)
+ROLES = (ADMIN, INSPECTOR, UNIT, AUDITOR, CLERK)
 
 
 # Closing as verified and re-inspecting are an inspector's judgement on site; the office
 # decomposes indicators and manages registries; units sign, rectify and report for
-# themselves; auditors only read, and may record an audit checkpoint.
+# themselves; auditors only read, and may record an audit checkpoint. A clerk (录入员) acts
+# for no one in their own name: they enter the paper forms of others (proxy entries, 代录),
+# each event then checked against the permissions of the person it is entered for.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_registry": frozenset({ADMIN}),
     "assign": frozenset({ADMIN, INSPECTOR}),
@@ -39,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record_checkpoint": frozenset({ADMIN, AUDITOR}),
     # Entering closures that an old 台账 or another system's export already records.
     "import_records": frozenset({ADMIN}),
+    # Entering an event on behalf of the person responsible for it (代录).
+    "enter_on_behalf": frozenset({ADMIN, CLERK}),
 }
 
 
@@ -52,6 +57,7 @@ ACTION_NAMES = {
     "manage_indicators": "adopt an indicator system",
     "assign_target": "assign an indicator target",
     "verify_progress": "verify or reject a progress report",
+    "enter_on_behalf": "enter events on behalf of another person",
 }
 
 

@@ -84,4 +84,4 @@ class Survey(LedgerAggregate):
             cls.Recorded, id=survey_id, survey_id=survey_id, unit=unit, month=month,
             sample=size, source=require_text("survey source", source),
             method=require_text("survey method", method), note=note.strip(),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role, **checked)
+            occurred_at=occurred_at, **actor.stamp(), **checked)

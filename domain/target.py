@@ -150,8 +150,7 @@ class TargetTask(LedgerAggregate):
         return cls._create(
             cls.Assigned, id=target_id, target_id=target_id, indicator=indicator,
             indicator_version=indicator_version, unit=unit, target=amount, measure=measure,
-            due=due, note=note.strip(), occurred_at=occurred_at, actor=actor.id,
-            role=actor.role)
+            due=due, note=note.strip(), occurred_at=occurred_at, **actor.stamp())
 
     def report_progress(self, *, value: Any, evidence: list[dict[str, str]], note: str,
                         actor: Actor, occurred_at: datetime, now: datetime) -> None:

@@ -309,7 +309,7 @@ class Task(LedgerAggregate):
             description=require_text("description", description), deadline=deadline,
             inspection=inspection, note=note.strip(), origin=check_origin(origin),
             deadline_rule=check_rule(deadline, deadline_rule),
-            occurred_at=occurred_at, actor=actor.id, role=actor.role,
+            occurred_at=occurred_at, **actor.stamp(),
         )
 
     # --- the lifecycle --------------------------------------------------------------

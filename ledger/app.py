@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from domain.accounts import Account
 from domain.base import (
     Actor,
     DomainError,
@@ -42,6 +43,7 @@ from domain.base import (
 from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
+from ledger import identity
 from ledger.chain import GENESIS, Record
 from ledger.workdays import WorkingDayCommands, WorkingDays
 
@@ -125,6 +127,10 @@ class LedgerMapper(Mapper[str]):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         cls = domain_event.__class__
         state = {k: v for k, v in vars(domain_event).items() if k not in _NOT_STATE}
+        if state.get("entered_by", "") is None:
+            # Entered by the actor: stored as before proxy entries existed (the event reads
+            # back with the field's default, None).
+            del state["entered_by"]
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
@@ -170,6 +176,8 @@ class Ledger(WorkingDayCommands, Application[str]):
         super().__init__(env)
         self.clock = clock
         self._zone: ZoneInfo | None = None
+        self.written = 0  # events this application has saved (a superuser is warned)
+        self._account: str | None = None
 
     def register_transcodings(self, transcoder: Transcoder) -> None:
         super().register_transcodings(transcoder)
@@ -206,6 +214,7 @@ class Ledger(WorkingDayCommands, Application[str]):
         if not events:
             return []
         to_stored = self.mapper.to_stored_event
+        self.written += len(events)
         return list(self.recorder.insert_events([to_stored(e) for e in events], **kwargs)
                     or [])
 
@@ -265,8 +274,17 @@ class Ledger(WorkingDayCommands, Application[str]):
     def task(self, task_id: str) -> Task:
         return self._get(Task, task_id.strip().upper(), "task")
 
+    @property
+    def account(self) -> str:
+        """The account the store's platform authenticated (see ``ledger.identity``)."""
+        if self._account is None:
+            self._account = identity.authenticated_account(self.recorder)
+        return self._account
+
     def actor(self, person_id: str | None) -> Actor:
-        return self._get(Person, _actor_key(person_id), "person").as_actor()
+        """The actor entering from this account, for ``person_id`` (None: the account's own
+        person; another person: a proxy entry, for administrators and clerks only)."""
+        return identity.acting(self, person_id)[0]
 
     def today(self, campaign: Campaign) -> date:
         return self.clock().astimezone(campaign.zone).date()
@@ -310,7 +328,8 @@ class Ledger(WorkingDayCommands, Application[str]):
     def start_campaign(self, *, name: str, time_zone: str, categories: list[str],
                        required_inspections: int, admin_id: str, admin_name: str,
                        occurred_at: datetime | None = None) -> dict[str, Any]:
-        """Start the ledger's campaign with its first administrator."""
+        """Start the ledger's campaign with its first administrator, bound to the account
+        that starts it."""
         when, _ = self._when(occurred_at)
         try:
             existing = self.campaign()
@@ -323,10 +342,12 @@ class Ledger(WorkingDayCommands, Application[str]):
             name=name, time_zone=time_zone, categories=categories,
             required_inspections=required_inspections, actor=admin.as_actor(),
             occurred_at=when)
+        binding = Account.bind_new(self.account, admin, actor=admin.as_actor(),
+                                   occurred_at=when)
         # Not retried: the events are collected by the first save, and a conflict here
         # can only mean that someone else started a campaign meanwhile.
         try:
-            self.save(campaign, admin)
+            self.save(campaign, admin, binding)
         except IntegrityError:
             self._forget_cached()
             raise Refused("this ledger already has a campaign") from None
@@ -400,18 +421,23 @@ class Ledger(WorkingDayCommands, Application[str]):
         return self._retrying(attempt)
 
     def register_person(self, actor_id: str, *, person_id: str, name: str, role: str,
-                        unit: str | None = None,
+                        unit: str | None = None, account: str | None = None,
                         occurred_at: datetime | None = None) -> dict[str, Any]:
+        """Register a person (and bind ``account`` to them, in the same write)."""
         def attempt() -> dict[str, Any]:
             actor = self.actor(actor_id)
             check_code("person id", person_id)
             if self._exists(Person.key(person_id)):
                 raise Refused(f"person {person_id} already exists")
+            when = self._when(occurred_at)[0]
             person = Person.register(person_id=person_id, name=name, role=role,
                                      unit=self.unit(unit) if unit else None, actor=actor,
-                                     occurred_at=self._when(occurred_at)[0])
-            self.save(person)
-            return describe_person(person)
+                                     occurred_at=when)
+            binding = None
+            if account is not None:
+                binding = identity.binding(self, account, person, actor, when)
+            self.save(person, binding)
+            return {**describe_person(person), "account": account}
         return self._retrying(attempt)
 
     def retire_person(self, actor_id: str, person_id: str, reason: str,
@@ -589,9 +615,8 @@ class Ledger(WorkingDayCommands, Application[str]):
                  ) -> dict[str, Any]:
         """Load the actor and the task, decide with the campaign's time zone, save."""
         def attempt() -> dict[str, Any]:
-            person, task = self._get_many((Person, _actor_key(actor_id), "person"),
-                                          (Task, task_id.strip().upper(), "task"))
-            actor = person.as_actor()  # type: ignore[attr-defined]
+            actor, (task,) = identity.acting(self, actor_id,
+                                             (Task, task_id.strip().upper(), "task"))
             zone = self.zone()
             when, now = self._when(occurred_at)
             command(task, actor, zone, when, now)
@@ -649,12 +674,6 @@ class Ledger(WorkingDayCommands, Application[str]):
 def _name(key: str) -> str:
     """What an aggregate key names, as its user typed it (``unit:JS01`` → ``JS01``)."""
     return key.split(":", 1)[-1]
-
-
-def _actor_key(person_id: str | None) -> str:
-    if not person_id:
-        raise Refused("acting person must be given with --as or TAIZHANG_AS")
-    return Person.key(person_id)
 
 
 def _replay(aggregate: Any, events: Any) -> Any:

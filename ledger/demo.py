@@ -17,7 +17,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.base import LedgerAggregate, Refused
+from domain.accounts import Account
+from domain.base import Actor, LedgerAggregate, Refused
 from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit
 from domain.task import Task
@@ -127,7 +128,11 @@ class Simulation:
         campaign = Campaign.start(name="创建全国文明城市", time_zone="Asia/Shanghai",
                                   categories=[], required_inspections=4, actor=self.admin,
                                   occurred_at=at)
-        self._keep(admin, campaign)
+        # The administrator is bound to the account running the demo; every other person's
+        # events are entered by them, as proxy entries (代录) — one account cannot be
+        # everyone, and binding the others' own accounts is 'taizhang person bind'.
+        self._keep(admin, campaign, Account.bind_new(self.ledger.account, admin,
+                                                     actor=self.admin, occurred_at=at))
         self.units: dict[str, Unit] = {}
         self.communities: list[str] = []
         self.members: dict[str, Any] = {}
@@ -155,14 +160,14 @@ class Simulation:
                 person = Person.register(person_id=f"u-{code.lower()}",
                                          name=self._name(), role="unit", unit=unit,
                                          actor=self.admin, occurred_at=at)
-                self.members[code] = person.as_actor()
+                self.members[code] = _entered_by_admin(person)
                 self._keep(person)
         self.inspectors = []
         for i in range(self.scale.inspectors):
             person = Person.register(person_id=f"dc{i + 1:02d}", name=self._name(),
                                      role="inspector", unit=None, actor=self.admin,
                                      occurred_at=at)
-            self.inspectors.append(person.as_actor())
+            self.inspectors.append(_entered_by_admin(person))
             self._keep(person)
         self._flush()
 
@@ -364,3 +369,10 @@ def _month_start(year: int, month: int, offset: int, zone: ZoneInfo) -> datetime
 
 def _n(i: int) -> str:
     return "" if i == 0 else str(i + 1)
+
+
+def _entered_by_admin(person: Person) -> Actor:
+    """A person of the demo, whose events the administrator enters for them (代录)."""
+    actor = person.as_actor()
+    actor.entered_by = "admin"
+    return actor

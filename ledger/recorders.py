@@ -9,7 +9,8 @@ all follow one order, and "as of T" is always a prefix of the log.
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -59,13 +60,14 @@ def require_text_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
 
 
 def os_account() -> str:
-    """The operating-system account entering events into an embedded store."""
+    """The operating-system account entering events into an embedded store: the account of
+    the process's real uid, from the password database (never the USER or LOGNAME
+    variables, which anyone sets), with the host."""
+    uid = os.getuid()
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        import os
-
-        user = f"uid{os.getuid()}"
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = f"uid{uid}"
     return f"{user}@{socket.gethostname()}"
 
 
@@ -391,7 +393,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 Literal(qualified), Literal(f"{self.events_table_name}_no_change"),
                 Literal(f"{self.events_table_name}_no_truncate"))
         self.head_statement = SQL(
-            "SELECT clock_timestamp() AS now, current_user AS account, h.* FROM (SELECT 1) o "
+            "SELECT clock_timestamp() AS now, session_user AS account, h.* FROM (SELECT 1) o "
             "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
             "ORDER BY notification_id DESC LIMIT 1) h ON true").format(t=self.table_sql)
         self.insert_statement = SQL(
@@ -410,7 +412,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "ORDER BY notification_id DESC LIMIT 1) h ON true), "
             "stamp AS (SELECT at, '\"' || to_char(at AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00\",' "
-            "|| to_json(current_user::text)::text || ']' AS tail FROM head), "
+            "|| to_json(session_user::text)::text || ']' AS tail FROM head), "
             "args AS (SELECT %s::text[] AS ids, %s::bigint[] AS versions, %s::text[] AS "
             "topics, %s::bytea[] AS states, %s::text[] AS parts), "
             "chain AS (SELECT 0 AS n, position, hash FROM head UNION ALL "
@@ -421,7 +423,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {t} (notification_id, originator_id, originator_version, topic, "
             "state, recorded_at, account, hash) SELECT chain.position, args.ids[chain.n], "
             "args.versions[chain.n], args.topics[chain.n], args.states[chain.n], stamp.at, "
-            "current_user, chain.hash FROM chain, args, stamp WHERE chain.n > 0 "
+            "session_user, chain.hash FROM chain, args, stamp WHERE chain.n > 0 "
             "ORDER BY chain.n "
             "RETURNING notification_id"
         ).format(t=self.table_sql, genesis=Literal(GENESIS))

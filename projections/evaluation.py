@@ -108,7 +108,7 @@ class Evaluator:
     def current(self) -> TableSource:
         """The maintained metrics, brought up to date."""
         self.read.current()
-        return TableSource(self.read.store.engine, self.projection)
+        return TableSource(self.read.engine, self.projection)
 
     def position(self) -> int:
         return self.read.projector.positions()[self.projection.name]
@@ -301,7 +301,7 @@ class Evaluator:
             occurred = datetime.fromisoformat(fact.occurred_at)
             why = None
             if fact.kind == "Task.Corrected":
-                with self.read.store.engine.connect() as conn:
+                with self.read.engine.connect() as conn:
                     events = conn.execute(sa.select(tasks.c.events).where(
                         tasks.c.task == fact.originator_id)).scalar_one_or_none() or []
                 target = next((e for e in events if e["v"] == fact.data["corrects"]), None)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from domain.task import CLOSURES, SOURCES
 from projections.engine import Context, Fact, Key, Projection, Rows
 
-SKIPPED_FIELDS = {"occurred_at", "actor", "role", "timestamp", "originator_topic"}
+SKIPPED_FIELDS = {"occurred_at", "actor", "role", "entered_by", "timestamp", "originator_topic"}
 
 
 def late_days(fact: Fact, ctx: Context) -> int:
@@ -112,7 +112,7 @@ class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
-    appended = frozenset({"events"})
+    appended = frozenset({"events", "proxy_entries"})
 
     def define(self) -> None:
         events = self.table(
@@ -142,6 +142,14 @@ class EventIndex(Projection):
                  postgresql_where=events.c.other_unit.isnot(None))
         # The unit each aggregate (task, target, person …) belongs to now, for its later
         # events, which do not name it.
+        # Who entered an event for its actor (a proxy entry, 代录): few events are, so they
+        # have a table of their own beside the index.
+        self.table(
+            "proxy_entries",
+            sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                      primary_key=True, autoincrement=False),
+            sa.Column("entered_by", sa.String(40), nullable=False),
+        )
         self.table(
             "event_owners",
             sa.Column("originator", sa.String(64), primary_key=True),
@@ -168,6 +176,9 @@ class EventIndex(Projection):
             owner = rows.get("event_owners", (fact.originator_id,))
             unit = owner["unit"] if owner else None
         rows.put("events", (fact.position,), row_of(fact, ctx, unit, other))
+        if d.get("entered_by"):
+            rows.put("proxy_entries", (fact.position,),
+                     {"position": fact.position, "entered_by": d["entered_by"]})
 
 
 def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dict[str, Any]:

@@ -75,9 +75,9 @@ def _entry(fact: Fact, ctx: Context) -> dict[str, Any]:
         "no": fact.version, "position": fact.position, "event": fact.kind.split(".", 1)[-1],
         "occurred_at": fact.occurred_at, "recorded_at": fact.recorded_at,
         "late_days": late_days(fact, ctx), "actor": fact.data.get("actor", ""),
-        "role": fact.data.get("role", ""), "account": fact.account,
-        "summary": summarize(fact), "reason": reason_of(fact), "evidence": evidence,
-        "evidence_text": evidence_text(evidence),
+        "role": fact.data.get("role", ""), "entered_by": fact.data.get("entered_by"),
+        "account": fact.account, "summary": summarize(fact), "reason": reason_of(fact),
+        "evidence": evidence, "evidence_text": evidence_text(evidence),
         "details": {k: v for k, v in fact.data.items() if k not in SKIPPED_FIELDS},
         "corrects": None, "corrected_by": [], "correction": "",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import cached_property
@@ -17,7 +18,8 @@ from domain.task import CLOSED, VERIFIED
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
-from projections.engine import Context, Projection, Projector, Verification, decode
+from projections.engine import (POSITIONS, Context, Projection, Projector, Verification,
+                                decode)
 from projections.events import EventIndex
 from projections.history import task_history
 from projections.indicators import IndicatorsProjection
@@ -77,8 +79,28 @@ class ReadSide:
         return self.store.ledger.campaign().zone
 
     def current(self, progress: Callable[[int], None] | None = None) -> None:
-        """Fold whatever the log holds beyond the projections' positions."""
+        """Fold whatever the log holds beyond the projections' positions (into private
+        copies of the tables, for an account that may not write them)."""
+        if self.as_of is None and self.store.url.kind == "postgresql" \
+                and "private" not in self.__dict__:
+            self._privately_if_lagging()
         self.projector.catch_up(upto=self.upto, progress=progress)
+
+    def _privately_if_lagging(self) -> None:
+        from projections import overlay
+
+        if min(self.projector.positions().values(), default=0) >= \
+                self.store.ledger.max_position():
+            return
+        if overlay.may_write(self.store, POSITIONS.name):
+            self.__dict__["private"] = False
+            return
+        tables = [POSITIONS.name] + [t.name for p in self.projections.values()
+                                     for t in p.tables.values()]
+        engine = overlay.private_copy(self.store, tables)
+        weakref.finalize(self, engine.dispose)
+        self.__dict__.update(private=True, engine=engine)
+        del self.__dict__["projector"]
 
     def today(self) -> date:
         ledger = self.store.ledger
@@ -117,11 +139,21 @@ class ReadSide:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def people(self) -> list[dict[str, Any]]:
+        """Every person, with the accounts bound to them (space-separated)."""
         self.current()
         people = self.registry.tables["people"]
+        accounts = self.registry.tables["accounts"]
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(
+            found = [dict(r) for r in conn.execute(
                 sa.select(people).order_by(people.c.id)).mappings()]
+            bound: dict[str, list[str]] = {}
+            for account, person in conn.execute(
+                    sa.select(accounts.c.account, accounts.c.person)
+                    .order_by(accounts.c.account)):
+                bound.setdefault(person, []).append(account)
+        for person in found:
+            person["accounts"] = " ".join(bound.get(person["id"], []))
+        return found
 
     def unit_and_descendants(self, code: str) -> list[str]:
         """A unit's code and those of every unit below it (a 街道 and its 社区 …)."""
@@ -180,6 +212,22 @@ class ReadSide:
             rows.sort(key=lambda r: -r["days_overdue"])
         return rows
 
+    def last_actors(self) -> dict[str, dict[str, Any]]:
+        """Per task: who acted in its last event (actor, role, and who entered it for them
+        if that was someone else)."""
+        self.current()
+        events = self.projections["events"].tables["events"]
+        proxies = self.projections["events"].tables["proxy_entries"]
+        last = (sa.select(sa.func.max(events.c.position))
+                .where(events.c.kind.like("Task.%")).group_by(events.c.originator))
+        query = (sa.select(events.c.originator, events.c.actor, events.c.role,
+                           proxies.c.entered_by)
+                 .select_from(events.outerjoin(proxies,
+                                               proxies.c.position == events.c.position))
+                 .where(events.c.position.in_(last)))
+        with self.engine.connect() as conn:
+            return {r["originator"]: dict(r) for r in conn.execute(query).mappings()}
+
     # --- history and timeline -----------------------------------------------------------
 
     def history(self, task_id: str, as_of: datetime | None = None,
@@ -214,7 +262,11 @@ class ReadSide:
         ``as_of``, by ``actor``."""
         self.current()
         events = self.projections["events"].tables["events"]
-        query = sa.select(events).order_by(events.c.position)
+        proxies = self.projections["events"].tables["proxy_entries"]
+        query = (sa.select(events, proxies.c.entered_by)
+                 .select_from(events.outerjoin(proxies,
+                                               proxies.c.position == events.c.position))
+                 .order_by(events.c.position))
         if unit:
             units = self.unit_and_descendants(unit)
             query = query.where(sa.or_(events.c.unit.in_(units),

@@ -1,4 +1,5 @@
-"""The registries as read models: units (with their parents) and people."""
+"""The registries as read models: units (with their parents), people and the accounts bound
+to them."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from projections.engine import Context, Fact, Key, Projection, Rows
 
 
 class Registry(Projection):
-    """Units and people, as the office registered, renamed and retired them."""
+    """Units and people, as the office registered, renamed and retired them, and the
+    accounts bound to people (a row while bound)."""
 
     name = "registry"
     kinds = frozenset({"Unit.Registered", "Unit.Renamed", "Unit.Retired",
-                       "Person.Registered", "Person.Retired"})
+                       "Person.Registered", "Person.Retired",
+                       "Account.Bound", "Account.Rebound", "Account.Unbound"})
 
     def define(self) -> None:
         self.table("units",
@@ -29,15 +32,27 @@ class Registry(Projection):
                    sa.Column("role", sa.String(16), nullable=False),
                    sa.Column("unit", sa.String(40)),
                    sa.Column("retired", sa.Boolean, nullable=False))
+        self.table("accounts",
+                   sa.Column("account", sa.String(128), primary_key=True),
+                   sa.Column("person", sa.String(40), nullable=False, index=True),
+                   sa.Column("bound_at", sa.String(40), nullable=False))
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
+        if fact.kind.startswith("Account."):
+            return [("accounts", (fact.originator_id.split(":", 1)[1],))]
         table = "units" if fact.kind.startswith("Unit.") else "people"
         return [(table, (fact.originator_id.split(":", 1)[1],))]
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
         code = fact.originator_id.split(":", 1)[1]
-        if fact.kind == "Unit.Registered":
+        if fact.kind.startswith("Account."):
+            if fact.kind == "Account.Unbound":
+                rows.delete("accounts", (code,))
+            else:
+                rows.put("accounts", (code,), {"account": code, "person": d["person"],
+                                               "bound_at": d["occurred_at"]})
+        elif fact.kind == "Unit.Registered":
             rows.put("units", (code,), {"code": code, "name": d["name"], "kind": d["kind"],
                                         "parent": d["parent"], "retired": False})
         elif fact.kind == "Person.Registered":

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from cli import main
 from domain.task import Task
 from ledger import audit
+from ledger.access import describe_kind
 from ledger.app import Ledger
 from ledger.chain import GENESIS, canonical
 from ledger.store import Store
@@ -26,7 +27,8 @@ NOTE = ("note: a tail removed after the last event shows only against a checkpoi
 
 
 def run(url: str, *args: str, actor: str | None = None) -> Result:
-    prefix = ["--db", url] + (["--as", actor] if actor else [])
+    # the test's account is bound to the founding administrator: others are proxy entries
+    prefix = ["--db", url] + (["--on-behalf-of", actor] if actor else [])
     return CliRunner().invoke(main, [*prefix, *args])
 
 
@@ -51,6 +53,14 @@ def head_of(url: str) -> audit.Head:
         store.close()
 
 
+def ran_as(url: str) -> str:
+    store = opened(url)
+    try:
+        return describe_kind(store)
+    finally:
+        store.close()
+
+
 def test_verify_prints_the_count_and_the_head(seeded_url: str) -> None:
     position, hash_ = head_of(seeded_url)
     result = run(seeded_url, "audit", "verify")
@@ -60,6 +70,7 @@ def test_verify_prints_the_count_and_the_head(seeded_url: str) -> None:
         f"head: {position} {hash_}",
         "checkpoints: none recorded in the ledger",
         NOTE,
+        f"ran as {ran_as(seeded_url)}",
     ]
 
 
@@ -92,7 +103,7 @@ def test_a_checkpoint_is_a_chained_event_and_the_ledger_extends_it(seeded_url: s
     before = head_of(seeded_url)
     result = run(seeded_url, "audit", "checkpoint", "--note", "5月评比", actor="sun")
     assert result.exit_code == 0, result.output
-    assert result.output == f"checkpoint 1: head {before.position} {before.hash}\n"
+    assert result.stdout == f"checkpoint 1: head {before.position} {before.hash}\n"
     store = opened(seeded_url)
     ledger = store.ledger
     recorded = audit.recorded_checkpoints(ledger)
@@ -111,6 +122,7 @@ def test_a_checkpoint_is_a_chained_event_and_the_ledger_extends_it(seeded_url: s
         f"{before.position} (3 events after it)",
         f"since: the ledger extends checkpoint {before.position}:{before.hash[:16]}… "
         "unchanged, by 3 events",
+        f"ran as {ran_as(seeded_url)}",
     ]
 
 
@@ -143,7 +155,7 @@ def test_a_signed_checkpoint_is_checked_with_the_public_key_alone(seeded_url: st
     head = head_of(seeded_url)
     signed = run(seeded_url, "audit", "checkpoint", "--sign", str(key), "--out",
                  str(statement_file), actor="admin")
-    assert signed.output == f"checkpoint 1: head {head.position} {head.hash}, signed by key " \
+    assert signed.stdout == f"checkpoint 1: head {head.position} {head.hash}, signed by key " \
                             f"{key_id}\n"
     statement = json.loads(statement_file.read_text(encoding="utf-8"))
     assert (statement["position"], statement["hash"], statement["by"],

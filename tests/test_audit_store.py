@@ -1,20 +1,16 @@
-"""The store's own defences and the chain's portability: append-only triggers, a PostgreSQL
-writer role with the README's grants, and export → import into an empty store."""
+"""The store's own defences and the chain's portability: append-only triggers, and export →
+import into an empty store. (Each PostgreSQL role's grants: tests/test_access_postgres.py.)"""
 
 from __future__ import annotations
 
 import io
 import json
-import re
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from eventsourcing.persistence import ProgrammingError
 from eventsourcing.postgres import PostgresDatastore
@@ -30,7 +26,6 @@ from projections.read import ReadSide
 from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign
 from tests.test_audit_tamper import Database, build_ledger
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture
@@ -68,59 +63,6 @@ def test_postgres_refuses_to_truncate_the_events(postgres_url: str) -> None:
         assert audit.verify(store.ledger).events == store.ledger.max_position() > 0
     finally:
         store.close()
-
-
-def readme_grants(schema: str, role: str, table: str) -> list[str]:
-    """The README's SQL for the PostgreSQL writer role, for our schema and role names."""
-    section = README.read_text(encoding="utf-8").split("### Audit integrity", 1)[1]
-    block = re.search(r"```sql\n(.*?)```", section, re.S)
-    assert block, "the README's Audit integrity section gives the grants as a sql block"
-    sql = block.group(1).replace("taizhang_writer", role).replace("'change me'", "'x'")
-    sql = sql.replace("public.taizhang_events", f'"{schema}".{table}')
-    sql = sql.replace("SCHEMA public", f'SCHEMA "{schema}"')
-    return [s.strip() for s in sql.split(";") if s.strip()]
-
-
-def test_a_postgres_writer_with_the_readme_grants_may_only_insert_and_select(
-        postgres_url: str, clock: Clock) -> None:
-    owner = Store(postgres_url, clock=clock)
-    seed_campaign(owner.ledger)
-    ReadSide(owner).board()  # the owner makes the read models' tables
-    table = owner.ledger.recorder.events_table_name  # type: ignore[attr-defined]
-    schema = owner.url.schema
-    role = f"w_{secrets.token_hex(6)}"
-    admin = sa.create_engine(StoreURL.parse(POSTGRES).sqlalchemy_url())
-    try:
-        with admin.begin() as conn:
-            for statement in readme_grants(schema, role, table):
-                conn.execute(sa.text(statement))
-        writer_url = postgres_url.replace("postgres@", f"{role}@", 1)
-        writer = Store(writer_url, clock=clock)
-        try:
-            task = writer.ledger.assign("admin", unit="JS01", category="环境卫生",
-                                        source="complaint", location="幸福路1号",
-                                        description="乱堆乱放", deadline=date(2024, 6, 8))
-            writer.ledger.acknowledge("zhao", task["task"])
-            board = ReadSide(writer).board()
-            assert [(row["task"], row["state"]) for row in board] == [
-                (task["task"], "acknowledged")]
-            assert writer.ledger.records().__next__().account == "postgres"
-            assert list(writer.ledger.records())[-1].account == role
-            assert audit.verify(writer.ledger).ok
-            db = Database(writer)
-            for statement in ("UPDATE {t} SET account = 'x'", "DELETE FROM {t}",
-                              "TRUNCATE {t}", f"DROP TRIGGER {table}_no_change ON {{t}}"):
-                with pytest.raises(psycopg.Error, match="permission denied|must be owner"):
-                    db.run(statement)
-            db.close()
-        finally:
-            writer.close()
-    finally:
-        owner.close()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
-            conn.execute(sa.text(f'DROP ROLE "{role}"'))
-        admin.dispose()
 
 
 # --- export and import ---------------------------------------------------------------------

@@ -99,8 +99,9 @@ def test_init_refuses_a_url_that_names_no_store() -> None:
 def test_campaign_start_names_the_campaign_and_its_administrator(cli: Cli) -> None:
     assert cli.ok("campaign", "start", "--name", "创建全国文明城市2024", "--admin", "wang",
                   "--admin-name", "王主任") == \
-        "campaign 创建全国文明城市2024 started (Asia/Shanghai); administrator wang\n"
-    assert cli.max_position() == 2
+        "campaign 创建全国文明城市2024 started (Asia/Shanghai); administrator wang, " \
+        f"bound to account {cli.store.ledger.account}\n"
+    assert cli.max_position() == 3  # the administrator, the campaign, the binding
 
 
 def test_campaign_show_lists_the_settings(started: Cli) -> None:
@@ -203,17 +204,21 @@ def test_setting_the_inspections_required_needs_a_reason(started: Cli) -> None:
                     message="reason must not be empty (got ' ')")
 
 
-def test_acting_without_saying_who_is_refused(started: Cli) -> None:
-    started.refused("campaign", "add-category", "公益广告",
-                    message="acting person must be given with --as or TAIZHANG_AS")
+def test_the_acting_person_follows_from_the_account(started: Cli) -> None:
+    assert started.ok("campaign", "add-category", "公益广告") == "category 公益广告 added\n"
 
 
-def test_the_acting_person_may_come_from_the_environment(started: Cli) -> None:
+def test_the_environment_may_say_who_acts_and_is_checked(started: Cli) -> None:
     result = started("campaign", "add-category", "志愿服务", env={"TAIZHANG_AS": "wang"})
-    assert (result.exit_code, result.output) == (0, "category 志愿服务 added\n")
+    assert (result.exit_code, result.stdout) == (0, "category 志愿服务 added\n")
+    result = started("campaign", "add-category", "文明交通", env={"TAIZHANG_AS": "li"})
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: --as li: account {started.store.ledger.account} is bound to wang (王主任), "
+        "not to li (a clerk or administrator enters for another person with "
+        "--on-behalf-of)\n"))
 
 
-def test_acting_as_an_unknown_person_is_refused(started: Cli) -> None:
+def test_acting_for_an_unknown_person_is_refused(started: Cli) -> None:
     started.refused("campaign", "add-category", "公益广告", as_="nobody",
                     message="unknown person: nobody")
 
@@ -339,18 +344,19 @@ def test_people_are_registered_retired_and_listed(started: Cli) -> None:
         "person qian 钱社区 registered as unit of JS01\n"
     assert started.ok("person", "retire", "zhou", "--reason", "调离", as_="wang") == \
         "person zhou retired\n"
-    assert started.ok("person", "list") == (
-        "id    name    role       unit    retired\n"
-        "----  ------  ---------  ------  ---------\n"
-        "li    李督查  inspector          no\n"
-        "qian  钱社区  unit       JS01    no\n"
-        "sun   孙审计  auditor            no\n"
-        "wang  王主任  admin              no\n"
-        "zhao  赵社区  unit       JS01    no\n"
-        "zhou  周督查  inspector          yes\n")
+    assert started.ok("person", "list").splitlines()[0].split() == \
+        ["id", "name", "role", "unit", "accounts", "retired"]
+    assert started.ok("person", "list", "--format", "csv") == (
+        "id,name,role,unit,accounts,retired\n"
+        "li,李督查,inspector,,,no\n"
+        "qian,钱社区,unit,JS01,,no\n"
+        "sun,孙审计,auditor,,,no\n"
+        f"wang,王主任,admin,,{started.store.ledger.account},no\n"
+        "zhao,赵社区,unit,JS01,,no\n"
+        "zhou,周督查,inspector,,,yes\n")
     listed = json.loads(started.ok("person", "list", "--format", "json"))
     assert listed[0] == {"id": "li", "name": "李督查", "role": "inspector", "unit": None,
-                         "retired": False}
+                         "accounts": "", "retired": False}
 
 
 def test_person_add_refuses_a_unit_member_without_a_unit(started: Cli) -> None:
@@ -389,7 +395,7 @@ def test_an_inspector_may_not_register_people(started: Cli) -> None:
 def test_person_add_refuses_an_unknown_role(started: Cli) -> None:
     started.usage_refused("person", "add", "x", "--name", "x", "--role", "mayor", as_="wang",
                           message="Invalid value for '--role': 'mayor' is not one of "
-                                  "'admin', 'inspector', 'unit', 'auditor'.")
+                                  "'admin', 'inspector', 'unit', 'auditor', 'clerk'.")
 
 
 def test_person_retire_refuses_an_unknown_person(started: Cli) -> None:

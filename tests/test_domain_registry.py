@@ -260,8 +260,8 @@ def test_a_member_of_a_retired_unit_is_refused() -> None:
 
 
 def test_an_unknown_role_is_refused_naming_it() -> None:
-    with pytest.raises(Refused, match="role must be one of admin, inspector, unit, auditor, "
-                                      "got 'mayor'"):
+    with pytest.raises(Refused, match="role must be one of admin, inspector, unit, "
+                                      "auditor, clerk, got 'mayor'"):
         Person.register(person_id="x", name="x", role="mayor", unit=None, actor=ADMIN,
                         occurred_at=AT)
 

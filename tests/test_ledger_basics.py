@@ -68,8 +68,8 @@ def test_an_unknown_actor_or_task_is_named_and_nothing_is_written(seeded: Ledger
     before = seeded.max_position()
     with pytest.raises(NotFound, match="unknown person: nobody"):
         seeded.escalate("nobody", "T-000001", "督办")
-    with pytest.raises(Refused, match="acting person must be given"):
-        seeded.escalate("", "T-000001", "督办")
+    with pytest.raises(NotFound, match="unknown task: T-000001"):
+        seeded.escalate("", "T-000001", "督办")  # no one named: the account's own person
     with pytest.raises(Refused, match="task must not be empty"):
         seeded.escalate("admin", "  ", "督办")
     assert seeded.max_position() == before

@@ -120,9 +120,10 @@ def test_init_creates_the_store_and_is_safe_to_run_twice(store_url: str) -> None
     assert cli.max_position() == 0
     assert cli.ok("campaign", "start", "--name", "创建全国文明城市2024", "--admin", "wang",
                   "--admin-name", "王主任") == (
-        "campaign 创建全国文明城市2024 started (Asia/Shanghai); administrator wang\n")
+        "campaign 创建全国文明城市2024 started (Asia/Shanghai); administrator wang, bound to "
+        f"account {cli.store.ledger.account}\n")
     assert cli.ok("init") == f"ledger ready at {described}\n"
-    assert cli.max_position() == 2
+    assert cli.max_position() == 3  # the administrator, the campaign, the account's binding
     cli.close()
 
 
@@ -178,10 +179,10 @@ def test_a_task_through_its_lifecycle_on_the_command_line(store_url: str) -> Non
         "T-000001,JS01,环境卫生,inspection,幸福路12号,closed,2024-05-10,0,0,Closed,"
         "2024-05-07T02:00:00.000000+00:00\n")
     assert stdout(cli, "projections", "verify") == "".join(
-        f"{name}: position 13, equal to its rebuild\n"
+        f"{name}: position 14, equal to its rebuild\n"
         for name in ("registry", "board", "events", "indicators", "metrics"))
     assert cli.ok("audit", "verify").startswith(
-        "chain verified: 13 events, unbroken from position 1\nhead: 13 ")
+        "chain verified: 14 events, unbroken from position 1\nhead: 14 ")
     cli.close()
 
 
@@ -330,7 +331,7 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
                                         reports.append((n, at, lag))})
     follower.start()
     try:
-        assert _until(lambda: reports == [(11, 11, 0)]), reports
+        assert _until(lambda: reports == [(12, 12, 0)]), reports
         # Another process's store writes; nobody here catches up but the follower.
         writer = Store(store_url)
         for i in range(3):
@@ -338,11 +339,11 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
                                  location=f"和平街{i}号", description="乱堆乱放",
                                  deadline=date(2099, 1, 1))
         writer.close()
-        assert _until(lambda: _positions(store) == {14}), _positions(store)
+        assert _until(lambda: _positions(store) == {15}), _positions(store)
         # The follower reports after its catch-up has committed (and read the position
         # reached): the report may come a moment after the positions show it.
-        assert _until(lambda: sum(n for n, _, _ in reports) == 14), reports
-        assert reports[-1][1:] == (14, 0)
+        assert _until(lambda: sum(n for n, _, _ in reports) == 15), reports
+        assert reports[-1][1:] == (15, 0)
     finally:
         stop.set()
         follower.join(timeout=10)
@@ -364,16 +365,16 @@ def test_follow_on_postgresql_stops_cleanly_on_ctrl_c(pg_url: str) -> None:
         assert first == (f"following {store.url.describe()} (on the database's "
                          "notifications); Ctrl-C stops\n")
         assert following.stderr.readline() == "connected: at position 0\n"
-        assert following.stderr.readline() == "+11 events, at position 11, lag 0\n"
+        assert following.stderr.readline() == "+12 events, at position 12, lag 0\n"
         store.ledger.assign("admin", unit="JS02", category="环境卫生", source="complaint",
                             location="和平街3号", description="乱堆乱放",
                             deadline=date(2099, 1, 1))
-        assert following.stderr.readline() == "+1 event, at position 12, lag 0\n"
+        assert following.stderr.readline() == "+1 event, at position 13, lag 0\n"
         following.send_signal(signal.SIGINT)
         out, err = following.communicate(timeout=20)
     finally:
         following.kill()
-    assert (following.returncode, out, err) == (0, "", "stopped at position 12\n")
+    assert (following.returncode, out, err) == (0, "", "stopped at position 13\n")
     store.close()
 
 
@@ -391,9 +392,9 @@ def test_follow_on_sqlite_says_it_polls(sqlite_url: str) -> None:
             f"following {StoreURL.parse(sqlite_url).describe()} (polling every 0.2 s); "
             "Ctrl-C stops\n")
         assert following.stderr.readline() == "connected: at position 0\n"
-        assert following.stderr.readline() == "+11 events, at position 11, lag 0\n"
+        assert following.stderr.readline() == "+12 events, at position 12, lag 0\n"
         following.terminate()
         out, err = following.communicate(timeout=20)
     finally:
         following.kill()
-    assert (following.returncode, out, err) == (0, "", "stopped at position 11\n")
+    assert (following.returncode, out, err) == (0, "", "stopped at position 12\n")
