@@ -153,3 +153,15 @@ def bounded_write(attempt: Callable[[], T], landed: Callable[[], T | None],
                 raise WriteLost(lost) from None
             return result
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def read_again(read: Callable[[], T]) -> T:
+    """A read asked again on another connection if the pool's was lost (a pooled
+    connection outlives a server restart, unknown to the client); reads change nothing."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except OperationalError as error:
+            if attempt == READ_ATTEMPTS - 1 or not connection_lost(error):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -41,7 +41,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
-from ledger.faults import READ_ATTEMPTS, bounded_write, connection_lost
+from ledger.faults import bounded_write, read_again
 from ledger.settings import Settings
 
 APPEND_ONLY = "the ledger is append-only"
@@ -588,14 +588,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return rows[0]["originator_id"] if rows else None
 
     def _select(self, statement: Any, params: list[Any]) -> list[Any]:
-        """The rows of one SELECT; asked again on another connection if the pool's was
-        lost (a pooled connection outlives a server restart, unknown to the client)."""
-        for attempt in range(READ_ATTEMPTS):
-            try:
-                with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                    curs.execute(statement, params, prepare=True)
-                    return curs.fetchall()
-            except OperationalError as error:
-                if attempt == READ_ATTEMPTS - 1 or not connection_lost(error):
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        """The rows of one SELECT (asked again if the connection was lost: read_again)."""
+        def read() -> list[Any]:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, params, prepare=True)
+                return curs.fetchall()
+
+        return read_again(read)
