@@ -80,13 +80,13 @@ def run() -> None:
 
 def _register() -> None:
     from commands import (access, audit, board, demo, evaluation, history, importing,
-                          indicators, projections, registry, summary, survey, tasks)
+                          indicators, projections, registry, serve, summary, survey, tasks)
 
     for command in (*registry.COMMANDS, *access.COMMANDS, *tasks.COMMANDS, *board.COMMANDS,
                     *demo.COMMANDS, *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
                     *summary.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
-                    *evaluation.COMMANDS):
+                    *evaluation.COMMANDS, *serve.COMMANDS):
         main.add_command(command)
 
 

@@ -9,11 +9,12 @@ import click
 
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
-from ledger import audit
+from ledger import audit, witness
 
 # Below this many events a verification is over before a progress bar would be read.
-TRUNCATION_NOTE = ("a tail removed after the last event shows only against a checkpoint "
-                   "kept outside the store: verify --since it")
+TRUNCATION_NOTE = ("a tail removed after the last event shows only against a head seen "
+                   "before: a checkpoint kept outside the store (verify --since it) or a "
+                   "witness (verify --witness)")
 
 
 @click.group("audit")
@@ -35,20 +36,39 @@ def _events(count: int) -> str:
               "extend unchanged.")
 @click.option("--public-key", type=click.Path(path_type=Path), default=None,
               help="Check the --since statement's signature with this public key first.")
+@click.option("--witness", "witness_file", type=click.Path(path_type=Path), default=None,
+              metavar="FILE", help="A witness file (`audit witness`) someone handed over: "
+              "the ledger must extend the head they saw.")
 @output_options(("table", "json"))
 @pass_session
 def verify(session: Session, since_text: str | None, public_key: Path | None,
-           fmt: str) -> None:
+           witness_file: Path | None, fmt: str) -> None:
     """Recompute the hash chain from the first event; name the first broken position.
 
-    Exits 1 when the chain is broken, or does not extend the --since checkpoint."""
+    Without --since or --witness, the ledger must also extend the head this account last
+    saw of it. Exits 1 when the chain is broken, or does not extend what it must."""
     key = audit.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
         raise click.UsageError("--public-key checks the --since statement: give --since")
+    if since_text is not None and witness_file is not None:
+        raise click.UsageError("give --since or --witness, not both")
     since = audit.parse_since(since_text, key) if since_text is not None else None
+    seen = witness.load(witness_file) if witness_file is not None else None
+    session.inspecting()
     ledger = session.store.ledger
+    what = "checkpoint"
+    if seen is not None:
+        identity = ledger.recorder.identity()  # type: ignore[attr-defined]
+        if seen.store != identity:
+            raise click.ClickException(f"witness file {str(witness_file)!r} is of store "
+                                       f"{seen.store}, not of this one ({identity})")
+        what = f"the witness of {seen.account}"
+    elif since is None and session.seen is not None:
+        seen, what = session.seen, "this account's witness"
+    if seen is not None:
+        since = audit.Head(seen.position, seen.hash)
     with progress(ledger.max_position(), "verifying") as update:
-        result = audit.verify(ledger, since=since, progress=update)
+        result = audit.verify(ledger, since=since, progress=update, since_what=what)
     from ledger.access import account_kind, describe_kind
 
     if fmt == "json":
@@ -70,13 +90,42 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
         click.echo(f"checkpoints: {result.checkpoints_matched} recorded in the ledger "
                    f"match; the last, {last.number}, covers position {last.position} "
                    f"({_events(result.head.position - last.position)} after it)")
-    if since is not None:
+    if since is not None and seen is None:
         click.echo(f"since: the ledger extends checkpoint {since.position}:"
                    f"{_short(since.hash)} unchanged, by "
                    f"{_events(result.head.position - since.position)}")
     else:
+        if since is not None:
+            click.echo(f"witness: the ledger extends {what}, {since.position}:"
+                       f"{_short(since.hash)}, unchanged, by "
+                       f"{_events(result.head.position - since.position)}")
         click.echo(f"note: {TRUNCATION_NOTE}")
     click.echo(f"ran as {describe_kind(session.store)}")
+
+
+@audit_group.command("witness")
+@click.option("--forget", is_flag=True, help="Delete it (once you have checked, with `audit "
+              "verify`, that the ledger went back rightly): the next command starts a new "
+              "one from the head it sees.")
+@pass_session
+def witness_(session: Session, forget: bool) -> None:
+    """Print this account's witness of the store: the file, and the head last seen (hand
+    the file to another auditor for `audit verify --witness FILE`)."""
+    session.inspecting()
+    session.store.ledger  # opening the store reads the witness
+    seen, path = session.seen, session.witness_path
+    if seen is None or path is None:
+        click.echo(f"this account has seen nothing of {session.store.url.describe()} yet")
+        return
+    if forget:
+        path.unlink(missing_ok=True)
+        session.witness_path = None  # nothing remembered at the end of this command either
+        click.echo(f"forgot {path}: position {seen.position} {seen.hash}")
+        return
+    click.echo(f"{path}: position {seen.position} {seen.hash}, seen {seen.at} by "
+               f"{seen.account}")
+    if session.went_back is not None:
+        raise click.ClickException(str(session.went_back))
 
 
 @audit_group.command("head")
@@ -172,8 +221,12 @@ def export(session: Session, file: Path) -> None:
     if file.exists():
         raise click.UsageError(f"export file {str(file)!r} already exists")
     partial = file.with_name(file.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        written = audit.export(session.store.ledger, out)
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            written = audit.export(session.store.ledger, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(file)
     click.echo(f"exported {written.position} events to {file}; head {written}")
 
@@ -184,6 +237,7 @@ def export(session: Session, file: Path) -> None:
 def import_(session: Session, file: Path) -> None:
     """Restore an export into an empty store, verifying the chain as it goes; a broken
     file is refused, naming its line, and nothing is written."""
+    session.create_if_missing()
     with file.open(encoding="utf-8") as lines:
         restored = audit.import_ledger(session.store.ledger, lines)
     click.echo(f"imported {restored.position} events; head {restored}")

@@ -30,6 +30,9 @@ BOARD_COLUMNS = [
 @click.option("--source", type=click.Choice(list(SOURCES)), default=None)
 @click.option("--overdue", is_flag=True, help="Only tasks past their deadline.")
 @click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@click.option("--due-within", "due_within", type=click.IntRange(min=0), default=None,
+              metavar="DAYS", help="Only unfinished tasks due within DAYS days (0: today), "
+              "not yet overdue.")
 @click.option("--month", type=MONTH, default=None, help="Only tasks assigned in this month.")
 @click.option("--sort", type=click.Choice(ReadSide.SORTS), default="task", show_default=True)
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
@@ -41,7 +44,8 @@ BOARD_COLUMNS = [
 @output_options()
 @pass_session
 def board(session: Session, unit_code: str | None, state: str | None, category: str | None,
-          source: str | None, overdue: bool, open_only: bool, month: str | None, sort: str,
+          source: str | None, overdue: bool, open_only: bool, due_within: int | None,
+          month: str | None, sort: str,
           as_of: datetime | None, working_days: bool, fmt: str) -> None:
     """The 台账: one row per task, with its state, deadline and days overdue."""
     ledger = session.store.ledger
@@ -49,7 +53,8 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
     moment = localize(as_of, zone)
     read = session.read.at(moment) if moment is not None else session.read
     rows = read.board(unit=unit_code, state=state, category=category, source=source,
-                      overdue=overdue, open_only=open_only, month=month, sort=sort)
+                      overdue=overdue, open_only=open_only, month=month,
+                      due_within=due_within, sort=sort)
     columns = BOARD_COLUMNS
     if working_days:
         today = (moment or ledger.clock()).astimezone(zone).date()

@@ -25,6 +25,7 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
          months: int) -> None:
     """Build a demo ledger in an empty store: a 街道, ten 社区, departments, property
     companies and a supervision group, over months of inspections and rectifications."""
+    session.create_if_missing()
     ledger = session.store.ledger
     until = until or f"{ledger.clock():%Y-%m}"
     scale = replace(DEMO, months=months)

@@ -3,7 +3,6 @@ revisions and the supervision bulletin (督查通报)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,16 @@ from commands.output import emit, emit_record, output_options
 from commands.params import MONTH
 from commands.session import Session, pass_session
 from domain.base import Refused
-from domain.evaluation import FIGURES, ScoreLine, month_add, month_of
+from domain.evaluation import FIGURES, month_add, month_of
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
+from projections.bulletin import (
+    change_text,
+    item_detail,
+    local_text,
+    signed as _signed,
+    term_text,
+)
 from projections.evaluation import LEVELS, Evaluator, Ranking, digest
 from projections.metrics import METRICS
 
@@ -103,45 +109,15 @@ def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
     value, tally, parts = evaluator.explain(evaluator.current(), month, unit_code, metric)
     zone = session.store.ledger.campaign().zone
     rows = [{"item": item["task"], "counts_as": role, "unit": item["unit"],
-             "events": "; ".join(f"v{v} {kind} {_local(at, zone)}"
+             "events": "; ".join(f"v{v} {kind} {local_text(at, zone)}"
                                  for v, kind, at in item["events"]),
-             "detail": _detail(item, zone)} for role, item in parts]
+             "detail": item_detail(item, zone)} for role, item in parts]
     if fmt == "table":
         label = FIGURES[metric]
         click.echo(f"{unit_code} {month} {metric} ({label.zh}) = {bulletins.shown(metric, value)}"
                    + (f"; required {tally.required}" if metric in
                       ("inspection_coverage", "required_inspections") else ""))
     emit(rows, EXPLAIN_COLUMNS, fmt)
-
-
-def _local(at: str, zone: Any) -> str:
-    if len(at) == 10:
-        return at
-    return datetime.fromisoformat(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def _detail(item: dict[str, Any], zone: Any) -> str:
-    kind = item["kind"]
-    if kind == "due":
-        return f"deadline {item['deadline']}" + (", on time" if item["on_time"] else ", late")
-    if kind == "overdue":
-        until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
-        return f"deadline {item['deadline']}, overdue {until}"
-    if kind == "verified":
-        return f"{item['days']:.1f} days"
-    if kind == "response":
-        return f"{item['hours']:.1f} hours"
-    if kind == "reinspection":
-        return "failed (rework)" if item["failed"] else "passed"
-    if kind == "assigned":
-        text = f"{item['source']}, {item['category']}, {item['location']}"
-        if "after" in item:
-            text += (f"; within the window after {item['after']['task']} closed "
-                     f"{_local(item['after']['at'], zone)}")
-        return text
-    if kind == "closed":
-        return f"closed as verified, {item['category']}, {item['location']}"
-    return ""
 
 
 # --- rules ------------------------------------------------------------------------------
@@ -215,30 +191,6 @@ RANK_COLUMNS = [("rank", "rank 名次"), ("unit", "unit"), ("name", "name"),
                 ("score", "score 得分"), ("rank_change", "change 升降"),
                 ("score_change", "Δscore"), ("list", "红黑榜"), ("terms", "deductions and rates")]
 LIST_LABELS = {"red": "红榜", "black": "黑榜"}
-
-
-def term_text(line: ScoreLine, lang: str = "zh") -> str:
-    label = FIGURES[line.figure].label(lang)
-    if line.kind == "deduction":
-        return f"{label} {line.used}×{_points(line.factor)}={_signed(line.points)}"
-    shown = "—" if line.value is None else bulletins.shown(line.figure, line.value)
-    if line.value is None or Fraction(line.value) != line.used:
-        shown += f"→{bulletins.shown(line.figure, line.used)}"
-    return f"{label} {shown}×{_points(line.factor)}={_signed(line.points)}"
-
-
-def _points(value: Fraction) -> str:
-    return f"{float(value):g}"
-
-
-def _signed(value: Fraction) -> str:
-    return f"{float(value):+.2f}"
-
-
-def change_text(change: int | None) -> str:
-    if change is None:
-        return "new"
-    return "–" if change == 0 else (f"↑{change}" if change > 0 else f"↓{-change}")
 
 
 def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
@@ -393,24 +345,7 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
     published month's bulletin shows what the publication froze."""
     if fmt == "xlsx" and output is None:
         raise click.UsageError("--format xlsx writes a workbook: give --output FILE.")
-    evaluations = _evaluations(session)
-    evaluator = _evaluator(session)
-    ledger = session.store.ledger
-    campaign = ledger.campaign()
-    publication = evaluations.publication(month)
-
-    def gather_at(source: Any, position: int, head: str) -> Any:
-        return bulletins.gather(
-            evaluator, source, month, evaluations.rules_for, lang=lang, campaign=campaign.name,
-            position=position, head=head,
-            published_at=publication["published_at"][:10] if publication else None)
-
-    if publication:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, publication["position"], publication["head"]), publication["position"])
-    else:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, evaluator.position(), evaluations.hash_at(evaluator.position())))
+    found = bulletins.of_month(_evaluator(session), _evaluations(session), month, lang)
     if fmt == "xlsx":
         output.write_bytes(bulletins.to_xlsx(found))  # type: ignore[union-attr]
         click.echo(f"bulletin of {month} written to {output}")

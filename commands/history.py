@@ -12,6 +12,7 @@ from commands.output import emit, output_options
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
 from domain.task import STATE_LABELS
+from projections.events import who
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
@@ -51,14 +52,6 @@ def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     return {**row, "occurred": _local(row["occurred_at"], zone),
             "recorded": _local(row["recorded_at"], zone, seconds=True),
             "late": _late(row["late_days"]), "who": who(row)}
-
-
-def who(row: dict[str, Any]) -> str:
-    """Who acted, and who entered it for them when that was someone else (代录)."""
-    acted = f"{row['actor']} ({row['role']})"
-    if row.get("entered_by"):
-        return f"entered by {row['entered_by']} for {acted}"
-    return acted
 
 
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from commands.history import who
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.session import Session, pass_session
 from domain.base import Refused
-from domain.task import STATE_LABELS, STATES
+from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
+from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -46,6 +45,8 @@ def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, str
     resumes when run again."""
     mapping = load_mapping(mapping_path)
     table = open_table(file, mapping, encoding=encoding, sheet=sheet)
+    if not dry_run:
+        session.create_if_missing()
     importer = Importer(session.store.ledger, session.actor, mapping, table,
                         batch_size=batch_size)
     done = [0]
@@ -117,18 +118,6 @@ def export() -> None:
     """Write the ledger's figures out to spreadsheets."""
 
 
-EXPORT_COLUMNS = [
-    ("task", "task"), ("unit", "unit"), ("unit_name", "unit name"), ("category", "category"),
-    ("source", "source"), ("location", "location"), ("description", "description"),
-    ("state", "state"), ("state_label", "状态"), ("closure", "closure"),
-    ("assigned_at", "assigned at"), ("deadline", "deadline"),
-    ("days_overdue", "overdue days"), ("notice_no", "notice"),
-    ("rework_count", "rework"), ("escalations", "escalations"), ("cycle", "cycle"),
-    ("last_action", "last action"), ("last_action_at", "last action at"),
-    ("last_action_by", "last action by"),
-]
-
-
 @export.command("board")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), required=True)
 @click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
@@ -142,41 +131,18 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
     """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
     if fmt == "xlsx" and output is None:
         raise Refused("--output FILE is needed for --format xlsx")
-    rows = session.read.board(unit=unit_code, state=state, open_only=open_only)
-    names = {u["code"]: u["name"] for u in session.read.units()}
-    zone = session.store.ledger.campaign().zone
-    actors = session.read.last_actors()
-    for row in rows:
-        row["unit_name"] = names.get(row["unit"], "")
-        row["last_action_by"] = who(actors[row["task"]]) if row["task"] in actors else ""
-        row["state_label"] = STATE_LABELS[row["state"]]
-        for key in ("assigned_at", "last_action_at"):
-            row[key] = datetime.fromisoformat(row[key]).astimezone(zone).replace(tzinfo=None)
-        row["deadline"] = date.fromisoformat(row["deadline"])
+    rows = board_sheet(session.read, session.read.board(unit=unit_code, state=state,
+                                                        open_only=open_only))
     if fmt == "csv":
-        for row in rows:
-            for key in ("assigned_at", "last_action_at"):
-                row[key] = row[key].isoformat(sep=" ")
-        text = render(rows, EXPORT_COLUMNS, "csv")
+        text = render(as_text(rows), EXPORT_COLUMNS, "csv")
         if output is None:
             click.echo(text)
         else:
             output.write_text(text + "\n", encoding="utf-8-sig")
     else:
-        _write_xlsx(rows, output)  # type: ignore[arg-type]
+        output.write_bytes(to_xlsx(rows))  # type: ignore[union-attr]
     if output is not None:
         click.echo(f"{len(rows)} tasks written to {output}")
-
-
-def _write_xlsx(rows: list[dict[str, Any]], output: Path) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("台账")
-    sheet.append([key for key, _ in EXPORT_COLUMNS])
-    for row in rows:
-        sheet.append([row.get(key) for key, _ in EXPORT_COLUMNS])
-    book.save(output)
 
 
 COMMANDS = [import_, export]

@@ -13,7 +13,7 @@ from commands.session import Session, pass_session
 from ledger.faults import reason, transient
 
 STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag"),
+                  ("position", "position"), ("lag", "lag"), ("check", "check"),
                   ("follower_advanced", "follower advanced")]
 
 
@@ -26,9 +26,14 @@ def projections() -> None:
 @output_options()
 @pass_session
 def status(session: Session, fmt: str) -> None:
-    """Each projection's tables, rows, position and lag behind the ledger (in events), and
-    when `projections follow` last advanced the projections (blank: never); in a table,
-    which kind of account asked (and whether it may write the read models)."""
+    """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
+    when the read model is ahead of it), the check that the ledger still holds the event at
+    its position that it was folded from, and when `projections follow` last advanced the
+    projections (blank: never); in a table, which kind of account asked (and whether it may
+    write the read models). Shown even when the ledger went back since this account last
+    saw it. Exits 1, with one Error line after the table, when a check fails or the ledger
+    went back."""
+    session.inspecting()
     from projections.follow import last_advance
 
     advance = last_advance(session.store)
@@ -43,6 +48,12 @@ def status(session: Session, fmt: str) -> None:
                    + ("it may write the read models" if writes else
                       "it may not write the read models: its queries fold the lag in "
                       "memory, 'projections follow' as the projector keeps them current"))
+    if session.went_back is not None:
+        raise click.ClickException(str(session.went_back))
+    failing = [row["projection"] for row in rows if row["check"] != "ok"]
+    if failing:
+        raise click.ClickException(f"read models not folded from the ledger as it is: "
+                                   f"{', '.join(failing)}: run `taizhang audit verify`")
 
 
 @projections.command("rebuild")

@@ -16,6 +16,7 @@ from domain.roles import ROLES
 @pass_session
 def init(session: Session) -> None:
     """Create the ledger's tables in the store (safe to run again)."""
+    session.create_if_missing()
     session.store.ledger  # opening the ledger creates the event table
     session.read.projector.create_tables()
     from projections.follow import create_table
@@ -42,6 +43,7 @@ def campaign() -> None:
 def campaign_start(session: Session, name: str, time_zone: str, categories: tuple[str, ...],
                    required_inspections: int, admin_id: str, admin_name: str) -> None:
     """Start the campaign, with its first administrator, bound to your account."""
+    session.create_if_missing()
     ledger = session.store.ledger
     result = ledger.start_campaign(
         name=name, time_zone=time_zone, categories=list(categories),

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
 
+from domain.base import DomainError
+from ledger import witness
+from ledger.app import Ledger
+from ledger.chain import Tampered
 from ledger.store import Store
 
 if TYPE_CHECKING:
@@ -18,13 +24,33 @@ class Session:
     """The store URL, the acting person, and the store opened on first use.
 
     ``claimed`` is what ``--as`` (or TAIZHANG_AS) said, ``on_behalf_of`` the person a proxy
-    entry is for; the acting person follows from the account the store authenticated."""
+    entry is for; the acting person follows from the account the store authenticated.
+
+    The store must exist unless the command creates one (:meth:`create_if_missing`). On
+    opening it, the ledger is checked against what this OS account last saw of it (its
+    witness, ``ledger.witness``): a ledger that went back is refused, unless the command
+    only inspects (:meth:`inspecting`: it reports the finding itself). At the end, the
+    head the command leaves is remembered."""
 
     def __init__(self, url: str, claimed: str | None,
                  on_behalf_of: str | None = None) -> None:
         self.url = url
         self.claimed = claimed
         self.on_behalf_of = on_behalf_of
+        self.creates = False
+        self.refuses_going_back = True
+        self.seen: witness.Seen | None = None
+        self.witness_path: Path | None = None
+        self.went_back: Tampered | None = None
+
+    def create_if_missing(self) -> None:
+        """This command makes the store when there is none (``init`` and the like)."""
+        self.creates = True
+
+    def inspecting(self) -> None:
+        """This command reports on the ledger: a witness finding is kept in
+        :attr:`went_back` for it to report, not refused."""
+        self.refuses_going_back = False
 
     @cached_property
     def actor(self) -> str:
@@ -36,7 +62,7 @@ class Session:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.url)
+        return Store(self.url, create=self.creates, opened=self._witness)
 
     @cached_property
     def read(self) -> ReadSide:
@@ -44,8 +70,28 @@ class Session:
 
         return ReadSide(self.store)
 
+    def _witness(self, ledger: Ledger) -> None:
+        identity = ledger.recorder.identity()  # type: ignore[attr-defined]
+        if not identity:
+            return  # a store made before stores had identities, opened by a role that
+            # may not add one: no witness
+        path = witness.path_for(identity)
+        self.witness_path = path
+        self.seen = witness.load(path) if path.exists() else None
+        if self.seen is not None:
+            self.went_back = witness.went_back(ledger, self.seen, path)
+        if self.went_back is not None and self.refuses_going_back:
+            raise self.went_back
+
     def close(self) -> None:
         if "store" in self.__dict__:
+            if "ledger" in self.store.__dict__ and self.witness_path is not None \
+                    and self.went_back is None:
+                try:
+                    witness.remember(self.store.ledger, self.store.url.describe(),
+                                     self.witness_path, self.seen)
+                except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, DomainError):
+                    pass  # the command has reported what went wrong with the store
             if "ledger" in self.store.__dict__ and self.store.ledger.written:
                 from ledger.access import privileged_warning
 

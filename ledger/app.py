@@ -44,7 +44,7 @@ from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit, check_code
 from domain.task import Task
 from ledger import identity
-from ledger.chain import GENESIS, Record
+from ledger.chain import GENESIS, Record, Tampered
 from ledger.workdays import WorkingDayCommands, WorkingDays
 
 R = TypeVar("R")
@@ -142,6 +142,16 @@ class LedgerMapper(Mapper[str]):
         return StoredEvent(originator_id=domain_event.originator_id,
                            originator_version=domain_event.originator_version,
                            topic=get_topic(cls), state=data)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        """The library's mapping back, a stored event it cannot read (its topic, state or
+        fields changed in the database) refused in one line, never a traceback."""
+        try:
+            return super().to_domain_event(stored_event)
+        except Exception as e:  # noqa: BLE001 - whatever was stored, the answer is the same
+            raise Tampered(f"the stored event {stored_event.originator_id} version "
+                           f"{stored_event.originator_version} cannot be read "
+                           f"({type(e).__name__})") from None
 
 
 @dataclass

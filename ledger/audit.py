@@ -14,7 +14,8 @@ Every stored event carries a SHA-256 link over the previous event's hash and thi
 What a chain kept in the store cannot show by itself: a tail cut off after the last event
 (the rest still verifies), or a rewrite that recomputes every hash after the change. Both
 show against a checkpoint kept outside the store (``verify --since``); a rewrite before a
-checkpoint recorded in the ledger also shows against that checkpoint's quoted hash.
+checkpoint recorded in the ledger also shows against that checkpoint's quoted hash; a tail
+cut, against the head any account saw before it (its witness, ``ledger.witness``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from eventsourcing.persistence import StoredEvent
 from domain.audit import HASH_PATTERN, AuditLog, Checkpoint
 from domain.base import DomainError
 from ledger.app import Ledger
-from ledger.chain import GENESIS, ChainBroken, Record, fits
+from ledger.chain import GENESIS, ChainBroken, Record, fits, odd_detail
 
 STATEMENT = "taizhang checkpoint"
 EXPORT_FORMAT = "taizhang audit export"
@@ -99,6 +100,7 @@ class Verification:
     checkpoints_matched: int = 0  # checkpoints recorded in the ledger that were compared
     last_checkpoint: Quote | None = None
     since: Head | None = None
+    since_what: str = "checkpoint"  # what ``since`` is: a checkpoint, a witness
 
     @property
     def ok(self) -> bool:
@@ -115,7 +117,8 @@ class Verification:
                 "hash": self.last_checkpoint.hash,
                 "recorded_in": self.last_checkpoint.recorded_in},
             "since": None if self.since is None else {
-                "position": self.since.position, "hash": self.since.hash},
+                "position": self.since.position, "hash": self.since.hash,
+                "what": self.since_what},
             "broken": None,
         }
         if self.broken is not None:
@@ -125,19 +128,21 @@ class Verification:
 
 
 def verify(ledger: Ledger, since: Head | None = None,
-           progress: Callable[[int], None] | None = None) -> Verification:
+           progress: Callable[[int], None] | None = None,
+           since_what: str = "checkpoint") -> Verification:
     """Recompute the chain from the first event to the head, in constant memory.
 
     Every checkpoint recorded in the ledger is compared as its position passes; ``since``
     (a checkpoint kept elsewhere) must be extended unchanged. ``progress`` is called with
-    the number of events verified since its last call."""
+    the number of events verified since its last call; ``since_what`` says in the findings
+    what ``since`` is (a checkpoint; a witness: a head someone saw)."""
     quotes = _recorded_quotes(ledger)
     quoted_positions = {quote.position for quote in quotes.values()}
     seen: dict[int, str] = {}  # the chain's hash at each quoted position (a few)
-    result = Verification(events=0, head=Head(0, GENESIS), since=since,
+    result = Verification(events=0, head=Head(0, GENESIS), since=since, since_what=since_what,
                           last_checkpoint=max(quotes.values(), default=None))
     if since is not None and since.position == 0 and since.hash != GENESIS:
-        result.broken = ChainBroken(0, "changed", "a checkpoint at position 0 must quote "
+        result.broken = ChainBroken(0, "changed", f"a {since_what} at position 0 must quote "
                                     "the genesis hash")
         return result
     previous = before_previous = GENESIS
@@ -166,7 +171,7 @@ def verify(ledger: Ledger, since: Head | None = None,
         if since is not None and expected == since.position and previous != since.hash:
             result.broken = ChainBroken(
                 expected, "changed",
-                f"the ledger does not extend checkpoint {since.position}:{since.hash[:16]}…: "
+                f"the ledger does not extend {since_what} {since.position}:{since.hash[:16]}…: "
                 f"its hash here is {previous[:16]}… (events up to here were changed or "
                 "replaced)")
             return result
@@ -178,7 +183,7 @@ def verify(ledger: Ledger, since: Head | None = None,
     if since is not None and result.events < since.position:
         result.broken = ChainBroken(
             result.events + 1, "missing",
-            f"the ledger ends at position {result.events}, before checkpoint position "
+            f"the ledger ends at position {result.events}, before {since_what} position "
             f"{since.position}: events {result.events + 1}–{since.position} were removed")
     return result
 
@@ -218,6 +223,9 @@ def _diagnose(ledger: Ledger, position: int, previous: str,
             f"{position}–{row.position - 1}"
         return ChainBroken(position, "missing",
                            f"no event is stored at position {span} (removed)")
+    odd = odd_detail(row)
+    if odd is not None:
+        return ChainBroken(position, "changed", f"the stored event {odd}")
     if position > 1 and fits(row, position - 1, before_previous):
         return ChainBroken(position - 1, "inserted",
                            f"the event at position {position - 1} is not part of the "
@@ -382,19 +390,27 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 def load_statement(path: Path) -> dict[str, Any]:
     """A checkpoint statement from a file, its fields checked."""
+    return load_head_file(path, "statement file", ("statement", STATEMENT),
+                          "a taizhang checkpoint")
+
+
+def load_head_file(path: Path, what: str, kind: tuple[str, str],
+                   described: str) -> dict[str, Any]:
+    """A small JSON file quoting a head (a checkpoint statement, a witness): read, of the
+    ``kind`` (field, value) expected, with a valid position and hash."""
     try:
-        statement = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise AuditError(f"statement file {str(path)!r}: {e.strerror}") from None
+        raise AuditError(f"{what} {str(path)!r}: {e.strerror}") from None
     except (ValueError, UnicodeDecodeError):
-        raise AuditError(f"statement file {str(path)!r} is not JSON") from None
-    if not isinstance(statement, dict) or statement.get("statement") != STATEMENT:
-        raise AuditError(f"statement file {str(path)!r} is not a taizhang checkpoint")
-    position, hash_ = statement.get("position"), statement.get("hash")
-    if not isinstance(position, int) or position < 0 or not isinstance(hash_, str) \
-            or not HASH_PATTERN.match(hash_):
-        raise AuditError(f"statement file {str(path)!r} has no valid position and hash")
-    return statement
+        raise AuditError(f"{what} {str(path)!r} is not JSON") from None
+    if not isinstance(data, dict) or data.get(kind[0]) != kind[1]:
+        raise AuditError(f"{what} {str(path)!r} is not {described}")
+    position, hash_ = data.get("position"), data.get("hash")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0 \
+            or not isinstance(hash_, str) or not HASH_PATTERN.match(hash_):
+        raise AuditError(f"{what} {str(path)!r} has no valid position and hash")
+    return data
 
 
 def check_signature(statement: dict[str, Any], public_key: Ed25519PublicKey) -> str:
@@ -440,6 +456,10 @@ def export(ledger: Ledger, out: IO[str]) -> Head:
     out.write(json.dumps({"format": EXPORT_FORMAT, "version": FORMAT_VERSION,
                           "head": {"position": position, "hash": hash_}}) + "\n")
     for record in ledger.records(upto=position):
+        odd = odd_detail(record)
+        if odd is not None:
+            raise AuditError(f"position {record.position}: the stored event {odd}; run "
+                             "`taizhang audit verify`")
         out.write(json.dumps(_record_line(record), ensure_ascii=False) + "\n")
     return Head(position, hash_)
 

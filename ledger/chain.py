@@ -10,7 +10,9 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from domain.base import DomainError
 
 GENESIS = "0" * 64
 # JSON's own string escaping (what json.dumps uses with ensure_ascii=False).
@@ -28,6 +30,46 @@ class Record(NamedTuple):
     recorded_at: str
     account: str
     hash: str
+
+
+# A stored value of the wrong type is read into a Record with this in place of its hash
+# (which no link can equal): verification then reports the position as changed, saying why.
+ODD = "!"
+_TYPES = ((int, "position"), (str, "originator_id"), (int, "originator_version"),
+          (str, "topic"), (bytes, "state"), (str, "recorded_at"), (str, "account"),
+          (str, "hash"))
+_TYPE_NAMES = {int: "an integer", str: "text", bytes: "bytes"}
+
+
+class Tampered(DomainError):
+    """What the ledger holds is not what it wrote: a figure must not be computed from it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}: run `taizhang audit verify`")
+
+
+def stored_record(*row: Any) -> Record:
+    """A stored event's columns as a Record, each checked to be of its type. A value that
+    is not (a NULL, text where bytes belong: what SQLite's ``replace()`` makes of a blob)
+    gives a Record whose hash says what is wrong, so it never fits the chain."""
+    if all(type(value) is kind for value, (kind, _) in zip(row, _TYPES, strict=True)):
+        return Record(*row)
+    odd = next(f"its {name} is {described_type(value)}, not {_TYPE_NAMES[kind]}"
+               for value, (kind, name) in zip(row, _TYPES, strict=True)
+               if type(value) is not kind)
+    position = row[0] if type(row[0]) is int else -1
+    return Record(position, *(value if type(value) is kind else kind()
+                              for value, (kind, _) in zip(row[1:-1], _TYPES[1:-1],
+                                                           strict=True)), ODD + odd)
+
+
+def described_type(value: Any) -> str:
+    return "NULL" if value is None else _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def odd_detail(record: Record) -> str | None:
+    """What is wrong with the types of a record read by :func:`stored_record` (or None)."""
+    return record.hash[len(ODD):] if record.hash.startswith(ODD) else None
 
 
 def canonical(position: int, originator_id: str, originator_version: int, topic: str,

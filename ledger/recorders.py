@@ -40,15 +40,20 @@ from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp
+from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp, stored_record
+from ledger.guards import (APPEND_ONLY, event_state, identity_table, pg_record,
+                           postgres_guards, sqlite_guards, sqlite_identity)
 from ledger.faults import bounded_write, read_again
 from ledger.settings import Settings
 
-APPEND_ONLY = "the ledger is append-only"
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
 # and tables are created: processes opening it at once take turns.
 CREATION_LOCK_KEY = 1952541050
 IMPORT_BATCH = 500
+EVENTS_TABLE = "stored_events"  # the library's name for it, which the ledger keeps
+# The triggers on a PostgreSQL event table (no change, no truncate, no replace): a table
+# with fewer was made by an older version, and gets the rest.
+GUARDS = 3
 
 
 def require_text_ids(datastore: SQLiteDatastore | PostgresDatastore) -> None:
@@ -98,7 +103,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     settings = Settings()  # how long to wait for the write lock (the factory gives its own)
 
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         require_text_ids(datastore)
         super().__init__(datastore, events_table_name)
         self.account = os_account()
@@ -135,7 +140,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
+            *sqlite_guards(table),
         ]
+
+    def create_table(self) -> None:
+        super().create_table()
+        if not self.identity():  # a new store, or one made before stores had identities
+            with self.datastore.get_connection(commit=True) as conn, \
+                    _ImmediateTransaction(conn, commit=True) as c:
+                c.execute(sqlite_identity(self.events_table_name))
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
@@ -187,7 +200,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"FROM {self.events_table_name}{_where(clauses)} "
             "ORDER BY notification_id LIMIT ?", [*params, limit])
         return [Notification(id=r[0], originator_id=r[1], originator_version=r[2],
-                             topic=r[3], state=r[4]) for r in rows]
+                             topic=r[3], state=event_state(r[4], r[1], r[2])) for r in rows]
 
     def select_events(self, originator_id: Any, *, gt: int | None = None,
                       lte: int | None = None, desc: bool = False,
@@ -207,7 +220,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             statement += " LIMIT ?"
             params.append(limit)
         return [StoredEvent(originator_id=r[0], originator_version=r[1], topic=r[2],
-                            state=r[3]) for r in self._select(statement, params)]
+                            state=event_state(r[3], r[0], r[1]))
+                for r in self._select(statement, params)]
 
     def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
         """Several aggregates' events after the versions given, in one statement (each
@@ -228,7 +242,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at, account, hash FROM {self.events_table_name}{_where(clauses)} "
             "ORDER BY notification_id LIMIT ?", [*params, limit])
-        return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [stored_record(*r) for r in rows]
 
     def select_aggregate_records(self, originator_id: str) -> list[Record]:
         """One aggregate's stored events in version order, with their stamps (through
@@ -237,11 +251,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at, account, hash FROM {self.events_table_name} "
             "WHERE originator_id = ? ORDER BY originator_version", [originator_id])
-        return [Record(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [stored_record(*r) for r in rows]
 
     def max_position(self) -> int:
         rows = self._select(f"SELECT MAX(notification_id) FROM {self.events_table_name}", [])
         return rows[0][0] or 0
+
+    def identity(self) -> str:
+        """The store's identity (made with the store; see ``ledger.guards``)."""
+        rows = self._select(f"SELECT id FROM {identity_table(self.events_table_name)}", [])
+        return str(rows[0][0]) if rows else ""
 
     def position_as_of(self, moment: datetime) -> int:
         """The last position recorded at or before ``moment`` (0 if none)."""
@@ -302,7 +321,8 @@ def _by_aggregate(rows: Iterable[Sequence[Any]]) -> dict[str, list[StoredEvent]]
     found: dict[str, list[StoredEvent]] = {}
     for r in rows:
         found.setdefault(r[0], []).append(StoredEvent(
-            originator_id=r[0], originator_version=r[1], topic=r[2], state=bytes(r[3])))
+            originator_id=r[0], originator_version=r[1], topic=r[2],
+            state=event_state(r[3], r[0], r[1])))
     return found
 
 
@@ -339,7 +359,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     settings = Settings()  # how long to wait for the write lock (the factory gives its own)
 
     def __init__(self, datastore: PostgresDatastore, *,
-                 events_table_name: str = "stored_events"):
+                 events_table_name: str = EVENTS_TABLE):
         require_text_ids(datastore)
         if datastore.enable_db_functions:
             # The library's insert function would store events outside the chain.
@@ -379,6 +399,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
                 trigger=Identifier(f"{self.events_table_name}_no_truncate"),
                 t=self.table_sql, schema=schema, guard=guard),
+            *postgres_guards(schema, self.events_table_name, guard),
         ]
         qualified = ".".join('"' + name.replace('"', '""') + '"'
                              for name in (self.datastore.schema, self.events_table_name))
@@ -389,9 +410,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ]
         self.guards_statement = SQL(
             "SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass({0}) "
-            "AND tgname IN ({1}, {2})").format(
+            "AND tgname IN ({1}, {2}, {3})").format(
                 Literal(qualified), Literal(f"{self.events_table_name}_no_change"),
-                Literal(f"{self.events_table_name}_no_truncate"))
+                Literal(f"{self.events_table_name}_no_truncate"),
+                Literal(f"{self.events_table_name}_no_replace"))
         self.head_statement = SQL(
             "SELECT clock_timestamp() AS now, session_user AS account, h.* FROM (SELECT 1) o "
             "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
@@ -438,7 +460,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.guards_statement)
             row = curs.fetchone()
-        if row is not None and row["n"] == 2:
+        if row is not None and row["n"] == GUARDS:
             return
         with self.datastore.transaction(commit=True) as curs:
             # Processes opening a new store at once take turns (IF NOT EXISTS does not guard
@@ -447,7 +469,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 CREATION_LOCK_KEY, Literal(self.datastore.schema)))
             curs.execute(self.guards_statement)
             row = curs.fetchone()
-            if row is None or row["n"] < 2:
+            if row is None or row["n"] < GUARDS:
                 self._create_table(curs)
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -556,9 +578,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             params.append(upto)
         statement += SQL(" ORDER BY notification_id LIMIT %s")
         params.append(limit)
-        return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
-                       r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
-                       r["hash"]) for r in self._select(statement, params)]
+        return [pg_record(r) for r in self._select(statement, params)]
 
     def select_aggregate_records(self, originator_id: str) -> list[Record]:
         """One aggregate's stored events in version order, with their stamps (through
@@ -566,12 +586,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
                         "state, recorded_at, account, hash FROM {t} WHERE originator_id = %s "
                         "ORDER BY originator_version").format(t=self.table_sql)
-        return [Record(r["notification_id"], r["originator_id"], r["originator_version"],
-                       r["topic"], bytes(r["state"]), stamp(r["recorded_at"]), r["account"],
-                       r["hash"]) for r in self._select(statement, [originator_id])]
+        return [pg_record(r) for r in self._select(statement, [originator_id])]
 
     def max_position(self) -> int:
         return self.max_notification_id() or 0
+
+    def identity(self) -> str:
+        """The store's identity (made with the store; see ``ledger.guards``)."""
+        rows = self._select(SQL("SELECT id FROM {}.{}").format(Identifier(
+            self.datastore.schema), Identifier(identity_table(self.events_table_name))), [])
+        return str(rows[0]["id"]) if rows else ""
 
     def position_as_of(self, moment: datetime) -> int:
         """The last position recorded at or before ``moment`` (0 if none)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ledger.app import Ledger, utc_now
-from ledger.recorders import CREATION_LOCK_KEY
+from ledger.recorders import CREATION_LOCK_KEY, EVENTS_TABLE
 from ledger.settings import LONGEST, Settings, application_name
 
 DEFAULT_URL = "sqlite:///taizhang.db"
@@ -29,6 +30,8 @@ DEFAULT_URL = "sqlite:///taizhang.db"
 # (IF NOT EXISTS does not guard against a concurrent CREATE); the later ones find them made.
 CREATION_LOCK = f"SELECT pg_advisory_xact_lock({CREATION_LOCK_KEY}, hashtext(:schema))"
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SQLITE_HEADER = b"SQLite format 3\x00"
+CREATE_HINT = "`taizhang init` creates one"
 
 
 class StoreURLError(ValueError):
@@ -54,6 +57,10 @@ class StoreURL:
         if not url:
             raise StoreURLError("store URL (--db) must not be empty")
         if "://" not in url:
+            if ":" in url:
+                # sqlite:notes.db, postgresql:… or ::::, mistyped: never a file of that name.
+                raise StoreURLError(f"store {url!r} (--db) is neither a URL (sqlite:///FILE, "
+                                    "postgresql://USER@HOST/DB) nor a file path")
             return cls(kind="sqlite", path=url)
         parts = urlsplit(url)
         scheme = parts.scheme.split("+", 1)[0]
@@ -116,6 +123,10 @@ class StoreURL:
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerPostgresRecorder",
         }
 
+    def events_table(self) -> str:
+        """The event table's name (the library names PostgreSQL's after the application)."""
+        return EVENTS_TABLE if self.kind == "sqlite" else f"{Ledger.name.lower()}_events"
+
     def sqlalchemy_url(self) -> sa.URL:
         if self.kind == "sqlite":
             return sa.URL.create("sqlite", database=self.path)
@@ -131,13 +142,21 @@ class StoreURL:
 
 
 class Store:
-    """An opened store: the URL, the read-model engine, and the ledger application."""
+    """An opened store: the URL, the read-model engine, and the ledger application.
 
-    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now,
+    With ``create`` (what ``init`` and the other commands that make a ledger use), a store
+    that does not exist yet is created when first used; without it, it must hold a ledger
+    already. ``opened`` is called with the ledger once it is open (before any answer)."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime] = utc_now, *,
+                 create: bool = True,
+                 opened: Callable[[Ledger], None] | None = None,
                  settings: Settings | None = None) -> None:
         self.url = StoreURL.parse(url)
         self.clock = clock
         self.settings = settings or Settings.from_env()
+        self.create = create
+        self.opened = opened
 
     @cached_property
     def engine(self) -> Engine:
@@ -164,14 +183,28 @@ class Store:
     def ledger(self) -> Ledger:
         """The ledger application on this store (opened once)."""
         self.prepare()
-        return Ledger(self.url.event_store_env(self.settings), clock=self.clock)
+        ledger = Ledger(self.url.event_store_env(self.settings), clock=self.clock)
+        if self.opened is not None:
+            try:
+                self.opened(ledger)
+            except BaseException:
+                ledger.close()
+                raise
+        return ledger
 
     def prepare(self) -> None:
-        """Make sure the place for the ledger exists (the SQLite folder, the PG schema)."""
+        """Make sure the place for the ledger exists (the SQLite folder, the PG schema),
+        and, unless creating, that it holds a ledger: nothing is made for a mistyped name."""
         if self.url.kind == "sqlite":
-            folder = Path(self.url.path).parent
-            if not folder.exists():
-                raise StoreURLError(f"folder {str(folder)!r} of the store does not exist")
+            self._prepare_sqlite(Path(self.url.path))
+            return
+        if not self.create:
+            with self.engine.connect() as conn:
+                found = conn.execute(sa.text("SELECT to_regclass(:name)"), {
+                    "name": f'"{self.url.schema}".{self.url.events_table()}'}).scalar()
+            if found is None:
+                raise StoreURLError(f"no ledger in store {self.url.describe()}: "
+                                    f"{CREATE_HINT}")
             return
         with self.engine.begin() as conn:
             # Even CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege, which a writer
@@ -180,6 +213,28 @@ class Store:
                             {"name": self.url.schema}).first() is None:
                 conn.execute(sa.text(CREATION_LOCK), {"schema": self.url.schema})
                 conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
+
+    def _prepare_sqlite(self, path: Path) -> None:
+        where = self.url.describe()
+        if path.is_dir():
+            raise StoreURLError(f"store {where}: {str(path)!r} is a folder, not a file")
+        if not path.exists():
+            if not self.create:
+                raise StoreURLError(f"no store at {where}: the file does not exist; "
+                                    f"{CREATE_HINT}")
+            if not path.parent.is_dir():
+                raise StoreURLError(f"folder {str(path.parent)!r} of the store does not "
+                                    "exist")
+            return
+        try:
+            with path.open("rb") as file:
+                header = file.read(len(SQLITE_HEADER))
+        except OSError as e:
+            raise StoreURLError(f"store {where}: {e.strerror}") from None
+        if header and header != SQLITE_HEADER:
+            raise StoreURLError(f"store {where}: {str(path)!r} is not an SQLite database")
+        if not self.create and not _holds_ledger(path):
+            raise StoreURLError(f"no ledger in store {where}: {CREATE_HINT}")
 
     def close(self) -> None:
         if "ledger" in self.__dict__:
@@ -197,3 +252,18 @@ class Store:
 
 def default_url() -> str:
     return os.environ.get("TAIZHANG_DB") or DEFAULT_URL
+
+
+def _holds_ledger(path: Path) -> bool:
+    """Whether an SQLite file has the event table (read only: nothing is written)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            (EVENTS_TABLE,)).fetchone() is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()

@@ -17,7 +17,8 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from domain.evaluation import FIGURES, RATE, last_day
+from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
+from ledger.evaluation import Evaluations
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
 
@@ -131,6 +132,28 @@ def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor
                     evaluator.trend(source, month, rules_for))
 
 
+def of_month(evaluator: Evaluator, evaluations: Evaluations, month: str, lang: str
+             ) -> Bulletin:
+    """A month's bulletin as ``taizhang bulletin`` gives it: a published month's from what
+    the publication froze (its position and head), any other month's from the ledger as it
+    stands (read again if it moved meanwhile)."""
+    campaign = evaluations.ledger.campaign()
+    publication = evaluations.publication(month)
+
+    def gather_at(source: Any, position: int, head: str) -> Bulletin:
+        return gather(evaluator, source, month, evaluations.rules_for, lang=lang,
+                      campaign=campaign.name, position=position, head=head,
+                      published_at=publication["published_at"][:10] if publication else None)
+
+    if publication:
+        _, found = evaluator.stable(lambda source: gather_at(
+            source, publication["position"], publication["head"]), publication["position"])
+    else:
+        _, found = evaluator.stable(lambda source: gather_at(
+            source, evaluator.position(), evaluations.hash_at(evaluator.position())))
+    return found
+
+
 def _days_between(earlier: str, later: str) -> int:
     return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).days
 
@@ -156,6 +179,64 @@ def shown(name: str, value: Any) -> str:
     if isinstance(value, (float, Fraction)):
         return f"{float(value):.1f}"
     return str(value)
+
+
+def term_text(line: ScoreLine, lang: str = "zh") -> str:
+    """One term of a score: a deduction (count × points) or a rate (value × weight)."""
+    label = FIGURES[line.figure].label(lang)
+    if line.kind == "deduction":
+        return f"{label} {line.used}×{points_text(line.factor)}={signed(line.points)}"
+    text = "—" if line.value is None else shown(line.figure, line.value)
+    if line.value is None or Fraction(line.value) != line.used:
+        text += f"→{shown(line.figure, line.used)}"
+    return f"{label} {text}×{points_text(line.factor)}={signed(line.points)}"
+
+
+def points_text(value: Fraction) -> str:
+    return f"{float(value):g}"
+
+
+def signed(value: Fraction) -> str:
+    return f"{float(value):+.2f}"
+
+
+def local_text(at: str, zone: Any) -> str:
+    """A date as it is; a moment in the campaign's zone, to the minute."""
+    if len(at) == 10:
+        return at
+    return datetime.fromisoformat(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def item_detail(item: dict[str, Any], zone: Any) -> str:
+    """What one item of ``metrics explain`` says about its task (deadline, days …)."""
+    kind = item["kind"]
+    if kind == "due":
+        return f"deadline {item['deadline']}" + (", on time" if item["on_time"] else ", late")
+    if kind == "overdue":
+        until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
+        return f"deadline {item['deadline']}, overdue {until}"
+    if kind == "verified":
+        return f"{item['days']:.1f} days"
+    if kind == "response":
+        return f"{item['hours']:.1f} hours"
+    if kind == "reinspection":
+        return "failed (rework)" if item["failed"] else "passed"
+    if kind == "assigned":
+        text = f"{item['source']}, {item['category']}, {item['location']}"
+        if "after" in item:
+            text += (f"; within the window after {item['after']['task']} closed "
+                     f"{local_text(item['after']['at'], zone)}")
+        return text
+    if kind == "closed":
+        return f"closed as verified, {item['category']}, {item['location']}"
+    return ""
+
+
+def change_text(change: int | None) -> str:
+    """A change of rank: ↑n, ↓n, – (none) or new."""
+    if change is None:
+        return "new"
+    return "–" if change == 0 else (f"↑{change}" if change > 0 else f"↓{-change}")
 
 
 def _change(change: int | None, b: Bulletin) -> str:
@@ -241,6 +322,11 @@ def markdown(b: Bulletin) -> str:
 def chart_svg(b: Bulletin) -> str:
     """Each level's mean score and on-time rate by month, as an SVG picture whose text is
     text (the reader's fonts draw the Chinese labels)."""
+    return trend_svg(b.trend, b.lang)
+
+
+def trend_svg(trend: dict[str, list[dict[str, Any]]], lang: str = "zh") -> str:
+    """The chart of :meth:`Evaluator.trend`'s series (``chart_svg`` of a bulletin)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -250,14 +336,14 @@ def chart_svg(b: Bulletin) -> str:
                                                           "svg.hashsalt": "taizhang"}):
         warnings.simplefilter("ignore")  # glyphs the build machine's fonts lack
         figure, (scores, rates) = plt.subplots(1, 2, figsize=(10, 3.6))
-        for level, series in b.trend.items():
+        for level, series in trend.items():
             months = [p["month"] for p in series]
-            scores.plot(months, [p["mean_score"] for p in series], marker="o",
-                        label=b.level(level))
+            name = LEVEL_NAMES.get(lang, {}).get(level, level)
+            scores.plot(months, [p["mean_score"] for p in series], marker="o", label=name)
             rates.plot(months, [None if p["on_time_rate"] is None else p["on_time_rate"] * 100
-                                for p in series], marker="o", label=b.level(level))
-        scores.set_title(b.label("chart_scores"))
-        rates.set_title(b.label("chart_on_time"))
+                                for p in series], marker="o", label=name)
+        scores.set_title(LABELS[lang]["chart_scores"])
+        rates.set_title(LABELS[lang]["chart_on_time"])
         rates.set_ylim(0, 100)
         rates.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter())
         for axes in (scores, rates):

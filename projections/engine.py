@@ -35,8 +35,9 @@ import sqlalchemy.dialects.sqlite
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.chain import Record
+from ledger.chain import GENESIS, Record, Tampered
 from ledger.store import CREATION_LOCK
+from projections.positions import POSITIONS, Standing, add_hash_column
 
 Key = tuple[Any, ...]
 BATCH = 2000
@@ -86,11 +87,16 @@ def loads(text: bytes | str) -> Any:
 
 
 def decode(record: Record) -> Fact:
-    """A stored event as plain data: ``{"_type_": …, "_data_": v}`` becomes ``v``."""
-    data = loads(record.state)
-    for name, value in data.items():
-        if value.__class__ is dict and "_type_" in value:
-            data[name] = value["_data_"]
+    """A stored event as plain data: ``{"_type_": …, "_data_": v}`` becomes ``v``. One
+    that is not what the ledger writes (changed in the database) is refused."""
+    try:
+        data = loads(record.state)
+        for name, value in data.items():
+            if value.__class__ is dict and "_type_" in value:
+                data[name] = value["_data_"]
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise Tampered(f"the stored event at position {record.position} cannot be read"
+                       ) from None
     kind = _KINDS.get(record.topic)
     if kind is None:
         kind = _KINDS[record.topic] = record.topic.rsplit(":", 1)[-1]
@@ -269,13 +275,6 @@ class Projection:
         return tuple(row[c.name] for c in self.tables[name].primary_key.columns)
 
 
-POSITIONS = sa.Table(
-    "rm_positions", sa.MetaData(),
-    sa.Column("projection", sa.String(64), primary_key=True),
-    sa.Column("position", sa.BigInteger, nullable=False),
-)
-
-
 @dataclass(frozen=True)
 class Difference:
     """A row where a maintained table and its rebuild disagree."""
@@ -313,8 +312,12 @@ class Projector:
 
     def __init__(self, engine: Engine, read: Callable[[int, int | None], Iterator[Record]],
                  zone: Callable[[], tzinfo | None], projections: list[Projection],
-                 head: Callable[[], int] | None = None) -> None:
+                 head: Callable[[], int] | None = None, chain: str | None = None) -> None:
+        """``chain``: the event table in the same database, whose hashes the positions
+        are checked against before every catch-up (None: not checked)."""
         self.engine = engine
+        self.chain = None if chain is None else sa.table(
+            chain, sa.column("notification_id", sa.BigInteger), sa.column("hash", sa.String))
         self.read = read
         self.zone = zone
         self.projections = projections
@@ -347,6 +350,7 @@ class Projector:
             else:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock, taken first
             POSITIONS.metadata.create_all(conn)
+            add_hash_column(conn)
             for projection in self.projections:
                 projection.metadata.create_all(conn)
             for index in self._indexes():
@@ -361,11 +365,37 @@ class Projector:
         self.create_tables()
         with self.engine.connect() as conn:
             return {r[0]: r[1] for r in conn.execute(
-                sa.select(POSITIONS).where(POSITIONS.c.projection.in_(self.names)))}
+                sa.select(POSITIONS.c.projection, POSITIONS.c.position)
+                .where(POSITIONS.c.projection.in_(self.names)))}
+
+    def standings(self) -> list[Standing]:
+        """Each projection's position and the ledger's hash there now: one query, one
+        indexed lookup of the event table per projection."""
+        self.create_tables()
+        query = sa.select(POSITIONS.c.projection, POSITIONS.c.position, POSITIONS.c.hash)
+        if self.chain is not None:
+            query = query.add_columns(self.chain.c.hash).select_from(POSITIONS.outerjoin(
+                self.chain, self.chain.c.notification_id == POSITIONS.c.position))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.where(POSITIONS.c.projection.in_(self.names))).all()
+        order = {name: i for i, name in enumerate(self.names)}
+        return sorted((Standing(r[0], r[1], r[2], r[3] if self.chain is not None else r[2])
+                       for r in rows), key=lambda s: order[s.projection])
+
+    def checked_positions(self) -> dict[str, int]:
+        """Each projection's position, once the ledger is found to hold, at each, the
+        event it was folded from (refused with :class:`Tampered` if not)."""
+        standings = self.standings()
+        for standing in standings:
+            if not standing.ok:
+                raise standing.refusal(self.head() if self.head else 0)
+        return {s.projection: s.position for s in standings}
 
     def status(self) -> list[dict[str, Any]]:
-        """Per projection: its tables, their rows, its position and its lag behind the log."""
-        at = self.positions()
+        """Per projection: its tables, their rows, its position, its lag behind the log,
+        and whether the ledger still holds the event it was folded from."""
+        standings = {s.projection: s for s in self.standings()}
+        at = {name: s.position for name, s in standings.items()}
         head = self.head() if self.head else max(at.values(), default=0)
         found = []
         with self.engine.connect() as conn:
@@ -375,7 +405,8 @@ class Projector:
                 found.append({"projection": projection.name,
                               "tables": " ".join(t.name for t in projection.tables.values()),
                               "rows": rows, "position": at[projection.name],
-                              "head": head, "lag": max(0, head - at[projection.name])})
+                              "head": head, "lag": head - at[projection.name],
+                              "check": standings[projection.name].check(head)})
         return found
 
     def catch_up(self, upto: int | None = None, progress: Callable[[int], None] | None = None,
@@ -384,7 +415,7 @@ class Projector:
         Returns how many facts were read and folded."""
         self.create_tables()
         target = upto if upto is not None else (self.head() if self.head else None)
-        if target is not None and min(self.positions().values(), default=0) >= target:
+        if target is not None and min(self.checked_positions().values(), default=0) >= target:
             return 0  # current: no need to take the write lock
         folded = 0
         while True:
@@ -398,7 +429,7 @@ class Projector:
 
     def _step(self, conn: Connection, upto: int | None, batch: int) -> int:
         at = _lock(conn, self.names)
-        facts = self._facts(min(at.values()), upto, batch)
+        facts, last = self._facts(min(at.values()), upto, batch)
         if not facts:
             return 0
         ctx = self._context()
@@ -406,19 +437,23 @@ class Projector:
             mine = [f for f in facts if f.position > at[projection.name]]
             if not mine:
                 continue
-            apply_facts(conn, projection, mine, ctx)
+            with _folding(projection, mine):
+                apply_facts(conn, projection, mine, ctx)
             conn.execute(POSITIONS.update()
                          .where(POSITIONS.c.projection == projection.name)
-                         .values(position=facts[-1].position))
+                         .values(position=facts[-1].position, hash=last))
         return len(facts)
 
-    def _facts(self, after: int, upto: int | None, batch: int) -> list[Fact]:
+    def _facts(self, after: int, upto: int | None, batch: int) -> tuple[list[Fact], str]:
+        """The next facts after ``after`` (at most ``batch``), and the hash of the last."""
         facts = []
+        last = GENESIS
         for record in self.read(after, upto):
             facts.append(decode(record))
+            last = record.hash
             if len(facts) >= batch:
                 break
-        return facts
+        return facts, last
 
     def _context(self) -> Context:
         zone = self.zone()
@@ -443,7 +478,7 @@ class Projector:
             for index in indexes:
                 index.drop(conn)
             conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
-                         .values(position=0))
+                         .values(position=0, hash=GENESIS))
         folded = self._refold(progress, batch, window)
         with self.engine.begin() as conn:
             for index in indexes:
@@ -467,15 +502,18 @@ class Projector:
                 position = min(at.values())
                 kept = {p.name: Rows(_loader(conn, p)) for p in self.projections}
                 read = 0
+                last = GENESIS
                 while read < window:
-                    facts = self._facts(position, None, batch)
+                    facts, hash_ = self._facts(position, None, batch)
                     if not facts:
                         break
+                    last = hash_
                     ctx = ctx or self._context()
                     for projection in self.projections:
                         rows = kept[projection.name]
                         mine = [f for f in facts if f.position > at[projection.name]]
-                        fold_facts(rows, projection, mine, ctx)
+                        with _folding(projection, mine):
+                            fold_facts(rows, projection, mine, ctx)
                         write_rows(conn, projection, rows.take(projection.appended))
                     read, position = read + len(facts), facts[-1].position
                     if progress:
@@ -487,7 +525,7 @@ class Projector:
                     projection.finish(kept[projection.name], ctx)
                     write_rows(conn, projection, kept[projection.name])
                 conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
-                             .values(position=position))
+                             .values(position=position, hash=last))
             folded += read
 
     def _indexes(self) -> list[sa.Index]:
@@ -535,7 +573,7 @@ class Projector:
             behind = [built[n] for n in built if built[n] < at[n]]
             if not behind:
                 return
-            facts = self._facts(min(behind), max(at.values()), batch)
+            facts, _ = self._facts(min(behind), max(at.values()), batch)
             if not facts:
                 return
             ctx = self._context()
@@ -548,6 +586,18 @@ class Projector:
                 built[name] = max(built[name], min(at[name], facts[-1].position))
             if progress:
                 progress(len(facts))
+
+
+@contextmanager
+def _folding(projection: Projection, facts: list[Fact]) -> Iterator[None]:
+    """A fold that fails on the facts it is given (events the ledger never wrote: fields
+    missing, values of other types) is refused in one line naming them."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise Tampered(f"read model {projection.name} cannot fold the events at positions "
+                       f"{facts[0].position}–{facts[-1].position} "
+                       f"({type(e).__name__}: {e})") from None
 
 
 def _lock(conn: Connection, names: list[str]) -> dict[str, int]:

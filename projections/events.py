@@ -25,6 +25,14 @@ def late_days(fact: Fact, ctx: Context) -> int:
     return max(0, ctx.day_number(fact.recorded_at) - ctx.day_number(fact.occurred_at))
 
 
+def who(row: dict[str, Any]) -> str:
+    """Who acted, and who entered it for them when that was someone else (代录)."""
+    acted = f"{row['actor']} ({row['role']})"
+    if row.get("entered_by"):
+        return f"entered by {row['entered_by']} for {acted}"
+    return acted
+
+
 def reason_of(fact: Fact) -> str:
     """The reason or note a person gave with the event ('' if none)."""
     return fact.data.get("reason") or fact.data.get("note") or ""

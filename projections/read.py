@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Callable, Collection, Iterable
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -71,9 +71,13 @@ class ReadSide:
     @cached_property
     def projector(self) -> Projector:
         ledger = self.store.ledger
+        # The maintained read models are checked against the ledger they were folded from
+        # (an as-of read side folds afresh, in memory, from the ledger as it is).
+        recorder: Any = ledger.recorder
+        chain = recorder.events_table_name if self.as_of is None else None
         return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
                          self._zone, list(self.projections.values()),
-                         head=ledger.max_position)
+                         head=ledger.max_position, chain=chain)
 
     def _zone(self):  # type: ignore[no-untyped-def]
         return self.store.ledger.campaign().zone
@@ -178,17 +182,67 @@ class ReadSide:
     def board(self, *, unit: str | None = None, state: str | None = None,
               category: str | None = None, source: str | None = None,
               overdue: bool = False, open_only: bool = False, month: str | None = None,
-              sort: str = "task") -> list[dict[str, Any]]:
+              due_within: int | None = None, sort: str = "task", states: Collection[str] | None = None,
+              assigned_from: datetime | None = None, assigned_to: datetime | None = None,
+              task_ids: Collection[str] | None = None, limit: int | None = None,
+              offset: int = 0) -> list[dict[str, Any]]:
         """The 台账: one row per task, filtered and sorted, with days overdue as of today
-        (or as of the read side's moment)."""
+        (or as of the read side's moment). ``due_within`` keeps the unfinished tasks due
+        within that many days from today (0: due today), not yet overdue. ``states`` keeps any of several states;
+        ``assigned_from``/``assigned_to`` bound when the task was assigned; ``task_ids`` keeps
+        only the tasks named; ``limit`` and
+        ``offset`` give one page of the sorted rows."""
         self.current()
         tasks = self.board_projection.tables["tasks"]
         today = self.today()
-        query = sa.select(tasks)
+        query = self._board_where(sa.select(tasks), today, unit=unit, state=state,
+                                  category=category, source=source, overdue=overdue,
+                                  open_only=open_only, month=month, due_within=due_within,
+                                  states=states,
+                                  assigned_from=assigned_from, assigned_to=assigned_to,
+                                  task_ids=task_ids)
+        # "overdue": most days overdue first, i.e. the earliest deadline among the tasks
+        # overdue today, then every other task by deadline.
+        late = sa.case((sa.and_(tasks.c.deadline < today.isoformat(),
+                                tasks.c.state.not_in([VERIFIED, CLOSED])), tasks.c.deadline),
+                       else_="9999-12-31")
+        order = {"task": [tasks.c.task], "deadline": [tasks.c.deadline, tasks.c.task],
+                 "unit": [tasks.c.unit, tasks.c.task], "state": [tasks.c.state, tasks.c.task],
+                 "assigned": [tasks.c.assigned_at, tasks.c.task],
+                 "overdue": [late, tasks.c.deadline, tasks.c.task]}[sort]
+        query = query.order_by(*order).limit(limit).offset(offset or None)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        for row in rows:
+            row["days_overdue"] = days_overdue(row, today)
+        return rows
+
+    def board_count(self, **filters: Any) -> int:
+        """How many tasks :meth:`board` gives with these filters (for paging)."""
+        self.current()
+        tasks = self.board_projection.tables["tasks"]
+        query = self._board_where(sa.select(sa.func.count()).select_from(tasks),
+                                  self.today(), **filters)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def _board_where(self, query: Any, today: date, *, unit: str | None = None,
+                     state: str | None = None, category: str | None = None,
+                     source: str | None = None, overdue: bool = False,
+                     open_only: bool = False, month: str | None = None,
+                     due_within: int | None = None, states: Collection[str] | None = None,
+                     assigned_from: datetime | None = None,
+                     assigned_to: datetime | None = None,
+                     task_ids: Collection[str] | None = None) -> Any:
+        tasks = self.board_projection.tables["tasks"]
+        if task_ids is not None:
+            query = query.where(tasks.c.task.in_(list(task_ids)))
         if unit:
             query = query.where(tasks.c.unit.in_(self.unit_and_descendants(unit)))
         if state:
             query = query.where(tasks.c.state == state)
+        if states is not None:
+            query = query.where(tasks.c.state.in_(list(states)))
         if category:
             query = query.where(tasks.c.category == category)
         if source:
@@ -197,20 +251,26 @@ class ReadSide:
             query = query.where(tasks.c.state != CLOSED)
         if month:
             query = query.where(tasks.c.assigned_on.like(f"{month}-%"))
+        if assigned_from is not None:
+            query = query.where(tasks.c.assigned_at >= stamp(assigned_from))
+        if assigned_to is not None:
+            query = query.where(tasks.c.assigned_at <= stamp(assigned_to))
         if overdue:
             query = query.where(tasks.c.deadline < today.isoformat(),
                                 tasks.c.state.not_in([VERIFIED, CLOSED]))
-        order = {"task": [tasks.c.task], "deadline": [tasks.c.deadline, tasks.c.task],
-                 "unit": [tasks.c.unit, tasks.c.task], "state": [tasks.c.state, tasks.c.task],
-                 "assigned": [tasks.c.assigned_at, tasks.c.task],
-                 "overdue": [tasks.c.deadline, tasks.c.task]}[sort]
+        if due_within is not None:
+            last = today + timedelta(days=due_within)
+            query = query.where(tasks.c.deadline >= today.isoformat(),
+                                tasks.c.deadline <= last.isoformat(),
+                                tasks.c.state.not_in([VERIFIED, CLOSED]))
+        return query
+
+    def latest_assignment(self) -> str | None:
+        """The day the last task was assigned (None: no task yet)."""
+        self.current()
+        tasks = self.board_projection.tables["tasks"]
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query.order_by(*order)).mappings()]
-        for row in rows:
-            row["days_overdue"] = days_overdue(row, today)
-        if sort == "overdue":
-            rows.sort(key=lambda r: -r["days_overdue"])
-        return rows
+            return conn.execute(sa.select(sa.func.max(tasks.c.assigned_on))).scalar_one()
 
     def last_actors(self) -> dict[str, dict[str, Any]]:
         """Per task: who acted in its last event (actor, role, and who entered it for them
@@ -256,10 +316,11 @@ class ReadSide:
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
                  valid_to: date | None = None, as_of: datetime | None = None,
-                 actor: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+                 actor: str | None = None, limit: int | None = None,
+                 after: int = 0) -> list[dict[str, Any]]:
         """The events of the whole ledger (or of a unit and the units below it) in the
         order they were recorded: valid time from/to (dates, inclusive), recorded by
-        ``as_of``, by ``actor``."""
+        ``as_of``, by ``actor``; ``after`` a position, for the next page."""
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
@@ -281,6 +342,8 @@ class ReadSide:
             query = query.where(events.c.occurred_on <= valid_to.isoformat())
         if as_of is not None:
             query = query.where(events.c.recorded_at <= stamp(as_of))
+        if after:
+            query = query.where(events.c.position > after)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:

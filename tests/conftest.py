@@ -63,6 +63,16 @@ def new_postgres_url() -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def witness_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests keep their witnesses (``ledger.witness``, one file per store) in a folder
+    of their own, never in the home of the account running them — from the first fixture
+    on (a module's fixtures run commands too)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        yield
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """A new, empty store on each backend."""

@@ -22,8 +22,9 @@ from ledger.store import Store
 from tests.conftest import Clock, seed_campaign
 from tests.test_audit_tamper import Database
 
-NOTE = ("note: a tail removed after the last event shows only against a checkpoint kept "
-        "outside the store: verify --since it")
+NOTE = ("note: a tail removed after the last event shows only against a head seen "
+        "before: a checkpoint kept outside the store (verify --since it) or a witness "
+        "(verify --witness)")
 
 
 def run(url: str, *args: str, actor: str | None = None) -> Result:
@@ -75,6 +76,7 @@ def test_verify_prints_the_count_and_the_head(seeded_url: str) -> None:
 
 
 def test_verify_of_an_empty_ledger_gives_the_genesis_head(store_url: str) -> None:
+    assert run(store_url, "init").exit_code == 0
     result = run(store_url, "audit", "verify", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

@@ -96,9 +96,11 @@ class Database:
         if self.url.kind == "sqlite":
             self.run(f"DROP TRIGGER {self.name}_no_update")
             self.run(f"DROP TRIGGER {self.name}_no_delete")
+            self.run(f"DROP TRIGGER {self.name}_no_replace")
         else:
             self.run(f"DROP TRIGGER {self.name}_no_change ON {{t}}")
             self.run(f"DROP TRIGGER {self.name}_no_truncate ON {{t}}")
+            self.run(f"DROP TRIGGER {self.name}_no_replace ON {{t}}")
 
     def move(self, old: int, new: int) -> None:
         self.run("UPDATE {t} SET notification_id = ? WHERE notification_id = ?", new, old)

@@ -9,8 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 FIGURES = ("bulk write", "full projection rebuild", "peak memory of a rebuild",
-           "rank --level 社区", "history TASK", "board --unit", "command path",
-           "audit verify")
+           "rank --level 社区", "history TASK", "board --unit",
+           "read models' check of the chain", "command path", "audit verify")
 
 
 def test_benchmark_suite_prints_every_figure_beside_its_baseline() -> None:
@@ -22,4 +22,17 @@ def test_benchmark_suite_prints_every_figure_beside_its_baseline() -> None:
     lines = result.stdout.splitlines()
     for figure in FIGURES:
         assert any(line.startswith(figure) for line in lines), (figure, result.stdout)
-    assert sum(line.rstrip().endswith(("ok", "MISSED")) for line in lines) == 7
+    assert sum(line.rstrip().endswith(("ok", "MISSED")) for line in lines) == 8
+
+
+def test_web_benchmark_runs_and_reports_every_page() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_web.py"), "--events", "3000",
+         "--runs", "1", "--seconds", "2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for page in ("board", "task", "ranking", "timeline"):
+        assert any(line.split()[:1] == [page] for line in lines), result.stdout
+    assert any(line.startswith("20 clients for 2 s") and line.endswith(" 0 failed")
+               for line in lines), result.stdout

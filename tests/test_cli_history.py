@@ -204,6 +204,8 @@ def test_history_valid_at_shows_the_state_that_day_as_known_now(story: Story) ->
      "Error: Invalid value for '--as-of': 'noon' is not a date or date-time "
      "(YYYY-MM-DD[ HH:MM[:SS]])"),
     (["board", "--unit", "XX"], 1, "Error: unknown unit: XX"),
+    (["board", "--due-within", "-1"], 2,
+     "Error: Invalid value for '--due-within': -1 is not in the range x>=0."),
 ])
 def test_bad_input_is_one_error_line_and_writes_nothing(story: Story, args: list[str],
                                                         code: int, message: str) -> None:
@@ -275,6 +277,8 @@ def test_board_filters_and_sorts(story: Story) -> None:
         (["--state", "assigned"], ["T-000002"]),
         (["--category", "环境卫生"], ["T-000001"]),
         (["--source", "media"], ["T-000002"]),
+        (["--due-within", "5"], ["T-000002"]),
+        (["--due-within", "4"], []),
         (["--month", month], [t for t, on in (("T-000001", story.today - timedelta(days=11)),
                                               ("T-000002", story.today))
                               if str(on).startswith(month)]),

@@ -253,7 +253,8 @@ def test_the_board_shows_working_days_left(cli: Cli, sqlite_url: str) -> None:
     past, _ = assign(cli, "2025-09-20 10:00", "2025-09-26")
     # The board on Friday 2025-09-26 (the clock of the command).
     now = Clock(datetime(2025, 9, 26, 12, 0, tzinfo=ZONE))
-    with mock.patch("commands.session.Store", lambda url: Store(url, clock=now)):
+    with mock.patch("commands.session.Store",
+                    lambda url, **kw: Store(url, clock=now, **kw)):
         rows = json.loads(cli.ok("board", "--working-days", "--format", "json"))
         plain = json.loads(cli.ok("board", "--format", "json"))
     left = {row["task"]: row["working_days_left"] for row in rows}
@@ -264,7 +265,8 @@ def test_the_board_shows_working_days_left(cli: Cli, sqlite_url: str) -> None:
     # A deadline in a year the calendar does not know: no count, and a note naming the year.
     unknown = known_years()[1] + 1
     later, _ = assign(cli, "2025-09-20 10:00", f"{unknown}-01-20")
-    with mock.patch("commands.session.Store", lambda url: Store(url, clock=now)):
+    with mock.patch("commands.session.Store",
+                    lambda url, **kw: Store(url, clock=now, **kw)):
         result = cli("board", "--working-days", "--format", "json")
     assert result.exit_code == 0
     assert {r["task"]: r["working_days_left"] for r in json.loads(result.stdout)} == {

@@ -1,0 +1,75 @@
+"""``taizhang serve``: the ledger in a browser, and an Open311 endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import click
+
+from commands.session import Session, pass_session
+
+SESSION_HOURS = 8.0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (on SQLite loopback only: the server acts "
+              "as the account that started it).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--session-hours", type=click.FloatRange(min=0.01), default=SESSION_HOURS,
+              show_default=True, help="How long a login lasts.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The language of the pages (as bulletin --lang).")
+@pass_session
+def serve(session: Session, host: str, port: int, session_hours: float, lang: str) -> None:
+    """Serve the ledger read-only to a browser (the board, tasks, the timeline, rankings,
+    metrics, bulletins, the audit status) and to Open311 GeoReport v2 clients.
+
+    On SQLite: prints a one-time login URL (each use prints the next) and acts as the
+    account that started it, on the loopback address only. On PostgreSQL: each person logs
+    in with their own database role and password and sees what their role may read."""
+    import uvicorn
+
+    from ledger.recorders import os_account
+    from web.access import Gate
+    from web.app import Server, create_app
+
+    by_password = session.store.url.kind == "postgresql"
+    if not by_password and not _loopback(host):
+        raise click.BadParameter(
+            f"{host!r} is not a loopback address: the server acts as the account that started "
+            "it, so it listens on 127.0.0.1 (or ::1) only", param_hint="'--host'")
+    shown = f"[{host}]" if ":" in host else host
+
+    def announce(token: str) -> None:
+        click.echo(f"login (one use): http://{shown}:{port}/login?token={token}", err=True)
+
+    session.store.ledger.campaign()  # a store that cannot be read fails here, not later
+    account = session.store.url.user or os_account()
+    click.echo(f"taizhang serving {session.store.url.describe()} on http://{shown}:{port}/ "
+               f"(read-only; Ctrl-C stops)", err=True)
+    gate = Gate(account, session_hours * 3600, None if by_password else announce)
+    server = Server(session.url, gate, lang=lang)
+    if by_password:
+        click.echo(f"log in at http://{shown}:{port}/login with a PostgreSQL login role and "
+                   "its password (taizhang access grant)", err=True)
+    else:
+        click.echo(f"Open311: http://{shown}:{port}/open311/v2/requests.json?api_key="
+                   f"{gate.api_key}", err=True)
+    try:
+        uvicorn.run(create_app(server), host=host, port=port, log_level="warning")
+    finally:
+        gate.close()
+        server.store.close()
+
+
+COMMANDS = [serve]

@@ -1,0 +1,108 @@
+"""What the event table's own guards add around the chain, on both backends: no stored
+event replaced (a BEFORE INSERT trigger), a random identity made with the store, and the
+stored values read back only as what the ledger writes.
+
+The UPDATE, DELETE and TRUNCATE triggers are with the tables in ``ledger.recorders``; the
+BEFORE INSERT trigger here closes what they leave open: SQLite's INSERT OR REPLACE (whose
+REPLACE deletes the old row without firing DELETE triggers), upserts (INSERT … ON CONFLICT
+DO UPDATE) and PostgreSQL's MERGE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg.sql import SQL, Composable, Identifier
+
+from ledger.chain import Record, Tampered, described_type, stamp, stored_record
+
+APPEND_ONLY = "the ledger is append-only"
+# A row at a position, or of an (aggregate, version), already stored.
+REPLACE_REFUSED = f"{APPEND_ONLY}: INSERT over a stored event refused"
+
+
+def identity_table(events_table: str) -> str:
+    """The table holding the store's identity: a random id made with the store, which a
+    restore into a new store does not copy (so the witnesses of one never judge the other)."""
+    return f"{events_table}_identity"
+
+
+def sqlite_guards(table: str) -> list[str]:
+    """SQLite: the BEFORE INSERT trigger, and the identity table with its guards."""
+    identity = identity_table(table)
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE notification_id = NEW.notification_id) "
+        f"OR EXISTS (SELECT 1 FROM {table} WHERE originator_id = NEW.originator_id AND "
+        f"originator_version = NEW.originator_version) "
+        f"BEGIN SELECT RAISE(ABORT, '{REPLACE_REFUSED}'); END",
+        f"CREATE TABLE IF NOT EXISTS {identity} (id TEXT NOT NULL, created_at TEXT NOT NULL)",
+        f"CREATE TRIGGER IF NOT EXISTS {identity}_no_update BEFORE UPDATE ON {identity} "
+        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: UPDATE refused'); END",
+        f"CREATE TRIGGER IF NOT EXISTS {identity}_no_delete BEFORE DELETE ON {identity} "
+        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}: DELETE refused'); END",
+    ]
+
+
+def sqlite_identity(table: str) -> str:
+    """SQLite: the statement giving a store without one its identity. Run on its own, under
+    the write lock, only when the identity is missing: a write in every process's opening
+    statements would make concurrent openers collide."""
+    identity = identity_table(table)
+    return (f"INSERT INTO {identity} (id, created_at) SELECT lower(hex(randomblob(16))), "
+            f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {identity})")
+
+
+def postgres_guards(schema: Identifier, events_table: str, guard: Identifier
+                    ) -> list[Composable]:
+    """PostgreSQL: the BEFORE INSERT trigger, and the identity table with its row, guarded
+    by ``guard`` (the function refusing UPDATE, DELETE and TRUNCATE)."""
+    table = SQL("{}.{}").format(schema, Identifier(events_table))
+    identity = SQL("{}.{}").format(schema, Identifier(identity_table(events_table)))
+    refuse = Identifier(f"{events_table}_no_replace")
+    return [
+        SQL("CREATE OR REPLACE FUNCTION {schema}.{refuse}() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM {t} WHERE "
+            "notification_id = NEW.notification_id) OR EXISTS (SELECT 1 FROM {t} "
+            "WHERE originator_id = NEW.originator_id AND originator_version = "
+            "NEW.originator_version) THEN RAISE EXCEPTION '{message}' USING ERRCODE = "
+            # A unique violation, as the constraints would report it: a writer that lost a
+            # race for a version retries (IntegrityError), as it did before this trigger.
+            "'unique_violation'; END IF; "
+            "RETURN NEW; END $$").format(schema=schema, refuse=refuse, t=table,
+                                         message=SQL(REPLACE_REFUSED)),
+        SQL("CREATE OR REPLACE TRIGGER {refuse} BEFORE INSERT ON {t} "
+            "FOR EACH ROW EXECUTE FUNCTION {schema}.{refuse}()").format(
+                refuse=refuse, t=table, schema=schema),
+        SQL("CREATE TABLE IF NOT EXISTS {i} (id text NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT clock_timestamp())").format(i=identity),
+        SQL("INSERT INTO {i} (id) SELECT replace(gen_random_uuid()::text, '-', '') "
+            "WHERE NOT EXISTS (SELECT 1 FROM {i})").format(i=identity),
+        SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE OR TRUNCATE "
+            "ON {i} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{identity_table(events_table)}_no_change"),
+                i=identity, schema=schema, guard=guard),
+    ]
+
+
+def event_state(state: Any, originator_id: Any, version: Any) -> bytes:
+    """An event's stored state, refused unless it is bytes (a changed ledger can hold
+    anything: text, NULL) before the library tries to decode it."""
+    if type(state) is bytes:
+        return state
+    if isinstance(state, memoryview):
+        return bytes(state)
+    raise Tampered(f"the stored event {originator_id} version {version} has its state "
+                   f"stored as {described_type(state)}, not bytes")
+
+
+def pg_record(r: Any) -> Record:
+    """A PostgreSQL row of the event table as a Record (see ``ledger.chain.stored_record``)."""
+    state, recorded_at = r["state"], r["recorded_at"]
+    return stored_record(
+        r["notification_id"], r["originator_id"], r["originator_version"], r["topic"],
+        bytes(state) if isinstance(state, memoryview) else state,
+        stamp(recorded_at) if isinstance(recorded_at, datetime) else recorded_at,
+        r["account"], r["hash"])

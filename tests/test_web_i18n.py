@@ -1,0 +1,58 @@
+"""The pages in English (`taizhang serve --lang en`): every label has its English, and the
+pages use it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from web.i18n import EN, translator
+from web_support import World, build_world, client_for
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def test_every_label_in_the_templates_has_its_english() -> None:
+    for path in TEMPLATES.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        labels = re.findall(r'_\("([^"]*)"\)', text) + re.findall(r"_\('([^']*)'\)", text)
+        missing = [label for label in labels if label not in EN]
+        assert not missing, (path.name, missing)
+        # Chinese outside _(…) is only the brand.
+        bare = re.sub(r"""_\((["'])[^"']*\1\)""", "", text).replace("台账 taizhang", "")
+        assert not CJK.search(bare), (path.name, CJK.findall(bare)[:5])
+
+
+def test_english_values_are_english() -> None:
+    assert all(not CJK.search(english) for english in EN.values())
+    assert translator("zh")("筛选") == "筛选" and translator("en")("筛选") == "Filter"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(f"sqlite:///{tmp_path_factory.mktemp('en') / 'ledger.db'}")
+
+
+def test_pages_in_english(world: World) -> None:
+    client, server, _ = client_for(world, lang="en")
+    try:
+        for url, said in [("/board", "Not closed only"), ("/tasks/T-000001", "Full history"),
+                          ("/timeline", "Computed at ledger position"),
+                          ("/ranking?month=2024-05", "Scoring rules version"),
+                          ("/metrics?month=2024-05", "On-time rectification rate"),
+                          ("/metrics/explain?month=2024-05&unit=JS01&metric=due", "Counts as"),
+                          ("/bulletins?month=2024-05", "(Chinese)"),
+                          ("/audit", "Verify the hash chain on the server"),
+                          ("/tasks/T-404040", "unknown task: T-404040")]:
+            answer = client.get(url)
+            assert said.lower() in answer.text.lower(), (url, answer.text[-1500:])
+            assert '<html lang="en">' in answer.text
+            for chinese in ("筛选", "全部经过", "审计时间线", "名次", "校验", "返回台账"):
+                assert chinese not in answer.text, (url, chinese)
+        assert client.get("/bulletins/2024-05.md").text.startswith("#") and \
+            "bulletin" in client.get("/bulletins/2024-05.md").text
+    finally:
+        server.store.close()

@@ -1,0 +1,326 @@
+"""The web application: one store's read side as pages and as Open311 JSON.
+
+`create_app` builds a Starlette application over a `Server` (the store, the read side and
+the login gate). Every page is a plain function of the request run by Starlette in its
+thread pool; `page` wraps it with what every page needs — a live session, the store's lock
+(the read side is shared, one query at a time), the campaign's zone — and the exception
+handlers turn refusals into error pages (or JSON for /open311) with the right status,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlunsplit
+
+import sqlalchemy.exc
+from eventsourcing.persistence import PersistenceError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from domain.base import DomainError, NotFound
+from domain.roles import UNIT
+from domain.task import STATE_LABELS
+from ledger.identity import Accounts
+from ledger.app import utc_now
+from ledger.store import Store
+from projections.read import ReadSide
+from web.access import COOKIE, Gate, Session, csrf_ok
+from web.i18n import translator
+from web.query import Query
+
+HERE = Path(__file__).parent
+LOG = logging.getLogger("taizhang.web")
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+class Server:
+    """What the pages share: the store, its read side, the gate, and a lock that lets one
+    request at a time use them."""
+
+    def __init__(self, url: str, gate: Gate,
+                 clock: Callable[[], datetime] = utc_now, lang: str = "zh") -> None:
+        self.url = url
+        self.lang = lang
+        self._ = translator(lang)
+        self.store = Store(url, clock=clock)
+        self.gate = gate
+        self.read = ReadSide(self.store)
+        # On PostgreSQL each person logs in with their own role and password.
+        self.by_password = self.store.url.kind == "postgresql" and gate.announce is None
+        self.lock = threading.RLock()
+        self.verifications: dict[str, Any] = {}
+
+
+class Page:
+    """What a page handler gets: the request, its session, the server, the query."""
+
+    def __init__(self, request: Request, server: Server, session: Session) -> None:
+        self.request = request
+        self.server = server
+        self.session = session
+        self.store: Store = session.store or server.store
+        self.read: ReadSide = session.read or server.read
+        self.zone = self.store.ledger.campaign().zone
+        self.query = Query(request.query_params, self.zone)
+
+    def visible(self, unit: str | None) -> str | None:
+        """The unit a query is about: the one asked for, which must be within what the
+        session may see; by default, for a unit's people, their own unit."""
+        scope = self.session.scope
+        if scope is None:
+            return unit
+        if unit is None:
+            return scope[0]
+        if unit not in scope:
+            raise HTTPException(403, f"{self.session.who} may read unit {scope[0]} and the "
+                                f"units below it, not {unit}")
+        return unit
+
+    def local(self, iso: str | None, seconds: bool = False) -> str:
+        if not iso:
+            return ""
+        if len(iso) == 10:
+            return iso
+        moment = datetime.fromisoformat(iso).astimezone(self.zone)
+        return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+    def url(self, path: str, **params: Any) -> str:
+        """A path with the query parameters given (those None or empty left out)."""
+        kept = {k: v for k, v in params.items() if v not in (None, "", False)}
+        return path + ("?" + urlencode(kept) if kept else "")
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
+        position, head = self.store.ledger.head()
+        return templates.TemplateResponse(self.request, name, {
+            "p": self, "who": self.session.who, "csrf": self.session.csrf,
+            "lang": self.server.lang, "_": self.server._,
+            "position": position, "head": head, "state_labels": STATE_LABELS, **context},
+            status_code=status_code)
+
+
+def page(handler: Callable[[Page], Response]) -> Callable[[Request], Response]:
+    """A page that needs a live session; one request at a time uses the store."""
+
+    @functools.wraps(handler)
+    def endpoint(request: Request) -> Response:
+        server: Server = request.app.state.server
+        session = current_session(request)
+        with session.lock if session.store is not None else server.lock:
+            return handler(Page(request, server, session))
+
+    return endpoint
+
+
+def current_session(request: Request) -> Session:
+    server: Server = request.app.state.server
+    sid = request.cookies.get(COOKIE)
+    session = server.gate.session(sid)
+    if session is None:
+        raise HTTPException(401, "登录已过期或会话无效：请用服务器控制台上的登录链接重新登录。"
+                            if sid else "请先用服务器控制台上打印的登录链接登录。")
+    return session
+
+
+async def check_csrf(request: Request) -> Session:
+    """A posted form's session and CSRF token (403 when the token is missing or wrong)."""
+    session = current_session(request)
+    form = await request.form()
+    if not csrf_ok(session, str(form.get("csrf") or "")):
+        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+    return session
+
+
+# --- login and logout ------------------------------------------------------------------
+
+LOGIN_CSRF = "taizhang_login"
+
+
+def login(request: Request) -> Response:
+    server: Server = request.app.state.server
+    if server.by_password:
+        return login_form(request, server)
+    session = server.gate.login(request.query_params.get("token", ""))
+    if session is None:
+        raise HTTPException(401, "登录链接无效或已使用：每个链接只能使用一次，"
+                            "请使用服务器控制台上打印的最新链接。")
+    return _signed_in(server, session)
+
+
+def _signed_in(server: Server, session: Session) -> Response:
+    response = RedirectResponse("/board", status_code=303)
+    response.set_cookie(COOKIE, session.id, max_age=int(server.gate.lifetime),
+                        httponly=True, samesite="lax")
+    response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+def login_form(request: Request, server: Server, status: int = 200,
+               message: str = "") -> Response:
+    """The PostgreSQL login: role and password, with a CSRF token (double-submitted: in the
+    form and in a cookie, as there is no session yet)."""
+    token = request.cookies.get(LOGIN_CSRF) or secrets.token_urlsafe(24)
+    response = templates.TemplateResponse(request, "login.html", {
+        "csrf": token, "message": message, "lang": server.lang, "_": server._},
+        status_code=status)
+    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict")
+    return response
+
+
+async def login_post(request: Request) -> Response:
+    server: Server = request.app.state.server
+    if not server.by_password:
+        raise HTTPException(405, "this server logs in with the link printed on its console")
+    form = await request.form()
+    sent, kept = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF) or ""
+    if not (sent and kept and secrets.compare_digest(sent, kept)):
+        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+    role, password = str(form.get("role") or "").strip(), str(form.get("password") or "")
+    if not role:
+        return login_form(request, server, 400, "role is required")
+    session = await run_in_threadpool(authenticate, server, role, password)
+    if isinstance(session, str):
+        return login_form(request, server, 401, session)
+    return _signed_in(server, session)
+
+
+def authenticate(server: Server, role: str, password: str) -> Session | str:
+    """Open the store as this role (PostgreSQL checks the password; taizhang stores none)
+    and find the person the login is bound to: a session, or why not."""
+    url = server.store.url
+    store = Store(urlunsplit(("postgresql", f"{quote(role, safe='')}:"
+                              f"{quote(password, safe='')}@{url.host}:{url.port}",
+                              f"/{url.database}", f"schema={url.schema}", "")))
+    try:
+        me = Accounts(store.ledger).whoami()
+    except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, DomainError) as e:
+        store.close()
+        said = str(getattr(e, "orig", None) or e).strip().splitlines()
+        LOG.warning("login of %s refused: %s", role, said[0] if said else e)
+        return f"login {role} refused by the store: " + (said[0] if said else "")
+    if me["person"] is None or me.get("retired"):
+        store.close()
+        return f"login {role} is not bound to a person of the ledger (taizhang access grant)"
+    read = ReadSide(store)
+    scope = None
+    if me["role"] == UNIT:
+        scope = read.unit_and_descendants(store.ledger.person(me["person"]).unit)
+    return server.gate.open(f"{role} · {me['person']} {me['name']}", store=store, read=read,
+                            scope=scope)
+
+
+async def logout(request: Request) -> Response:
+    session = await check_csrf(request)
+    request.app.state.server.gate.logout(session.id)
+    response = RedirectResponse("/signed-out", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def signed_out(request: Request) -> Response:
+    server: Server = request.app.state.server
+    return templates.TemplateResponse(request, "message.html", {
+        "title": "已退出", "message": "您已退出登录。", "lang": server.lang, "_": server._})
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse("/board", status_code=303)
+
+
+# --- errors ----------------------------------------------------------------------------
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/open311/")
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    server: Server = request.app.state.server
+    if _wants_json(request):
+        return JSONResponse([{"code": status, "description": message}], status_code=status)
+    return templates.TemplateResponse(request, "error.html", {
+        "status": status, "message": server._(message), "lang": server.lang, "_": server._},
+        status_code=status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(request, exc.status_code, str(exc.detail))
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    return error_response(request, 404 if isinstance(exc, NotFound) else 400, str(exc))
+
+
+async def store_error(request: Request, exc: Exception) -> Response:
+    said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    LOG.error("store error on %s: %s", request.url.path, said[0] if said else exc)
+    server: Server = request.app.state.server
+    return error_response(request, 503, server._("账本存储暂时无法读取：") + (said or ["?"])[0])
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    LOG.exception("error on %s", request.url.path)
+    return error_response(request, 500, "服务器内部错误（已记录在服务器日志中）。")
+
+
+# No script, no frames, nothing from elsewhere; the login link's token never leaves in a
+# Referer header.
+HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+           "script-src 'none'; frame-ancestors 'none'; form-action 'self'",
+           "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+           "X-Content-Type-Options": "nosniff"}
+
+
+class Guarded:
+    """ASGI middleware: the headers above on every answer."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *(
+                    (k.lower().encode(), v.encode()) for k, v in HEADERS.items())]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def create_app(server: Server) -> Starlette:
+    from web import evaluation_pages, open311, pages
+
+    routes = [
+        Route("/", home),
+        Route("/login", login),
+        Route("/login", login_post, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/signed-out", signed_out),
+        *pages.ROUTES, *evaluation_pages.ROUTES, *open311.ROUTES,
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(Guarded)], exception_handlers={
+        HTTPException: http_error, DomainError: domain_error,
+        PersistenceError: store_error, sqlalchemy.exc.SQLAlchemyError: store_error,
+        Exception: server_error})
+    app.state.server = server
+    return app

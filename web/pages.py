@@ -1,0 +1,129 @@
+"""The 台账 pages: the board (and its CSV), a task's history, the auditors' timeline."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.task import SOURCES, STATES
+from ledger.audit import head_at
+from projections.read import ReadSide
+from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
+from web.app import Page, page
+
+PAGE_SIZE = 50
+SORT_LABELS = {"task": "任务编号", "deadline": "整改期限", "unit": "责任单位",
+               "overdue": "超期天数（最多在前）", "state": "状态", "assigned": "交办时间"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
+    """The board's filters from the query string, and the read side they apply to (the
+    ledger as known at ``as_of``, if given)."""
+    q = p.query
+    filters = {"unit": p.visible(q.text("unit")), "state": q.choice("state", STATES),
+               "category": q.text("category"), "source": q.choice("source", list(SOURCES)),
+               "overdue": q.flag("overdue"), "open_only": q.flag("open"),
+               "month": q.month("month"), "due_within": q.number("due", None, lowest=0)}
+    as_of = q.moment("as_of")
+    return filters, (p.read.at(as_of) if as_of is not None else p.read)
+
+
+def _page_of(p: Page, total: int) -> tuple[int, int]:
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    number = p.query.number("page", 1)
+    if number > pages:
+        raise HTTPException(404, f"第 {number} 页不存在：符合条件的 {total} 条只有 {pages} 页"
+                            f"（page {number} is past the last page, {pages}）")
+    return number, pages
+
+
+@page
+def board(p: Page) -> Response:
+    filters, read = _board_filters(p)
+    sort = p.query.choice("sort", ReadSide.SORTS, "task")
+    total = read.board_count(**filters)
+    number, pages = _page_of(p, total)
+    rows = read.board(**filters, sort=sort, limit=PAGE_SIZE,
+                      offset=(number - 1) * PAGE_SIZE)
+    params = {k: p.query.text(k) for k in ("unit", "state", "category", "source", "overdue",
+                                           "open", "due", "month", "as_of")}
+    return p.render("board.html", rows=rows, total=total, number=number, pages=pages,
+                    sort=sort, params=params, units=p.read.units(),
+                    categories=p.store.ledger.campaign().categories, states=STATES,
+                    sources=SOURCES,
+                    sorts=SORT_LABELS, page_size=PAGE_SIZE)
+
+
+@page
+def board_file(p: Page) -> Response:
+    """Every task the board's filters keep, in its sort order (all pages), as ``export
+    board`` writes them: CSV (UTF-8 with a BOM, for Excel) or an Excel workbook."""
+    fmt = p.request.path_params["fmt"]
+    if fmt not in ("csv", "xlsx"):
+        raise HTTPException(404, f"no board format {fmt!r}: csv or xlsx")
+    filters, read = _board_filters(p)
+    sort = p.query.choice("sort", ReadSide.SORTS, "task")
+    rows = board_sheet(p.read, read.board(**filters, sort=sort))
+    if fmt == "xlsx":
+        return Response(to_xlsx(rows), media_type=XLSX, headers={
+            "Content-Disposition": 'attachment; filename="taizhang.xlsx"'})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([key for key, _ in EXPORT_COLUMNS])
+    writer.writerows([["" if row.get(k) is None else row[k] for k, _ in EXPORT_COLUMNS]
+                      for row in as_text(rows)])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="taizhang.csv"'})
+
+
+@page
+def task(p: Page) -> Response:
+    task_id = p.request.path_params["task_id"]
+    as_of = p.query.moment("as_of")
+    valid_at = p.query.day("valid_at")
+    found = p.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    if p.session.scope is not None and found["state"]["unit"] not in p.session.scope:
+        p.visible(found["state"]["unit"])  # refused: the task is another unit's
+    return p.render("task.html", found=found, as_of=p.query.text("as_of"),
+                    valid_at=p.query.text("valid_at"))
+
+
+@page
+def timeline(p: Page) -> Response:
+    q = p.query
+    unit, actor = p.visible(q.text("unit")), q.text("actor")
+    valid_from, valid_to = q.day("from"), q.day("to")
+    if valid_from and valid_to and valid_from > valid_to:
+        raise HTTPException(400, f"from {valid_from} is after to {valid_to}")
+    as_of = q.moment("as_of")
+    after = q.number("after", 0, lowest=0)
+    ledger = p.store.ledger
+    if as_of is not None:
+        at = head_at(ledger, ledger.position_as_of(as_of))
+    else:
+        at = head_at(ledger, ledger.max_position())
+    rows = p.read.timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
+                           as_of=as_of, actor=actor, limit=PAGE_SIZE + 1, after=after)
+    if after and not rows:
+        raise HTTPException(404, f"no events after position {after} with these filters "
+                            f"（位置 {after} 之后没有符合条件的事件）")
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    params = {k: q.text(k) for k in ("unit", "actor", "from", "to", "as_of")}
+    return p.render("timeline.html", rows=rows, more=more, after=after, at=at,
+                    params=params, units=p.read.units(), as_of=as_of)
+
+
+ROUTES = [
+    Route("/board", board),
+    Route("/board.{fmt}", board_file),
+    Route("/tasks/{task_id}", task),
+    Route("/timeline", timeline),
+]
