@@ -13,8 +13,8 @@ from commands.session import Session, pass_session
 from ledger.faults import reason, transient
 
 STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag"), ("check", "check"),
-                  ("follower_advanced", "follower advanced")]
+                  ("position", "position"), ("lag", "lag"),
+                  ("follower_advanced", "follower advanced"), ("check", "check")]
 
 
 @click.group()
@@ -36,9 +36,9 @@ def status(session: Session, fmt: str) -> None:
     session.inspecting()
     from projections.follow import last_advance
 
+    rows = session.read.status()  # opens the store, as it must exist (status creates none)
     advance = last_advance(session.store)
-    rows = [{**row, "follower_advanced": advance and advance["advanced_at"]}
-            for row in session.read.status()]
+    rows = [{**row, "follower_advanced": advance and advance["advanced_at"]} for row in rows]
     emit(rows, STATUS_COLUMNS, fmt)
     if fmt == "table":
         from ledger.access import account_kind, describe_kind
