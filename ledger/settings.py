@@ -9,7 +9,9 @@ within seconds rather than minutes when the ledger is busy or a session hangs:
   again before it says that the ledger is busy;
 - ``TAIZHANG_STATEMENT_TIMEOUT`` (60): the longest one statement of taizhang's may run;
 - ``TAIZHANG_IDLE_TIMEOUT`` (10): how long one of taizhang's sessions may sit idle inside
-  a transaction before the server ends it (and with it any lock it held).
+  a transaction before the server ends it (and with it any lock it held);
+- ``TAIZHANG_CONNECT_TIMEOUT`` (5): how long a command waits for a connection to the
+  PostgreSQL server (an unreachable server, a full pool) before giving up.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ NAMES = {
     "lock_retries": "TAIZHANG_LOCK_RETRIES",
     "statement_timeout": "TAIZHANG_STATEMENT_TIMEOUT",
     "idle_timeout": "TAIZHANG_IDLE_TIMEOUT",
+    "connect_timeout": "TAIZHANG_CONNECT_TIMEOUT",
 }
 LONGEST = 24 * 3600
 
@@ -38,6 +41,7 @@ class Settings:
     lock_retries: int = 1
     statement_timeout: int = 60
     idle_timeout: int = 10
+    connect_timeout: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -118,6 +118,7 @@ class StoreURL:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
             "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout or LONGEST),
             "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_timeout),
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerPostgresRecorder",
