@@ -11,6 +11,8 @@ from eventsourcing.persistence import PersistenceError
 
 from domain.base import DomainError
 from commands.session import Session
+from ledger.faults import LedgerBusy, lock_timed_out
+from ledger.settings import SettingError
 from ledger.store import StoreURLError, default_url
 
 
@@ -27,9 +29,11 @@ class LedgerGroup(click.Group):
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
-        except (DomainError, StoreURLError) as e:
+        except (DomainError, StoreURLError, SettingError) as e:
             raise click.ClickException(str(e)) from None
         except (PersistenceError, sqlalchemy.exc.SQLAlchemyError) as e:
+            if lock_timed_out(e) and not isinstance(e, LedgerBusy) and ctx.obj:
+                e = LedgerBusy(ctx.obj.store.settings)  # a read model's lock, or SQLite's
             # The driver's own words (not SQLAlchemy's wrapping), and the store as described
             # (never the URL as typed: it may hold a password).
             said = str(getattr(e, "orig", None) or e).strip().splitlines()

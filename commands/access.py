@@ -59,7 +59,10 @@ def setup(session: Session) -> None:
     tables = sorted(t.name for p in session.read.projections.values()
                     for t in p.tables.values())
     session.read.projector.create_tables()
-    groups = rules.setup(store, ["rm_positions", *tables])
+    from projections.follow import FOLLOWER, create_table
+
+    create_table(store)  # the follower records its advance there, as the projector
+    groups = rules.setup(store, ["rm_positions", FOLLOWER.name, *tables])
     click.echo(f"group roles: {', '.join(groups)}")
     click.echo("identity trigger installed on the event table")
 

@@ -14,7 +14,7 @@ from commands.params import MONTH
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
-from domain.evaluation import FIGURES, month_add, month_of, months_between
+from domain.evaluation import FIGURES, month_add, month_of
 from domain.rounding import fixed, rounded
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
@@ -359,10 +359,8 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
         if fmt == "xlsx":
             data = to_xlsx(found)
         else:
-            start = evaluations.campaign_start(session.store.ledger.campaign().zone)
-            issue = len(months_between(start, month))
             data = bulletin_docx(found, number if number is not None else
-                                 f"〔{month[:4]}〕" + (f"第{issue}期" if issue else ""),
+                                 evaluations.bulletin_number(month),
                                  word_style(body_font, heading_font))
         output.write_bytes(data)  # type: ignore[union-attr]
         click.echo(f"bulletin of {month} written to {output}")

@@ -13,6 +13,7 @@ from commands.params import WITHIN, due_by
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.task import STATES
+from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
 from ledger.workdays import WorkingDays
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
@@ -51,8 +52,25 @@ def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, str
         session.create_if_missing()
     importer = Importer(session.store.ledger, session.actor, mapping, table,
                         batch_size=batch_size)
+    done = [0]
+
+    def taken(rows: int) -> None:
+        done[0] += rows
+        update(rows)
+
     with progress(table.count, f"importing {table.name}") as update:
-        report = importer.run(dry_run=dry_run, strict=strict, progress=update)
+        try:
+            report = importer.run(dry_run=dry_run, strict=strict, progress=taken)
+        except (LedgerBusy, WriteLost) as e:
+            if strict:
+                raise  # one transaction: nothing was written, as the error says
+            # The batches saved before stay; the next run skips their rows.
+            what = f"{e.detail} ({e.advice})" if isinstance(e, LedgerBusy) else (
+                f"the connection to the store was lost while writing a batch ({e.reason})")
+            raise click.ClickException(
+                f"import stopped after {done[0]} of {table.count} rows: {what}; that batch "
+                "was not written, the ones before it were: run the import again to "
+                "resume") from None
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)
     _summary(report, fmt, rejects_path)

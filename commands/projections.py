@@ -10,9 +10,11 @@ import click
 
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
+from ledger.faults import reason, transient
 
 STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag"), ("check", "check")]
+                  ("position", "position"), ("lag", "lag"),
+                  ("follower_advanced", "follower advanced"), ("check", "check")]
 
 
 @click.group()
@@ -25,13 +27,18 @@ def projections() -> None:
 @pass_session
 def status(session: Session, fmt: str) -> None:
     """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
-    when the read model is ahead of it), and the check that the ledger still holds the
-    event at its position that it was folded from; in a table, which kind of account asked
-    (and whether it may write the read models). Shown even when the ledger went back since
-    this account last saw it. Exits 1, with one Error line after the table, when a check
-    fails or the ledger went back."""
+    when the read model is ahead of it), the check that the ledger still holds the event at
+    its position that it was folded from, and when `projections follow` last advanced the
+    projections (blank: never); in a table, which kind of account asked (and whether it may
+    write the read models). Shown even when the ledger went back since this account last
+    saw it. Exits 1, with one Error line after the table, when a check fails or the ledger
+    went back."""
     session.inspecting()
-    rows = session.read.status()
+    from projections.follow import last_advance
+
+    rows = session.read.status()  # opens the store, as it must exist (status creates none)
+    advance = last_advance(session.store)
+    rows = [{**row, "follower_advanced": advance and advance["advanced_at"]} for row in rows]
     emit(rows, STATUS_COLUMNS, fmt)
     if fmt == "table":
         from ledger.access import account_kind, describe_kind
@@ -85,30 +92,48 @@ def verify(session: Session, limit: int) -> None:
 @projections.command("follow")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="SQLite only: seconds between polls.")
+@click.option("--max-backoff", type=click.FloatRange(min=0.5), default=30.0,
+              show_default=True,
+              help="The longest pause, in seconds, between attempts to reconnect.")
 @pass_session
-def follow(session: Session, interval: float) -> None:
+def follow(session: Session, interval: float, max_backoff: float) -> None:
     """Keep the projections current as the ledger grows, until stopped (Ctrl-C or TERM).
 
     On PostgreSQL it catches up whenever the database notifies a write (LISTEN/NOTIFY).
-    SQLite has no notifications: there it polls, catching up every --interval seconds."""
-    from projections import follow as follower
+    SQLite has no notifications: there it polls, catching up every --interval seconds.
+    A lost connection or a lock held too long is waited out: it reconnects (0.5 s,
+    doubling up to --max-backoff) and resumes from the projections' positions. It logs to
+    stderr, one line per batch folded and per fault."""
+    import logging
 
+    from projections import follow as follower
+    from projections.read import ReadSide
+
+    def log(line: str) -> None:
+        click.echo(line, err=True)
+
+    # The connection pool's own warnings would repeat the follower's line per attempt.
+    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
     store, read = session.store, session.read
     how = ("on the database's notifications" if follower.listens(store)
            else f"polling every {interval:g} s")
-    click.echo(f"following {store.url.describe()} from position {follower.position(read)} "
-               f"({how}); Ctrl-C stops")
+    log(f"following {store.url.describe()} ({how}); Ctrl-C stops")
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        follower.follow(read, stop, interval=interval,
-                        report=lambda n, at: click.echo(
-                            f"+{n} event{'s' * (n != 1)}, at position {at}"))
+        follower.follow(read, stop, interval=interval, max_backoff=max_backoff, log=log,
+                        report=lambda n, at, lag: log(
+                            f"+{n} event{'s' * (n != 1)}, at position {at}, lag {lag}"))
     except KeyboardInterrupt:
         pass  # each catch-up is one transaction: an interrupted one leaves nothing behind
     finally:
         signal.signal(signal.SIGTERM, previous)
-    click.echo(f"stopped at position {follower.position(read)}")
+    try:
+        log(f"stopped at position {follower.position(ReadSide(store))}")
+    except Exception as error:  # noqa: BLE001 - stopping must not fail on a store gone
+        if not transient(error):
+            raise
+        log(f"stopped (the store cannot be reached: {reason(error)})")
 
 
 COMMANDS = [projections]

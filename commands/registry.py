@@ -19,6 +19,9 @@ def init(session: Session) -> None:
     session.create_if_missing()
     session.store.ledger  # opening the ledger creates the event table
     session.read.projector.create_tables()
+    from projections.follow import create_table
+
+    create_table(session.store)  # where `projections follow` says when it last advanced
     click.echo(f"ledger ready at {session.store.url.describe()}")
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.base import NotFound, Refused
-from domain.evaluation import Evaluation, Rules, check_month, digest_text, month_of
+from domain.evaluation import (Evaluation, Rules, check_month, digest_text, month_of,
+                               months_between)
 from ledger.app import Ledger, _plain
 from ledger.rules import default_text
 
@@ -175,3 +176,9 @@ class Evaluations:
         """The month the campaign started (its first event's valid time)."""
         first = next(iter(self.ledger.events.get("campaign", limit=1)))
         return month_of(first.occurred_at.astimezone(zone).date())
+
+    def bulletin_number(self, month: str) -> str:
+        """The bulletin's default 文号 line: 〔YEAR〕第N期, N the campaign's month (none before
+        the campaign began)."""
+        issue = len(months_between(self.campaign_start(self.ledger.campaign().zone), month))
+        return f"〔{month[:4]}〕" + (f"第{issue}期" if issue else "")

@@ -32,15 +32,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import (
-    SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteApplicationRecorder,
-    SQLiteConnection,
-    SQLiteConnectionPool,
     SQLiteDatastore,
-    SQLiteFactory,
     SQLiteTransaction,
 )
-from eventsourcing.utils import retry
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
@@ -48,6 +43,8 @@ from psycopg.sql import SQL, Identifier, Literal
 from ledger.chain import GENESIS, Record, check_next, event_part, extend, stamp, stored_record
 from ledger.guards import (APPEND_ONLY, event_state, identity_table, pg_record,
                            postgres_guards, sqlite_guards, sqlite_identity)
+from ledger.faults import bounded_write, read_again
+from ledger.settings import Settings
 
 # The advisory lock (with the schema's hash as second key) under which a new store's schema
 # and tables are created: processes opening it at once take turns.
@@ -89,48 +86,6 @@ def chain_rows(stored_events: Sequence[StoredEvent], head_position: int, head_ha
             for offset, event in enumerate(events, 1)]
 
 
-# Statements kept compiled per connection (sqlite3's own default).
-STATEMENT_CACHE = 128
-
-
-class _StatementCachingPool(SQLiteConnectionPool):
-    """The library's SQLite connection pool, its connections keeping their compiled
-    statements. The library opens them with ``cached_statements=True``, which sqlite3
-    reads as a cache of one statement: a command's four statements (its read, BEGIN
-    IMMEDIATE, the head's read, the insert) were each compiled again every time, about a
-    quarter of a command's time outside the commit."""
-
-    def _create_connection(self) -> SQLiteConnection:
-        try:
-            conn = sqlite3.connect(
-                database=self.db_name, uri=True, check_same_thread=False,
-                isolation_level=None, cached_statements=STATEMENT_CACHE,
-                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT)
-        except (sqlite3.Error, TypeError) as e:
-            raise InterfaceError(e) from e
-        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode.lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-                self.journal_mode_was_changed_to_wal = True
-            self.is_journal_mode_wal = True
-        conn.row_factory = sqlite3.Row
-        return SQLiteConnection(sqlite_conn=conn, max_age=self.max_age)
-
-
-class LedgerSQLiteFactory(SQLiteFactory):
-    """The library's SQLite persistence, with connections that keep their statements."""
-
-    def __init__(self, env: Any):
-        super().__init__(env)
-        pool = self.datastore.pool
-        self.datastore.pool = _StatementCachingPool(
-            db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=pool.pool_size,
-            max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
-            max_age=pool.max_age, pre_ping=pool.pre_ping)
-        pool.close()
-
-
 class _ImmediateTransaction(SQLiteTransaction):
     """Take SQLite's write lock at BEGIN, so the head we read is the head we extend."""
 
@@ -151,6 +106,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     wall clock."""
 
     clock: Callable[[], datetime] | None = None
+
+    settings = Settings()  # how long to wait for the write lock (the factory gives its own)
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = EVENTS_TABLE):
         require_text_ids(datastore)
@@ -201,9 +158,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        with self.datastore.get_connection(commit=True) as conn, \
-                _ImmediateTransaction(conn, commit=True) as c:
-            return self._insert_events(c, stored_events, **kwargs)
+        """Insert under SQLite's write lock, waiting for it as long as the settings say."""
+        def attempt() -> Sequence[int] | None:
+            with self.datastore.get_connection(commit=True) as conn, \
+                    _ImmediateTransaction(conn, commit=True) as c:
+                return self._insert_events(c, stored_events, **kwargs)
+
+        return bounded_write(attempt, lambda: None, self.settings)
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
                        **_: Any) -> Sequence[int] | None:
@@ -405,6 +366,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     """
 
     clock: Callable[[], datetime] | None = None
+    settings = Settings()  # how long to wait for the write lock (the factory gives its own)
 
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = EVENTS_TABLE):
@@ -521,14 +483,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             if row is None or row["n"] < GUARDS:
                 self._create_table(curs)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **_: Any) -> Sequence[int] | None:
         """Insert events at the end of the chain in one round trip to the server: the write
         lock, the notification, the chained insert and the commit go in one pipeline, so a
         writer never holds the lock while the server waits for it (the library's own insert
         reads the head and syncs under the lock: with more writers than cores, writers
-        queued behind a holder that was not scheduled, and throughput fell as they grew)."""
+        queued behind a holder that was not scheduled, and throughput fell as they grew).
+        Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         if not stored_events:
             return []
         parts = [event_part(str(e.originator_id), e.originator_version, e.topic, e.state)
@@ -536,6 +498,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         columns = [[str(e.originator_id) for e in stored_events],
                    [e.originator_version for e in stored_events],
                    [e.topic for e in stored_events], [e.state for e in stored_events], parts]
+        return bounded_write(lambda: self._append(columns),
+                             lambda: self._committed(columns), self.settings)
+
+    def _append(self, columns: list[list[Any]]) -> Sequence[int]:
         with self.datastore.get_connection() as conn:
             try:
                 # One message, values bound into its text: the server runs the lock, the
@@ -551,24 +517,53 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                                                     TransactionStatus.INERROR):
                     conn.rollback()  # after an error the COMMIT was skipped: end it here
 
+    def _committed(self, columns: list[list[Any]]) -> list[int] | None:
+        """The positions of these very events (ids, versions, topics and states) if the
+        store holds them all — a write whose answer was lost was committed — else None."""
+        rows = self._select(SQL(
+            "SELECT notification_id FROM {t} JOIN unnest(%s::text[], %s::bigint[], "
+            "%s::text[], %s::bytea[]) AS w(id, version, topic, state) "
+            "ON originator_id = w.id AND originator_version = w.version "
+            "AND {t}.topic = w.topic AND {t}.state = w.state").format(t=self.table_sql),
+            columns[:4])
+        if len(rows) != len(columns[0]):
+            return None
+        return sorted(r["notification_id"] for r in rows)
+
     def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
         """Insert already-chained events verbatim, with their own transaction time, account
         and hash (the import path), each checked to be the next link after the stored head;
-        all in one transaction, so a broken link writes nothing. Returns the new head."""
-        with self.datastore.get_connection() as conn, conn.transaction(), \
-                conn.cursor() as curs:
-            self._lock_table(curs)
-            self._notify_channel(curs)
-            curs.execute(self.head_statement)
-            head = curs.fetchone()
-            position = head["notification_id"] or 0
-            previous = head["hash"] or GENESIS
-            last_time = stamp(head["recorded_at"]) if head["recorded_at"] else ""
-            for rows in _checked_batches(records, position, previous, last_time):
-                columns = [list(column) for column in zip(*rows, strict=True)]
-                curs.execute(self.insert_statement, columns, prepare=True)
-                position, previous = rows[-1].position, rows[-1].hash
+        all in one transaction, so a broken link writes nothing. Returns the new head.
+        Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
+        ending: list[tuple[int, str]] = []  # the head reached, once the commit is asked for
+
+        def attempt() -> tuple[int, str]:
+            with self.datastore.get_connection() as conn, conn.transaction(), \
+                    conn.cursor() as curs:
+                self._lock_table(curs)  # taken before any record is read
+                self._notify_channel(curs)
+                curs.execute(self.head_statement)
+                head = curs.fetchone()
+                position = head["notification_id"] or 0
+                previous = head["hash"] or GENESIS
+                last_time = stamp(head["recorded_at"]) if head["recorded_at"] else ""
+                for rows in _checked_batches(records, position, previous, last_time):
+                    columns = [list(column) for column in zip(*rows, strict=True)]
+                    curs.execute(self.insert_statement, columns, prepare=True)
+                    position, previous = rows[-1].position, rows[-1].hash
+                ending.append((position, previous))
             return position, previous
+
+        def committed() -> tuple[int, str] | None:
+            """The head reached, if the store holds its last record, hash and all."""
+            if not ending:
+                return None  # lost before the commit: the transaction died with it
+            position, previous = ending[-1]
+            rows = self._select(SQL("SELECT hash FROM {t} WHERE notification_id = %s").format(
+                t=self.table_sql), [position])
+            return ending[-1] if rows and rows[0]["hash"] == previous else None
+
+        return bounded_write(attempt, committed, self.settings)
 
     def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
         """Several aggregates' events after the versions given, in one statement (each
@@ -629,7 +624,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return rows[0]["originator_id"] if rows else None
 
     def _select(self, statement: Any, params: list[Any]) -> list[Any]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            return curs.fetchall()
+        """The rows of one SELECT (asked again if the connection was lost: read_again)."""
+        def read() -> list[Any]:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, params, prepare=True)
+                return curs.fetchall()
 
+        return read_again(read)

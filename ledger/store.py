@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.app import Ledger, utc_now
 from ledger.recorders import CREATION_LOCK_KEY, EVENTS_TABLE
+from ledger.settings import LONGEST, Settings, application_name
 
 DEFAULT_URL = "sqlite:///taizhang.db"
 # Processes opening a new PostgreSQL store at once take turns creating its schema and tables
@@ -91,23 +92,25 @@ class StoreURL:
             f"store URL {url!r} is neither sqlite:///FILE nor postgresql://USER@HOST/DB"
         )
 
-    def event_store_env(self) -> dict[str, str]:
-        """The environment for the ``eventsourcing`` application."""
+    def event_store_env(self, settings: Settings | None = None) -> dict[str, str]:
+        """The environment for the ``eventsourcing`` application (with taizhang's waits,
+        ledger.settings, for its factory)."""
+        settings = settings or Settings()
         # The library's aggregate cache fast-forwards each cached aggregate from the store
         # before use, so it stays right when other processes write too.
         common = {"ORIGINATOR_ID_TYPE": "text", "AGGREGATE_CACHE_MAXSIZE": "5000",
-                  "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
+                  "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+                  **settings.as_env()}
         if self.kind == "sqlite":
             return {
                 **common,
-                "PERSISTENCE_MODULE": "ledger.recorders:LedgerSQLiteFactory",
+                "PERSISTENCE_MODULE": "ledger.factories:LedgerSQLiteFactory",
                 "SQLITE_DBNAME": self.path,
-                "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerSQLiteRecorder",
             }
         return {
             **common,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "ledger.factories:LedgerPostgresFactory",
             "POSTGRES_DBNAME": self.database,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -115,7 +118,9 @@ class StoreURL:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
             "POSTGRES_POOL_SIZE": "2",
-            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout or LONGEST),
+            "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_timeout),
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerPostgresRecorder",
         }
 
@@ -146,35 +151,40 @@ class Store:
 
     def __init__(self, url: str, clock: Callable[[], datetime] = utc_now, *,
                  create: bool = True,
-                 opened: Callable[[Ledger], None] | None = None) -> None:
+                 opened: Callable[[Ledger], None] | None = None,
+                 settings: Settings | None = None) -> None:
         self.url = StoreURL.parse(url)
         self.clock = clock
+        self.settings = settings or Settings.from_env()
         self.create = create
         self.opened = opened
 
     @cached_property
     def engine(self) -> Engine:
         if self.url.kind == "sqlite":
+            wait = self.settings.lock_timeout or LONGEST
             engine = sa.create_engine(self.url.sqlalchemy_url(),
-                                      connect_args={"timeout": 30})
+                                      connect_args={"timeout": wait})
 
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
                 # WAL lets read-model writers and event writers share the file.
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=30000")
+                dbapi_connection.execute(f"PRAGMA busy_timeout={wait * 1000}")
 
             return engine
         engine = sa.create_engine(
             self.url.sqlalchemy_url(), pool_size=2, max_overflow=2,
-            connect_args={"options": f"-csearch_path={self.url.schema}"})
+            connect_args={"options": f"-csearch_path={self.url.schema} "
+                          + self.settings.postgres_options(),
+                          "application_name": application_name()})
         return engine
 
     @cached_property
     def ledger(self) -> Ledger:
         """The ledger application on this store (opened once)."""
         self.prepare()
-        ledger = Ledger(self.url.event_store_env(), clock=self.clock)
+        ledger = Ledger(self.url.event_store_env(self.settings), clock=self.clock)
         if self.opened is not None:
             try:
                 self.opened(ledger)
@@ -232,6 +242,13 @@ class Store:
             self.ledger.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+    def reopen(self) -> None:
+        """Close the store's connections and forget them: the next use connects afresh
+        (after the server restarted or the network dropped)."""
+        self.close()
+        self.__dict__.pop("ledger", None)
+        self.__dict__.pop("engine", None)
 
 
 def default_url() -> str:

@@ -113,11 +113,14 @@ class Cli:
             self._store.close()
 
 
-def taizhang(url: str, *args: str, actor: str = "admin") -> tuple[int, str, str]:
-    """Run the real entry point with the store taken from the environment (TAIZHANG_DB), as
-    a person would, acting for ``actor`` (a proxy entry unless it is the account's own
-    person): (exit code, stdout, stderr without a superuser's write warning)."""
-    with CliRunner().isolation(env={"TAIZHANG_DB": url, "TAIZHANG_AS": None}) as (out, err, _), \
+def taizhang(url: str, *args: str, actor: str = "admin",
+             env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run the real entry point with the store taken from the environment (TAIZHANG_DB, and
+    ``env``), as a person would, acting for ``actor`` (a proxy entry unless it is the
+    account's own person): (exit code, stdout, stderr without a superuser's write
+    warning)."""
+    environ = {"TAIZHANG_DB": url, "TAIZHANG_AS": None, **(env or {})}
+    with CliRunner().isolation(env=environ) as (out, err, _), \
             mock.patch.object(sys, "argv", ["taizhang", *acting(actor), *args]):
         try:
             cli.run()

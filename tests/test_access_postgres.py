@@ -315,6 +315,13 @@ def test_projections_follow_as_the_projector_keeps_the_read_models_current(
             time.sleep(0.05)
         moved, head = _positions(city)
         assert moved == head  # li's login wrote no read model: the follower did
+        # ... and recorded its advance, for `projections status` (granted by access setup)
+        from projections.follow import last_advance
+
+        while time.monotonic() < deadline and (last_advance(projector) or {}).get(
+                "position") != head:
+            time.sleep(0.05)
+        assert (last_advance(projector) or {}).get("position") == head
     finally:
         stop.set()
         follower.join(timeout=10)

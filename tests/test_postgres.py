@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from cli_support import Cli
 from conftest import REQUIRE_POSTGRES, new_postgres_url, postgres_problem, seed_campaign
 
-from eventsourcing.persistence import OperationalError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from ledger.chain import GENESIS, fits
+from ledger.faults import LedgerBusy
+from ledger.settings import Settings
 from ledger.store import Store, StoreURL, StoreURLError
 from projections.follow import follow
 from projections.read import ReadSide
@@ -254,10 +256,9 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
     timeout aborted it could remember one, and every later write on the connection
     failed)."""
     env = StoreURL.event_store_env
-    monkeypatch.setattr(StoreURL, "event_store_env", lambda self: {
-        **env(self), "POSTGRES_LOCK_TIMEOUT": "1", "POSTGRES_POOL_SIZE": "1",
-        "POSTGRES_MAX_OVERFLOW": "0"})
-    store = Store(pg_url)
+    monkeypatch.setattr(StoreURL, "event_store_env", lambda self, settings: {
+        **env(self, settings), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "0"})
+    store = Store(pg_url, settings=Settings(lock_timeout=1, lock_retries=0))
     ledger = store.ledger
     ledger.start_campaign(name="创建全国文明城市2024", time_zone="Asia/Shanghai",
                           categories=[], required_inspections=2, admin_id="admin",
@@ -273,10 +274,9 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
     with holder.connect() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(CAST(:t AS regclass) AS oid)"
                              "::bigint)"), {"t": f'"{store.url.schema}"."taizhang_events"'})
-        # One attempt, without the library's ten retries: the lock times out.
-        insert_once = type(ledger.recorder).insert_events.__wrapped__
-        with pytest.raises(OperationalError, match="lock timeout"):
-            insert_once(ledger.recorder, [StoredEvent(task, 99, "x", b"{}")])
+        # One attempt (no retries set): the lock times out.
+        with pytest.raises(LedgerBusy, match="the ledger is busy"):
+            ledger.recorder.insert_events([StoredEvent(task, 99, "x", b"{}")])
         conn.rollback()
     holder.dispose()
     assert ledger.max_position() == before
@@ -330,14 +330,14 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
     store = Store(store_url)
     seed_campaign(store.ledger)
     read = ReadSide(store)
-    reports: list[tuple[int, int]] = []
+    reports: list[tuple[int, int, int]] = []
     stop = threading.Event()
     follower = threading.Thread(target=follow, args=(read, stop),
-                                kwargs={"interval": 0.1, "report": lambda n, at:
-                                        reports.append((n, at))})
+                                kwargs={"interval": 0.1, "report": lambda n, at, lag:
+                                        reports.append((n, at, lag))})
     follower.start()
     try:
-        assert _until(lambda: reports == [(12, 12)]), reports
+        assert _until(lambda: reports == [(12, 12, 0)]), reports
         # Another process's store writes; nobody here catches up but the follower.
         writer = Store(store_url)
         for i in range(3):
@@ -348,8 +348,8 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
         assert _until(lambda: _positions(store) == {15}), _positions(store)
         # The follower reports after its catch-up has committed (and read the position
         # reached): the report may come a moment after the positions show it.
-        assert _until(lambda: sum(n for n, _ in reports) == 15), reports
-        assert reports[-1][1] == 15
+        assert _until(lambda: sum(n for n, _, _ in reports) == 15), reports
+        assert reports[-1][1:] == (15, 0)
     finally:
         stop.set()
         follower.join(timeout=10)
@@ -365,21 +365,22 @@ def test_follow_on_postgresql_stops_cleanly_on_ctrl_c(pg_url: str) -> None:
     following = subprocess.Popen([*TAIZHANG, "--db", pg_url, "projections", "follow"],
                                  cwd=ROOT, text=True, env=_clean_env(),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert following.stdout is not None
+    assert following.stderr is not None
     try:
-        first = following.stdout.readline()
-        assert first == (f"following {store.url.describe()} from position 0 (on the "
-                         "database's notifications); Ctrl-C stops\n")
-        assert following.stdout.readline() == "+12 events, at position 12\n"
+        first = following.stderr.readline()
+        assert first == (f"following {store.url.describe()} (on the database's "
+                         "notifications); Ctrl-C stops\n")
+        assert following.stderr.readline() == "connected: at position 0\n"
+        assert following.stderr.readline() == "+12 events, at position 12, lag 0\n"
         store.ledger.assign("admin", unit="JS02", category="环境卫生", source="complaint",
                             location="和平街3号", description="乱堆乱放",
                             deadline=date(2099, 1, 1))
-        assert following.stdout.readline() == "+1 event, at position 13\n"
+        assert following.stderr.readline() == "+1 event, at position 13, lag 0\n"
         following.send_signal(signal.SIGINT)
         out, err = following.communicate(timeout=20)
     finally:
         following.kill()
-    assert (following.returncode, out, err) == (0, "stopped at position 13\n", "")
+    assert (following.returncode, out, err) == (0, "", "stopped at position 13\n")
     store.close()
 
 
@@ -391,14 +392,15 @@ def test_follow_on_sqlite_says_it_polls(sqlite_url: str) -> None:
                                   "--interval", "0.2"], cwd=ROOT, text=True,
                                  env=_clean_env(), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
-    assert following.stdout is not None
+    assert following.stderr is not None
     try:
-        assert following.stdout.readline() == (
-            f"following {StoreURL.parse(sqlite_url).describe()} from position 0 (polling "
-            "every 0.2 s); Ctrl-C stops\n")
-        assert following.stdout.readline() == "+12 events, at position 12\n"
+        assert following.stderr.readline() == (
+            f"following {StoreURL.parse(sqlite_url).describe()} (polling every 0.2 s); "
+            "Ctrl-C stops\n")
+        assert following.stderr.readline() == "connected: at position 0\n"
+        assert following.stderr.readline() == "+12 events, at position 12, lag 0\n"
         following.terminate()
         out, err = following.communicate(timeout=20)
     finally:
         following.kill()
-    assert (following.returncode, out, err) == (0, "stopped at position 12\n", "")
+    assert (following.returncode, out, err) == (0, "", "stopped at position 12\n")

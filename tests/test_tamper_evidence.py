@@ -253,8 +253,8 @@ def test_a_tail_cut_after_a_command_is_refused_by_the_next_and_shown_by_status(
     status = cli("projections", "status", "--format", "csv")
     assert status.exit_code == 1
     lines = status.stdout.splitlines()
-    assert lines[0] == "projection,tables,rows,position,lag,check"
-    assert all(line.endswith(f",{head},-10,ahead of the ledger (head {head - 10})")
+    assert lines[0] == "projection,tables,rows,position,lag,follower_advanced,check"
+    assert all(line.endswith(f",{head},-10,,ahead of the ledger (head {head - 10})")
                for line in lines[1:]), lines
     assert status.stderr.startswith(f"Error: the ledger went back from {head} to {head - 10}")
     # Another account, which never looked, is still refused figures by the read models.

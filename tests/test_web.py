@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
+from docx import Document
 from starlette.testclient import TestClient
 
 from cli_support import Cli
@@ -21,6 +22,7 @@ from ledger import audit
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.evaluation import Evaluator
+from projections.fonts import cjk_font
 from projections.read import ReadSide
 from web import pages
 from web_support import World, build_world, client, client_for, read, world  # noqa: F401
@@ -282,7 +284,8 @@ def test_metrics_drill_down_lists_the_tasks_behind_a_figure(client: TestClient,
 
 
 def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
-                                                            read: ReadSide) -> None:
+                                                            read: ReadSide, world: World,
+                                                            tmp_path: Path) -> None:
     assert "2024-05 督查通报 <span class=\"badge ok\">已发布" in ok(
         client, "/bulletins?month=2024-05")
     answer = client.get("/bulletins/2024-05.md")
@@ -293,6 +296,15 @@ def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
     assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
     assert "<svg" in client.get("/bulletins/2024-05.html").text
     refused(client, "/bulletins/2024-05.pdf", 404, "no bulletin format 'pdf'")
+    if cjk_font() is not None:  # the docx's chart picture needs one (fonts-noto-cjk)
+        answer = client.get("/bulletins/2024-05.docx")
+        assert answer.status_code == 200, answer.text
+        target = tmp_path / "b.docx"
+        Cli(world.url).ok("bulletin", "--month", "2024-05", "--format",
+                                          "docx", "-o", str(target))
+        served, written = (Document(io.BytesIO(answer.content)), Document(str(target)))
+        assert [p.text for p in served.paragraphs] == [p.text for p in written.paragraphs]
+        assert served.paragraphs[1].text == "〔2024〕第1期"
     refused(client, "/bulletins/2024-5.md", 400, "month must be a month YYYY-MM")
 
 

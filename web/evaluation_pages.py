@@ -30,7 +30,9 @@ METRIC_COLUMNS = ("assigned", "due", "on_time_rate", "rework_rate", "mean_days",
                   "overdue_open", "recurrence_rate", "inspection_coverage",
                   "complaint_response_hours")
 BULLETIN_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
-                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml."
+                          "document"}
 
 
 def _month(p: Page) -> str:
@@ -132,13 +134,20 @@ def bulletin_file(p: Page) -> Response:
     month = Query(p.request.path_params).month("month")
     fmt = p.request.path_params["fmt"]
     if fmt not in BULLETIN_TYPES:
-        raise HTTPException(404, f"no bulletin format {fmt!r}: md, html or xlsx")
+        raise HTTPException(404, f"no bulletin format {fmt!r}: {', '.join(BULLETIN_TYPES)}")
     lang = p.query.choice("lang", ("zh", "en"), p.server.lang)
-    found = bulletins.of_month(Evaluator(p.read), Evaluations(p.store.ledger), month,
-                               lang)
-    body: str | bytes = (bulletins.markdown(found) if fmt == "md" else
-                         bulletins.to_html(found) if fmt == "html" else
-                         to_xlsx(found))
+    evaluations = Evaluations(p.store.ledger)
+    found = bulletins.of_month(Evaluator(p.read), evaluations, month, lang)
+    if fmt == "docx":
+        from projections.fonts import WordStyle
+        from projections.word import bulletin_docx
+
+        body: str | bytes = bulletin_docx(found, evaluations.bulletin_number(month),
+                                          WordStyle())
+    else:
+        body = (bulletins.markdown(found) if fmt == "md" else
+                bulletins.to_html(found) if fmt == "html" else
+                to_xlsx(found))
     return Response(body, media_type=BULLETIN_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="bulletin-{month}.{fmt}"'})
 
