@@ -1,6 +1,6 @@
 """A task (任务 / 问题): one line of the 台账, from assignment to closure and beyond.
 
-The lifecycle (see DOMAIN.md)::
+The lifecycle (see docs/domain.md, "The task lifecycle")::
 
     assigned ─acknowledge→ acknowledged ─notice→ rectifying ─report→ reported
     reported ─reinspect pass→ verified ─close→ closed ─reopen→ rectifying

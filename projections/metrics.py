@@ -1,8 +1,9 @@
 """Long-term-mechanism metrics (长效机制指标), per unit and month: the one place that
 defines them.
 
-The contract is DOMAIN.md's table. Months are by valid time (``occurred_at``) in the
-campaign's time zone; deadlines are dates there. How the words of that table are read:
+The contract is the table in docs/domain.md, "The figures (per unit U and month M)".
+Months are by valid time (``occurred_at``) in the campaign's time zone; deadlines are
+dates there. How the words of that table are read:
 
 - A rectification cycle starts at the assignment or at a reopening and ends with its
   passing re-inspection. Its deadline is the last one set in it (notice, extension,

@@ -1,6 +1,7 @@
 """Random sequences of commands by random people on a few tasks, against a reference model.
 
-The model below is written from DOMAIN.md and the README's role table, independently of
+The model below is written from docs/domain.md ("The task lifecycle", "Who may do what")
+and the README's role table, independently of
 ``domain/task.py``: for each command it says whether the command must be accepted, and what
 the task looks like afterwards. The ledger must accept or refuse exactly when the model says
 so, write nothing when it refuses, and after every step the tasks reloaded from the store

@@ -5,7 +5,8 @@ notices, reports, re-inspections that pass or fail, extensions, escalations, clo
 (verified or void), reopenings, reassignments and corrections — at random moments over a
 few months, each task's events in time order, some entered late.
 
-``brute_force`` answers each figure of DOMAIN.md's table for a unit and month straight
+``brute_force`` answers each figure of docs/domain.md's table ("The figures (per unit U
+and month M)") for a unit and month straight
 from the stored events, by questions put to every task's replayed history — written
 without the projection's items, spans, indexes or month windows.
 """

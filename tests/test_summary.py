@@ -111,7 +111,8 @@ def pct(part: int, whole: int) -> float | None:
 
 def direct(events: list[Any], start: date, end: date, scope: str | None
            ) -> tuple[dict[str, Any], Counter, Counter]:
-    """The summary's figures counted straight from the events, as DOMAIN.md defines them
+    """The summary's figures counted straight from the events, as docs/domain.md ("The
+    metrics") defines them
     (no reassignment or correction happens in these ledgers)."""
     assert not any(kind(e) in ("Task.Reassigned", "Task.Corrected") for e in events)
     parents = {e.code: e.parent for e in events if kind(e) == "Unit.Registered"}
