@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg.sql import SQL
 
-from ledger.recorders import LedgerPostgresRecorder
+from ledger.recorders_postgres import LedgerPostgresRecorder
 
 
 def ids_with_prefix(recorder: Any, prefix: str) -> list[str]:

@@ -121,7 +121,7 @@ class StoreURL:
             "POSTGRES_CONNECT_TIMEOUT": str(settings.connect_timeout or LONGEST),
             "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_timeout),
-            "APPLICATION_RECORDER_TOPIC": "ledger.recorders:LedgerPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": "ledger.recorders_postgres:LedgerPostgresRecorder",
         }
 
     def events_table(self) -> str:

@@ -20,7 +20,8 @@ from cli import main
 from ledger import audit
 from ledger.app import Ledger
 from ledger.chain import ChainBroken
-from ledger.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from ledger.recorders import LedgerSQLiteRecorder
+from ledger.recorders_postgres import LedgerPostgresRecorder
 from ledger.store import Store, StoreURL
 from projections.read import ReadSide
 from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign

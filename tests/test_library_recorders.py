@@ -30,7 +30,8 @@ from eventsourcing.tests.persistence import (
 )
 from psycopg.sql import SQL, Identifier
 
-from ledger.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from ledger.recorders import LedgerSQLiteRecorder
+from ledger.recorders_postgres import LedgerPostgresRecorder
 from ledger.store import StoreURL
 from tests.conftest import POSTGRES, REQUIRE_POSTGRES, postgres_problem
 

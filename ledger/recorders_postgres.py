@@ -1,0 +1,303 @@
+"""The ledger's PostgreSQL event recorder: the library's application recorder, extended
+(as the SQLite one in ledger.recorders) so that every stored event carries its transaction
+time, the account that entered it and its link in the audit chain, written in the same
+transaction as the event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import ClientCursor
+from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Identifier, Literal
+
+from ledger.chain import GENESIS, Record, event_part, stamp
+from ledger.faults import bounded_write, read_again
+from ledger.guards import APPEND_ONLY, identity_table, pg_record, postgres_guards
+from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _by_aggregate,
+                              _checked_batches, require_text_ids)
+from ledger.settings import Settings
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """PostgreSQL application recorder with transaction time, account and hash chain.
+
+    Writers are serialised by a transaction-scoped advisory lock on the table (the library
+    takes an EXCLUSIVE table lock, which PostgreSQL grants only to roles that may UPDATE or
+    DELETE; ours need only INSERT and SELECT). Under that lock the server reads the head,
+    takes its clock and the database user, and extends the chain (ledger.chain's encoding,
+    with the part each event decides computed here), all in one round trip. Transaction time
+    is the server's clock, or ``clock()`` when the application gives the recorder a clock
+    (as on SQLite).
+    """
+
+    clock: Callable[[], datetime] | None = None
+    settings = Settings()  # how long to wait for the write lock (the factory gives its own)
+
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = EVENTS_TABLE):
+        require_text_ids(datastore)
+        if datastore.enable_db_functions:
+            # The library's insert function would store events outside the chain.
+            raise ProgrammingError("the ledger's recorder writes the audit chain itself: "
+                                   "POSTGRES_ENABLE_DB_FUNCTIONS must be off")
+        super().__init__(datastore, events_table_name=events_table_name)
+        # Notifications are database-wide: naming the schema wakes a follower only for its
+        # own ledger, not for every ledger kept in the same database.
+        self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        guard = Identifier(f"{self.events_table_name}_append_only")
+        self.table_sql = SQL("{}.{}").format(schema, table)
+        self.sql_create_statements = [
+            SQL("CREATE TABLE IF NOT EXISTS {t} ("
+                "notification_id bigint NOT NULL, "
+                "originator_id text COLLATE \"C\" NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "topic text NOT NULL, "
+                "state bytea NOT NULL, "
+                "recorded_at timestamptz NOT NULL, "
+                "account text NOT NULL, "
+                "hash text NOT NULL, "
+                # Byte order (COLLATE "C") keeps zero-padded ids in numeric order.
+                "PRIMARY KEY (originator_id, originator_version))").format(t=self.table_sql),
+            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {t} (notification_id)").format(
+                index=Identifier(self.notification_id_index_name), t=self.table_sql),
+            SQL("CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                "'{message}: % refused', TG_OP; END $$").format(
+                schema=schema, guard=guard, message=SQL(APPEND_ONLY)),
+            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {t} "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{self.events_table_name}_no_change"), t=self.table_sql,
+                schema=schema, guard=guard),
+            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE TRUNCATE ON {t} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
+                trigger=Identifier(f"{self.events_table_name}_no_truncate"),
+                t=self.table_sql, schema=schema, guard=guard),
+            *postgres_guards(schema, self.events_table_name, guard),
+        ]
+        qualified = ".".join('"' + name.replace('"', '""') + '"'
+                             for name in (self.datastore.schema, self.events_table_name))
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT pg_advisory_xact_lock({0}::regclass::oid::bigint)").format(
+                Literal(qualified)),
+        ]
+        self.guards_statement = SQL(
+            "SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass({0}) "
+            "AND tgname IN ({1}, {2}, {3})").format(
+                Literal(qualified), Literal(f"{self.events_table_name}_no_change"),
+                Literal(f"{self.events_table_name}_no_truncate"),
+                Literal(f"{self.events_table_name}_no_replace"))
+        self.head_statement = SQL(
+            "SELECT clock_timestamp() AS now, session_user AS account, h.* FROM (SELECT 1) o "
+            "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
+            "ORDER BY notification_id DESC LIMIT 1) h ON true").format(t=self.table_sql)
+        self.insert_statement = SQL(
+            "INSERT INTO {t} (notification_id, originator_id, originator_version, topic, "
+            "state, recorded_at, account, hash) SELECT * FROM unnest("
+            "%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bytea[], "
+            "%s::timestamptz[], %s::text[], %s::text[]) RETURNING notification_id"
+        ).format(t=self.table_sql)
+        # The chain extended by the server, under the write lock, in the statement that
+        # inserts: ledger.chain.canonical's text, its middle (event_part) computed here.
+        self.append_statement = SQL(
+            "WITH RECURSIVE head AS (SELECT coalesce(h.notification_id, 0) AS position, "
+            "coalesce(h.hash, {genesis}) AS hash, "
+            "greatest(coalesce(%s::timestamptz, clock_timestamp()), h.recorded_at) AS at "
+            "FROM (SELECT 1) o "
+            "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
+            "ORDER BY notification_id DESC LIMIT 1) h ON true), "
+            "stamp AS (SELECT at, '\"' || to_char(at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00\",' "
+            "|| to_json(session_user::text)::text || ']' AS tail FROM head), "
+            "args AS (SELECT %s::text[] AS ids, %s::bigint[] AS versions, %s::text[] AS "
+            "topics, %s::bytea[] AS states, %s::text[] AS parts), "
+            "chain AS (SELECT 0 AS n, position, hash FROM head UNION ALL "
+            "SELECT chain.n + 1, chain.position + 1, encode(sha256(convert_to(chain.hash "
+            "|| E'\\n[' || (chain.position + 1) || args.parts[chain.n + 1] || stamp.tail, "
+            "'UTF8')), 'hex') FROM chain, args, stamp "
+            "WHERE chain.n < cardinality(args.parts)) "
+            "INSERT INTO {t} (notification_id, originator_id, originator_version, topic, "
+            "state, recorded_at, account, hash) SELECT chain.position, args.ids[chain.n], "
+            "args.versions[chain.n], args.topics[chain.n], args.states[chain.n], stamp.at, "
+            "session_user, chain.hash FROM chain, args, stamp WHERE chain.n > 0 "
+            "ORDER BY chain.n "
+            "RETURNING notification_id"
+        ).format(t=self.table_sql, genesis=Literal(GENESIS))
+        self.append_transaction = SQL("; ").join(
+            [SQL("BEGIN"), *self.lock_table_statements,
+             SQL("NOTIFY {0}").format(Identifier(self.channel_name)), self.append_statement,
+             SQL("COMMIT")])
+
+    def create_table(self) -> None:
+        # A writer that may only INSERT and SELECT may not run DDL, not even CREATE ... IF
+        # NOT EXISTS; once the table and its guards exist there is nothing to create.
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.guards_statement)
+            row = curs.fetchone()
+        if row is not None and row["n"] == GUARDS:
+            return
+        with self.datastore.transaction(commit=True) as curs:
+            # Processes opening a new store at once take turns (IF NOT EXISTS does not guard
+            # against a concurrent CREATE); a later one finds the table made meanwhile.
+            curs.execute(SQL("SELECT pg_advisory_xact_lock({0}, hashtext({1}))").format(
+                CREATION_LOCK_KEY, Literal(self.datastore.schema)))
+            curs.execute(self.guards_statement)
+            row = curs.fetchone()
+            if row is None or row["n"] < GUARDS:
+                self._create_table(curs)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **_: Any) -> Sequence[int] | None:
+        """Insert events at the end of the chain in one round trip to the server: the write
+        lock, the notification, the chained insert and the commit go in one pipeline, so a
+        writer never holds the lock while the server waits for it (the library's own insert
+        reads the head and syncs under the lock: with more writers than cores, writers
+        queued behind a holder that was not scheduled, and throughput fell as they grew).
+        Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
+        if not stored_events:
+            return []
+        parts = [event_part(str(e.originator_id), e.originator_version, e.topic, e.state)
+                 for e in stored_events]
+        columns = [[str(e.originator_id) for e in stored_events],
+                   [e.originator_version for e in stored_events],
+                   [e.topic for e in stored_events], [e.state for e in stored_events], parts]
+        return bounded_write(lambda: self._append(columns),
+                             lambda: self._committed(columns), self.settings)
+
+    def _append(self, columns: list[list[Any]]) -> Sequence[int]:
+        with self.datastore.get_connection() as conn:
+            try:
+                # One message, values bound into its text: the server runs the lock, the
+                # notification, the chained insert and the commit without waiting for us.
+                moment = self.clock() if self.clock is not None else None
+                with ClientCursor(conn) as curs:
+                    curs.execute(self.append_transaction, [moment, *columns])
+                    for _ in range(2 + len(self.lock_table_statements)):
+                        curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
+                    return sorted(row["notification_id"] for row in curs.fetchall())
+            finally:
+                if conn.info.transaction_status in (TransactionStatus.INTRANS,
+                                                    TransactionStatus.INERROR):
+                    conn.rollback()  # after an error the COMMIT was skipped: end it here
+
+    def _committed(self, columns: list[list[Any]]) -> list[int] | None:
+        """The positions of these very events (ids, versions, topics and states) if the
+        store holds them all — a write whose answer was lost was committed — else None."""
+        rows = self._select(SQL(
+            "SELECT notification_id FROM {t} JOIN unnest(%s::text[], %s::bigint[], "
+            "%s::text[], %s::bytea[]) AS w(id, version, topic, state) "
+            "ON originator_id = w.id AND originator_version = w.version "
+            "AND {t}.topic = w.topic AND {t}.state = w.state").format(t=self.table_sql),
+            columns[:4])
+        if len(rows) != len(columns[0]):
+            return None
+        return sorted(r["notification_id"] for r in rows)
+
+    def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
+        """Insert already-chained events verbatim, with their own transaction time, account
+        and hash (the import path), each checked to be the next link after the stored head;
+        all in one transaction, so a broken link writes nothing. Returns the new head.
+        Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
+        ending: list[tuple[int, str]] = []  # the head reached, once the commit is asked for
+
+        def attempt() -> tuple[int, str]:
+            with self.datastore.get_connection() as conn, conn.transaction(), \
+                    conn.cursor() as curs:
+                self._lock_table(curs)  # taken before any record is read
+                self._notify_channel(curs)
+                curs.execute(self.head_statement)
+                head = curs.fetchone()
+                position = head["notification_id"] or 0
+                previous = head["hash"] or GENESIS
+                last_time = stamp(head["recorded_at"]) if head["recorded_at"] else ""
+                for rows in _checked_batches(records, position, previous, last_time):
+                    columns = [list(column) for column in zip(*rows, strict=True)]
+                    curs.execute(self.insert_statement, columns, prepare=True)
+                    position, previous = rows[-1].position, rows[-1].hash
+                ending.append((position, previous))
+            return position, previous
+
+        def committed() -> tuple[int, str] | None:
+            """The head reached, if the store holds its last record, hash and all."""
+            if not ending:
+                return None  # lost before the commit: the transaction died with it
+            position, previous = ending[-1]
+            rows = self._select(SQL("SELECT hash FROM {t} WHERE notification_id = %s").format(
+                t=self.table_sql), [position])
+            return ending[-1] if rows and rows[0]["hash"] == previous else None
+
+        return bounded_write(attempt, committed, self.settings)
+
+    def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
+        """Several aggregates' events after the versions given, in one statement (each
+        term through the primary key)."""
+        if not versions:
+            return {}
+        terms = SQL(" OR ").join(
+            [SQL("(originator_id = %s AND originator_version > %s)")] * len(versions))
+        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {t} "
+                        "WHERE {terms} ORDER BY originator_id, originator_version").format(
+                            t=self.table_sql, terms=terms)
+        params = [value for pair in versions.items() for value in pair]
+        return _by_aggregate((r["originator_id"], r["originator_version"], r["topic"],
+                              r["state"]) for r in self._select(statement, params))
+
+    def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
+        """Stored events after position ``after`` (up to ``upto``), with their stamps."""
+        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                        "state, recorded_at, account, hash FROM {t} WHERE notification_id > %s"
+                        ).format(t=self.table_sql)
+        params: list[Any] = [after]
+        if upto is not None:
+            statement += SQL(" AND notification_id <= %s")
+            params.append(upto)
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        return [pg_record(r) for r in self._select(statement, params)]
+
+    def select_aggregate_records(self, originator_id: str) -> list[Record]:
+        """One aggregate's stored events in version order, with their stamps (through
+        the primary key: the cost does not grow with the log)."""
+        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                        "state, recorded_at, account, hash FROM {t} WHERE originator_id = %s "
+                        "ORDER BY originator_version").format(t=self.table_sql)
+        return [pg_record(r) for r in self._select(statement, [originator_id])]
+
+    def max_position(self) -> int:
+        return self.max_notification_id() or 0
+
+    def identity(self) -> str:
+        """The store's identity (made with the store; see ``ledger.guards``)."""
+        rows = self._select(SQL("SELECT id FROM {}.{}").format(Identifier(
+            self.datastore.schema), Identifier(identity_table(self.events_table_name))), [])
+        return str(rows[0]["id"]) if rows else ""
+
+    def position_as_of(self, moment: datetime) -> int:
+        """The last position recorded at or before ``moment`` (0 if none)."""
+        rows = self._select(SQL("SELECT MAX(notification_id) AS p FROM {t} "
+                                "WHERE recorded_at <= %s").format(t=self.table_sql), [moment])
+        return rows[0]["p"] or 0
+
+    def last_id_with_prefix(self, prefix: str) -> str | None:
+        """The greatest aggregate id beginning with ``prefix`` (ids are zero-padded)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._select(SQL("SELECT originator_id FROM {t} WHERE originator_id >= %s "
+                                "AND originator_id < %s ORDER BY originator_id DESC LIMIT 1"
+                                ).format(t=self.table_sql), [prefix, upper])
+        return rows[0]["originator_id"] if rows else None
+
+    def _select(self, statement: Any, params: list[Any]) -> list[Any]:
+        """The rows of one SELECT (asked again if the connection was lost: read_again)."""
+        def read() -> list[Any]:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, params, prepare=True)
+                return curs.fetchall()
+
+        return read_again(read)
