@@ -95,11 +95,14 @@ class ReadSide:
     def _privately_if_lagging(self) -> None:
         from projections import overlay
 
-        if min(self.projector.positions().values(), default=0) >= \
-                self.store.ledger.max_position():
-            return
+        self.projector.create_tables()  # (as reading the positions would: once)
+        # Whether this account may write the read models does not change while it reads:
+        # asked once, it spares a writer the lag check on every query.
         if overlay.may_write(self.store, POSITIONS.name):
             self.__dict__["private"] = False
+            return
+        if min(self.projector.positions().values(), default=0) >= \
+                self.store.ledger.max_position():
             return
         tables = [POSITIONS.name] + [t.name for p in self.projections.values()
                                      for t in p.tables.values()]
@@ -223,7 +226,7 @@ class ReadSide:
         query = query.order_by(*order).limit(limit).offset(offset or None)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
-        requests = self.extension_requests()
+        requests = self._extension_requests()
         for row in rows:
             row["days_overdue"] = days_overdue(row, today)
             asked = requests.get(row["task"])
@@ -279,7 +282,7 @@ class ReadSide:
                                 tasks.c.deadline <= last.isoformat(),
                                 tasks.c.state.not_in([VERIFIED, CLOSED]))
         if extension_requested:
-            query = query.where(tasks.c.task.in_(list(self.extension_requests())))
+            query = query.where(tasks.c.task.in_(list(self._extension_requests())))
         return query
 
     def latest_assignment(self) -> str | None:
@@ -291,10 +294,15 @@ class ReadSide:
 
     def extension_requests(self) -> dict[str, dict[str, Any]]:
         """The pending extension requests, by task."""
+        self.current()
+        return self._extension_requests()
+
+    def _extension_requests(self) -> dict[str, dict[str, Any]]:
+        """The pending extension requests, by task, as the read models hold them (the board's
+        queries, which have caught up already, read them without catching up again)."""
         projection = self.projections.get("extensions")
         if projection is None:
             return {}
-        self.current()
         table = projection.tables["requests"]
         with self.engine.connect() as conn:
             return {r["task"]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
