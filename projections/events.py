@@ -197,9 +197,9 @@ class EventIndex(Projection):
         other = None
         if fact.kind.startswith("Unit."):
             unit = fact.originator_id.split(":", 1)[1]
-        elif is_correction(fact) and "unit" in corrected(fact)[1]:
+        elif is_correction(fact) and "unit" in (changes := corrected(fact)[1]):
             # A record corrected to another unit belongs to that unit from now on.
-            unit = corrected(fact)[1]["unit"]
+            unit = changes["unit"]
             other = (d.get("previous") or {}).get("unit")
             if unit:
                 rows.put("event_owners", (fact.originator_id,),

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from projections.summary import chinese_day
+
 OVERDUE = "overdue"
 DUE = "due"
 LABELS = {OVERDUE: "已超期", DUE: "即将到期"}
@@ -53,7 +55,7 @@ def when_text(row: dict[str, Any]) -> str:
 def message(unit: dict[str, Any], today: date, office: str) -> str:
     """One unit's reminder as a chat message (plain text with Markdown-safe numbering)."""
     lines = [f"【到期提醒】{unit['unit_name']}：",
-             f"截至{today.year}年{today.month}月{today.day}日，贵单位有以下整改任务"
+             f"截至{chinese_day(today)}，贵单位有以下整改任务"
              + ("已超期或即将到期" if unit["overdue"] and unit["due"]
                 else "已超期" if unit["overdue"] else "即将到期")
              + "，请抓紧整改，按时上报整改情况和整改前后对比照片。"]

@@ -315,14 +315,15 @@ def _holders(tasks: dict[str, list[dict[str, Any]]]) -> dict[str, _Holder]:
 # --- the paragraph --------------------------------------------------------------------------
 
 
-def _day(day: date) -> str:
+def chinese_day(day: date) -> str:
+    """A day as an office writes it: 2024年5月3日."""
     return f"{day.year}年{day.month}月{day.day}日"
 
 
 def document_title(summary: Summary) -> str:
     """The title of the summary as a document: its scope, and its period in words."""
-    return (f"{summary.scope or ''}工作总结（{_day(summary.period.start)}至"
-            f"{_day(summary.period.end)}）")
+    return (f"{summary.scope or ''}工作总结（{chinese_day(summary.period.start)}至"
+            f"{chinese_day(summary.period.end)}）")
 
 
 def number(value: int | float) -> str:
@@ -352,7 +353,7 @@ def paragraph(summary: Summary) -> tuple[str, list[str]]:
         return "、".join(pieces)
 
     scope = summary.scope or "全域"
-    text = (f"{_day(summary.period.start)}至{_day(summary.period.end)}，{scope}"
+    text = (f"{chinese_day(summary.period.start)}至{chinese_day(summary.period.end)}，{scope}"
             f"共开展巡查{n('visits')}次、{n('person_visits')}人次，发现问题{n('found')}个")
     if summary.by_source:
         text += f"，其中{part('found_by_source', summary.by_source, SOURCES)}"
