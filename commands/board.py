@@ -55,17 +55,19 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
     """The 台账: one row per task, with its state, deadline, days overdue and the deadline
     a pending extension request asks for."""
     ledger = session.store.ledger
-    zone = ledger.campaign().zone
+    campaign = ledger.campaign()
+    zone = campaign.zone
     moment = localize(as_of, zone)
     read = session.read.at(moment) if moment is not None else session.read
     today = (moment or ledger.clock()).astimezone(zone).date()
-    until = None if within is None else due_by(today, within, ledger.work_calendar())
+    calendar = ledger.work_calendar(campaign) if within is not None or working_days else None
+    until = None if within is None else due_by(today, within, calendar)
     rows = read.board(unit=unit_code, state=state, category=category, source=source,
                       overdue=overdue, open_only=open_only, month=month, sort=sort,
                       due_by=until, extension_requested=extension_requested)
     columns = BOARD_COLUMNS
     if working_days:
-        _working_days_left(rows, ledger.work_calendar(), today)
+        _working_days_left(rows, calendar, today)
     else:
         columns = [c for c in BOARD_COLUMNS if c[0] != "working_days_left"]
     if fmt == "table":
