@@ -121,14 +121,18 @@ class Accounts:
     def acting_id(self, claimed: str | None, on_behalf_of: str | None) -> str:
         """The person a command acts for, checked against the account: ``claimed`` (--as)
         must be the account's own person; ``on_behalf_of`` makes a proxy entry."""
-        me = self.whoami()
-        if me["person"] is None:
-            raise unbound(self.ledger, me["account"])
-        if claimed and claimed != me["person"]:
-            raise Refused(f"--as {claimed}: account {me['account']} is bound to "
-                          f"{me['person']} ({me['name']}), not to {claimed} (a clerk or "
-                          "administrator enters for another person with --on-behalf-of)")
-        return on_behalf_of or me["person"]
+        account = self.ledger.account
+        bound = self.person_of(account)
+        if bound is None:
+            raise unbound(self.ledger, account)
+        if claimed and claimed != bound:
+            # The bound person is loaded only to name them in the refusal: the command
+            # that goes on loads its actor itself.
+            raise Refused(f"--as {claimed}: account {account} is bound to "
+                          f"{bound} ({self.ledger.person(bound).name}), not to {claimed} (a "
+                          "clerk or administrator enters for another person with "
+                          "--on-behalf-of)")
+        return on_behalf_of or bound
 
     def bind(self, actor_id: str | None, person_id: str, account: str,
              occurred_at: datetime | None = None) -> dict[str, Any]:
