@@ -233,6 +233,8 @@ BEGIN
       WHERE originator_id = 'person:' || enterer
       AND (founding OR notification_id < first_new) ORDER BY originator_version LOOP
     IF ev.topic LIKE '%:Person.Registered' THEN person_role := ev.s ->> 'person_role';
+    ELSIF ev.topic LIKE '%:Person.Corrected' AND ev.s -> 'current' ? 'person_role' THEN
+      person_role := ev.s -> 'changes' ->> 'person_role';
     ELSIF ev.topic LIKE '%:Person.Retired' THEN retired := true; END IF;
   END LOOP;
   IF person_role IS NULL OR retired THEN

@@ -273,6 +273,25 @@ def test_each_role_directly_through_the_database(city: dict[str, Any]) -> None:
                        said=f"{name} ({role}) may not change the registries")
 
 
+def test_a_corrected_role_is_the_role_the_database_checks(city: dict[str, Any]) -> None:
+    """A person's role corrected by an event (li registered as an inspector by mistake):
+    the database's trigger judges their events by the role as corrected, as the program
+    does, and no longer by the one first registered."""
+    owner: Cli = city["owner"]
+    li = Cli(city["urls"]["li"])
+    try:
+        li.ok("inspect", "JS01", "--finding", "环境卫生|幸福路12号|牛皮癣")
+        corrected = owner("correct", "person:li", "--set", "person_role=admin", "--reason",
+                          "任命录错")
+        assert corrected.exit_code == 0, corrected.output
+        li.ok("task", "escalate", "T-000001", "--reason", "督办")
+        with _login(city, "li") as conn:
+            _forge(conn, city["logins"]["li"], {"actor": "li", "role": "inspector"},
+                   said="li is admin, and an event of theirs must say so")
+    finally:
+        li.close()
+
+
 def test_a_grant_before_the_setup_is_refused_and_writes_nothing() -> None:
     for url in new_postgres_url():
         owner = Cli(url)
