@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import click
 
 from domain.base import Refused
-from ledger.workdays import FORMS, Calendar, WorkingDays, parse_deadline, parse_working_days
+from ledger.workdays import Calendar, WorkingDays, parse_deadline, parse_working_days
 
 
 class DateType(click.ParamType):
@@ -120,11 +121,14 @@ def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:
     return moment.replace(tzinfo=zone)
 
 
-def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = ()
-             ) -> list[dict[str, Any]]:
+def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
+             read: Iterable[Any] = ()) -> list[dict[str, Any]]:
     """``FILE[:DESCRIPTION]`` references to files here, each hashed (sha256); a file that
     is not here is refused. ``NAME[:DESCRIPTION]`` references (``--evidence-ref``) name
-    evidence kept elsewhere, recorded as such, without a hash."""
+    evidence kept elsewhere, recorded as such, without a hash. ``read``: files already read
+    and hashed (commands.evidence.keeping's), whose hash is the one recorded — the bytes
+    kept are the bytes the event names, each file read once."""
+    hashed = {f.name: f.sha256 for f in read}
     items: list[dict[str, Any]] = []
     for value in files:
         name, _, description = value.partition(":")
@@ -133,7 +137,8 @@ def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = ()
             what = "is not a file" if path.exists() else "does not exist"
             raise Refused(f"evidence file {name!r} {what}; name evidence kept elsewhere "
                           "with --evidence-ref NAME:DESCRIPTION")
-        items.append({"file": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        digest = hashed.get(name) or hashlib.sha256(path.read_bytes()).hexdigest()
+        items.append({"file": name, "sha256": digest,
                       "description": description})
     for value in elsewhere:
         name, _, description = value.partition(":")

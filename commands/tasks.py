@@ -150,9 +150,10 @@ def task_report(session: Session, task_id: str, description: str,
                 evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
                 occurred_at: datetime | None) -> None:
     """The unit reports its rectification (整改报告), with evidence."""
-    with keeping(session, evidence_refs):
+    with keeping(session, evidence_refs) as files:
         result = session.store.ledger.report_rectification(
-            session.actor, task_id, description, evidence(evidence_refs, evidence_elsewhere),
+            session.actor, task_id, description,
+            evidence(evidence_refs, evidence_elsewhere, files),
             _when(session, occurred_at))
     _said(result)
 
@@ -172,9 +173,9 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
     if passed is None:
         # click would name only '--pass' for a missing required flag pair.
         raise click.UsageError("Missing option '--pass' / '--fail'.")
-    with keeping(session, evidence_refs):
+    with keeping(session, evidence_refs) as files:
         result = session.store.ledger.reinspect(session.actor, task_id, passed, note,
-                                                evidence(evidence_refs, evidence_elsewhere),
+                                                evidence(evidence_refs, evidence_elsewhere, files),
                                                 _when(session, occurred_at))
     _said(result)
 
@@ -253,9 +254,9 @@ def task_escalate(session: Session, task_id: str, reason: str,
 def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...],
                   evidence_elsewhere: tuple[str, ...], occurred_at: datetime | None) -> None:
     """Attach evidence (photos, documents) to the task."""
-    with keeping(session, evidence_refs):
+    with keeping(session, evidence_refs) as files:
         result = session.store.ledger.attach_evidence(
-            session.actor, task_id, evidence(evidence_refs, evidence_elsewhere),
+            session.actor, task_id, evidence(evidence_refs, evidence_elsewhere, files),
             _when(session, occurred_at))
     _said(result)
 
