@@ -46,7 +46,6 @@ from domain.task import Task
 from ledger import identity
 from ledger.chain import GENESIS, Record, Tampered
 from ledger.extensions import ExtensionCommands
-from ledger.listing import ids_with_prefix
 from ledger.workdays import WorkingDayCommands, WorkingDays
 
 R = TypeVar("R")
@@ -472,7 +471,7 @@ class Ledger(WorkingDayCommands, ExtensionCommands, Application[str]):
 
     def active_admins(self) -> list[str]:
         """The ids of the administrators who are not retired."""
-        ids = ids_with_prefix(self.recorder, "person:")
+        ids = self.recorder.ids_with_prefix("person:")
         people = self._get_many(*((Person, i, "person") for i in ids))
         return [p.person_id for p in people  # type: ignore[attr-defined]
                 if p.person_role == "admin" and not p.retired]  # type: ignore[attr-defined]

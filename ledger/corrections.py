@@ -23,7 +23,6 @@ from domain.survey import Survey
 from domain.target import TargetTask
 from domain.task import Task
 from ledger.app import Ledger
-from ledger.listing import ids_with_prefix
 
 # Sequential and imported ids, by prefix (the longer prefix first).
 PREFIXES: tuple[tuple[str, type[LedgerAggregate], str], ...] = (
@@ -163,5 +162,5 @@ class Corrections:
                 "admins": ledger.active_admins}
 
     def units(self) -> list[Unit]:
-        ids = ids_with_prefix(self.ledger.recorder, "unit:")
+        ids = self.ledger.recorder.ids_with_prefix("unit:")
         return self.ledger._get_many(*((Unit, i, "unit") for i in ids))  # type: ignore[return-value]

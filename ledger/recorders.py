@@ -286,6 +286,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "ORDER BY originator_id DESC LIMIT 1", [prefix, upper])
         return rows[0][0] if rows else None
 
+    def ids_with_prefix(self, prefix: str) -> list[str]:
+        """Every aggregate id beginning with ``prefix``, in order (every unit, every
+        person: few enough to read at once)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [row[0] for row in self._select(
+            f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+            "WHERE originator_id >= ? AND originator_id < ? ORDER BY 1", [prefix, upper])]
+
     def _range(self, start: int | None, stop: int | None,
                inclusive: bool) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []

@@ -293,6 +293,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                                 ).format(t=self.table_sql), [prefix, upper])
         return rows[0]["originator_id"] if rows else None
 
+    def ids_with_prefix(self, prefix: str) -> list[str]:
+        """Every aggregate id beginning with ``prefix``, in order (every unit, every
+        person: few enough to read at once)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [row["originator_id"] for row in self._select(
+            SQL("SELECT DISTINCT originator_id FROM {t} WHERE originator_id >= %s "
+                "AND originator_id < %s ORDER BY 1").format(t=self.table_sql),
+            [prefix, upper])]
+
     def _select(self, statement: Any, params: list[Any]) -> list[Any]:
         """The rows of one SELECT (asked again if the connection was lost: read_again)."""
         def read() -> list[Any]:

@@ -19,7 +19,6 @@ from domain.base import DomainError
 from ledger.app import Finding, Ledger
 from ledger.corrections import Corrections
 from ledger.indicators import Indicators
-from ledger.listing import ids_with_prefix
 from ledger.store import Store
 from projections.read import ReadSide
 
@@ -77,7 +76,7 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
                 awareness=r % 101, participation=50, satisfaction=60, sample=1 + r % 50,
                 source="第三方", method="电话调查")
         elif op in ("correct_survey", "withdraw_survey", "correct_visit", "withdraw_visit"):
-            ids = ids_with_prefix(ledger.recorder, "SV-" if "survey" in op else "I-")
+            ids = ledger.recorder.ids_with_prefix("SV-" if "survey" in op else "I-")
             if not ids:
                 return
             record = ids[i % len(ids)]
