@@ -40,6 +40,7 @@ from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
 from web.access import COOKIE, Gate, Session, csrf_ok
+from i18n import N_
 from web.i18n import translator
 from web.query import Query
 
@@ -131,8 +132,8 @@ def current_session(request: Request) -> Session:
     sid = request.cookies.get(COOKIE)
     session = server.gate.session(sid)
     if session is None:
-        raise HTTPException(401, "登录已过期或会话无效：请用服务器控制台上的登录链接重新登录。"
-                            if sid else "请先用服务器控制台上打印的登录链接登录。")
+        raise HTTPException(401, N_("登录已过期或会话无效：请用服务器控制台上的登录链接重新登录。")
+                            if sid else N_("请先用服务器控制台上打印的登录链接登录。"))
     return session
 
 
@@ -141,7 +142,7 @@ async def check_csrf(request: Request) -> Session:
     session = current_session(request)
     form = await request.form()
     if not csrf_ok(session, str(form.get("csrf") or "")):
-        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+        raise HTTPException(403, N_("表单的 CSRF 令牌缺失或不符：请刷新页面后重试。"))
     return session
 
 
@@ -156,8 +157,8 @@ def login(request: Request) -> Response:
         return login_form(request, server)
     session = server.gate.login(request.query_params.get("token", ""))
     if session is None:
-        raise HTTPException(401, "登录链接无效或已使用：每个链接只能使用一次，"
-                            "请使用服务器控制台上打印的最新链接。")
+        raise HTTPException(401, N_("登录链接无效或已使用：每个链接只能使用一次，"
+                               "请使用服务器控制台上打印的最新链接。"))
     return _signed_in(server, session)
 
 
@@ -188,7 +189,7 @@ async def login_post(request: Request) -> Response:
     form = await request.form()
     sent, kept = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF) or ""
     if not (sent and kept and secrets.compare_digest(sent, kept)):
-        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+        raise HTTPException(403, N_("表单的 CSRF 令牌缺失或不符：请刷新页面后重试。"))
     role, password = str(form.get("role") or "").strip(), str(form.get("password") or "")
     if not role:
         return login_form(request, server, 400, "role is required")
@@ -234,7 +235,7 @@ async def logout(request: Request) -> Response:
 def signed_out(request: Request) -> Response:
     server: Server = request.app.state.server
     return templates.TemplateResponse(request, "message.html", {
-        "title": "已退出", "message": "您已退出登录。", "lang": server.lang, "_": server._})
+        "title": N_("已退出"), "message": N_("您已退出登录。"), "lang": server.lang, "_": server._})
 
 
 def home(request: Request) -> Response:
@@ -274,7 +275,7 @@ async def store_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     LOG.exception("error on %s", request.url.path)
-    return error_response(request, 500, "服务器内部错误（已记录在服务器日志中）。")
+    return error_response(request, 500, N_("服务器内部错误（已记录在服务器日志中）。"))
 
 
 # No script, no frames, nothing from elsewhere; the login link's token never leaves in a

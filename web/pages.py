@@ -12,14 +12,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.task import SOURCES, STATES
+from i18n import N_
 from ledger.audit import head_at
 from projections.read import ReadSide
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
 from web.app import Page, page
 
 PAGE_SIZE = 50
-SORT_LABELS = {"task": "任务编号", "deadline": "整改期限", "unit": "责任单位",
-               "overdue": "超期天数（最多在前）", "state": "状态", "assigned": "交办时间"}
+SORT_LABELS = {"task": N_("任务编号"), "deadline": N_("整改期限"), "unit": N_("责任单位"),
+               "overdue": N_("超期天数（最多在前）"), "state": N_("状态"),
+               "assigned": N_("交办时间")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
