@@ -9,6 +9,7 @@ import click
 import sqlalchemy.exc
 from eventsourcing.persistence import PersistenceError
 
+import i18n
 from domain.base import DomainError
 from commands.session import Session
 from ledger.faults import LedgerBusy, lock_timed_out
@@ -38,8 +39,8 @@ class LedgerGroup(click.Group):
             # (never the URL as typed: it may hold a password).
             said = str(getattr(e, "orig", None) or e).strip().splitlines()
             where = ctx.obj.store.url.describe() if ctx.obj else ""
-            raise click.ClickException(f"store {where}: {(said or [type(e).__name__])[0]}") \
-                from None
+            raise click.ClickException(i18n._("存储 {where}：{said}").format(
+                where=where, said=(said or [type(e).__name__])[0])) from None
 
 
 @click.group(cls=LedgerGroup)
@@ -53,6 +54,11 @@ class LedgerGroup(click.Group):
 @click.option("--on-behalf-of", "on_behalf_of", default=None, metavar="PERSON",
               help="Enter the event for this person (a proxy entry, 代录: administrators "
               "and clerks only).")
+@click.option("--lang", type=click.Choice(i18n.LANGS), default=i18n.DEFAULT,
+              envvar=i18n.ENV, show_default=True, is_eager=True, expose_value=False,
+              callback=lambda _ctx, _param, value: i18n.use(value),
+              help="The language of everything printed: zh (Chinese) or en (English); "
+              "also TAIZHANG_LANG.")
 @click.pass_context
 def main(ctx: click.Context, url: str | None, actor: str | None,
          on_behalf_of: str | None) -> None:
@@ -68,7 +74,7 @@ def run() -> None:
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
+        click.echo(i18n._("已中止！"), err=True)
         raise SystemExit(1) from None
     except click.UsageError as e:
         click.echo(f"Error: {e.format_message()}", err=True)

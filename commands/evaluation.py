@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
-from commands.output import emit, emit_record, output_options
+from commands.output import OPTIONAL, TEXT, Column, emit, emit_record, output_options, paragraph
 from commands.params import MONTH
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
 from domain.evaluation import FIGURES, month_add, month_of
 from domain.rounding import fixed, rounded
+from i18n import N_, _, labels, language
 from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.bulletin import (
@@ -48,12 +49,12 @@ def plain(value: Any) -> Any:
 
 # --- metrics ----------------------------------------------------------------------------
 
-METRIC_TABLE = [
-    ("unit", "unit"), ("name", "name"), ("assigned", "assigned 交办"), ("due", "due 到期"),
-    ("on_time_rate", "on time 按期整改率"), ("rework_rate", "rework 返工率"),
-    ("mean_days", "days 平均整改天数"), ("overdue_open", "overdue 超期未整改"),
-    ("recurrence_rate", "recurrence 复发率"), ("inspection_coverage", "coverage 巡查覆盖"),
-    ("complaint_response_hours", "complaint h 响应"),
+METRIC_TABLE: list[Column] = [
+    ("unit", N_("单位")), ("name", N_("名称"), TEXT), ("assigned", N_("交办")),
+    ("due", N_("到期")), ("on_time_rate", N_("按期整改率")), ("rework_rate", N_("返工率")),
+    ("mean_days", N_("平均整改天数")), ("overdue_open", N_("超期未整改")),
+    ("recurrence_rate", N_("复发率")), ("inspection_coverage", N_("巡查覆盖")),
+    ("complaint_response_hours", N_("投诉响应小时")),
 ]
 
 
@@ -83,7 +84,7 @@ def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: 
     if ctx.invoked_subcommand is not None:
         return
     if month is None:
-        raise click.UsageError("Missing option '--month'.")
+        raise click.UsageError(_("缺少选项 '--month'。"))
     evaluator = _evaluator(session)
     rows = evaluator.figures(evaluator.current(), month, unit_code, level)
     if fmt == "table":
@@ -94,8 +95,9 @@ def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: 
           *[(name, name) for name in FIGURES]], fmt)
 
 
-EXPLAIN_COLUMNS = [("item", "task/visit"), ("counts_as", "counts as"), ("unit", "unit"),
-                   ("events", "events"), ("detail", "detail")]
+EXPLAIN_COLUMNS: list[Column] = [
+    ("item", N_("任务/巡查")), ("counts_as", N_("计为")), ("unit", N_("单位")),
+    ("events", N_("事件"), TEXT), ("detail", N_("说明"), TEXT)]
 
 
 @metrics.command("explain")
@@ -116,8 +118,9 @@ def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
              "detail": item_detail(item, zone)} for role, item in parts]
     if fmt == "table":
         label = FIGURES[metric]
-        click.echo(f"{unit_code} {month} {metric} ({label.zh}) = {bulletins.shown(metric, value)}"
-                   + (f"; required {tally.required}" if metric in
+        click.echo(f"{unit_code} {month} {metric} ({label.label(language())}) = "
+                   f"{bulletins.shown(metric, value)}"
+                   + (_("；应巡查 {n}").format(n=tally.required) if metric in
                       ("inspection_coverage", "required_inspections") else ""))
     emit(rows, EXPLAIN_COLUMNS, fmt)
 
@@ -140,13 +143,15 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise Refused(f"rules file {str(path)!r} does not exist") from None
+        raise Refused(_("评分细则文件 {path} 不存在").format(path=repr(str(path)))) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise Refused(f"rules file {str(path)!r} cannot be read as UTF-8 text: {e}") from None
+        raise Refused(_("评分细则文件 {path} 无法按 UTF-8 文本读取：{error}").format(
+            path=repr(str(path)), error=e)) from None
     adopted = _evaluations(session).adopt_rules(session.actor, text=text, source=path.name,
                                                 from_month=from_month, reason=reason)
-    click.echo(f"rules version {adopted['version']} ({adopted['name']}) adopted from "
-               f"{adopted['from_month']}; sha256 {adopted['digest']}")
+    click.echo(_("评分细则第 {version} 版（{name}）自 {month} 起采用；sha256 {digest}").format(
+        version=adopted["version"], name=adopted["name"], month=adopted["from_month"],
+        digest=adopted["digest"]))
 
 
 @rules.command("show")
@@ -168,10 +173,11 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
     if fmt == "json":
         emit_record(record, fmt)
         return
-    adopted = (f"adopted {found.describe()['adopted_at']} by {found.actor}, from "
-               f"{found.from_month}" if found.version else "shipped with the program, "
-               "never adopted")
-    click.echo(f"# rules version {found.version}: {found.rules.name} ({adopted})")
+    adopted = (_("{at} 由 {actor} 采用，自 {month} 起").format(
+        at=found.describe()["adopted_at"], actor=found.actor, month=found.from_month)
+        if found.version else _("随程序提供，从未采用"))
+    click.echo(_("# 评分细则第 {version} 版：{name}（{adopted}）").format(
+        version=found.version, name=found.rules.name, adopted=adopted))
     click.echo(f"# sha256 {found.digest}")
     click.echo(found.text.rstrip("\n"))
 
@@ -182,17 +188,19 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 def rules_list(session: Session, fmt: str) -> None:
     """Every version of the scoring rules, in the order adopted."""
     rows = [v.describe() for v in _evaluations(session).versions()]
-    emit(rows, [("version", "version"), ("name", "name"), ("from_month", "from"),
-                ("adopted_at", "adopted at"), ("actor", "by"), ("reason", "reason"),
-                ("digest", "sha256")], fmt)
+    emit(rows, [("version", N_("版本")), ("name", N_("名称"), TEXT),
+                ("from_month", N_("起始月份")), ("adopted_at", N_("采用时间")),
+                ("actor", N_("采用人")), ("reason", N_("理由"), TEXT),
+                ("digest", "sha256", OPTIONAL)], fmt)
 
 
 # --- rankings ---------------------------------------------------------------------------
 
-RANK_COLUMNS = [("rank", "rank 名次"), ("unit", "unit"), ("name", "name"),
-                ("score", "score 得分"), ("rank_change", "change 升降"),
-                ("score_change", "Δscore"), ("list", "红黑榜"), ("terms", "deductions and rates")]
-LIST_LABELS = {"red": "红榜", "black": "黑榜"}
+RANK_COLUMNS: list[Column] = [
+    ("rank", N_("名次")), ("unit", N_("单位")), ("name", N_("名称"), TEXT),
+    ("score", N_("得分")), ("rank_change", N_("升降")), ("score_change", N_("Δ得分")),
+    ("list", N_("红黑榜")), ("terms", N_("扣分与加分"), TEXT)]
+LIST_LABELS = {"red": N_("红榜"), "black": N_("黑榜")}
 
 
 def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
@@ -200,13 +208,16 @@ def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
     for p in ranking.placements:
         placed = p.placed
         if fmt == "table":
-            terms: Any = "; ".join(term_text(line) for line in p.lines if line.points)
+            terms: Any = "; ".join(term_text(line, language())
+                                   for line in p.lines if line.points)
             rows.append({"rank": placed.rank, "unit": p.unit, "name": p.name,
                          "score": fixed(placed.score, 2),
-                         "rank_change": change_text(placed.rank_change),
+                         "rank_change": _("新上榜") if placed.rank_change is None
+                         else change_text(placed.rank_change),
                          "score_change": "" if placed.score_change is None else
                          _signed(placed.score_change),
-                         "list": LIST_LABELS.get(placed.listed or "", ""), "terms": terms})
+                         "list": _(LIST_LABELS[placed.listed]) if placed.listed else "",
+                         "terms": terms})
             continue
         terms = [{"figure": line.figure, "kind": line.kind, "value": plain(line.value),
                   "used": plain(line.used), "factor": plain(line.factor),
@@ -236,15 +247,18 @@ def print_ranking(ranking: Ranking, fmt: str, heading: str) -> None:
     if fmt == "table":
         for which in ("red", "black"):
             listed = ranking.listed(which)
-            click.echo(f"{LIST_LABELS[which]} ({which} list): "
-                       + (", ".join(f"{p.name} {p.unit} ({fixed(p.placed.score, 2)})"
-                                    for p in listed) or "—"))
+            click.echo(paragraph(
+                _(LIST_LABELS[which]) + _("：") +
+                (", ".join(f"{p.name} {p.unit} ({fixed(p.placed.score, 2)})"
+                           for p in listed) or "—")))
 
 
 def ranking_heading(ranking: Ranking, where: str) -> str:
-    scope = f" of {ranking.parent}" if ranking.parent else ""
-    return (f"{ranking.month} {ranking.level}{scope} ranking 每月评比 · rules v"
-            f"{ranking.rules.version} {ranking.rules.rules.name} · {where}")
+    scope = _(" {parent} 下属").format(parent=ranking.parent) if ranking.parent else ""
+    return paragraph(_("{month} {level}{scope} 每月评比 · 评分细则第 {version} 版 {name} · "
+                       "{where}").format(month=ranking.month, level=labels.level(ranking.level),
+                                         scope=scope, version=ranking.rules.version,
+                                         name=ranking.rules.rules.name, where=where))
 
 
 @click.command("rank")
@@ -267,18 +281,20 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
         source, rankings = evaluator.published(publication, evaluations.rules_for)
         reproduced = digest(rankings)
         if reproduced != publication["digest"]:
-            raise Refused(f"the published ranking of {month} does not reproduce: digest "
-                          f"{reproduced} recomputed, {publication['digest']} published")
+            raise Refused(_("{month} 已发布的排名无法重现：重算摘要 {reproduced}，发布摘要 "
+                            "{published}").format(month=month, reproduced=reproduced,
+                                                   published=publication["digest"]))
         ranking = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
                    if parent else rankings[level])
-        where = (f"published {publication['published_at'][:10]} at position "
-                 f"{publication['position']} (head {publication['head'][:12]}); "
-                 "reproduced, digest matches")
+        where = _("{day} 发布于账本位置 {position}（链头 {head}）；已重现，摘要相符").format(
+            day=publication["published_at"][:10], position=publication["position"],
+            head=publication["head"][:12])
     else:
         ranking = evaluator.ranking(evaluator.current(), month, level,
                                     evaluations.rules_for, parent)
         position, head = session.store.ledger.head()
-        where = f"current, position {position} (head {head[:12]})"
+        where = _("当前，账本位置 {position}（链头 {head}）").format(position=position,
+                                                                 head=head[:12])
     print_ranking(ranking, fmt, ranking_heading(ranking, where))
 
 
@@ -292,20 +308,25 @@ def publish(session: Session, month: str) -> None:
     evaluator = _evaluator(session)
     done = evaluations.publish(session.actor, month,
                                lambda rules_for: evaluator.freeze(month, rules_for))
-    click.echo(f"{month} published: rules v{done['rules_version']}, position "
-               f"{done['position']}, head {done['head']}, digest {done['digest']}")
+    click.echo(_("{month} 已发布：评分细则第 {version} 版，账本位置 {position}，链头 {head}，"
+                 "摘要 {digest}").format(month=month, version=done["rules_version"],
+                                        position=done["position"], head=done["head"],
+                                        digest=done["digest"]))
     for level, noted in done["summary"].items():
-        click.echo(f"  {level}: {noted['units']} units · 红榜 {', '.join(noted['red']) or '—'}"
-                   f" · 黑榜 {', '.join(noted['black']) or '—'}")
+        click.echo(_("  {level}：{n} 个单位 · 红榜 {red} · 黑榜 {black}").format(
+            level=labels.level(level), n=noted["units"], red=", ".join(noted["red"]) or "—",
+            black=", ".join(noted["black"]) or "—"))
 
 
-CHANGE_COLUMNS = [("level", "level"), ("unit", "unit"), ("name", "name"),
-                  ("published_score", "published"), ("published_rank", "rank"),
-                  ("score", "now"), ("rank", "rank now"), ("score_change", "Δscore"),
-                  ("published_list", "list"), ("list", "list now"),
-                  ("figures_changed", "figures changed")]
-CAUSE_COLUMNS = [("position", "position"), ("aggregate", "task/unit"), ("event", "event"),
-                 ("unit", "unit"), ("why", "why")]
+CHANGE_COLUMNS: list[Column] = [
+    ("level", N_("层级")), ("unit", N_("单位")), ("name", N_("名称"), TEXT),
+    ("published_score", N_("发布得分")), ("published_rank", N_("发布名次")),
+    ("score", N_("现得分")), ("rank", N_("现名次")), ("score_change", N_("Δ得分")),
+    ("published_list", N_("发布榜")), ("list", N_("现榜")),
+    ("figures_changed", N_("变化的指标"), TEXT)]
+CAUSE_COLUMNS: list[Column] = [
+    ("position", N_("位置")), ("aggregate", N_("任务/单位")), ("event", N_("事件")),
+    ("unit", N_("单位")), ("why", N_("原因"), TEXT)]
 
 
 @click.command()
@@ -323,12 +344,13 @@ def revisions(session: Session, month: str, fmt: str) -> None:
                      "changes": changes, "causes": causes}, fmt)
         return
     if fmt == "table":
-        click.echo(f"{month} published at position {publication['position']}; "
-                   f"{len(changes)} ranking line(s) would change, {len(causes)} event(s) "
-                   "entered since bear on the month")
+        click.echo(paragraph(_("{month} 发布于账本位置 {position}；{changes} 行排名会变化，此后录入的 "
+                               "{causes} 个事件与本月有关").format(
+            month=month, position=publication["position"], changes=len(changes),
+            causes=len(causes))))
     emit(changes, CHANGE_COLUMNS, fmt)
     if fmt == "table":
-        click.echo("why:")
+        click.echo(_("原因："))
     emit(causes, CAUSE_COLUMNS, fmt)
 
 
@@ -337,8 +359,8 @@ def revisions(session: Session, month: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx", "docx"]),
               default="md", show_default=True,
               help="Markdown, HTML (with the chart), an Excel workbook or a Word document.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="The language of the labels.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, hidden=True,
+              help="The language of the labels (default: taizhang --lang).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write to this file (needed for xlsx and docx); default "
               "stdout.")
@@ -350,6 +372,7 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
     black lists, overdue and recurring problems by unit, and the last 12 months' chart. A
     published month's bulletin shows what the publication froze."""
     require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
+    lang = lang or language()
     evaluations = _evaluations(session)
     found = bulletins.of_month(_evaluator(session), evaluations, month, lang)
     if fmt in ("xlsx", "docx"):
@@ -363,14 +386,14 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
                                  evaluations.bulletin_number(month),
                                  word_style(body_font, heading_font))
         output.write_bytes(data)  # type: ignore[union-attr]
-        click.echo(f"bulletin of {month} written to {output}")
+        click.echo(_("{month} 督查通报已写入 {path}").format(month=month, path=output))
         return
     text = bulletins.markdown(found) if fmt == "md" else bulletins.to_html(found)
     if output is None:
         click.echo(text)
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"bulletin of {month} written to {output}")
+        click.echo(_("{month} 督查通报已写入 {path}").format(month=month, path=output))
 
 
 def print_last_ranking(session: Session, until: str) -> None:
@@ -382,7 +405,8 @@ def print_last_ranking(session: Session, until: str) -> None:
                                 _evaluations(session).rules_for)
     click.echo("")
     print_ranking(ranking, "table", ranking_heading(
-        ranking, f"the last complete month (taizhang rank --month {month} --level 社区)"))
+        ranking, _("最近一个完整月份（taizhang rank --month {month} --level 社区）").format(
+            month=month)))
 
 
 COMMANDS = [metrics, rules, rank_command, publish, revisions, bulletin]

@@ -9,31 +9,37 @@ from typing import Any
 import click
 
 from commands.evidence import evidence_store, with_kept
-from commands.output import emit, output_options
+from commands.output import OPTIONAL, TEXT, Column, emit, output_options, paragraph
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
 from domain.base import Refused
-from domain.task import STATE_LABELS, Task
+from domain.task import Task
+from i18n import N_, _, labels
 from ledger.corrections import resolve
 from projections.events import who
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
 
-HISTORY_TABLE = [
-    ("no", "no"), ("occurred", "occurred"), ("recorded", "recorded"), ("late", "late"),
-    ("who", "actor"), ("account", "account"), ("event", "event"), ("summary", "what"),
-    ("reason", "reason"), ("evidence_text", "evidence"), ("correction", "correction"),
+# On a narrow terminal: times on two lines, text wrapped, the account, evidence and
+# corrections left out (the correction first).
+HISTORY_TABLE: list[Column] = [
+    ("no", N_("序号")), ("occurred", N_("发生时间"), TEXT), ("recorded", N_("记录时间"), TEXT),
+    ("late", N_("迟录")), ("who", N_("操作人"), TEXT), ("account", N_("账户"), OPTIONAL),
+    ("event", N_("事件")), ("summary", N_("内容"), TEXT), ("reason", N_("理由"), TEXT),
+    ("evidence_text", N_("证据"), OPTIONAL), ("correction", N_("更正"), OPTIONAL),
 ]
 HISTORY_FIELDS = [
     "no", "position", "event", "occurred_at", "recorded_at", "late_days", "actor", "role",
     "entered_by", "account", "summary", "reason", "evidence_text", "corrects", "correction",
 ]
 
-TIMELINE_TABLE = [
-    ("position", "#"), ("occurred", "occurred"), ("recorded", "recorded"), ("late", "late"),
-    ("who", "actor"), ("account", "account"), ("unit", "unit"), ("originator", "subject"),
-    ("event", "event"), ("summary", "what"), ("reason", "reason"), ("correction", "correction"),
+TIMELINE_TABLE: list[Column] = [
+    ("position", "#"), ("occurred", N_("发生时间"), TEXT), ("recorded", N_("记录时间"), TEXT),
+    ("late", N_("迟录")), ("who", N_("操作人"), TEXT), ("account", N_("账户"), OPTIONAL),
+    ("unit", N_("单位"), OPTIONAL), ("originator", N_("对象")), ("event", N_("事件")),
+    ("summary", N_("内容"), TEXT), ("reason", N_("理由"), TEXT),
+    ("correction", N_("更正"), OPTIONAL),
 ]
 TIMELINE_FIELDS = [
     "position", "originator", "version", "kind", "occurred_at", "occurred_on", "recorded_at",
@@ -48,7 +54,7 @@ def _local(iso: str, zone: tzinfo, seconds: bool = False) -> str:
 
 
 def _late(days: int) -> str:
-    return f"{days}d late" if days else ""
+    return _("迟 {days} 天").format(days=days) if days else ""
 
 
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
@@ -60,33 +66,38 @@ def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,
               zone: tzinfo) -> str:
     s = found["state"]
-    line = (f"{found['task']} {s['state']} {STATE_LABELS[s['state']]}"
-            + (f" ({s['closure']})" if s["closure"] else "")
-            + f" · unit {s['unit']} · {s['category']} · {s['location']} · {s['description']}"
-            + (f" · at {s['latitude']}, {s['longitude']}" if s["latitude"] is not None
-               else "")
-            + f" · deadline {s['deadline']}"
-            + (f" · {s['days_overdue']} days overdue" if s["days_overdue"] else "")
-            + f" · rework {s['rework_count']}")
+    line = (f"{found['task']} {labels.state(s['state'])}"
+            + (f" ({labels.closure(s['closure'])})" if s["closure"] else "")
+            + _(" · 责任单位 {unit}").format(unit=s["unit"])
+            + f" · {s['category']} · {s['location']} · {s['description']}"
+            + (_(" · 位于 {latitude}, {longitude}").format(
+                latitude=s["latitude"], longitude=s["longitude"])
+               if s["latitude"] is not None else "")
+            + _(" · 期限 {deadline}").format(deadline=s["deadline"])
+            + (_(" · 超期 {days} 天").format(days=s["days_overdue"])
+               if s["days_overdue"] else "")
+            + _(" · 返工 {n}").format(n=s["rework_count"]))
     if valid_at is not None:
-        line += f" · on {valid_at.isoformat()}"
+        line += _(" · {day} 的状态").format(day=valid_at.isoformat())
     if as_of is not None:
-        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+        line += _(" · 截至记录时间 {at}").format(
+            at=as_of.astimezone(zone).isoformat(timespec="seconds"))
     elif valid_at is not None:
-        line += ", as known now"
+        line += _("，按当前记录")
     return line
 
 
 def _record_headline(found: dict[str, Any], as_of: datetime | None, zone: tzinfo) -> str:
     events = found["events"]
     corrected = sum(1 for e in events if e["corrects"])
-    line = f"{found['record']} · {len(events)} events"
+    line = found["record"] + _(" · {n} 个事件").format(n=len(events))
     if corrected:
-        line += f" · {corrected} corrections"
+        line += _(" · {n} 处更正").format(n=corrected)
     if found["withdrawn"]:
-        line += f" · withdrawn by #{found['withdrawn']}"
+        line += _(" · 已被 #{event} 撤回").format(event=found["withdrawn"])
     if as_of is not None:
-        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+        line += _(" · 截至记录时间 {at}").format(
+            at=as_of.astimezone(zone).isoformat(timespec="seconds"))
     return line
 
 
@@ -108,8 +119,8 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     if resolve(task_id)[0] is Task:
         found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
     elif valid_at is not None:
-        raise Refused(f"--valid-at gives a task's state on a day; {task_id.strip()} is a "
-                      f"{resolve(task_id)[2]}")
+        raise Refused(_("--valid-at 给出任务某日的状态；{record} 是 {kind}").format(
+            record=task_id.strip(), kind=resolve(task_id)[2]))
     else:
         found = session.read.record_history(task_id, as_of=as_of)
     with_kept(found["events"], evidence_store(session))
@@ -120,10 +131,12 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     if fmt != "table":
         emit(found["events"], [(f, f) for f in HISTORY_FIELDS], fmt)
         return
-    click.echo(_headline(found, as_of, valid_at, zone) if found["state"] is not None
-               else _record_headline(found, as_of, zone))
+    click.echo(paragraph(_headline(found, as_of, valid_at, zone) if found["state"] is not None
+                         else _record_headline(found, as_of, zone)))
     click.echo()
-    emit([_for_table(e, zone) for e in found["events"]], HISTORY_TABLE, fmt)
+    kind = resolve(task_id)[0].__name__
+    emit([{**_for_table(e, zone), "event": labels.kind(e["event"], kind)}
+          for e in found["events"]], HISTORY_TABLE, fmt)
 
 
 @click.command()
@@ -144,13 +157,14 @@ def timeline(session: Session, unit_code: str | None, valid_from: date | None,
     """The auditors' replay: every event in the order the ledger recorded it, with when it
     happened, who entered it and how late."""
     if valid_from and valid_to and valid_from > valid_to:
-        raise click.BadParameter(f"{valid_from} is after --to {valid_to}",
-                                 param_hint="'--from'")
+        raise click.BadParameter(_("{start} 晚于 --to {end}").format(
+            start=valid_from, end=valid_to), param_hint="'--from'")
     zone = session.store.ledger.campaign().zone
     rows = session.read.timeline(unit=unit_code, valid_from=valid_from, valid_to=valid_to,
                                  as_of=localize(as_of, zone), actor=actor, limit=limit)
     if fmt == "table":
-        emit([{**_for_table(r, zone), "event": r["kind"]} for r in rows], TIMELINE_TABLE, fmt)
+        emit([{**_for_table(r, zone), "event": labels.kind(r["kind"])} for r in rows],
+             TIMELINE_TABLE, fmt)
     else:
         emit(rows, [(f, f) for f in TIMELINE_FIELDS], fmt)
 

@@ -9,7 +9,7 @@ import click
 
 from commands.board import board
 from commands.evidence import keeping
-from commands.output import emit, emit_record, output_options
+from commands.output import emit, emit_record, labelled, output_options
 from commands.params import (
     DEADLINE,
     at_option,
@@ -21,7 +21,8 @@ from commands.params import (
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
 from domain.base import Refused
-from domain.task import CLOSURES, SOURCES, STATE_LABELS
+from domain.task import CLOSURES, SOURCES
+from i18n import _, labels
 from ledger.app import Finding
 from ledger.workdays import WorkingDays, parse_deadline
 
@@ -35,17 +36,18 @@ def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
 
 
 def _said(result: dict[str, Any]) -> None:
-    click.echo(f"{result['task']} {result['state']} {STATE_LABELS[result['state']]}"
-               + (f" ({result['closure']})" if result["closure"] else "")
-               + f" · unit {result['unit']} · deadline {result['deadline']}"
-               + (" · OVERDUE" if result["overdue"] else ""))
+    click.echo(f"{result['task']} {labels.state(result['state'])}"
+               + (f" ({labels.closure(result['closure'])})" if result["closure"] else "")
+               + _(" · 责任单位 {unit}").format(unit=result["unit"])
+               + _(" · 期限 {deadline}").format(deadline=result["deadline"])
+               + (_(" · 已超期") if result["overdue"] else ""))
 
 
 def _parse_finding(spec: str, default_deadline: date | WorkingDays) -> Finding:
     parts = [p.strip() for p in spec.split("|")]
     if len(parts) < 3 or len(parts) > 5:
-        raise Refused(f"finding must be CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]], "
-                      f"got {spec!r}")
+        raise Refused(_("--finding 须为 CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]]，"
+                        "收到 {got}").format(got=repr(spec)))
     deadline = default_deadline
     if len(parts) >= 4 and parts[3]:
         deadline = parse_deadline(parts[3], "finding deadline")
@@ -79,9 +81,10 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
     result = ledger.inspect(session.actor, unit=unit_code,
                             findings=[_parse_finding(f, default_deadline) for f in findings],
                             companions=list(companions), note=note, occurred_at=when)
-    tasks = ", ".join(result["tasks"]) or "no problem found"
-    click.echo(f"{result['inspection']} {unit_code} inspected by "
-               f"{', '.join(result['inspectors'])}: {tasks}")
+    tasks = ", ".join(result["tasks"]) or _("未发现问题")
+    click.echo(_("{inspection} {unit} 由 {inspectors} 巡查：{tasks}").format(
+        inspection=result["inspection"], unit=unit_code,
+        inspectors=", ".join(result["inspectors"]), tasks=tasks))
 
 
 @click.group()
@@ -172,7 +175,7 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
     """Re-inspect (复查) a reported rectification."""
     if passed is None:
         # click would name only '--pass' for a missing required flag pair.
-        raise click.UsageError("Missing option '--pass' / '--fail'.")
+        raise click.UsageError(_("缺少选项 '--pass' / '--fail'。"))
     with keeping(session, evidence_refs) as files:
         result = session.store.ledger.reinspect(session.actor, task_id, passed, note,
                                                 evidence(evidence_refs, evidence_elsewhere, files),
@@ -338,8 +341,25 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
 
     events = described.pop("events")
     described["assigned_at"] = local(described["assigned_at"])
+    if fmt == "table":
+        described.update(state=labels.state(described["state"]),
+                         source=labels.source(described["source"]),
+                         closure=labels.closure(described["closure"]))
+        described = {k: v for k, v in described.items() if v is not None}
     emit_record(described, fmt)
     click.echo()
+    if fmt == "table":
+        # Each event on a line, what it says in labelled lines below it.
+        for e in events:
+            click.echo(f"#{e['version']} {labels.kind(e['event'], 'Task')} · "
+                       f"{local(e['occurred_at'])} · {e['actor']} ({e['role']})")
+            details = {k: v for k, v in e.items()
+                       if k not in ("version", "event", "occurred_at", "actor", "role")}
+            if "source" in details:
+                details["source"] = labels.source(details["source"])
+            for line in labelled(details, indent="    "):
+                click.echo(line)
+        return
     emit([{"no": e["version"], "event": e["event"], "occurred_at": local(e["occurred_at"]),
            "actor": f"{e['actor']} ({e['role']})",
            "details": {k: v for k, v in e.items()

@@ -158,17 +158,17 @@ def test_a_task_through_its_lifecycle_on_the_command_line(store_url: str) -> Non
                 "--finding", "环境卫生|幸福路12号|电线杆牛皮癣|2024-05-10"],
          "I-000001 JS01 inspected by li: T-000001"),
         ("zhao", ["task", "ack", "T-000001", "--at", "2024-05-03 15:00"],
-         "T-000001 acknowledged 已签收 · unit JS01 · deadline 2024-05-10 · OVERDUE"),
+         "T-000001 acknowledged · unit JS01 · deadline 2024-05-10 · OVERDUE"),
         ("li", ["task", "notice", "T-000001", "--number", "ZG-2024-018", "--requirements",
                 "清除小广告", "--at", "2024-05-04 09:00"],
-         "T-000001 rectifying 整改中 · unit JS01 · deadline 2024-05-10 · OVERDUE"),
+         "T-000001 rectifying · unit JS01 · deadline 2024-05-10 · OVERDUE"),
         ("zhao", ["task", "report", "T-000001", "--description", "已清除", "--at",
                   "2024-05-06 09:00"],
-         "T-000001 reported 待复查 · unit JS01 · deadline 2024-05-10 · OVERDUE"),
+         "T-000001 reported · unit JS01 · deadline 2024-05-10 · OVERDUE"),
         ("li", ["task", "reinspect", "T-000001", "--pass", "--at", "2024-05-07 09:00"],
-         "T-000001 verified 已验收 · unit JS01 · deadline 2024-05-10"),
+         "T-000001 verified · unit JS01 · deadline 2024-05-10"),
         ("li", ["task", "close", "T-000001", "--reason", "整改到位", "--at", "2024-05-07 10:00"],
-         "T-000001 closed 已销号 (verified) · unit JS01 · deadline 2024-05-10"),
+         "T-000001 closed (verified) · unit JS01 · deadline 2024-05-10"),
     ]
     for actor, args, said in steps:
         assert cli.ok(*args, as_=actor) == said + "\n"

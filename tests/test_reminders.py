@@ -190,7 +190,7 @@ def test_the_readme_section_runs_as_written(tmp_path: Path,
     def said(start: str) -> str:
         return next(out for line, out in outputs.items() if line.startswith(start))
     assert said("--on-behalf-of li task approve-extension") == (
-        "T-000001 assigned 已交办 · unit JS01 · deadline 2025-10-11 · OVERDUE\n")
+        "T-000001 assigned · unit JS01 · deadline 2025-10-11 · OVERDUE\n")
     asked = said("board --extension-requested")
     assert "extension asked" in asked and "2025-10-20" in asked and "2025-10-11" in asked
     assert "ExtensionApproved" in said("history T-000001")

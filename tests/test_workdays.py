@@ -373,8 +373,8 @@ def test_the_readme_example_runs_as_written(tmp_path: Path,
         result = runner.invoke(main, words[1:], env=env)
         assert result.exit_code == 0, (words, result.output)
         outputs.append(result.output)
-    assert outputs[3] == "T-000001 assigned 已交办 · unit JS01 · deadline 2025-10-11 · OVERDUE\n"
-    assert outputs[5] == "T-000002 assigned 已交办 · unit JS01 · deadline 2025-10-13 · OVERDUE\n"
+    assert outputs[3] == "T-000001 assigned · unit JS01 · deadline 2025-10-11 · OVERDUE\n"
+    assert outputs[5] == "T-000002 assigned · unit JS01 · deadline 2025-10-13 · OVERDUE\n"
     assert "deadline 2025-10-11 (7个工作日)" in outputs[6]
     assert (tmp_path / "workdays.db").exists()
 
