@@ -41,12 +41,12 @@ OPTIONAL = "optional"
 FIELDS: dict[str, str] = {
     "task": N_("任务"), "unit": N_("责任单位"), "category": N_("问题类别"),
     "source": N_("来源"), "location": N_("地点"), "description": N_("问题描述"),
-    "state": N_("状态"), "closure": N_("销号方式"), "acknowledged": N_("已签收"),
-    "notice_no": N_("整改通知书编号"), "deadline": N_("整改期限"), "overdue": N_("超期"),
+    "state": N_("状态"), "closure": N_("销号方式"), "acknowledged": N_("是否签收"),
+    "notice_no": N_("整改通知书编号"), "deadline": N_("整改期限"), "overdue": N_("是否超期"),
     "cycle": N_("整改轮次"), "rework_count": N_("返工次数"), "escalations": N_("督办次数"),
-    "inspection": N_("巡查"), "assigned_at": N_("交办时间"), "latitude": N_("纬度"),
+    "inspection": N_("巡查"), "assigned_at": N_("交办于"), "latitude": N_("纬度"),
     "longitude": N_("经度"), "version": N_("版本"), "name": N_("名称"),
-    "time_zone": N_("时区"), "categories": N_("问题类别"),
+    "time_zone": N_("时区"), "categories": N_("问题类别表"),
     "required_inspections": N_("每月应巡查次数"),
     "recurrence_window_days": N_("反弹认定天数"),
     "recurrence_lookback_months": N_("反弹回看月数"),
@@ -55,7 +55,7 @@ FIELDS: dict[str, str] = {
     "previous_deadline": N_("原期限"), "previous_unit": N_("原责任单位"),
     "current_deadline": N_("当前期限"), "request": N_("申请"), "entered_by": N_("代录人"),
     "account": N_("账户"), "kind": N_("类型"), "month": N_("月份"), "position": N_("位置"),
-    "head": N_("链头"), "task_id": N_("任务"),
+    "head": N_("链头"),
 }
 
 

@@ -342,10 +342,11 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
     events = described.pop("events")
     described["assigned_at"] = local(described["assigned_at"])
     if fmt == "table":
-        described.update(state=labels.state(described["state"]),
-                         source=labels.source(described["source"]),
-                         closure=labels.closure(described["closure"]))
         described = {k: v for k, v in described.items() if v is not None}
+        described.update(state=labels.state(described["state"]),
+                         source=labels.source(described["source"]))
+        if "closure" in described:
+            described["closure"] = labels.closure(described["closure"])
     emit_record(described, fmt)
     click.echo()
     if fmt == "table":
@@ -354,7 +355,8 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
             click.echo(f"#{e['version']} {labels.kind(e['event'], 'Task')} · "
                        f"{local(e['occurred_at'])} · {e['actor']} ({e['role']})")
             details = {k: v for k, v in e.items()
-                       if k not in ("version", "event", "occurred_at", "actor", "role")}
+                       if k not in ("version", "event", "occurred_at", "actor", "role",
+                                    "task_id")}
             if "source" in details:
                 details["source"] = labels.source(details["source"])
             for line in labelled(details, indent="    "):

@@ -262,8 +262,8 @@ def test_timeline_table_marks_late_entries(story: Story) -> None:
     code, out, _ = taizhang(story.url, "timeline", "--unit", "JS01", "--actor", "zhao")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["#", "occurred", "recorded", "late", "actor", "account",
-                                "unit", "subject", "event", "what", "reason", "correction"]
+    assert lines[0].split() == ["#", "Happened", "Recorded", "Late", "Actor", "Account",
+                                "Unit", "Subject", "Event", "What", "Reason", "Correction"]
     assert [line.split()[5:7] for line in lines[2:]] == [["9d", "late"], ["8d", "late"]]
 
 

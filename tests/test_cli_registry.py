@@ -106,14 +106,16 @@ def test_campaign_start_names_the_campaign_and_its_administrator(cli: Cli) -> No
 
 def test_campaign_show_lists_the_settings(started: Cli) -> None:
     assert started.ok("campaign", "show") == (
-        "field                       value\n"
-        "--------------------------  ------------------------\n"
-        "name                        创建全国文明城市 2024\n"
-        "time_zone                   Asia/Shanghai\n"
-        'categories                  ["环境卫生", "交通秩序"]\n'
-        "required_inspections        4\n"
-        "recurrence_window_days      90\n"
-        "recurrence_lookback_months  3\n")
+        "field                         value\n"
+        "----------------------------  ------------------------\n"
+        "Name                          创建全国文明城市 2024\n"
+        "Time zone                     Asia/Shanghai\n"
+        'Categories                    ["环境卫生", "交通秩序"]\n'
+        "Required inspections          4\n"
+        "Recurrence window (days)      90\n"
+        "Recurrence lookback (months)  3\n")
+    assert started.ok("campaign", "show", env={"TAIZHANG_LANG": "zh"}).splitlines()[2:4] == [
+        "名称            创建全国文明城市 2024", "时区            Asia/Shanghai"]
     shown = json.loads(started.ok("campaign", "show", "--format", "json"))
     assert shown["categories"] == ["环境卫生", "交通秩序"]
 

@@ -75,10 +75,9 @@ def make_task(cli: Cli, state: str, unit: str = "JS01") -> str:
 
 def said(task_id: str, state: str, deadline: str = "2024-05-10", unit: str = "JS01",
          closure: str = "", overdue: bool = True) -> str:
-    """The one line a lifecycle command prints."""
-    labels = {"assigned": "已交办", "acknowledged": "已签收", "rectifying": "整改中",
-              "reported": "待复查", "verified": "已验收", "closed": "已销号"}
-    return (f"{task_id} {state} {labels[state]}" + (f" ({closure})" if closure else "")
+    """The one line a lifecycle command prints (in English)."""
+    closure = closure.replace("_", " ")
+    return (f"{task_id} {state}" + (f" ({closure})" if closure else "")
             + f" · unit {unit} · deadline {deadline}" + (" · OVERDUE" if overdue else "")
             + "\n")
 
@@ -632,16 +631,26 @@ def test_task_show_lists_the_state_and_every_event_in_the_campaign_zone(cli: Cli
     lines = cli.ok("task", "show", task).splitlines()
     assert lines[:4] == ["field         value",
                          "------------  -------------------------",
-                         f"task          {task}",
-                         "unit          JS01"]
-    assert "state         acknowledged" in lines
-    assert "assigned_at   2024-05-03T10:00:00+08:00" in lines
+                         f"Task          {task}",
+                         "Unit          JS01"]
+    assert "State         acknowledged" in lines
+    assert "Assigned at   2024-05-03T10:00:00+08:00" in lines
+    # Each event on a line, what it says in labelled lines below it.
     events = lines[lines.index("") + 1:]
-    assert [re.split(r"\s{2,}", e)[:4] for e in events[2:]] == [
-        ["1", "Assigned", "2024-05-03T10:00:00+08:00", "li (inspector)"],
-        ["2", "Acknowledged", "2024-05-03T11:00:00+08:00", "zhao (unit)"],
-        ["3", "Escalated", "2024-05-04T09:00:00+08:00", "admin (admin)"],
+    assert [e for e in events if not e.startswith(" ")] == [
+        "#1 Assigned · 2024-05-03T10:00:00+08:00 · li (inspector)",
+        "#2 Acknowledged · 2024-05-03T11:00:00+08:00 · zhao (unit)",
+        "#3 Escalated · 2024-05-04T09:00:00+08:00 · admin (admin)",
     ]
+    assert events[1:4] == ["    Entered by: admin", "    Unit: JS01", "    Category: 环境卫生"]
+    assert events[-1] == "    Reason: 督办"
+    # In Chinese: the same, every label Chinese.
+    chinese = cli.ok("task", "show", task, env={"TAIZHANG_LANG": "zh"}).splitlines()
+    assert chinese[:3] == ["字段      值", "--------  -------------------------",
+                           f"任务      {task}"]
+    assert "状态      已签收" in chinese and "来源      巡查发现" in chinese
+    assert "#3 督办 · 2024-05-04T09:00:00+08:00 · admin (admin)" in chinese
+    assert "    理由：督办" in chinese
 
 
 def test_task_show_refuses_an_unknown_task(cli: Cli) -> None:
@@ -710,7 +719,8 @@ def run_section(heading: str, url: str) -> dict[str, str]:
             continue
         assert words[0] == "taizhang", words
         result = runner.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,
-                                                            "TAIZHANG_AS": None, **env})
+                                                            "TAIZHANG_AS": None,
+                                                            "TAIZHANG_LANG": "en", **env})
         assert result.exit_code == 0, (words, result.output)
         said[" ".join(words[1:])] = result.output
     runner.close()
@@ -731,7 +741,8 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path,
             continue
         assert words[0] == "taizhang", words
         result = cli.runner.invoke(main, words[1:],
-                                   env={"TAIZHANG_DB": None, "TAIZHANG_AS": None, **env})
+                                   env={"TAIZHANG_DB": None, "TAIZHANG_AS": None,
+                                        "TAIZHANG_LANG": "en", **env})
         assert result.exit_code == 0, (words, result.output)
         outputs.append(result.output)
     assert (tmp_path / "taizhang.db").exists()

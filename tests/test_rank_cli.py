@@ -39,8 +39,12 @@ def test_rank_prints_scores_ranks_changes_and_deductions(cli: Cli) -> None:
         "0×4=+0.00; on-time rectification rate 20.0%×10=+2.00; inspection coverage "
         '100.0%×5=+5.00"\n')
     table = cli.ok("rank", "--month", "2024-05", "--level", "社区")
-    assert "红榜 (red list): 和平社区 JS02 (97.50)" in table
-    assert "黑榜 (black list): 幸福社区 JS01 (72.00)" in table
+    assert "red list: 和平社区 JS02 (97.50)" in table
+    assert "black list: 幸福社区 JS01 (72.00)" in table
+    chinese = cli.ok("rank", "--month", "2024-05", "--level", "社区", env={"TAIZHANG_LANG": "zh"})
+    assert chinese.splitlines()[1].split() == [
+        "名次", "单位", "名称", "得分", "升降", "Δ得分", "红黑榜", "扣分与加分"]
+    assert "红榜：和平社区 JS02 (97.50)" in chinese and "黑榜：幸福社区 JS01 (72.00)" in chinese
 
 
 def test_metrics_and_their_explanation(cli: Cli) -> None:
@@ -50,7 +54,11 @@ def test_metrics_and_their_explanation(cli: Cli) -> None:
         ("JS01", 5, 0.2, 2), ("JS02", 0, None, 0)]
     explained = cli.ok("metrics", "explain", "--month", "2024-05", "--unit", "JS01",
                        "--metric", "overdue_open")
-    assert explained.splitlines()[0] == "JS01 2024-05 overdue_open (超期未整改) = 2"
+    assert explained.splitlines()[0] == \
+        "JS01 2024-05 overdue_open (overdue open at month end) = 2"
+    assert cli.ok("metrics", "explain", "--month", "2024-05", "--unit", "JS01", "--metric",
+                  "overdue_open", env={"TAIZHANG_LANG": "zh"}).splitlines()[0] == \
+        "JS01 2024-05 overdue_open (超期未整改) = 2"
     assert "deadline 2024-05-15, overdue still open" in explained
     assert "deadline 2024-05-25, overdue still open" in explained
 
