@@ -405,8 +405,8 @@ def print_last_ranking(session: Session, until: str) -> None:
                                 _evaluations(session).rules_for)
     click.echo("")
     print_ranking(ranking, "table", ranking_heading(
-        ranking, _("最近一个完整月份（taizhang rank --month {month} --level 社区）").format(
-            month=month)))
+        ranking, _("最近一个完整月份（taizhang rank --month {month} --level {level}）").format(
+            month=month, level="社区")))
 
 
 COMMANDS = [metrics, rules, rank_command, publish, revisions, bulletin]

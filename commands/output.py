@@ -55,7 +55,8 @@ FIELDS: dict[str, str] = {
     "previous_deadline": N_("原期限"), "previous_unit": N_("原责任单位"),
     "current_deadline": N_("当前期限"), "request": N_("申请"), "entered_by": N_("代录人"),
     "account": N_("账户"), "kind": N_("类型"), "month": N_("月份"), "position": N_("位置"),
-    "head": N_("链头"),
+    "head": N_("链头"), "changes": N_("更改"), "corrects_event": N_("所更正的事件"),
+    "previous": N_("原值"), "current": N_("现值"),
 }
 
 
