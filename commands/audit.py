@@ -10,6 +10,7 @@ import click
 from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
+from i18n import N_
 from ledger import audit, evidence, witness
 
 # Below this many events a verification is over before a progress bar would be read.
@@ -183,8 +184,8 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
                f"{recorded.hash}{signed}")
 
 
-CHECKPOINT_COLUMNS = [("number", "checkpoint"), ("position", "position"), ("hash", "hash"),
-                      ("by", "by"), ("at", "at"), ("key_id", "key"), ("note", "note")]
+CHECKPOINT_COLUMNS = [("number", N_("检查点")), ("position", N_("位置")), ("hash", N_("哈希")),
+                      ("by", N_("记录人")), ("at", N_("时间")), ("key_id", N_("签名密钥")), ("note", N_("备注"))]
 
 
 @audit_group.command("checkpoints")

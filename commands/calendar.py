@@ -9,11 +9,12 @@ import click
 from commands.output import emit, output_options
 from commands.params import DATE, at_option, localize
 from commands.session import Session, pass_session
+from i18n import N_
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY
 from ledger.workdays import known_years
 
-CALENDAR_COLUMNS = [("day", "day"), ("weekday", "weekday"), ("local", "local"),
-                    ("official", "official calendar"), ("reason", "reason")]
+CALENDAR_COLUMNS = [("day", N_("日期")), ("weekday", N_("星期")), ("local", N_("本地设置")),
+                    ("official", N_("官方日历")), ("reason", N_("理由"))]
 
 
 @click.group("calendar")

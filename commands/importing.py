@@ -11,6 +11,7 @@ import click
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.params import WITHIN, due_by
 from commands.session import Session, pass_session
+from i18n import N_
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
@@ -115,8 +116,8 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
         click.echo()
         emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
               for r in report.rejects],
-             [("row", "row"), ("column", "column"), ("value", "value"),
-              ("reason", "reason")], fmt)
+             [("row", N_("行")), ("column", N_("列")), ("value", N_("内容值")),
+              ("reason", N_("拒收原因"))], fmt)
 
 
 @click.group()

@@ -17,6 +17,7 @@ from commands.output import emit, output_options
 from commands.params import DATE, at_option, evidence, evidence_option, localize
 from commands.session import Session, pass_session
 from commands.tasks import task as task_group
+from i18n import N_
 from domain.target import MEASURES
 from ledger.indicators import Indicators, read_indicator_file
 from projections.indicators import IndicatorQueries, tree_order
@@ -70,8 +71,8 @@ def indicators_import(session: Session, file: Path, name: str, note: str,
                f"{adopted['count']} indicators from {file.name}")
 
 
-SHOW_COLUMNS = [("code", "code"), ("title", "title"), ("category", "category"),
-                ("points", "points"), ("method", "checked by"), ("parent", "parent")]
+SHOW_COLUMNS = [("code", N_("编号")), ("title", N_("指标")), ("category", N_("类别")),
+                ("points", N_("分值")), ("method", N_("考核方式")), ("parent", N_("上级"))]
 
 
 @indicators.command("show")
@@ -99,9 +100,9 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
 def indicators_versions(session: Session, fmt: str) -> None:
     """Every adopted version of the indicator system."""
     emit(Indicators(session.store.ledger).versions(),
-         [("version", "version"), ("name", "name"), ("count", "indicators"),
-          ("source", "source"), ("adopted_at", "adopted at"), ("adopted_by", "by"),
-          ("note", "note")], fmt)
+         [("version", N_("版本")), ("name", N_("名称")), ("count", N_("指标数")),
+          ("source", N_("来源")), ("adopted_at", N_("采用时间")), ("adopted_by", N_("采用人")),
+          ("note", N_("备注"))], fmt)
 
 
 @indicators.command("assign")
@@ -151,11 +152,11 @@ def indicators_extend(session: Session, target_id: str, due: date, reason: str,
         session.actor, target_id, due, reason, approver, _when(session, occurred_at)))
 
 
-TARGET_COLUMNS = [("target_task", "target task"), ("indicator", "indicator"),
-                  ("unit", "unit"), ("target", "target"), ("verified", "verified"),
-                  ("measure", "measure"), ("pending", "pending"), ("due", "due"),
-                  ("state", "state"), ("overdue", "overdue"),
-                  ("completed_on", "completed")]
+TARGET_COLUMNS = [("target_task", N_("指标任务")), ("indicator", N_("指标编号")),
+                  ("unit", N_("单位")), ("target", N_("目标")), ("verified", N_("已核验")),
+                  ("measure", N_("计量")), ("pending", N_("待核验")), ("due", N_("期限")),
+                  ("state", N_("状态")), ("overdue", N_("超期")),
+                  ("completed_on", N_("完成日期"))]
 
 
 @indicators.command("targets")
@@ -193,9 +194,9 @@ def indicators_status(session: Session, unit_code: str | None, code: str | None,
     if fmt == "table" and by == "indicator":
         for row in rows:
             row["title"] = _indent(row["title"], row["depth"])
-    key = [("code", "code"), ("title", "title")] if by == "indicator" else [("unit", "unit")]
-    emit(rows, key + [("targets", "targets"), ("met", "met"), ("overdue", "overdue"),
-                      ("percent", "completion %"), ("amount", "verified/target")], fmt)
+    key = [("code", N_("编号")), ("title", N_("指标"))] if by == "indicator" else [("unit", N_("单位"))]
+    emit(rows, key + [("targets", N_("任务数")), ("met", N_("已完成")), ("overdue", N_("超期")),
+                      ("percent", N_("完成率 %")), ("amount", N_("核验/目标"))], fmt)
 
 
 @task_group.command("progress")

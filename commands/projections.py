@@ -10,11 +10,12 @@ import click
 
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
+from i18n import N_
 from ledger.faults import reason, transient
 
-STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag"),
-                  ("follower_advanced", "follower advanced"), ("check", "check")]
+STATUS_COLUMNS = [("projection", N_("读模型")), ("tables", N_("表")), ("rows", N_("行数")),
+                  ("position", N_("位置")), ("lag", N_("落后")),
+                  ("follower_advanced", N_("跟随进程推进于")), ("check", N_("检查"))]
 
 
 @click.group()

@@ -12,12 +12,13 @@ from commands.board import _working_days_left
 from commands.output import emit
 from commands.params import WITHIN, due_by
 from commands.session import Session, pass_session
+from i18n import N_
 from ledger.workdays import WorkingDays
 from projections.reminders import group, message, when_text
 
-COLUMNS = [("unit", "unit"), ("unit_name", "name"), ("task", "task"),
-           ("category", "category"), ("location", "location"), ("deadline", "deadline"),
-           ("when", "status"), ("extension_requested", "extension asked")]
+COLUMNS = [("unit", N_("单位")), ("unit_name", N_("名称")), ("task", N_("任务")),
+           ("category", N_("类别")), ("location", N_("地点")), ("deadline", N_("整改期限")),
+           ("when", N_("提醒")), ("extension_requested", N_("申请延期至"))]
 
 
 @click.command()

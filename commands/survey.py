@@ -9,6 +9,7 @@ import click
 from commands.output import emit, output_options
 from commands.params import MONTH, at_option, localize
 from commands.session import Session, pass_session
+from i18n import N_
 from ledger.indicators import Indicators
 from projections.indicators import IndicatorQueries
 
@@ -48,10 +49,10 @@ def survey_record(session: Session, unit_code: str, month: str, awareness: str,
                f"({result['source']}, {result['method']})")
 
 
-SURVEY_COLUMNS = [("survey", "survey"), ("unit", "unit"), ("month", "month"),
-                  ("awareness", "知晓率 %"), ("participation", "参与率 %"),
-                  ("satisfaction", "满意度 %"), ("sample", "sample"), ("source", "source"),
-                  ("method", "method"), ("surveyed_on", "surveyed on")]
+SURVEY_COLUMNS = [("survey", N_("测评编号")), ("unit", N_("单位")), ("month", N_("月份")),
+                  ("awareness", N_("知晓率 %")), ("participation", N_("参与率 %")),
+                  ("satisfaction", N_("满意度 %")), ("sample", N_("样本数")), ("source", N_("来源")),
+                  ("method", N_("方式")), ("surveyed_on", N_("测评日期"))]
 
 
 @survey.command("list")
@@ -75,8 +76,8 @@ def survey_figures(session: Session, month: str, fmt: str) -> None:
     uses them)."""
     figures = IndicatorQueries(session.read).survey_figures(month)
     emit([{"unit": unit, **f} for unit, f in figures.items()],
-         [("unit", "unit"), ("awareness", "知晓率 %"), ("participation", "参与率 %"),
-          ("satisfaction", "满意度 %"), ("sample", "sample"), ("surveys", "surveys")], fmt)
+         [("unit", N_("单位")), ("awareness", N_("知晓率 %")), ("participation", N_("参与率 %")),
+          ("satisfaction", N_("满意度 %")), ("sample", N_("样本数")), ("surveys", N_("测评次数"))], fmt)
 
 
 COMMANDS = [survey]

@@ -37,6 +37,8 @@ KINDS: dict[str, str] = {
     "Task.Escalated": N_("督办"), "Task.EvidenceAttached": N_("补充证据"),
     "Task.Closed": N_("销号"), "Task.Reopened": N_("反弹"), "Task.Reassigned": N_("改派"),
 }
+ROLES: dict[str, str] = {"admin": N_("管理员"), "inspector": N_("巡查员"),
+                         "unit": N_("责任单位人员"), "auditor": N_("审计员"), "clerk": N_("录入员")}
 # Every record's corrections and withdrawal (domain/corrections.py), whatever the record.
 ANY_RECORD: dict[str, str] = {"Corrected": N_("作出更正"), "Withdrawn": N_("撤回")}
 
@@ -58,6 +60,12 @@ def closure(code: str | None) -> str:
     if not code:
         return ""
     label = CLOSURES.get(code)
+    return _(label) if label else code
+
+
+def role(code: str) -> str:
+    """A person's role: 巡查员 / inspector."""
+    label = ROLES.get(code)
     return _(label) if label else code
 
 

@@ -48,7 +48,7 @@ class Cli:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.runner = CliRunner()
+        self.runner = CliRunner(env={"TAIZHANG_LANG": "en"})  # (a run may say otherwise)
         self._store: Store | None = None
 
     def __call__(self, *args: str, as_: str | None = None, claim: str | None = None,

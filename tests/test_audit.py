@@ -30,7 +30,7 @@ NOTE = ("note: a tail removed after the last event shows only against a head see
 def run(url: str, *args: str, actor: str | None = None) -> Result:
     # the test's account is bound to the founding administrator: others are proxy entries
     prefix = ["--db", url] + (["--on-behalf-of", actor] if actor else [])
-    return CliRunner().invoke(main, [*prefix, *args])
+    return CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, [*prefix, *args])
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_a_signed_checkpoint_is_checked_with_the_public_key_alone(seeded_url: st
             statement["ledger"]) == (head.position, head.hash, "admin", "创建全国文明城市 2024")
 
     # An outside auditor: no store, only the statement and the public key.
-    good = CliRunner().invoke(main, ["audit", "verify-checkpoint", str(statement_file),
+    good = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["audit", "verify-checkpoint", str(statement_file),
                                      "--public-key", f"{key}.pub"])
     assert good.exit_code == 0, good.output
     assert good.output == (f"good signature by key {key_id}: checkpoint 1 of '创建全国文明城市 "
@@ -173,14 +173,14 @@ def test_a_signed_checkpoint_is_checked_with_the_public_key_alone(seeded_url: st
     forged = dict(statement, position=head.position - 1)
     forged_file = tmp_path / "forged.json"
     forged_file.write_text(json.dumps(forged), encoding="utf-8")
-    bad = CliRunner().invoke(main, ["audit", "verify-checkpoint", str(forged_file),
+    bad = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["audit", "verify-checkpoint", str(forged_file),
                                     "--public-key", f"{key}.pub"])
     assert bad.exit_code == 1
     assert bad.output.startswith(f"Error: BAD SIGNATURE: checkpoint {head.position - 1}:")
 
     other = tmp_path / "other"
     run(seeded_url, "audit", "keygen", str(other))
-    wrong_key = CliRunner().invoke(main, ["audit", "verify-checkpoint", str(statement_file),
+    wrong_key = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["audit", "verify-checkpoint", str(statement_file),
                                           "--public-key", f"{other}.pub"])
     assert wrong_key.exit_code == 1 and "BAD SIGNATURE" in wrong_key.output
 

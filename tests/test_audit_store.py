@@ -85,12 +85,12 @@ def test_export_then_import_restores_the_same_head_and_projections(
         store: Store, other_url: str, clock: Clock, tmp_path: Path) -> None:
     build_ledger(store.ledger, [5, 3, 0, 2], checkpoint_after=1)
     exported = tmp_path / "ledger.jsonl"
-    result = CliRunner().invoke(main, ["--db", store.url.describe(), "audit", "export",
+    result = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["--db", store.url.describe(), "audit", "export",
                                        str(exported)])
     assert result.exit_code == 0, result.output
     head = audit.head(store.ledger)
     assert result.output == f"exported {head.position} events to {exported}; head {head}\n"
-    imported = CliRunner().invoke(main, ["--db", other_url, "audit", "import", str(exported)])
+    imported = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["--db", other_url, "audit", "import", str(exported)])
     assert imported.exit_code == 0, imported.output
     assert imported.output == f"imported {head.position} events; head {head}\n"
     restored = Store(other_url, clock=clock)

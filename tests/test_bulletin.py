@@ -26,7 +26,7 @@ def worked(sqlite_url: str) -> Iterator[tuple[Cli, dict[str, str]]]:
 def test_markdown_bulletin_quotes_the_head_and_names_the_problems(worked) -> None:  # type: ignore[no-untyped-def]
     cli, t = worked
     position, head = cli.store.ledger.head()
-    text = cli.ok("bulletin", "--month", "2024-05")
+    text = cli.ok("bulletin", "--lang", "zh", "--month", "2024-05")
     lines = text.splitlines()
     assert lines[0] == "# 创建全国文明城市 2024督查通报（2024年5月）"
     assert lines[2] == (f"依据台账第 {position} 条记录（审计链哈希 {head}）计算；评分细则第 0 版"
@@ -58,7 +58,7 @@ def test_a_published_bulletin_shows_what_was_frozen(worked) -> None:  # type: ig
 def test_html_bulletin_carries_the_chart_as_a_picture(worked, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli, _ = worked
     target = tmp_path / "bulletin.html"
-    assert cli.ok("bulletin", "--month", "2024-05", "--format", "html", "--output",
+    assert cli.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "html", "--output",
                   str(target)) == f"bulletin of 2024-05 written to {target}\n"
     page = target.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
@@ -69,7 +69,7 @@ def test_html_bulletin_carries_the_chart_as_a_picture(worked, tmp_path: Path) ->
 def test_xlsx_bulletin_is_a_workbook_with_a_chart(worked, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli, _ = worked
     target = tmp_path / "bulletin.xlsx"
-    cli.ok("bulletin", "--month", "2024-05", "--format", "xlsx", "-o", str(target))
+    cli.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "xlsx", "-o", str(target))
     book = load_workbook(target)
     assert book.sheetnames[0] == "通报"
     ranking = book["二、各层级评比排名 · 社区"]
@@ -85,7 +85,7 @@ def test_xlsx_bulletin_is_a_workbook_with_a_chart(worked, tmp_path: Path) -> Non
 
 def test_xlsx_needs_an_output_file(worked) -> None:  # type: ignore[no-untyped-def]
     cli, _ = worked
-    cli.usage_refused("bulletin", "--month", "2024-05", "--format", "xlsx",
+    cli.usage_refused("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "xlsx",
                       message="--format xlsx writes a workbook: give --output FILE.")
-    cli.usage_refused("bulletin", "--month", "May",
+    cli.usage_refused("bulletin", "--lang", "zh", "--month", "May",
                       message="Invalid value for '--month': 'May' is not a month (YYYY-MM)")

@@ -250,11 +250,19 @@ def test_units_are_registered_renamed_retired_and_listed(started: Cli) -> None:
     assert started.ok("unit", "retire", "WY01", "--reason", "撤销", as_="wang") == \
         "unit WY01 retired\n"
     assert started.ok("unit", "list") == (
-        "code    name        kind    parent    retired\n"
+        "Code    Name        Kind    Parent    Retired\n"
         "------  ----------  ------  --------  ---------\n"
         "JS      建设街道    街道              no\n"
         "JS01    幸福里社区  社区    JS        no\n"
         "WY01    金桥物业    物业    JS01      yes\n")
+    # In Chinese: the headers, the answers and what each command says.
+    zh = {"TAIZHANG_LANG": "zh"}
+    assert started.ok("unit", "list", env=zh).splitlines()[0].split() == [
+        "编号", "名称", "类型", "上级", "已撤销"]
+    assert started.ok("unit", "list", env=zh).splitlines()[-1].split() == [
+        "WY01", "金桥物业", "物业", "JS01", "是"]
+    assert started.ok("unit", "add", "WY02", "--name", "银桥物业", "--kind", "物业",
+                      "--parent", "JS", as_="wang", env=zh) == "单位 WY02 银桥物业（物业）已登记\n"
     assert started.ok("unit", "list", "--kind", "社区", "--format", "csv") == (
         "code,name,kind,parent,retired\n"
         "JS01,幸福里社区,社区,JS,no\n")
@@ -347,7 +355,7 @@ def test_people_are_registered_retired_and_listed(started: Cli) -> None:
     assert started.ok("person", "retire", "zhou", "--reason", "调离", as_="wang") == \
         "person zhou retired\n"
     assert started.ok("person", "list").splitlines()[0].split() == \
-        ["id", "name", "role", "unit", "accounts", "retired"]
+        ["ID", "Name", "Role", "Unit", "Account", "Retired"]
     assert started.ok("person", "list", "--format", "csv") == (
         "id,name,role,unit,accounts,retired\n"
         "li,李督查,inspector,,,no\n"

@@ -191,7 +191,7 @@ def _acknowledge(url: str, start: Any, results: Any) -> None:
     """``taizhang --on-behalf-of zhao task ack T-000001`` (entered by the administrator
     bound to the test's account) at the same moment as the others."""
     start.wait()
-    result = CliRunner().invoke(cli.main, ["--db", url, "--on-behalf-of", "zhao", "task", "ack",
+    result = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(cli.main, ["--db", url, "--on-behalf-of", "zhao", "task", "ack",
                                            "T-000001"])
     results.put((result.exit_code, result.stdout + without_warning(result.stderr),
                  repr(result.exception)

@@ -30,7 +30,7 @@ def headings(markdown: str) -> list[str]:
 
 
 def test_sections_are_numbered_as_a_bulletin_numbers_them(worked: Cli) -> None:
-    assert headings(worked.ok("bulletin", "--month", "2024-05")) == [
+    assert headings(worked.ok("bulletin", "--lang", "zh", "--month", "2024-05")) == [
         "## 一、总体情况", "## 二、各层级评比排名", "### （一）社区", "### （二）街道",
         "## 三、红黑榜", "## 四、超期未整改问题（截至月末）", "## 五、反弹问题",
         "## 六、近12个月走势"]
@@ -44,14 +44,14 @@ def test_sections_are_numbered_as_a_bulletin_numbers_them(worked: Cli) -> None:
 def test_without_a_ranking_the_numbers_run_on_without_a_gap(worked: Cli) -> None:
     """December 2023, before any unit was registered: nothing is ranked, so neither the
     rankings nor the red and black lists are sections, and the rest are 二、三、四."""
-    assert headings(worked.ok("bulletin", "--month", "2023-12")) == [
+    assert headings(worked.ok("bulletin", "--lang", "zh", "--month", "2023-12")) == [
         "## 一、总体情况", "## 二、超期未整改问题（截至月末）", "## 三、反弹问题",
         "## 四、近12个月走势"]
 
 
 def test_html_and_its_chart_name_a_cjk_font_stack(worked: Cli, tmp_path: Path) -> None:
     target = tmp_path / "b.html"
-    worked.ok("bulletin", "--month", "2024-05", "--format", "html", "-o", str(target))
+    worked.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "html", "-o", str(target))
     page = target.read_text(encoding="utf-8")
     stack = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", ' \
             '"WenQuanYi Micro Hei", sans-serif'
@@ -74,7 +74,7 @@ def runs_fonts(element: Any) -> dict[str, str | None]:
                                                 "picture (install fonts-noto-cjk)")
 def test_the_bulletin_as_a_word_document(worked: Cli, tmp_path: Path) -> None:
     target = tmp_path / "b.docx"
-    assert worked.ok("bulletin", "--month", "2024-05", "--format", "docx", "-o",
+    assert worked.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "docx", "-o",
                      str(target)) == f"bulletin of 2024-05 written to {target}\n"
     doc = Document(str(target))
     texts = [p.text for p in doc.paragraphs if p.text]
@@ -107,7 +107,7 @@ def test_the_bulletin_as_a_word_document(worked: Cli, tmp_path: Path) -> None:
                                                 "picture (install fonts-noto-cjk)")
 def test_the_fonts_and_the_number_are_configurable(worked: Cli, tmp_path: Path) -> None:
     target = tmp_path / "b.docx"
-    worked.ok("bulletin", "--month", "2024-05", "--format", "docx", "-o", str(target),
+    worked.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "docx", "-o", str(target),
               "--body-font", "宋体", "--heading-font", "方正黑体简体",
               "--number", "文明办督〔2024〕12号")
     doc = Document(str(target))
@@ -131,11 +131,11 @@ def test_the_summary_as_a_word_document(worked: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["bulletin", "--month", "2024-05", "--format", "docx"],
+    (["bulletin", "--lang", "zh", "--month", "2024-05", "--format", "docx"],
      "--format docx writes a Word document: give --output FILE."),
     (["summary", "--from", "2024-05-01", "--to", "2024-05-31", "--format", "docx"],
      "--format docx writes a Word document: give --output FILE."),
-    (["bulletin", "--month", "2024-05", "--format", "docx", "-o", "x.docx", "--body-font", " "],
+    (["bulletin", "--lang", "zh", "--month", "2024-05", "--format", "docx", "-o", "x.docx", "--body-font", " "],
      "Invalid value for '--body-font': ' ' is not a font name"),
     (["summary", "--from", "2024-05-01", "--to", "2024-05-31", "--format", "pdf"],
      "Invalid value for '--format': 'pdf' is not one of 'md', 'json', 'docx'."),

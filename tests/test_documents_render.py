@@ -60,7 +60,7 @@ def test_the_html_bulletin_renders_in_chromium(worked: tuple[Cli, Path]) -> None
     require_cjk_font()
     cli, folder = worked
     page_file = folder / "bulletin.html"
-    cli.ok("bulletin", "--month", "2024-05", "--format", "html", "-o", str(page_file))
+    cli.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "html", "-o", str(page_file))
     from matplotlib import image
     from playwright.sync_api import sync_playwright
 
@@ -109,7 +109,7 @@ def test_the_word_documents_convert_to_pdf_with_their_text(worked: tuple[Cli, Pa
     require_cjk_font()
     cli, folder = worked
     bulletin, summary = folder / "bulletin.docx", folder / "summary.docx"
-    cli.ok("bulletin", "--month", "2024-05", "--format", "docx", "-o", str(bulletin))
+    cli.ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format", "docx", "-o", str(bulletin))
     cli.ok("summary", "--from", "2024-05-01", "--to", "2024-05-31", "--format", "docx",
            "-o", str(summary))
     profile = folder / "libreoffice-profile"  # its own, beside other runs

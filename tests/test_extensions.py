@@ -176,11 +176,11 @@ def test_the_commands_ask_approve_and_show(cli: Cli) -> None:
     board = json.loads(cli.ok("board", "--extension-requested", "--format", "json"))
     assert [(r["task"], r["extension_requested"]) for r in board] == [
         ("T-000001", "2024-05-20")]
-    assert "extension asked" in cli.ok("board")
+    assert "Extension asked" in cli.ok("board")
     assert cli.ok("task", "approve-extension", "T-000001", "--note", "同意",
                   "--at", "2024-05-09 09:00", as_="li") == (
         "T-000001 rectifying · unit JS01 · deadline 2024-05-20 · OVERDUE\n")
-    assert "extension asked" not in cli.ok("board")
+    assert "Extension asked" not in cli.ok("board")
     history = cli.ok("history", "T-000001")
     assert "extension requested 申请延期 2024-05-10 → 2024-05-20" in history
     assert "extension request (event 4) approved" in history

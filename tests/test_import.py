@@ -97,7 +97,7 @@ def local(sqlite_url: str, clock: Clock) -> Iterator[Ledger]:
 def run(url: str, *args: str, actor: str = "admin") -> Result:
     """The command for ``actor``: the test's account is the founding administrator's, so
     for anyone else it is a proxy entry."""
-    return CliRunner().invoke(main, ["--db", url, "--on-behalf-of", actor, *args])
+    return CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["--db", url, "--on-behalf-of", actor, *args])
 
 
 def summary(result: Result) -> dict:
@@ -214,7 +214,7 @@ rejected: malformed date (发现时间)  1
 rejected: unknown unit (责任单位)    1
 status 合格 → verified               1
 
-row    column    value       reason
+Row    Column    Value       Reason
 -----  --------  ----------  ----------------------------------------------------------------------------------------------------------------
 4      发现时间  2024-05-32  发现时间 '2024-05-32' is not a date (%Y-%m-%d %H:%M, %Y-%m-%d, %Y/%m/%d %H:%M, %Y/%m/%d, %Y年%m月%d日, %Y.%m.%d)
 5      责任单位  无名社区    责任单位 '无名社区' is neither a unit's name nor its code (the mapping refuses unknown units)

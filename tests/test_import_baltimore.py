@@ -37,7 +37,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, 
     store.ledger.start_campaign(name="Baltimore 311", time_zone="America/New_York",
                                 categories=[], required_inspections=0, admin_id="ops",
                                 admin_name="311 office")
-    result = CliRunner().invoke(main, ["--db", url, "--as", "ops", "import", str(SAMPLE),
+    result = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["--db", url, "--as", "ops", "import", str(SAMPLE),
                                        "--mapping", str(MAPPING), "--format", "json"])
     assert result.exit_code == 0, result.output
     yield store, json.loads(result.stdout)
@@ -127,7 +127,7 @@ def test_per_agency_tasks_and_on_time_closures_equal_the_csv(
 def test_importing_the_sample_again_adds_nothing(imported: tuple[Store, dict]) -> None:
     store, _ = imported
     before = store.ledger.max_position()
-    result = CliRunner().invoke(main, ["--db", f"sqlite:///{store.url.path}", "--as", "ops",
+    result = CliRunner(env={"TAIZHANG_LANG": "en"}).invoke(main, ["--db", f"sqlite:///{store.url.path}", "--as", "ops",
                                        "import", str(SAMPLE), "--mapping", str(MAPPING),
                                        "--format", "json"])
     report = json.loads(result.stdout)

@@ -430,7 +430,7 @@ def test_cli_imports_and_shows_the_tree(cli_store: tuple[str, Path]) -> None:
     code, out, _ = taizhang(url, "indicators", "show")
     assert out.splitlines() == [
         "indicator system version 1",
-        "code    title           category    points    checked by    parent",
+        "Code    Title           Category    Points    Checked by    Parent",
         "------  --------------  ----------  --------  ------------  --------",
         "1       公共环境        环境卫生    30        实地考察",
         "1.1     · 公益广告      公益广告    10        实地考察      1",

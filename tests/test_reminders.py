@@ -192,7 +192,7 @@ def test_the_readme_section_runs_as_written(tmp_path: Path,
     assert said("--on-behalf-of li task approve-extension") == (
         "T-000001 assigned · unit JS01 · deadline 2025-10-11 · OVERDUE\n")
     asked = said("board --extension-requested")
-    assert "extension asked" in asked and "2025-10-20" in asked and "2025-10-11" in asked
+    assert "Extension asked" in asked and "2025-10-20" in asked and "2025-10-11" in asked
     assert "ExtensionApproved" in said("history T-000001")
     # Both deadlines (2025) are past whenever this runs: both tasks are overdue.
     reminder = said("reminders --within 3个工作日")

@@ -169,7 +169,7 @@ def test_the_bulletin_shows_the_months_survey_figures(tmp_path: Path) -> None:
     record(store.ledger, unit="JS02", month=JUNE, satisfaction="60", awareness="40",
            participation="70", sample="100")
     store.close()
-    code, out, _ = taizhang(url, "bulletin", "--month", JUNE)
+    code, out, _ = taizhang(url, "bulletin", "--lang", "zh", "--month", JUNE)
     lines = out.splitlines()
     assert code == 0
     assert ["| 测评样本 | 400 |", "| 知晓率 | 70.0% |", "| 参与率 | 47.5% |",

@@ -300,7 +300,7 @@ def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
         answer = client.get("/bulletins/2024-05.docx")
         assert answer.status_code == 200, answer.text
         target = tmp_path / "b.docx"
-        Cli(world.url).ok("bulletin", "--month", "2024-05", "--format",
+        Cli(world.url).ok("bulletin", "--lang", "zh", "--month", "2024-05", "--format",
                                           "docx", "-o", str(target))
         served, written = (Document(io.BytesIO(answer.content)), Document(str(target)))
         assert [p.text for p in served.paragraphs] == [p.text for p in written.paragraphs]

@@ -362,7 +362,7 @@ def test_the_readme_example_runs_as_written(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     env: dict[str, str | None] = {}
-    runner = CliRunner()
+    runner = CliRunner(env={"TAIZHANG_LANG": "en"})
     outputs = []
     for words in tour_commands("### Deadlines in working days"):
         if words[0] == "export":
