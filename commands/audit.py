@@ -10,7 +10,7 @@ import click
 from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
-from i18n import N_
+from i18n import N_, _
 from ledger import audit, evidence, witness
 
 # Below this many events a verification is over before a progress bar would be read.
@@ -29,7 +29,7 @@ def _short(hash_: str) -> str:
 
 
 def _events(count: int) -> str:
-    return f"{count} event" if count == 1 else f"{count} events"
+    return (_("{n} 个事件（单数）") if count == 1 else _("{n} 个事件")).format(n=count)
 
 
 @audit_group.command("verify")
@@ -55,9 +55,9 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     --evidence) a cited file is missing or altered."""
     key = audit.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
-        raise click.UsageError("--public-key checks the --since statement: give --since")
+        raise click.UsageError(_("--public-key 用于核验 --since 的声明：请给出 --since"))
     if since_text is not None and witness_file is not None:
-        raise click.UsageError("give --since or --witness, not both")
+        raise click.UsageError(_("--since 与 --witness 只能给出其一"))
     since = audit.parse_since(since_text, key) if since_text is not None else None
     seen = witness.load(witness_file) if witness_file is not None else None
     session.inspecting()
@@ -88,18 +88,21 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
             raise SystemExit(1)
         return
     if result.broken is not None:
-        raise click.ClickException(
-            f"chain broken at position {result.broken.position} ({result.broken.kind}): "
-            f"{result.broken.detail}; {_events(result.events)} verified before it")
-    click.echo(f"chain verified: {_events(result.events)}, unbroken from position 1")
-    click.echo(f"head: {result.head.position} {result.head.hash}")
+        raise click.ClickException(_("哈希链在位置 {position} 断开（{kind}）：{detail}；此前 {events} "
+                                     "已校验").format(
+            position=result.broken.position, kind=result.broken.kind,
+            detail=result.broken.detail, events=_events(result.events)))
+    click.echo(_("哈希链已校验：{events}，自位置 1 起未断").format(events=_events(result.events)))
+    click.echo(_("链头：{position} {hash}").format(position=result.head.position,
+                                               hash=result.head.hash))
     last = result.last_checkpoint
     if last is None:
-        click.echo("checkpoints: none recorded in the ledger")
+        click.echo(_("检查点：账本中尚未记录"))
     else:
-        click.echo(f"checkpoints: {result.checkpoints_matched} recorded in the ledger "
-                   f"match; the last, {last.number}, covers position {last.position} "
-                   f"({_events(result.head.position - last.position)} after it)")
+        click.echo(_("检查点：账本中记录的 {n} 个相符；最后一个（第 {number} 个）覆盖到位置 "
+                     "{position}（其后 {after}）").format(
+            n=result.checkpoints_matched, number=last.number, position=last.position,
+            after=_events(result.head.position - last.position)))
     if since is not None and seen is None:
         click.echo(f"since: the ledger extends checkpoint {since.position}:"
                    f"{_short(since.hash)} unchanged, by "
@@ -179,9 +182,9 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
                        encoding="utf-8")
-    signed = f", signed by key {recorded.key_id}" if recorded.key_id else ""
-    click.echo(f"checkpoint {recorded.number}: head {recorded.position} "
-               f"{recorded.hash}{signed}")
+    signed = _("，由密钥 {key} 签名").format(key=recorded.key_id) if recorded.key_id else ""
+    click.echo(_("检查点 {number}：链头 {position} {hash}").format(
+        number=recorded.number, position=recorded.position, hash=recorded.hash) + signed)
 
 
 CHECKPOINT_COLUMNS = [("number", N_("检查点")), ("position", N_("位置")), ("hash", N_("哈希")),
@@ -206,8 +209,8 @@ def statement(session: Session, number: int) -> None:
     """Print the statement (JSON) of recorded checkpoint NUMBER, for publication."""
     recorded = audit.recorded_checkpoints(session.store.ledger)
     if number > len(recorded):
-        raise click.ClickException(f"unknown checkpoint: {number} (the ledger has "
-                                   f"{len(recorded)})")
+        raise click.ClickException(_("未知的检查点：{number}（账本中有 {count} 个）").format(
+            number=number, count=len(recorded)))
     click.echo(json.dumps(audit.statement_of(recorded[number - 1]), ensure_ascii=False,
                           indent=2))
 
@@ -218,7 +221,8 @@ def keygen(key_file: Path) -> None:
     """Make an Ed25519 key pair for signing checkpoints: KEY_FILE (private, owner-only)
     and KEY_FILE.pub (public, to hand to whoever checks the statements)."""
     public_path, key_id = audit.generate_key(key_file)
-    click.echo(f"key {key_id}: private {key_file}, public {public_path}")
+    click.echo(_("密钥 {key}：私钥 {private}，公钥 {public}").format(
+        key=key_id, private=key_file, public=public_path))
 
 
 @audit_group.command("verify-checkpoint")
@@ -230,9 +234,10 @@ def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
     needed). Exits 1 on a bad signature."""
     statement_data = audit.load_statement(statement_file)
     key_id = audit.check_signature(statement_data, audit.load_public_key(public_key))
-    click.echo(f"good signature by key {key_id}: checkpoint {statement_data.get('checkpoint')}"
-               f" of {statement_data.get('ledger')!r}, head {statement_data['position']} "
-               f"{statement_data['hash']}")
+    click.echo(_("签名有效，密钥 {key}：{ledger} 的检查点 {checkpoint}，链头 {position} {hash}")
+               .format(key=key_id, checkpoint=statement_data.get("checkpoint"),
+                       ledger=repr(statement_data.get("ledger")),
+                       position=statement_data["position"], hash=statement_data["hash"]))
 
 
 @audit_group.command("export")
@@ -260,7 +265,8 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
         partial.unlink(missing_ok=True)
         raise
     partial.replace(file)
-    click.echo(f"exported {written.position} events to {file}; head {written}")
+    click.echo(_("已导出 {n} 个事件至 {file}；链头 {head}").format(
+        n=written.position, file=file, head=written))
     if with_evidence:
         click.echo(f"evidence: {copied} files copied to {folder}")
         for digest in missing:
@@ -280,7 +286,7 @@ def import_(session: Session, file: Path) -> None:
     session.create_if_missing()
     with file.open(encoding="utf-8") as lines:
         restored = audit.import_ledger(session.store.ledger, lines)
-    click.echo(f"imported {restored.position} events; head {restored}")
+    click.echo(_("已导入 {n} 个事件；链头 {head}").format(n=restored.position, head=restored))
     if carried:
         kept = evidence.restore(folder, carried, evidence_store(session))
         click.echo(f"evidence: {len(carried)} files from {folder.root} ({kept} newly kept)")
