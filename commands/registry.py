@@ -232,9 +232,13 @@ def person_retire(session: Session, person_id: str, reason: str, occurred_at) ->
 @pass_session
 def person_list(session: Session, fmt: str) -> None:
     """List the people, with the accounts bound to them."""
-    emit(session.read.people(),
-         [("id", N_("人员编号")), ("name", N_("名称")), ("role", N_("角色")), ("unit", N_("单位")),
-          ("accounts", N_("账户")), ("retired", N_("已撤销"))], fmt)
+    people = session.read.people()
+    if fmt == "table":
+        for row in people:
+            row["role"] = labels.role(row["role"])
+    emit(people, [("id", N_("人员编号")), ("name", N_("名称")), ("role", N_("角色")),
+                  ("unit", N_("单位")), ("accounts", N_("账户")), ("retired", N_("已撤销"))],
+         fmt)
 
 
 COMMANDS = [init, campaign, unit, person]

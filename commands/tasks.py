@@ -353,7 +353,7 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
         # Each event on a line, what it says in labelled lines below it.
         for e in events:
             click.echo(f"#{e['version']} {labels.kind(e['event'], 'Task')} · "
-                       f"{local(e['occurred_at'])} · {e['actor']} ({e['role']})")
+                       f"{local(e['occurred_at'])} · {e['actor']} ({labels.role(e['role'])})")
             details = {k: v for k, v in e.items()
                        if k not in ("version", "event", "occurred_at", "actor", "role",
                                     "task_id")}

@@ -649,7 +649,7 @@ def test_task_show_lists_the_state_and_every_event_in_the_campaign_zone(cli: Cli
     assert chinese[:3] == ["字段      值", "--------  -------------------------",
                            f"任务      {task}"]
     assert "状态      已签收" in chinese and "来源      巡查发现" in chinese
-    assert "#3 督办 · 2024-05-04T09:00:00+08:00 · admin (admin)" in chinese
+    assert "#3 督办 · 2024-05-04T09:00:00+08:00 · admin (管理员)" in chinese
     assert "    理由：督办" in chinese
 
 
