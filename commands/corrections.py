@@ -11,6 +11,7 @@ import click
 from commands.params import at_option, localize, set_option
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
+from i18n import _
 from ledger.corrections import Corrections
 
 RECORD_HELP = ("T-000001 (task), ZB-000001 (target task), SV-000001 (survey), I-000001 "
@@ -42,8 +43,9 @@ def correct(session: Session, record: str, event_no: int | None, changes: tuple[
                                          localize(occurred_at, zone))
     said = ", ".join(f"{field} {_shown(old)} → {_shown(new)}"
                      for field, (old, new) in result["changes"].items())
-    click.echo(f"{result['record']} event {result['event']} ({result['name']}) corrected: "
-               f"{said} (event {result['version']})")
+    click.echo(_("{record} 事件 {event}（{name}）已更正：{said}（事件 {version}）").format(
+        record=result["record"], event=result["event"], name=result["name"], said=said,
+        version=result["version"]))
 
 
 @click.command()
@@ -58,7 +60,8 @@ def withdraw(session: Session, record: str, reason: str,
     ledger = session.store.ledger
     result = Corrections(ledger).withdraw(session.actor, record, reason,
                                           localize(occurred_at, ledger.campaign().zone))
-    click.echo(f"{result['record']} withdrawn (event {result['version']})")
+    click.echo(_("{record} 已撤回（事件 {version}）").format(record=result["record"],
+                                                      version=result["version"]))
 
 
 COMMANDS = [correct, withdraw]

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from commands.session import Session, pass_session
+from i18n import _
 from domain.base import NotFound, Refused
 from ledger.evidence import EvidenceFile, EvidenceStore, open_evidence, read_evidence
 from projections.events import evidence_text
@@ -80,7 +81,7 @@ def evidence_get(session: Session, sha256: str, output: Path) -> None:
         raise Refused(f"the evidence file kept for sha256 {digest} no longer hashes to it: "
                       "it was altered (audit verify --evidence names the events citing it)")
     output.write_bytes(content)
-    click.echo(f"{len(content):,} bytes written to {output}")
+    click.echo(_("已写入 {n} 字节至 {path}").format(n=f"{len(content):,}", path=output))
 
 
 COMMANDS = [evidence_group]

@@ -11,7 +11,7 @@ import click
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.params import WITHIN, due_by
 from commands.session import Session, pass_session
-from i18n import N_
+from i18n import N_, _
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
@@ -76,8 +76,8 @@ def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, str
         write_rejects(report, table, rejects_path)
     _summary(report, fmt, rejects_path)
     if strict and report.rejects:
-        raise Refused(f"{len(report.rejects)} of {report.rows_read} rows are bad; --strict: "
-                      "nothing was written")
+        raise Refused(_("{bad}/{rows} 行有误；--strict：未写入任何内容").format(
+            bad=len(report.rejects), rows=report.rows_read))
 
 
 def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
@@ -141,7 +141,7 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
                  within: timedelta | WorkingDays | None) -> None:
     """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
     if fmt == "xlsx" and output is None:
-        raise Refused("--output FILE is needed for --format xlsx")
+        raise Refused(_("--format xlsx 需要 --output FILE"))
     until = None if within is None else due_by(session.read.today(), within,
                                                session.store.ledger.work_calendar())
     rows = board_sheet(session.read, session.read.board(unit=unit_code, state=state,
@@ -155,7 +155,7 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
     else:
         output.write_bytes(to_xlsx(rows))  # type: ignore[union-attr]
     if output is not None:
-        click.echo(f"{len(rows)} tasks written to {output}")
+        click.echo(_("已写入 {n} 项任务至 {path}").format(n=len(rows), path=output))
 
 
 COMMANDS = [import_, export]

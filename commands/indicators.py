@@ -17,7 +17,7 @@ from commands.output import emit, output_options
 from commands.params import DATE, at_option, evidence, evidence_option, localize
 from commands.session import Session, pass_session
 from commands.tasks import task as task_group
-from i18n import N_
+from i18n import N_, _
 from domain.target import MEASURES
 from ledger.indicators import Indicators, read_indicator_file
 from projections.indicators import IndicatorQueries, tree_order
@@ -29,12 +29,14 @@ def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
 
 def _said(result: dict[str, Any]) -> None:
     """One line on a target task: where it stands after the command."""
-    pending = f" · report awaiting verification: {_n(result['pending'])}" \
+    pending = _(" · 待核验的上报：{amount}").format(amount=_n(result["pending"])) \
         if result["pending"] is not None else ""
-    click.echo(f"{result['target_task']} {result['state']} · indicator {result['indicator']} "
-               f"· unit {result['unit']} · verified {_n(result['verified'])}/"
-               f"{_n(result['target'])} {result['measure']} · due {result['due']}"
-               + (" · OVERDUE" if result["overdue"] else "") + pending)
+    click.echo(_("{target} {state} · 指标 {indicator} · 单位 {unit} · 已核验 {verified}/{of} "
+                 "{measure} · 期限 {due}").format(
+        target=result["target_task"], state=result["state"], indicator=result["indicator"],
+        unit=result["unit"], verified=_n(result["verified"]), of=_n(result["target"]),
+        measure=result["measure"], due=result["due"])
+        + (_(" · 已超期") if result["overdue"] else "") + pending)
 
 
 def _n(value: float) -> str:
@@ -67,8 +69,9 @@ def indicators_import(session: Session, file: Path, name: str, note: str,
     adopted = Indicators(session.store.ledger).import_system(
         session.actor, rows, name=name, source=file.name, note=note,
         occurred_at=_when(session, occurred_at))
-    click.echo(f"indicator system version {adopted['version']} ({adopted['name']}) adopted: "
-               f"{adopted['count']} indicators from {file.name}")
+    click.echo(_("指标体系第 {version} 版（{name}）已采用：{file} 中的 {count} 项指标").format(
+        version=adopted["version"], name=adopted["name"], count=adopted["count"],
+        file=file.name))
 
 
 SHOW_COLUMNS = [("code", N_("编号")), ("title", N_("指标")), ("category", N_("类别")),
@@ -90,7 +93,7 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
             row["title"] = _indent(row["title"], depth)
         shown.append(row)
     if fmt == "table":
-        click.echo(f"indicator system version {version}")
+        click.echo(_("指标体系第 {version} 版").format(version=version))
     emit(shown, SHOW_COLUMNS, fmt)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from domain.base import Refused
+from i18n import _
 from ledger.workdays import Calendar, WorkingDays, parse_deadline, parse_working_days
 
 
@@ -26,7 +27,7 @@ class DateType(click.ParamType):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+            self.fail(_("{value} 不是日期（YYYY-MM-DD）").format(value=repr(value)), param, ctx)
 
 
 class DeadlineType(click.ParamType):
@@ -59,8 +60,8 @@ class MomentType(click.ParamType):
         try:
             return datetime.fromisoformat(text)
         except ValueError:
-            self.fail(f"{value!r} is not a date or date-time (YYYY-MM-DD[ HH:MM[:SS]])",
-                      param, ctx)
+            self.fail(_("{value} 不是日期或日期时间（YYYY-MM-DD[ HH:MM[:SS]]）").format(
+                value=repr(value)), param, ctx)
 
 
 class MonthType(click.ParamType):
@@ -71,7 +72,7 @@ class MonthType(click.ParamType):
                 ctx: click.Context | None) -> str:
         text = str(value).strip()
         if not self.PATTERN.match(text):
-            self.fail(f"{value!r} is not a month (YYYY-MM)", param, ctx)
+            self.fail(_("{value} 不是月份（YYYY-MM）").format(value=repr(value)), param, ctx)
         return text
 
 
@@ -95,8 +96,8 @@ class WithinType(click.ParamType):
         except Refused as e:
             self.fail(str(e), param, ctx)
         if working is None:
-            self.fail(f"{value!r} is not a number of days (3d, 3天) or of working days "
-                      "(3wd, 3个工作日)", param, ctx)
+            self.fail(_("{value} 不是天数（3d、3天）或工作日数（3wd、3个工作日）").format(
+                value=repr(value)), param, ctx)
         return working
 
 
@@ -174,14 +175,14 @@ def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
     for change in values:
         field, sep, value = change.partition("=")
         if not sep or not field.strip():
-            raise Refused(f"--set must be FIELD=VALUE, got {change!r}")
+            raise Refused(_("--set 须为 FIELD=VALUE，收到 {got}").format(got=repr(change)))
         parsed[field.strip()] = value.strip()
     if "occurred_at" in parsed:
         try:
             moment = datetime.fromisoformat(parsed["occurred_at"])
         except ValueError:
-            raise Refused(f"occurred_at must be a date-time, got "
-                          f"{parsed['occurred_at']!r}") from None
+            raise Refused(_("occurred_at 须为日期时间，收到 {got}").format(
+                got=repr(parsed["occurred_at"]))) from None
         parsed["occurred_at"] = localize(moment, zone).isoformat()  # type: ignore[union-attr]
     return parsed
 

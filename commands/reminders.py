@@ -12,7 +12,7 @@ from commands.board import _working_days_left
 from commands.output import emit
 from commands.params import WITHIN, due_by
 from commands.session import Session, pass_session
-from i18n import N_
+from i18n import N_, _
 from ledger.workdays import WorkingDays
 from projections.reminders import group, message, when_text
 
@@ -52,7 +52,7 @@ def reminders(session: Session, within: timedelta | WorkingDays, unit_code: str 
     elif fmt == "md":
         click.echo("\n\n".join(f"### {u['unit']} {u['unit_name']}\n\n"
                                + message(u, today, signed) for u in units)
-                   or "(none)")
+                   or _("（无）"))
     else:
         keys = ("task", "category", "location", "description", "deadline", "days_left",
                 "working_days_left", "extension_requested")

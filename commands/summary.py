@@ -12,6 +12,7 @@ from tabulate import tabulate
 from commands.params import DATE, MOMENT, localize
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
+from i18n import _
 from projections.summary import Period, document_title, paragraph, summary_of, table
 
 
@@ -51,7 +52,7 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
             document_title(result), number or f"〔{end.year}〕{end.month}号", text,
             [[row["label"], row["value"]] for row in table(result)],
             word_style(body_font, heading_font)))
-        click.echo(f"summary written to {output}")
+        click.echo(_("工作总结已写入 {path}").format(path=output))
         return
     scope = f" · {result.scope}" if result.scope else ""
     # A Markdown table (the listings' helper prints terminal tables, CSV and JSON).
@@ -63,7 +64,7 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
         click.echo(markdown)
     else:
         output.write_text(markdown + "\n", encoding="utf-8")
-        click.echo(f"summary written to {output}")
+        click.echo(_("工作总结已写入 {path}").format(path=output))
 
 
 COMMANDS = [summary]
