@@ -88,8 +88,8 @@ def test_the_demo_says_what_it_built(small: tuple[Cli, str]) -> None:
                         "2024-05; published: 2024-05; signed checkpoint "
                         f"{Path(built.group(5)).with_name('demo-checkpoint.json')} (public key "
                         f"{Path(built.group(5)).with_name('demo-auditor.pub')})")
-    assert lines[3].split()[:3] == ["task", "unit", "category"]
-    assert any(line.startswith("2024-06 社区 ranking") for line in lines)
+    assert lines[3].split()[:3] == ["Task", "Unit", "Category"]
+    assert any(line.startswith("2024-06 communities ranking") for line in lines)
     assert "try next:" in lines
 
 
