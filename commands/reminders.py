@@ -46,7 +46,7 @@ def reminders(session: Session, within: timedelta | WorkingDays, unit_code: str 
     names = {u["code"]: u["name"] for u in session.read.units()}
     units = group(rows, names, today)
     if fmt in ("table", "csv"):
-        listed = [{**row, "when": when_text(row)}
+        listed = [{**row, "when": when_text(row, _)}
                   for unit in units for row in unit["overdue"] + unit["due"]]
         emit(listed, COLUMNS, fmt)
     elif fmt == "md":

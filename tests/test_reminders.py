@@ -139,8 +139,11 @@ def test_reminders_as_table_md_and_json(cli: Cli) -> None:
     today = datetime.now(SH).date()
     table = cli.ok("reminders", "--within", "3d").splitlines()
     assert [line.split()[2] for line in table[2:]] == ["T-000001", "T-000002", "T-000004"]
-    assert "今天到期" in table[2] and "已超期2天" in table[4]
-    assert table[3].split()[6].startswith("还剩3天")
+    assert "due today" in table[2] and "2d overdue" in table[4]
+    assert table[3].split()[6:8] == ["3d", "left"]
+    chinese = cli.ok("reminders", "--within", "3d", env={"TAIZHANG_LANG": "zh"}).splitlines()
+    assert "今天到期" in chinese[2] and "已超期2天" in chinese[4]
+    assert chinese[3].split()[6].startswith("还剩3天")
     md = cli.ok("reminders", "--within", "3天", "--format", "md", "--signed", "建设街道办")
     blocks = md.split("\n\n### ")
     assert blocks[0].startswith("### JS01 幸福社区\n\n【到期提醒】幸福社区：\n")
