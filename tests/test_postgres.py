@@ -45,7 +45,8 @@ def pg_url() -> Iterator[str]:
 def _clean_env() -> dict[str, str]:
     import os
 
-    return {k: v for k, v in os.environ.items() if k not in ("TAIZHANG_DB", "TAIZHANG_AS")}
+    return {**{k: v for k, v in os.environ.items() if k not in ("TAIZHANG_DB", "TAIZHANG_AS")},
+            "TAIZHANG_LANG": "en"}
 
 
 # --- the URL --------------------------------------------------------------------------------

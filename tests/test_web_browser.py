@@ -70,7 +70,7 @@ class Served:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.said.append(line)
-            found = re.search(r"login \(one use\): (\S+)", line)
+            found = re.search(r"(http://\S+/login\?token=\S+)", line)  # in any language
             if found:
                 self.links.put(found.group(1))
 
