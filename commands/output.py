@@ -1,9 +1,11 @@
 """The one way results are printed: ``--format table|csv|json`` (and jsonl where asked).
 
 Tables are for people: their headers and labels in the language in use (:mod:`i18n`), and
-they fit the terminal — on a terminal (or where ``COLUMNS`` says how wide it is) the widest
-text columns are wrapped until the table fits; ``--wide`` shows every cell on one line.
-CSV and JSON are for programs: their keys are the rows' own, in every language.
+they fit the terminal — on a terminal (or where ``COLUMNS`` says how wide it is) headers
+wrap, the columns a command marks OPTIONAL are left out (a last line names them) and those
+it marks TEXT wrap; a table that still does not fit is printed a row at a time, as labelled
+lines. ``--wide``, or output into a file or a pipe, keeps every row on one line. CSV and
+JSON are for programs: their keys are the rows' own, in every language.
 """
 
 from __future__ import annotations
