@@ -66,11 +66,12 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     if seen is not None:
         identity = ledger.recorder.identity()  # type: ignore[attr-defined]
         if seen.store != identity:
-            raise click.ClickException(f"witness file {str(witness_file)!r} is of store "
-                                       f"{seen.store}, not of this one ({identity})")
-        what = f"the witness of {seen.account}"
+            raise click.ClickException(_("见证文件 {file} 属于存储 {store}，不是本存储（{ours}）")
+                                       .format(file=repr(str(witness_file)), store=seen.store,
+                                               ours=identity))
+        what = _("{account} 的见证").format(account=seen.account)
     elif since is None and session.seen is not None:
-        seen, what = session.seen, "this account's witness"
+        seen, what = session.seen, _("本账户的见证")
     if seen is not None:
         since = audit.Head(seen.position, seen.hash)
     with progress(ledger.max_position(), "verifying") as update:
@@ -104,29 +105,29 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
             n=result.checkpoints_matched, number=last.number, position=last.position,
             after=_events(result.head.position - last.position)))
     if since is not None and seen is None:
-        click.echo(f"since: the ledger extends checkpoint {since.position}:"
-                   f"{_short(since.hash)} unchanged, by "
-                   f"{_events(result.head.position - since.position)}")
+        click.echo(_("自检查点起：账本在检查点 {position}:{hash} 之后未改动，新增 {events}").format(
+            position=since.position, hash=_short(since.hash),
+            events=_events(result.head.position - since.position)))
     else:
         if since is not None:
-            click.echo(f"witness: the ledger extends {what}, {since.position}:"
-                       f"{_short(since.hash)}, unchanged, by "
-                       f"{_events(result.head.position - since.position)}")
-        click.echo(f"note: {TRUNCATION_NOTE}")
-    click.echo(f"ran as {describe_kind(session.store)}")
+            click.echo(_("见证：账本在{what} {position}:{hash} 之后未改动，新增 {events}").format(
+                what=what, position=since.position, hash=_short(since.hash),
+                events=_events(result.head.position - since.position)))
+        click.echo(_("注意：{note}").format(note=TRUNCATION_NOTE))
+    click.echo(_("运行身份：{kind}").format(kind=describe_kind(session.store)))
     if checked is not None:
         _said_evidence(*checked)
 
 
 def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
     for p in problems:
-        click.echo(f"evidence {p['problem']}: {p['file']} (sha256 {p['sha256']}), cited by "
-                   f"{p['task']} event {p['event']} ({p['kind']}, position {p['position']})")
+        click.echo(_("证据{problem}：{file}（sha256 {sha256}），由 {task} 事件 {event}（{kind}，位置 "
+                     "{position}）引用").format(**p))
     if problems:
         raise click.ClickException(
             f"evidence: {len(problems)} of {checked} citations name a missing or altered "
             "file")
-    click.echo(f"evidence: {checked} citations checked, every file kept and unaltered")
+    click.echo(_("证据：已核对 {n} 处引用，每个文件都在且未改动").format(n=checked))
 
 
 @audit_group.command("witness")
@@ -141,15 +142,16 @@ def witness_(session: Session, forget: bool) -> None:
     session.store.ledger  # opening the store reads the witness
     seen, path = session.seen, session.witness_path
     if seen is None or path is None:
-        click.echo(f"this account has seen nothing of {session.store.url.describe()} yet")
+        click.echo(_("本账户尚未见过 {store} 的任何内容").format(store=session.store.url.describe()))
         return
     if forget:
         path.unlink(missing_ok=True)
         session.witness_path = None  # nothing remembered at the end of this command either
-        click.echo(f"forgot {path}: position {seen.position} {seen.hash}")
+        click.echo(_("已删除 {path}：位置 {position} {hash}").format(path=path, position=seen.position,
+                                                            hash=seen.hash))
         return
-    click.echo(f"{path}: position {seen.position} {seen.hash}, seen {seen.at} by "
-               f"{seen.account}")
+    click.echo(_("{path}：位置 {position} {hash}，{account} 于 {at} 所见").format(
+        path=path, position=seen.position, hash=seen.hash, at=seen.at, account=seen.account))
     if session.went_back is not None:
         raise click.ClickException(str(session.went_back))
 
@@ -174,7 +176,7 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
     audit log, itself chained)."""
     key = audit.load_private_key(key_file) if key_file else None
     if out is not None and out.exists():
-        raise click.UsageError(f"statement file {str(out)!r} already exists")
+        raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
         recorded, statement = audit.record_checkpoint(ledger, session.actor, note=note,
@@ -249,10 +251,10 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
     """Write every stored event, with its transaction time, account and hash, to FILE as
     JSON lines (a header quoting the head comes first)."""
     if file.exists():
-        raise click.UsageError(f"export file {str(file)!r} already exists")
+        raise click.UsageError(_("导出文件 {file} 已存在").format(file=repr(str(file))))
     folder = evidence.export_folder(file)
     if with_evidence and folder.exists():
-        raise click.UsageError(f"evidence folder {str(folder)!r} already exists")
+        raise click.UsageError(_("证据文件夹 {folder} 已存在").format(folder=repr(str(folder))))
     partial = file.with_name(file.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8") as out:
@@ -268,9 +270,9 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
     click.echo(_("已导出 {n} 个事件至 {file}；链头 {head}").format(
         n=written.position, file=file, head=written))
     if with_evidence:
-        click.echo(f"evidence: {copied} files copied to {folder}")
+        click.echo(_("证据：已复制 {n} 个文件至 {folder}").format(n=copied, folder=folder))
         for digest in missing:
-            click.echo(f"note: evidence {digest} is cited but not kept: not copied",
+            click.echo(_("注意：证据 {digest} 被引用但未保存：未复制").format(digest=digest),
                        err=True)
 
 
@@ -289,7 +291,8 @@ def import_(session: Session, file: Path) -> None:
     click.echo(_("已导入 {n} 个事件；链头 {head}").format(n=restored.position, head=restored))
     if carried:
         kept = evidence.restore(folder, carried, evidence_store(session))
-        click.echo(f"evidence: {len(carried)} files from {folder.root} ({kept} newly kept)")
+        click.echo(_("证据：来自 {folder} 的 {n} 个文件（新保存 {kept} 个）").format(
+            n=len(carried), folder=folder.root, kept=kept))
 
 
 COMMANDS = [audit_group]
