@@ -5,6 +5,8 @@ here)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from domain.task import CLOSURES, SOURCES, STATE_LABELS
 from i18n import N_, _
 
@@ -74,12 +76,13 @@ def level(name: str) -> str:
     return _(name)
 
 
-def kind(name: str, record: str | None = None) -> str:
+def kind(name: str, record: str | None = None,
+         translate: Callable[[str], str] = _) -> str:
     """A kind of event, ``Task.Assigned`` (or ``Assigned`` of a ``record`` kind ``Task``):
     交办 / Assigned (in English, the event's name in the code); a kind without a label keeps
-    its name."""
+    its name. ``translate``: the language's, where it is not the command's (the web's)."""
     if "." not in name and record:
         name = f"{record}.{name}"
     short = name.split(".", 1)[-1]
     label = KINDS.get(name) or ANY_RECORD.get(short)
-    return _(label) if label else short
+    return translate(label) if label else short

@@ -53,3 +53,19 @@ def test_pages_in_english(world: World) -> None:
             "bulletin" in client.get("/bulletins/2024-05.md").text
     finally:
         server.store.close()
+
+
+@pytest.mark.parametrize(("lang", "said", "not_said"), [
+    ("zh", [">交办<", ">签收<"], [">Task.Assigned<", ">Assigned<"]),
+    ("en", [">Assigned<", ">Acknowledged<"], [">交办<", ">Task.Assigned<"])])
+def test_kinds_of_event_are_named_in_the_pages_language(world: World, lang: str,
+                                                        said: list[str],
+                                                        not_said: list[str]) -> None:
+    client, server, _ = client_for(world, lang=lang)
+    try:
+        for url in ("/timeline", "/tasks/T-000001"):
+            text = client.get(url).text
+            assert all(s in text for s in said), (url, said)
+            assert not any(s in text for s in not_said), (url, not_said)
+    finally:
+        server.store.close()

@@ -40,7 +40,7 @@ from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
 from web.access import COOKIE, Gate, Session, csrf_ok
-from i18n import N_
+from i18n import N_, labels
 from web.i18n import translator
 from web.query import Query
 
@@ -58,6 +58,8 @@ class Server:
         self.url = url
         self.lang = lang
         self._ = translator(lang)
+        # An event's kind in the pages' language: 交办 / Assigned.
+        self.kind = functools.partial(labels.kind, translate=self._)
         self.store = Store(url, clock=clock)
         self.gate = gate
         self.read = ReadSide(self.store)
@@ -110,7 +112,8 @@ class Page:
         return templates.TemplateResponse(self.request, name, {
             "p": self, "who": self.session.who, "csrf": self.session.csrf,
             "lang": self.server.lang, "_": self.server._,
-            "position": position, "head": head, "state_labels": STATE_LABELS, **context},
+            "position": position, "head": head, "state_labels": STATE_LABELS,
+            "kind": self.server.kind, **context},
             status_code=status_code)
 
 
