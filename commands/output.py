@@ -21,9 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
-import tabulate as tabulate_module
-from tabulate import tabulate
-from wcwidth import wcswidth
 
 from i18n import N_, _
 
@@ -115,6 +112,9 @@ def table(cells: list[list[str]], headers: list[str], ways: Sequence[str] = ()) 
     """A table of text that fits :func:`width`: its headers wrapped, then its OPTIONAL
     columns left out (a last line names them) and its TEXT columns wrapped; where that is
     not enough, each row as labelled lines."""
+    import tabulate as tabulate_module  # (and importlib.metadata, which it loads) for tables only
+    from tabulate import tabulate
+
     room = width()
     if room is None or not headers:
         return tabulate(cells, headers=headers, disable_numparse=True)
@@ -218,6 +218,8 @@ def _longest_word(text: str) -> int:
 
 
 def _width(text: str) -> int:
+    from wcwidth import wcswidth
+
     return max((max(wcswidth(line), len(line)) for line in text.splitlines()), default=0)
 
 
@@ -273,7 +275,7 @@ def _wrap(text: str, first: int, rest: int) -> list[str]:
     while _width(text) > room:
         cut, used = 0, 0
         for i, char in enumerate(text):
-            used += max(wcswidth(char), 0)
+            used += max(_width(char), 0)
             if used > room:
                 break
             cut = i + 1
