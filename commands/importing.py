@@ -147,7 +147,7 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
     rows = board_sheet(session.read, session.read.board(unit=unit_code, state=state,
                                                         open_only=open_only, due_by=until))
     if fmt == "csv":
-        text = render(as_text(rows), EXPORT_COLUMNS, "csv")
+        text = render(as_text(rows), EXPORT_COLUMNS, "csv", labelled=True)
         if output is None:
             click.echo(text)
         else:

@@ -83,9 +83,11 @@ def label(key: str) -> str:
     return _(found) if found else key
 
 
-def render(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str) -> str:
+def render(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str,
+           labelled: bool = False) -> str:
     """Rows as a table (Chinese text aligned, fitting the terminal), CSV, JSON or JSON
-    lines."""
+    lines. A CSV's header row holds the rows' keys, or (``labelled``: a spreadsheet for
+    people) the columns' headers in the language in use."""
     keys = [column[0] for column in columns]
     if fmt == "json":
         return json.dumps([{k: row.get(k) for k in keys} for row in rows],
@@ -96,7 +98,7 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str) 
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(keys)
+        writer.writerow([_(column[1]) for column in columns] if labelled else keys)
         for row in rows:
             writer.writerow(["" if row.get(k) is None else _cell(row.get(k), human=False)
                              for k in keys])

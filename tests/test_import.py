@@ -20,9 +20,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import main
+from i18n import translation
 from ledger.app import Ledger
 from ledger.importer import task_id_for
 from ledger.store import Store
+from projections.sheet import EXPORT_COLUMNS, headers
 from projections.engine import decode
 from tests.conftest import Clock, seed_campaign
 
@@ -136,7 +138,10 @@ def test_a_taizhang_workbook_round_trips_through_import_and_export(
     assert exported.stdout == f"5 tasks written to {tmp_path / 'board.xlsx'}\n"
     sheet = openpyxl.load_workbook(tmp_path / "board.xlsx").active
     header, *lines = list(sheet.iter_rows(values_only=True))
-    board = {line[header.index("task")]: dict(zip(header, line)) for line in lines}
+    # The header row in the command's language (English here); the columns as the keys say.
+    assert list(header) == headers(translation("en").gettext)
+    keys = [key for key, _label in EXPORT_COLUMNS]
+    board = {line[0]: dict(zip(keys, line, strict=True)) for line in lines}
     units = {"幸福社区": "JS01", "和平社区": "JS02", "CGJ": "CGJ"}
     sources = {"巡查": "inspection", "群众举报": "complaint", "媒体曝光": "media",
                "暗访": "unannounced", "巡查发现": "inspection"}
@@ -569,14 +574,16 @@ def test_the_board_exports_as_csv_to_stdout(local: Ledger, sqlite_url: str,
     assert result.exit_code == 0, result.output
     first, second = sorted([task_id_for(f"{SOURCE}\n1"), task_id_for(f"{SOURCE}\n2")])
     lines = result.stdout.splitlines()
-    assert lines[0] == ("task,unit,unit_name,category,source,location,description,state,"
-                        "state_label,closure,assigned_at,deadline,days_overdue,notice_no,"
-                        "rework_count,escalations,cycle,last_action,last_action_at,"
-                        "last_action_by,latitude,longitude")
+    assert lines[0] == ("Task,Unit,Unit name,Category,Source,Location,Description,State code,"
+                        "State,Closure,Assigned at,Deadline,Days overdue,Notice no.,Reworks,"
+                        "Escalations,Cycle,Last action,Last action at,Last action by,Latitude,"
+                        "Longitude")
+    chinese = run(sqlite_url, "--lang", "zh", "export", "board", "--format", "csv")
+    assert chinese.stdout.splitlines()[0].startswith("任务,责任单位,单位名称,问题类别,来源,")
     by_task = {line.split(",", 1)[0]: line for line in lines[1:]}
     one = by_task[task_id_for(f"{SOURCE}\n1")]
     assert one == (f"{task_id_for(f'{SOURCE}{chr(10)}1')},JS01,幸福社区,环境卫生,inspection,"
-                   "幸福路12号,电线杆牛皮癣,closed,已销号,verified,2024-05-03 10:00:00,"
+                   "幸福路12号,电线杆牛皮癣,closed,closed,verified,2024-05-03 10:00:00,"
                    "2024-05-10,0,,0,0,1,Closed,2024-05-08 16:30:00,admin (admin),,")
     assert sorted(by_task) == [first, second]
 

@@ -24,6 +24,7 @@ from projections import bulletin as bulletins
 from projections.evaluation import Evaluator
 from projections.fonts import cjk_font
 from projections.read import ReadSide
+from projections.sheet import EXPORT_COLUMNS
 from web import pages
 from web_support import World, build_world, client, client_for, read, world  # noqa: F401
 
@@ -133,7 +134,12 @@ def test_board_downloads_every_row_the_filters_keep_as_export_board_writes_them(
     answer = client.get("/board.csv?unit=JS01&sort=deadline")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    # The header row in the pages' language (Chinese here); read by the columns' keys.
+    header, *lines = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    assert header == [label for _key, label in EXPORT_COLUMNS]  # Chinese, as written
+    assert header[:3] == ["任务", "责任单位", "单位名称"]
+    rows = [dict(zip([key for key, _label in EXPORT_COLUMNS], line, strict=True))
+            for line in lines]
     expected = read.board(unit="JS01", sort="deadline")
     assert [r["task"] for r in rows] == [r["task"] for r in expected]
     assert [r["days_overdue"] for r in rows] == [str(r["days_overdue"]) for r in expected]
@@ -143,12 +149,12 @@ def test_board_downloads_every_row_the_filters_keep_as_export_board_writes_them(
     book = openpyxl.load_workbook(io.BytesIO(answer.content))
     cli = Cli(world.url)
     cli.ok("export", "board", "--format", "xlsx", "--output", str(tmp_path / "b.xlsx"),
-           "--unit", "JS01")
+           "--unit", "JS01", env={"TAIZHANG_LANG": "zh"})
     exported = openpyxl.load_workbook(tmp_path / "b.xlsx")
     def without_overdue(rows: object) -> list[list[object]]:  # the CLI counts from today
         return [[v for i, v in enumerate(r) if i != 12] for r in rows]  # type: ignore[attr-defined]
 
-    assert list(book["台账"].values)[0][12] == "days_overdue"
+    assert list(book["台账"].values)[0][12] == "超期天数"
     assert without_overdue(book["台账"].values) == without_overdue(exported["台账"].values)
     refused(client, "/board.pdf", 404, "no board format 'pdf'")
 

@@ -15,7 +15,7 @@ from domain.task import SOURCES, STATES
 from i18n import N_
 from ledger.audit import head_at
 from projections.read import ReadSide
-from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
+from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, headers, to_xlsx
 from web.app import Page, page
 
 PAGE_SIZE = 50
@@ -72,13 +72,13 @@ def board_file(p: Page) -> Response:
         raise HTTPException(404, f"no board format {fmt!r}: csv or xlsx")
     filters, read = _board_filters(p)
     sort = p.query.choice("sort", ReadSide.SORTS, "task")
-    rows = board_sheet(p.read, read.board(**filters, sort=sort))
+    rows = board_sheet(p.read, read.board(**filters, sort=sort), p.server._)
     if fmt == "xlsx":
-        return Response(to_xlsx(rows), media_type=XLSX, headers={
+        return Response(to_xlsx(rows, p.server._), media_type=XLSX, headers={
             "Content-Disposition": 'attachment; filename="taizhang.xlsx"'})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([key for key, _ in EXPORT_COLUMNS])
+    writer.writerow(headers(p.server._))
     writer.writerows([["" if row.get(k) is None else row[k] for k, _ in EXPORT_COLUMNS]
                       for row in as_text(rows)])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
