@@ -74,3 +74,19 @@ def test_the_command_line_reads_the_catalogue_without_babel() -> None:
     code = ("import sys, cli, i18n; i18n.use('en'); assert i18n._('已签收') == 'acknowledged'; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'babel'], 'babel loaded'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_message_is_built_before_it_is_looked_up() -> None:
+    """``_(f"…")`` or ``_("…" % x)`` would look up text that is in no catalogue: values go
+    in through ``.format`` after the lookup."""
+    root = catalogue.ROOT
+    built = re.compile(r"\bN?_\(\s*(f[\"']|[\"'][^\"']*[\"']\s*(%|\+))")
+    found = [f"{path.relative_to(root)}:{n}"
+             for folder in ("commands", "projections", "web", "i18n")
+             for path in (root / folder).rglob("*.py")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if built.search(line)] + [
+        f"cli.py:{n}" for n, line in enumerate(
+            (root / "cli.py").read_text(encoding="utf-8").splitlines(), 1)
+        if built.search(line)]
+    assert found == []
