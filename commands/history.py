@@ -16,7 +16,6 @@ from domain.base import Refused
 from domain.task import Task
 from i18n import N_, _, labels
 from ledger.corrections import resolve
-from projections.events import who
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
@@ -60,7 +59,15 @@ def _late(days: int) -> str:
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
     return {**row, "occurred": _local(row["occurred_at"], zone),
             "recorded": _local(row["recorded_at"], zone, seconds=True),
-            "late": _late(row["late_days"]), "who": who(row)}
+            "late": _late(row["late_days"]), "who": _who(row)}
+
+
+def _who(row: dict[str, Any]) -> str:
+    """Who acted, and who entered it for them when that was someone else (代录)."""
+    acted = f"{row['actor']} ({labels.role(row['role'])})"
+    if row.get("entered_by"):
+        return _("{enterer} 代 {acted} 录入").format(enterer=row["entered_by"], acted=acted)
+    return acted
 
 
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,
