@@ -216,11 +216,11 @@ def test_a_proxy_entry_shows_in_history_timeline_and_the_exported_board(
     assert "entered by wang for li (inspector)" in started.ok("timeline")
     board = list(csv.DictReader(io.StringIO(started.ok("export", "board", "--format",
                                                        "csv"))))
-    assert board[0]["last_action_by"] == "wang (admin)"
+    assert board[0]["Last action by"] == "wang (admin)"
     started.ok("task", "ack", "T-000001", as_="zhao")
     board = list(csv.DictReader(io.StringIO(started.ok("export", "board", "--format",
                                                        "csv"))))
-    assert board[0]["last_action_by"] == "entered by wang for zhao (unit)"
+    assert board[0]["Last action by"] == "entered by wang for zhao (unit)"
 
 
 def test_database_roles_are_for_postgresql_only(started: Cli) -> None:

@@ -327,9 +327,9 @@ def test_coordinates_are_kept_and_shown(tmp_path: Path) -> None:
     exported = cli.ok("export", "board", "--format", "csv").splitlines()
     header = exported[0].split(",")
     lines = {line.split(",")[0]: line.split(",") for line in exported[1:]}
-    assert lines[placed["task"]][header.index("latitude")] == "39.2904"
-    assert lines[placed["task"]][header.index("longitude")] == "-76.6122"
-    assert lines[unplaced["task"]][header.index("latitude")] == ""
+    assert lines[placed["task"]][header.index("Latitude")] == "39.2904"
+    assert lines[placed["task"]][header.index("Longitude")] == "-76.6122"
+    assert lines[unplaced["task"]][header.index("Latitude")] == ""
     cli.close()
     # Open311 readers (311 dashboards) get them as the specification's lat and long.
     world = World(cli.url, Clock(datetime.now(timezone.utc)), datetime.now(timezone.utc), 0)
