@@ -84,7 +84,7 @@ def open_ledger(url: str, chained: bool) -> Ledger:
 
 
 def make_tasks(ledger: Ledger, count: int) -> list[str]:
-    return [ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    return [ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                           location=f"幸福路{i}号", description="乱堆乱放",
                           deadline=date(2024, 3, 20), occurred_at=START)["task"]
             for i in range(count)]
@@ -92,7 +92,7 @@ def make_tasks(ledger: Ledger, count: int) -> list[str]:
 
 def escalate(ledger: Ledger, task_id: str) -> int:
     """One command: one event in one transaction."""
-    ledger.escalate("admin", task_id, reason="超期未整改，列入督办",
+    ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办",
                     occurred_at=START + timedelta(days=1))
     return 1
 

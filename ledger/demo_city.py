@@ -266,23 +266,25 @@ class City(Simulation):
             act.what()
 
     def _import_indicators(self, when: datetime) -> None:
-        Indicators(self.ledger).import_system("admin", INDICATORS, name="2024年版测评体系",
+        Indicators(self.ledger).import_system(actor_id="admin", rows=INDICATORS,
+                                              name="2024年版测评体系",
                                               source="全国文明城市测评体系（节选）",
                                               occurred_at=when)
 
     def _adopt_rules(self, when: datetime) -> None:
         Evaluations(self.ledger).adopt_rules(
-            "admin", text=RULES_V1, source=RULES_FILE, from_month=self.rules_from,
+            actor_id="admin", text=RULES_V1, source=RULES_FILE, from_month=self.rules_from,
             reason="试运行期结束，加严考核并纳入群众满意度", occurred_at=when)
 
     def _publish(self, month: str, when: datetime) -> None:
         Evaluations(self.ledger).publish(
-            "admin", month, lambda rules_for: self.freeze(month, rules_for), occurred_at=when)
+            actor_id="admin", month=month,
+            compute=lambda rules_for: self.freeze(month, rules_for), occurred_at=when)
         self.published.append(month)
 
     def _checkpoint(self, month: str, _: datetime) -> None:
         if month in self.published:
-            _, self.statement = record_checkpoint(self.ledger, AUDITOR,
+            _, self.statement = record_checkpoint(self.ledger, actor_id=AUDITOR,
                                                   note=f"{month}评比发布后存证", key=self.key)
 
     # --- targets, surveys and late findings (steps of the simulation) ----------------------

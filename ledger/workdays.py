@@ -150,9 +150,7 @@ class WorkingDayCommands:
 
     campaign: Any
     actor: Any
-    save: Any
-    _when: Any
-    _retrying: Any
+    write: Any
 
     def work_calendar(self, campaign: Campaign | None = None) -> Calendar:
         """The official calendar with the campaign's own days, as recorded now."""
@@ -165,7 +163,7 @@ class WorkingDayCommands:
             return deadline, None
         return self.work_calendar(campaign).resolve(deadline, start)
 
-    def add_local_day(self, actor_id: str, day: date, kind: str, reason: str,
+    def add_local_day(self, *, actor_id: str | None, day: date, kind: str, reason: str,
                       occurred_at: Any = None) -> dict[str, Any]:
         """Record a local holiday or working day of the campaign."""
         try:
@@ -173,14 +171,14 @@ class WorkingDayCommands:
         except UnknownYear:
             official_workday = None
 
-        def attempt() -> dict[str, Any]:
+        def add(work: Any) -> dict[str, Any]:
             actor = self.actor(actor_id)
             campaign = self.campaign()
             campaign.add_local_day(day, kind, reason, official_workday=official_workday,
-                                   actor=actor, occurred_at=self._when(occurred_at)[0])
-            self.save(campaign)
+                                   actor=actor, occurred_at=work.moment(occurred_at)[0])
+            work.save(campaign)
             return {"day": day.isoformat(), "kind": kind, "reason": reason.strip()}
-        return self._retrying(attempt)
+        return self.write(add)
 
     def describe_calendar(self, year: int | None = None) -> list[dict[str, Any]]:
         """The campaign's local days (of ``year``, or all), each with what the official
