@@ -29,7 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.evaluation import first_day, last_day, month_add
+from domain.months import first_day, last_day, month_add
 from domain.registry import Person
 from domain.survey import Survey
 from domain.target import TargetTask

@@ -16,8 +16,9 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.base import NotFound, Refused
-from domain.evaluation import (Evaluation, Rules, check_month, digest_text, month_of,
-                               months_between)
+from domain.evaluation import Evaluation
+from domain.months import check_month, month_of, months_between
+from domain.rules import Rules, digest_text
 from ledger.app import Ledger
 from ledger.presenters import plain
 from ledger.unit_of_work import UnitOfWork

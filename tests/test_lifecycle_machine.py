@@ -523,7 +523,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @invariant()
     def visits_agree_with_the_model(self) -> None:
         for visit_id, expected in self.visits_model.items():
-            stored = self.reader._get(Inspection, visit_id, "inspection")
+            stored = self.reader.load(Inspection, visit_id, "inspection")
             assert (stored.unit, stored.withdrawn is not None) == (expected.unit,
                                                                    expected.withdrawn)
 
