@@ -35,8 +35,10 @@ from eventsourcing.utils import get_topic  # noqa: E402
 from benchmarks.bench_commands import START, seed  # noqa: E402
 from domain.task import Task  # noqa: E402
 from ledger import audit  # noqa: E402
-from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
+from ledger.app import Ledger  # noqa: E402
 from ledger.store import Store, StoreURL  # noqa: E402
+from ledger.tasks import TASK_PREFIX  # noqa: E402
+from ledger.unit_of_work import sequence_id  # noqa: E402
 
 GOAL = 0.85
 

@@ -23,8 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.task import Task  # noqa: E402
-from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
+from ledger.app import Ledger  # noqa: E402
 from ledger.store import Store  # noqa: E402
+from ledger.tasks import TASK_PREFIX  # noqa: E402
+from ledger.unit_of_work import sequence_id  # noqa: E402
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -66,7 +66,7 @@ def assign(ledger: Any, i: int) -> str:
 def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
            results: Any) -> None:
     """One writer process: commands until the time is up; reports what it did."""
-    from ledger.app import Conflict
+    from ledger.unit_of_work import Conflict
 
     store = Store(url)
     ledger = store.ledger

@@ -32,25 +32,15 @@ from ledger.codec import DateAsISO, FastJSONTranscoder, LedgerMapper
 from ledger.extensions import ExtensionCommands
 from ledger.presenters import describe_task, event_details
 from ledger.registries import RegistryCommands
-from ledger.tasks import INSPECTION_PREFIX, TASK_PREFIX, Finding, TaskCommands
-from ledger.unit_of_work import (
-    ATTEMPTS,
-    Conflict,
-    UnitOfWork,
-    Wanted,
-    load_many,
-    retrying,
-    sequence_id,
-    utc_now,
-)
+from ledger.tasks import Finding, TaskCommands
+from ledger.unit_of_work import UnitOfWork, Wanted, load_many, retrying, utc_now
 from ledger.workdays import WorkingDayCommands
 
 R = TypeVar("R")
 A = TypeVar("A", bound=LedgerAggregate)
 
-# Names the rest of the project imports from here (their homes are the modules above).
-__all__ = ["ATTEMPTS", "INSPECTION_PREFIX", "TASK_PREFIX", "Conflict", "Finding", "Ledger",
-           "describe_task", "sequence_id", "utc_now"]
+# Also imported from here by commands/ and web/ (their homes are the modules above).
+__all__ = ["Finding", "Ledger", "utc_now"]
 
 
 class Ledger(TaskCommands, RegistryCommands, WorkingDayCommands, ExtensionCommands,

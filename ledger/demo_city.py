@@ -33,12 +33,13 @@ from domain.months import first_day, last_day, month_add
 from domain.registry import Person
 from domain.survey import Survey
 from domain.target import TargetTask
-from ledger.app import Ledger, sequence_id
+from ledger.app import Ledger
 from ledger.audit import record_checkpoint
 from ledger.demo import Scale, Simulation, _Step
 from ledger.demo_entries import NOTIFIED, Entries
 from ledger.evaluation import Evaluations, Frozen, RulesVersion
 from ledger.indicators import SURVEY_PREFIX, TARGET_PREFIX, Indicators
+from ledger.unit_of_work import sequence_id
 
 CITY = Scale(streets=3, communities_per_street=5, departments=6, properties=3,
              inspectors=4, months=7, inspections_per_unit_month=4.0)

@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 
 from domain.base import Refused
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY, Campaign
+
+if TYPE_CHECKING:
+    from ledger.unit_of_work import UnitOfWork
 
 # "7工作日", "7个工作日", "7个工作日内", "7wd", "7 working days" (full-width digits too).
 WORKING_DAYS = re.compile(r"^(\d{1,3})\s*(?:个\s*)?(?:工作日|wd|working\s*days?)\s*内?$",
@@ -171,7 +174,7 @@ class WorkingDayCommands:
         except UnknownYear:
             official_workday = None
 
-        def add(work: Any) -> dict[str, Any]:
+        def add(work: UnitOfWork) -> dict[str, Any]:
             actor = self.actor(actor_id)
             campaign = self.campaign()
             campaign.add_local_day(day, kind, reason, official_workday=official_workday,

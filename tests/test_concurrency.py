@@ -26,9 +26,10 @@ import cli
 from domain.base import NotFound, Refused
 from domain.registry import Unit
 from eventsourcing.persistence import IntegrityError
-from ledger.app import Conflict, Finding
 from ledger.chain import GENESIS, link
 from ledger.store import Store
+from ledger.tasks import Finding
+from ledger.unit_of_work import Conflict
 from projections.engine import Context, decode, fold_in_memory
 from projections.read import ReadSide, all_projections
 

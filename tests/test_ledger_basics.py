@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 
 from domain.base import NotFound, Refused
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.store import Store
+from ledger.tasks import Finding
 
 
 def test_task_lifecycle_is_stored_and_reloaded(seeded: Ledger) -> None:

@@ -33,8 +33,9 @@ from hypothesis.stateful import (
 
 from domain.base import DomainError
 from domain.inspection import Inspection
-from ledger.app import Ledger, describe_task
+from ledger.app import Ledger
 from ledger.corrections import Corrections
+from ledger.presenters import describe_task
 from ledger.store import Store
 from projections.evaluation import Evaluator
 from projections.read import ReadSide

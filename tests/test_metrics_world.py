@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 from domain.base import DomainError
 from domain.task import SOURCES
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
+from ledger.tasks import Finding
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 3, 1, 9, 0, tzinfo=ZONE)

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.chain import stamp
 from ledger.store import Store
+from ledger.tasks import Finding
 from projections.board import Board
 from projections.engine import Context, Fact, Key, Projection, Projector, Rows, utc_stamp
 from projections.events import EventIndex

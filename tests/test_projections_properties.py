@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from conftest import Clock, new_postgres_url, seed_campaign
 from domain.base import DomainError
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.corrections import Corrections
 from ledger.indicators import Indicators
 from ledger.store import Store
+from ledger.tasks import Finding
 from projections.read import ReadSide
 
 MEMBERS = {"JS01": "zhao", "JS02": "qian"}

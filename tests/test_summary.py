@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.base import NotFound, Refused
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.demo import Scale, Simulation
 from ledger.evaluation import Evaluations
 from ledger.indicators import Indicators
 from ledger.store import Store
+from ledger.tasks import Finding
 from projections.evaluation import Evaluator
 from projections.read import ReadSide
 from projections.summary import Period, Summary, number, paragraph, summary_of
