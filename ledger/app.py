@@ -33,7 +33,7 @@ from ledger.extensions import ExtensionCommands
 from ledger.presenters import describe_task, event_details
 from ledger.registries import RegistryCommands
 from ledger.tasks import Finding, TaskCommands
-from ledger.unit_of_work import UnitOfWork, Wanted, load_many, retrying, utc_now
+from ledger.unit_of_work import GIVES_UP, UnitOfWork, Wanted, load_many, retrying, utc_now
 from ledger.workdays import WorkingDayCommands
 
 R = TypeVar("R")
@@ -78,10 +78,13 @@ class Ledger(TaskCommands, RegistryCommands, WorkingDayCommands, ExtensionComman
 
     # --- the unit of work ----------------------------------------------------------------
 
-    def write(self, attempt: Callable[[UnitOfWork], R], **options: Any) -> R:
+    def write(self, attempt: Callable[[UnitOfWork], R], *,
+              on_conflict: Callable[[], None] | None = None,
+              gives_up: str = GIVES_UP) -> R:
         """Run ``attempt`` (load, decide, save) as one unit of work, retried on conflict
-        (``ledger.unit_of_work.retrying``, whose ``options`` these are)."""
-        return retrying(self, attempt, **options)
+        (``on_conflict`` looks at the store again first); ``Conflict`` saying ``gives_up``
+        when others kept changing the same records."""
+        return retrying(self, attempt, on_conflict=on_conflict, gives_up=gives_up)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[int]:  # type: ignore[override]
         """Store the aggregates' new events in one transaction; returns their positions.

@@ -39,6 +39,7 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 ATTEMPTS = 5
 ID_DIGITS = 6
+GIVES_UP = "others kept changing the same records; nothing was written, try again"
 
 Wanted = tuple[type[LedgerAggregate], str, str]  # class, id, the label its errors name
 
@@ -128,8 +129,7 @@ class UnitOfWork:
 
 def retrying(ledger: Ledger, attempt: Callable[[UnitOfWork], R], *,
              on_conflict: Callable[[], None] | None = None,
-             gives_up: str = "others kept changing the same records; nothing was written, "
-                             "try again") -> R:
+             gives_up: str = GIVES_UP) -> R:
     """Run ``attempt`` until it saves without a conflict (``ATTEMPTS`` times at most; then
     :class:`Conflict` saying ``gives_up``). ``on_conflict`` looks again at the store
     before the next attempt."""
