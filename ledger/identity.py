@@ -22,10 +22,11 @@ from domain.base import Actor, LedgerAggregate, NotFound, Refused
 from domain.registry import Person
 from domain.roles import ADMIN, authorize
 
-from ledger.unit_of_work import UnitOfWork
+from ledger.unit_of_work import moment
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
+    from ledger.unit_of_work import UnitOfWork
 
 
 ACCOUNT_PREFIX = "account:"
@@ -167,7 +168,7 @@ class Accounts:
             raise Refused(f"{admin_id} is {admin.role}: only an administrator adopts a "
                           "ledger begun before accounts were bound")
         bound = Account.bind_new(ledger.account, person, actor=admin,
-                                 occurred_at=UnitOfWork(ledger).moment(occurred_at)[0])
+                                 occurred_at=moment(ledger.clock, occurred_at)[0])
         # Not retried: a conflict can only mean that another account was bound meanwhile.
         ledger.save(bound)
         return {"account": bound.account, "person": admin_id}

@@ -13,7 +13,7 @@ from domain.base import NotFound, Refused
 from domain.registry import Campaign, Person, Unit, check_code
 from ledger import identity
 from ledger.presenters import describe_campaign, describe_person, describe_unit
-from ledger.unit_of_work import UnitOfWork, forget_cached
+from ledger.unit_of_work import UnitOfWork, forget_cached, moment
 
 
 class RegistryCommands:
@@ -21,6 +21,7 @@ class RegistryCommands:
 
     account: str
     actor: Any
+    clock: Any
     campaign: Any
     unit: Any
     person: Any
@@ -34,7 +35,7 @@ class RegistryCommands:
                        occurred_at: datetime | None = None) -> dict[str, Any]:
         """Start the ledger's campaign with its first administrator, bound to the account
         that starts it."""
-        when, _ = UnitOfWork(self).moment(occurred_at)  # type: ignore[arg-type]
+        when, _ = moment(self.clock, occurred_at)
         try:
             existing = self.campaign()
         except NotFound:

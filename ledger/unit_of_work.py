@@ -97,10 +97,7 @@ class UnitOfWork:
 
     def moment(self, occurred_at: datetime | None) -> tuple[datetime, datetime]:
         """When the act happened (default now), and now; never in the future."""
-        now = self.ledger.clock()
-        when = occurred_at if occurred_at is not None else now
-        check_moment(when, now)
-        return when, now
+        return moment(self.ledger.clock, occurred_at)
 
     def context(self, actor_id: str | None, occurred_at: datetime | None) -> Context:
         """The actor (``None``: the account's own person), the campaign's zone (refused if
@@ -125,6 +122,16 @@ class UnitOfWork:
     def save(self, *aggregates: Any) -> list[int]:
         """The aggregates' new events, in one transaction; their positions."""
         return self.ledger.save(*aggregates)
+
+
+def moment(clock: Callable[[], datetime], occurred_at: datetime | None
+           ) -> tuple[datetime, datetime]:
+    """When an act happened (``occurred_at``, default now) and now, by ``clock``; refused
+    if it lies in the future."""
+    now = clock()
+    when = occurred_at if occurred_at is not None else now
+    check_moment(when, now)
+    return when, now
 
 
 def retrying(ledger: Ledger, attempt: Callable[[UnitOfWork], R], *,
