@@ -108,7 +108,7 @@ class UnitOfWork:
     def acting_on(self, actor_id: str | None, occurred_at: datetime | None,
                   kind: type[A], key: str, label: str) -> tuple[Context, A]:
         """The context and one aggregate, the actor and the aggregate in one read."""
-        from ledger import identity  # (which builds units of work itself)
+        from ledger import identity  # (here, not above: identity imports this module)
         actor, (found,) = identity.acting(self.ledger, actor_id, (kind, key, label))
         return self._context(actor, occurred_at), found  # type: ignore[return-value]
 
