@@ -39,8 +39,8 @@ from eventsourcing.persistence import StoredEvent
 from domain.audit import HASH_PATTERN, AuditLog, Checkpoint
 from domain.base import DomainError
 from ledger.app import Ledger
-from ledger.unit_of_work import UnitOfWork
 from ledger.chain import GENESIS, ChainBroken, Record, fits, odd_detail
+from ledger.unit_of_work import UnitOfWork
 
 STATEMENT = "taizhang checkpoint"
 EXPORT_FORMAT = "taizhang audit export"

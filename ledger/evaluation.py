@@ -21,8 +21,8 @@ from domain.months import check_month, month_of, months_between
 from domain.rules import Rules, digest_text
 from ledger.app import Ledger
 from ledger.presenters import plain
-from ledger.unit_of_work import UnitOfWork
 from ledger.rules import default_text
+from ledger.unit_of_work import UnitOfWork
 
 SHIPPED = "shipped default"
 
