@@ -5,6 +5,8 @@ aggregate whose event changed between two releases."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import field
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+import domain
 from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent
 from ledger import audit
 from ledger.app import Ledger
@@ -93,3 +96,43 @@ def test_an_event_of_the_current_version_is_stored_with_it_and_read_as_is(seeded
     assert seeded.load(Notebook, "notebook:2", "notebook").notes == [
         ("旧的", "zh", False), ("stairs cleared", "en", False)]
     assert audit.verify(seeded).broken is None
+
+
+def missing_upcasters(event_class: type) -> list[str]:
+    """The upcasters an event class of version N lacks (it needs ``upcast_v1_v2`` …
+    ``upcast_vN-1_vN``, each a static method on the class)."""
+    version = getattr(event_class, "class_version", 1)
+    assert isinstance(version, int) and version >= 1, (event_class, version)
+    return [f"{event_class.__qualname__}.upcast_v{v}_v{v + 1}" for v in range(1, version)
+            if not callable(getattr(event_class, f"upcast_v{v}_v{v + 1}", None))]
+
+
+def every_event_class() -> list[type]:
+    for module in pkgutil.iter_modules(domain.__path__):
+        importlib.import_module(f"domain.{module.name}")
+    found, todo = [], [LedgerEvent]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return [cls for cls in found if cls.__module__.startswith("domain.")]
+
+
+def test_every_versioned_event_of_the_domain_can_upcast_each_older_version() -> None:
+    events = every_event_class()
+    assert len(events) > 40
+    assert [name for cls in events for name in missing_upcasters(cls)] == []
+
+
+def test_a_version_without_its_upcaster_is_found() -> None:
+    assert missing_upcasters(Notebook.Noted) == []
+
+    class Skipped(LedgerEvent):
+        class_version = 3
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["text"] = state.pop("note")
+
+    assert missing_upcasters(Skipped) == [
+        "test_a_version_without_its_upcaster_is_found.<locals>.Skipped.upcast_v2_v3"]
