@@ -1,15 +1,20 @@
-"""Comparing each maintained read model with its rebuild, in the database."""
+"""Verifying the read models: each rebuilt into scratch tables beside the maintained one, and
+the two compared in the database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from projections.facts import Key
 from projections.projection import Projection
+
+if TYPE_CHECKING:
+    from projections.engine import Projector
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,68 @@ class Verification:
     def equal(self) -> bool:
         return not any(self.counts.values())
 
+
+
+def verify(projector: Projector, scratch: list[Projection],
+           progress: Callable[[int], None] | None, limit: int, batch: int) -> Verification:
+    """Rebuild every projection from zero into ``scratch`` (the same projections with
+    another table prefix) and compare each table with the maintained one, at the same
+    position. The scratch tables are dropped afterwards."""
+    from projections import engine
+
+    pairs = {p.name: p for p in scratch}
+    missing = [n for n in projector.names if n not in pairs]
+    if missing:
+        raise ValueError(f"no scratch projection for {', '.join(missing)}")
+    projector.catch_up()
+    for projection in scratch:
+        projection.metadata.drop_all(projector.engine)
+        projection.metadata.create_all(projector.engine)
+    built = dict.fromkeys(projector.names, 0)
+    try:
+        while True:
+            at = projector.positions()
+            _fold_scratch(projector, pairs, built, at, progress, batch)
+            with projector.engine.begin() as conn:
+                # Holding the positions, nobody moves the maintained tables meanwhile.
+                if engine._lock(conn, projector.names) != at:
+                    continue
+                counts: dict[str, int] = {}
+                differences: list[Difference] = []
+                for projection in projector.projections:
+                    count, found = _compare(conn, projection, pairs[projection.name],
+                                            limit - len(differences))
+                    counts[projection.name] = count
+                    differences.extend(found)
+                return Verification(at, counts, differences)
+    finally:
+        for projection in scratch:
+            projection.metadata.drop_all(projector.engine)
+
+
+def _fold_scratch(projector: Projector, pairs: dict[str, Projection], built: dict[str, int],
+                  at: dict[str, int], progress: Callable[[int], None] | None,
+                  batch: int) -> None:
+    """Fold the facts up to ``at`` into the scratch projections, each from where it is."""
+    from projections import engine
+
+    while True:
+        behind = [built[n] for n in built if built[n] < at[n]]
+        if not behind:
+            return
+        facts, _ = projector._facts(min(behind), max(at.values()), batch)
+        if not facts:
+            return
+        ctx = projector._context()
+        with engine._without_gc(), projector.engine.begin() as conn:
+            for name, projection in pairs.items():
+                mine = [f for f in facts if built[name] < f.position <= at[name]]
+                if mine:
+                    engine.apply_facts(conn, projection, mine, ctx)
+        for name in built:
+            built[name] = max(built[name], min(at[name], facts[-1].position))
+        if progress:
+            progress(len(facts))
 
 
 def _comparable(column: sa.Column[Any]) -> sa.ColumnElement[Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import tzinfo
 from typing import Any
 
@@ -31,15 +31,20 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.chain import GENESIS, Record, Tampered
 from ledger.store import CREATION_LOCK
-from projections.compare import Difference, Verification, _compare
+from projections.compare import Difference, Verification, verify
 from projections.facts import Context, Fact, Key, decode, loads, utc_stamp
-from projections.positions import POSITIONS, Standing, add_hash_column
+from projections.positions import (POSITIONS, Outdated, Standing, add_hash_column,
+                                   recorded_versions)
 from projections.projection import Projection
 from projections.rows import Rows, _insert, _load, _loader, write_rows
 
 __all__ = ["BATCH", "POSITIONS", "Context", "Difference", "Fact", "Key", "Projection",
-           "Projector", "Rows", "Verification", "apply_facts", "decode", "fold_facts",
+           "Outdated", "Projector", "Rows", "Upgrading", "Verification", "apply_facts", "decode", "fold_facts",
            "fold_in_memory", "loads", "utc_stamp", "write_rows", "_insert", "_load"]
+
+# Told which projections are rebuilt for a new version and how many facts the rebuild
+# folds, gives what to tell each batch's count to (a progress bar, or nothing).
+Upgrading = Callable[[list[Outdated], int], AbstractContextManager[Callable[[int], None]]]
 
 BATCH = 2000
 REBUILD_BATCH = 5000
@@ -70,9 +75,12 @@ class Projector:
 
     def __init__(self, engine: Engine, read: Callable[[int, int | None], Iterator[Record]],
                  zone: Callable[[], tzinfo | None], projections: list[Projection],
-                 head: Callable[[], int] | None = None, chain: str | None = None) -> None:
+                 head: Callable[[], int] | None = None, chain: str | None = None,
+                 upgrading: Upgrading | None = None) -> None:
         """``chain``: the event table in the same database, whose hashes the positions
-        are checked against before every catch-up (None: not checked)."""
+        are checked against before every catch-up (None: not checked). ``upgrading``:
+        told which projections another version built, and how many facts their rebuild
+        folds, it gives what to tell the rebuild's progress to (see :meth:`upgrade`)."""
         self.engine = engine
         self.chain = None if chain is None else sa.table(
             chain, sa.column("notification_id", sa.BigInteger), sa.column("hash", sa.String))
@@ -81,6 +89,7 @@ class Projector:
         self.projections = projections
         self.head = head
         self.names = [p.name for p in projections]
+        self.upgrading = upgrading
         self._created = False
 
     def create_tables(self) -> None:
@@ -97,16 +106,13 @@ class Projector:
                 if attempt == CREATE_ATTEMPTS - 1:
                     raise
         self._created = True
+        self.upgrade()
 
     def _create_tables(self) -> None:
         with self.engine.begin() as conn:
             # In one transaction, one process at a time: the others wait, then find
             # everything made.
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(CREATION_LOCK), {"schema": conn.execute(
-                    sa.text("SELECT current_schema()")).scalar_one()})
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock, taken first
+            _exclusive(conn)
             POSITIONS.metadata.create_all(conn)
             add_hash_column(conn)
             for projection in self.projections:
@@ -114,9 +120,44 @@ class Projector:
             for index in self._indexes():
                 index.create(conn, checkfirst=True)  # those a failed rebuild left out
             known = {r[0] for r in conn.execute(sa.select(POSITIONS.c.projection))}
-            missing = [{"projection": n, "position": 0} for n in self.names if n not in known]
+            missing = [{"projection": p.name, "position": 0, "version": p.version}
+                       for p in self.projections if p.name not in known]
             if missing:
                 conn.execute(POSITIONS.insert(), missing)
+
+    def upgrade(self) -> list[Outdated]:
+        """Rebuild each projection whose rows another version of it built than the code's
+        (``Projection.version`` against the version its position row records): its tables
+        dropped and made afresh — a changed table too, which ``create_all`` never alters
+        —, its position back to 0 with the code's version, in one transaction under the
+        creation lock; then the log folded into it as a rebuild folds. (Interrupted, the
+        next catch-up goes on from where it stopped.) Returns what was rebuilt."""
+        wanted = {p.name: p.version for p in self.projections}
+        with self.engine.connect() as conn:
+            built = recorded_versions(conn, self.names)
+        if all(built.get(name, version) == version for name, version in wanted.items()):
+            return []
+        with self.engine.begin() as conn:
+            _exclusive(conn)
+            built = recorded_versions(conn, self.names)  # another process may have done it
+            outdated = [Outdated(p.name, built[p.name], p.version) for p in self.projections
+                        if built.get(p.name, p.version) != p.version]
+            stale = [p for p in self.projections if p.name in {o.projection for o in outdated}]
+            for projection in stale:
+                projection.metadata.drop_all(conn)
+                projection.metadata.create_all(conn)
+                conn.execute(POSITIONS.update().where(POSITIONS.c.projection == projection.name)
+                             .values(position=0, hash=GENESIS, version=projection.version))
+        if not stale:
+            return []
+        again = Projector(self.engine, self.read, self.zone, stale, self.head)
+        again._created = True
+        if self.upgrading is None:
+            again.rebuild()
+        else:
+            with self.upgrading(outdated, self.head() if self.head else 0) as progress:
+                again.rebuild(progress=progress)
+        return outdated
 
     def positions(self) -> dict[str, int]:
         """Each projection's position: the last fact it has folded."""
@@ -235,8 +276,10 @@ class Projector:
                     conn.execute(table.delete())
             for index in indexes:
                 index.drop(conn)
-            conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
-                         .values(position=0, hash=GENESIS))
+            for projection in self.projections:
+                conn.execute(POSITIONS.update()
+                             .where(POSITIONS.c.projection == projection.name)
+                             .values(position=0, hash=GENESIS, version=projection.version))
         folded = self._refold(progress, batch, window)
         with self.engine.begin() as conn:
             for index in indexes:
@@ -294,57 +337,8 @@ class Projector:
                limit: int = 20, batch: int = BATCH) -> Verification:
         """Rebuild every projection from zero into ``scratch`` (the same projections with
         another table prefix) and compare each table with the maintained one, at the same
-        position. The scratch tables are dropped afterwards."""
-        pairs = {p.name: p for p in scratch}
-        missing = [n for n in self.names if n not in pairs]
-        if missing:
-            raise ValueError(f"no scratch projection for {', '.join(missing)}")
-        self.catch_up()
-        for projection in scratch:
-            projection.metadata.drop_all(self.engine)
-            projection.metadata.create_all(self.engine)
-        built = dict.fromkeys(self.names, 0)
-        try:
-            while True:
-                at = self.positions()
-                self._fold_scratch(pairs, built, at, progress, batch)
-                with self.engine.begin() as conn:
-                    # Holding the positions, nobody moves the maintained tables meanwhile.
-                    if _lock(conn, self.names) != at:
-                        continue
-                    counts: dict[str, int] = {}
-                    differences: list[Difference] = []
-                    for projection in self.projections:
-                        count, found = _compare(conn, projection, pairs[projection.name],
-                                                limit - len(differences))
-                        counts[projection.name] = count
-                        differences.extend(found)
-                    return Verification(at, counts, differences)
-        finally:
-            for projection in scratch:
-                projection.metadata.drop_all(self.engine)
-
-    def _fold_scratch(self, pairs: dict[str, Projection], built: dict[str, int],
-                      at: dict[str, int], progress: Callable[[int], None] | None,
-                      batch: int) -> None:
-        while True:
-            behind = [built[n] for n in built if built[n] < at[n]]
-            if not behind:
-                return
-            facts, _ = self._facts(min(behind), max(at.values()), batch)
-            if not facts:
-                return
-            ctx = self._context()
-            with _without_gc(), self.engine.begin() as conn:
-                for name, projection in pairs.items():
-                    mine = [f for f in facts if built[name] < f.position <= at[name]]
-                    if mine:
-                        apply_facts(conn, projection, mine, ctx)
-            for name in built:
-                built[name] = max(built[name], min(at[name], facts[-1].position))
-            if progress:
-                progress(len(facts))
-
+        position (``projections/compare.py``)."""
+        return verify(self, scratch, progress, limit, batch)
 
 
 @contextmanager
@@ -357,6 +351,15 @@ def _folding(projection: Projection, facts: list[Fact]) -> Iterator[None]:
         raise Tampered(f"read model {projection.name} cannot fold the events at positions "
                        f"{facts[0].position}–{facts[-1].position} "
                        f"({type(e).__name__}: {e})") from None
+
+
+def _exclusive(conn: Connection) -> None:
+    """Take, for this transaction, the lock under which read models' tables are made."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(CREATION_LOCK), {"schema": conn.execute(
+            sa.text("SELECT current_schema()")).scalar_one()})
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite's write lock, taken first
 
 
 def _lock(conn: Connection, names: list[str]) -> dict[str, int]:
