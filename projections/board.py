@@ -24,6 +24,74 @@ from projections.rows import Rows
 TASK_FIELDS_CORRECTABLE = ("category", "location", "description", "source")
 
 
+# The board's handlers: each changes the task's row (its state moved already by the
+# lifecycle's table) as its event says.
+
+def _assigned(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    d = fact.data
+    row.update({
+        "task": fact.originator_id, "unit": d["unit"], "category": d["category"],
+        "source": d["source"], "location": d["location"],
+        "description": d["description"], "closure": None, "acknowledged": False,
+        "notice_no": None, "deadline": d["deadline"], "deadline_set_by": 1, "cycle": 1,
+        "rework_count": 0, "escalations": 0, "inspection": d["inspection"],
+        "assigned_at": ctx.utc(fact.occurred_at),
+        "assigned_on": ctx.local_date(fact.occurred_at)})
+
+
+def _acted(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    """An event that changes nothing but the last action."""
+
+
+def _acknowledged(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["acknowledged"] = True
+
+
+def _notice(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    d = fact.data
+    row["notice_no"] = d["notice_no"]
+    if d["deadline"] is not None:
+        row.update(deadline=d["deadline"], deadline_set_by=fact.version)
+
+
+def _failed(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["rework_count"] += 1
+
+
+def _extended(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row.update(deadline=fact.data["deadline"], deadline_set_by=fact.version)
+
+
+def _escalated(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["escalations"] += 1
+
+
+def _closed(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["closure"] = fact.data["closure"]
+
+
+def _reopened(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row.update(closure=None, cycle=row["cycle"] + 1, deadline=fact.data["deadline"],
+               deadline_set_by=fact.version)
+
+
+def _reassigned(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row.update(unit=fact.data["unit"], acknowledged=False)
+
+
+def _corrected(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    d = fact.data
+    changes = d["changes"]
+    for field in TASK_FIELDS_CORRECTABLE:
+        if field in changes:
+            row[field] = changes[field]
+    if "deadline" in changes:
+        row["deadline"] = changes["deadline"]
+    if d["corrects"] == 1 and "occurred_at" in changes:
+        row.update(assigned_at=ctx.utc(changes["occurred_at"]),
+                   assigned_on=ctx.local_date(changes["occurred_at"]))
+
+
 class Board(Projection):
     """Every task's current state: unit, category, state, deadline, rework, last action."""
 
@@ -86,62 +154,6 @@ class Board(Projection):
         if event is Task.Assigned and d.get("latitude") is not None:
             rows.put("places", key, {"task": fact.originator_id, "latitude": d["latitude"],
                                      "longitude": d["longitude"]})
-
-    # Each handler changes the task's row (its state moved already) as its event says.
-
-    def _assigned(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        d = fact.data
-        row.update({
-            "task": fact.originator_id, "unit": d["unit"], "category": d["category"],
-            "source": d["source"], "location": d["location"],
-            "description": d["description"], "closure": None, "acknowledged": False,
-            "notice_no": None, "deadline": d["deadline"], "deadline_set_by": 1, "cycle": 1,
-            "rework_count": 0, "escalations": 0, "inspection": d["inspection"],
-            "assigned_at": ctx.utc(fact.occurred_at),
-            "assigned_on": ctx.local_date(fact.occurred_at)})
-
-    def _acted(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        """An event that changes nothing but the last action."""
-
-    def _acknowledged(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row["acknowledged"] = True
-
-    def _notice(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        d = fact.data
-        row["notice_no"] = d["notice_no"]
-        if d["deadline"] is not None:
-            row.update(deadline=d["deadline"], deadline_set_by=fact.version)
-
-    def _failed(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row["rework_count"] += 1
-
-    def _extended(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row.update(deadline=fact.data["deadline"], deadline_set_by=fact.version)
-
-    def _escalated(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row["escalations"] += 1
-
-    def _closed(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row["closure"] = fact.data["closure"]
-
-    def _reopened(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row.update(closure=None, cycle=row["cycle"] + 1, deadline=fact.data["deadline"],
-                   deadline_set_by=fact.version)
-
-    def _reassigned(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        row.update(unit=fact.data["unit"], acknowledged=False)
-
-    def _corrected(row: dict[str, Any], fact: Fact, ctx: Context) -> None:  # noqa: N805
-        d = fact.data
-        changes = d["changes"]
-        for field in TASK_FIELDS_CORRECTABLE:
-            if field in changes:
-                row[field] = changes[field]
-        if "deadline" in changes:
-            row["deadline"] = changes["deadline"]
-        if d["corrects"] == 1 and "occurred_at" in changes:
-            row.update(assigned_at=ctx.utc(changes["occurred_at"]),
-                       assigned_on=ctx.local_date(changes["occurred_at"]))
 
     handlers = {
         Task.Assigned: _assigned, Task.Acknowledged: _acknowledged, Task.NoticeIssued: _notice,

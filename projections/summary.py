@@ -342,11 +342,15 @@ class _Holder:
         return unit
 
 
+# The events (by the name a compacted event keeps) that hand a task to a unit.
+HANDED = (Task.Assigned.__name__, Task.Reassigned.__name__)
+
+
 def _holders(tasks: dict[str, list[dict[str, Any]]]) -> dict[str, _Holder]:
     holders: dict[str, _Holder] = defaultdict(_Holder)
     for task, events in tasks.items():
         for event in events:
-            if event["k"] in ("Assigned", "Reassigned"):
+            if event["k"] in HANDED:
                 holders[task].changes.append((datetime.fromisoformat(event["at"]),
                                               event["unit"]))
     return holders
