@@ -8,8 +8,10 @@ The lifecycle (see docs/domain.md, "The task lifecycle")::
     any open state ─void/duplicate/not responsible→ closed
     assigned/acknowledged/rectifying/reported ─reassign→ assigned
 
-Every method checks the state, the actor's role and the data before it triggers an event;
-a refused command raises :class:`Refused` and changes nothing.
+The transitions are one table, :data:`LIFECYCLE` (at the end of this module): the methods'
+state checks and the events' state changes read it, and so does the board's fold
+(``projections/board.py``). Every method checks the state, the actor's role and the data
+before it triggers an event; a refused command raises :class:`Refused` and changes nothing.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Move:
         if self.to is None or (self.only_from is not None and state not in self.only_from):
             return state
         return self.to
+
 
 class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""

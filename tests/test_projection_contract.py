@@ -6,18 +6,21 @@ forgotten by any of them fails here."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 
 import pytest
 
 from domain import kinds
 from domain.base import LedgerAggregate
 from domain.registry import Unit
-from domain.task import LIFECYCLE, STATES, Task, TaskEvent
+from domain.task import LIFECYCLE, OPEN, REPORTED, STATES, Move, Task, TaskEvent
 from projections.board import Board
+from projections.engine import Context, Fact, fold_in_memory
 from projections.metric_items import ROLES
 from projections.projection import contract_of, events_of, unaccounted
 from projections.read import all_projections
 from projections.summary import _Book
+from tests.test_domain_task import LI, NOW, ZONE, Story, refuses
 
 
 def problems() -> list[str]:
@@ -99,3 +102,37 @@ def test_the_lifecycle_table_names_only_the_tasks_states() -> None:
         assert move.to is None or move.to in STATES, event
         for state in STATES:
             assert move.after(state) in STATES
+
+
+def facts_of(task: Task) -> list[Fact]:
+    """A task's new events as the projections see them once stored (plain data)."""
+    found = []
+    for event in task.collect_events():
+        data = {k: v.isoformat() if isinstance(v, (date, datetime)) else v
+                for k, v in vars(event).items()}
+        found.append(Fact(event.originator_version, event.originator_id, event.originator_version,
+                          kinds.kind_of(type(event)), data, data["occurred_at"], "test",
+                          type(event)))
+    return found
+
+
+def test_the_aggregate_and_the_board_both_move_the_state_by_the_lifecycle_table(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Change one row of the table: the task and its board row both follow it (neither
+    repeats the state machine on its own)."""
+    monkeypatch.setitem(LIFECYCLE, Task.Escalated, Move(OPEN, REPORTED))
+    story = Story()
+    story.task.escalate(reason="超期", actor=LI, occurred_at=story.next(), now=NOW)
+    assert story.task.state == REPORTED
+    facts = facts_of(story.task)
+    # The table's guards too: a re-inspection is now taken after the escalation.
+    story.reinspect(passed=True)
+    assert story.task.state == "verified"
+    facts += facts_of(story.task)
+    for upto, state in ((2, REPORTED), (3, "verified")):
+        board = fold_in_memory(Board(), facts[:upto], Context(ZONE))
+        (row,) = board.table("tasks").values()
+        assert (row["state"], row["escalations"]) == (state, 1)
+    monkeypatch.undo()
+    again = Story()
+    refuses(again.task, "cannot be re-inspected", lambda: again.reinspect(passed=True))
