@@ -91,6 +91,7 @@ class Projector:
         self.names = [p.name for p in projections]
         self.upgrading = upgrading
         self._created = False
+        self._versioned = True  # whether the store keeps the versions (see add_hash_column)
 
     def create_tables(self) -> None:
         """Create the read models' tables and position rows (once per process). Two
@@ -114,13 +115,14 @@ class Projector:
             # everything made.
             _exclusive(conn)
             POSITIONS.metadata.create_all(conn)
-            add_hash_column(conn)
+            self._versioned = add_hash_column(conn)
             for projection in self.projections:
                 projection.metadata.create_all(conn)
             for index in self._indexes():
                 index.create(conn, checkfirst=True)  # those a failed rebuild left out
             known = {r[0] for r in conn.execute(sa.select(POSITIONS.c.projection))}
-            missing = [{"projection": p.name, "position": 0, "version": p.version}
+            missing = [{"projection": p.name, "position": 0}
+                       | ({"version": p.version} if self._versioned else {})
                        for p in self.projections if p.name not in known]
             if missing:
                 conn.execute(POSITIONS.insert(), missing)
@@ -132,6 +134,8 @@ class Projector:
         —, its position back to 0 with the code's version, in one transaction under the
         creation lock; then the log folded into it as a rebuild folds. (Interrupted, the
         next catch-up goes on from where it stopped.) Returns what was rebuilt."""
+        if not self._versioned:
+            return []
         wanted = {p.name: p.version for p in self.projections}
         with self.engine.connect() as conn:
             built = recorded_versions(conn, self.names)
@@ -279,7 +283,9 @@ class Projector:
             for projection in self.projections:
                 conn.execute(POSITIONS.update()
                              .where(POSITIONS.c.projection == projection.name)
-                             .values(position=0, hash=GENESIS, version=projection.version))
+                             .values(position=0, hash=GENESIS,
+                                     **({"version": projection.version}
+                                        if self._versioned else {})))
         folded = self._refold(progress, batch, window)
         with self.engine.begin() as conn:
             for index in indexes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
 from ledger.chain import GENESIS, Tampered
@@ -62,14 +63,28 @@ class Standing:
                         f"{self.found[:16]}…)")
 
 
-def add_hash_column(conn: Connection) -> None:
+def add_hash_column(conn: Connection) -> bool:
     """Positions kept before their hashes or versions were: the columns added, empty (a
     NULL hash: only the position is checked until the next fold stores the hash; a NULL
-    version: the rows of version 1)."""
+    version: the rows of version 1). Returns whether the versions are kept."""
     present = {c["name"] for c in sa.inspect(conn).get_columns(POSITIONS.name)}
-    for column, kind in (("hash", "VARCHAR(64)"), ("version", "INTEGER")):
-        if column not in present:
-            conn.execute(sa.text(f"ALTER TABLE {POSITIONS.name} ADD COLUMN {column} {kind}"))
+    if "hash" not in present:
+        conn.execute(sa.text(f"ALTER TABLE {POSITIONS.name} ADD COLUMN hash VARCHAR(64)"))
+    if "version" in present:
+        return True
+    add = sa.text(f"ALTER TABLE {POSITIONS.name} ADD COLUMN version INTEGER")
+    if conn.dialect.name == "sqlite":
+        conn.execute(add)
+        return True
+    # A login that may not alter the table (an auditor's, first to open a store kept
+    # before versions were) leaves it to the next one that may: until then the rows count
+    # as version 1's.
+    try:
+        with conn.begin_nested():
+            conn.execute(add)
+    except sa.exc.DBAPIError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
