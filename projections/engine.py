@@ -29,6 +29,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection, Engine
 
+from domain.base import Refused
 from ledger.chain import GENESIS, Record, Tampered
 from ledger.store import CREATION_LOCK
 from projections.compare import Difference, Verification, verify
@@ -53,6 +54,7 @@ REBUILD_BATCH = 5000
 # written once per window rather than once per batch.
 REBUILD_WINDOW = 10_000
 CREATE_ATTEMPTS = 5
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a permission denied
 
 
 @contextmanager
@@ -141,17 +143,28 @@ class Projector:
             built = recorded_versions(conn, self.names)
         if all(built.get(name, version) == version for name, version in wanted.items()):
             return []
-        with self.engine.begin() as conn:
-            _exclusive(conn)
-            built = recorded_versions(conn, self.names)  # another process may have done it
-            outdated = [Outdated(p.name, built[p.name], p.version) for p in self.projections
-                        if built.get(p.name, p.version) != p.version]
-            stale = [p for p in self.projections if p.name in {o.projection for o in outdated}]
-            for projection in stale:
-                projection.metadata.drop_all(conn)
-                projection.metadata.create_all(conn)
-                conn.execute(POSITIONS.update().where(POSITIONS.c.projection == projection.name)
-                             .values(position=0, hash=GENESIS, version=projection.version))
+        try:
+            with self.engine.begin() as conn:
+                _exclusive(conn)
+                built = recorded_versions(conn, self.names)  # another may have done it
+                outdated = [Outdated(p.name, built[p.name], p.version)
+                            for p in self.projections
+                            if built.get(p.name, p.version) != p.version]
+                stale = [p for p in self.projections
+                         if p.name in {o.projection for o in outdated}]
+                for projection in stale:
+                    projection.metadata.drop_all(conn)
+                    projection.metadata.create_all(conn)
+                    conn.execute(POSITIONS.update()
+                                 .where(POSITIONS.c.projection == projection.name)
+                                 .values(position=0, hash=GENESIS, version=projection.version))
+        except sqlalchemy.exc.ProgrammingError as e:
+            if getattr(e.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise
+            names = ", ".join(o.projection for o in outdated)
+            raise Refused(f"read model {names} was built by another version and must be "
+                          "rebuilt, which this login may not do: open the store once as "
+                          "its owner") from None
         if not stale:
             return []
         again = Projector(self.engine, self.read, self.zone, stale, self.head)

@@ -23,6 +23,7 @@ from projections.positions import POSITIONS, Outdated
 from projections.read import ReadSide, all_projections
 from projections.rows import Rows
 from tests.conftest import Clock
+from tests.test_access_postgres import city as access_city  # noqa: F401  (a fixture)
 
 SMALL = Scale(streets=1, communities_per_street=2, departments=1, properties=1,
               inspectors=2, months=2, inspections_per_unit_month=2.0)
@@ -191,3 +192,55 @@ def test_the_command_line_says_which_read_model_it_rebuilds_and_why(sqlite_url: 
     assert result.stdout == board
     assert cli("board").stderr == ""
     cli.close()
+
+
+def test_on_postgresql_only_the_owner_rebuilds_a_read_model_of_another_version(
+        access_city: dict[str, Any]) -> None:
+    """A login that may not alter the read models' tables is told to let the owner open the
+    store (one Error line, nothing changed); once the owner has, every login reads the
+    rebuilt board, the grants of the remade tables included."""
+    owner: Cli = access_city["owner"]
+    sun, projector = Cli(access_city["urls"]["sun"]), Cli(access_city["urls"]["projector"])
+    try:
+        board = owner.ok("board")
+        with owner.store.engine.begin() as conn:
+            conn.execute(POSITIONS.update().where(POSITIONS.c.projection == "board")
+                         .values(version=0))
+        owner.close()
+        for login in (sun, projector):
+            result = login("board")
+            assert result.exit_code == 1
+            assert result.output == ("Error: read model board was built by another version "
+                                     "and must be rebuilt, which this login may not do: "
+                                     "open the store once as its owner\n")
+        result = owner("board")
+        assert result.stdout == board
+        assert result.stderr == "read model board v0 → v1: rebuilding\n"
+        assert sun.ok("board") == board
+        assert projector.ok("board") == board
+    finally:
+        sun.close()
+        projector.close()
+
+
+def test_a_login_that_may_not_add_the_version_column_reads_as_before(
+        access_city: dict[str, Any]) -> None:
+    """A store kept before versions were, first opened by an auditor: the column is left
+    for the owner to add, and the auditor's answers are as before."""
+    owner: Cli = access_city["owner"]
+    sun = Cli(access_city["urls"]["sun"])
+    try:
+        board = owner.ok("board")
+        with owner.store.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE rm_positions DROP COLUMN version"))
+        owner.close()
+        assert sun.ok("board") == board
+        with owner.store.engine.connect() as conn:
+            assert "version" not in {c["name"] for c in
+                                     sa.inspect(conn).get_columns("rm_positions")}
+        owner.close()
+        assert owner.ok("board") == board
+        with owner.store.engine.connect() as conn:
+            assert "version" in {c["name"] for c in sa.inspect(conn).get_columns("rm_positions")}
+    finally:
+        sun.close()
