@@ -133,28 +133,37 @@ class IndicatorsProjection(Projection):
             "pending": None, "reports": 0, "rejected": 0, "state": "open",
             "completed_on": None})
 
-    def _target(change):  # type: ignore[no-untyped-def]  # noqa: N805
-        """A handler that changes a target's row as ``change`` says."""
-        def handler(self: IndicatorsProjection, rows: Rows, fact: Fact, ctx: Context) -> None:
-            key = (fact.originator_id,)
-            row = dict(rows.get("targets", key) or {})
-            change(row, fact.data, ctx.local_date(fact.occurred_at))
-            rows.put("targets", key, row)
-        return handler
+    def _reported(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, pending=fact.data["value"], reports=fact.data["report"])
+
+    def _verified(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, pending=None, verified=fact.data["value"])
+
+    def _rejected(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        row = rows.get("targets", (fact.originator_id,)) or {}
+        self._change(rows, fact, pending=None, rejected=row["rejected"] + 1)
+
+    def _completed(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, state="completed",
+                     completed_on=ctx.local_date(fact.occurred_at))
+
+    def _reassigned(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, unit=fact.data["unit"])
+
+    def _due_extended(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, due=fact.data["due"])
+
+    def _change(self, rows: Rows, fact: Fact, **changes: Any) -> None:
+        """The target's row, with these columns changed."""
+        key = (fact.originator_id,)
+        rows.put("targets", key, {**(rows.get("targets", key) or {}), **changes})
 
     handlers = {
         IndicatorSystem.VersionAdopted: _adopted,
         TargetTask.Assigned: _assigned,
-        TargetTask.ProgressReported: _target(
-            lambda row, d, on: row.update(pending=d["value"], reports=d["report"])),
-        TargetTask.ProgressVerified: _target(
-            lambda row, d, on: row.update(pending=None, verified=d["value"])),
-        TargetTask.ProgressRejected: _target(
-            lambda row, d, on: row.update(pending=None, rejected=row["rejected"] + 1)),
-        TargetTask.Completed: _target(
-            lambda row, d, on: row.update(state="completed", completed_on=on)),
-        TargetTask.Reassigned: _target(lambda row, d, on: row.update(unit=d["unit"])),
-        TargetTask.DueExtended: _target(lambda row, d, on: row.update(due=d["due"])),
+        TargetTask.ProgressReported: _reported, TargetTask.ProgressVerified: _verified,
+        TargetTask.ProgressRejected: _rejected, TargetTask.Completed: _completed,
+        TargetTask.Reassigned: _reassigned, TargetTask.DueExtended: _due_extended,
         TargetTask.Corrected: _corrected, TargetTask.Withdrawn: _withdrawn,
         Survey.Recorded: _surveyed, Survey.Corrected: _corrected,
         Survey.Withdrawn: _withdrawn,

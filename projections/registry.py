@@ -74,27 +74,21 @@ class Registry(Projection):
         rows.put("people", (code,), {"id": code, "name": d["name"], "role": d["person_role"],
                                      "unit": d["unit"], "retired": False})
 
-    def _changed(change):  # type: ignore[no-untyped-def]  # noqa: N805
-        """A handler that changes the unit's or person's row as ``change`` says."""
-        def handler(self: Registry, rows: Rows, fact: Fact, ctx: Context) -> None:
-            table = TABLES[fact.event]
-            code = fact.originator_id.split(":", 1)[1]
-            row = dict(rows.get(table, (code,)) or {})
-            change(row, fact)
-            rows.put(table, (code,), row)
-        return handler
+    def _renamed(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, name=fact.data["name"])
 
-    @_changed
-    def _renamed(row: dict[str, Any], fact: Fact) -> None:  # noqa: N805
-        row["name"] = fact.data["name"]
+    def _corrected(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, **{COLUMNS[k]: v for k, v in corrected(fact)[1].items()
+                                    if k in COLUMNS})
 
-    @_changed
-    def _corrected(row: dict[str, Any], fact: Fact) -> None:  # noqa: N805
-        row.update({COLUMNS[k]: v for k, v in corrected(fact)[1].items() if k in COLUMNS})
+    def _retired(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, retired=True)
 
-    @_changed
-    def _retired(row: dict[str, Any], fact: Fact) -> None:  # noqa: N805
-        row["retired"] = True
+    def _change(self, rows: Rows, fact: Fact, **changes: Any) -> None:
+        """The unit's or person's row, with these columns changed."""
+        table = TABLES[fact.event]  # type: ignore[index]
+        code = fact.originator_id.split(":", 1)[1]
+        rows.put(table, (code,), {**(rows.get(table, (code,)) or {}), **changes})
 
     handlers = {
         Unit.Registered: _unit_registered, Unit.Renamed: _renamed, Unit.Retired: _retired,
