@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from domain.base import Refused
-from ledger.workdays import Calendar, WorkingDays, parse_deadline, parse_working_days
+from domain.base import Refused, localized
+from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
 class DateType(click.ParamType):
@@ -100,13 +100,6 @@ class WithinType(click.ParamType):
         return working
 
 
-def due_by(today: date, within: timedelta | WorkingDays, calendar: Calendar) -> date:
-    """The last day of a span from ``today``: working days by the campaign's calendar."""
-    if isinstance(within, timedelta):
-        return today + within
-    return calendar.resolve(within, today, field="--due-within")[0]
-
-
 DATE = DateType()
 DEADLINE = DeadlineType()
 MOMENT = MomentType()
@@ -115,10 +108,9 @@ WITHIN = WithinType()
 
 
 def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:
-    """A moment given without an offset happened in the campaign's time zone."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=zone)
+    """A moment given without an offset happened in the campaign's time zone (commands
+    that hold a session ask ``session.localize``)."""
+    return None if moment is None else localized(moment, zone)
 
 
 def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),

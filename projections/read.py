@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from domain.base import NotFound, Refused
+from domain.base import NotFound, Refused, localized
 from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
@@ -43,19 +43,32 @@ class ReadSide:
     private in-memory database, from exactly the events recorded by then."""
 
     def __init__(self, store: Store, as_of: datetime | None = None,
-                 only: Iterable[str] | None = None) -> None:
+                 only: Iterable[str] | None = None, live: ReadSide | None = None) -> None:
         self.store = store
         self.as_of = as_of
+        # The read side of the maintained tables an "as of" one was made from: the event
+        # index is filtered by transaction time there rather than folded again.
+        self.live = live if live is not None else self
         wanted = set(only) if only is not None else None
         self.projections = {p.name: p for p in all_projections()
                             if wanted is None or p.name in wanted}
         self.registry: Registry = self.projections["registry"]  # type: ignore[assignment]
         self.board_projection: Board = self.projections.get("board")  # type: ignore[assignment]
 
-    def at(self, moment: datetime,
+    def at(self, moment: datetime | None,
            only: Iterable[str] | None = ("registry", "board", "extensions")) -> ReadSide:
-        """The read side as of ``moment`` (transaction time), with the projections named."""
-        return ReadSide(self.store, as_of=moment, only=only)
+        """The read side as the ledger knew it at ``moment`` (transaction time; without an
+        offset, in the campaign's time zone), folding the projections named; ``None``: this
+        read side, as it is. The one "as of": its board, history, timeline, summary and
+        evaluation all answer as of that moment."""
+        if moment is None:
+            return self
+        moment = localized(moment, self.store.ledger.zone())
+        return ReadSide(self.store, as_of=moment, only=only, live=self.live)
+
+    def localized(self, moment: datetime | None) -> datetime | None:
+        """A moment given without an offset, in the campaign's time zone."""
+        return None if moment is None else localized(moment, self.store.ledger.zone())
 
     @cached_property
     def engine(self) -> Engine:
@@ -82,7 +95,7 @@ class ReadSide:
                          head=ledger.max_position, chain=chain)
 
     def _zone(self):  # type: ignore[no-untyped-def]
-        return self.store.ledger.campaign().zone
+        return self.store.ledger.zone()
 
     def current(self, progress: Callable[[int], None] | None = None) -> None:
         """Fold whatever the log holds beyond the projections' positions (into private
@@ -112,11 +125,9 @@ class ReadSide:
         del self.__dict__["projector"]
 
     def today(self) -> date:
+        """Today in the campaign's time zone (for an "as of" read side, that moment's day)."""
         ledger = self.store.ledger
-        campaign = ledger.campaign()
-        if self.as_of is not None:
-            return self.as_of.astimezone(campaign.zone).date()
-        return ledger.today(campaign)
+        return (self.as_of or ledger.clock()).astimezone(ledger.zone()).date()
 
     # --- upkeep -------------------------------------------------------------------------
 
@@ -325,11 +336,11 @@ class ReadSide:
 
     # --- history and timeline -----------------------------------------------------------
 
-    def history(self, task_id: str, as_of: datetime | None = None,
-                valid_at: date | None = None) -> dict[str, Any]:
+    def history(self, task_id: str, valid_at: date | None = None) -> dict[str, Any]:
         """One task's state and timeline, read from that task's events alone: as recorded
-        by ``as_of`` (transaction time; default everything), and with ``valid_at`` the
+        by this read side's moment (``at``; default everything), and with ``valid_at`` the
         state it was in on that day as known then."""
+        as_of = self.as_of
         try:
             kind, _, _, _ = resolve(task_id)
         except Refused:
@@ -344,10 +355,11 @@ class ReadSide:
                            f"{valid_at} (assigned {found['assigned_on']})")
         return found
 
-    def record_history(self, record: str, as_of: datetime | None = None) -> dict[str, Any]:
-        """Any record's events, with its corrections and withdrawal, as recorded by
-        ``as_of``; a record is named as ``correct`` names it (``SV-…``, ``unit:CODE`` …)."""
-        facts, zone = self._facts(record, as_of)
+    def record_history(self, record: str) -> dict[str, Any]:
+        """Any record's events, with its corrections and withdrawal, as recorded by this
+        read side's moment; a record is named as ``correct`` names it (``SV-…``,
+        ``unit:CODE`` …)."""
+        facts, zone = self._facts(record, self.as_of)
         return record_history(facts, Context(zone))
 
     def _facts(self, record: str, as_of: datetime | None) -> tuple[list[Any], Any]:
@@ -358,7 +370,7 @@ class ReadSide:
         records = ledger.recorder.select_aggregate_records(key)  # type: ignore[attr-defined]
         if not records or records[0].topic.rsplit(":", 1)[-1].split(".")[0] != kind.__name__:
             raise NotFound(f"unknown {label}: {name}")
-        zone = ledger.campaign().zone
+        zone = ledger.zone()
         if as_of is not None:
             records = [r for r in records if r.recorded_at <= stamp(as_of)]
             if not records:
@@ -367,12 +379,18 @@ class ReadSide:
         return [decode(r) for r in records], zone
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
-                 valid_to: date | None = None, as_of: datetime | None = None,
-                 actor: str | None = None, limit: int | None = None,
-                 after: int = 0) -> list[dict[str, Any]]:
+                 valid_to: date | None = None, actor: str | None = None,
+                 limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
         """The events of the whole ledger (or of a unit and the units below it) in the
-        order they were recorded: valid time from/to (dates, inclusive), recorded by
-        ``as_of``, by ``actor``; ``after`` a position, for the next page."""
+        order they were recorded: valid time from/to (dates, inclusive), recorded by this
+        read side's moment, by ``actor``; ``after`` a position, for the next page. (As of
+        a moment, the maintained event index is read up to it, not folded again.)"""
+        return self.live._timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
+                                   as_of=self.as_of, actor=actor, limit=limit, after=after)
+
+    def _timeline(self, *, unit: str | None, valid_from: date | None,
+                  valid_to: date | None, as_of: datetime | None, actor: str | None,
+                  limit: int | None, after: int) -> list[dict[str, Any]]:
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]

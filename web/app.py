@@ -39,6 +39,7 @@ from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
+from services.bootstrap import Services
 from web.access import COOKIE, Gate, Session, csrf_ok
 from web.i18n import translator
 from web.query import Query
@@ -75,7 +76,8 @@ class Page:
         self.session = session
         self.store: Store = session.store or server.store
         self.read: ReadSide = session.read or server.read
-        self.zone = self.store.ledger.campaign().zone
+        self.services = Services(self.store, self.read)
+        self.zone = self.services.zone
         self.query = Query(request.query_params, self.zone)
 
     def visible(self, unit: str | None) -> str | None:
