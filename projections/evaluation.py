@@ -130,7 +130,7 @@ class Evaluator:
         facts = sorted((decode(r) for oid in changed
                         for r in recorder.select_aggregate_records(oid) if r.position <= position),
                        key=lambda f: f.position)
-        ctx = Context(self.ledger.campaign().zone)
+        ctx = Context(self.ledger.zone())
         return OverlaySource(table, changed, fold_in_memory(Metrics(), facts, ctx)), now
 
     # --- figures ---------------------------------------------------------------------------
@@ -295,7 +295,7 @@ class Evaluator:
     def causes(self, publication: dict[str, Any]) -> list[dict[str, Any]]:
         """Events after the publication's position that can change its month: late entries
         that happened in or before it, and corrections and withdrawals of what did."""
-        zone = self.ledger.campaign().zone
+        zone = self.ledger.zone()
         month = publication["month"]
         end = datetime.combine(first_day(month_add(month, 1)), datetime.min.time(), zone)
 
