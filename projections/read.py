@@ -39,32 +39,43 @@ class ReadSide:
     """Queries over the read models; each brings the projections up to date first.
 
     ``ReadSide(store)`` answers from the maintained tables. ``read.at(moment)`` answers as
-    the ledger knew it at that moment (transaction time): the projections are folded, in a
-    private in-memory database, from exactly the events recorded by then."""
+    the ledger knew it at that moment (transaction time), ``read.at(position=N)`` as it
+    stood after event N: the projections are folded, in a private in-memory database, from
+    exactly the events recorded by then (the timeline reads the maintained event index up
+    to then; the evaluation refolds only what changed since, ``Evaluator``)."""
 
     def __init__(self, store: Store, as_of: datetime | None = None,
-                 only: Iterable[str] | None = None, live: ReadSide | None = None) -> None:
+                 only: Iterable[str] | None = None, live: ReadSide | None = None,
+                 position: int | None = None) -> None:
         self.store = store
         self.as_of = as_of
+        self.fixed_position = position
+        self.maintained = as_of is None and position is None
         # The read side of the maintained tables an "as of" one was made from: the event
         # index is filtered by transaction time there rather than folded again.
-        self.live = live if live is not None else self
+        self.live = self if self.maintained else live or ReadSide(store)
         wanted = set(only) if only is not None else None
         self.projections = {p.name: p for p in all_projections()
                             if wanted is None or p.name in wanted}
         self.registry: Registry = self.projections["registry"]  # type: ignore[assignment]
         self.board_projection: Board = self.projections.get("board")  # type: ignore[assignment]
 
-    def at(self, moment: datetime | None,
-           only: Iterable[str] | None = ("registry", "board", "extensions")) -> ReadSide:
+    def at(self, moment: datetime | None = None,
+           only: Iterable[str] | None = ("registry", "board", "extensions"), *,
+           position: int | None = None) -> ReadSide:
         """The read side as the ledger knew it at ``moment`` (transaction time; without an
-        offset, in the campaign's time zone), folding the projections named; ``None``: this
-        read side, as it is. The one "as of": its board, history, timeline, summary and
-        evaluation all answer as of that moment."""
-        if moment is None:
+        offset, in the campaign's time zone), or as it stood after the event at
+        ``position``, folding the projections named; neither: this read side, as it is.
+        The one "as of": its board, history, timeline, summary and evaluation (an
+        ``Evaluator`` over it) all answer as of then."""
+        if moment is None and position is None:
             return self
-        moment = localized(moment, self.store.ledger.zone())
-        return ReadSide(self.store, as_of=moment, only=only, live=self.live)
+        if moment is not None and position is not None:
+            raise ValueError("a read side is as of a moment or a position, not both")
+        if moment is not None:
+            moment = localized(moment, self.store.ledger.zone())
+        return ReadSide(self.store, as_of=moment, only=only, live=self.live,
+                        position=position)
 
     def localized(self, moment: datetime | None) -> datetime | None:
         """A moment given without an offset, in the campaign's time zone."""
@@ -72,13 +83,15 @@ class ReadSide:
 
     @cached_property
     def engine(self) -> Engine:
-        if self.as_of is None:
+        if self.maintained:
             return self.store.engine
         return sa.create_engine("sqlite://", poolclass=StaticPool)
 
     @cached_property
     def upto(self) -> int | None:
         """The last position this read side folds (None: the whole log, as it grows)."""
+        if self.fixed_position is not None:
+            return self.fixed_position
         if self.as_of is None:
             return None
         return self.store.ledger.position_as_of(self.as_of)
@@ -89,7 +102,7 @@ class ReadSide:
         # The maintained read models are checked against the ledger they were folded from
         # (an as-of read side folds afresh, in memory, from the ledger as it is).
         recorder: Any = ledger.recorder
-        chain = recorder.events_table_name if self.as_of is None else None
+        chain = recorder.events_table_name if self.maintained else None
         return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
                          self._zone, list(self.projections.values()),
                          head=ledger.max_position, chain=chain)
@@ -100,7 +113,7 @@ class ReadSide:
     def current(self, progress: Callable[[int], None] | None = None) -> None:
         """Fold whatever the log holds beyond the projections' positions (into private
         copies of the tables, for an account that may not write them)."""
-        if self.as_of is None and self.store.url.kind == "postgresql" \
+        if self.maintained and self.store.url.kind == "postgresql" \
                 and "private" not in self.__dict__:
             self._privately_if_lagging()
         self.projector.catch_up(upto=self.upto, progress=progress)
@@ -376,6 +389,11 @@ class ReadSide:
             if not records:
                 raise NotFound(f"{label} {name} was not yet recorded at "
                                f"{as_of.astimezone(zone).isoformat()}")
+        if self.fixed_position is not None:
+            records = [r for r in records if r.position <= self.fixed_position]
+            if not records:
+                raise NotFound(f"{label} {name} was not yet recorded at position "
+                               f"{self.fixed_position}")
         return [decode(r) for r in records], zone
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
@@ -386,11 +404,12 @@ class ReadSide:
         read side's moment, by ``actor``; ``after`` a position, for the next page. (As of
         a moment, the maintained event index is read up to it, not folded again.)"""
         return self.live._timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
-                                   as_of=self.as_of, actor=actor, limit=limit, after=after)
+                                   as_of=self.as_of, upto=self.fixed_position, actor=actor,
+                                   limit=limit, after=after)
 
     def _timeline(self, *, unit: str | None, valid_from: date | None,
-                  valid_to: date | None, as_of: datetime | None, actor: str | None,
-                  limit: int | None, after: int) -> list[dict[str, Any]]:
+                  valid_to: date | None, as_of: datetime | None, upto: int | None,
+                  actor: str | None, limit: int | None, after: int) -> list[dict[str, Any]]:
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
@@ -412,21 +431,25 @@ class ReadSide:
             query = query.where(events.c.occurred_on <= valid_to.isoformat())
         if as_of is not None:
             query = query.where(events.c.recorded_at <= stamp(as_of))
+        if upto is not None:
+            query = query.where(events.c.position <= upto)
         if after:
             query = query.where(events.c.position > after)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
-        self._mark_corrections(rows, as_of)
+        self._mark_corrections(rows, as_of, upto)
         return rows
 
-    def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None) -> None:
+    def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None,
+                          upto: int | None = None) -> None:
         """Each event's ``correction``: the positions of the corrections of it and of the
         withdrawal of its record (recorded by ``as_of``); a correction's own says what it
         corrects."""
         table = self.projections["events"].tables["event_corrections"]
-        upto = self.store.ledger.position_as_of(as_of) if as_of is not None else None
+        if as_of is not None:
+            upto = self.store.ledger.position_as_of(as_of)
         marks: dict[tuple[str, int], list[str]] = {}
         originators = sorted({r["originator"] for r in rows})
         query = sa.select(table).order_by(table.c.position)

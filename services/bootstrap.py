@@ -87,6 +87,14 @@ class Services:
 
         return Evaluator(self.read)
 
+    def evaluator_at(self, moment: datetime | None = None, *,
+                     position: int | None = None) -> Evaluator:
+        """The figures and rankings as the ledger stood at ``moment`` (without an offset,
+        in the campaign's time zone) or after the event at ``position`` (``ReadSide.at``)."""
+        from projections.evaluation import Evaluator
+
+        return Evaluator(self.read.at(moment, position=position))
+
     # --- time -------------------------------------------------------------------------
 
     @property

@@ -29,8 +29,9 @@ def of_month(services: Services, month: str, lang: str) -> Bulletin:
                       published_at=publication["published_at"][:10] if publication else None)
 
     if publication:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, publication["position"], publication["head"]), publication["position"])
+        then = services.evaluator_at(position=publication["position"])
+        _, found = then.stable(lambda source: gather_at(
+            source, publication["position"], publication["head"]))
     else:
         _, found = evaluator.stable(lambda source: gather_at(
             source, evaluator.position(), evaluations.hash_at(evaluator.position())))
