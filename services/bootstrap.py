@@ -1,9 +1,9 @@
 """The composition root: the one place that builds what a command or a page works with.
 
 ``Services(store)`` holds the store and builds, on first use and once, the write side's
-helpers (``indicators``, ``evaluations``, ``corrections``), the read side (``read``) and
-what is computed over it (``indicator_queries``, ``evaluator``), and the campaign's time
-zone. A command gets it from its ``Session`` (``session.services``), a page from its
+helpers (``indicators``, ``evaluations``, ``corrections``, the ``evidence`` store), the
+read side (``read``) and what is computed over it (``indicator_queries``, ``evaluator``),
+and the campaign's time zone. A command gets it from its ``Session`` (``session.services``), a page from its
 ``Page`` (``p.services``); neither builds any of these itself.
 
 Moments people type without an offset are read in the campaign's time zone here
@@ -25,6 +25,7 @@ from domain.base import localized
 if TYPE_CHECKING:
     from ledger.app import Ledger
     from ledger.corrections import Corrections
+    from ledger.evidence import EvidenceStore
     from ledger.evaluation import Evaluations
     from ledger.indicators import Indicators
     from ledger.store import Store
@@ -66,6 +67,13 @@ class Services:
         from ledger.corrections import Corrections
 
         return Corrections(self.ledger)
+
+    @cached_property
+    def evidence(self) -> EvidenceStore:
+        """The store's evidence files (a folder beside SQLite, a table on PostgreSQL)."""
+        from ledger.evidence import open_evidence
+
+        return open_evidence(self.store)
 
     # --- the read side ----------------------------------------------------------------
 
