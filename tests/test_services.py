@@ -11,9 +11,12 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from cli_support import Cli
 from conftest import Clock, seed_campaign
+from test_cli_tasks import cli, make_task  # noqa: F401 (the fixture)
 
 from domain.base import NotFound, Refused
+from ledger.app import Ledger
 from ledger.store import Store
 from ledger.workdays import WorkingDays
 from projections import bulletin
@@ -75,6 +78,16 @@ def test_a_task_command_loads_the_campaign_once(store_url: str, clock: Clock,
         assert history["events"][-1]["occurred_at"] == "2024-05-21T10:00:00+08:00"
     finally:
         fresh.close()
+
+
+def test_a_task_command_on_the_command_line_loads_the_campaign_once(cli: Cli) -> None:  # noqa: F811
+    task = make_task(cli, "assigned")
+    with mock.patch("ledger.app.Ledger.campaign", autospec=True,
+                    side_effect=Ledger.campaign) as loads:
+        cli.ok("task", "ack", task, "--at", "2024-05-04 09:00", as_="zhao")
+    assert loads.call_count == 1
+    assert cli.store.ledger.describe(task)["events"][-1]["occurred_at"] == \
+        "2024-05-04T09:00:00+08:00"
 
 
 # --- months ---------------------------------------------------------------------------------
