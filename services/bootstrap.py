@@ -3,8 +3,9 @@
 ``Services(store)`` holds the store and builds, on first use and once, the write side's
 helpers (``indicators``, ``evaluations``, ``corrections``, the ``evidence`` store), the
 read side (``read``) and what is computed over it (``indicator_queries``, ``evaluator``),
-and the campaign's time zone. A command gets it from its ``Session`` (``session.services``), a page from its
-``Page`` (``p.services``); neither builds any of these itself.
+and the campaign's time zone. A command gets it from its ``Session``
+(``session.services``), a page from its ``Page`` (``p.services``); neither builds any of
+these itself.
 
 Moments people type without an offset are read in the campaign's time zone here
 (:meth:`Services.localize`) or by the read side (``ReadSide.at``), never in ``commands/``.

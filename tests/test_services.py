@@ -80,7 +80,8 @@ def test_a_task_command_loads_the_campaign_once(store_url: str, clock: Clock,
         fresh.close()
 
 
-def test_a_task_command_on_the_command_line_loads_the_campaign_once(cli: Cli) -> None:  # noqa: F811
+def test_a_task_command_on_the_command_line_loads_the_campaign_once(
+        cli: Cli) -> None:  # noqa: F811
     task = make_task(cli, "assigned")
     with mock.patch("ledger.app.Ledger.campaign", autospec=True,
                     side_effect=Ledger.campaign) as loads:
