@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -284,3 +285,45 @@ def test_the_summary_as_of_a_moment(services: Services, clock: Clock) -> None:
     now = records.summary(services, start, end, "JS")
     assert (then.scope, then.figures["found"], now.figures["found"]) == \
         ("建设街道", 1, 2)
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+def test_the_baseline_an_audit_verifies_against(services: Services) -> None:
+    from ledger.audit import Head
+    from ledger.witness import Seen
+    from services import audit as auditing
+
+    assert auditing.baseline(services) == auditing.Baseline(None, "checkpoint", False)
+    checkpoint = Head(3, "ab" * 32)
+    assert auditing.baseline(services, since=checkpoint).since == checkpoint
+    identity = services.ledger.recorder.identity()  # type: ignore[attr-defined]
+    own = Seen(identity, "here", "me", 5, "cd" * 32, "2024-06-01T09:00:00+00:00")
+    assert auditing.baseline(services, own=own) == \
+        auditing.Baseline(Head(5, "cd" * 32), "this account's witness", True)
+    assert auditing.baseline(services, since=checkpoint, own=own).since == checkpoint
+    handed = Seen(identity, "there", "sun", 4, "ef" * 32, "2024-06-01T09:00:00+00:00")
+    assert auditing.baseline(services, handed=handed, handed_from="w.json") == \
+        auditing.Baseline(Head(4, "ef" * 32), "the witness of sun", True)
+    elsewhere = Seen("another-store", "there", "sun", 4, "ef" * 32, "2024-06-01")
+    with pytest.raises(Refused, match="witness file 'w.json' is of store another-store, "
+                                      f"not of this one \\({identity}\\)"):
+        auditing.baseline(services, handed=elsewhere, handed_from="w.json")
+    verified = auditing.verify(services, auditing.baseline(services), with_evidence=True)
+    assert verified.ok and verified.evidence == (0, [])
+    assert verified.result.head.position == services.ledger.max_position()
+
+
+def test_an_export_is_written_whole_or_not_at_all(services: Services, tmp_path: Path) -> None:
+    from ledger import audit
+    from services import audit as auditing
+
+    file = tmp_path / "ledger.jsonl"
+    done = auditing.export(services, file, with_evidence=True)
+    assert done.head == audit.head(services.ledger) and (done.copied, done.missing) == (0, [])
+    assert len(file.read_text(encoding="utf-8").splitlines()) == done.head.position + 1
+    failing = tmp_path / "failing.jsonl"
+    with mock.patch.object(audit, "export", side_effect=OSError("disk full")):
+        with pytest.raises(OSError, match="disk full"):
+            auditing.export(services, failing)
+    assert not failing.exists() and not failing.with_name("failing.jsonl.partial").exists()
