@@ -47,7 +47,7 @@ class DeadlineType(click.ParamType):
 
 class MomentType(click.ParamType):
     """A moment: a date, a date and time, or ISO 8601 with an offset. Without an offset it
-    is read in the campaign's time zone (see :func:`localize`)."""
+    is read in the campaign's time zone (by ``session.localize`` or ``ReadSide.at``)."""
 
     name = "DATE[ TIME]"
 
@@ -105,12 +105,6 @@ DEADLINE = DeadlineType()
 MOMENT = MomentType()
 MONTH = MonthType()
 WITHIN = WithinType()
-
-
-def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:
-    """A moment given without an offset happened in the campaign's time zone (commands
-    that hold a session ask ``session.localize``)."""
-    return None if moment is None else localized(moment, zone)
 
 
 def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
@@ -174,7 +168,7 @@ def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
         except ValueError:
             raise Refused(f"occurred_at must be a date-time, got "
                           f"{parsed['occurred_at']!r}") from None
-        parsed["occurred_at"] = localize(moment, zone).isoformat()  # type: ignore[union-attr]
+        parsed["occurred_at"] = localized(moment, zone).isoformat()
     return parsed
 
 

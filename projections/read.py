@@ -77,10 +77,6 @@ class ReadSide:
         return ReadSide(self.store, as_of=moment, only=only, live=self.live,
                         position=position)
 
-    def localized(self, moment: datetime | None) -> datetime | None:
-        """A moment given without an offset, in the campaign's time zone."""
-        return None if moment is None else localized(moment, self.store.ledger.zone())
-
     @cached_property
     def engine(self) -> Engine:
         if self.maintained:
