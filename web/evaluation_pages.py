@@ -20,8 +20,10 @@ from ledger.store import Store
 from projections import bulletin as bulletins
 from projections.evaluation import LEVELS
 from projections.metrics import METRICS
+from services import audit as auditing
 from services import bulletins as bulletin_service
 from services import evaluation as evaluating
+from services.bootstrap import Services
 from web.app import Page, Server, check_csrf, page
 from web.query import Query
 
@@ -147,7 +149,9 @@ def _verify_in_background(server: Server, run: Run) -> None:
     # Its own store (own connections), so that pages are served while it reads the log.
     store = Store(server.url)
     try:
-        run.result = audit.verify(store.ledger, progress=run.advance).as_dict()
+        services = Services(store)
+        run.result = auditing.verify(services, auditing.baseline(services),
+                                     progress=run.advance).result.as_dict()
     except Exception as e:  # noqa: BLE001 - reported on the page, not lost in a thread
         run.error = str(e).splitlines()[0] if str(e) else type(e).__name__
     finally:
