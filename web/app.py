@@ -60,7 +60,8 @@ class Server:
         self._ = translator(lang)
         self.store = Store(url, clock=clock)
         self.gate = gate
-        self.read = ReadSide(self.store)
+        self.services = Services(self.store)
+        self.read = self.services.read
         # On PostgreSQL each person logs in with their own role and password.
         self.by_password = self.store.url.kind == "postgresql" and gate.announce is None
         self.lock = threading.RLock()
@@ -217,7 +218,7 @@ def authenticate(server: Server, role: str, password: str) -> Session | str:
     if me["person"] is None or me.get("retired"):
         store.close()
         return f"login {role} is not bound to a person of the ledger (taizhang access grant)"
-    read = ReadSide(store)
+    read = Services(store).read
     scope = None
     if me["role"] == UNIT:
         scope = read.unit_and_descendants(store.ledger.person(me["person"]).unit)
