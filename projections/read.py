@@ -54,11 +54,22 @@ class ReadSide:
         # The read side of the maintained tables an "as of" one was made from: the event
         # index is filtered by transaction time there rather than folded again.
         self.live = self if self.maintained else live or ReadSide(store)
-        wanted = set(only) if only is not None else None
-        self.projections = {p.name: p for p in all_projections()
-                            if wanted is None or p.name in wanted}
-        self.registry: Registry = self.projections["registry"]  # type: ignore[assignment]
-        self.board_projection: Board = self.projections.get("board")  # type: ignore[assignment]
+        self.only = set(only) if only is not None else None
+
+    @cached_property
+    def projections(self) -> dict[str, Projection]:
+        """The projections this read side folds (made when first asked: a history or a
+        timeline as of a moment needs none of its own)."""
+        return {p.name: p for p in all_projections()
+                if self.only is None or p.name in self.only}
+
+    @property
+    def registry(self) -> Registry:
+        return self.projections["registry"]  # type: ignore[return-value]
+
+    @property
+    def board_projection(self) -> Board:
+        return self.projections.get("board")  # type: ignore[return-value]
 
     def at(self, moment: datetime | None = None,
            only: Iterable[str] | None = ("registry", "board", "extensions"), *,
