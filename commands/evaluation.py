@@ -134,8 +134,8 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
         raise Refused(f"rules file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as e:
         raise Refused(f"rules file {str(path)!r} cannot be read as UTF-8 text: {e}") from None
-    adopted = session.services.evaluations.adopt_rules(session.actor, text=text, source=path.name,
-                                                from_month=from_month, reason=reason)
+    adopted = session.services.evaluations.adopt_rules(
+        session.actor, text=text, source=path.name, from_month=from_month, reason=reason)
     click.echo(f"rules version {adopted['version']} ({adopted['name']}) adopted from "
                f"{adopted['from_month']}; sha256 {adopted['digest']}")
 
