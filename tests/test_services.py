@@ -215,6 +215,23 @@ def test_the_board_due_within_working_days_with_working_days_left(services: Serv
     assert found.unknown_years == set()
 
 
+def test_reminders_group_each_units_tasks_overdue_and_due_soon(services: Services) -> None:
+    late = assign(services, "JS01", datetime(2024, 5, 20, 9, 0, tzinfo=SH), date(2024, 5, 30))
+    soon = assign(services, "JS02", datetime(2024, 5, 30, 9, 0, tzinfo=SH), date(2024, 6, 3))
+    assign(services, "JS02", datetime(2024, 5, 30, 9, 0, tzinfo=SH), date(2024, 6, 20))
+    found = board.reminders(services, within=timedelta(days=3))
+    assert found.today == date(2024, 6, 1) and found.unknown_years == set()
+    assert [(u["unit"], [r["task"] for r in u["overdue"]], [r["task"] for r in u["due"]])
+            for u in found.units] == [("JS01", [late], []), ("JS02", [], [soon])]
+    assert found.units[1]["due"][0]["working_days_left"] == 1  # Monday 06-03
+
+
+def test_the_rules_in_force_default_to_this_months(services: Services) -> None:
+    assert evaluation.rules_in_force(services).version == 0  # the shipped rules
+    assert evaluation.rules_in_force(services, "2024-01") == \
+        services.evaluations.rules_for("2024-01")
+
+
 # --- inspections --------------------------------------------------------------------------------
 
 def test_a_finding_is_parsed_with_its_deadline_and_notice() -> None:
