@@ -266,7 +266,7 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
 def publish(session: Session, month: str) -> None:
     """Freeze a month's ranking (every level): records the rules version, the ledger
     position and audit head it was computed from, and the result's digest."""
-    done = evaluating.publish(session.services, session.actor, month)
+    done = evaluating.publish(session.services, actor=session.actor, month=month)
     click.echo(f"{month} published: rules v{done['rules_version']}, position "
                f"{done['position']}, head {done['head']}, digest {done['digest']}")
     for level, noted in done["summary"].items():

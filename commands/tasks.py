@@ -58,7 +58,7 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
             deadline: date | WorkingDays | None, days: int, companions: tuple[str, ...],
             note: str, occurred_at: datetime | None) -> None:
     """Record an inspection visit (巡查) of UNIT, with what it found."""
-    result = inspections.inspect(session.services, session.actor, unit=unit_code,
+    result = inspections.inspect(session.services, actor=session.actor, unit=unit_code,
                                  findings=list(findings), deadline=deadline, days=days,
                                  companions=list(companions), note=note,
                                  occurred_at=occurred_at)

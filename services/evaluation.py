@@ -119,12 +119,13 @@ def digest_of(rankings: dict[str, Ranking]) -> str:
     return digest(rankings)
 
 
-def publish(services: Services, actor: str | None, month: str) -> dict[str, Any]:
+def publish(services: Services, *, actor: str | None, month: str) -> dict[str, Any]:
     """Freeze a month's ranking of every level: the write side records what the read side
     ranks, with the rules in force, at the position it was read at."""
     evaluator = services.evaluator
-    return services.evaluations.publish(actor, month,
-                                        lambda rules_for: evaluator.freeze(month, rules_for))
+    return services.evaluations.publish(
+        actor_id=actor, month=month,
+        compute=lambda rules_for: evaluator.freeze(month, rules_for))
 
 
 def revisions(services: Services, month: str

@@ -29,7 +29,7 @@ def parse_finding(spec: str, default_deadline: date | WorkingDays) -> Finding:
     return Finding(parts[0], parts[1], parts[2], deadline, notice)
 
 
-def inspect(services: Services, actor: str | None, *, unit: str, findings: list[str],
+def inspect(services: Services, *, actor: str | None, unit: str, findings: list[str],
             deadline: date | WorkingDays | None = None, days: int = 7,
             companions: list[str] | None = None, note: str = "",
             occurred_at: datetime | None = None) -> dict[str, Any]:
@@ -40,6 +40,6 @@ def inspect(services: Services, actor: str | None, *, unit: str, findings: list[
     when = services.localize(occurred_at) or ledger.clock()
     default_deadline = deadline or (when.astimezone(services.zone).date()
                                     + timedelta(days=days))
-    return ledger.inspect(actor, unit=unit,
+    return ledger.inspect(actor_id=actor, unit=unit,
                           findings=[parse_finding(f, default_deadline) for f in findings],
                           companions=list(companions or []), note=note, occurred_at=when)

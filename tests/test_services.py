@@ -30,8 +30,9 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def assign(services: Services, unit: str, at: datetime, deadline: date) -> str:
-    return services.ledger.assign("admin", unit=unit, category="环境卫生", source="complaint",
-                                  location="幸福路", description="垃圾堆放", deadline=deadline,
+    return services.ledger.assign(actor_id="admin", unit=unit, category="环境卫生",
+                                  source="complaint", location="幸福路",
+                                  description="垃圾堆放", deadline=deadline,
                                   occurred_at=at)["task"]
 
 
@@ -71,8 +72,9 @@ def test_a_task_command_loads_the_campaign_once(store_url: str, clock: Clock,
         again = Services(fresh)
         ledger = again.ledger
         with mock.patch.object(ledger, "campaign", wraps=ledger.campaign) as loads:
-            done = ledger.acknowledge("zhao", task, "收到",
-                                      again.localize(datetime(2024, 5, 21, 10, 0)))
+            done = ledger.acknowledge(
+                actor_id="zhao", task_id=task, note="收到",
+                occurred_at=again.localize(datetime(2024, 5, 21, 10, 0)))
         assert done["state"] == "acknowledged"
         assert loads.call_count == 1
         history = again.read.history(task)
@@ -123,7 +125,7 @@ def test_publish_freezes_what_the_read_side_ranks_and_the_published_ranking_repr
     now = evaluation.ranking(services, "2024-06", "社区")
     assert {p.unit for p in now.ranking.placements} == {"JS01", "JS02"}
     assert (now.position, now.head) == services.ledger.head()
-    done = evaluation.publish(services, "admin", "2024-06")
+    done = evaluation.publish(services, actor="admin", month="2024-06")
     assert done["position"] == now.position
     assert evaluation.published_months(services) == ["2024-06"]
 
@@ -146,7 +148,7 @@ def test_a_published_ranking_that_does_not_reproduce_is_refused(services: Servic
                                                                 clock: Clock) -> None:
     in_july(clock)
     assign(services, "JS01", datetime(2024, 6, 6, 9, 0, tzinfo=SH), date(2024, 6, 10))
-    done = evaluation.publish(services, "admin", "2024-06")
+    done = evaluation.publish(services, actor="admin", month="2024-06")
     with mock.patch.object(evaluation, "digest_of", return_value="0" * 64):
         with pytest.raises(Refused, match=f"the published ranking of 2024-06 does not "
                                           f"reproduce: digest 0{{64}} recomputed, "
@@ -184,7 +186,7 @@ def test_a_bulletin_in_each_format_is_the_months_bulletin(services: Services,
     assert isinstance(workbook, bytes) and zipfile.ZipFile(io.BytesIO(workbook)).namelist()
     with pytest.raises(ValueError, match="no bulletin format 'pdf'"):
         bulletins.document(services, "2024-06", "pdf", "zh")
-    done = evaluation.publish(services, "admin", "2024-06")
+    done = evaluation.publish(services, actor="admin", month="2024-06")
     clock.advance(minutes=5)
     assign(services, "JS01", datetime(2024, 6, 7, 9, 0, tzinfo=SH), date(2024, 6, 10))
     published = bulletins.of_month(services, "2024-06", "zh")
@@ -249,7 +251,7 @@ def test_a_finding_is_parsed_with_its_deadline_and_notice() -> None:
 def test_an_inspection_gets_the_default_deadline_in_the_campaigns_zone(
         services: Services) -> None:
     # 23:30 on 05-31 in Shanghai is still 05-31 there (15:30 UTC): seven days on, 06-07.
-    done = inspections.inspect(services, "li", unit="JS01",
+    done = inspections.inspect(services, actor="li", unit="JS01",
                                findings=["环境卫生|幸福路|垃圾堆放", "环境卫生|和平路|积水|2024-06-03"],
                                occurred_at=datetime(2024, 5, 31, 23, 30))
     deadlines = [services.ledger.task(t).deadline for t in done["tasks"]]
@@ -264,7 +266,7 @@ def test_history_and_timeline_as_of_a_moment_typed_without_an_offset(
     task = assign(services, "JS01", datetime(2024, 5, 20, 9, 0, tzinfo=SH), date(2024, 5, 30))
     typed = clock.now.astimezone(SH).replace(tzinfo=None)
     clock.advance(minutes=5)
-    services.ledger.acknowledge("zhao", task, "收到")
+    services.ledger.acknowledge(actor_id="zhao", task_id=task, note="收到")
     then = records.history(services, task, as_of=typed)
     assert [e["event"] for e in then["events"]] == ["Assigned"]
     assert [e["event"] for e in records.history(services, task)["events"]] == \
@@ -280,7 +282,7 @@ def test_history_and_timeline_as_of_a_moment_typed_without_an_offset(
 def test_history_and_timeline_as_of_a_position(services: Services) -> None:
     task = assign(services, "JS01", datetime(2024, 5, 20, 9, 0, tzinfo=SH), date(2024, 5, 30))
     position, _ = services.ledger.head()
-    services.ledger.acknowledge("zhao", task, "收到")
+    services.ledger.acknowledge(actor_id="zhao", task_id=task, note="收到")
     then = services.read.at(position=position)
     assert [e["event"] for e in then.history(task)["events"]] == ["Assigned"]
     assert then.timeline()[-1]["position"] == position
