@@ -45,7 +45,7 @@ def adopt(session: Session, admin_id: str) -> None:
     if store.url.kind == "postgresql" and account_kind(store)["bound_by_triggers"]:
         raise Refused(_("账户 {account} 不是存储的所有者：由所有者认领账户绑定之前开始的账本").format(
             account=store.ledger.account))
-    adopted = Accounts(store.ledger).adopt(admin_id)
+    adopted = Accounts(store.ledger).adopt(admin_id=admin_id)
     click.echo(_("账户 {account} 已绑定 {person}").format(account=adopted["account"],
                                                       person=admin_id))
 
@@ -87,7 +87,7 @@ def grant(session: Session, person_id: str, login: str) -> None:
     rules.check_group(store, person.person_role)  # before anything is written
     accounts = Accounts(ledger)
     if accounts.person_of(login) != person_id:  # bound already: granting again is safe
-        accounts.bind(session.actor, person_id, login)
+        accounts.bind(actor_id=session.actor, person_id=person_id, account=login)
     granted = rules.grant(store, person.person_role, login)
     click.echo(_("登录角色 {login}{created} 属于 {group}，绑定 {person}").format(
         login=login, created=_("（新建）") if granted["created"] else "",

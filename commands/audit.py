@@ -12,6 +12,7 @@ from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 from i18n import N_, _
 from ledger import audit, evidence, witness
+from services import audit as auditing
 
 # Below this many events a verification is over before a progress bar would be read.
 TRUNCATION_NOTE = ("a tail removed after the last event shows only against a head seen "
@@ -61,31 +62,22 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     since = audit.parse_since(since_text, key) if since_text is not None else None
     seen = witness.load(witness_file) if witness_file is not None else None
     session.inspecting()
-    ledger = session.store.ledger
-    what = "checkpoint"
-    if seen is not None:
-        identity = ledger.recorder.identity()  # type: ignore[attr-defined]
-        if seen.store != identity:
-            raise click.ClickException(_("见证文件 {file} 属于存储 {store}，不是本存储（{ours}）")
-                                       .format(file=repr(str(witness_file)), store=seen.store,
-                                               ours=identity))
-        what = _("{account} 的见证").format(account=seen.account)
-    elif since is None and session.seen is not None:
-        seen, what = session.seen, _("本账户的见证")
-    if seen is not None:
-        since = audit.Head(seen.position, seen.hash)
-    with progress(ledger.max_position(), "verifying") as update:
-        result = audit.verify(ledger, since=since, progress=update, since_what=what)
+    session.store.ledger  # opening the store reads this account's witness
+    against = auditing.baseline(session.services, since=since, handed=seen,
+                                handed_from=str(witness_file), own=session.seen)
+    since, what = against.since, against.what
+    with progress(session.store.ledger.max_position(), "verifying") as update:
+        verified = auditing.verify(session.services, against, with_evidence=with_evidence,
+                                   progress=update)
+    result, checked = verified.result, verified.evidence
     from ledger.access import account_kind, describe_kind
 
-    checked = (evidence.check(ledger, evidence_store(session)) if with_evidence
-               else None)
     if fmt == "json":
         said = {**result.as_dict(), "ran_as": account_kind(session.store)}
         if checked is not None:
             said["evidence"] = {"checked": checked[0], "problems": checked[1]}
         click.echo(json.dumps(said, ensure_ascii=False, indent=2))
-        if not result.ok or (checked is not None and checked[1]):
+        if not verified.ok:
             raise SystemExit(1)
         return
     if result.broken is not None:
@@ -104,7 +96,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
                      "{position}（其后 {after}）").format(
             n=result.checkpoints_matched, number=last.number, position=last.position,
             after=_events(result.head.position - last.position)))
-    if since is not None and seen is None:
+    if since is not None and not against.witnessed:
         click.echo(_("自检查点起：账本在检查点 {position}:{hash} 之后未改动，新增 {events}").format(
             position=since.position, hash=_short(since.hash),
             events=_events(result.head.position - since.position)))
@@ -179,7 +171,7 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
         raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
-        recorded, statement = audit.record_checkpoint(ledger, session.actor, note=note,
+        recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
                                                       key=key, progress=update)
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
@@ -255,23 +247,13 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
     folder = evidence.export_folder(file)
     if with_evidence and folder.exists():
         raise click.UsageError(_("证据文件夹 {folder} 已存在").format(folder=repr(str(folder))))
-    partial = file.with_name(file.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8") as out:
-            written = audit.export(session.store.ledger, out)
-        if with_evidence:
-            copied, missing = evidence.copy_cited(session.store.ledger,
-                                                  evidence_store(session),
-                                                  evidence.FolderStore(folder))
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(file)
+    done = auditing.export(session.services, file, with_evidence=with_evidence)
+    written = done.head
     click.echo(_("已导出 {n} 个事件至 {file}；链头 {head}").format(
         n=written.position, file=file, head=written))
     if with_evidence:
-        click.echo(_("证据：已复制 {n} 个文件至 {folder}").format(n=copied, folder=folder))
-        for digest in missing:
+        click.echo(_("证据：已复制 {n} 个文件至 {folder}").format(n=done.copied, folder=folder))
+        for digest in done.missing:
             click.echo(_("注意：证据 {digest} 被引用但未保存：未复制").format(digest=digest),
                        err=True)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import click
 
 from commands.output import emit, output_options
-from commands.params import DATE, at_option, localize
+from commands.params import DATE, at_option
 from commands.session import Session, pass_session
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY
 from i18n import N_, _
@@ -36,8 +36,8 @@ def _local_day_command(kind: str, help_text: str) -> None:
     def command(session: Session, day: date, reason: str,
                 occurred_at: datetime | None) -> None:
         ledger = session.store.ledger
-        result = ledger.add_local_day(session.actor, day, kind, reason,
-                                      localize(occurred_at, ledger.campaign().zone))
+        result = ledger.add_local_day(actor_id=session.actor, day=day, kind=kind, reason=reason,
+                                      occurred_at=session.localize(occurred_at))
         click.echo(_("{day} 记为本活动的{kind}：{reason}（此后计算的期限按此计）").format(
             day=result["day"], kind=_(LOCAL_KINDS.get(result["kind"], result["kind"])),
             reason=result["reason"]))

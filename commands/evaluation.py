@@ -14,10 +14,9 @@ from commands.params import MONTH
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
-from domain.evaluation import FIGURES, month_add, month_of
+from domain.evaluation import FIGURES
 from domain.rounding import fixed, rounded
 from i18n import N_, _, labels, language
-from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.bulletin import (
     change_text,
@@ -26,16 +25,10 @@ from projections.bulletin import (
     signed as _signed,
     term_text,
 )
-from projections.evaluation import LEVELS, Evaluator, Ranking, digest
+from projections.evaluation import LEVELS, Ranking
 from projections.metrics import METRICS
-
-
-def _evaluations(session: Session) -> Evaluations:
-    return Evaluations(session.store.ledger)
-
-
-def _evaluator(session: Session) -> Evaluator:
-    return Evaluator(session.read)
+from services import bulletins as bulletin_service
+from services import evaluation as evaluating
 
 
 def plain(value: Any) -> Any:
@@ -85,8 +78,7 @@ def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: 
         return
     if month is None:
         raise click.UsageError(_("缺少选项 '--month'。"))
-    evaluator = _evaluator(session)
-    rows = evaluator.figures(evaluator.current(), month, unit_code, level)
+    rows = evaluating.figures(session.services, month, unit_code, level)
     if fmt == "table":
         emit([_with_counts(r) for r in rows], METRIC_TABLE, fmt)
         return
@@ -109,9 +101,8 @@ EXPLAIN_COLUMNS: list[Column] = [
 def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
                     fmt: str) -> None:
     """The tasks, events and visits that make up one figure of a unit's month."""
-    evaluator = _evaluator(session)
-    value, tally, parts = evaluator.explain(evaluator.current(), month, unit_code, metric)
-    zone = session.store.ledger.campaign().zone
+    value, tally, parts = evaluating.explain(session.services, month, unit_code, metric)
+    zone = session.services.zone
     rows = [{"item": item["task"], "counts_as": role, "unit": item["unit"],
              "events": "; ".join(f"v{v} {kind} {local_text(at, zone)}"
                                  for v, kind, at in item["events"]),
@@ -147,8 +138,9 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
     except (OSError, UnicodeDecodeError) as e:
         raise Refused(_("评分细则文件 {path} 无法按 UTF-8 文本读取：{error}").format(
             path=repr(str(path)), error=e)) from None
-    adopted = _evaluations(session).adopt_rules(session.actor, text=text, source=path.name,
-                                                from_month=from_month, reason=reason)
+    adopted = session.services.evaluations.adopt_rules(
+        actor_id=session.actor, text=text, source=path.name, from_month=from_month,
+        reason=reason)
     click.echo(_("评分细则第 {version} 版（{name}）自 {month} 起采用；sha256 {digest}").format(
         version=adopted["version"], name=adopted["name"], month=adopted["from_month"],
         digest=adopted["digest"]))
@@ -163,12 +155,10 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
 @pass_session
 def rules_show(session: Session, month: str | None, number: int | None, fmt: str) -> None:
     """The scoring rules in force for a month: version, adoption, and the file itself."""
-    evaluations = _evaluations(session)
     if number is not None:
-        found = evaluations.version(number)
+        found = session.services.evaluations.version(number)
     else:
-        ledger = session.store.ledger
-        found = evaluations.rules_for(month or month_of(ledger.today(ledger.campaign())))
+        found = evaluating.rules_in_force(session.services, month)
     record = {**found.describe(), "in_force_for": month, "text": found.text}
     if fmt == "json":
         emit_record(record, fmt)
@@ -187,7 +177,7 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 @pass_session
 def rules_list(session: Session, fmt: str) -> None:
     """Every version of the scoring rules, in the order adopted."""
-    rows = [v.describe() for v in _evaluations(session).versions()]
+    rows = [v.describe() for v in session.services.evaluations.versions()]
     emit(rows, [("version", N_("版本")), ("name", N_("名称"), TEXT),
                 ("from_month", N_("起始月份")), ("adopted_at", N_("采用时间")),
                 ("actor", N_("采用人")), ("reason", N_("理由"), TEXT),
@@ -274,28 +264,17 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
                  published: bool, fmt: str) -> None:
     """The monthly ranking of one level: score, rank (equal scores share it), change
     against last month, the deductions behind each score, and the red and black lists."""
-    evaluations = _evaluations(session)
-    evaluator = _evaluator(session)
     if published:
-        publication = evaluations.published(month)
-        source, rankings = evaluator.published(publication, evaluations.rules_for)
-        reproduced = digest(rankings)
-        if reproduced != publication["digest"]:
-            raise Refused(_("{month} 已发布的排名无法重现：重算摘要 {reproduced}，发布摘要 "
-                            "{published}").format(month=month, reproduced=reproduced,
-                                                   published=publication["digest"]))
-        ranking = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
-                   if parent else rankings[level])
+        shown = evaluating.published_ranking(session.services, month, level, parent)
+        publication = shown.publication or {}
         where = _("{day} 发布于账本位置 {position}（链头 {head}）；已重现，摘要相符").format(
-            day=publication["published_at"][:10], position=publication["position"],
-            head=publication["head"][:12])
+            day=publication["published_at"][:10], position=shown.position,
+            head=shown.head[:12])
     else:
-        ranking = evaluator.ranking(evaluator.current(), month, level,
-                                    evaluations.rules_for, parent)
-        position, head = session.store.ledger.head()
-        where = _("当前，账本位置 {position}（链头 {head}）").format(position=position,
-                                                                 head=head[:12])
-    print_ranking(ranking, fmt, ranking_heading(ranking, where))
+        shown = evaluating.ranking(session.services, month, level, parent)
+        where = _("当前，账本位置 {position}（链头 {head}）").format(position=shown.position,
+                                                                 head=shown.head[:12])
+    print_ranking(shown.ranking, fmt, ranking_heading(shown.ranking, where))
 
 
 @click.command()
@@ -304,10 +283,7 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
 def publish(session: Session, month: str) -> None:
     """Freeze a month's ranking (every level): records the rules version, the ledger
     position and audit head it was computed from, and the result's digest."""
-    evaluations = _evaluations(session)
-    evaluator = _evaluator(session)
-    done = evaluations.publish(session.actor, month,
-                               lambda rules_for: evaluator.freeze(month, rules_for))
+    done = evaluating.publish(session.services, actor=session.actor, month=month)
     click.echo(_("{month} 已发布：评分细则第 {version} 版，账本位置 {position}，链头 {head}，"
                  "摘要 {digest}").format(month=month, version=done["rules_version"],
                                         position=done["position"], head=done["head"],
@@ -336,9 +312,7 @@ CAUSE_COLUMNS: list[Column] = [
 def revisions(session: Session, month: str, fmt: str) -> None:
     """What recomputing a published month now would change, and which late or corrected
     events (entered after its position, happening in or before the month) are why."""
-    evaluations = _evaluations(session)
-    publication = evaluations.published(month)
-    changes, causes = _evaluator(session).revisions(publication, evaluations.rules_for)
+    publication, changes, causes = evaluating.revisions(session.services, month)
     if fmt == "json":
         emit_record({"month": month, "position": publication["position"],
                      "changes": changes, "causes": causes}, fmt)
@@ -373,22 +347,13 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
     published month's bulletin shows what the publication froze."""
     require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
     lang = lang or language()
-    evaluations = _evaluations(session)
-    found = bulletins.of_month(_evaluator(session), evaluations, month, lang)
-    if fmt in ("xlsx", "docx"):
-        from projections.word import bulletin_docx
-        from projections.workbook import to_xlsx
-
-        if fmt == "xlsx":
-            data = to_xlsx(found)
-        else:
-            data = bulletin_docx(found, number if number is not None else
-                                 evaluations.bulletin_number(month),
-                                 word_style(body_font, heading_font))
-        output.write_bytes(data)  # type: ignore[union-attr]
+    made = bulletin_service.document(session.services, month, fmt, lang, number,
+                                     word_style(body_font, heading_font))
+    if isinstance(made, bytes):
+        output.write_bytes(made)  # type: ignore[union-attr]
         click.echo(_("{month} 督查通报已写入 {path}").format(month=month, path=output))
         return
-    text = bulletins.markdown(found) if fmt == "md" else bulletins.to_html(found)
+    text = made
     if output is None:
         click.echo(text)
     else:
@@ -398,11 +363,8 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
 
 def print_last_ranking(session: Session, until: str) -> None:
     """The 社区 ranking of the last complete month up to ``until`` (for the demo)."""
-    ledger = session.store.ledger
-    month = until if month_of(ledger.today(ledger.campaign())) > until else month_add(until, -1)
-    evaluator = _evaluator(session)
-    ranking = evaluator.ranking(evaluator.current(), month, "社区",
-                                _evaluations(session).rules_for)
+    month = evaluating.last_complete_month(session.services, until)
+    ranking = evaluating.ranking(session.services, month, "社区").ranking
     click.echo("")
     print_ranking(ranking, "table", ranking_heading(
         ranking, _("最近一个完整月份（taizhang rank --month {month} --level {level}）").format(

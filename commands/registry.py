@@ -7,7 +7,7 @@ import click
 from commands.calendar import calendar
 from commands.session import Session, pass_session
 from commands.output import emit, emit_record, output_options
-from commands.params import at_option, localize
+from commands.params import at_option
 from i18n import N_, _, labels
 from domain.registry import UNIT_KINDS
 from domain.roles import ROLES
@@ -68,8 +68,8 @@ def campaign_show(session: Session, fmt: str) -> None:
 def campaign_add_category(session: Session, category: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Add a management category (e.g. 公益广告, 志愿服务)."""
     ledger = session.store.ledger
-    result = ledger.add_category(session.actor, category,
-                                 localize(occurred_at, ledger.campaign().zone))
+    result = ledger.add_category(actor_id=session.actor, category=category,
+                                 occurred_at=session.localize(occurred_at))
     click.echo(_("已新增问题类别 {category}").format(category=result["categories"][-1]))
 
 
@@ -83,8 +83,9 @@ def campaign_set_inspections(session: Session, required: int, reason: str,
                              occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Set the inspections each unit needs a month (巡查覆盖), from --at (default now) on."""
     ledger = session.store.ledger
-    result = ledger.change_required_inspections(session.actor, required, reason,
-                                                localize(occurred_at, ledger.campaign().zone))
+    result = ledger.change_required_inspections(actor_id=session.actor, required=required,
+                                                reason=reason,
+                                                occurred_at=session.localize(occurred_at))
     click.echo(_("每个单位每月应巡查次数：{n}").format(n=result["required_inspections"]))
 
 
@@ -108,9 +109,9 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
              occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Register a unit."""
     ledger = session.store.ledger
-    result = ledger.register_unit(session.actor, code=code, name=name, kind=kind,
+    result = ledger.register_unit(actor_id=session.actor, code=code, name=name, kind=kind,
                                   parent=parent,
-                                  occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                  occurred_at=session.localize(occurred_at))
     click.echo(_("单位 {code} {name}（{kind}）已登记").format(
         code=result["code"], name=result["name"], kind=result["kind"]))
 
@@ -124,8 +125,8 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
 def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Rename a unit."""
     ledger = session.store.ledger
-    result = ledger.rename_unit(session.actor, code, name, reason,
-                                localize(occurred_at, ledger.campaign().zone))
+    result = ledger.rename_unit(actor_id=session.actor, code=code, name=name, reason=reason,
+                                occurred_at=session.localize(occurred_at))
     click.echo(_("单位 {code} 更名为 {name}").format(code=result["code"], name=result["name"]))
 
 
@@ -137,8 +138,8 @@ def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at
 def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Retire a unit: it keeps its history but gets no new tasks."""
     ledger = session.store.ledger
-    ledger.retire_unit(session.actor, code, reason,
-                       localize(occurred_at, ledger.campaign().zone))
+    ledger.retire_unit(actor_id=session.actor, code=code, reason=reason,
+                       occurred_at=session.localize(occurred_at))
     click.echo(_("单位 {code} 已撤销").format(code=code))
 
 
@@ -171,9 +172,10 @@ def person_add(session: Session, person_id: str, name: str, role: str,
                occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Register a person: admin, inspector, unit member (with --unit), auditor or clerk."""
     ledger = session.store.ledger
-    result = ledger.register_person(session.actor, person_id=person_id, name=name, role=role,
+    result = ledger.register_person(actor_id=session.actor, person_id=person_id, name=name,
+                                    role=role,
                                     unit=unit_code, account=account,
-                                    occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                    occurred_at=session.localize(occurred_at))
     click.echo(_("人员 {id} {name} 已登记为{role}").format(
         id=result["id"], name=result["name"], role=labels.role(result["role"]))
         + (_("（{unit}）").format(unit=result["unit"]) if result["unit"] else "")
@@ -192,8 +194,8 @@ def person_bind(session: Session, person_id: str, account: str,
     from ledger.identity import Accounts
 
     ledger = session.store.ledger
-    Accounts(ledger).bind(session.actor, person_id, account,
-                          localize(occurred_at, ledger.campaign().zone))
+    Accounts(ledger).bind(actor_id=session.actor, person_id=person_id, account=account,
+                          occurred_at=session.localize(occurred_at))
     click.echo(_("账户 {account} 已绑定 {person}").format(account=account, person=person_id))
 
 
@@ -209,8 +211,9 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
     from ledger.identity import Accounts
 
     ledger = session.store.ledger
-    Accounts(ledger).unbind(session.actor, person_id, account, reason,
-                            localize(occurred_at, ledger.campaign().zone))
+    Accounts(ledger).unbind(actor_id=session.actor, person_id=person_id, account=account,
+                            reason=reason,
+                            occurred_at=session.localize(occurred_at))
     click.echo(_("账户 {account} 已与 {person} 解绑").format(account=account, person=person_id))
 
 
@@ -222,8 +225,8 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
 def person_retire(session: Session, person_id: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Retire a person: they may no longer act."""
     ledger = session.store.ledger
-    ledger.retire_person(session.actor, person_id, reason,
-                         localize(occurred_at, ledger.campaign().zone))
+    ledger.retire_person(actor_id=session.actor, person_id=person_id, reason=reason,
+                         occurred_at=session.localize(occurred_at))
     click.echo(_("人员 {person} 已注销").format(person=person_id))
 
 

@@ -23,7 +23,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     world = build_world(f"sqlite:///{tmp_path_factory.mktemp('narrow') / 'ledger.db'}")
     store = Store(world.url, clock=world.clock)
     try:
-        task = store.ledger.assign("admin", unit="JS01", category="环境卫生", source="media",
+        task = store.ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="media",
                                    location=PLACE, description=LONG,
                                    deadline=date(2024, 6, 30))["task"]
     finally:
