@@ -6,6 +6,7 @@ nothing when run again; the month's metrics are those of the same history entere
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -401,4 +402,47 @@ def test_an_update_needs_an_id_or_a_key_and_a_key_is_not_given_beside_an_id(
                 message="mapping unknown.toml: column '发现日期' is not in v1.xlsx's header "
                 "(序号, 问题类别, 问题描述, 地点, 责任单位, 发现时间, 发现方式, 整改时限, 整改情况, "
                 "复查结果, 复查时间, 销号时间)")
+    cli.close()
+
+
+def test_a_reassignment_in_the_file_is_entered_once(sqlite_url: str, tmp_path: Path) -> None:
+    cli = seeded_cli(sqlite_url)
+    mapping = tmp_path / "reassign.toml"
+    mapping.write_text(update_mapping(tmp_path).read_text(encoding="utf-8").replace(
+        '"" = "open"', '"" = "open"\n"转城管局" = "reassign"') + '\n[reassign]\nto = "城管局"\n',
+        encoding="utf-8")
+    imported(cli, write(tmp_path / "v1.xlsx", FIRST), mapping)
+    path = write(tmp_path / "v2.xlsx", edited(FIRST, {7: {9: "转城管局",
+                                                          10: d("2024-05-10 09:00")}}))
+    report = update(cli, path, mapping)
+    assert report["update"]["events_by_kind"] == {"Reassigned": 1}
+    shown = json.loads(cli.ok("task", "show", task_id_for(f"{SOURCE}\n7"), "--format",
+                              "json"))
+    assert (shown["unit"], shown["events"][-1]["event"]) == ("CGJ", "Reassigned")
+    assert update(cli, path, mapping)["update"]["rows_unchanged"] == 7
+    cli.close()
+
+
+def test_the_readmes_update_example_runs_as_written(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's --update example, after the import section's first command: every row
+    of the shipped workbook unchanged, nothing written."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("#### Updating from the office's edited 台账"):]
+    opening = section.index("```sh\n") + 6
+    block = section[opening:section.index("\n```", opening)].replace("\\\n", " ")
+    (words,) = [shlex.split(line, comments=True) for line in block.splitlines() if line]
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    cli = seeded_cli("sqlite:///taizhang.db")
+    assert words[:3] == ["taizhang", "--as", "wang"]
+    workbook, mapping = words[4], words[words.index("--mapping") + 1]
+    created = imported(cli, Path(workbook), Path(mapping))["tasks_created"]
+    assert created > 0
+    before = cli.max_position()
+    shown = cli.ok(*words[3:], as_="admin")
+    assert cli.max_position() == before
+    assert ["rows", "unchanged", str(created)] in [line.split() for line in shown.splitlines()]
+    assert not any(line.split()[:2] == ["rows", "updated"] and line.split()[2] != "0"
+                   for line in shown.splitlines())
     cli.close()
