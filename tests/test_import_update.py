@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -446,3 +446,48 @@ def test_the_readmes_update_example_runs_as_written(tmp_path: Path,
     assert not any(line.split()[:2] == ["rows", "updated"] and line.split()[2] != "0"
                    for line in shown.splitlines())
     cli.close()
+
+
+def test_a_dated_rectification_not_yet_re_inspected_is_reported_once(
+        sqlite_url: str, tmp_path: Path) -> None:
+    cli = seeded_cli(sqlite_url)
+    mapping = update_mapping(tmp_path)
+    imported(cli, write(tmp_path / "v1.xlsx", FIRST), mapping)
+    undated = write(tmp_path / "v2.xlsx", edited(FIRST, {1: {8: "已清除"}}))
+    assert update(cli, undated, mapping)["update"]["rows_updated"] == 0  # no date: waits
+    dated = write(tmp_path / "v3.xlsx", edited(FIRST, {1: {8: "已清除",
+                                                           10: d("2024-05-07 15:00")}}))
+    assert update(cli, dated, mapping)["update"]["events_by_kind"] == {
+        "RectificationReported": 1}
+    assert history(cli, 1)[1:] == [("RectificationReported", "2024-05-07T15:00")]
+    assert update(cli, dated, mapping)["update"]["rows_updated"] == 0
+    cli.close()
+
+
+def test_only_an_administrator_importing_enters_a_report_or_re_inspection_from_a_record(
+        ) -> None:
+    from domain.base import Actor, Refused
+    from domain.task import RECTIFYING
+    from tests.test_import_domain import ADMIN, LI, NOW, START, ZHAO
+    from tests.test_import_domain import imported as assigned
+
+    task = assigned()
+    at = START + timedelta(days=1)
+    for actor in (LI, ZHAO, Actor("sun", "auditor")):
+        with pytest.raises(Refused, match="may not import records"):
+            task.report_imported_rectification(description="已清理", actor=actor,
+                                               occurred_at=at, now=NOW)
+    with pytest.raises(Refused, match="only a reported rectification is re-inspected"):
+        task.reinspect_imported(passed=False, note="不合格", actor=ADMIN, occurred_at=at,
+                                now=NOW)
+    task.report_imported_rectification(description="已清理", actor=ADMIN, occurred_at=at,
+                                       now=NOW)
+    task.reinspect_imported(passed=False, note="不合格", actor=ADMIN, occurred_at=at, now=NOW)
+    assert (task.state, task.rework_count) == (RECTIFYING, 1)
+    with pytest.raises(Refused, match="is before the task's latest event"):
+        task.report_imported_rectification(description="再次整改", actor=ADMIN,
+                                           occurred_at=START, now=NOW)
+    task.close(closure="void", reason="重复", actor=ADMIN, occurred_at=at, now=NOW)
+    with pytest.raises(Refused, match="cannot be reported as rectified: it is closed"):
+        task.report_imported_rectification(description="已清理", actor=ADMIN,
+                                           occurred_at=at, now=NOW)
