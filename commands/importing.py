@@ -146,8 +146,9 @@ def update_summary(report: ImportReport, updated: UpdateReport) -> dict[str, Any
     record["rows missing from the file (not closed)"] = len(updated.missing)
     if updated.missing:
         record["missing"] = ", ".join(
-            f"{m['task']} (row {m['row']}{', id ' + str(m['id']) if m['id'] else ''}, "
-            f"{m['state']})" for m in updated.missing)
+            f"{m['task']} ({m['file']} row {m['row']}"
+            f"{', id ' + str(m['id']) if m['id'] else ''}, {m['state']})"
+            for m in updated.missing)
     return record
 
 
