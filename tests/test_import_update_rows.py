@@ -206,3 +206,24 @@ def test_only_an_administrator_importing_enters_a_report_or_re_inspection_from_a
     with pytest.raises(Refused, match="cannot be reported as rectified: it is closed"):
         task.report_imported_rectification(description="已清理", actor=ADMIN,
                                            occurred_at=at, now=NOW)
+
+
+def test_a_strict_update_with_a_bad_row_appends_nothing(store_url: str,
+                                                        tmp_path: Path) -> None:
+    cli = seeded_cli(store_url)
+    mapping = update_mapping(tmp_path)
+    imported(cli, write(tmp_path / "v1.xlsx", FIRST), mapping)
+    path = write(tmp_path / "v2.xlsx", SECOND)  # item 9's 发现时间 is not a date
+    before = cli.max_position()
+    result = cli("import", str(path), "--mapping", str(mapping), "--update", "--strict",
+                 as_="admin")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: 1 of 8 rows are bad; --strict: nothing was written")
+    assert cli.max_position() == before
+    fixed = write(tmp_path / "v3.xlsx", SECOND[:-1])
+    report = update(cli, fixed, mapping, "--strict")
+    # items 1, 2, 3, 4 and 6 (closed as the file says: the ledger did not close it here)
+    assert (report["update"]["rows_updated"], report["tasks_created"]) == (5, 1)
+    assert cli.max_position() > before
+    cli.close()
