@@ -227,3 +227,21 @@ def test_a_strict_update_with_a_bad_row_appends_nothing(store_url: str,
     assert (report["update"]["rows_updated"], report["tasks_created"]) == (5, 1)
     assert cli.max_position() > before
     cli.close()
+
+
+def test_what_the_ledgers_own_checks_refuse_is_a_conflict_over_its_column(
+        sqlite_url: str, tmp_path: Path) -> None:
+    cli = seeded_cli(sqlite_url)
+    mapping = update_mapping(tmp_path)
+    imported(cli, write(tmp_path / "v1.xlsx", FIRST), mapping)
+    before = cli.max_position()
+    report = update(cli, write(tmp_path / "v2.xlsx", edited(FIRST, {7: {1: "无此类别"}})),
+                    mapping)
+    assert cli.max_position() == before
+    (row,) = report["update"]["rows"]
+    (conflict,) = row["conflicts"]
+    assert (row["row"], row["events"]) == (9, [])
+    assert (conflict["column"], conflict["file"], conflict["ledger"]) == (
+        "问题类别", "无此类别", "交通秩序")
+    assert "无此类别" in conflict["reason"]
+    cli.close()

@@ -120,6 +120,9 @@ class Updater:
                           "their tasks (see the README: choosing a key)")
         self.importer = importer
         self.report = UpdateReport()
+        # What the step being entered is about (column, file's value, ledger's value): a
+        # refusal by the ledger's own checks is a conflict over it.
+        self._doing: tuple[str, str, str] = ("", "", "")
 
     # --- one row ---
 
@@ -142,7 +145,8 @@ class Updater:
             try:
                 self._apply(row, task, now)
             except Refused as e:  # what the ledger's own checks refuse: not applied
-                compared.conflicts = [{"column": "", "file": "", "ledger": "",
+                column, file, ledger = self._doing
+                compared.conflicts = [{"column": column, "file": file, "ledger": ledger,
                                        "reason": str(e)}]
             else:
                 zone = imp.campaign.zone
@@ -271,9 +275,12 @@ class Updater:
         steps = self._steps(row, task)
         first = self._first_new(row, task) or now
         if imp.reader.cell(row, row.labels["deadline"]) and row.deadline > task.deadline:
+            self._doing = (row.labels["deadline"], row.deadline.isoformat(),
+                           task.deadline.isoformat())
             task.extend_deadline(deadline=row.deadline, actor=actor, occurred_at=first,
                                  now=now, reason=f"updated from {where} "
                                  f"({row.labels['deadline']} {row.deadline.isoformat()})")
+        self._doing = (column, value, task.state)
         for step in steps:
             if step == "report":
                 at = row.reported_at if steps == ["report"] else row.acted_at
@@ -302,6 +309,8 @@ class Updater:
         changes = {name: getattr(row, name) for name in DESCRIBED
                    if getattr(row, name) != getattr(task, name)}
         if changes:
+            name, new = next(iter(changes.items()))
+            self._doing = (row.labels[name], new, getattr(task, name))
             said = ", ".join(f"{row.labels[n]} {v!r}" for n, v in changes.items())
             task.correct(corrects=1, changes=changes, reason=f"updated from {where} ({said})",
                          actor=actor, occurred_at=now, now=now, zone=zone,
