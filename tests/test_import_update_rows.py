@@ -9,8 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ledger.importer import task_id_for
+from ledger.importer import Importer, load_mapping, open_table, task_id_for
+from ledger.store import Store
+from tests.conftest import seed_campaign
+from tests.test_import_workbooks import WORKBOOK_MAPPING, data_rows, write_as_offices_do
 from tests.test_import_update import (FIRST, SECOND, SOURCE, d, edited, history, imported,
                                       seeded_cli, update, update_mapping, write)
 
@@ -245,3 +250,33 @@ def test_what_the_ledgers_own_checks_refuse_is_a_conflict_over_its_column(
         "问题类别", "无此类别", "交通秩序")
     assert "无此类别" in conflict["reason"]
     cli.close()
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(blocks=st.lists(st.tuples(st.sampled_from(["幸福社区", "和平社区", "城管局"]),
+                                 st.integers(1, 4)), min_size=1, max_size=3),
+       seed=st.integers(0, 1000))
+def test_a_workbook_updated_with_itself_appends_nothing(
+        tmp_path_factory: pytest.TempPathFactory, blocks: list[tuple[str, int]],
+        seed: int) -> None:
+    """Whatever the office's layout (merged 责任单位, full-width dates, 合计 rows), the file
+    first imported, then given again with --update: every row unchanged."""
+    folder = tmp_path_factory.mktemp("update")
+    path = write_as_offices_do(folder / "台账.xlsx", data_rows(blocks, seed), blocks, seed)
+    store = Store(f"sqlite:///{folder / 'ledger.db'}")
+    try:
+        seed_campaign(store.ledger)
+        mapping = load_mapping(WORKBOOK_MAPPING)
+        first = Importer(store.ledger, "admin", mapping, open_table(path, mapping)).run()
+        before = store.ledger.max_position()
+        updater = Importer(store.ledger, "admin", mapping, open_table(path, mapping),
+                           update=True)
+        again = updater.run()
+        assert store.ledger.max_position() == before
+        assert updater.updater is not None
+        got = updater.updater.report
+        assert (got.unchanged, got.rows, got.missing) == (first.tasks_created, [], [])
+        assert again.tasks_created == 0 and len(again.rejects) == len(first.rejects)
+    finally:
+        store.close()
