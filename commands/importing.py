@@ -29,7 +29,7 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               "See examples/mappings/.")
 @click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
 @click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
-@click.option("--update", is_flag=True, help="Rows whose tasks the ledger holds: append the "
+@click.option("--update", "updating", is_flag=True, help="Rows whose tasks the ledger holds: append the "
               "events their changes prove (closures, re-inspections, extensions, "
               "reassignments, corrections); list what contradicts the ledger.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -45,7 +45,7 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @output_options(("table", "json"))
 @pass_session
 def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, strict: bool,
-            update: bool, rejects_path: Path | None, encoding: str | None,
+            updating: bool, rejects_path: Path | None, encoding: str | None,
             sheet: str | None, batch_size: int, fmt: str) -> None:
     """Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) must
     be an administrator. Importing the same rows again adds nothing; an interrupted import
@@ -55,7 +55,7 @@ def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, str
     if not dry_run:
         session.create_if_missing()
     importer = Importer(session.store.ledger, session.actor, mapping, table,
-                        batch_size=batch_size, update=update)
+                        batch_size=batch_size, update=updating)
     done = [0]
 
     def taken(rows: int) -> None:
