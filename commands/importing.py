@@ -29,9 +29,10 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               "See examples/mappings/.")
 @click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
 @click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
-@click.option("--update", "updating", is_flag=True, help="Rows whose tasks the ledger holds: append the "
-              "events their changes prove (closures, re-inspections, extensions, "
-              "reassignments, corrections); list what contradicts the ledger.")
+@click.option("--update", "updating", is_flag=True,
+              help="Rows whose tasks the ledger holds: append the events their changes "
+              "prove (closures, re-inspections, extensions, reassignments, corrections); "
+              "list what contradicts the ledger.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write the bad rows to this CSV, with row number, column "
               "and reason, to fix and import again.")
