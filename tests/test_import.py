@@ -389,7 +389,7 @@ def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(
     ("[file]\nsource = 'x'\n[colums]\n", "mapping mapping.toml: [colums]: unknown table"),
     ("[file]\nformat = 'csv'\n", "[file] source: is required"),
     (None, "[status] '合格': must be one of open, reassign, verified, void, duplicate, "
-           "not_responsible, got 'passed'"),
+           "not_responsible, rework, got 'passed'"),
     (None, "[dates] time_zone: time zone 'Mars/Olympus' is not a known IANA zone"),
     (None, "column '整改期限' is not in 台账.csv's header"),
     ("[file\n", "mapping mapping.toml: not valid TOML"),
