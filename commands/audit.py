@@ -11,6 +11,7 @@ from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 from ledger import audit, evidence, witness
+from projections.times import shown
 
 # Below this many events a verification is over before a progress bar would be read.
 TRUNCATION_NOTE = ("a tail removed after the last event shows only against a head seen "
@@ -192,8 +193,9 @@ CHECKPOINT_COLUMNS = [("number", "checkpoint"), ("position", "position"), ("hash
 @pass_session
 def checkpoints(session: Session, fmt: str) -> None:
     """The checkpoints recorded in the ledger, oldest first."""
+    zone = session.store.ledger.campaign().zone
     rows = [{"number": c.number, "position": c.position, "hash": c.hash, "by": c.by,
-             "at": c.at.isoformat(), "key_id": c.key_id, "note": c.note}
+             "at": shown(c.at, zone, fmt), "key_id": c.key_id, "note": c.note}
             for c in audit.recorded_checkpoints(session.store.ledger)]
     emit(rows, CHECKPOINT_COLUMNS, fmt)
 

@@ -13,6 +13,7 @@ from commands.session import Session, pass_session
 from domain.task import CLOSED, SOURCES, STATE_LABELS, STATES, VERIFIED
 from ledger.workdays import Calendar, UnknownYear, WorkingDays
 from projections.read import ReadSide
+from projections.times import for_people, localise_rows
 
 BOARD_COLUMNS = [
     ("task", "task"), ("unit", "unit"), ("category", "category"), ("source", "source"),
@@ -76,8 +77,9 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
             columns = [c for c in columns if c[0] != "extension_requested"]
         for row in rows:
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
-            row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
-                zone).strftime("%Y-%m-%d %H:%M")
+            row["last_action_at"] = for_people(row["last_action_at"], zone)
+    else:
+        rows = localise_rows(rows, ("assigned_at", "last_action_at"), zone, fmt)
     if fmt == "json":
         columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)

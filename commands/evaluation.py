@@ -27,6 +27,7 @@ from projections.bulletin import (
 )
 from projections.evaluation import LEVELS, Evaluator, Ranking, digest
 from projections.metrics import METRICS
+from projections.times import for_people, local_date, localise_rows
 
 
 def _evaluations(session: Session) -> Evaluations:
@@ -168,7 +169,8 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
     if fmt == "json":
         emit_record(record, fmt)
         return
-    adopted = (f"adopted {found.describe()['adopted_at']} by {found.actor}, from "
+    zone = session.store.ledger.campaign().zone
+    adopted = (f"adopted {for_people(found.describe()['adopted_at'], zone)} by {found.actor}, from "
                f"{found.from_month}" if found.version else "shipped with the program, "
                "never adopted")
     click.echo(f"# rules version {found.version}: {found.rules.name} ({adopted})")
@@ -181,7 +183,9 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 @pass_session
 def rules_list(session: Session, fmt: str) -> None:
     """Every version of the scoring rules, in the order adopted."""
-    rows = [v.describe() for v in _evaluations(session).versions()]
+    zone = session.store.ledger.campaign().zone
+    rows = localise_rows([v.describe() for v in _evaluations(session).versions()],
+                         ("adopted_at",), zone, fmt)
     emit(rows, [("version", "version"), ("name", "name"), ("from_month", "from"),
                 ("adopted_at", "adopted at"), ("actor", "by"), ("reason", "reason"),
                 ("digest", "sha256")], fmt)
@@ -271,7 +275,9 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
                           f"{reproduced} recomputed, {publication['digest']} published")
         ranking = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
                    if parent else rankings[level])
-        where = (f"published {publication['published_at'][:10]} at position "
+        where = (f"published "
+                 f"{local_date(publication['published_at'], session.store.ledger.campaign().zone)}"
+                 " at position "
                  f"{publication['position']} (head {publication['head'][:12]}); "
                  "reproduced, digest matches")
     else:

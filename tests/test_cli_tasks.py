@@ -655,9 +655,9 @@ def test_task_list_and_the_board_show_the_tasks(cli: Cli) -> None:
         "task,unit,category,source,location,state,deadline,days_overdue,rework_count,"
         "extension_requested,last_action,last_action_at\n"
         f"{closed},JS01,环境卫生,inspection,幸福路12号,closed,2024-05-10,0,0,,Closed,"
-        "2024-05-03T07:00:00.000000+00:00\n"
+        "2024-05-03T15:00:00+08:00\n"
         f"{verified},JS02,环境卫生,inspection,幸福路12号,verified,2024-05-10,0,0,,"
-        "ReinspectionPassed,2024-05-03T06:00:00.000000+00:00\n")
+        "ReinspectionPassed,2024-05-03T14:00:00+08:00\n")
     assert cli.ok("task", "list", "--format", "csv") == expected
     assert cli.ok("board", "--unit", "JS", "--format", "csv") == expected
     only_js02 = json.loads(cli.ok("board", "--unit", "JS02", "--format", "json"))
