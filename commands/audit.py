@@ -9,6 +9,7 @@ import click
 
 from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
+from commands.params import output_option
 from commands.session import Session, pass_session
 from ledger import audit, evidence, witness
 from projections.times import shown
@@ -162,8 +163,8 @@ def head(session: Session) -> None:
 @click.option("--note", default="", help="Why this checkpoint (e.g. 2024-05 评比发布).")
 @click.option("--sign", "key_file", type=click.Path(path_type=Path), default=None,
               metavar="KEYFILE", help="Sign the statement with this Ed25519 private key.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
-              help="Also write the checkpoint statement (JSON) to FILE.")
+@output_option("Also write the checkpoint statement (JSON) to this file.", aliases=["--out"],
+               dest="out")
 @pass_session
 def checkpoint(session: Session, note: str, key_file: Path | None,
                out: Path | None) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from commands.output import emit, emit_record, output_options
-from commands.params import MONTH
+from commands.params import MONTH, Aliased, output_option, parent_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
@@ -73,12 +73,13 @@ def _with_counts(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--unit", "unit_code", default=None,
               help="One unit (its figures include the units below it).")
 @click.option("--level", type=click.Choice(LEVELS), default=None,
-              help="Units of one kind (below --unit, if given).")
+              help="Units of one kind.")
+@parent_option()
 @output_options()
 @pass_session
 @click.pass_context
 def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: str | None,
-            level: str | None, fmt: str) -> None:
+            level: str | None, parent: str | None, fmt: str) -> None:
     """Long-term-mechanism metrics (长效机制) per unit for a month; 'metrics explain' lists
     what makes up one figure."""
     if ctx.invoked_subcommand is not None:
@@ -86,7 +87,10 @@ def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: 
     if month is None:
         raise click.UsageError("Missing option '--month'.")
     evaluator = _evaluator(session)
-    rows = evaluator.figures(evaluator.current(), month, unit_code, level)
+    if unit_code is not None and (level is not None or parent is not None):
+        raise click.UsageError("--unit names one unit; --level and --parent choose "
+                               "several: give one or the other")
+    rows = evaluator.figures(evaluator.current(), month, unit_code, level, parent)
     if fmt == "table":
         emit([_with_counts(r) for r in rows], METRIC_TABLE, fmt)
         return
@@ -132,8 +136,8 @@ def rules() -> None:
 
 @rules.command("adopt")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--from", "from_month", type=MONTH, required=True,
-              help="The first month the rules apply to.")
+@click.option("--month", "--from", "from_month", cls=Aliased, aliases=["--from"], type=MONTH,
+              required=True, help="The first month the rules apply to.")
 @click.option("--reason", default="", help="Why the rules change.")
 @pass_session
 def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> None:
@@ -255,7 +259,7 @@ def ranking_heading(ranking: Ranking, where: str) -> str:
 @click.option("--month", type=MONTH, required=True)
 @click.option("--level", type=click.Choice(LEVELS), required=True,
               help="The units ranked together: 社区, 街道, 部门 or 物业.")
-@click.option("--parent", "parent", default=None, help="Only the units below this one.")
+@parent_option()
 @click.option("--published", is_flag=True,
               help="The published ranking, recomputed from the events it was computed from.")
 @output_options()
@@ -345,9 +349,7 @@ def revisions(session: Session, month: str, fmt: str) -> None:
               help="Markdown, HTML (with the chart), an Excel workbook or a Word document.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="The language of the labels.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for xlsx and docx); default "
-              "stdout.")
+@output_option("Write to this file (needed for xlsx and docx); default stdout.")
 @word_options("default 〔YEAR〕第N期, the campaign's Nth month")
 @pass_session
 def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from commands.params import DATE, MOMENT, localize
+from commands.params import DATE, MOMENT, localize, output_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from projections.summary import Period, document_title, paragraph, summary_of, table
@@ -24,8 +24,7 @@ from projections.summary import Period, document_title, paragraph, summary_of, t
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "docx"]), default="md",
               show_default=True,
               help="A Markdown document, the figures as JSON, or a Word document.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for docx); default stdout.")
+@output_option("Write to this file (needed for docx); default stdout.")
 @word_options("default 〔YEAR〕MONTH号 of the period's last day")
 @pass_session
 def summary(session: Session, start: date, end: date, unit_code: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,8 @@ from commands.evidence import keeping
 from commands.output import emit, emit_record, output_options
 from commands.params import (
     DEADLINE,
+    Aliased,
+    AliasedChoice,
     at_option,
     evidence,
     evidence_option,
@@ -162,7 +165,8 @@ def task_report(session: Session, task_id: str, description: str,
 @click.argument("task_id")
 @click.option("--pass/--fail", "passed", default=None,
               help="整改到位 (pass) or 返工 (fail); one is required.")
-@click.option("--note", default="", help="Why, when it fails.")
+@click.option("--reason", "--note", "note", cls=Aliased, aliases=["--note"], default="",
+              help="Why, when it fails.")
 @evidence_option()
 @at_option()
 @pass_session
@@ -264,7 +268,7 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
 @task.command("close")
 @click.argument("task_id")
 @click.option("--closure", default="verified", show_default=True,
-              type=click.Choice([c.replace("_", "-") for c in CLOSURES]))
+              type=AliasedChoice(CLOSURES, {c.replace("_", "-"): c for c in CLOSURES}))
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
@@ -349,6 +353,9 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
           ("actor", "actor"), ("details", "details")], fmt)
 
 
-task.add_command(board, "list")
+# `task list` is `board` by another name: one command, kept as a hidden alias.
+task.add_command(copy.copy(board), "list")
+task.commands["list"].hidden = True
+task.commands["list"].help = "The same as `taizhang board` (its old name)."
 
 COMMANDS = [inspect, task]

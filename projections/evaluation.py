@@ -136,16 +136,20 @@ class Evaluator:
     # --- figures ---------------------------------------------------------------------------
 
     def figures(self, source: Source, month: str, unit: str | None = None,
-                level: str | None = None) -> list[dict[str, Any]]:
-        """Every figure of the month for one unit, the units of a level, or every unit."""
+                level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+        """Every figure of the month for one unit, or for the units of a level (below
+        ``parent``, if given), or for every unit (below ``parent``)."""
         check_month("month", month)
         units = Units(source.units())
+        if parent is not None:
+            _known(units, parent)
         if unit is not None:
             _known(units, unit)
             scope = [unit]
         else:
-            scope = sorted(c for c in units.rows
-                           if (level is None or units.rows[c]["kind"] == level)
+            scope = sorted(c for c in (units.below(parent) if parent else units.rows)
+                           if c != parent
+                           and (level is None or units.rows[c]["kind"] == level)
                            and units.active(c, month))
         if not scope:
             return []

@@ -487,7 +487,7 @@ def test_a_verified_task_is_closed(cli: Cli) -> None:
 
 def test_an_open_task_is_closed_as_not_responsible(cli: Cli) -> None:
     task = make_task(cli, "acknowledged")
-    assert cli.ok("task", "close", task, "--closure", "not-responsible", "--reason",
+    assert cli.ok("task", "close", task, "--closure", "not_responsible", "--reason",
                   "非本单位职责", as_="admin") == \
         said(task, "closed", closure="not_responsible", overdue=False)
 
@@ -509,7 +509,7 @@ def test_close_refuses_an_unknown_closure(cli: Cli) -> None:
     task = make_task(cli, "verified")
     cli.usage_refused("task", "close", task, "--closure", "fixed", "--reason", "x", as_="li",
                       message="Invalid value for '--closure': 'fixed' is not one of "
-                              "'verified', 'void', 'duplicate', 'not-responsible'.")
+                              "'verified', 'void', 'duplicate', 'not_responsible'.")
 
 
 # --- task reopen -----------------------------------------------------------------------
