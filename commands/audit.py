@@ -163,7 +163,7 @@ def head(session: Session) -> None:
 @click.option("--note", default="", help="Why this checkpoint (e.g. 2024-05 评比发布).")
 @click.option("--sign", "key_file", type=click.Path(path_type=Path), default=None,
               metavar="KEYFILE", help="Sign the statement with this Ed25519 private key.")
-@output_option("Also write the checkpoint statement (JSON) to this file.", aliases=["--out"],
+@output_option("Write the checkpoint statement (JSON) to this file too.", aliases=["--out"],
                dest="out")
 @pass_session
 def checkpoint(session: Session, note: str, key_file: Path | None,

@@ -21,7 +21,7 @@ from projections.summary import Period, document_title, paragraph, summary_of, t
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="As the ledger knew it then (transaction time).")
-@click.option("--format", "fmt", type=click.Choice(["md", "json", "docx"]), default="md",
+@click.option("--format", "fmt", type=click.Choice(["md", "docx", "json"]), default="md",
               show_default=True,
               help="A Markdown document, the figures as JSON, or a Word document.")
 @output_option("Write to this file (needed for docx); default stdout.")
