@@ -131,8 +131,9 @@ def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
 @click.option("--forget", is_flag=True, help="Delete it (once you have checked, with `audit "
               "verify`, that the ledger went back rightly): the next command starts a new "
               "one from the head it sees.")
+@output_option("Write a copy of the witness to this file, to hand to another auditor.")
 @pass_session
-def witness_(session: Session, forget: bool) -> None:
+def witness_(session: Session, forget: bool, output: Path | None) -> None:
     """Print this account's witness of the store: the file, and the head last seen (hand
     the file to another auditor for `audit verify --witness FILE`)."""
     session.inspecting()
@@ -148,6 +149,9 @@ def witness_(session: Session, forget: bool) -> None:
         return
     click.echo(f"{path}: position {seen.position} {seen.hash}, seen {seen.at} by "
                f"{seen.account}")
+    if output is not None:
+        output.write_bytes(path.read_bytes())
+        click.echo(f"copied to {output}")
     if session.went_back is not None:
         raise click.ClickException(str(session.went_back))
 

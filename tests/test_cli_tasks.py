@@ -693,8 +693,11 @@ def tour_commands(heading: str = "## A tour") -> list[list[str]]:
     section = text.split(heading, 1)[1]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     joined = block.replace("\\\n", " ")
-    return [shlex.split(line, comments=True) for line in joined.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    lines = joined.splitlines()
+    # a command the README shows refused (its next line "#   Error: …") is not part of it
+    return [shlex.split(line, comments=True) for line, after in zip(lines, [*lines[1:], ""])
+            if line.strip() and not line.strip().startswith("#")
+            and not after.startswith("#   Error:")]
 
 
 def run_section(heading: str, url: str) -> dict[str, str]:
