@@ -238,6 +238,22 @@ class HiddenArgument(click.Argument):
         return []
 
 
+class OutputFile(click.Path):
+    """A file to write: not a folder, in a folder that exists (refused before anything is
+    computed or written, in one ``Error:`` line)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = Path(path).parent
+        if not folder.is_dir():
+            self.fail(f"folder {str(folder)!r} of {str(value)!r} does not exist", param, ctx)
+        return path
+
+
 # The same words for the same notions on every command (tests/test_cli_vocabulary.py).
 OUTPUT_HELP = "Write to this file; default stdout."
 PARENT_HELP = "Only the units below this unit."
@@ -248,7 +264,7 @@ def output_option(help_text: str = OUTPUT_HELP, required: bool = False,
     """``-o/--output FILE``: the file a command writes."""
     aliases = tuple(aliases)
     return click.option("-o", "--output", *aliases, dest, cls=Aliased, aliases=aliases,
-                        type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        type=OutputFile(), default=None,
                         required=required, metavar="FILE", help=help_text)
 
 

@@ -141,3 +141,34 @@ def test_old_spellings_still_work_hidden(tmp_path, monkeypatch) -> None:  # type
     run.ok("audit", "checkpoint", "--out", "cp.json")
     assert (tmp_path / "cp.json").exists()
     run.close()
+
+
+@pytest.mark.parametrize("args", [
+    ("audit", "witness", "-o", "no-such-folder/mine.json"),
+    ("export", "board", "--format", "xlsx", "-o", "no-such-folder/台账.xlsx"),
+    ("bulletin", "--month", "2024-05", "-o", "no-such-folder/b.md"),
+    ("audit", "checkpoint", "-o", "no-such-folder/cp.json"),
+])
+def test_a_file_to_write_in_a_missing_folder_is_one_error_line(args: tuple[str, ...],
+                                                               tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cli_support import Cli
+
+    monkeypatch.chdir(tmp_path)
+    run = Cli("sqlite:///taizhang.db")
+    run.ok("campaign", "start", "--name", "创建2024", "--admin", "wang", "--admin-name", "王")
+    run.usage_refused(*args, message=f"Invalid value for '-o' / '--output': folder "
+                      f"'no-such-folder' of '{args[-1]}' does not exist")
+    assert not (tmp_path / "no-such-folder").exists()
+    run.close()
+
+
+def test_audit_witness_copies_the_witness_to_hand_over(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cli_support import Cli
+
+    monkeypatch.chdir(tmp_path)
+    run = Cli("sqlite:///taizhang.db")
+    run.ok("campaign", "start", "--name", "创建2024", "--admin", "wang", "--admin-name", "王")
+    said = run.ok("audit", "witness", "-o", "mine.json")
+    assert said.endswith("copied to mine.json\n")
+    assert run.ok("audit", "verify", "--witness", "mine.json").startswith("chain verified")
+    run.close()
