@@ -172,3 +172,36 @@ def test_audit_witness_copies_the_witness_to_hand_over(tmp_path, monkeypatch) ->
     assert said.endswith("copied to mine.json\n")
     assert run.ok("audit", "verify", "--witness", "mine.json").startswith("chain verified")
     run.close()
+
+
+def test_metrics_parent_is_rank_parent(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`metrics --parent` keeps the units below one unit, as `rank --parent` does."""
+    import json
+
+    from cli_support import Cli
+
+    monkeypatch.chdir(tmp_path)
+    run = Cli("sqlite:///taizhang.db")
+    run.ok("campaign", "start", "--name", "创建2024", "--admin", "wang", "--admin-name", "王")
+    for code, kind, parent in [("JS", "街道", None), ("JS01", "社区", "JS"),
+                               ("JS02", "社区", "JS"), ("HP", "街道", None),
+                               ("HP01", "社区", "HP")]:
+        run.ok("unit", "add", code, "--name", code, "--kind", kind, "--at", "2024-04-01",
+               *(["--parent", parent] if parent else []))
+
+    def units(*args: str) -> list[str]:
+        return [r["unit"] for r in json.loads(run.ok("metrics", "--month", "2024-05", *args,
+                                                     "--format", "json"))]
+
+    assert units("--level", "社区") == ["HP01", "JS01", "JS02"]
+    assert units("--level", "社区", "--parent", "JS") == ["JS01", "JS02"]
+    assert units("--parent", "HP") == ["HP01"]
+    ranked = json.loads(run.ok("rank", "--month", "2024-05", "--level", "社区", "--parent",
+                               "JS", "--format", "json"))
+    assert sorted(r["unit"] for r in ranked) == units("--level", "社区", "--parent", "JS")
+    run.usage_refused("metrics", "--month", "2024-05", "--unit", "JS01", "--parent", "JS",
+                      message="--unit names one unit; --level and --parent choose several: "
+                              "give one or the other")
+    run.refused("metrics", "--month", "2024-05", "--parent", "NOPE",
+                message="unknown unit: NOPE")
+    run.close()
