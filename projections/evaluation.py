@@ -31,6 +31,7 @@ from domain.rounding import fixed, rounded
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.times import for_people
 from projections.metrics import (
     METRICS,
     Metrics,
@@ -324,10 +325,8 @@ class Evaluator:
                     why = described(fact) + (f" ({fact.data['reason']})"
                                              if is_withdrawal(fact) else "")
             elif inside(fact.occurred_at) or inside(fact.data.get("month")):
-                occurred = datetime.fromisoformat(fact.occurred_at)
-                why = "late entry: happened " + occurred.astimezone(zone).strftime(
-                    "%Y-%m-%d %H:%M") + ", entered " + datetime.fromisoformat(
-                    fact.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                why = (f"late entry: happened {for_people(fact.occurred_at, zone)}, "
+                       f"entered {for_people(fact.recorded_at, zone)}")
             if why is None:
                 continue
             found.append({"position": fact.position, "aggregate": fact.originator_id,

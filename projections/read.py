@@ -21,6 +21,7 @@ from projections.board import Board, days_overdue
 from projections.engine import (POSITIONS, Context, Projection, Projector, Verification,
                                 decode)
 from projections.events import EventIndex
+from projections.times import for_people
 from ledger.corrections import resolve
 from projections.extensions import ExtensionRequests
 from projections.history import record_history, task_history
@@ -363,7 +364,7 @@ class ReadSide:
             records = [r for r in records if r.recorded_at <= stamp(as_of)]
             if not records:
                 raise NotFound(f"{label} {name} was not yet recorded at "
-                               f"{as_of.astimezone(zone).isoformat()}")
+                               f"{for_people(as_of, zone)}")
         return [decode(r) for r in records], zone
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
