@@ -205,3 +205,21 @@ def test_metrics_parent_is_rank_parent(tmp_path, monkeypatch) -> None:  # type: 
     run.refused("metrics", "--month", "2024-05", "--parent", "NOPE",
                 message="unknown unit: NOPE")
     run.close()
+
+
+def test_projections_verify_speaks_json_too(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from cli_support import Cli
+
+    monkeypatch.chdir(tmp_path)
+    run = Cli("sqlite:///taizhang.db")
+    run.ok("campaign", "start", "--name", "创建2024", "--admin", "wang", "--admin-name", "王")
+    found = json.loads(run.ok("projections", "verify", "--format", "json"))
+    assert found["equal"] is True and found["differences"] == []
+    assert {p["name"] for p in found["projections"]} >= {"registry", "board", "events"}
+    assert all(p["rows_differing"] == 0 for p in found["projections"])
+    run.usage_refused("projections", "verify", "--format", "csv",
+                      message="Invalid value for '--format': 'csv' is not one of 'table', "
+                              "'json'.")
+    run.close()
