@@ -355,7 +355,7 @@ def test_report_needs_a_description(cli: Cli) -> None:
 
 def test_a_reinspection_fails_then_passes(cli: Cli) -> None:
     task = make_task(cli, "reported")
-    assert cli.ok("task", "reinspect", task, "--fail", "--note", "仍有残留", as_="li") == \
+    assert cli.ok("task", "reinspect", task, "--fail", "--reason", "仍有残留", as_="li") == \
         said(task, "rectifying")
     cli.ok("task", "report", task, "--description", "再次清除", as_="zhao")
     assert cli.ok("task", "reinspect", task, "--pass", as_="zhou") == \
@@ -710,6 +710,9 @@ def run_section(heading: str, url: str) -> dict[str, str]:
         if words[0] == "export":
             name, _, value = words[1].partition("=")
             env[name] = value
+            continue
+        if words[0] == "unset":  # back to the tour's store
+            env[words[1]] = None
             continue
         assert words[0] == "taizhang", words
         result = runner.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,
