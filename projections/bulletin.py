@@ -23,7 +23,7 @@ from projections import charts
 from projections.fonts import CSS_FONT_STACK
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
-from projections.times import for_people
+from projections.times import for_people, local_date
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -164,7 +164,8 @@ def of_month(evaluator: Evaluator, evaluations: Evaluations, month: str, lang: s
     def gather_at(source: Any, position: int, head: str) -> Bulletin:
         return gather(evaluator, source, month, evaluations.rules_for, lang=lang,
                       campaign=campaign.name, position=position, head=head,
-                      published_at=publication["published_at"][:10] if publication else None)
+                      published_at=local_date(publication["published_at"], campaign.zone)
+                      if publication else None)
 
     if publication:
         _, found = evaluator.stable(lambda source: gather_at(

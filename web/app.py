@@ -39,7 +39,7 @@ from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
-from projections.times import for_people
+from projections.times import for_people, local_date
 from web.access import COOKIE, Gate, Session, csrf_ok
 from web.i18n import translator
 from web.query import Query
@@ -94,6 +94,10 @@ class Page:
 
     def local(self, iso: str | None, seconds: bool = False) -> str:
         return for_people(iso, self.zone, seconds)
+
+    def day(self, iso: str) -> str:
+        """The local date of a moment, in the campaign's zone."""
+        return local_date(iso, self.zone)
 
     def url(self, path: str, **params: Any) -> str:
         """A path with the query parameters given (those None or empty left out)."""
