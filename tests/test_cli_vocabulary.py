@@ -79,6 +79,15 @@ def test_shared_options_are_named_and_described_the_same(path: tuple[str, ...],
             assert option.metavar == "UNIT", where
             if path[0] != "unit":  # `unit add --parent`: the parent it is registered under
                 assert option.help == PARENT_HELP, (where, option.help)
+        if "--unit" in long and not option.required and path not in (("metrics",),
+                                                                      ("person", "add")):
+            assert option.help == "A unit, with all units below it.", (where, option.help)
+        if "--as-of" in long:
+            assert option.type.name == "DATE[ TIME]" and "(transaction time)" in (
+                option.help or ""), (where, option.help)
+        if "--at" in long:
+            assert option.type.name == "DATE[ TIME]" and "(valid time)" in (
+                option.help or ""), (where, option.help)
         if isinstance(option.type, click.Choice):
             assert not any("-" in str(c) and "_" not in str(c) and c != "not-responsible"
                            for c in option.type.choices if str(c).startswith("not")), where
