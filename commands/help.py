@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import click
-from click.formatting import iter_rows, wrap_text
+from click.formatting import iter_rows
 from wcwidth import wcswidth
 
 
@@ -15,6 +15,22 @@ def width(text: str) -> int:
     """The columns ``text`` takes on a terminal (unprintable characters count as one)."""
     shown = wcswidth(click.unstyle(text))
     return shown if shown >= 0 else len(text)
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """``text`` in lines of at most ``columns`` terminal columns, broken between words (a
+    word longer than a line stands alone on its line)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n\n"):
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if line and width(candidate) > columns:
+                lines.append(line)
+                candidate = word
+            line = candidate
+        lines.append(line)
+    return lines if any(lines) else []
 
 
 class WideHelpFormatter(click.HelpFormatter):
@@ -36,7 +52,7 @@ class WideHelpFormatter(click.HelpFormatter):
                 self.write("\n")
                 self.write(" " * (first_col + self.current_indent))
             text_width = max(self.width - first_col - 2, 10)
-            lines = wrap_text(second, text_width, preserve_paragraphs=True).splitlines()
+            lines = wrap(second, text_width)
             if not lines:
                 self.write("\n")
                 continue

@@ -232,3 +232,15 @@ def test_projections_verify_speaks_json_too(tmp_path, monkeypatch) -> None:  # t
                       message="Invalid value for '--format': 'csv' is not one of 'table', "
                               "'json'.")
     run.close()
+
+
+def test_option_help_wraps_by_display_width() -> None:
+    """No help line of any command is wider than the terminal, Chinese counted double."""
+    for path, command in ALL:
+        out = CliRunner().invoke(cli.main, [*path, "--help"], terminal_width=80).output
+        options = out.split("Options:\n", 1)[-1].split("Commands:\n", 1)[0]
+        for line in options.splitlines():
+            spec = line.strip().split("  ")[0]
+            if line.lstrip().startswith("-") and width(spec) > 30:
+                continue  # an option too wide for the column has its help on the next line
+            assert width(line) <= 80, (" ".join(path), line)
