@@ -34,7 +34,15 @@ def wrap(text: str, columns: int) -> list[str]:
 
 
 class WideHelpFormatter(click.HelpFormatter):
-    """click's formatter, its definition lists padded by display width."""
+    """click's formatter, its definition lists padded and its text wrapped by display
+    width."""
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        paragraphs = [wrap(p, self.width - self.current_indent) for p in text.split("\n\n")]
+        self.write("\n\n".join("\n".join(indent + line for line in lines)
+                               for lines in paragraphs if lines))
+        self.write("\n")
 
     def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30,
                  col_spacing: int = 2) -> None:
