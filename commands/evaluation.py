@@ -174,8 +174,8 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
         emit_record(record, fmt)
         return
     zone = session.store.ledger.campaign().zone
-    adopted = (f"adopted {for_people(found.describe()['adopted_at'], zone)} by {found.actor}, from "
-               f"{found.from_month}" if found.version else "shipped with the program, "
+    adopted = (f"adopted {for_people(found.describe()['adopted_at'], zone)} by {found.actor}, "
+               f"from {found.from_month}" if found.version else "shipped with the program, "
                "never adopted")
     click.echo(f"# rules version {found.version}: {found.rules.name} ({adopted})")
     click.echo(f"# sha256 {found.digest}")
@@ -279,9 +279,8 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
                           f"{reproduced} recomputed, {publication['digest']} published")
         ranking = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
                    if parent else rankings[level])
-        where = (f"published "
-                 f"{local_date(publication['published_at'], session.store.ledger.campaign().zone)}"
-                 " at position "
+        zone = session.store.ledger.campaign().zone
+        where = (f"published {local_date(publication['published_at'], zone)} at position "
                  f"{publication['position']} (head {publication['head'][:12]}); "
                  "reproduced, digest matches")
     else:

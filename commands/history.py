@@ -43,7 +43,6 @@ TIMELINE_FIELDS = [
 ]
 
 
-
 def _moments(rows: list[dict[str, Any]], zone: tzinfo, fmt: str) -> list[dict[str, Any]]:
     """Valid and transaction times as the time policy shows them (projections/times.py)."""
     return localise_rows(localise_rows(rows, ("occurred_at",), zone, fmt),

@@ -105,7 +105,8 @@ def test_history_shows_both_times_the_account_and_the_correction_against_its_eve
     moved = f"{s.today - timedelta(days=11)}T09:00:00+08:00"
     assert rows(out) == [
         {"no": str(r.originator_version), "position": str(r.position), "event": event,
-         "occurred_at": for_machines(when, s.zone), "recorded_at": for_machines(r.recorded_at, s.zone, exact=True), "late_days": late,
+         "occurred_at": for_machines(when, s.zone),
+         "recorded_at": for_machines(r.recorded_at, s.zone, exact=True), "late_days": late,
          "actor": actor, "role": role,
          # the test's account is the administrator's: the others' events are proxy entries
          "entered_by": "" if actor == "admin" else "admin", "account": r.account,

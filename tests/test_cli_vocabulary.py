@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -120,7 +121,8 @@ def test_help_columns_line_up_by_display_width(path: tuple[str, ...]) -> None:
         assert "[社区|街道|部门|物业]" in out
 
 
-def test_old_spellings_still_work_hidden(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_old_spellings_still_work_hidden(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every renamed option keeps its old spelling for a release, out of sight."""
     helps = {" ".join(p): CliRunner().invoke(cli.main, [*p, "--help"]).output
              for p in [("task", "reinspect"), ("rules", "adopt"), ("audit", "checkpoint"),
@@ -158,8 +160,8 @@ def test_old_spellings_still_work_hidden(tmp_path, monkeypatch) -> None:  # type
     ("bulletin", "--month", "2024-05", "-o", "no-such-folder/b.md"),
     ("audit", "checkpoint", "-o", "no-such-folder/cp.json"),
 ])
-def test_a_file_to_write_in_a_missing_folder_is_one_error_line(args: tuple[str, ...],
-                                                               tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_to_write_in_a_missing_folder_is_one_error_line(
+        args: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cli_support import Cli
 
     monkeypatch.chdir(tmp_path)
@@ -171,7 +173,8 @@ def test_a_file_to_write_in_a_missing_folder_is_one_error_line(args: tuple[str, 
     run.close()
 
 
-def test_audit_witness_copies_the_witness_to_hand_over(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_audit_witness_copies_the_witness_to_hand_over(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cli_support import Cli
 
     monkeypatch.chdir(tmp_path)
@@ -183,7 +186,8 @@ def test_audit_witness_copies_the_witness_to_hand_over(tmp_path, monkeypatch) ->
     run.close()
 
 
-def test_metrics_parent_is_rank_parent(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_parent_is_rank_parent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`metrics --parent` keeps the units below one unit, as `rank --parent` does."""
     import json
 
@@ -216,7 +220,8 @@ def test_metrics_parent_is_rank_parent(tmp_path, monkeypatch) -> None:  # type: 
     run.close()
 
 
-def test_projections_verify_speaks_json_too(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_projections_verify_speaks_json_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from cli_support import Cli
