@@ -27,6 +27,7 @@ from domain.base import Refused
 from domain.task import CLOSURES, SOURCES, STATE_LABELS
 from ledger.app import Finding
 from ledger.workdays import WorkingDays, parse_deadline
+from projections.times import for_people
 
 DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
                  "the day after {start}, by the official holiday calendar and the "
@@ -338,7 +339,7 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
     zone = ledger.campaign().zone
 
     def local(moment: str) -> str:
-        return datetime.fromisoformat(moment).astimezone(zone).isoformat(timespec="seconds")
+        return for_people(moment, zone)
 
     events = described.pop("events")
     described["assigned_at"] = local(described["assigned_at"])
