@@ -87,7 +87,9 @@ class Shell:
     """Runs the README's command lines as a shell would, ``taizhang`` in this process."""
 
     def __init__(self) -> None:
-        self.env: dict[str, str | None] = {"TAIZHANG_DB": None, "TAIZHANG_AS": None}
+        # as a shell's would be; output read as from a pipe (no terminal width to fit)
+        self.env: dict[str, str | None] = {"TAIZHANG_DB": None, "TAIZHANG_AS": None,
+                                           "TAIZHANG_LANG": None, "COLUMNS": None}
         self.runner = CliRunner()
 
     def run(self, line: str) -> tuple[int, str]:
