@@ -67,7 +67,8 @@ def survey_list(session: Session, unit_code: str | None, month: str | None,
 
 
 @survey.command("figures")
-@click.argument("month_given", cls=HiddenArgument, type=MONTH, required=False)
+@click.argument("month_given", cls=HiddenArgument, type=MONTH, required=False,
+                metavar="MONTH")
 @click.option("--month", type=MONTH, default=None, help="The month.")
 @output_options()
 @pass_session

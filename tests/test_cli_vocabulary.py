@@ -249,3 +249,18 @@ def test_option_help_wraps_by_display_width() -> None:
             if line.lstrip().startswith("-") and width(spec) > 30:
                 continue  # an option too wide for the column has its help on the next line
             assert width(line) <= 80, (" ".join(path), line)
+
+
+def test_survey_figures_needs_a_month(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli_support import Cli
+
+    monkeypatch.chdir(tmp_path)
+    run = Cli("sqlite:///taizhang.db")
+    run.ok("campaign", "start", "--name", "创建2024", "--admin", "wang", "--admin-name", "王")
+    run.usage_refused("survey", "figures", message="Missing option '--month'.")
+    run.usage_refused("survey", "figures", "--month", "2024-13",
+                      message="Invalid value for '--month': '2024-13' is not a month (YYYY-MM)")
+    run.usage_refused("survey", "figures", "May",
+                      message="Invalid value for 'MONTH': 'May' is not a month "
+                              "(YYYY-MM)")
+    run.close()
