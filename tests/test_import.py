@@ -591,4 +591,4 @@ def test_the_shipped_mappings_load() -> None:
 
     shipped = sorted((ROOT / "examples" / "mappings").glob("*.toml"))
     assert [load_mapping(path).source for path in shipped] == [
-        "baltimore-311", "城关街道问题整改台账", SOURCE]
+        "baltimore-311", "城关街道问题整改台账", "和平社区问题整改台账", SOURCE]
