@@ -24,7 +24,7 @@ from conftest import Clock, seed_campaign
 from test_cli_tasks import tour_commands
 
 from cli import main
-from commands.board import _working_days_left
+from services.board import working_days_left
 from domain.base import Refused
 from ledger.app import Ledger
 from ledger.store import Store
@@ -147,10 +147,12 @@ def test_a_reopening_counts_from_the_day_after_it(cli: Cli) -> None:
     ledger = cli.store.ledger
     task, _ = assign(cli, "2024-09-02 09:00", "2024-09-10")
     at = datetime(2024, 9, 3, 9, tzinfo=ZONE)
-    ledger.issue_notice("li", task, "ZG-1", occurred_at=at)
-    ledger.report_rectification("zhao", task, "已清除", occurred_at=at)
-    ledger.reinspect("li", task, True, occurred_at=at)
-    ledger.close_task("li", task, "verified", "整改到位", occurred_at=at)
+    ledger.issue_notice(actor_id="li", task_id=task, notice_no="ZG-1", occurred_at=at)
+    ledger.report_rectification(actor_id="zhao", task_id=task, description="已清除",
+                                occurred_at=at)
+    ledger.reinspect(actor_id="li", task_id=task, passed=True, occurred_at=at)
+    ledger.close_task(actor_id="li", task_id=task, closure="verified", reason="整改到位",
+                      occurred_at=at)
     # Reopened on Thursday 2024-10-10: Fri 10-11, make-up Sat 10-12.
     said = cli.ok("task", "reopen", task, "--reason", "反弹", "--deadline", "2个工作日",
                   "--at", "2024-10-10 09:00", as_="li")
@@ -279,7 +281,7 @@ def test_working_days_left_past_the_deadline_and_for_finished_tasks() -> None:
     rows = [{"state": "rectifying", "deadline": "2025-09-26"},
             {"state": "closed", "deadline": "2025-09-26"},
             {"state": "assigned", "deadline": "2025-10-11"}]
-    _working_days_left(rows, Calendar(), date(2025, 10, 9))
+    working_days_left(rows, Calendar(), date(2025, 10, 9))
     # Past 09-26 up to 10-09: 09-28, 09-29, 09-30, 10-09; to 10-11: 10-10, 10-11.
     assert [r["working_days_left"] for r in rows] == [-4, None, 2]
 
@@ -388,14 +390,15 @@ def test_rules_dates_and_local_days_are_stored_on_each_backend(store_url: str,
     at = datetime(2024, 4, 29, 10, 0, tzinfo=ZONE)  # Monday, before 劳动节 (05-01..05-05)
 
     def assign(deadline: WorkingDays) -> str:
-        return store.ledger.assign("li", unit="JS01", category="环境卫生",
+        return store.ledger.assign(actor_id="li", unit="JS01", category="环境卫生",
                                    source="inspection", location="幸福路12号",
                                    description="电线杆牛皮癣", deadline=deadline,
                                    occurred_at=at)["task"]
 
     # Tue 04-30, (05-01..05-05 off), 05-06 … 05-09.
     first = assign(WorkingDays(5, "5个工作日"))
-    store.ledger.add_local_day("admin", date(2024, 5, 8), "holiday", "市庆")
+    store.ledger.add_local_day(actor_id="admin", day=date(2024, 5, 8), kind="holiday",
+                               reason="市庆")
     second = assign(WorkingDays(5, "5wd"))
     store.close()
     reopened = Store(store_url, clock=clock)  # everything replayed from the store
@@ -411,7 +414,7 @@ def test_rules_dates_and_local_days_are_stored_on_each_backend(store_url: str,
 
 def test_the_domain_takes_a_rule_only_with_the_date_it_resolved_to(seeded: Ledger) -> None:
     at = datetime(2024, 5, 6, 10, 0, tzinfo=ZONE)
-    task_id = seeded.assign("li", unit="JS01", category="环境卫生", source="inspection",
+    task_id = seeded.assign(actor_id="li", unit="JS01", category="环境卫生", source="inspection",
                             location="a", description="b", deadline=date(2024, 5, 10),
                             occurred_at=at)["task"]
     task = seeded.task(task_id)
