@@ -12,6 +12,7 @@ from commands.session import Session, pass_session
 from domain.task import SOURCES, STATE_LABELS, STATES
 from ledger.workdays import WorkingDays
 from projections.read import ReadSide
+from projections.times import for_people, localise_rows
 from services import board as board_service
 
 BOARD_COLUMNS = [
@@ -69,8 +70,10 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
             columns = [c for c in columns if c[0] != "extension_requested"]
         for row in rows:
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
-            row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
-                session.services.zone).strftime("%Y-%m-%d %H:%M")
+            row["last_action_at"] = for_people(row["last_action_at"], session.services.zone)
+    else:
+        rows = localise_rows(rows, ("assigned_at", "last_action_at"), session.services.zone,
+                             fmt)
     if fmt == "json":
         columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from commands.output import emit, emit_record, output_options, progress, render
-from commands.params import WITHIN
+from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
 from domain.base import Refused
 from domain.task import STATES
@@ -178,9 +178,9 @@ def export() -> None:
 
 
 @export.command("board")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), required=True)
-@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="The file to write (a CSV goes to stdout without it).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True, help="CSV (to stdout without -o) or an Excel workbook.")
+@output_option("Write to this file (needed for xlsx); default stdout.")
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")

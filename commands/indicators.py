@@ -20,6 +20,7 @@ from commands.tasks import task as task_group
 from domain.target import MEASURES
 from ledger.indicators import read_indicator_file
 from projections.indicators import tree_order
+from projections.times import localise_rows
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
@@ -98,7 +99,8 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
 @pass_session
 def indicators_versions(session: Session, fmt: str) -> None:
     """Every adopted version of the indicator system."""
-    emit(session.services.indicators.versions(),
+    emit(localise_rows(session.services.indicators.versions(), ("adopted_at",),
+                       session.services.zone, fmt),
          [("version", "version"), ("name", "name"), ("count", "indicators"),
           ("source", "source"), ("adopted_at", "adopted at"), ("adopted_by", "by"),
           ("note", "note")], fmt)
