@@ -11,6 +11,7 @@ from eventsourcing.persistence import PersistenceError
 
 import i18n
 from domain.base import DomainError
+from commands.help import WideContext, widen
 from commands.session import Session
 from ledger.faults import LedgerBusy, lock_timed_out
 from ledger.settings import SettingError
@@ -26,6 +27,12 @@ def _version() -> str:
 
 class LedgerGroup(click.Group):
     """Turns the ledger's refusals into one-line errors at the edge, never tracebacks."""
+
+    context_class = WideContext  # help aligned by display width (commands/help.py)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        return widen(command) if command is not None else None
 
     def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
         try:

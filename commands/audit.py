@@ -9,9 +9,11 @@ import click
 
 from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
+from commands.params import output_option
 from commands.session import Session, pass_session
 from i18n import N_, _
 from ledger import audit, evidence, witness
+from projections.times import shown
 from services import audit as auditing
 
 # Below this many events a verification is over before a progress bar would be read.
@@ -126,8 +128,9 @@ def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
 @click.option("--forget", is_flag=True, help="Delete it (once you have checked, with `audit "
               "verify`, that the ledger went back rightly): the next command starts a new "
               "one from the head it sees.")
+@output_option("Write a copy of the witness to this file, to hand to another auditor.")
 @pass_session
-def witness_(session: Session, forget: bool) -> None:
+def witness_(session: Session, forget: bool, output: Path | None) -> None:
     """Print this account's witness of the store: the file, and the head last seen (hand
     the file to another auditor for `audit verify --witness FILE`)."""
     session.inspecting()
@@ -144,6 +147,9 @@ def witness_(session: Session, forget: bool) -> None:
         return
     click.echo(_("{path}：位置 {position} {hash}，{account} 于 {at} 所见").format(
         path=path, position=seen.position, hash=seen.hash, at=seen.at, account=seen.account))
+    if output is not None:
+        output.write_bytes(path.read_bytes())
+        click.echo(_("已复制至 {path}").format(path=output))
     if session.went_back is not None:
         raise click.ClickException(str(session.went_back))
 
@@ -159,8 +165,8 @@ def head(session: Session) -> None:
 @click.option("--note", default="", help="Why this checkpoint (e.g. 2024-05 评比发布).")
 @click.option("--sign", "key_file", type=click.Path(path_type=Path), default=None,
               metavar="KEYFILE", help="Sign the statement with this Ed25519 private key.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
-              help="Also write the checkpoint statement (JSON) to FILE.")
+@output_option("Write the checkpoint statement (JSON) to this file too.", aliases=["--out"],
+               dest="out")
 @pass_session
 def checkpoint(session: Session, note: str, key_file: Path | None,
                out: Path | None) -> None:
@@ -190,8 +196,9 @@ CHECKPOINT_COLUMNS = [("number", N_("检查点")), ("position", N_("位置")), (
 @pass_session
 def checkpoints(session: Session, fmt: str) -> None:
     """The checkpoints recorded in the ledger, oldest first."""
+    zone = session.store.ledger.campaign().zone
     rows = [{"number": c.number, "position": c.position, "hash": c.hash, "by": c.by,
-             "at": c.at.isoformat(), "key_id": c.key_id, "note": c.note}
+             "at": shown(c.at, zone, fmt), "key_id": c.key_id, "note": c.note}
             for c in audit.recorded_checkpoints(session.store.ledger)]
     emit(rows, CHECKPOINT_COLUMNS, fmt)
 

@@ -13,6 +13,7 @@ from domain.task import SOURCES, STATES
 from i18n import N_, _, labels
 from ledger.workdays import WorkingDays
 from projections.read import ReadSide
+from projections.times import for_people, localise_rows
 from services import board as board_service
 
 BOARD_COLUMNS: list[Column] = [
@@ -73,8 +74,10 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
             row["state"] = labels.state(row["state"])
             row["source"] = labels.source(row["source"])
             row["last_action"] = labels.kind(row["last_action"], "Task")
-            row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
-                session.services.zone).strftime("%Y-%m-%d %H:%M")
+            row["last_action_at"] = for_people(row["last_action_at"], session.services.zone)
+    else:
+        rows = localise_rows(rows, ("assigned_at", "last_action_at"), session.services.zone,
+                             fmt)
     if fmt == "json":
         columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)

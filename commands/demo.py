@@ -119,7 +119,7 @@ def try_next(session: Session, city: City, built: dict[str, Any],
               "indicators status --by unit"]
     surveyed = [m for m in built["surveyed"] if m <= complete]
     if surveyed:
-        lines.append(f"survey figures {surveyed[-1]}")
+        lines.append(f"survey figures --month {surveyed[-1]}")
     lines += [f"summary --from {start.isoformat()} --to {last.date().isoformat()}"]
     if files:
         lines.append(f"audit verify --since {shlex.quote(files[0])} --public-key "

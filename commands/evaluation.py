@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from commands.output import OPTIONAL, TEXT, Column, emit, emit_record, output_options, paragraph
-from commands.params import MONTH
+from commands.params import MONTH, Aliased, output_option, parent_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
@@ -27,6 +27,7 @@ from projections.bulletin import (
 )
 from projections.evaluation import LEVELS, Ranking
 from projections.metrics import METRICS
+from projections.times import for_people, local_date, localise_rows
 from services import bulletins as bulletin_service
 from services import evaluation as evaluating
 
@@ -66,19 +67,22 @@ def _with_counts(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--unit", "unit_code", default=None,
               help="One unit (its figures include the units below it).")
 @click.option("--level", type=click.Choice(LEVELS), default=None,
-              help="Units of one kind (below --unit, if given).")
+              help="Units of one kind.")
+@parent_option()
 @output_options()
 @pass_session
 @click.pass_context
 def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: str | None,
-            level: str | None, fmt: str) -> None:
+            level: str | None, parent: str | None, fmt: str) -> None:
     """Long-term-mechanism metrics (长效机制) per unit for a month; 'metrics explain' lists
     what makes up one figure."""
     if ctx.invoked_subcommand is not None:
         return
     if month is None:
         raise click.UsageError(_("缺少选项 '--month'。"))
-    rows = evaluating.figures(session.services, month, unit_code, level)
+    if unit_code is not None and (level is not None or parent is not None):
+        raise click.UsageError(_("--unit 指定一个单位；--level 与 --parent 选择多个：只能给出其一"))
+    rows = evaluating.figures(session.services, month, unit_code, level, parent)
     if fmt == "table":
         emit([_with_counts(r) for r in rows], METRIC_TABLE, fmt)
         return
@@ -125,8 +129,8 @@ def rules() -> None:
 
 @rules.command("adopt")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--from", "from_month", type=MONTH, required=True,
-              help="The first month the rules apply to.")
+@click.option("--month", "--from", "from_month", cls=Aliased, aliases=["--from"], type=MONTH,
+              required=True, help="The first month the rules apply to.")
 @click.option("--reason", default="", help="Why the rules change.")
 @pass_session
 def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> None:
@@ -164,7 +168,8 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
         emit_record(record, fmt)
         return
     adopted = (_("{at} 由 {actor} 采用，自 {month} 起").format(
-        at=found.describe()["adopted_at"], actor=found.actor, month=found.from_month)
+        at=for_people(found.describe()["adopted_at"], session.services.zone),
+        actor=found.actor, month=found.from_month)
         if found.version else _("随程序提供，从未采用"))
     click.echo(_("# 评分细则第 {version} 版：{name}（{adopted}）").format(
         version=found.version, name=found.rules.name, adopted=adopted))
@@ -177,7 +182,8 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 @pass_session
 def rules_list(session: Session, fmt: str) -> None:
     """Every version of the scoring rules, in the order adopted."""
-    rows = [v.describe() for v in session.services.evaluations.versions()]
+    rows = localise_rows([v.describe() for v in session.services.evaluations.versions()],
+                         ("adopted_at",), session.services.zone, fmt)
     emit(rows, [("version", N_("版本")), ("name", N_("名称"), TEXT),
                 ("from_month", N_("起始月份")), ("adopted_at", N_("采用时间")),
                 ("actor", N_("采用人")), ("reason", N_("理由"), TEXT),
@@ -255,7 +261,7 @@ def ranking_heading(ranking: Ranking, where: str) -> str:
 @click.option("--month", type=MONTH, required=True)
 @click.option("--level", type=click.Choice(LEVELS), required=True,
               help="The units ranked together: 社区, 街道, 部门 or 物业.")
-@click.option("--parent", "parent", default=None, help="Only the units below this one.")
+@parent_option()
 @click.option("--published", is_flag=True,
               help="The published ranking, recomputed from the events it was computed from.")
 @output_options()
@@ -268,8 +274,8 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
         shown = evaluating.published_ranking(session.services, month, level, parent)
         publication = shown.publication or {}
         where = _("{day} 发布于账本位置 {position}（链头 {head}）；已重现，摘要相符").format(
-            day=publication["published_at"][:10], position=shown.position,
-            head=shown.head[:12])
+            day=local_date(publication["published_at"], session.services.zone),
+            position=shown.position, head=shown.head[:12])
     else:
         shown = evaluating.ranking(session.services, month, level, parent)
         where = _("当前，账本位置 {position}（链头 {head}）").format(position=shown.position,
@@ -335,9 +341,7 @@ def revisions(session: Session, month: str, fmt: str) -> None:
               help="Markdown, HTML (with the chart), an Excel workbook or a Word document.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, hidden=True,
               help="The language of the labels (default: taizhang --lang).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for xlsx and docx); default "
-              "stdout.")
+@output_option("Write to this file (needed for xlsx and docx); default stdout.")
 @word_options("default 〔YEAR〕第N期, the campaign's Nth month")
 @pass_session
 def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None,

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from commands.params import output_option
 from commands.session import Session, pass_session
 from i18n import _
 from domain.base import NotFound, Refused
@@ -66,8 +67,7 @@ def evidence_group() -> None:
 
 @evidence_group.command("get")
 @click.argument("sha256")
-@click.option("-o", "--output", "output", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="The file to write.")
+@output_option("Write the kept file to this file.", required=True)
 @pass_session
 def evidence_get(session: Session, sha256: str, output: Path) -> None:
     """Write the kept file with this SHA-256 to FILE."""

@@ -14,6 +14,7 @@ from commands.params import DATE, MOMENT
 from commands.session import Session, pass_session
 from i18n import N_, _, labels
 from ledger.corrections import resolve
+from projections.times import for_machines, for_people, localise_rows
 from services import records
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
@@ -46,9 +47,10 @@ TIMELINE_FIELDS = [
 ]
 
 
-def _local(iso: str, zone: tzinfo, seconds: bool = False) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(zone)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+def _moments(rows: list[dict[str, Any]], zone: tzinfo, fmt: str) -> list[dict[str, Any]]:
+    """Valid and transaction times as the time policy shows them (projections/times.py)."""
+    return localise_rows(localise_rows(rows, ("occurred_at",), zone, fmt),
+                         ("recorded_at",), zone, fmt, seconds=True)
 
 
 def _late(days: int) -> str:
@@ -56,8 +58,8 @@ def _late(days: int) -> str:
 
 
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
-    return {**row, "occurred": _local(row["occurred_at"], zone),
-            "recorded": _local(row["recorded_at"], zone, seconds=True),
+    return {**row, "occurred": for_people(row["occurred_at"], zone),
+            "recorded": for_people(row["recorded_at"], zone, seconds=True),
             "late": _late(row["late_days"]), "who": _who(row)}
 
 
@@ -86,8 +88,7 @@ def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | No
     if valid_at is not None:
         line += _(" · {day} 的状态").format(day=valid_at.isoformat())
     if as_of is not None:
-        line += _(" · 截至记录时间 {at}").format(
-            at=as_of.astimezone(zone).isoformat(timespec="seconds"))
+        line += _(" · 截至记录时间 {at}").format(at=for_people(as_of, zone))
     elif valid_at is not None:
         line += _("，按当前记录")
     return line
@@ -102,8 +103,7 @@ def _record_headline(found: dict[str, Any], as_of: datetime | None, zone: tzinfo
     if found["withdrawn"]:
         line += _(" · 已被 #{event} 撤回").format(event=found["withdrawn"])
     if as_of is not None:
-        line += _(" · 截至记录时间 {at}").format(
-            at=as_of.astimezone(zone).isoformat(timespec="seconds"))
+        line += _(" · 截至记录时间 {at}").format(at=for_people(as_of, zone))
     return line
 
 
@@ -123,8 +123,10 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     found = records.history(session.services, task_id, as_of=as_of, valid_at=valid_at)
     zone, as_of = session.services.zone, session.localize(as_of)
     with_kept(found["events"], evidence_store(session))
+    if fmt != "table":
+        found["events"] = _moments(found["events"], zone, fmt)
     if fmt == "json":
-        click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
+        click.echo(json.dumps({**found, "as_of": for_machines(as_of, zone)},
                               ensure_ascii=False, indent=2))
         return
     if fmt != "table":
@@ -160,12 +162,12 @@ def timeline(session: Session, unit_code: str | None, valid_from: date | None,
             start=valid_from, end=valid_to), param_hint="'--from'")
     rows = records.timeline(session.services, as_of=as_of, unit=unit_code,
                             valid_from=valid_from, valid_to=valid_to, actor=actor, limit=limit)
+    zone = session.services.zone
     if fmt == "table":
-        zone = session.services.zone
         emit([{**_for_table(r, zone), "event": labels.kind(r["kind"])} for r in rows],
              TIMELINE_TABLE, fmt)
     else:
-        emit(rows, [(f, f) for f in TIMELINE_FIELDS], fmt)
+        emit(_moments(rows, zone, fmt), [(f, f) for f in TIMELINE_FIELDS], fmt)
 
 
 COMMANDS = [history, timeline]

@@ -21,6 +21,7 @@ from i18n import N_, _
 from domain.target import MEASURES
 from ledger.indicators import read_indicator_file
 from projections.indicators import tree_order
+from projections.times import localise_rows
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
@@ -102,7 +103,8 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
 @pass_session
 def indicators_versions(session: Session, fmt: str) -> None:
     """Every adopted version of the indicator system."""
-    emit(session.services.indicators.versions(),
+    emit(localise_rows(session.services.indicators.versions(), ("adopted_at",),
+                       session.services.zone, fmt),
          [("version", N_("版本")), ("name", N_("名称")), ("count", N_("指标数")),
           ("source", N_("来源")), ("adopted_at", N_("采用时间")), ("adopted_by", N_("采用人")),
           ("note", N_("备注"))], fmt)

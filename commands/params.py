@@ -178,3 +178,85 @@ def set_option() -> Any:
                         metavar="FIELD=VALUE",
                         help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00 or "
                         "unit=JS02. Repeatable.")
+
+
+# --- one vocabulary: shared options and the old spellings kept as hidden aliases --------
+
+
+class Aliased(click.Option):
+    """An option whose old spellings (``aliases``) still work but are not shown in help or
+    in errors: ``click.option("--reason", "--note", "reason", cls=Aliased,
+    aliases=["--note"])``."""
+
+    def __init__(self, *args: Any, aliases: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases = tuple(aliases)
+
+    def _shown(self) -> list[str]:
+        return [o for o in self.opts if o not in self.aliases]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        opts, self.opts = self.opts, self._shown()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        return " / ".join(f"'{o}'" for o in self._shown())
+
+
+class AliasedChoice(click.Choice):
+    """A choice whose old spellings (``aliases``: old → new) are accepted, never shown."""
+
+    def __init__(self, choices: Iterable[str], aliases: dict[str, str]) -> None:
+        super().__init__(list(choices))
+        self.aliases = aliases
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        return super().convert(self.aliases.get(value, value), param, ctx)
+
+
+class HiddenArgument(click.Argument):
+    """An optional positional argument kept for an old spelling, not shown in the usage."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return []
+
+
+class OutputFile(click.Path):
+    """A file to write: not a folder, in a folder that exists (refused before anything is
+    computed or written, in one ``Error:`` line)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = Path(path).parent
+        if not folder.is_dir():
+            self.fail(f"folder {str(folder)!r} of {str(value)!r} does not exist", param, ctx)
+        return path
+
+
+# The same words for the same notions on every command (tests/test_cli_vocabulary.py).
+OUTPUT_HELP = "Write to this file; default stdout."
+PARENT_HELP = "Only the units below this unit."
+
+
+def output_option(help_text: str = OUTPUT_HELP, required: bool = False,
+                  aliases: Iterable[str] = (), dest: str = "output") -> Any:
+    """``-o/--output FILE``: the file a command writes."""
+    aliases = tuple(aliases)
+    return click.option("-o", "--output", *aliases, dest, cls=Aliased, aliases=aliases,
+                        type=OutputFile(), default=None,
+                        required=required, metavar="FILE", help=help_text)
+
+
+def parent_option(aliases: Iterable[str] = (), help_text: str = PARENT_HELP) -> Any:
+    """``--parent UNIT``: only the units below a unit."""
+    aliases = tuple(aliases)
+    return click.option("--parent", *aliases, "parent", cls=Aliased, aliases=aliases,
+                        default=None, metavar="UNIT", help=help_text)

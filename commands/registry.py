@@ -102,7 +102,7 @@ UNIT_COLUMNS = [("code", N_("编号")), ("name", N_("名称")), ("kind", N_("类
 @click.argument("code")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(UNIT_KINDS))
-@click.option("--parent", default=None, help="Code of the parent unit.")
+@click.option("--parent", default=None, metavar="UNIT", help="Code of the parent unit.")
 @at_option()
 @pass_session
 def unit_add(session: Session, code: str, name: str, kind: str, parent: str | None,

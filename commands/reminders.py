@@ -29,7 +29,7 @@ COLUMNS = [("unit", N_("单位")), ("unit_name", N_("名称")), ("task", N_("任
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--signed", default="文明办", show_default=True,
               help="Who signs the messages.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "md", "json"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
               default="table", show_default=True,
               help="table/csv: one row per task; md: one message per unit to paste into "
               "its chat group; json: per unit its tasks and its message.")

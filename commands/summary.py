@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from commands.params import DATE, MOMENT
+from commands.params import DATE, MOMENT, output_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from i18n import _
@@ -23,11 +23,10 @@ from services import records
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="As the ledger knew it then (transaction time).")
-@click.option("--format", "fmt", type=click.Choice(["md", "json", "docx"]), default="md",
+@click.option("--format", "fmt", type=click.Choice(["md", "docx", "json"]), default="md",
               show_default=True,
               help="A Markdown document, the figures as JSON, or a Word document.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for docx); default stdout.")
+@output_option("Write to this file (needed for docx); default stdout.")
 @word_options("default 〔YEAR〕MONTH号 of the period's last day")
 @pass_session
 def summary(session: Session, start: date, end: date, unit_code: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from commands.evidence import keeping
 from commands.output import emit, emit_record, labelled, output_options
 from commands.params import (
     DEADLINE,
+    Aliased,
+    AliasedChoice,
     at_option,
     evidence,
     evidence_option,
@@ -22,6 +25,7 @@ from commands.session import Session, pass_session
 from domain.task import CLOSURES, SOURCES
 from i18n import _, labels
 from ledger.workdays import WorkingDays
+from projections.times import for_people
 from services import inspections
 
 DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
@@ -151,7 +155,8 @@ def task_report(session: Session, task_id: str, description: str,
 @click.argument("task_id")
 @click.option("--pass/--fail", "passed", default=None,
               help="整改到位 (pass) or 返工 (fail); one is required.")
-@click.option("--note", default="", help="Why, when it fails.")
+@click.option("--reason", "--note", "note", cls=Aliased, aliases=["--note"], default="",
+              help="Why, when it fails.")
 @evidence_option()
 @at_option()
 @pass_session
@@ -259,7 +264,7 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
 @task.command("close")
 @click.argument("task_id")
 @click.option("--closure", default="verified", show_default=True,
-              type=click.Choice([c.replace("_", "-") for c in CLOSURES]))
+              type=AliasedChoice(CLOSURES, {c.replace("_", "-"): c for c in CLOSURES}))
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
@@ -333,7 +338,7 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
     zone = session.services.zone
 
     def local(moment: str) -> str:
-        return datetime.fromisoformat(moment).astimezone(zone).isoformat(timespec="seconds")
+        return for_people(moment, zone)
 
     events = described.pop("events")
     described["assigned_at"] = local(described["assigned_at"])
@@ -367,6 +372,9 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
           ("actor", "actor"), ("details", "details")], fmt)
 
 
-task.add_command(board, "list")
+# `task list` is `board` by another name: one command, kept as a hidden alias.
+task.add_command(copy.copy(board), "list")
+task.commands["list"].hidden = True
+task.commands["list"].help = "The same as `taizhang board` (its old name)."
 
 COMMANDS = [inspect, task]

@@ -5,14 +5,14 @@ under a header row in the reader's language (the command's, or the pages')."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-
-from collections.abc import Callable
 
 from domain.task import STATE_LABELS
 from i18n import N_, _
 from projections.events import who
+from projections.times import for_machines, local_moment
 
 EXPORT_COLUMNS = [
     ("task", N_("任务")), ("unit", N_("责任单位")), ("unit_name", N_("单位名称")),
@@ -35,7 +35,7 @@ def headers(translate: Callable[[str], str] = _) -> list[str]:
 def board_sheet(read: Any, rows: list[dict[str, Any]],
                 translate: Callable[[str], str] = _) -> list[dict[str, Any]]:
     """Board rows (``ReadSide.board``) as sheet rows: unit names, state labels, who acted
-    last (and who entered it for them), local times (naive, in the campaign's zone) and
+    last (and who entered it for them), local times (in the campaign's zone) and
     deadlines as dates."""
     names = {u["code"]: u["name"] for u in read.units()}
     zone = read.store.ledger.zone()
@@ -45,16 +45,17 @@ def board_sheet(read: Any, rows: list[dict[str, Any]],
         row["last_action_by"] = who(actors[row["task"]]) if row["task"] in actors else ""
         row["state_label"] = translate(STATE_LABELS[row["state"]])
         for key in ("assigned_at", "last_action_at"):
-            row[key] = datetime.fromisoformat(row[key]).astimezone(zone).replace(tzinfo=None)
+            row[key] = local_moment(row[key], zone)
         row["deadline"] = date.fromisoformat(row["deadline"])
     return rows
 
 
 def as_text(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sheet rows with their times as text (``YYYY-MM-DD HH:MM:SS``), for CSV."""
+    """Sheet rows with their times as text, for CSV: ISO 8601 with the campaign's offset,
+    to the second (projections/times.py)."""
     for row in rows:
         for key in ("assigned_at", "last_action_at"):
-            row[key] = row[key].isoformat(sep=" ")
+            row[key] = for_machines(row[key], row[key].tzinfo)
     return rows
 
 
@@ -66,7 +67,12 @@ def to_xlsx(rows: list[dict[str, Any]], translate: Callable[[str], str] = _) -> 
     sheet = book.create_sheet("台账")
     sheet.append(headers(translate))
     for row in rows:
-        sheet.append([row.get(key) for key, _label in EXPORT_COLUMNS])
+        # Excel holds no offset: date-times in the campaign's zone, as the README says.
+        sheet.append([_cell(row.get(key)) for key, _label in EXPORT_COLUMNS])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value

@@ -39,6 +39,7 @@ from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
+from projections.times import for_people, local_date
 from services.bootstrap import Services
 from web.access import COOKIE, Gate, Session, csrf_ok
 from i18n import N_, labels
@@ -98,12 +99,11 @@ class Page:
         return unit
 
     def local(self, iso: str | None, seconds: bool = False) -> str:
-        if not iso:
-            return ""
-        if len(iso) == 10:
-            return iso
-        moment = datetime.fromisoformat(iso).astimezone(self.zone)
-        return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+        return for_people(iso, self.zone, seconds)
+
+    def day(self, iso: str) -> str:
+        """The local date of a moment, in the campaign's zone."""
+        return local_date(iso, self.zone)
 
     def url(self, path: str, **params: Any) -> str:
         """A path with the query parameters given (those None or empty left out)."""
