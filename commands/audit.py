@@ -196,7 +196,7 @@ CHECKPOINT_COLUMNS = [("number", N_("检查点")), ("position", N_("位置")), (
 @pass_session
 def checkpoints(session: Session, fmt: str) -> None:
     """The checkpoints recorded in the ledger, oldest first."""
-    zone = session.store.ledger.campaign().zone
+    zone = session.services.zone
     rows = [{"number": c.number, "position": c.position, "hash": c.hash, "by": c.by,
              "at": shown(c.at, zone, fmt), "key_id": c.key_id, "note": c.note}
             for c in audit.recorded_checkpoints(session.store.ledger)]
