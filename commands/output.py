@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
-from tabulate import tabulate
 
 FORMATS = ("table", "csv", "json")
 
@@ -42,6 +41,8 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str) 
         return buffer.getvalue().rstrip("\n")
     if not rows:
         return "(none)"
+    from tabulate import tabulate  # (and importlib.metadata, which it loads) for tables only
+
     return tabulate([[_cell(row.get(k)) for k in keys] for row in rows],
                     headers=[header for _, header in columns], disable_numparse=True)
 

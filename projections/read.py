@@ -26,6 +26,7 @@ from projections.extensions import ExtensionRequests
 from projections.history import record_history, task_history
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
+from projections.orders import BOARD_SORTS
 from projections.registry import Registry
 
 
@@ -182,7 +183,7 @@ class ReadSide:
 
     # --- the board --------------------------------------------------------------------
 
-    SORTS = ("task", "deadline", "unit", "overdue", "state", "assigned")
+    SORTS = BOARD_SORTS
 
     def board(self, *, unit: str | None = None, state: str | None = None,
               category: str | None = None, source: str | None = None,
