@@ -52,7 +52,7 @@ from benchmarks.bench_rebuild import limit_rate, read_rate, rebuild  # noqa: E40
 from benchmarks.bench_startup import startup_times  # noqa: E402
 from benchmarks.generate import generate  # noqa: E402
 from ledger import audit  # noqa: E402
-from ledger.store import Store  # noqa: E402
+from ledger.store import Store, StoreURL  # noqa: E402
 from projections.read import ReadSide  # noqa: E402
 
 MONTH = "2025-12"  # the generated ledgers end with this month
@@ -212,20 +212,8 @@ def check_time(url: str, runs: int = 200) -> float:
         store.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--commands", type=int, default=1_000)
-    parser.add_argument("--runs", type=int, default=5, help="runs per query timing (median)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="exit 0 even when a goal is missed")
-    args = parser.parse_args()
-    rows: list[tuple[str, float, float, str, float | None, bool]] = []
-
-    def figure(name: str, ours: float, baseline: float, unit: str, goal: float | None,
-               at_most: bool = False) -> None:
-        rows.append((name, ours, baseline, unit, goal, at_most))
-
+def sqlite_figures(args: argparse.Namespace, figure: Callable[..., None]) -> str:
+    """Every SQLite figure (through ``figure``); returns what the table is of."""
     with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
         folder = Path(tmp)
         # Each command keeps this account's witness of the store, as a user's would: here.
@@ -246,8 +234,8 @@ def main() -> int:
         at_big, at_small = rebuild(big), rebuild(small)
         figure("full projection rebuild (events/s)", at_big["events"] / at_big["seconds"],
                limit_rate(big), "/s", 0.5)
-        figure("reading and decoding the log alone (events/s)", read_rate(big),
-               read_rate(big), "/s", None)
+        reading = read_rate(big)
+        figure("reading and decoding the log alone (events/s)", reading, reading, "/s", None)
         figure("peak memory of a rebuild (MiB), N vs N/10", at_big["peak_kib"] / 1024,
                at_small["peak_kib"] / 1024, "MiB", 1.3, at_most=True)
 
@@ -272,9 +260,42 @@ def main() -> int:
         figure("command path (events/s)", rate, raw_single(str(folder / "big.db"), stored),
                "/s", 0.5)
         figure("audit verify (events/s)", verify, verify, "/s", None)
+    return f"{written:,} events (N) and a ledger of N/10; SQLite {sqlite3.sqlite_version}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--commands", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=5, help="runs per query timing (median)")
+    parser.add_argument("--db", default=None, metavar="URL",
+                        help="postgresql://USER@HOST:PORT/DB: the PostgreSQL figures "
+                        "(benchmarks/bench_postgres.py, in a database made and dropped on "
+                        "that server) instead of SQLite's")
+    parser.add_argument("--report-only", action="store_true",
+                        help="exit 0 even when a goal is missed")
+    args = parser.parse_args()
+    rows: list[tuple[str, float, float, str, float | None, bool]] = []
+
+    def figure(name: str, ours: float, baseline: float, unit: str, goal: float | None,
+               at_most: bool = False) -> None:
+        rows.append((name, ours, baseline, unit, goal, at_most))
+
+    if args.db:
+        from benchmarks.bench_postgres import postgres_figures
+
+        with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
+            os.environ["XDG_STATE_HOME"] = str(Path(tmp) / "state")
+            for name, ours, baseline, unit, goal in postgres_figures(
+                    args.db, args.events, args.commands,
+                    say=lambda line: print(line, flush=True)):
+                figure(name, ours, baseline, unit, goal)
+        about = f"{args.events:,} events asked for; PostgreSQL at {StoreURL.parse(args.db).host}"
+    else:
+        about = sqlite_figures(args, figure)
 
     missed = False
-    print(f"\n{written:,} events (N) and a ledger of N/10; SQLite {sqlite3.sqlite_version}")
+    print(f"\n{about}")
     print(f"{'figure':52} {'taizhang':>12} {'baseline':>12} {'ratio':>7}  goal")
     for name, ours, baseline, unit, goal, at_most in rows:
         ratio = ours / baseline
