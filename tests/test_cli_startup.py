@@ -1,7 +1,7 @@
 """A command loads only what it uses: the group lists the commands without importing their
 modules, and a command on an SQLite store never loads the PostgreSQL driver, nor signatures
 unless it signs. Checked in a fresh interpreter (sys.modules), so that the start-up gain
-cannot silently regress. (Its speed is measured in benchmarks/startup.py, not here.)"""
+cannot silently regress. (Its speed is measured in benchmarks/bench_startup.py, not here.)"""
 
 from __future__ import annotations
 
