@@ -215,7 +215,8 @@ def postgres_figures(server: str, events: int, commands: int, seconds: float = 4
     with scratch_database(server) as url, tempfile.TemporaryDirectory() as folder:
         os.environ.setdefault("XDG_STATE_HOME", str(Path(folder) / "state"))
         ledger_url = f"{url}?schema=city"
-        say(f"PostgreSQL: generating {events:,} events …")
+        say(f"PostgreSQL: in database {StoreURL.parse(url).database} (dropped afterwards), "
+            f"generating {events:,} events …")
         summary = generate(ledger_url, events)
         table = Store(ledger_url).url.events_table()
         stored = records(ledger_url)
