@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ledger.app import Ledger, utc_now
+from ledger.app import Ledger
 from ledger.recorders import CREATION_LOCK_KEY, EVENTS_TABLE
 from ledger.settings import LONGEST, Settings, application_name
+from ledger.unit_of_work import utc_now
 
 if TYPE_CHECKING:  # SQLAlchemy is loaded when a read model is first used
     import sqlalchemy as sa
