@@ -143,7 +143,7 @@ def command_path(url: str, count: int) -> tuple[float, list[tuple[Any, ...]]]:
             before = ledger.max_position()
             started = time.perf_counter()
             for task_id in chosen[run * count:(run + 1) * count]:
-                ledger.escalate("admin", task_id, reason="超期未整改，列入督办")
+                ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办")
             rates.append(count / (time.perf_counter() - started))
         return max(rates), records(url, after=before)
     finally:
@@ -247,6 +247,8 @@ def main() -> int:
     parser.add_argument("--commands", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument("--report-only", action="store_true",
+                        help="exit 0 even when a goal is missed")
     args = parser.parse_args()
     figures = postgres_figures(args.db, args.events, args.commands, args.seconds,
                                args.import_rows)
@@ -256,7 +258,7 @@ def main() -> int:
         missed |= not ok
         print(f"{name:44} {ours:12,.0f} {baseline:12,.0f} {ours / baseline:7.2f}  >= {goal}  "
               f"{'ok' if ok else 'MISSED'}")
-    return 1 if missed else 0
+    return 1 if missed and not args.report_only else 0
 
 
 if __name__ == "__main__":
