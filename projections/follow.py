@@ -138,8 +138,14 @@ def listens(store: Store) -> bool:
 
 
 def create_table(store: Store) -> None:
-    """The follower's row, made if missing (``init`` makes it, as the schema's owner)."""
-    FOLLOWER.metadata.create_all(store.engine, checkfirst=True)
+    """The follower's row, made if missing (``init`` makes it, as the schema's owner). Two
+    processes making it at once may collide (the check and the CREATE are two statements);
+    the loser finds it made."""
+    try:
+        FOLLOWER.metadata.create_all(store.engine, checkfirst=True)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+        if not sa.inspect(store.engine).has_table(FOLLOWER.name):
+            raise
 
 
 def advanced(store: Store, at: int) -> None:
