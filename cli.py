@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from commands.help import WideContext, widen
 from ledger.faults import STORE_FAULTS, loaded
 
 # Each command's module and short help: the group lists them (``taizhang --help``) without
@@ -109,6 +110,8 @@ class LedgerGroup(click.Group):
     """Loads each command's module when it is invoked (``COMMANDS``), and turns the
     ledger's refusals into one-line errors at the edge, never tracebacks."""
 
+    context_class = WideContext  # help aligned by display width (commands/help.py)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
 
@@ -116,7 +119,7 @@ class LedgerGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module = importlib.import_module(COMMANDS[cmd_name][0])
             for command in module.COMMANDS:
-                self.add_command(command)
+                self.add_command(widen(command))
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -11,15 +11,16 @@ from typing import Any
 
 import click
 
+from commands.params import output_option
 from commands.session import Session, pass_session
 from domain.base import NotFound, Refused
-from ledger.evidence import EvidenceFile, EvidenceStore, open_evidence, read_evidence
+from ledger.evidence import EvidenceFile, EvidenceStore, read_evidence
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def evidence_store(session: Session) -> EvidenceStore:
-    return open_evidence(session.store)
+    return session.services.evidence
 
 
 @contextmanager
@@ -66,8 +67,7 @@ def evidence_group() -> None:
 
 @evidence_group.command("get")
 @click.argument("sha256")
-@click.option("-o", "--output", "output", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="The file to write.")
+@output_option("Write the kept file to this file.", required=True)
 @pass_session
 def evidence_get(session: Session, sha256: str, output: Path) -> None:
     """Write the kept file with this SHA-256 to FILE."""

@@ -10,12 +10,12 @@ import click
 
 from commands.evidence import evidence_store, with_kept
 from commands.output import emit, output_options
-from commands.params import DATE, MOMENT, localize
+from commands.params import DATE, MOMENT
 from commands.session import Session, pass_session
-from domain.base import Refused
-from domain.task import STATE_LABELS, Task
-from ledger.corrections import resolve
+from domain.task import STATE_LABELS
 from projections.events import who
+from projections.times import for_machines, for_people, localise_rows
+from services import records
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
@@ -42,9 +42,10 @@ TIMELINE_FIELDS = [
 ]
 
 
-def _local(iso: str, zone: tzinfo, seconds: bool = False) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(zone)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+def _moments(rows: list[dict[str, Any]], zone: tzinfo, fmt: str) -> list[dict[str, Any]]:
+    """Valid and transaction times as the time policy shows them (projections/times.py)."""
+    return localise_rows(localise_rows(rows, ("occurred_at",), zone, fmt),
+                         ("recorded_at",), zone, fmt, seconds=True)
 
 
 def _late(days: int) -> str:
@@ -52,8 +53,8 @@ def _late(days: int) -> str:
 
 
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
-    return {**row, "occurred": _local(row["occurred_at"], zone),
-            "recorded": _local(row["recorded_at"], zone, seconds=True),
+    return {**row, "occurred": for_people(row["occurred_at"], zone),
+            "recorded": for_people(row["recorded_at"], zone, seconds=True),
             "late": _late(row["late_days"]), "who": who(row)}
 
 
@@ -71,7 +72,7 @@ def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | No
     if valid_at is not None:
         line += f" · on {valid_at.isoformat()}"
     if as_of is not None:
-        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+        line += f" · as recorded by {for_people(as_of, zone)}"
     elif valid_at is not None:
         line += ", as known now"
     return line
@@ -86,7 +87,7 @@ def _record_headline(found: dict[str, Any], as_of: datetime | None, zone: tzinfo
     if found["withdrawn"]:
         line += f" · withdrawn by #{found['withdrawn']}"
     if as_of is not None:
-        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+        line += f" · as recorded by {for_people(as_of, zone)}"
     return line
 
 
@@ -103,18 +104,13 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     by whom and from which account, with reasons, evidence, corrections and withdrawal.
     RECORD: a task (T-…), target task (ZB-…), survey (SV-…), inspection (I-…), unit:CODE,
     person:ID or rules:VERSION (the evaluation book)."""
-    zone = session.store.ledger.campaign().zone
-    as_of = localize(as_of, zone)
-    if resolve(task_id)[0] is Task:
-        found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
-    elif valid_at is not None:
-        raise Refused(f"--valid-at gives a task's state on a day; {task_id.strip()} is a "
-                      f"{resolve(task_id)[2]}")
-    else:
-        found = session.read.record_history(task_id, as_of=as_of)
+    found = records.history(session.services, task_id, as_of=as_of, valid_at=valid_at)
+    zone, as_of = session.services.zone, session.localize(as_of)
     with_kept(found["events"], evidence_store(session))
+    if fmt != "table":
+        found["events"] = _moments(found["events"], zone, fmt)
     if fmt == "json":
-        click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
+        click.echo(json.dumps({**found, "as_of": for_machines(as_of, zone)},
                               ensure_ascii=False, indent=2))
         return
     if fmt != "table":
@@ -146,13 +142,13 @@ def timeline(session: Session, unit_code: str | None, valid_from: date | None,
     if valid_from and valid_to and valid_from > valid_to:
         raise click.BadParameter(f"{valid_from} is after --to {valid_to}",
                                  param_hint="'--from'")
-    zone = session.store.ledger.campaign().zone
-    rows = session.read.timeline(unit=unit_code, valid_from=valid_from, valid_to=valid_to,
-                                 as_of=localize(as_of, zone), actor=actor, limit=limit)
+    rows = records.timeline(session.services, as_of=as_of, unit=unit_code,
+                            valid_from=valid_from, valid_to=valid_to, actor=actor, limit=limit)
+    zone = session.services.zone
     if fmt == "table":
         emit([{**_for_table(r, zone), "event": r["kind"]} for r in rows], TIMELINE_TABLE, fmt)
     else:
-        emit(rows, [(f, f) for f in TIMELINE_FIELDS], fmt)
+        emit(_moments(rows, zone, fmt), [(f, f) for f in TIMELINE_FIELDS], fmt)
 
 
 COMMANDS = [history, timeline]

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from domain.base import Refused
-from ledger.workdays import Calendar, WorkingDays, parse_deadline, parse_working_days
+from domain.base import Refused, localized
+from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
 class DateType(click.ParamType):
@@ -47,7 +47,7 @@ class DeadlineType(click.ParamType):
 
 class MomentType(click.ParamType):
     """A moment: a date, a date and time, or ISO 8601 with an offset. Without an offset it
-    is read in the campaign's time zone (see :func:`localize`)."""
+    is read in the campaign's time zone (by ``session.localize`` or ``ReadSide.at``)."""
 
     name = "DATE[ TIME]"
 
@@ -100,25 +100,11 @@ class WithinType(click.ParamType):
         return working
 
 
-def due_by(today: date, within: timedelta | WorkingDays, calendar: Calendar) -> date:
-    """The last day of a span from ``today``: working days by the campaign's calendar."""
-    if isinstance(within, timedelta):
-        return today + within
-    return calendar.resolve(within, today, field="--due-within")[0]
-
-
 DATE = DateType()
 DEADLINE = DeadlineType()
 MOMENT = MomentType()
 MONTH = MonthType()
 WITHIN = WithinType()
-
-
-def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:
-    """A moment given without an offset happened in the campaign's time zone."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=zone)
 
 
 def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
@@ -182,7 +168,7 @@ def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
         except ValueError:
             raise Refused(f"occurred_at must be a date-time, got "
                           f"{parsed['occurred_at']!r}") from None
-        parsed["occurred_at"] = localize(moment, zone).isoformat()  # type: ignore[union-attr]
+        parsed["occurred_at"] = localized(moment, zone).isoformat()
     return parsed
 
 
@@ -191,3 +177,85 @@ def set_option() -> Any:
                         metavar="FIELD=VALUE",
                         help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00 or "
                         "unit=JS02. Repeatable.")
+
+
+# --- one vocabulary: shared options and the old spellings kept as hidden aliases --------
+
+
+class Aliased(click.Option):
+    """An option whose old spellings (``aliases``) still work but are not shown in help or
+    in errors: ``click.option("--reason", "--note", "reason", cls=Aliased,
+    aliases=["--note"])``."""
+
+    def __init__(self, *args: Any, aliases: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases = tuple(aliases)
+
+    def _shown(self) -> list[str]:
+        return [o for o in self.opts if o not in self.aliases]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        opts, self.opts = self.opts, self._shown()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        return " / ".join(f"'{o}'" for o in self._shown())
+
+
+class AliasedChoice(click.Choice):
+    """A choice whose old spellings (``aliases``: old → new) are accepted, never shown."""
+
+    def __init__(self, choices: Iterable[str], aliases: dict[str, str]) -> None:
+        super().__init__(list(choices))
+        self.aliases = aliases
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        return super().convert(self.aliases.get(value, value), param, ctx)
+
+
+class HiddenArgument(click.Argument):
+    """An optional positional argument kept for an old spelling, not shown in the usage."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return []
+
+
+class OutputFile(click.Path):
+    """A file to write: not a folder, in a folder that exists (refused before anything is
+    computed or written, in one ``Error:`` line)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = Path(path).parent
+        if not folder.is_dir():
+            self.fail(f"folder {str(folder)!r} of {str(value)!r} does not exist", param, ctx)
+        return path
+
+
+# The same words for the same notions on every command (tests/test_cli_vocabulary.py).
+OUTPUT_HELP = "Write to this file; default stdout."
+PARENT_HELP = "Only the units below this unit."
+
+
+def output_option(help_text: str = OUTPUT_HELP, required: bool = False,
+                  aliases: Iterable[str] = (), dest: str = "output") -> Any:
+    """``-o/--output FILE``: the file a command writes."""
+    aliases = tuple(aliases)
+    return click.option("-o", "--output", *aliases, dest, cls=Aliased, aliases=aliases,
+                        type=OutputFile(), default=None,
+                        required=required, metavar="FILE", help=help_text)
+
+
+def parent_option(aliases: Iterable[str] = (), help_text: str = PARENT_HELP) -> Any:
+    """``--parent UNIT``: only the units below a unit."""
+    aliases = tuple(aliases)
+    return click.option("--parent", *aliases, "parent", cls=Aliased, aliases=aliases,
+                        default=None, metavar="UNIT", help=help_text)

@@ -3,6 +3,7 @@ them."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 
@@ -69,18 +70,27 @@ def rebuild(session: Session) -> None:
 @projections.command("verify")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="List at most this many differing rows.")
+@output_options(("table", "json"))
 @pass_session
-def verify(session: Session, limit: int) -> None:
+def verify(session: Session, limit: int, fmt: str) -> None:
     """Rebuild every projection from zero into scratch tables and compare it with the
     maintained one, row by row; list the differences and exit non-zero if any."""
     with progress(session.store.ledger.max_position(),
                   "rebuilding into scratch tables") as update:
         found = session.read.verify(progress=update, limit=limit)
-    for name, count in found.counts.items():
+    if fmt == "json":
+        click.echo(json.dumps({
+            "equal": found.equal,
+            "projections": [{"name": name, "position": found.positions[name],
+                             "rows_differing": count} for name, count in found.counts.items()],
+            "differences": [{"table": d.table, "key": [str(k) for k in d.key],
+                             "difference": d.describe()} for d in found.differences]},
+            ensure_ascii=False, indent=2))
+    for name, count in found.counts.items() if fmt == "table" else ():
         click.echo(f"{name}: position {found.positions[name]}, "
                    + ("equal to its rebuild" if not count else
                       "1 row differs" if count == 1 else f"{count} rows differ"))
-    for difference in found.differences:
+    for difference in found.differences if fmt == "table" else ():
         key = ", ".join(str(k) for k in difference.key)
         click.echo(f"  {difference.table} [{key}]: {difference.describe()}")
     if not found.equal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +18,11 @@ from ledger.faults import STORE_FAULTS, loaded
 from ledger.store import Store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from projections.positions import Outdated
     from projections.read import ReadSide
+    from services.bootstrap import Services
 
 
 class Session:
@@ -64,10 +70,20 @@ class Session:
         return Store(self.url, create=self.creates, opened=self._witness)
 
     @cached_property
-    def read(self) -> ReadSide:
-        from projections.read import ReadSide
+    def services(self) -> Services:
+        """Everything the command works with, built by the composition root on first use
+        (``services.bootstrap``)."""
+        from services.bootstrap import Services
 
-        return ReadSide(self.store)
+        return Services(self.store, upgrading=_upgrading)
+
+    @property
+    def read(self) -> ReadSide:
+        return self.services.read
+
+    def localize(self, moment: datetime | None) -> datetime | None:
+        """A moment typed without an offset, in the campaign's time zone (``--at``)."""
+        return self.services.localize(moment)
 
     def _witness(self, ledger: Ledger) -> None:
         identity = ledger.recorder.identity()  # type: ignore[attr-defined]
@@ -104,6 +120,18 @@ class Session:
                 if warning:
                     click.echo(f"Warning: {warning}", err=True)
             self.store.close()
+
+
+@contextlib.contextmanager
+def _upgrading(outdated: list[Outdated], facts: int) -> Iterator[Callable[[int], None]]:
+    """A read model that another version built is rebuilt when the store is first read:
+    one line on stderr says which and why, and a progress bar (on a terminal) follows it."""
+    from commands.output import progress
+
+    for stale in outdated:
+        click.echo(stale.reason(), err=True)
+    with progress(facts, "rebuilding") as update:
+        yield update
 
 
 pass_session = click.make_pass_decorator(Session)

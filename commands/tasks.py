@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import copy
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -12,18 +13,19 @@ from commands.evidence import keeping
 from commands.output import emit, emit_record, output_options
 from commands.params import (
     DEADLINE,
+    Aliased,
+    AliasedChoice,
     at_option,
     evidence,
     evidence_option,
-    localize,
     set_option,
 )
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
-from domain.base import Refused
 from domain.task import CLOSURES, SOURCES, STATE_LABELS
-from ledger.app import Finding
-from ledger.workdays import WorkingDays, parse_deadline
+from ledger.workdays import WorkingDays
+from projections.times import for_people
+from services import inspections
 
 DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
                  "the day after {start}, by the official holiday calendar and the "
@@ -31,7 +33,7 @@ DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日,
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
-    return localize(occurred_at, session.store.ledger.campaign().zone)
+    return session.localize(occurred_at)
 
 
 def _said(result: dict[str, Any]) -> None:
@@ -41,22 +43,10 @@ def _said(result: dict[str, Any]) -> None:
                + (" · OVERDUE" if result["overdue"] else ""))
 
 
-def _parse_finding(spec: str, default_deadline: date | WorkingDays) -> Finding:
-    parts = [p.strip() for p in spec.split("|")]
-    if len(parts) < 3 or len(parts) > 5:
-        raise Refused(f"finding must be CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]], "
-                      f"got {spec!r}")
-    deadline = default_deadline
-    if len(parts) >= 4 and parts[3]:
-        deadline = parse_deadline(parts[3], "finding deadline")
-    notice = parts[4] if len(parts) == 5 and parts[4] else None
-    return Finding(parts[0], parts[1], parts[2], deadline, notice)
-
-
 @click.command()
 @click.argument("unit_code", metavar="UNIT")
 @click.option("--finding", "findings", multiple=True,
-              metavar="CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]]",
+              metavar=inspections.FINDING_FORMAT,
               help="A problem found; each becomes a task. Repeatable; none is a clean visit.")
 @click.option("--deadline", type=DEADLINE, default=None,
               help="Deadline for findings that give none. "
@@ -72,13 +62,10 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
             deadline: date | WorkingDays | None, days: int, companions: tuple[str, ...],
             note: str, occurred_at: datetime | None) -> None:
     """Record an inspection visit (巡查) of UNIT, with what it found."""
-    ledger = session.store.ledger
-    zone = ledger.campaign().zone
-    when = _when(session, occurred_at) or ledger.clock()
-    default_deadline = deadline or (when.astimezone(zone).date() + timedelta(days=days))
-    result = ledger.inspect(actor_id=session.actor, unit=unit_code,
-                            findings=[_parse_finding(f, default_deadline) for f in findings],
-                            companions=list(companions), note=note, occurred_at=when)
+    result = inspections.inspect(session.services, actor=session.actor, unit=unit_code,
+                                 findings=list(findings), deadline=deadline, days=days,
+                                 companions=list(companions), note=note,
+                                 occurred_at=occurred_at)
     tasks = ", ".join(result["tasks"]) or "no problem found"
     click.echo(f"{result['inspection']} {unit_code} inspected by "
                f"{', '.join(result['inspectors'])}: {tasks}")
@@ -165,7 +152,8 @@ def task_report(session: Session, task_id: str, description: str,
 @click.argument("task_id")
 @click.option("--pass/--fail", "passed", default=None,
               help="整改到位 (pass) or 返工 (fail); one is required.")
-@click.option("--note", default="", help="Why, when it fails.")
+@click.option("--reason", "--note", "note", cls=Aliased, aliases=["--note"], default="",
+              help="Why, when it fails.")
 @evidence_option()
 @at_option()
 @pass_session
@@ -273,7 +261,7 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
 @task.command("close")
 @click.argument("task_id")
 @click.option("--closure", default="verified", show_default=True,
-              type=click.Choice([c.replace("_", "-") for c in CLOSURES]))
+              type=AliasedChoice(CLOSURES, {c.replace("_", "-"): c for c in CLOSURES}))
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
@@ -326,7 +314,7 @@ def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[s
                  reason: str, occurred_at: datetime | None) -> None:
     """Correct an earlier event; the original stays, and both are shown to auditors
     (the same as 'taizhang correct TASK')."""
-    parsed = parse_changes(changes, session.store.ledger.campaign().zone)
+    parsed = parse_changes(changes, session.services.zone)
     _said(session.store.ledger.correct(actor_id=session.actor, task_id=task_id, event=event_no,
                                        changes=parsed, reason=reason,
                                        occurred_at=_when(session, occurred_at)))
@@ -344,10 +332,10 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
         emit_record(described, fmt)
         return
     # For people, every moment in the campaign's time zone, whatever zone it was given in.
-    zone = ledger.campaign().zone
+    zone = session.services.zone
 
     def local(moment: str) -> str:
-        return datetime.fromisoformat(moment).astimezone(zone).isoformat(timespec="seconds")
+        return for_people(moment, zone)
 
     events = described.pop("events")
     described["assigned_at"] = local(described["assigned_at"])
@@ -362,6 +350,9 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
           ("actor", "actor"), ("details", "details")], fmt)
 
 
-task.add_command(board, "list")
+# `task list` is `board` by another name: one command, kept as a hidden alias.
+task.add_command(copy.copy(board), "list")
+task.commands["list"].hidden = True
+task.commands["list"].help = "The same as `taizhang board` (its old name)."
 
 COMMANDS = [inspect, task]

@@ -18,11 +18,11 @@ from typing import Any
 
 from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
 from domain.rounding import exact, fixed
-from ledger.evaluation import Evaluations
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
+from projections.times import for_people
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -152,28 +152,6 @@ def _worked(trend: dict[str, list[dict[str, Any]]], source: Source, units: Units
             if (kept := [p for p in series if p["month"] >= began])}
 
 
-def of_month(evaluator: Evaluator, evaluations: Evaluations, month: str, lang: str
-             ) -> Bulletin:
-    """A month's bulletin as ``taizhang bulletin`` gives it: a published month's from what
-    the publication froze (its position and head), any other month's from the ledger as it
-    stands (read again if it moved meanwhile)."""
-    campaign = evaluations.ledger.campaign()
-    publication = evaluations.publication(month)
-
-    def gather_at(source: Any, position: int, head: str) -> Bulletin:
-        return gather(evaluator, source, month, evaluations.rules_for, lang=lang,
-                      campaign=campaign.name, position=position, head=head,
-                      published_at=publication["published_at"][:10] if publication else None)
-
-    if publication:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, publication["position"], publication["head"]), publication["position"])
-    else:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, evaluator.position(), evaluations.hash_at(evaluator.position())))
-    return found
-
-
 def _days_between(earlier: str, later: str) -> int:
     return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).days
 
@@ -222,9 +200,7 @@ def signed(value: Fraction) -> str:
 
 def local_text(at: str, zone: Any) -> str:
     """A date as it is; a moment in the campaign's zone, to the minute."""
-    if len(at) == 10:
-        return at
-    return datetime.fromisoformat(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return for_people(at, zone)
 
 
 def item_detail(item: dict[str, Any], zone: Any) -> str:

@@ -27,10 +27,16 @@ from domain.evaluation import (
     rank,
     score,
 )
+from domain.inspection import Inspection
+from domain.kinds import aggregate_of
+from domain.registry import Campaign, Unit
 from domain.rounding import fixed, rounded
+from domain.survey import Survey
+from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.times import for_people
 from projections.metrics import (
     METRICS,
     Metrics,
@@ -45,7 +51,7 @@ from projections.metrics import (
 LEVELS = ("社区", "街道", "部门", "物业")
 # The records whose events make a month's figures, and the fields of a correction that
 # move one in time (a survey's month among them).
-FIGURE_RECORDS = ("Task", "Inspection", "Unit", "Campaign", "Survey")
+FIGURE_RECORDS = (Task, Inspection, Unit, Campaign, Survey)
 MOMENT_FIELDS = ("occurred_at", "deadline", "month")
 RulesFor = Callable[[str], RulesVersion]
 T = TypeVar("T")
@@ -110,42 +116,53 @@ class Evaluator:
 
     # --- sources -------------------------------------------------------------------------
 
-    def current(self) -> TableSource:
-        """The maintained metrics, brought up to date."""
+    def current(self) -> Source:
+        """The metrics of the read side: the maintained ones, brought up to date; for a
+        read side as of a moment or position (``ReadSide.at``), those of exactly the events
+        recorded by then."""
+        if not self.read.maintained:
+            return self._as_of(self.read.upto)[0]
         self.read.current()
         return TableSource(self.read.engine, self.projection)
 
     def position(self) -> int:
-        return self.read.projector.positions()[self.projection.name]
+        """The position the maintained metrics are at."""
+        return self.read.live.projector.positions()[self.projection.name]
 
-    def at_position(self, position: int) -> tuple[OverlaySource, int]:
+    def _as_of(self, position: int) -> tuple[OverlaySource, int]:
         """The metrics of exactly the events up to ``position``, and the position the
         maintained rows it reads were at: the maintained rows, with those of every
         aggregate changed since ``position`` refolded from its events up to there. So the
         cost is that of the events entered since, not of the ledger's history."""
-        table = self.current()
+        live = self.read.live
+        live.current()
+        table = TableSource(live.engine, self.projection)
         now = self.position()
         changed = {r.originator_id for r in self.ledger.records(position, now)}
         recorder = self.ledger.recorder
         facts = sorted((decode(r) for oid in changed
                         for r in recorder.select_aggregate_records(oid) if r.position <= position),
                        key=lambda f: f.position)
-        ctx = Context(self.ledger.campaign().zone)
+        ctx = Context(self.ledger.zone())
         return OverlaySource(table, changed, fold_in_memory(Metrics(), facts, ctx)), now
 
     # --- figures ---------------------------------------------------------------------------
 
     def figures(self, source: Source, month: str, unit: str | None = None,
-                level: str | None = None) -> list[dict[str, Any]]:
-        """Every figure of the month for one unit, the units of a level, or every unit."""
+                level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+        """Every figure of the month for one unit, or for the units of a level (below
+        ``parent``, if given), or for every unit (below ``parent``)."""
         check_month("month", month)
         units = Units(source.units())
+        if parent is not None:
+            _known(units, parent)
         if unit is not None:
             _known(units, unit)
             scope = [unit]
         else:
-            scope = sorted(c for c in units.rows
-                           if (level is None or units.rows[c]["kind"] == level)
+            scope = sorted(c for c in (units.below(parent) if parent else units.rows)
+                           if c != parent
+                           and (level is None or units.rows[c]["kind"] == level)
                            and units.active(c, month))
         if not scope:
             return []
@@ -209,19 +226,20 @@ class Evaluator:
     def published(self, publication: dict[str, Any], rules_for: RulesFor
                   ) -> tuple[Source, dict[str, Ranking]]:
         """A published month's rankings, recomputed from the events up to its position."""
-        return self.stable(lambda source: self.rankings(
-            source, publication["month"], LEVELS, rules_for), publication["position"])
+        then = Evaluator(self.read.at(position=publication["position"]))
+        return then.stable(lambda source: self.rankings(
+            source, publication["month"], LEVELS, rules_for))
 
-    def stable(self, compute: Callable[[Source], T], position: int | None = None
-               ) -> tuple[Source, T]:
-        """``compute`` over the metrics now (or as at ``position``), computed again if the
-        maintained rows moved meanwhile, so that it read one state of them."""
+    def stable(self, compute: Callable[[Source], T]) -> tuple[Source, T]:
+        """``compute`` over the read side's metrics (now, or as of its moment or position),
+        computed again if the maintained rows moved meanwhile, so that it read one state of
+        them."""
         for _ in range(ATTEMPTS):
-            if position is None:
+            if self.read.maintained:
                 source: Source = self.current()
                 at = self.position()
             else:
-                source, at = self.at_position(position)
+                source, at = self._as_of(self.read.upto)
             result = compute(source)
             if self.position() == at:
                 return source, result
@@ -295,7 +313,7 @@ class Evaluator:
     def causes(self, publication: dict[str, Any]) -> list[dict[str, Any]]:
         """Events after the publication's position that can change its month: late entries
         that happened in or before it, and corrections and withdrawals of what did."""
-        zone = self.ledger.campaign().zone
+        zone = self.ledger.zone()
         month = publication["month"]
         end = datetime.combine(first_day(month_add(month, 1)), datetime.min.time(), zone)
 
@@ -307,7 +325,7 @@ class Evaluator:
         found = []
         for record in self.ledger.records(publication["position"]):
             fact = decode(record)
-            if fact.kind.split(".")[0] not in FIGURE_RECORDS:
+            if aggregate_of(fact.event) not in FIGURE_RECORDS:
                 continue
             why = None
             if is_correction(fact) or is_withdrawal(fact):
@@ -320,10 +338,8 @@ class Evaluator:
                     why = described(fact) + (f" ({fact.data['reason']})"
                                              if is_withdrawal(fact) else "")
             elif inside(fact.occurred_at) or inside(fact.data.get("month")):
-                occurred = datetime.fromisoformat(fact.occurred_at)
-                why = "late entry: happened " + occurred.astimezone(zone).strftime(
-                    "%Y-%m-%d %H:%M") + ", entered " + datetime.fromisoformat(
-                    fact.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                why = (f"late entry: happened {for_people(fact.occurred_at, zone)}, "
+                       f"entered {for_people(fact.recorded_at, zone)}")
             if why is None:
                 continue
             found.append({"position": fact.position, "aggregate": fact.originator_id,

@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.task import STATE_LABELS
 from projections.events import who
+from projections.times import for_machines, local_moment
 
 EXPORT_COLUMNS = [
     ("task", "task"), ("unit", "unit"), ("unit_name", "unit name"), ("category", "category"),
@@ -25,26 +26,27 @@ EXPORT_COLUMNS = [
 
 def board_sheet(read: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Board rows (``ReadSide.board``) as sheet rows: unit names, state labels, who acted
-    last (and who entered it for them), local times (naive, in the campaign's zone) and
+    last (and who entered it for them), local times (in the campaign's zone) and
     deadlines as dates."""
     names = {u["code"]: u["name"] for u in read.units()}
-    zone = read.store.ledger.campaign().zone
+    zone = read.store.ledger.zone()
     actors = read.last_actors()
     for row in rows:
         row["unit_name"] = names.get(row["unit"], "")
         row["last_action_by"] = who(actors[row["task"]]) if row["task"] in actors else ""
         row["state_label"] = STATE_LABELS[row["state"]]
         for key in ("assigned_at", "last_action_at"):
-            row[key] = datetime.fromisoformat(row[key]).astimezone(zone).replace(tzinfo=None)
+            row[key] = local_moment(row[key], zone)
         row["deadline"] = date.fromisoformat(row["deadline"])
     return rows
 
 
 def as_text(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sheet rows with their times as text (``YYYY-MM-DD HH:MM:SS``), for CSV."""
+    """Sheet rows with their times as text, for CSV: ISO 8601 with the campaign's offset,
+    to the second (projections/times.py)."""
     for row in rows:
         for key in ("assigned_at", "last_action_at"):
-            row[key] = row[key].isoformat(sep=" ")
+            row[key] = for_machines(row[key], row[key].tzinfo)
     return rows
 
 
@@ -56,7 +58,12 @@ def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
     sheet = book.create_sheet("台账")
     sheet.append([key for key, _ in EXPORT_COLUMNS])
     for row in rows:
-        sheet.append([row.get(key) for key, _ in EXPORT_COLUMNS])
+        # Excel holds no offset: date-times in the campaign's zone, as the README says.
+        sheet.append([_cell(row.get(key)) for key, _ in EXPORT_COLUMNS])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return value.replace(tzinfo=None) if isinstance(value, datetime) else value

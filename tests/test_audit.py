@@ -155,7 +155,7 @@ def test_a_signed_checkpoint_is_checked_with_the_public_key_alone(seeded_url: st
     assert key.stat().st_mode & 0o077 == 0
     statement_file = tmp_path / "2024-05.json"
     head = head_of(seeded_url)
-    signed = run(seeded_url, "audit", "checkpoint", "--sign", str(key), "--out",
+    signed = run(seeded_url, "audit", "checkpoint", "--sign", str(key), "-o",
                  str(statement_file), actor="admin")
     assert signed.stdout == f"checkpoint 1: head {head.position} {head.hash}, signed by key " \
                             f"{key_id}\n"
@@ -232,7 +232,7 @@ def test_keygen_and_checkpoint_never_overwrite_a_file(seeded_url: str,
     assert keygen.exit_code == 1
     assert keygen.output == f"Error: key file '{existing}' already exists; not overwritten\n"
     before = head_of(seeded_url)
-    out = run(seeded_url, "audit", "checkpoint", "--out", str(existing), actor="sun")
+    out = run(seeded_url, "audit", "checkpoint", "-o", str(existing), actor="sun")
     assert out.exit_code == 2
     assert out.output.endswith(f"Error: statement file '{existing}' already exists\n")
     assert existing.read_text() == "mine" and head_of(seeded_url) == before

@@ -138,7 +138,7 @@ def test_the_summary_as_a_word_document(worked: Cli, tmp_path: Path) -> None:
     (["bulletin", "--month", "2024-05", "--format", "docx", "-o", "x.docx", "--body-font", " "],
      "Invalid value for '--body-font': ' ' is not a font name"),
     (["summary", "--from", "2024-05-01", "--to", "2024-05-31", "--format", "pdf"],
-     "Invalid value for '--format': 'pdf' is not one of 'md', 'json', 'docx'."),
+     "Invalid value for '--format': 'pdf' is not one of 'md', 'docx', 'json'."),
 ])
 def test_bad_document_options_are_one_error_line(worked: Cli, args: list[str],
                                                  message: str) -> None:

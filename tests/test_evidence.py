@@ -210,18 +210,20 @@ def test_the_readme_section_runs_as_written(tmp_path: Path,
     from test_cli_tasks import run_section
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "整改后.jpg").write_bytes(JPEG)
+    photo = (Path(__file__).resolve().parent.parent / "examples" / "evidence" / "整改后.jpg").read_bytes()  # the shipped one
+    (tmp_path / "examples" / "evidence").mkdir(parents=True)
+    (tmp_path / "examples" / "evidence" / "整改后.jpg").write_bytes(photo)
     said = run_section("### Evidence files", "sqlite:///evidence.db")
-    assert f"整改后.jpg (整改后照片) [{sha(JPEG)[:12]}] JPEG {len(JPEG):,} bytes" in said[
+    assert f"整改后.jpg (整改后照片) [{sha(photo)[:12]}] JPEG {len(photo):,} bytes" in said[
         "history T-000001"]
-    assert said["--db sqlite:///restored.db audit verify --evidence"].splitlines()[-1] == (
-        "evidence: 1 citations checked, every file kept and unaltered")
-    assert FolderStore(tmp_path / "restored.db.evidence").get(sha(JPEG)) == JPEG
+    assert said["--db sqlite:///evidence-restored.db audit verify --evidence"].splitlines()[
+        -1] == "evidence: 1 citations checked, every file kept and unaltered"
+    assert FolderStore(tmp_path / "evidence-restored.db.evidence").get(sha(photo)) == photo
 
 
 def test_a_reinspection_keeps_the_inspectors_photo(cli: Cli, files: dict[str, Path]) -> None:
     cli.ok("task", "report", "T-000001", "--description", "已清除", as_="zhao")
-    cli.ok("task", "reinspect", "T-000001", "--fail", "--note", "仍有残留",
+    cli.ok("task", "reinspect", "T-000001", "--fail", "--reason", "仍有残留",
            "--evidence", f"{files['before.jpg']}:复查照片", as_="li")
     assert kept(cli) == [sha(JPEG)]
     assert cli.ok("audit", "verify", "--evidence").splitlines()[-1] == (

@@ -389,7 +389,7 @@ def test_a_dry_run_reports_what_it_would_do_and_writes_nothing(
     ("[file]\nsource = 'x'\n[colums]\n", "mapping mapping.toml: [colums]: unknown table"),
     ("[file]\nformat = 'csv'\n", "[file] source: is required"),
     (None, "[status] '合格': must be one of open, reassign, verified, void, duplicate, "
-           "not_responsible, got 'passed'"),
+           "not_responsible, rework, got 'passed'"),
     (None, "[dates] time_zone: time zone 'Mars/Olympus' is not a known IANA zone"),
     (None, "column '整改期限' is not in 台账.csv's header"),
     ("[file\n", "mapping mapping.toml: not valid TOML"),
@@ -576,8 +576,8 @@ def test_the_board_exports_as_csv_to_stdout(local: Ledger, sqlite_url: str,
     by_task = {line.split(",", 1)[0]: line for line in lines[1:]}
     one = by_task[task_id_for(f"{SOURCE}\n1")]
     assert one == (f"{task_id_for(f'{SOURCE}{chr(10)}1')},JS01,幸福社区,环境卫生,inspection,"
-                   "幸福路12号,电线杆牛皮癣,closed,已销号,verified,2024-05-03 10:00:00,"
-                   "2024-05-10,0,,0,0,1,Closed,2024-05-08 16:30:00,admin (admin),,")
+                   "幸福路12号,电线杆牛皮癣,closed,已销号,verified,2024-05-03T10:00:00+08:00,"
+                   "2024-05-10,0,,0,0,1,Closed,2024-05-08T16:30:00+08:00,admin (admin),,")
     assert sorted(by_task) == [first, second]
 
 
@@ -591,4 +591,4 @@ def test_the_shipped_mappings_load() -> None:
 
     shipped = sorted((ROOT / "examples" / "mappings").glob("*.toml"))
     assert [load_mapping(path).source for path in shipped] == [
-        "baltimore-311", "城关街道问题整改台账", SOURCE]
+        "baltimore-311", "城关街道问题整改台账", "和平社区问题整改台账", SOURCE]

@@ -268,7 +268,10 @@ def test_the_shipped_chengguan_workbook_registers_its_units_under_the_jiedao(
 def test_the_readmes_import_examples_run_as_written(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The import section's commands that name the shipped files, in a folder holding
-    examples/, after the README's campaign start (wang) — each exits 0."""
+    examples/, after the README's campaign start (wang) and the tour's units — each exits
+    0."""
+    from test_cli_tasks import tour_commands
+
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### Importing 台账 and 311 records"):]
     opening = section.index("```sh\n") + 6
@@ -278,12 +281,15 @@ def test_the_readmes_import_examples_run_as_written(tmp_path: Path,
     wanted = [words for words in lines if words and (
         any(w.startswith("examples/") for w in words) or words[1:3] == ["unit", "add"]
         or words[1:3] == ["export", "board"])]
-    assert len(wanted) == 4
+    assert len(wanted) == 7
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path)
     cli = Cli("sqlite:///taizhang.db")
     cli.ok("campaign", "start", "--name", "创建全国文明城市2024", "--admin", "wang",
            "--admin-name", "王主任")
+    for words in tour_commands()[2:4]:  # the tour's 街道 and 社区, which the workbook names
+        assert words[1:3] == ["unit", "add"], words
+        cli.ok(*words[1:])
     for words in wanted:
         assert words[0] == "taizhang"
         result = cli.runner.invoke(main, words[1:], env={"TAIZHANG_DB": None,

@@ -178,7 +178,7 @@ def test_a_task_through_its_lifecycle_on_the_command_line(store_url: str) -> Non
         "task,unit,category,source,location,state,deadline,days_overdue,rework_count,"
         "extension_requested,last_action,last_action_at\n"
         "T-000001,JS01,环境卫生,inspection,幸福路12号,closed,2024-05-10,0,0,,Closed,"
-        "2024-05-07T02:00:00.000000+00:00\n")
+        "2024-05-07T10:00:00+08:00\n")
     assert stdout(cli, "projections", "verify") == "".join(
         f"{name}: position 14, equal to its rebuild\n"
         for name in ("registry", "board", "events", "indicators", "metrics", "extensions"))

@@ -78,7 +78,7 @@ def test_rules_adopt_and_show(cli: Cli, tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text('name = "严格细则"\nbase = 100\n[deductions]\noverdue_open = 5\n',
                      encoding="utf-8")
-    said = cli.ok("rules", "adopt", str(rules), "--from", "2024-06", "--reason", "加严",
+    said = cli.ok("rules", "adopt", str(rules), "--month", "2024-06", "--reason", "加严",
                   as_="admin")
     assert said.startswith("rules version 1 (严格细则) adopted from 2024-06; sha256 ")
     assert cli.ok("rules", "show", "--month", "2024-05").startswith(
@@ -91,17 +91,17 @@ def test_rules_adopt_and_show(cli: Cli, tmp_path: Path) -> None:
 def test_refusals_are_one_line_and_write_nothing(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nbase = 100\n\n[deductions]\noverdue = 2\n', encoding="utf-8")
-    cli.refused("rules", "adopt", str(bad), "--from", "2024-06", as_="admin",
+    cli.refused("rules", "adopt", str(bad), "--month", "2024-06", as_="admin",
                 message="bad.toml line 5: deductions.overdue: unknown figure 'overdue' here "
                 f"(one of: {', '.join(sorted(f.name for f in FIGURES.values() if f.nature == COUNT))})")
     bad.write_text('name = "x"\nbase = 100\n[deductions\nlate = 1\n', encoding="utf-8")
-    cli.refused("rules", "adopt", str(bad), "--from", "2024-06", as_="admin",
+    cli.refused("rules", "adopt", str(bad), "--month", "2024-06", as_="admin",
                 message="bad.toml: line 3, column 12: Expected ']' at the end of a table "
                 "declaration")
     bad.write_text('name = "x"\nbase = [1,\n', encoding="utf-8")
-    cli.refused("rules", "adopt", str(bad), "--from", "2024-06", as_="admin",
+    cli.refused("rules", "adopt", str(bad), "--month", "2024-06", as_="admin",
                 message="bad.toml: line 2 (end of file): Invalid value")
-    cli.refused("rules", "adopt", str(tmp_path / "none.toml"), "--from", "2024-06",
+    cli.refused("rules", "adopt", str(tmp_path / "none.toml"), "--month", "2024-06",
                 as_="admin", message=f"rules file {str(tmp_path / 'none.toml')!r} does not "
                 "exist")
     cli.refused("rank", "--month", "2024-05", "--level", "社区", "--parent", "NOPE",
@@ -132,6 +132,6 @@ def test_refusals_are_one_line_and_write_nothing(cli: Cli, tmp_path: Path) -> No
     assert cli.store.ledger.max_position() == publication
     rules = tmp_path / "rules.toml"
     rules.write_text('name = "x"\nbase = 100\n', encoding="utf-8")
-    cli.refused("rules", "adopt", str(rules), "--from", "2024-05", as_="admin",
+    cli.refused("rules", "adopt", str(rules), "--month", "2024-05", as_="admin",
                 message="rules cannot be adopted from 2024-05: 2024-05 is published and "
                 "frozen; adopt from 2024-06 or later")

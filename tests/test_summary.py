@@ -367,7 +367,7 @@ def test_cli_prints_the_summary_as_markdown(cli_url: str) -> None:
     (["--from", "2024-05-01", "--to", "31/05/2024"],
      "Invalid value for '--to': '31/05/2024' is not a date (YYYY-MM-DD)"),
     (["--from", "2024-05-01", "--to", "2024-05-31", "--format", "xls"],
-     "Invalid value for '--format': 'xls' is not one of 'md', 'json', 'docx'."),
+     "Invalid value for '--format': 'xls' is not one of 'md', 'docx', 'json'."),
 ])
 def test_cli_summary_refusals_are_one_line_and_write_nothing(cli_url: str, args: list[str],
                                                              error: str) -> None:

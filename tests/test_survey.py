@@ -94,7 +94,8 @@ def test_cli_records_and_lists_surveys(cli_url: str) -> None:
                             "--satisfaction", "90", "--sample", "200", "--at", "2024-05-20")
     assert (code, out) == (0, "SV-000001 JS01 2024-05: 知晓率 85% · 参与率 60.5% · 满意度 "
                               "90% · 200 人 (文明办, 问卷调查)\n")
-    code, out, _ = taizhang(cli_url, "survey", "figures", "2024-05", "--format", "csv")
+    code, out, _ = taizhang(cli_url, "survey", "figures", "--month", "2024-05", "--format",
+                            "csv")
     assert out == ("unit,awareness,participation,satisfaction,sample,surveys\n"
                    "JS01,85.0,60.5,90.0,200,1\n")
 
@@ -104,7 +105,8 @@ def test_cli_records_and_lists_surveys(cli_url: str) -> None:
     ("--satisfaction", "-0.1",
      "satisfaction (满意度) must be a percentage from 0 to 100, got '-0.1'"),
     ("--sample", "abc", "sample must be a whole number of people, got 'abc'"),
-    ("--month", "May", "survey month must be YYYY-MM, got 'May'"),
+    # a malformed month is a usage error (exit 2), as for every --month
+    ("--month", "May", "Invalid value for '--month': 'May' is not a month (YYYY-MM)"),
     ("--unit", "NOPE", "unknown unit: NOPE"),
 ])
 def test_cli_survey_refusals_are_one_line_and_write_nothing(cli_url: str, option: str,
@@ -114,7 +116,7 @@ def test_cli_survey_refusals_are_one_line_and_write_nothing(cli_url: str, option
     before = position(cli_url)
     code, out, err = taizhang(cli_url, "survey", "record",
                               *[x for pair in args.items() for x in pair])
-    assert (code, out, err) == (1, "", f"Error: {error}\n")
+    assert (code, out, err) == (2 if option == "--month" else 1, "", f"Error: {error}\n")
     assert position(cli_url) == before
 
 

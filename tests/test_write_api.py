@@ -25,8 +25,6 @@ ALLOWED = {"ledger/app.py", "ledger/unit_of_work.py"}
 # The application's mixins: what they define is the application's.
 MIXINS = {"ledger/tasks.py", "ledger/registries.py", "ledger/workdays.py",
           "ledger/extensions.py"}
-SOURCES = ("cli.py", "commands", "web", "ledger", "projections", "domain", "benchmarks",
-           "tests", "examples")
 
 
 def ledger_private_names() -> set[str]:
@@ -69,19 +67,20 @@ def private_uses(source: str, private: set[str], shared: frozenset[str] = frozen
 
 
 def python_files() -> list[Path]:
-    found: list[Path] = []
-    for name in SOURCES:
-        path = ROOT / name
-        found.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
-    return found
+    """Every Python file of the project (any top-level folder, not the virtualenv's)."""
+    return sorted(p for p in ROOT.rglob("*.py")
+                  if not {".venv", ".git", "build"} & set(p.relative_to(ROOT).parts))
 
 
 def test_no_module_outside_the_application_and_its_unit_of_work_uses_its_private_members(
         ) -> None:
     private = ledger_private_names()
     assert {"_zone", "_account", "_repository"} <= private
+    files = python_files()
+    assert {"cli.py", "services", "commands", "web", "ledger", "projections", "tests"} <= {
+        p.relative_to(ROOT).parts[0] for p in files}
     sources = {path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
-               for path in python_files()}
+               for path in files}
     shared = frozenset().union(*(defined_in(ast.parse(text)) for name, text in sources.items()
                                  if name not in ALLOWED | MIXINS))
     found = [f"{name}:{line}: {text}"

@@ -32,7 +32,7 @@ def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
                "overdue": q.flag("overdue"), "open_only": q.flag("open"),
                "month": q.month("month"), "due_within": q.number("due", None, lowest=0)}
     as_of = q.moment("as_of")
-    return filters, (p.read.at(as_of) if as_of is not None else p.read)
+    return filters, p.read.at(as_of)
 
 
 def _page_of(p: Page, total: int) -> tuple[int, int]:
@@ -88,7 +88,7 @@ def task(p: Page) -> Response:
     task_id = p.request.path_params["task_id"]
     as_of = p.query.moment("as_of")
     valid_at = p.query.day("valid_at")
-    found = p.read.history(task_id, as_of=as_of, valid_at=valid_at)
+    found = p.read.at(as_of).history(task_id, valid_at=valid_at)
     if p.session.scope is not None and found["state"]["unit"] not in p.session.scope:
         p.visible(found["state"]["unit"])  # refused: the task is another unit's
     return p.render("task.html", found=found, as_of=p.query.text("as_of"),
@@ -109,8 +109,8 @@ def timeline(p: Page) -> Response:
         at = head_at(ledger, ledger.position_as_of(as_of))
     else:
         at = head_at(ledger, ledger.max_position())
-    rows = p.read.timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
-                           as_of=as_of, actor=actor, limit=PAGE_SIZE + 1, after=after)
+    rows = p.read.at(as_of).timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
+                                     actor=actor, limit=PAGE_SIZE + 1, after=after)
     if after and not rows:
         raise HTTPException(404, f"no events after position {after} with these filters "
                             f"（位置 {after} 之后没有符合条件的事件）")
