@@ -12,7 +12,7 @@ from commands.session import Session, pass_session
 from domain.task import SOURCES, STATES
 from i18n import N_, _, labels
 from ledger.workdays import WorkingDays
-from projections.read import ReadSide
+from projections.orders import BOARD_SORTS
 from projections.times import for_people, localise_rows
 from services import board as board_service
 
@@ -41,7 +41,7 @@ PLACE_COLUMNS = [("latitude", "latitude"), ("longitude", "longitude")]
 @click.option("--extension-requested", "extension_requested", is_flag=True,
               help="Only tasks with an extension request awaiting a decision.")
 @click.option("--month", type=MONTH, default=None, help="Only tasks assigned in this month.")
-@click.option("--sort", type=click.Choice(ReadSide.SORTS), default="task", show_default=True)
+@click.option("--sort", type=click.Choice(BOARD_SORTS), default="task", show_default=True)
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="The board as the ledger knew it then (transaction time), overdue as of "
               "that day. Without an offset, in the campaign's time zone.")

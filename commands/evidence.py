@@ -16,7 +16,6 @@ from commands.session import Session, pass_session
 from i18n import _
 from domain.base import NotFound, Refused
 from ledger.evidence import EvidenceFile, EvidenceStore, read_evidence
-from projections.events import evidence_text
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -42,6 +41,8 @@ def with_kept(entries: list[dict[str, Any]], kept: EvidenceStore) -> None:
     """Each hashed evidence item of the entries with the size and type of its kept file
     (``kept`` false where the store does not hold it), and the entry's evidence text
     saying so."""
+    from projections.events import evidence_text  # the read side, loaded when it is read
+
     stats: dict[str, dict[str, Any] | None] = {}
     for entry in entries:
         for item in entry["evidence"]:
