@@ -14,7 +14,7 @@ from ledger.faults import STORE_FAULTS, loaded
 
 # Each command's module and short help: the group lists them (``taizhang --help``) without
 # importing any, and imports only the one invoked, so a command loads only what it uses.
-# tests/test_cli_startup.py checks this against every module's COMMANDS.
+# tests/tier3_cli/test_cli_startup.py checks this against every module's COMMANDS.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("commands.registry", "Create the ledger's tables in the store (safe to run again)."),
     "campaign": ("commands.registry", "The campaign this ledger serves (创建活动)."),

@@ -241,7 +241,7 @@ class OutputFile(click.Path):
         return path
 
 
-# The same words for the same notions on every command (tests/test_cli_vocabulary.py).
+# The same words for the same notions on every command (tests/tier3_cli/test_cli_vocabulary.py).
 OUTPUT_HELP = "Write to this file; default stdout."
 PARENT_HELP = "Only the units below this unit."
 

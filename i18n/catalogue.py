@@ -6,7 +6,7 @@ states, sources and closures, into ``messages.pot``; merges it into each languag
     python -m i18n.catalogue          # extract, update the .po files, compile the .mo files
 
 Then fill in every empty ``msgstr`` of ``locale/en/LC_MESSAGES/messages.po`` and run it
-again; tests/test_i18n.py fails while a message has no translation or a compiled catalogue
+again; tests/tier2_ledger/test_i18n.py fails while a message has no translation or a compiled catalogue
 does not match its ``.po``.
 """
 

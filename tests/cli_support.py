@@ -6,7 +6,7 @@ which ``campaign start`` binds to the campaign's founding administrator. A comma
 runs "as" another person (``as_=``, ``actor=``) is therefore a proxy entry by that
 administrator for them (``--on-behalf-of``): judged by their role, recorded as entered by
 the administrator. Tests of ``--as`` itself pass it with ``claim=``; tests of other accounts
-bind them (tests/test_identity.py, tests/test_access_postgres.py)."""
+bind them (tests/tier3_cli/test_identity.py, tests/tier3_cli/test_access_postgres.py)."""
 
 from __future__ import annotations
 
