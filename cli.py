@@ -81,13 +81,14 @@ def run() -> None:
 def _register() -> None:
     from commands import (access, audit, board, corrections, demo, evaluation, evidence,
                           history, importing, indicators, projections, registry, reminders,
-                          serve, summary, survey, tasks)
+                          serve, summary, survey, tasks, template)
 
     for command in (*registry.COMMANDS, *access.COMMANDS, *tasks.COMMANDS, *board.COMMANDS,
                     *demo.COMMANDS, *projections.COMMANDS, *indicators.COMMANDS, *survey.COMMANDS,
                     *summary.COMMANDS, *reminders.COMMANDS, *evidence.COMMANDS,
                     *history.COMMANDS, *audit.COMMANDS, *importing.COMMANDS,
-                    *evaluation.COMMANDS, *serve.COMMANDS, *corrections.COMMANDS):
+                    *evaluation.COMMANDS, *serve.COMMANDS, *corrections.COMMANDS,
+                    *template.COMMANDS):
         main.add_command(command)
 
 

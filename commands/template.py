@@ -1,0 +1,121 @@
+"""Batch templates: ``taizhang template NAME -o FILE`` writes the Excel workbook an office
+fills; ``taizhang import FILE --template NAME`` reads it back (survey and targets here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.output import emit, emit_record, progress
+from commands.session import Session, pass_session
+from domain.base import NotFound, Refused
+from ledger.importer import open_table, write_rejects
+from ledger.importer.records import RecordsImporter, RecordsReport
+from ledger.importer.template import (TEMPLATES, Choices, table_mapping, template_named,
+                                      unit_choices)
+from ledger.importer.template_book import template_workbook
+from projections.indicators import IndicatorQueries
+
+NAMES = list(TEMPLATES)
+
+
+@click.command("template")
+@click.argument("name", metavar="NAME", type=click.Choice(NAMES))
+@click.option("-o", "--output", "output", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The workbook to write (.xlsx).")
+@pass_session
+def template(session: Session, name: str, output: Path) -> None:
+    """Write the Excel template NAME: assign (交办: tasks for units), survey (测评结果:
+    survey results) or targets (指标任务: indicator targets), with the ledger's units,
+    categories and indicator codes as drop-down lists, an example row and 填写说明. Import
+    a filled copy with ``taizhang import FILE --template NAME``."""
+    chosen = template_named(name)
+    if output.suffix.lower() != ".xlsx":
+        raise Refused(f"--output must name an .xlsx workbook, got {str(output)!r}")
+    read = session.read
+    choices = Choices(units=unit_choices(read.units()),
+                      categories=session.store.ledger.describe_campaign()["categories"],
+                      indicators=_indicator_codes(read) if name == "targets" else [])
+    data = template_workbook(chosen, choices, read.today(),
+                             f"taizhang import {output.name} --template {name}")
+    try:
+        output.write_bytes(data)
+    except OSError as e:
+        raise Refused(f"--output {str(output)!r}: cannot be written: "
+                      f"{e.strerror or type(e).__name__}") from None
+    lists = [f"{len(choices.units)} units"]
+    if name == "assign":
+        lists += [f"{len(choices.categories)} categories", f"{len(choices.sources)} sources"]
+    if name == "targets":
+        lists += [f"{len(choices.indicators)} indicator codes"]
+    click.echo(f"{chosen.title} ({name}) written to {output}: {', '.join(lists)}")
+
+
+def _indicator_codes(read) -> list[str]:  # type: ignore[no-untyped-def]
+    try:
+        return [i["code"] for i in IndicatorQueries(read).indicators()[1]]
+    except NotFound:
+        return []  # no indicator system yet: the code column has no list
+
+
+def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
+                   strict: bool, rejects_path: Path | None, encoding: str | None,
+                   sheet: str | None, fmt: str) -> None:
+    """``import FILE --template survey|targets``: each row checked, the good ones
+    recorded, the bad ones listed (and written to ``--rejects``)."""
+    chosen = template_named(name)
+    table = open_table(file, table_mapping(chosen), encoding=encoding, sheet=sheet)
+    queries = IndicatorQueries(session.read)
+    recorded = queries.surveys() if name == "survey" else queries.targets()
+    importer = RecordsImporter(session.store.ledger, session.actor, chosen, table,
+                               units=session.read.units(), recorded=recorded)
+    with progress(table.count, f"importing {table.name}") as update:
+        report = importer.run(dry_run=dry_run, strict=strict, progress=update)
+    if rejects_path is not None:
+        write_rejects(report, table, rejects_path)  # type: ignore[arg-type]
+    _summary(report, fmt, rejects_path)
+    if strict and report.rejects:
+        raise Refused(f"{len(report.rejects)} of {report.rows_read} rows are bad; --strict: "
+                      "nothing was written")
+
+
+def _summary(report: RecordsReport, fmt: str, rejects_path: Path | None) -> None:
+    if fmt == "json":
+        emit_record(report.as_dict(), fmt)
+        return
+    outcome = ("dry run, nothing written" if report.dry_run
+               else "nothing written" if not report.written else "written")
+    what = "surveys recorded" if report.template.startswith("survey") else "targets assigned"
+    record = {
+        "file": f"{report.file} (sha256 {report.digest[:12]}…)",
+        "template": report.template,
+        "outcome": outcome,
+        "rows read": report.rows_read,
+        what: f"{report.valid} (dry run)" if report.dry_run else _ids(report.recorded),
+        "already recorded": report.already_recorded,
+        "rows rejected": len(report.rejects),
+    }
+    for kind, count in sorted(report.skipped.items()):
+        record[f"skipped: {kind}"] = count
+    for reason, count in sorted(report.rejected_by_reason().items()):
+        record[f"rejected: {reason}"] = count
+    if rejects_path is not None and report.rejects:
+        record["rejects written to"] = str(rejects_path)
+    emit_record(record, fmt)
+    if report.rejects:
+        click.echo()
+        emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
+              for r in report.rejects],
+             [("row", "row"), ("column", "column"), ("value", "value"),
+              ("reason", "reason")], fmt)
+
+
+def _ids(ids: list[str]) -> str:
+    if len(ids) <= 3:
+        return f"{len(ids)}" + (f" ({', '.join(ids)})" if ids else "")
+    return f"{len(ids)} ({ids[0]} … {ids[-1]})"
+
+
+COMMANDS = [template]
