@@ -47,6 +47,7 @@ EN: dict[str, str] = {
     "某日状态（发生时间）": "State on a day (valid time)", "全部经过": "Full history",
     "发生时间": "Happened", "记录时间": "Recorded", "迟录": "Late", "操作人": "Actor",
     "账户": "Account", "事件": "Event", "内容": "What", "理由": "Reason", "证据": "Evidence",
+    "打开": "Open", "（文件未保存）": " (file not kept)",
     "更正": "Correction", "代录": "entered by", "被 #{v} 更正": "corrected by #{v}",
     # the timeline
     "审计时间线": "Audit timeline", "按账本位置": "Computed at ledger position",
