@@ -10,6 +10,7 @@ import click
 from commands.output import emit, emit_record, progress
 from commands.session import Session, pass_session
 from domain.base import NotFound, Refused
+from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import open_table, write_rejects
 from ledger.importer.records import RecordsImporter, RecordsReport
 from ledger.importer.template import (TEMPLATES, Choices, table_mapping, template_named,
@@ -71,8 +72,21 @@ def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
     recorded = queries.surveys() if name == "survey" else queries.targets()
     importer = RecordsImporter(session.store.ledger, session.actor, chosen, table,
                                units=session.read.units(), recorded=recorded)
+    done = [0]
     with progress(table.count, f"importing {table.name}") as update:
-        report = importer.run(dry_run=dry_run, strict=strict, progress=update)
+        def taken(rows: int) -> None:
+            done[0] += rows
+            update(rows)
+
+        try:
+            report = importer.run(dry_run=dry_run, strict=strict, progress=taken)
+        except (LedgerBusy, WriteLost) as e:
+            what = f"{e.detail} ({e.advice})" if isinstance(e, LedgerBusy) else (
+                f"the connection to the store was lost while writing a row ({e.reason})")
+            raise click.ClickException(
+                f"import stopped after {done[0]} of {table.count} rows: {what}; that row "
+                "was not written, the ones before it were: run the import again to record "
+                "the rest (rows already recorded are skipped)") from None
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)  # type: ignore[arg-type]
     _summary(report, fmt, rejects_path)

@@ -329,3 +329,36 @@ def test_the_readme_template_section_runs_as_written(tmp_path: Path,
     said = run_section("### Batch templates", "sqlite:///templates.db")
     assert any("交办模板 (assign) written to 交办模板.xlsx" in out for out in said.values())
     assert (tmp_path / "交办模板.xlsx").exists() and (tmp_path / "测评结果模板.xlsx").exists()
+
+
+def test_an_import_stopped_by_a_lost_connection_resumes(sqlite_url: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    from ledger.faults import WriteLost
+    from ledger.indicators import Indicators
+
+    cli = Cli(sqlite_url)
+    cli.ok("campaign", "start", "--name", "创建", "--admin", "wang", "--admin-name", "王主任")
+    cli.ok("unit", "add", "JS", "--name", "建设街道", "--kind", "街道")
+    path = filled(cli, "survey", tmp_path / "测评结果.xlsx",
+                  [survey_row("建设街道", **{"样本量(人)": n}) for n in (100, 200, 300)])
+    record = Indicators.record_survey
+    calls = [0]
+
+    def flaky(self: Indicators, **kwargs: Any) -> dict[str, Any]:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise WriteLost("server closed the connection")
+        return record(self, **kwargs)
+
+    monkeypatch.setattr(Indicators, "record_survey", flaky)
+    result = cli("import", str(path), "--template", "survey")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: import stopped after 1 of 3 rows: the connection to the store was lost "
+        "while writing a row (server closed the connection); that row was not written, the "
+        "ones before it were: run the import again to record the rest (rows already "
+        "recorded are skipped)\n")
+    again = import_json(cli, path, "survey")
+    assert (len(again["recorded"]), again["already_recorded"]) == (2, 1)
+    cli.close()
