@@ -35,8 +35,10 @@ from eventsourcing.utils import get_topic  # noqa: E402
 from benchmarks.bench_commands import START, seed  # noqa: E402
 from domain.task import Task  # noqa: E402
 from ledger import audit  # noqa: E402
-from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
+from ledger.app import Ledger  # noqa: E402
 from ledger.store import Store, StoreURL  # noqa: E402
+from ledger.tasks import TASK_PREFIX  # noqa: E402
+from ledger.unit_of_work import sequence_id  # noqa: E402
 
 GOAL = 0.85
 
@@ -84,7 +86,7 @@ def open_ledger(url: str, chained: bool) -> Ledger:
 
 
 def make_tasks(ledger: Ledger, count: int) -> list[str]:
-    return [ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    return [ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                           location=f"幸福路{i}号", description="乱堆乱放",
                           deadline=date(2024, 3, 20), occurred_at=START)["task"]
             for i in range(count)]
@@ -92,7 +94,7 @@ def make_tasks(ledger: Ledger, count: int) -> list[str]:
 
 def escalate(ledger: Ledger, task_id: str) -> int:
     """One command: one event in one transaction."""
-    ledger.escalate("admin", task_id, reason="超期未整改，列入督办",
+    ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办",
                     occurred_at=START + timedelta(days=1))
     return 1
 

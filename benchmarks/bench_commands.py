@@ -23,8 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.task import Task  # noqa: E402
-from ledger.app import TASK_PREFIX, Ledger, sequence_id  # noqa: E402
+from ledger.app import Ledger  # noqa: E402
 from ledger.store import Store  # noqa: E402
+from ledger.tasks import TASK_PREFIX  # noqa: E402
+from ledger.unit_of_work import sequence_id  # noqa: E402
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -40,8 +42,8 @@ def seed(ledger: Ledger) -> None:
     ledger.start_campaign(name="bench", time_zone="Asia/Shanghai", categories=[],
                           required_inspections=4, admin_id="admin", admin_name="管理员",
                           occurred_at=START)
-    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道", occurred_at=START)
-    ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS",
+    ledger.register_unit(actor_id="admin", code="JS", name="建设街道", kind="街道", occurred_at=START)
+    ledger.register_unit(actor_id="admin", code="JS01", name="幸福社区", kind="社区", parent="JS",
                          occurred_at=START)
 
 
@@ -85,13 +87,13 @@ def raw_batched(folder: str, batches: int, size: int, state: bytes) -> float:
 def command_path(store: Store, count: int, tasks: int) -> float:
     """Escalate existing tasks one command at a time (one event, one transaction each)."""
     ledger = store.ledger
-    ids = [ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    ids = [ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                          location=f"幸福路{i}号", description="乱堆乱放",
                          deadline=date(2024, 3, 20), occurred_at=START)["task"]
            for i in range(tasks)]
     started = time.perf_counter()
     for i in range(count):
-        ledger.escalate("admin", ids[i % tasks], reason="超期未整改，列入督办",
+        ledger.escalate(actor_id="admin", task_id=ids[i % tasks], reason="超期未整改，列入督办",
                         occurred_at=START + timedelta(days=1))
     return count / (time.perf_counter() - started)
 

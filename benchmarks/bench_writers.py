@@ -49,16 +49,16 @@ def seed(url: str, tasks: int) -> list[str]:
     ledger = store.ledger
     ledger.start_campaign(name="bench", time_zone="Asia/Shanghai", categories=[],
                           required_inspections=4, admin_id="admin", admin_name="管理员")
-    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道")
-    ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS")
-    ledger.register_person("admin", person_id="li", name="李督查", role="inspector")
+    ledger.register_unit(actor_id="admin", code="JS", name="建设街道", kind="街道")
+    ledger.register_unit(actor_id="admin", code="JS01", name="幸福社区", kind="社区", parent="JS")
+    ledger.register_person(actor_id="admin", person_id="li", name="李督查", role="inspector")
     ids = [assign(ledger, i) for i in range(tasks)]
     store.close()
     return ids
 
 
 def assign(ledger: Any, i: int) -> str:
-    return ledger.assign("li", unit="JS01", category="环境卫生", source="inspection",
+    return ledger.assign(actor_id="li", unit="JS01", category="环境卫生", source="inspection",
                          location=f"幸福路{i}号", description="乱堆乱放",
                          deadline=DEADLINE)["task"]
 
@@ -66,7 +66,7 @@ def assign(ledger: Any, i: int) -> str:
 def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
            results: Any) -> None:
     """One writer process: commands until the time is up; reports what it did."""
-    from ledger.app import Conflict
+    from ledger.unit_of_work import Conflict
 
     store = Store(url)
     ledger = store.ledger
@@ -80,7 +80,7 @@ def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
             if chooser.random() < 0.1:
                 assign(ledger, number)
             else:
-                ledger.escalate("li", chooser.choice(ids), reason="超期未整改，列入督办")
+                ledger.escalate(actor_id="li", task_id=chooser.choice(ids), reason="超期未整改，列入督办")
             accepted += 1
         except Conflict:
             conflicts += 1

@@ -150,7 +150,7 @@ def command_path(url: str, count: int) -> tuple[float, list[tuple[object, ...]]]
             before = ledger.max_position()
             started = time.perf_counter()
             for task_id in chosen[run * count:(run + 1) * count]:
-                ledger.escalate("admin", task_id, reason="超期未整改，列入督办")
+                ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办")
             rates.append(count / (time.perf_counter() - started))
         return max(rates), [tuple(record) for record in ledger.records(after=before)]
     finally:

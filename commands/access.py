@@ -44,7 +44,7 @@ def adopt(session: Session, admin_id: str) -> None:
     if store.url.kind == "postgresql" and account_kind(store)["bound_by_triggers"]:
         raise Refused(f"account {store.ledger.account} is not the owner of the store: the "
                       "owner adopts a ledger begun before accounts were bound")
-    adopted = Accounts(store.ledger).adopt(admin_id)
+    adopted = Accounts(store.ledger).adopt(admin_id=admin_id)
     click.echo(f"account {adopted['account']} bound to {admin_id}")
 
 
@@ -85,7 +85,7 @@ def grant(session: Session, person_id: str, login: str) -> None:
     rules.check_group(store, person.person_role)  # before anything is written
     accounts = Accounts(ledger)
     if accounts.person_of(login) != person_id:  # bound already: granting again is safe
-        accounts.bind(session.actor, person_id, login)
+        accounts.bind(actor_id=session.actor, person_id=person_id, account=login)
     granted = rules.grant(store, person.person_role, login)
     click.echo(f"login {login}{' (created)' if granted['created'] else ''} is a member of "
                f"{granted['group']} and bound to {person_id}")

@@ -173,7 +173,7 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
         raise click.UsageError(f"statement file {str(out)!r} already exists")
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
-        recorded, statement = audit.record_checkpoint(ledger, session.actor, note=note,
+        recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
                                                       key=key, progress=update)
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",

@@ -33,8 +33,8 @@ def _local_day_command(kind: str, help_text: str) -> None:
     def command(session: Session, day: date, reason: str,
                 occurred_at: datetime | None) -> None:
         ledger = session.store.ledger
-        result = ledger.add_local_day(session.actor, day, kind, reason,
-                                      localize(occurred_at, ledger.campaign().zone))
+        result = ledger.add_local_day(actor_id=session.actor, day=day, kind=kind, reason=reason,
+                                      occurred_at=localize(occurred_at, ledger.campaign().zone))
         click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
                    f"{result['reason']} (deadlines resolved from now on count with it)")
 

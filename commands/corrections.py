@@ -37,9 +37,9 @@ def correct(session: Session, record: str, event_no: int | None, changes: tuple[
             reason: str, occurred_at: datetime | None) -> None:
     ledger = session.store.ledger
     zone = ledger.campaign().zone
-    result = Corrections(ledger).correct(session.actor, record, event_no,
-                                         parse_changes(changes, zone), reason,
-                                         localize(occurred_at, zone))
+    result = Corrections(ledger).correct(actor_id=session.actor, record=record, event=event_no,
+                                         changes=parse_changes(changes, zone), reason=reason,
+                                         occurred_at=localize(occurred_at, zone))
     said = ", ".join(f"{field} {_shown(old)} → {_shown(new)}"
                      for field, (old, new) in result["changes"].items())
     click.echo(f"{result['record']} event {result['event']} ({result['name']}) corrected: "
@@ -56,8 +56,9 @@ def withdraw(session: Session, record: str, reason: str,
     """Withdraw RECORD (a survey, inspection or target task entered twice or in error):
     it stays in the ledger, shown as withdrawn, and counts in no figure."""
     ledger = session.store.ledger
-    result = Corrections(ledger).withdraw(session.actor, record, reason,
-                                          localize(occurred_at, ledger.campaign().zone))
+    result = Corrections(ledger).withdraw(actor_id=session.actor, record=record, reason=reason,
+                                          occurred_at=localize(occurred_at,
+                                                               ledger.campaign().zone))
     click.echo(f"{result['record']} withdrawn (event {result['version']})")
 
 

@@ -143,7 +143,8 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
         raise Refused(f"rules file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as e:
         raise Refused(f"rules file {str(path)!r} cannot be read as UTF-8 text: {e}") from None
-    adopted = _evaluations(session).adopt_rules(session.actor, text=text, source=path.name,
+    adopted = _evaluations(session).adopt_rules(actor_id=session.actor, text=text,
+                                                source=path.name,
                                                 from_month=from_month, reason=reason)
     click.echo(f"rules version {adopted['version']} ({adopted['name']}) adopted from "
                f"{adopted['from_month']}; sha256 {adopted['digest']}")
@@ -290,8 +291,8 @@ def publish(session: Session, month: str) -> None:
     position and audit head it was computed from, and the result's digest."""
     evaluations = _evaluations(session)
     evaluator = _evaluator(session)
-    done = evaluations.publish(session.actor, month,
-                               lambda rules_for: evaluator.freeze(month, rules_for))
+    done = evaluations.publish(actor_id=session.actor, month=month,
+                               compute=lambda rules_for: evaluator.freeze(month, rules_for))
     click.echo(f"{month} published: rules v{done['rules_version']}, position "
                f"{done['position']}, head {done['head']}, digest {done['digest']}")
     for level, noted in done["summary"].items():

@@ -64,7 +64,7 @@ def indicators_import(session: Session, file: Path, name: str, note: str,
     headings (编码, 上级编码, 指标名称, 类别, 分值, 测评方法) are understood too."""
     rows = read_indicator_file(file)
     adopted = Indicators(session.store.ledger).import_system(
-        session.actor, rows, name=name, source=file.name, note=note,
+        actor_id=session.actor, rows=rows, name=name, source=file.name, note=note,
         occurred_at=_when(session, occurred_at))
     click.echo(f"indicator system version {adopted['version']} ({adopted['name']}) adopted: "
                f"{adopted['count']} indicators from {file.name}")
@@ -119,7 +119,8 @@ def indicators_assign(session: Session, code: str, unit_code: str, target: str,
                       occurred_at: datetime | None) -> None:
     """Decompose indicator CODE into a quantitative target (指标任务) for a unit."""
     _said(Indicators(session.store.ledger).assign_target(
-        session.actor, code=code, unit=unit_code, target=target, measure=measure, due=due,
+        actor_id=session.actor, code=code, unit=unit_code, target=target, measure=measure,
+        due=due,
         note=note, occurred_at=_when(session, occurred_at)))
 
 
@@ -133,7 +134,8 @@ def indicators_reassign(session: Session, target_id: str, unit_code: str, reason
                         occurred_at: datetime | None) -> None:
     """Hand target task TARGET (ZB-…) to another unit."""
     _said(Indicators(session.store.ledger).reassign_target(
-        session.actor, target_id, unit_code, reason, _when(session, occurred_at)))
+        actor_id=session.actor, target_id=target_id, unit=unit_code, reason=reason,
+        occurred_at=_when(session, occurred_at)))
 
 
 @indicators.command("extend")
@@ -148,7 +150,8 @@ def indicators_extend(session: Session, target_id: str, due: date, reason: str,
                       approver: str | None, occurred_at: datetime | None) -> None:
     """Extend the due date of target task TARGET (ZB-…), with its approver and reason."""
     _said(Indicators(session.store.ledger).extend_target(
-        session.actor, target_id, due, reason, approver, _when(session, occurred_at)))
+        actor_id=session.actor, target_id=target_id, due=due, reason=reason, approver=approver,
+        occurred_at=_when(session, occurred_at)))
 
 
 TARGET_COLUMNS = [("target_task", "target task"), ("indicator", "indicator"),
@@ -210,8 +213,9 @@ def task_progress(session: Session, target_id: str, value: str, note: str,
                   occurred_at: datetime | None) -> None:
     """The unit reports progress on a target task (指标任务), with evidence."""
     _said(Indicators(session.store.ledger).report_progress(
-        session.actor, target_id, value, evidence(evidence_refs, evidence_elsewhere), note,
-        _when(session, occurred_at)))
+        actor_id=session.actor, target_id=target_id, value=value,
+        evidence=evidence(evidence_refs, evidence_elsewhere), note=note,
+        occurred_at=_when(session, occurred_at)))
 
 
 @task_group.command("verify-progress")
@@ -223,7 +227,8 @@ def task_verify_progress(session: Session, target_id: str, note: str,
                          occurred_at: datetime | None) -> None:
     """An inspector verifies a target task's pending progress report."""
     _said(Indicators(session.store.ledger).verify_progress(
-        session.actor, target_id, note, _when(session, occurred_at)))
+        actor_id=session.actor, target_id=target_id, note=note,
+        occurred_at=_when(session, occurred_at)))
 
 
 @task_group.command("reject-progress")
@@ -235,7 +240,8 @@ def task_reject_progress(session: Session, target_id: str, reason: str,
                          occurred_at: datetime | None) -> None:
     """An inspector rejects a target task's pending progress report, saying why."""
     _said(Indicators(session.store.ledger).reject_progress(
-        session.actor, target_id, reason, _when(session, occurred_at)))
+        actor_id=session.actor, target_id=target_id, reason=reason,
+        occurred_at=_when(session, occurred_at)))
 
 
 COMMANDS = [indicators]

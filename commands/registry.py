@@ -67,8 +67,8 @@ def campaign_show(session: Session, fmt: str) -> None:
 def campaign_add_category(session: Session, category: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Add a management category (e.g. 公益广告, 志愿服务)."""
     ledger = session.store.ledger
-    result = ledger.add_category(session.actor, category,
-                                 localize(occurred_at, ledger.campaign().zone))
+    result = ledger.add_category(actor_id=session.actor, category=category,
+                                 occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"category {result['categories'][-1]} added")
 
 
@@ -82,8 +82,10 @@ def campaign_set_inspections(session: Session, required: int, reason: str,
                              occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Set the inspections each unit needs a month (巡查覆盖), from --at (default now) on."""
     ledger = session.store.ledger
-    result = ledger.change_required_inspections(session.actor, required, reason,
-                                                localize(occurred_at, ledger.campaign().zone))
+    result = ledger.change_required_inspections(actor_id=session.actor, required=required,
+                                                reason=reason,
+                                                occurred_at=localize(occurred_at,
+                                                                     ledger.campaign().zone))
     click.echo(f"required inspections per unit and month: {result['required_inspections']}")
 
 
@@ -107,7 +109,7 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
              occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Register a unit."""
     ledger = session.store.ledger
-    result = ledger.register_unit(session.actor, code=code, name=name, kind=kind,
+    result = ledger.register_unit(actor_id=session.actor, code=code, name=name, kind=kind,
                                   parent=parent,
                                   occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"unit {result['code']} {result['name']} ({result['kind']}) registered")
@@ -122,8 +124,8 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
 def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Rename a unit."""
     ledger = session.store.ledger
-    result = ledger.rename_unit(session.actor, code, name, reason,
-                                localize(occurred_at, ledger.campaign().zone))
+    result = ledger.rename_unit(actor_id=session.actor, code=code, name=name, reason=reason,
+                                occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"unit {result['code']} renamed {result['name']}")
 
 
@@ -135,8 +137,8 @@ def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at
 def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Retire a unit: it keeps its history but gets no new tasks."""
     ledger = session.store.ledger
-    ledger.retire_unit(session.actor, code, reason,
-                       localize(occurred_at, ledger.campaign().zone))
+    ledger.retire_unit(actor_id=session.actor, code=code, reason=reason,
+                       occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"unit {code} retired")
 
 
@@ -169,7 +171,8 @@ def person_add(session: Session, person_id: str, name: str, role: str,
                occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Register a person: admin, inspector, unit member (with --unit), auditor or clerk."""
     ledger = session.store.ledger
-    result = ledger.register_person(session.actor, person_id=person_id, name=name, role=role,
+    result = ledger.register_person(actor_id=session.actor, person_id=person_id, name=name,
+                                    role=role,
                                     unit=unit_code, account=account,
                                     occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"person {result['id']} {result['name']} registered as {result['role']}"
@@ -189,8 +192,8 @@ def person_bind(session: Session, person_id: str, account: str,
     from ledger.identity import Accounts
 
     ledger = session.store.ledger
-    Accounts(ledger).bind(session.actor, person_id, account,
-                          localize(occurred_at, ledger.campaign().zone))
+    Accounts(ledger).bind(actor_id=session.actor, person_id=person_id, account=account,
+                          occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"account {account} bound to {person_id}")
 
 
@@ -206,8 +209,9 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
     from ledger.identity import Accounts
 
     ledger = session.store.ledger
-    Accounts(ledger).unbind(session.actor, person_id, account, reason,
-                            localize(occurred_at, ledger.campaign().zone))
+    Accounts(ledger).unbind(actor_id=session.actor, person_id=person_id, account=account,
+                            reason=reason,
+                            occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"account {account} unbound from {person_id}")
 
 
@@ -219,8 +223,8 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
 def person_retire(session: Session, person_id: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
     """Retire a person: they may no longer act."""
     ledger = session.store.ledger
-    ledger.retire_person(session.actor, person_id, reason,
-                         localize(occurred_at, ledger.campaign().zone))
+    ledger.retire_person(actor_id=session.actor, person_id=person_id, reason=reason,
+                         occurred_at=localize(occurred_at, ledger.campaign().zone))
     click.echo(f"person {person_id} retired")
 
 

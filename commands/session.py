@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ from ledger.chain import Tampered
 from ledger.store import Store
 
 if TYPE_CHECKING:
+    from projections.positions import Outdated
     from projections.read import ReadSide
 
 
@@ -68,7 +71,7 @@ class Session:
     def read(self) -> ReadSide:
         from projections.read import ReadSide
 
-        return ReadSide(self.store)
+        return ReadSide(self.store, upgrading=_upgrading)
 
     def _witness(self, ledger: Ledger) -> None:
         identity = ledger.recorder.identity()  # type: ignore[attr-defined]
@@ -104,6 +107,18 @@ class Session:
                 if warning:
                     click.echo(f"Warning: {warning}", err=True)
             self.store.close()
+
+
+@contextlib.contextmanager
+def _upgrading(outdated: list[Outdated], facts: int) -> Iterator[Callable[[int], None]]:
+    """A read model that another version built is rebuilt when the store is first read:
+    one line on stderr says which and why, and a progress bar (on a terminal) follows it."""
+    from commands.output import progress
+
+    for stale in outdated:
+        click.echo(stale.reason(), err=True)
+    with progress(facts, "rebuilding") as update:
+        yield update
 
 
 pass_session = click.make_pass_decorator(Session)

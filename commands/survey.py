@@ -38,7 +38,7 @@ def survey_record(session: Session, unit_code: str, month: str, awareness: str,
     """Record a survey's results for a unit and month."""
     ledger = session.store.ledger
     result = Indicators(ledger).record_survey(
-        session.actor, unit=unit_code, month=month, awareness=awareness,
+        actor_id=session.actor, unit=unit_code, month=month, awareness=awareness,
         participation=participation, satisfaction=satisfaction, sample=sample,
         source=source, method=method, note=note,
         occurred_at=localize(occurred_at, ledger.campaign().zone))

@@ -76,7 +76,7 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
     zone = ledger.campaign().zone
     when = _when(session, occurred_at) or ledger.clock()
     default_deadline = deadline or (when.astimezone(zone).date() + timedelta(days=days))
-    result = ledger.inspect(session.actor, unit=unit_code,
+    result = ledger.inspect(actor_id=session.actor, unit=unit_code,
                             findings=[_parse_finding(f, default_deadline) for f in findings],
                             companions=list(companions), note=note, occurred_at=when)
     tasks = ", ".join(result["tasks"]) or "no problem found"
@@ -109,7 +109,8 @@ def task_assign(session: Session, unit_code: str, category: str, source: str, lo
                 requirements: str, note: str, occurred_at: datetime | None) -> None:
     """Assign a task to a unit (交办)."""
     _said(session.store.ledger.assign(
-        session.actor, unit=unit_code, category=category, source=source, location=location,
+        actor_id=session.actor, unit=unit_code, category=category, source=source,
+        location=location,
         description=description, deadline=deadline, notice_no=notice_no,
         requirements=requirements, note=note, occurred_at=_when(session, occurred_at)))
 
@@ -121,8 +122,8 @@ def task_assign(session: Session, unit_code: str, category: str, source: str, lo
 @pass_session
 def task_ack(session: Session, task_id: str, note: str, occurred_at: datetime | None) -> None:
     """The unit signs for the task (签收)."""
-    _said(session.store.ledger.acknowledge(session.actor, task_id, note,
-                                           _when(session, occurred_at)))
+    _said(session.store.ledger.acknowledge(actor_id=session.actor, task_id=task_id, note=note,
+                                           occurred_at=_when(session, occurred_at)))
 
 
 @task.command("notice")
@@ -136,8 +137,10 @@ def task_ack(session: Session, task_id: str, note: str, occurred_at: datetime | 
 def task_notice(session: Session, task_id: str, notice_no: str, requirements: str,
                 deadline: date | WorkingDays | None, occurred_at: datetime | None) -> None:
     """Issue a rectification notice (整改通知书)."""
-    _said(session.store.ledger.issue_notice(session.actor, task_id, notice_no, requirements,
-                                            deadline, _when(session, occurred_at)))
+    _said(session.store.ledger.issue_notice(actor_id=session.actor, task_id=task_id,
+                                            notice_no=notice_no, requirements=requirements,
+                                            deadline=deadline,
+                                            occurred_at=_when(session, occurred_at)))
 
 
 @task.command("report")
@@ -152,9 +155,9 @@ def task_report(session: Session, task_id: str, description: str,
     """The unit reports its rectification (整改报告), with evidence."""
     with keeping(session, evidence_refs) as files:
         result = session.store.ledger.report_rectification(
-            session.actor, task_id, description,
-            evidence(evidence_refs, evidence_elsewhere, files),
-            _when(session, occurred_at))
+            actor_id=session.actor, task_id=task_id, description=description,
+            evidence=evidence(evidence_refs, evidence_elsewhere, files),
+            occurred_at=_when(session, occurred_at))
     _said(result)
 
 
@@ -174,9 +177,11 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
         # click would name only '--pass' for a missing required flag pair.
         raise click.UsageError("Missing option '--pass' / '--fail'.")
     with keeping(session, evidence_refs) as files:
-        result = session.store.ledger.reinspect(session.actor, task_id, passed, note,
-                                                evidence(evidence_refs, evidence_elsewhere, files),
-                                                _when(session, occurred_at))
+        result = session.store.ledger.reinspect(actor_id=session.actor, task_id=task_id,
+                                                passed=passed, note=note,
+                                                evidence=evidence(evidence_refs,
+                                                                  evidence_elsewhere, files),
+                                                occurred_at=_when(session, occurred_at))
     _said(result)
 
 
@@ -191,8 +196,9 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
 def task_extend(session: Session, task_id: str, deadline: date | WorkingDays, reason: str,
                 occurred_at: datetime | None) -> None:
     """Extend the deadline (the acting person approves it)."""
-    _said(session.store.ledger.extend_deadline(session.actor, task_id, deadline, reason,
-                                               _when(session, occurred_at)))
+    _said(session.store.ledger.extend_deadline(actor_id=session.actor, task_id=task_id,
+                                               deadline=deadline, reason=reason,
+                                               occurred_at=_when(session, occurred_at)))
 
 
 @task.command("request-extension")
@@ -206,8 +212,9 @@ def task_extend(session: Session, task_id: str, deadline: date | WorkingDays, re
 def task_request_extension(session: Session, task_id: str, deadline: date | WorkingDays,
                            reason: str, occurred_at: datetime | None) -> None:
     """The unit asks for a later deadline (申请延期); the clock runs on until approved."""
-    _said(session.store.ledger.request_extension(session.actor, task_id, deadline, reason,
-                                                 _when(session, occurred_at)))
+    _said(session.store.ledger.request_extension(actor_id=session.actor, task_id=task_id,
+                                                 deadline=deadline, reason=reason,
+                                                 occurred_at=_when(session, occurred_at)))
 
 
 def _decision(name: str, approve: bool) -> click.Command:
@@ -225,8 +232,9 @@ def _decision(name: str, approve: bool) -> click.Command:
     @pass_session
     def decide(session: Session, task_id: str, reason: str,
                occurred_at: datetime | None) -> None:
-        _said(session.store.ledger.decide_extension(session.actor, task_id, approve, reason,
-                                                    _when(session, occurred_at)))
+        _said(session.store.ledger.decide_extension(actor_id=session.actor, task_id=task_id,
+                                                    approve=approve, reason=reason,
+                                                    occurred_at=_when(session, occurred_at)))
     return decide
 
 
@@ -242,8 +250,8 @@ _decision("refuse-extension", approve=False)
 def task_escalate(session: Session, task_id: str, reason: str,
                   occurred_at: datetime | None) -> None:
     """Put the task under supervision (督办)."""
-    _said(session.store.ledger.escalate(session.actor, task_id, reason,
-                                        _when(session, occurred_at)))
+    _said(session.store.ledger.escalate(actor_id=session.actor, task_id=task_id, reason=reason,
+                                        occurred_at=_when(session, occurred_at)))
 
 
 @task.command("evidence")
@@ -256,8 +264,9 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
     """Attach evidence (photos, documents) to the task."""
     with keeping(session, evidence_refs) as files:
         result = session.store.ledger.attach_evidence(
-            session.actor, task_id, evidence(evidence_refs, evidence_elsewhere, files),
-            _when(session, occurred_at))
+            actor_id=session.actor, task_id=task_id,
+            evidence=evidence(evidence_refs, evidence_elsewhere, files),
+            occurred_at=_when(session, occurred_at))
     _said(result)
 
 
@@ -271,8 +280,9 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
 def task_close(session: Session, task_id: str, closure: str, reason: str,
                occurred_at: datetime | None) -> None:
     """Close the task (销号)."""
-    _said(session.store.ledger.close_task(session.actor, task_id, closure, reason,
-                                          _when(session, occurred_at)))
+    _said(session.store.ledger.close_task(actor_id=session.actor, task_id=task_id,
+                                          closure=closure, reason=reason,
+                                          occurred_at=_when(session, occurred_at)))
 
 
 @task.command("reopen")
@@ -285,8 +295,9 @@ def task_close(session: Session, task_id: str, closure: str, reason: str,
 def task_reopen(session: Session, task_id: str, reason: str, deadline: date | WorkingDays,
                 occurred_at: datetime | None) -> None:
     """Reopen a closed task: the problem came back (反弹)."""
-    _said(session.store.ledger.reopen(session.actor, task_id, reason, deadline,
-                                      _when(session, occurred_at)))
+    _said(session.store.ledger.reopen(actor_id=session.actor, task_id=task_id, reason=reason,
+                                      deadline=deadline,
+                                      occurred_at=_when(session, occurred_at)))
 
 
 @task.command("reassign")
@@ -298,8 +309,9 @@ def task_reopen(session: Session, task_id: str, reason: str, deadline: date | Wo
 def task_reassign(session: Session, task_id: str, unit_code: str, reason: str,
                   occurred_at: datetime | None) -> None:
     """Hand the task to another unit."""
-    _said(session.store.ledger.reassign(session.actor, task_id, unit_code, reason,
-                                        _when(session, occurred_at)))
+    _said(session.store.ledger.reassign(actor_id=session.actor, task_id=task_id,
+                                        unit=unit_code, reason=reason,
+                                        occurred_at=_when(session, occurred_at)))
 
 
 @task.command("correct")
@@ -315,8 +327,9 @@ def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[s
     """Correct an earlier event; the original stays, and both are shown to auditors
     (the same as 'taizhang correct TASK')."""
     parsed = parse_changes(changes, session.store.ledger.campaign().zone)
-    _said(session.store.ledger.correct(session.actor, task_id, event_no, parsed, reason,
-                                       _when(session, occurred_at)))
+    _said(session.store.ledger.correct(actor_id=session.actor, task_id=task_id, event=event_no,
+                                       changes=parsed, reason=reason,
+                                       occurred_at=_when(session, occurred_at)))
 
 
 @task.command("show")

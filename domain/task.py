@@ -8,12 +8,15 @@ The lifecycle (see docs/domain.md, "The task lifecycle")::
     any open state ─void/duplicate/not responsible→ closed
     assigned/acknowledged/rectifying/reported ─reassign→ assigned
 
-Every method checks the state, the actor's role and the data before it triggers an event;
-a refused command raises :class:`Refused` and changes nothing.
+The transitions are one table, :data:`LIFECYCLE` (at the end of this module): the methods'
+state checks and the events' state changes read it, and so does the board's fold
+(``projections/board.py``). Every method checks the state, the actor's role and the data
+before it triggers an event; a refused command raises :class:`Refused` and changes nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -46,8 +49,9 @@ from domain.task_fields import (
     parse_source,
 )
 
-__all__ = ["ACKNOWLEDGED", "ASSIGNED", "CLOSED", "CLOSURES", "RECTIFYING", "REPORTED",
-           "SOURCES", "STATES", "STATE_LABELS", "VERIFIED", "Task", "TaskEvent",
+__all__ = ["ACKNOWLEDGED", "ASSIGNED", "CLOSED", "CLOSURES", "LIFECYCLE", "Move", "OPEN",
+           "RECTIFYING", "REPORTED", "SOURCES", "STATES", "STATE_LABELS", "UNFINISHED",
+           "VERIFIED", "Task", "TaskEvent",
            "check_evidence", "check_origin", "check_rule", "parse_closure", "parse_source"]
 
 ASSIGNED = "assigned"
@@ -61,12 +65,37 @@ STATE_LABELS = {
     ASSIGNED: "已交办", ACKNOWLEDGED: "已签收", RECTIFYING: "整改中", REPORTED: "待复查",
     VERIFIED: "已验收", CLOSED: "已销号",
 }
+# Where the lifecycle's commands are taken: every state but closed, and those not yet
+# verified or closed.
+OPEN = frozenset(STATES) - {CLOSED}
+UNFINISHED = OPEN - {VERIFIED}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One row of the lifecycle: the states an event's command is taken in, and the state
+    the event leads to (None: the state stays) — from any state, or, where ``only_from``
+    says, from those only (elsewhere the state stays)."""
+
+    taken_in: frozenset[str]
+    to: str | None = None
+    only_from: frozenset[str] | None = None
+
+    def after(self, state: str) -> str:
+        """The state after the event, applied in ``state``."""
+        if self.to is None or (self.only_from is not None and state not in self.only_from):
+            return state
+        return self.to
+
 
 class TaskEvent(LedgerEvent):
     """An event after the assignment; keeps the task's log of what happened when."""
 
     def apply(self, task: Task) -> None:
         task.last_occurred_at = self.occurred_at
+        move = LIFECYCLE.get(type(self))
+        if move is not None:
+            task.state = move.after(task.state)
         self.change(task)
 
     def change(self, task: Task) -> None:
@@ -119,7 +148,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
             task.deadline = self.deadline
             task.deadline_set_by = 1
             task.inspection = self.inspection
-            task.state = ASSIGNED
+            task.state = LIFECYCLE[type(self)].to
             task.acknowledged = False
             task.notice_no = None
             task.cycle = 1
@@ -137,8 +166,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
 
         def change(self, task: Task) -> None:
             task.acknowledged = True
-            if task.state == ASSIGNED:
-                task.state = ACKNOWLEDGED
 
     class NoticeIssued(TaskEvent):
         notice_no: str
@@ -148,7 +175,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
 
         def change(self, task: Task) -> None:
             task.notice_no = self.notice_no
-            task.state = RECTIFYING
             if self.deadline is not None:
                 task.deadline = self.deadline
                 task.deadline_set_by = self.originator_version
@@ -158,7 +184,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         evidence: list[dict[str, str]]
 
         def change(self, task: Task) -> None:
-            task.state = REPORTED
             task.evidence.extend(self.evidence)
 
     class ReinspectionPassed(TaskEvent):
@@ -166,7 +191,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         evidence: list[dict[str, str]]
 
         def change(self, task: Task) -> None:
-            task.state = VERIFIED
             task.evidence.extend(self.evidence)
 
     class ReinspectionFailed(TaskEvent):
@@ -174,7 +198,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         evidence: list[dict[str, str]]
 
         def change(self, task: Task) -> None:
-            task.state = RECTIFYING
             task.rework_count += 1
             task.evidence.extend(self.evidence)
 
@@ -222,7 +245,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         reason: str
 
         def change(self, task: Task) -> None:
-            task.state = CLOSED
             task.closure = self.closure
 
     class Reopened(TaskEvent):
@@ -231,7 +253,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         deadline_rule: str | None = None
 
         def change(self, task: Task) -> None:
-            task.state = RECTIFYING
             task.closure = None
             task.cycle += 1
             task.deadline = self.deadline
@@ -244,7 +265,6 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
 
         def change(self, task: Task) -> None:
             task.unit = self.unit
-            task.state = ASSIGNED
             task.acknowledged = False
 
     # --- creation -------------------------------------------------------------------
@@ -288,7 +308,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """The responsible unit signs for the task (签收)."""
         authorize(actor, "acknowledge", self.unit)
         self._check_when(occurred_at, now)
-        if self.acknowledged or self.state not in (ASSIGNED, RECTIFYING):
+        if self.acknowledged or not self._may(self.Acknowledged):
             raise Refused(f"task {self.id} cannot be acknowledged: it is {self.state}"
                           + (" and already acknowledged" if self.acknowledged else ""))
         self._stamp(self.Acknowledged, actor, occurred_at, note=optional_text("note", note))
@@ -299,7 +319,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Issue a numbered rectification notice (整改通知书), optionally with a deadline."""
         authorize(actor, "issue_notice")
         self._check_when(occurred_at, now)
-        if self.state not in (ASSIGNED, ACKNOWLEDGED):
+        if not self._may(self.NoticeIssued):
             detail = f" (notice {self.notice_no})" if self.notice_no else ""
             raise Refused(f"task {self.id} cannot get a notice: it is {self.state}{detail}")
         if deadline is not None:
@@ -314,7 +334,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """The unit reports that it has rectified the problem, with its evidence."""
         authorize(actor, "report_rectification", self.unit)
         self._check_when(occurred_at, now)
-        if self.state != RECTIFYING:
+        if not self._may(self.RectificationReported):
             raise Refused(f"task {self.id} cannot be reported as rectified: it is {self.state}"
                           + (" (no rectification notice yet)"
                              if self.state in (ASSIGNED, ACKNOWLEDGED) else ""))
@@ -327,7 +347,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Re-inspect (复查) a reported rectification: it passes (整改到位) or fails (返工)."""
         authorize(actor, "reinspect")
         self._check_when(occurred_at, now)
-        if self.state != REPORTED:
+        if not self._may(self.ReinspectionPassed if passed else self.ReinspectionFailed):
             raise Refused(f"task {self.id} cannot be re-inspected: it is {self.state}, "
                           "and only a reported rectification is re-inspected")
         if passed:
@@ -344,7 +364,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Move the current cycle's deadline later; the approver is the actor."""
         authorize(actor, "extend_deadline")
         self._check_when(occurred_at, now)
-        if self.state in (VERIFIED, CLOSED):
+        if not self._may(self.DeadlineExtended):
             raise Refused(f"task {self.id} cannot be extended: it is {self.state}")
         check_day("deadline", deadline)
         if deadline <= self.deadline:
@@ -359,7 +379,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Put the task under supervision (督办), e.g. overdue or named in a bulletin."""
         authorize(actor, "escalate")
         self._check_when(occurred_at, now)
-        self._check_open("escalated")
+        self._check_open("escalated", self.Escalated)
         self._stamp(self.Escalated, actor, occurred_at, reason=require_text("reason", reason))
 
     def attach_evidence(self, *, evidence: list[dict[str, str]], actor: Actor,
@@ -367,7 +387,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Attach evidence (photos, documents) to an open task."""
         authorize(actor, "attach_evidence", self.unit)
         self._check_when(occurred_at, now)
-        self._check_open("given evidence")
+        self._check_open("given evidence", self.EvidenceAttached)
         if not evidence:
             raise Refused("evidence must name at least one file")
         self._stamp(self.EvidenceAttached, actor, occurred_at,
@@ -383,7 +403,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         else:
             authorize(actor, "close_other")
         self._check_when(occurred_at, now)
-        self._check_open("closed")
+        self._check_open("closed", self.Closed)
         if closure == "verified" and self.state != VERIFIED:
             raise Refused(f"task {self.id} cannot be closed as verified: it is {self.state} "
                           "and has no passed re-inspection")
@@ -395,7 +415,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """The problem is back (反弹): a new rectification cycle with its own deadline."""
         authorize(actor, "reopen")
         self._check_when(occurred_at, now)
-        if self.state != CLOSED:
+        if not self._may(self.Reopened):
             raise Refused(f"task {self.id} cannot be reopened: it is {self.state}, not closed")
         if self.closure != "verified":
             raise Refused(f"task {self.id} was closed as {self.closure}, not as rectified; "
@@ -432,7 +452,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Hand the task to another unit, which must acknowledge it afresh."""
         authorize(actor, "reassign")
         self._check_when(occurred_at, now)
-        if self.state in (VERIFIED, CLOSED):
+        if not self._may(self.Reassigned):
             raise Refused(f"task {self.id} cannot be reassigned: it is {self.state}")
         if unit == self.unit:
             raise Refused(f"task {self.id} is already assigned to unit {unit}")
@@ -451,8 +471,12 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
 
     # --- checks ----------------------------------------------------------------------
 
-    def _check_open(self, verb: str) -> None:
-        if self.state == CLOSED:
+    def _may(self, event: type[TaskEvent]) -> bool:
+        """Whether the lifecycle takes ``event``'s command in the task's state."""
+        return self.state in LIFECYCLE[event].taken_in
+
+    def _check_open(self, verb: str, event: type[TaskEvent] | None = None) -> None:
+        if self.state not in (LIFECYCLE[event].taken_in if event else OPEN):
             raise Refused(f"task {self.id} cannot be {verb}: it is closed ({self.closure})")
 
     def _check_when(self, occurred_at: datetime, now: datetime) -> None:
@@ -501,3 +525,24 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         if field == "source":
             return parse_source(value)
         return require_text(field, value)
+
+
+# The lifecycle as one table (docs/domain.md, "The task lifecycle"): per event of a task,
+# the states its command is taken in, and the state it leads to. The aggregate's guards
+# and its events read it, and so does the board's fold (projections/board.py). Events not
+# here (extension requests, evidence) leave the state as it is.
+LIFECYCLE: dict[type[LedgerEvent], Move] = {
+    Task.Assigned: Move(frozenset(), ASSIGNED),
+    Task.Acknowledged: Move(frozenset({ASSIGNED, RECTIFYING}), ACKNOWLEDGED,
+                            only_from=frozenset({ASSIGNED})),
+    Task.NoticeIssued: Move(frozenset({ASSIGNED, ACKNOWLEDGED}), RECTIFYING),
+    Task.RectificationReported: Move(frozenset({RECTIFYING}), REPORTED),
+    Task.ReinspectionPassed: Move(frozenset({REPORTED}), VERIFIED),
+    Task.ReinspectionFailed: Move(frozenset({REPORTED}), RECTIFYING),
+    Task.DeadlineExtended: Move(UNFINISHED),
+    Task.Escalated: Move(OPEN),
+    Task.EvidenceAttached: Move(OPEN),
+    Task.Closed: Move(OPEN, CLOSED),
+    Task.Reopened: Move(frozenset({CLOSED}), RECTIFYING),
+    Task.Reassigned: Move(UNFINISHED, ASSIGNED),
+}

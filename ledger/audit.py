@@ -40,6 +40,7 @@ from domain.audit import HASH_PATTERN, AuditLog, Checkpoint
 from domain.base import DomainError
 from ledger.app import Ledger
 from ledger.chain import GENESIS, ChainBroken, Record, fits, odd_detail
+from ledger.unit_of_work import UnitOfWork
 
 STATEMENT = "taizhang checkpoint"
 EXPORT_FORMAT = "taizhang audit export"
@@ -294,7 +295,7 @@ def signed_bytes(statement: dict[str, Any]) -> bytes:
                       ensure_ascii=False).encode("utf-8")
 
 
-def record_checkpoint(ledger: Ledger, actor_id: str | None, note: str = "",
+def record_checkpoint(ledger: Ledger, *, actor_id: str | None, note: str = "",
                       key: Ed25519PrivateKey | None = None,
                       progress: Callable[[int], None] | None = None
                       ) -> tuple[Checkpoint, dict[str, Any]]:
@@ -308,7 +309,7 @@ def record_checkpoint(ledger: Ledger, actor_id: str | None, note: str = "",
     at = verification.head
     recorded_at = head_record_time(ledger, at.position)
 
-    def attempt() -> tuple[Checkpoint, dict[str, Any]]:
+    def checkpoint_head(work: UnitOfWork) -> tuple[Checkpoint, dict[str, Any]]:
         try:
             log = ledger.repository.get(AuditLog.ID)
         except AggregateNotFoundError:
@@ -325,10 +326,10 @@ def record_checkpoint(ledger: Ledger, actor_id: str | None, note: str = "",
         checkpoint = log.record_checkpoint(
             ledger=name, position=at.position, hash=at.hash, recorded_at=recorded_at,
             note=note, key_id=key_id, signature=signature, actor=actor, occurred_at=moment)
-        ledger.save(log)
+        work.save(log)
         return checkpoint, statement_of(checkpoint)
 
-    return ledger._retrying(attempt)  # noqa: SLF001 - the application's one retry policy
+    return ledger.write(checkpoint_head)
 
 
 def head_record_time(ledger: Ledger, position: int) -> str:

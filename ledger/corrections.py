@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.base import Actor, LedgerAggregate, NotFound, Refused
+from domain.base import LedgerAggregate, NotFound, Refused
 from domain.corrections import OWN_EVENTS
 from domain.evaluation import Evaluation
 from domain.inspection import Inspection
@@ -23,6 +23,7 @@ from domain.survey import Survey
 from domain.target import TargetTask
 from domain.task import Task
 from ledger.app import Ledger
+from ledger.unit_of_work import Context, UnitOfWork
 
 # Sequential and imported ids, by prefix (the longer prefix first).
 PREFIXES: tuple[tuple[str, type[LedgerAggregate], str], ...] = (
@@ -69,62 +70,64 @@ class Corrections:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
-    def correct(self, actor_id: str | None, record: str, event: int | None,
+    def correct(self, *, actor_id: str | None, record: str, event: int | None,
                 changes: dict[str, Any], reason: str,
                 occurred_at: datetime | None = None) -> dict[str, Any]:
         """Correct event ``event`` of ``record`` (for a record of one event, or a rules
         version, it may be left out)."""
-        def command(found: Any, actor: Actor, campaign: Campaign, when: datetime,
-                    now: datetime, rules_version: int | None) -> dict[str, Any]:
+        def correct_record(found: Any, ctx: Context, campaign: Campaign,
+                           rules_version: int | None) -> dict[str, Any]:
             corrects = self._event(found, record, event, rules_version)
             before = {f: found._value(corrects, f)
                       for f in changes if f in self._fields(found, corrects)}
-            found.correct(corrects=corrects, changes=changes, reason=reason, actor=actor,
-                          occurred_at=when, now=now, zone=campaign.zone,
+            found.correct(corrects=corrects, changes=changes, reason=reason, actor=ctx.actor,
+                          occurred_at=ctx.when, now=ctx.now, zone=ctx.zone,
                           **self._context(campaign))
             return {"event": corrects, "name": found.log[corrects - 1][0],
                     "changes": {f: [before.get(f), found._value(corrects, f)]
                                 for f in changes}}
-        return self._command(actor_id, record, occurred_at, command)
+        return self._command(actor_id, record, occurred_at, correct_record)
 
-    def withdraw(self, actor_id: str | None, record: str, reason: str,
+    def withdraw(self, *, actor_id: str | None, record: str, reason: str,
                  occurred_at: datetime | None = None) -> dict[str, Any]:
         """Withdraw ``record``: it stays in the ledger and counts no more."""
-        def command(found: Any, actor: Actor, campaign: Campaign, when: datetime,
-                    now: datetime, rules_version: int | None) -> dict[str, Any]:
-            found.withdraw(reason=reason, actor=actor, occurred_at=when, now=now)
+        def withdraw_record(found: Any, ctx: Context, campaign: Campaign,
+                            rules_version: int | None) -> dict[str, Any]:
+            found.withdraw(reason=reason, actor=ctx.actor, occurred_at=ctx.when, now=ctx.now)
             return {}
-        return self._command(actor_id, record, occurred_at, command)
+        return self._command(actor_id, record, occurred_at, withdraw_record)
 
     def _command(self, actor_id: str | None, record: str, occurred_at: datetime | None,
                  command: Callable[..., dict[str, Any]]) -> dict[str, Any]:
         """Load the actor and the record, decide, save; say what was done."""
         cls, key, label, rules_version = resolve(record)
 
-        def attempt() -> dict[str, Any]:
+        def attempt(work: UnitOfWork) -> dict[str, Any]:
             actor = self.ledger.actor(actor_id)
             campaign = self.ledger.campaign()
-            when, now = self.ledger._when(occurred_at)
-            found = self._load(cls, key, label, rules_version)
-            said = command(found, actor, campaign, when, now, rules_version)
-            self.ledger.save(found)
+            when, now = work.moment(occurred_at)
+            ctx = Context(actor=actor, when=when, now=now, zone=campaign.zone)
+            found = self._load(work, cls, key, label, rules_version)
+            said = command(found, ctx, campaign, rules_version)
+            work.save(found)
             return {"record": record.strip(), **said, "version": found.version}
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(attempt)
 
     # --- loading and context ---------------------------------------------------------------
 
-    def _load(self, cls: type[LedgerAggregate], key: str, label: str,
+    @staticmethod
+    def _load(work: UnitOfWork, cls: type[LedgerAggregate], key: str, label: str,
               rules_version: int | None) -> LedgerAggregate:
         if cls is Evaluation:
             try:
-                book = self.ledger._get(Evaluation, key, label)
+                book = work.load(Evaluation, key, label)
             except NotFound:
                 raise NotFound(f"unknown rules version: {rules_version} (no rules have "
                                "been adopted)") from None
             if rules_version is not None:
                 event_of(book, rules_version)  # refuses an unknown version
             return book
-        return self.ledger._get(cls, key, label)
+        return work.load(cls, key, label)
 
     @staticmethod
     def _event(found: Any, record: str, event: int | None, rules_version: int | None) -> int:
@@ -163,4 +166,4 @@ class Corrections:
 
     def units(self) -> list[Unit]:
         ids = self.ledger.recorder.ids_with_prefix("unit:")
-        return self.ledger._get_many(*((Unit, i, "unit") for i in ids))  # type: ignore[return-value]
+        return self.ledger.load_many(*((Unit, i, "unit") for i in ids))  # type: ignore[return-value]

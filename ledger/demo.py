@@ -23,7 +23,9 @@ from domain.base import Actor, LedgerAggregate, Refused
 from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit
 from domain.task import Task
-from ledger.app import INSPECTION_PREFIX, TASK_PREFIX, Ledger, sequence_id
+from ledger.app import Ledger
+from ledger.tasks import INSPECTION_PREFIX, TASK_PREFIX
+from ledger.unit_of_work import sequence_id
 
 PROBLEMS = [
     ("环境卫生", "牛皮癣小广告", "电线杆、墙面张贴小广告"),

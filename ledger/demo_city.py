@@ -29,16 +29,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain.evaluation import first_day, last_day, month_add
+from domain.months import first_day, last_day, month_add
 from domain.registry import Person
 from domain.survey import Survey
 from domain.target import TargetTask
-from ledger.app import Ledger, sequence_id
+from ledger.app import Ledger
 from ledger.audit import record_checkpoint
 from ledger.demo import Scale, Simulation, _Step
 from ledger.demo_entries import NOTIFIED, Entries
 from ledger.evaluation import Evaluations, Frozen, RulesVersion
 from ledger.indicators import SURVEY_PREFIX, TARGET_PREFIX, Indicators
+from ledger.unit_of_work import sequence_id
 
 CITY = Scale(streets=3, communities_per_street=5, departments=6, properties=3,
              inspectors=4, months=7, inspections_per_unit_month=4.0)
@@ -266,23 +267,25 @@ class City(Simulation):
             act.what()
 
     def _import_indicators(self, when: datetime) -> None:
-        Indicators(self.ledger).import_system("admin", INDICATORS, name="2024年版测评体系",
+        Indicators(self.ledger).import_system(actor_id="admin", rows=INDICATORS,
+                                              name="2024年版测评体系",
                                               source="全国文明城市测评体系（节选）",
                                               occurred_at=when)
 
     def _adopt_rules(self, when: datetime) -> None:
         Evaluations(self.ledger).adopt_rules(
-            "admin", text=RULES_V1, source=RULES_FILE, from_month=self.rules_from,
+            actor_id="admin", text=RULES_V1, source=RULES_FILE, from_month=self.rules_from,
             reason="试运行期结束，加严考核并纳入群众满意度", occurred_at=when)
 
     def _publish(self, month: str, when: datetime) -> None:
         Evaluations(self.ledger).publish(
-            "admin", month, lambda rules_for: self.freeze(month, rules_for), occurred_at=when)
+            actor_id="admin", month=month,
+            compute=lambda rules_for: self.freeze(month, rules_for), occurred_at=when)
         self.published.append(month)
 
     def _checkpoint(self, month: str, _: datetime) -> None:
         if month in self.published:
-            _, self.statement = record_checkpoint(self.ledger, AUDITOR,
+            _, self.statement = record_checkpoint(self.ledger, actor_id=AUDITOR,
                                                   note=f"{month}评比发布后存证", key=self.key)
 
     # --- targets, surveys and late findings (steps of the simulation) ----------------------

@@ -16,10 +16,13 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.base import NotFound, Refused
-from domain.evaluation import (Evaluation, Rules, check_month, digest_text, month_of,
-                               months_between)
-from ledger.app import Ledger, _plain
+from domain.evaluation import Evaluation
+from domain.months import check_month, month_of, months_between
+from domain.rules import Rules, digest_text
+from ledger.app import Ledger
+from ledger.presenters import plain
 from ledger.rules import default_text
+from ledger.unit_of_work import UnitOfWork
 
 SHIPPED = "shipped default"
 
@@ -75,20 +78,19 @@ class Evaluations:
 
     # --- rules -------------------------------------------------------------------------
 
-    def adopt_rules(self, actor_id: str | None, *, text: str, source: str, from_month: str,
+    def adopt_rules(self, *, actor_id: str | None, text: str, source: str, from_month: str,
                     reason: str = "", occurred_at: datetime | None = None
                     ) -> dict[str, Any]:
         """Adopt a rules file from a month on (an event: the rules are versioned)."""
-        def attempt() -> dict[str, Any]:
-            actor = self.ledger.actor(actor_id)
-            self.ledger.campaign()
-            when, now = self.ledger._when(occurred_at)
-            book = self.book() or Evaluation.open(actor=actor, occurred_at=when)
+        def adopt(work: UnitOfWork) -> dict[str, Any]:
+            ctx = work.context(actor_id, occurred_at)
+            book = self.book() or Evaluation.open(actor=ctx.actor, occurred_at=ctx.when)
             version = book.adopt_rules(text=text, source=source, from_month=from_month,
-                                       reason=reason, actor=actor, occurred_at=when, now=now)
-            self.ledger.save(book)
+                                       reason=reason, actor=ctx.actor, occurred_at=ctx.when,
+                                       now=ctx.now)
+            work.save(book)
             return self._version(book.versions[version - 1]).describe()
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(adopt)
 
     def rules_for(self, month: str) -> RulesVersion:
         """The rules in force for ``month`` (the shipped ones if none were adopted)."""
@@ -121,7 +123,7 @@ class Evaluations:
     def publication(self, month: str) -> dict[str, Any] | None:
         book = self.book()
         found = book.publications.get(month) if book else None
-        return _plain(found) if found else None
+        return plain(found) if found else None
 
     def published(self, month: str) -> dict[str, Any]:
         found = self.publication(check_month("month", month))
@@ -129,7 +131,7 @@ class Evaluations:
             raise NotFound(f"month {month} has not been published")
         return found
 
-    def publish(self, actor_id: str | None, month: str,
+    def publish(self, *, actor_id: str | None, month: str,
                 compute: Callable[[Callable[[str], RulesVersion]], Frozen],
                 occurred_at: datetime | None = None) -> dict[str, Any]:
         """Freeze a month's ranking. ``compute(rules_for)`` ranks the month from the ledger
@@ -138,10 +140,10 @@ class Evaluations:
         and the result's digest."""
         check_month("month", month)
 
-        def attempt() -> dict[str, Any]:
+        def publish_month(work: UnitOfWork) -> dict[str, Any]:
             actor = self.ledger.actor(actor_id)
             campaign = self.ledger.campaign()
-            when, now = self.ledger._when(occurred_at)
+            when, now = work.moment(occurred_at)
             today = self.ledger.today(campaign)
             book = self.book() or Evaluation.open(actor=actor, occurred_at=when)
             book.check_publishable(month, today, actor)
@@ -161,9 +163,9 @@ class Evaluations:
                          head=self.hash_at(frozen.position), digest=frozen.digest,
                          summary=frozen.summary, today=today, actor=actor,
                          occurred_at=when, now=now)
-            self.ledger.save(book)
+            work.save(book)
             return self.published(month)
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(publish_month)
 
     def hash_at(self, position: int) -> str:
         """The audit chain's hash at ``position`` (the head as it was then)."""

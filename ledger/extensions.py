@@ -6,36 +6,41 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from domain.base import Actor
 from domain.task import Task
+from ledger.unit_of_work import Context
 from ledger.workdays import WorkingDays
 
 
 class ExtensionCommands:
     """Extension requests, through the ledger's task commands."""
 
-    _command: Any
+    task_command: Any
     resolve_deadline: Any
 
-    def request_extension(self, actor_id: str, task_id: str, deadline: date | WorkingDays,
-                          reason: str, occurred_at: datetime | None = None) -> dict[str, Any]:
+    def request_extension(self, *, actor_id: str | None, task_id: str,
+                          deadline: date | WorkingDays, reason: str,
+                          occurred_at: datetime | None = None) -> dict[str, Any]:
         """The unit asks for a later deadline (申请延期); working days are that many more
         after the current deadline, as for an extension."""
-        def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
-            resolved, rule = self.resolve_deadline(deadline, t.deadline)
-            t.request_extension(deadline=resolved, deadline_rule=rule,  # type: ignore[arg-type]
-                                reason=reason, actor=a, occurred_at=w, now=n)
-        return self._command(actor_id, task_id, occurred_at, command)
+        def ask(task: Task, ctx: Context) -> None:
+            resolved, rule = self.resolve_deadline(deadline, task.deadline)
+            task.request_extension(deadline=resolved, deadline_rule=rule, reason=reason,
+                                   actor=ctx.actor, occurred_at=ctx.when, now=ctx.now)
+        return self.task_command(actor_id=actor_id, task_id=task_id,
+                                 occurred_at=occurred_at, decide=ask)
 
-    def decide_extension(self, actor_id: str, task_id: str, approve: bool, reason: str,
-                         occurred_at: datetime | None = None) -> dict[str, Any]:
+    def decide_extension(self, *, actor_id: str | None, task_id: str, approve: bool,
+                         reason: str, occurred_at: datetime | None = None
+                         ) -> dict[str, Any]:
         """Approve (the deadline moves to the date asked for) or refuse the pending
         extension request."""
-        def command(t: Task, a: Actor, z: ZoneInfo, w: datetime, n: datetime) -> None:
+        def answer(task: Task, ctx: Context) -> None:
             if approve:
-                t.approve_extension(note=reason, actor=a, occurred_at=w, now=n)
+                task.approve_extension(note=reason, actor=ctx.actor, occurred_at=ctx.when,
+                                       now=ctx.now)
             else:
-                t.refuse_extension(reason=reason, actor=a, occurred_at=w, now=n)
-        return self._command(actor_id, task_id, occurred_at, command)
+                task.refuse_extension(reason=reason, actor=ctx.actor, occurred_at=ctx.when,
+                                      now=ctx.now)
+        return self.task_command(actor_id=actor_id, task_id=task_id,
+                                 occurred_at=occurred_at, decide=answer)

@@ -22,8 +22,11 @@ from domain.base import Actor, LedgerAggregate, NotFound, Refused
 from domain.registry import Person
 from domain.roles import ADMIN, authorize
 
+from ledger.unit_of_work import moment
+
 if TYPE_CHECKING:
     from ledger.app import Ledger
+    from ledger.unit_of_work import UnitOfWork
 
 
 ACCOUNT_PREFIX = "account:"
@@ -60,7 +63,7 @@ def acting(ledger: Ledger, person_id: str | None,
     if person_id:
         wanted.append((Person, Person.key(person_id), "person"))
     try:
-        loaded = ledger._get_many(*wanted, *also)
+        loaded = ledger.load_many(*wanted, *also)
     except NotFound as e:
         if str(e) == f"unknown account: {account}":
             raise unbound(ledger, account) from None
@@ -85,7 +88,7 @@ def binding(ledger: Ledger, account: str, person: Person, actor: Actor,
     """The account, bound to ``person`` (its first binding, or again after an unbinding)."""
     name = check_account(account)
     try:
-        existing = ledger._get(Account, Account.key(name), "account")
+        existing = ledger.load(Account, Account.key(name), "account")
     except NotFound:
         return Account.bind_new(name, person, actor=actor, occurred_at=when)
     existing.bind(person, actor=actor, occurred_at=when)
@@ -101,7 +104,7 @@ class Accounts:
     def person_of(self, account: str) -> str | None:
         """The person ``account`` is bound to now (None: unknown or unbound)."""
         try:
-            return self.ledger._get(Account, Account.key(account), "account").person
+            return self.ledger.load(Account, Account.key(account), "account").person
         except NotFound:
             return None
 
@@ -134,20 +137,21 @@ class Accounts:
                           "--on-behalf-of)")
         return on_behalf_of or bound
 
-    def bind(self, actor_id: str | None, person_id: str, account: str,
+    def bind(self, *, actor_id: str | None, person_id: str, account: str,
              occurred_at: datetime | None = None) -> dict[str, Any]:
         """Bind ``account`` to ``person_id`` (an administrator's act)."""
         ledger = self.ledger
 
-        def attempt() -> dict[str, Any]:
+        def bind_account(work: UnitOfWork) -> dict[str, Any]:
             actor = ledger.actor(actor_id)
             person = ledger.person(person_id)
-            bound = binding(ledger, account, person, actor, ledger._when(occurred_at)[0])
-            ledger.save(bound)
+            bound = binding(ledger, account, person, actor, work.moment(occurred_at)[0])
+            work.save(bound)
             return {"account": bound.account, "person": person.person_id}
-        return ledger._retrying(attempt)
+        return ledger.write(bind_account)
 
-    def adopt(self, admin_id: str, occurred_at: datetime | None = None) -> dict[str, Any]:
+    def adopt(self, *, admin_id: str, occurred_at: datetime | None = None
+              ) -> dict[str, Any]:
         """Bind this account to administrator ``admin_id``, as that administrator, in a
         ledger begun before accounts were bound (no account has ever been): without it, no
         one could write to such a ledger again. Once any account is bound, only an
@@ -164,22 +168,23 @@ class Accounts:
             raise Refused(f"{admin_id} is {admin.role}: only an administrator adopts a "
                           "ledger begun before accounts were bound")
         bound = Account.bind_new(ledger.account, person, actor=admin,
-                                 occurred_at=ledger._when(occurred_at)[0])
+                                 occurred_at=moment(ledger.clock, occurred_at)[0])
+        # Not retried: a conflict can only mean that another account was bound meanwhile.
         ledger.save(bound)
         return {"account": bound.account, "person": admin_id}
 
-    def unbind(self, actor_id: str | None, person_id: str, account: str, reason: str,
+    def unbind(self, *, actor_id: str | None, person_id: str, account: str, reason: str,
                occurred_at: datetime | None = None) -> dict[str, Any]:
         """Unbind ``account`` from ``person_id``: it may then read, not write."""
         ledger = self.ledger
 
-        def attempt() -> dict[str, Any]:
+        def unbind_account(work: UnitOfWork) -> dict[str, Any]:
             actor = ledger.actor(actor_id)
             name = check_account(account)
             ledger.person(person_id)
-            bound = ledger._get(Account, Account.key(name), "account")
+            bound = work.load(Account, Account.key(name), "account")
             bound.unbind(person_id, reason, actor=actor,
-                         occurred_at=ledger._when(occurred_at)[0])
-            ledger.save(bound)
+                         occurred_at=work.moment(occurred_at)[0])
+            work.save(bound)
             return {"account": name, "person": person_id}
-        return ledger._retrying(attempt)
+        return ledger.write(unbind_account)

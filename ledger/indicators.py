@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from domain.indicators import IndicatorSystem
 from domain.survey import Survey
 from domain.target import TargetTask
 from ledger.app import Ledger
+from ledger.unit_of_work import Context, UnitOfWork
 
 TARGET_PREFIX = "ZB-"
 SURVEY_PREFIX = "SV-"
@@ -114,28 +116,26 @@ class Indicators:
 
     def system(self) -> IndicatorSystem:
         try:
-            return self.ledger._get(IndicatorSystem, IndicatorSystem.ID, "indicator system")
+            return self.ledger.load(IndicatorSystem, IndicatorSystem.ID, "indicator system")
         except NotFound:
             raise NotFound("no indicator system has been imported yet: "
                            "run 'taizhang indicators import FILE'") from None
 
-    def import_system(self, actor_id: str | None, rows: list[dict[str, Any]], *,
+    def import_system(self, *, actor_id: str | None, rows: list[dict[str, Any]],
                       name: str = "", source: str = "", note: str = "",
                       occurred_at: datetime | None = None) -> dict[str, Any]:
         """Adopt ``rows`` as the next version of the indicator system."""
-        def attempt() -> dict[str, Any]:
-            actor = self.ledger.actor(actor_id)
-            self.ledger.campaign()
-            when, _ = self.ledger._when(occurred_at)
+        def adopt(work: UnitOfWork) -> dict[str, Any]:
+            ctx = work.context(actor_id, occurred_at)
             try:
                 system = self.system()
             except NotFound:
-                system = IndicatorSystem.open(actor=actor, occurred_at=when)
-            number = system.adopt(rows, name=name, source=source, note=note, actor=actor,
-                                  occurred_at=when)
-            self.ledger.save(system)
+                system = IndicatorSystem.open(actor=ctx.actor, occurred_at=ctx.when)
+            number = system.adopt(rows, name=name, source=source, note=note, actor=ctx.actor,
+                                  occurred_at=ctx.when)
+            work.save(system)
             return describe_version(system.adopted(number))
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(adopt)
 
     def version(self, number: int | None = None) -> dict[str, Any]:
         """A version of the system (default the latest) with its indicators."""
@@ -148,100 +148,107 @@ class Indicators:
     # --- targets ---------------------------------------------------------------------
 
     def target(self, target_id: str) -> TargetTask:
-        return self.ledger._get(TargetTask, target_id.strip().upper(), "target task")
+        return self.ledger.load(TargetTask, target_id.strip().upper(), "target task")
 
-    def assign_target(self, actor_id: str | None, *, code: str, unit: str, target: Any,
+    def assign_target(self, *, actor_id: str | None, code: str, unit: str, target: Any,
                       measure: str, due: date, note: str = "",
                       occurred_at: datetime | None = None) -> dict[str, Any]:
         """Decompose indicator ``code`` (of the latest version) into a target for
         ``unit``."""
-        def attempt() -> dict[str, Any]:
+        def assign(work: UnitOfWork) -> dict[str, Any]:
             actor = self.ledger.actor(actor_id)
             campaign = self.ledger.campaign()
             system = self.system()
             indicator = system.indicator(code)
             self.ledger.unit(unit).check_active()
-            when, now = self.ledger._when(occurred_at)
+            when, now = work.moment(occurred_at)
             task = TargetTask.assign(
-                target_id=self.ledger._next_ids(TARGET_PREFIX, 1)[0],
+                target_id=work.next_ids(TARGET_PREFIX, 1)[0],
                 indicator=indicator.code, indicator_version=system.latest, unit=unit,
                 target=target, measure=measure, due=due, note=note, actor=actor,
                 occurred_at=when, now=now, zone=campaign.zone)
-            self.ledger.save(task)
+            work.save(task)
             return describe_target(task, self.ledger.today(campaign))
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(assign)
 
-    def report_progress(self, actor_id: str | None, target_id: str, value: Any,
+    def report_progress(self, *, actor_id: str | None, target_id: str, value: Any,
                         evidence: list[dict[str, str]] | None = None, note: str = "",
                         occurred_at: datetime | None = None) -> dict[str, Any]:
         """The unit reports the level reached so far."""
-        return self._command(actor_id, target_id, occurred_at, lambda t, a, w, n:
-                             t.report_progress(value=value, evidence=evidence or [],
-                                               note=note, actor=a, occurred_at=w, now=n))
+        def report(task: TargetTask, ctx: Context) -> None:
+            task.report_progress(value=value, evidence=evidence or [], note=note,
+                                 actor=ctx.actor, occurred_at=ctx.when, now=ctx.now)
+        return self._command(actor_id, target_id, occurred_at, report)
 
-    def verify_progress(self, actor_id: str | None, target_id: str, note: str = "",
+    def verify_progress(self, *, actor_id: str | None, target_id: str, note: str = "",
                         occurred_at: datetime | None = None) -> dict[str, Any]:
         """An inspector verifies the pending progress report."""
-        return self._command(actor_id, target_id, occurred_at, lambda t, a, w, n:
-                             t.verify_progress(note=note, actor=a, occurred_at=w, now=n))
+        def verify(task: TargetTask, ctx: Context) -> None:
+            task.verify_progress(note=note, actor=ctx.actor, occurred_at=ctx.when,
+                                 now=ctx.now)
+        return self._command(actor_id, target_id, occurred_at, verify)
 
-    def reject_progress(self, actor_id: str | None, target_id: str, reason: str,
+    def reject_progress(self, *, actor_id: str | None, target_id: str, reason: str,
                         occurred_at: datetime | None = None) -> dict[str, Any]:
         """An inspector rejects the pending progress report."""
-        return self._command(actor_id, target_id, occurred_at, lambda t, a, w, n:
-                             t.reject_progress(reason=reason, actor=a, occurred_at=w, now=n))
+        def reject(task: TargetTask, ctx: Context) -> None:
+            task.reject_progress(reason=reason, actor=ctx.actor, occurred_at=ctx.when,
+                                 now=ctx.now)
+        return self._command(actor_id, target_id, occurred_at, reject)
 
-    def reassign_target(self, actor_id: str | None, target_id: str, unit: str, reason: str,
-                        occurred_at: datetime | None = None) -> dict[str, Any]:
+    def reassign_target(self, *, actor_id: str | None, target_id: str, unit: str,
+                        reason: str, occurred_at: datetime | None = None) -> dict[str, Any]:
         """Hand a target task to another (active) unit."""
-        def command(t: TargetTask, a: Any, w: datetime, n: datetime) -> None:
+        def hand_over(task: TargetTask, ctx: Context) -> None:
             self.ledger.unit(unit).check_active()
-            t.reassign(unit=unit, reason=reason, actor=a, occurred_at=w, now=n)
-        return self._command(actor_id, target_id, occurred_at, command)
+            task.reassign(unit=unit, reason=reason, actor=ctx.actor, occurred_at=ctx.when,
+                          now=ctx.now)
+        return self._command(actor_id, target_id, occurred_at, hand_over)
 
-    def extend_target(self, actor_id: str | None, target_id: str, due: date, reason: str,
+    def extend_target(self, *, actor_id: str | None, target_id: str, due: date, reason: str,
                       approver: str | None = None,
                       occurred_at: datetime | None = None) -> dict[str, Any]:
         """Extend a target task's due date, as ``approver`` (default: the actor) approved."""
-        def command(t: TargetTask, a: Any, w: datetime, n: datetime) -> None:
-            approved_by = self.ledger.person(approver).as_actor() if approver else a
-            t.extend_due(due=due, reason=reason, approver=approved_by, actor=a,
-                         occurred_at=w, now=n)
-        return self._command(actor_id, target_id, occurred_at, command)
+        def extend(task: TargetTask, ctx: Context) -> None:
+            approved_by = self.ledger.person(approver).as_actor() if approver else ctx.actor
+            task.extend_due(due=due, reason=reason, approver=approved_by, actor=ctx.actor,
+                            occurred_at=ctx.when, now=ctx.now)
+        return self._command(actor_id, target_id, occurred_at, extend)
 
     def _command(self, actor_id: str | None, target_id: str, occurred_at: datetime | None,
-                 command: Any) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
+                 decide: Callable[[TargetTask, Context], None]) -> dict[str, Any]:
+        """Load the actor and the target task, ``decide``, save."""
+        def attempt(work: UnitOfWork) -> dict[str, Any]:
             actor = self.ledger.actor(actor_id)
             task = self.target(target_id)
             campaign = self.ledger.campaign()
-            when, now = self.ledger._when(occurred_at)
-            command(task, actor, when, now)
-            self.ledger.save(task)
+            when, now = work.moment(occurred_at)
+            decide(task, Context(actor=actor, when=when, now=now, zone=campaign.zone))
+            work.save(task)
             return describe_target(task, self.ledger.today(campaign))
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(attempt)
 
     # --- surveys ---------------------------------------------------------------------
 
-    def record_survey(self, actor_id: str | None, *, unit: str, month: str,
+    def record_survey(self, *, actor_id: str | None, unit: str, month: str,
                       awareness: Any, participation: Any, satisfaction: Any, sample: Any,
                       source: str, method: str, note: str = "",
                       occurred_at: datetime | None = None) -> dict[str, Any]:
         """Record a survey's results for a unit and month."""
-        def attempt() -> dict[str, Any]:
+        def record(work: UnitOfWork) -> dict[str, Any]:
             actor = self.ledger.actor(actor_id)
             campaign = self.ledger.campaign()
             self.ledger.unit(unit).check_active()
-            when, now = self.ledger._when(occurred_at)
+            when, now = work.moment(occurred_at)
             survey = Survey.record(
-                survey_id=self.ledger._next_ids(SURVEY_PREFIX, 1)[0], unit=unit, month=month,
+                survey_id=work.next_ids(SURVEY_PREFIX, 1)[0], unit=unit, month=month,
                 rates={"awareness": awareness, "participation": participation,
                        "satisfaction": satisfaction},
                 sample=sample, source=source, method=method, note=note, actor=actor,
                 occurred_at=when, now=now, zone=campaign.zone)
-            self.ledger.save(survey)
+            work.save(survey)
             return describe_survey(survey)
-        return self.ledger._retrying(attempt)
+        return self.ledger.write(record)
 
 
 def describe_version(adopted: IndicatorSystem.VersionAdopted) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ledger.app import Ledger, utc_now
+from ledger.app import Ledger
 from ledger.recorders import CREATION_LOCK_KEY, EVENTS_TABLE
 from ledger.settings import LONGEST, Settings, application_name
+from ledger.unit_of_work import utc_now
 
 DEFAULT_URL = "sqlite:///taizhang.db"
 # Processes opening a new PostgreSQL store at once take turns creating its schema and tables

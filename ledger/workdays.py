@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 
 from domain.base import Refused
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY, Campaign
+
+if TYPE_CHECKING:
+    from ledger.unit_of_work import UnitOfWork
 
 # "7工作日", "7个工作日", "7个工作日内", "7wd", "7 working days" (full-width digits too).
 WORKING_DAYS = re.compile(r"^(\d{1,3})\s*(?:个\s*)?(?:工作日|wd|working\s*days?)\s*内?$",
@@ -150,9 +153,7 @@ class WorkingDayCommands:
 
     campaign: Any
     actor: Any
-    save: Any
-    _when: Any
-    _retrying: Any
+    write: Any
 
     def work_calendar(self, campaign: Campaign | None = None) -> Calendar:
         """The official calendar with the campaign's own days, as recorded now."""
@@ -165,7 +166,7 @@ class WorkingDayCommands:
             return deadline, None
         return self.work_calendar(campaign).resolve(deadline, start)
 
-    def add_local_day(self, actor_id: str, day: date, kind: str, reason: str,
+    def add_local_day(self, *, actor_id: str | None, day: date, kind: str, reason: str,
                       occurred_at: Any = None) -> dict[str, Any]:
         """Record a local holiday or working day of the campaign."""
         try:
@@ -173,14 +174,14 @@ class WorkingDayCommands:
         except UnknownYear:
             official_workday = None
 
-        def attempt() -> dict[str, Any]:
+        def add(work: UnitOfWork) -> dict[str, Any]:
             actor = self.actor(actor_id)
             campaign = self.campaign()
             campaign.add_local_day(day, kind, reason, official_workday=official_workday,
-                                   actor=actor, occurred_at=self._when(occurred_at)[0])
-            self.save(campaign)
+                                   actor=actor, occurred_at=work.moment(occurred_at)[0])
+            work.save(campaign)
             return {"day": day.isoformat(), "kind": kind, "reason": reason.strip()}
-        return self._retrying(attempt)
+        return self.write(add)
 
     def describe_calendar(self, year: int | None = None) -> list[dict[str, Any]]:
         """The campaign's local days (of ``year``, or all), each with what the official

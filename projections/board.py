@@ -8,10 +8,88 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.task import CLOSED, VERIFIED
-from projections.engine import Context, Fact, Key, Projection, Rows
+from domain.accounts import Account
+from domain.audit import AuditLog
+from domain.evaluation import Evaluation
+from domain.indicators import IndicatorSystem
+from domain.inspection import Inspection
+from domain.registry import Campaign, Person, Unit
+from domain.survey import Survey
+from domain.target import TargetTask
+from domain.task import CLOSED, LIFECYCLE, VERIFIED, Task
+from projections.facts import Context, Fact, Key
+from projections.projection import Projection
+from projections.rows import Rows
 
 TASK_FIELDS_CORRECTABLE = ("category", "location", "description", "source")
+
+
+# The board's handlers: each changes the task's row (its state moved already by the
+# lifecycle's table) as its event says.
+
+def _assigned(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    d = fact.data
+    row.update({
+        "task": fact.originator_id, "unit": d["unit"], "category": d["category"],
+        "source": d["source"], "location": d["location"],
+        "description": d["description"], "closure": None, "acknowledged": False,
+        "notice_no": None, "deadline": d["deadline"], "deadline_set_by": 1, "cycle": 1,
+        "rework_count": 0, "escalations": 0, "inspection": d["inspection"],
+        "assigned_at": ctx.utc(fact.occurred_at),
+        "assigned_on": ctx.local_date(fact.occurred_at)})
+
+
+def _acted(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    """An event that changes nothing but the last action."""
+
+
+def _acknowledged(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["acknowledged"] = True
+
+
+def _notice(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    d = fact.data
+    row["notice_no"] = d["notice_no"]
+    if d["deadline"] is not None:
+        row.update(deadline=d["deadline"], deadline_set_by=fact.version)
+
+
+def _failed(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["rework_count"] += 1
+
+
+def _extended(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row.update(deadline=fact.data["deadline"], deadline_set_by=fact.version)
+
+
+def _escalated(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["escalations"] += 1
+
+
+def _closed(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row["closure"] = fact.data["closure"]
+
+
+def _reopened(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row.update(closure=None, cycle=row["cycle"] + 1, deadline=fact.data["deadline"],
+               deadline_set_by=fact.version)
+
+
+def _reassigned(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    row.update(unit=fact.data["unit"], acknowledged=False)
+
+
+def _corrected(row: dict[str, Any], fact: Fact, ctx: Context) -> None:
+    d = fact.data
+    changes = d["changes"]
+    for field in TASK_FIELDS_CORRECTABLE:
+        if field in changes:
+            row[field] = changes[field]
+    if "deadline" in changes:
+        row["deadline"] = changes["deadline"]
+    if d["corrects"] == 1 and "occurred_at" in changes:
+        row.update(assigned_at=ctx.utc(changes["occurred_at"]),
+                   assigned_on=ctx.local_date(changes["occurred_at"]))
 
 
 class Board(Projection):
@@ -54,73 +132,40 @@ class Board(Projection):
             sa.Column("longitude", sa.Float, nullable=False),
         )
 
-    def wants(self, fact: Fact) -> bool:
-        return fact.kind.startswith("Task.")
-
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         if fact.version == 1:
             return []  # the assignment creates the row
         return [("tasks", (fact.originator_id,))]
 
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
-        d = fact.data
+        """Each event is the task's last action; the lifecycle's table
+        (``domain.task.LIFECYCLE``) moves its state; its handler changes the rest."""
+        event = fact.event
         key = (fact.originator_id,)
-        event = fact.kind.split(".", 1)[1]
-        if event == "Assigned":
-            rows.put("tasks", key, {
-                "task": fact.originator_id, "unit": d["unit"], "category": d["category"],
-                "source": d["source"], "location": d["location"],
-                "description": d["description"], "state": "assigned", "closure": None,
-                "acknowledged": False, "notice_no": None, "deadline": d["deadline"],
-                "deadline_set_by": 1, "cycle": 1, "rework_count": 0, "escalations": 0,
-                "inspection": d["inspection"], "assigned_at": ctx.utc(fact.occurred_at),
-                "assigned_on": ctx.local_date(fact.occurred_at), "last_action": event,
-                "last_action_at": ctx.utc(fact.occurred_at), "version": 1,
-            })
-            if d.get("latitude") is not None:
-                rows.put("places", key, {"task": fact.originator_id,
-                                         "latitude": d["latitude"],
-                                         "longitude": d["longitude"]})
-            return
         row = dict(rows.get("tasks", key) or {})
-        row.update(last_action=event, last_action_at=ctx.utc(fact.occurred_at),
-                   version=fact.version)
-        if event == "Acknowledged":
-            row["acknowledged"] = True
-            if row["state"] == "assigned":
-                row["state"] = "acknowledged"
-        elif event == "NoticeIssued":
-            row.update(notice_no=d["notice_no"], state="rectifying")
-            if d["deadline"] is not None:
-                row.update(deadline=d["deadline"], deadline_set_by=fact.version)
-        elif event == "RectificationReported":
-            row["state"] = "reported"
-        elif event == "ReinspectionPassed":
-            row["state"] = "verified"
-        elif event == "ReinspectionFailed":
-            row.update(state="rectifying", rework_count=row["rework_count"] + 1)
-        elif event == "DeadlineExtended":
-            row.update(deadline=d["deadline"], deadline_set_by=fact.version)
-        elif event == "Escalated":
-            row["escalations"] += 1
-        elif event == "Closed":
-            row.update(state="closed", closure=d["closure"])
-        elif event == "Reopened":
-            row.update(state="rectifying", closure=None, cycle=row["cycle"] + 1,
-                       deadline=d["deadline"], deadline_set_by=fact.version)
-        elif event == "Reassigned":
-            row.update(unit=d["unit"], state="assigned", acknowledged=False)
-        elif event == "Corrected":
-            changes = d["changes"]
-            for field in TASK_FIELDS_CORRECTABLE:
-                if field in changes:
-                    row[field] = changes[field]
-            if "deadline" in changes:
-                row["deadline"] = changes["deadline"]
-            if d["corrects"] == 1 and "occurred_at" in changes:
-                row.update(assigned_at=ctx.utc(changes["occurred_at"]),
-                           assigned_on=ctx.local_date(changes["occurred_at"]))
+        row.update(last_action=fact.kind.split(".", 1)[1],
+                   last_action_at=ctx.utc(fact.occurred_at), version=fact.version)
+        move = LIFECYCLE.get(event)  # type: ignore[arg-type]
+        if move is not None:
+            row["state"] = move.after(row.get("state"))  # type: ignore[arg-type]
+        self.handlers[event](row, fact, ctx)  # type: ignore[index]
         rows.put("tasks", key, row)
+        d = fact.data
+        if event is Task.Assigned and d.get("latitude") is not None:
+            rows.put("places", key, {"task": fact.originator_id, "latitude": d["latitude"],
+                                     "longitude": d["longitude"]})
+
+    handlers = {
+        Task.Assigned: _assigned, Task.Acknowledged: _acknowledged, Task.NoticeIssued: _notice,
+        Task.RectificationReported: _acted, Task.ReinspectionPassed: _acted,
+        Task.ReinspectionFailed: _failed, Task.DeadlineExtended: _extended,
+        Task.ExtensionRequested: _acted, Task.ExtensionApproved: _acted,
+        Task.ExtensionRefused: _acted, Task.Escalated: _escalated,
+        Task.EvidenceAttached: _acted, Task.Closed: _closed, Task.Reopened: _reopened,
+        Task.Reassigned: _reassigned, Task.Corrected: _corrected,
+    }
+    ignored_aggregates = (Account, AuditLog, Campaign, Evaluation, IndicatorSystem,
+                          Inspection, Person, Survey, TargetTask, Unit)
 
 
 def days_overdue(row: dict[str, Any], on: date) -> int:

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.engine import Fact
+from domain.corrections import Correction, Withdrawal
+from domain.kinds import event_classes
+from projections.facts import Fact
+
+# Every record's correction and withdrawal events (``Task.Corrected``, ``Survey.Withdrawn``
+# …): the classes ``domain.corrections.Correctable`` gives each record.
+CORRECTIONS = frozenset(c for c in event_classes() if issubclass(c, Correction))
+WITHDRAWALS = frozenset(c for c in event_classes() if issubclass(c, Withdrawal))
 
 
 def is_correction(fact: Fact) -> bool:
-    return fact.kind.endswith(".Corrected")
+    return fact.event in CORRECTIONS
 
 
 def is_withdrawal(fact: Fact) -> bool:
-    return fact.kind.endswith(".Withdrawn")
+    return fact.event in WITHDRAWALS
 
 
 def corrected(fact: Fact) -> tuple[str, dict[str, Any]]:

@@ -27,7 +27,12 @@ from domain.evaluation import (
     rank,
     score,
 )
+from domain.inspection import Inspection
+from domain.kinds import aggregate_of
+from domain.registry import Campaign, Unit
 from domain.rounding import fixed, rounded
+from domain.survey import Survey
+from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
@@ -45,7 +50,7 @@ from projections.metrics import (
 LEVELS = ("社区", "街道", "部门", "物业")
 # The records whose events make a month's figures, and the fields of a correction that
 # move one in time (a survey's month among them).
-FIGURE_RECORDS = ("Task", "Inspection", "Unit", "Campaign", "Survey")
+FIGURE_RECORDS = (Task, Inspection, Unit, Campaign, Survey)
 MOMENT_FIELDS = ("occurred_at", "deadline", "month")
 RulesFor = Callable[[str], RulesVersion]
 T = TypeVar("T")
@@ -307,7 +312,7 @@ class Evaluator:
         found = []
         for record in self.ledger.records(publication["position"]):
             fact = decode(record)
-            if fact.kind.split(".")[0] not in FIGURE_RECORDS:
+            if aggregate_of(fact.event) not in FIGURE_RECORDS:
                 continue
             why = None
             if is_correction(fact) or is_withdrawal(fact):

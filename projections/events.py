@@ -13,9 +13,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.task import CLOSURES, SOURCES
-from projections.corrections import corrected, described, is_correction, is_withdrawal
-from projections.engine import Context, Fact, Key, Projection, Rows
+from domain.accounts import Account
+from domain.audit import AuditLog
+from domain.base import LedgerEvent
+from domain.evaluation import Evaluation
+from domain.indicators import IndicatorSystem
+from domain.inspection import Inspection
+from domain.registry import Campaign, Person, Unit
+from domain.survey import Survey
+from domain.target import TargetTask
+from domain.task import CLOSURES, SOURCES, Task
+from projections.corrections import (
+    CORRECTIONS,
+    WITHDRAWALS,
+    corrected,
+    described,
+    is_correction,
+    is_withdrawal,
+)
+from projections.facts import Context, Fact, Key
+from projections.projection import Projection, events_of
+from projections.rows import Rows
 
 SKIPPED_FIELDS = {"occurred_at", "actor", "role", "entered_by", "timestamp", "originator_topic"}
 
@@ -70,58 +88,8 @@ def _notice(d: dict[str, Any]) -> str:
     return text + (f": {d['requirements']}" if d.get("requirements") else "")
 
 
-SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "Task.Assigned": lambda d: (
-        f"assigned to {d['unit']} ({SOURCES.get(d['source'], d['source'])}): "
-        f"{d['category']} · {d['location']} · {d['description']} · {_deadline(d)}"),
-    "Task.Acknowledged": lambda d: "acknowledged 签收",
-    "Task.NoticeIssued": _notice,
-    "Task.RectificationReported": lambda d: f"rectification reported: {d['description']}",
-    "Task.ReinspectionPassed": lambda d: "re-inspection passed 整改到位",
-    "Task.ReinspectionFailed": lambda d: "re-inspection failed 返工",
-    "Task.DeadlineExtended": lambda d: (
-        f"deadline extended {d['previous_deadline']} → {d['deadline']}"
-        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
-    "Task.ExtensionRequested": lambda d: (
-        f"extension requested 申请延期 {d['current_deadline']} → {d['deadline']}"
-        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
-    "Task.ExtensionApproved": lambda d: f"extension request (event {d['request']}) approved",
-    "Task.ExtensionRefused": lambda d: f"extension request (event {d['request']}) refused",
-    "Task.Escalated": lambda d: "escalated 督办",
-    "Task.EvidenceAttached": lambda d: "evidence attached",
-    "Task.Closed": _closed,
-    "Task.Reopened": lambda d: f"reopened 反弹, {_deadline(d)}",
-    "Task.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
-    "Inspection.Recorded": lambda d: (
-        f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
-        + (", ".join(d["findings"]) or "no problem found")),
-    "Campaign.Started": lambda d: f"campaign {d['name']} started ({d['time_zone']})",
-    "Campaign.LocalHolidayAdded": lambda d: f"local holiday {d['day']} (not a working day)",
-    "Campaign.LocalWorkdayAdded": lambda d: f"local working day {d['day']}",
-    "Unit.Registered": lambda d: (
-        f"unit {d['code']} {d['name']} ({d['kind']}) registered"
-        + (f" under {d['parent']}" if d.get("parent") else "")),
-    "Unit.Renamed": lambda d: f"unit renamed {d['name']}",
-    "Survey.Recorded": lambda d: (
-        f"survey of {d['unit']} for {d['month']}: 知晓率 {d['awareness']:g}% · 参与率 "
-        f"{d['participation']:g}% · 满意度 {d['satisfaction']:g}% · {d['sample']} 人"),
-    "TargetTask.Reassigned": lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
-    "TargetTask.DueExtended": lambda d: (
-        f"due date extended {d['previous_due']} → {d['due']}, approved by {d['approver']}"),
-    "Person.Registered": lambda d: (
-        f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
-        + (f" of {d['unit']}" if d.get("unit") else "")),
-}
-
-
-def summarize(fact: Fact) -> str:
-    """What happened, in one line (the reason and evidence are given apart)."""
-    known = SUMMARIES.get(fact.kind)
-    if known is not None:
-        return known(fact.data)
-    if is_correction(fact) or is_withdrawal(fact):
-        return described(fact)
-    # Events this index has no words for yet: their name and plain fields.
+def generic(fact: Fact) -> str:
+    """An event the index has no words of its own for: its name and plain fields."""
     fields = ", ".join(f"{k} = {v}" for k, v in fact.data.items()
                        if k not in SKIPPED_FIELDS and k not in ("reason", "note", "evidence")
                        and isinstance(v, (str, int, float)) and v != "")
@@ -129,11 +97,81 @@ def summarize(fact: Fact) -> str:
     return name + (f": {fields}" if fields else "")
 
 
+def _words(summary: Callable[[dict[str, Any]], str]) -> Callable[[Fact], str]:
+    return lambda fact: summary(fact.data)
+
+
+# Per event class, its one line on the timeline: words of its own, a correction's or
+# withdrawal's description, or (said so here) its name and plain fields.
+SUMMARIES: dict[type[LedgerEvent], Callable[[Fact], str]] = {k: _words(v) for k, v in {
+    Task.Assigned: lambda d: (
+        f"assigned to {d['unit']} ({SOURCES.get(d['source'], d['source'])}): "
+        f"{d['category']} · {d['location']} · {d['description']} · {_deadline(d)}"),
+    Task.Acknowledged: lambda d: "acknowledged 签收",
+    Task.NoticeIssued: _notice,
+    Task.RectificationReported: lambda d: f"rectification reported: {d['description']}",
+    Task.ReinspectionPassed: lambda d: "re-inspection passed 整改到位",
+    Task.ReinspectionFailed: lambda d: "re-inspection failed 返工",
+    Task.DeadlineExtended: lambda d: (
+        f"deadline extended {d['previous_deadline']} → {d['deadline']}"
+        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
+    Task.ExtensionRequested: lambda d: (
+        f"extension requested 申请延期 {d['current_deadline']} → {d['deadline']}"
+        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
+    Task.ExtensionApproved: lambda d: f"extension request (event {d['request']}) approved",
+    Task.ExtensionRefused: lambda d: f"extension request (event {d['request']}) refused",
+    Task.Escalated: lambda d: "escalated 督办",
+    Task.EvidenceAttached: lambda d: "evidence attached",
+    Task.Closed: _closed,
+    Task.Reopened: lambda d: f"reopened 反弹, {_deadline(d)}",
+    Task.Reassigned: lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
+    Inspection.Recorded: lambda d: (
+        f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
+        + (", ".join(d["findings"]) or "no problem found")),
+    Campaign.Started: lambda d: f"campaign {d['name']} started ({d['time_zone']})",
+    Campaign.LocalHolidayAdded: lambda d: f"local holiday {d['day']} (not a working day)",
+    Campaign.LocalWorkdayAdded: lambda d: f"local working day {d['day']}",
+    Unit.Registered: lambda d: (
+        f"unit {d['code']} {d['name']} ({d['kind']}) registered"
+        + (f" under {d['parent']}" if d.get("parent") else "")),
+    Unit.Renamed: lambda d: f"unit renamed {d['name']}",
+    Survey.Recorded: lambda d: (
+        f"survey of {d['unit']} for {d['month']}: 知晓率 {d['awareness']:g}% · 参与率 "
+        f"{d['participation']:g}% · 满意度 {d['satisfaction']:g}% · {d['sample']} 人"),
+    TargetTask.Reassigned: lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
+    TargetTask.DueExtended: lambda d: (
+        f"due date extended {d['previous_due']} → {d['due']}, approved by {d['approver']}"),
+    Person.Registered: lambda d: (
+        f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
+        + (f" of {d['unit']}" if d.get("unit") else "")),
+}.items()}
+SUMMARIES.update(dict.fromkeys(CORRECTIONS | WITHDRAWALS, described))
+SUMMARIES.update(dict.fromkeys((
+    Account.Bound, Account.Rebound, Account.Unbound, AuditLog.Opened,
+    AuditLog.CheckpointRecorded, Campaign.CategoryAdded, Campaign.SettingsChanged,
+    Evaluation.Opened, Evaluation.RulesAdopted, Evaluation.MonthPublished,
+    IndicatorSystem.Opened, IndicatorSystem.VersionAdopted, Person.Retired,
+    TargetTask.Assigned, TargetTask.ProgressReported, TargetTask.ProgressVerified,
+    TargetTask.ProgressRejected, TargetTask.Completed, Unit.Retired), generic))
+
+
+def summarize(fact: Fact) -> str:
+    """What happened, in one line (the reason and evidence are given apart)."""
+    return SUMMARIES.get(fact.event, generic)(fact)  # type: ignore[arg-type]
+
+
+# A unit's own events, which concern the unit itself.
+UNIT_EVENTS = frozenset(events_of(Unit))
+
+
 class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
     appended = frozenset({"events", "event_corrections", "proxy_entries"})
+    # Every event is indexed (one the domain does not declare too): what differs by class
+    # is its summary.
+    handlers = SUMMARIES
 
     def define(self) -> None:
         events = self.table(
@@ -187,6 +225,9 @@ class EventIndex(Projection):
             sa.Column("unit", sa.String(40), nullable=False),
         )
 
+    def wants(self, fact: Fact) -> bool:
+        return True
+
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         if fact.version > 1:
             return [("event_owners", (fact.originator_id,))]
@@ -195,7 +236,7 @@ class EventIndex(Projection):
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
         other = None
-        if fact.kind.startswith("Unit."):
+        if fact.event in UNIT_EVENTS:
             unit = fact.originator_id.split(":", 1)[1]
         elif is_correction(fact) and "unit" in (changes := corrected(fact)[1]):
             # A record corrected to another unit belongs to that unit from now on.

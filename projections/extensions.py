@@ -13,21 +13,25 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from domain.accounts import Account
+from domain.audit import AuditLog
+from domain.evaluation import Evaluation
+from domain.indicators import IndicatorSystem
+from domain.inspection import Inspection
+from domain.registry import Campaign, Person, Unit
+from domain.survey import Survey
+from domain.target import TargetTask
+from domain.task import Task
 from projections.corrections import corrected
-from projections.engine import Context, Fact, Key, Projection, Rows
-
-REQUESTED = "Task.ExtensionRequested"
-CORRECTED = "Task.Corrected"
-# The facts after which no request of the task is pending any more.
-ENDS = frozenset({"Task.ExtensionApproved", "Task.ExtensionRefused",
-                  "Task.ReinspectionPassed", "Task.Closed", "Task.Reopened"})
+from projections.facts import Context, Fact, Key
+from projections.projection import Projection
+from projections.rows import Rows
 
 
 class ExtensionRequests(Projection):
     """The extension requests awaiting a decision."""
 
     name = "extensions"
-    kinds = frozenset({REQUESTED, CORRECTED, *ENDS})
 
     def define(self) -> None:
         self.table("requests",
@@ -43,21 +47,36 @@ class ExtensionRequests(Projection):
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         return [("requests", (fact.originator_id,))]
 
-    def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
-        key = (fact.originator_id,)
-        if fact.kind == CORRECTED:
-            row = rows.get("requests", key)
-            moment = corrected(fact)[1].get("occurred_at")
-            if row is not None and moment and fact.data["corrects"] == row["request"]:
-                rows.put("requests", key, {**row, "requested_at": ctx.utc(moment)})
-            return
-        if fact.kind != REQUESTED:
-            if rows.get("requests", key) is not None:
-                rows.delete("requests", key)
-            return
+    def _requested(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
-        rows.put("requests", key, {
+        rows.put("requests", (fact.originator_id,), {
             "task": fact.originator_id, "request": fact.version,
             "requested_deadline": d["deadline"], "deadline_rule": d.get("deadline_rule"),
             "current_deadline": d["current_deadline"], "reason": d["reason"],
             "requested_by": d["actor"], "requested_at": ctx.utc(fact.occurred_at)})
+
+    def _ended(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        """After these no request of the task is pending any more."""
+        key = (fact.originator_id,)
+        if rows.get("requests", key) is not None:
+            rows.delete("requests", key)
+
+    def _corrected(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        key = (fact.originator_id,)
+        row = rows.get("requests", key)
+        moment = corrected(fact)[1].get("occurred_at")
+        if row is not None and moment and fact.data["corrects"] == row["request"]:
+            rows.put("requests", key, {**row, "requested_at": ctx.utc(moment)})
+
+    handlers = {Task.ExtensionRequested: _requested, Task.Corrected: _corrected,
+                Task.ExtensionApproved: _ended, Task.ExtensionRefused: _ended,
+                Task.ReinspectionPassed: _ended, Task.Closed: _ended, Task.Reopened: _ended}
+    # A request outlives an acknowledgement, a notice, a report, a failed re-inspection
+    # (the cycle goes on), an extension the office grants unasked, an escalation, evidence
+    # and a reassignment.
+    ignored = frozenset({Task.Assigned, Task.Acknowledged, Task.NoticeIssued,
+                         Task.RectificationReported, Task.ReinspectionFailed,
+                         Task.DeadlineExtended, Task.Escalated, Task.EvidenceAttached,
+                         Task.Reassigned})
+    ignored_aggregates = (Account, AuditLog, Campaign, Evaluation, IndicatorSystem,
+                          Inspection, Person, Survey, TargetTask, Unit)

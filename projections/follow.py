@@ -31,6 +31,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+import sqlalchemy.exc
 from psycopg.sql import SQL, Identifier
 
 from ledger.faults import connection_lost, lock_timed_out, reason, transient
@@ -138,8 +139,15 @@ def listens(store: Store) -> bool:
 
 
 def create_table(store: Store) -> None:
-    """The follower's row, made if missing (``init`` makes it, as the schema's owner)."""
-    FOLLOWER.metadata.create_all(store.engine, checkfirst=True)
+    """The follower's row, made if missing (``init`` makes it, as the schema's owner).
+    Another process making it at the same moment (between the check and the creation)
+    is as good."""
+    try:
+        FOLLOWER.metadata.create_all(store.engine, checkfirst=True)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+        with store.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(FOLLOWER.name):
+                raise
 
 
 def advanced(store: Store, at: int) -> None:

@@ -18,27 +18,32 @@ import sqlalchemy as sa
 
 from domain.base import NotFound
 from domain.rounding import rounded
-from projections.corrections import corrected, is_correction, is_withdrawal
-from projections.engine import Context, Fact, Key, Projection, Rows
+from domain.accounts import Account
+from domain.audit import AuditLog
+from domain.evaluation import Evaluation
+from domain.indicators import IndicatorSystem
+from domain.inspection import Inspection
+from domain.registry import Campaign, Person, Unit
+from domain.survey import Survey
+from domain.target import TargetTask
+from domain.task import Task
+from projections.corrections import corrected
+from projections.facts import Context, Fact, Key
+from projections.projection import Projection
+from projections.rows import Rows
 
 if TYPE_CHECKING:
     from projections.read import ReadSide
 
-KINDS = frozenset({
-    "IndicatorSystem.VersionAdopted", "TargetTask.Assigned", "TargetTask.ProgressReported",
-    "TargetTask.ProgressVerified", "TargetTask.ProgressRejected", "TargetTask.Completed",
-    "TargetTask.Reassigned", "TargetTask.DueExtended", "TargetTask.Corrected",
-    "TargetTask.Withdrawn", "Survey.Recorded", "Survey.Corrected", "Survey.Withdrawn",
-})
 # What a correction of an event changes in a target's row, besides the fields it holds.
-MOMENTS = {"Assigned": "assigned_on", "Completed": "completed_on"}
+MOMENTS = {TargetTask.Assigned.__name__: "assigned_on",
+           TargetTask.Completed.__name__: "completed_on"}
 
 
 class IndicatorsProjection(Projection):
     """Versions of the indicator system, target tasks and surveys."""
 
     name = "indicators"
-    kinds = KINDS
 
     def define(self) -> None:
         self.table("indicator_versions",
@@ -86,65 +91,95 @@ class IndicatorsProjection(Projection):
                    sa.Column("surveyed_on", sa.String(10), nullable=False))
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
-        if fact.kind == "IndicatorSystem.VersionAdopted":
+        if fact.event is IndicatorSystem.VersionAdopted:
             number = fact.data["number"]
             return [("indicator_versions", (number,))] + [
                 ("indicators", (number, i["code"])) for i in fact.data["indicators"]]
-        if fact.kind.startswith("Survey."):
-            return [("surveys", (fact.originator_id,))]
-        return [("targets", (fact.originator_id,))]
+        return [(TABLES[fact.event], (fact.originator_id,))]
 
-    def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+    def _adopted(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
-        on = ctx.local_date(fact.occurred_at)
-        if fact.kind == "IndicatorSystem.VersionAdopted":
-            rows.put("indicator_versions", (d["number"],), {
-                "version": d["number"], "name": d["name"], "source": d["source"],
-                "note": d["note"], "adopted_on": on, "adopted_by": d["actor"],
-                "count": len(d["indicators"])})
-            for seq, i in enumerate(d["indicators"]):
-                rows.put("indicators", (d["number"], i["code"]), {
-                    "version": d["number"], "seq": seq, **i})
-            return
-        if fact.kind == "Survey.Recorded":
-            rows.put("surveys", (fact.originator_id,), {
-                "survey": fact.originator_id, "surveyed_on": on,
-                **{k: d[k] for k in ("unit", "month", "awareness", "participation",
-                                     "satisfaction", "sample", "source", "method")}})
-            return
+        rows.put("indicator_versions", (d["number"],), {
+            "version": d["number"], "name": d["name"], "source": d["source"],
+            "note": d["note"], "adopted_on": ctx.local_date(fact.occurred_at),
+            "adopted_by": d["actor"], "count": len(d["indicators"])})
+        for seq, i in enumerate(d["indicators"]):
+            rows.put("indicators", (d["number"], i["code"]), {
+                "version": d["number"], "seq": seq, **i})
+
+    def _surveyed(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        d = fact.data
+        rows.put("surveys", (fact.originator_id,), {
+            "survey": fact.originator_id, "surveyed_on": ctx.local_date(fact.occurred_at),
+            **{k: d[k] for k in ("unit", "month", "awareness", "participation",
+                                 "satisfaction", "sample", "source", "method")}})
+
+    def _withdrawn(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        rows.delete(TABLES[fact.event], (fact.originator_id,))  # it counts no more
+
+    def _corrected(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        table, key = TABLES[fact.event], (fact.originator_id,)
+        found = rows.get(table, key)
+        if found is not None:
+            rows.put(table, key, _corrected_row(found, fact, ctx, table))
+
+    def _assigned(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        d = fact.data
+        rows.put("targets", (fact.originator_id,), {
+            "target_task": fact.originator_id, "indicator": d["indicator"],
+            "indicator_version": d["indicator_version"], "unit": d["unit"],
+            "target": d["target"], "measure": d["measure"], "due": d["due"],
+            "assigned_on": ctx.local_date(fact.occurred_at), "verified": 0.0,
+            "pending": None, "reports": 0, "rejected": 0, "state": "open",
+            "completed_on": None})
+
+    def _reported(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, pending=fact.data["value"], reports=fact.data["report"])
+
+    def _verified(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, pending=None, verified=fact.data["value"])
+
+    def _rejected(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        row = rows.get("targets", (fact.originator_id,)) or {}
+        self._change(rows, fact, pending=None, rejected=row["rejected"] + 1)
+
+    def _completed(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, state="completed",
+                     completed_on=ctx.local_date(fact.occurred_at))
+
+    def _reassigned(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, unit=fact.data["unit"])
+
+    def _due_extended(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        self._change(rows, fact, due=fact.data["due"])
+
+    def _change(self, rows: Rows, fact: Fact, **changes: Any) -> None:
+        """The target's row, with these columns changed."""
         key = (fact.originator_id,)
-        event = fact.kind.split(".", 1)[1]
-        table = "surveys" if fact.kind.startswith("Survey.") else "targets"
-        if is_withdrawal(fact):
-            rows.delete(table, key)  # it counts no more
-            return
-        if is_correction(fact):
-            found = rows.get(table, key)
-            if found is not None:
-                rows.put(table, key, _corrected_row(found, fact, ctx, table))
-            return
-        if event == "Assigned":
-            rows.put("targets", key, {
-                "target_task": fact.originator_id, "indicator": d["indicator"],
-                "indicator_version": d["indicator_version"], "unit": d["unit"],
-                "target": d["target"], "measure": d["measure"], "due": d["due"],
-                "assigned_on": on, "verified": 0.0, "pending": None, "reports": 0,
-                "rejected": 0, "state": "open", "completed_on": None})
-            return
-        row = dict(rows.get("targets", key) or {})
-        if event == "ProgressReported":
-            row.update(pending=d["value"], reports=d["report"])
-        elif event == "ProgressVerified":
-            row.update(pending=None, verified=d["value"])
-        elif event == "ProgressRejected":
-            row.update(pending=None, rejected=row["rejected"] + 1)
-        elif event == "Completed":
-            row.update(state="completed", completed_on=on)
-        elif event == "Reassigned":
-            row.update(unit=d["unit"])
-        elif event == "DueExtended":
-            row.update(due=d["due"])
-        rows.put("targets", key, row)
+        rows.put("targets", key, {**(rows.get("targets", key) or {}), **changes})
+
+    handlers = {
+        IndicatorSystem.VersionAdopted: _adopted,
+        TargetTask.Assigned: _assigned,
+        TargetTask.ProgressReported: _reported, TargetTask.ProgressVerified: _verified,
+        TargetTask.ProgressRejected: _rejected, TargetTask.Completed: _completed,
+        TargetTask.Reassigned: _reassigned, TargetTask.DueExtended: _due_extended,
+        TargetTask.Corrected: _corrected, TargetTask.Withdrawn: _withdrawn,
+        Survey.Recorded: _surveyed, Survey.Corrected: _corrected,
+        Survey.Withdrawn: _withdrawn,
+    }
+    ignored = frozenset({IndicatorSystem.Opened})
+    ignored_aggregates = (Account, AuditLog, Campaign, Evaluation, Inspection, Person, Task,
+                          Unit)
+
+
+# The table each target's and survey's event changes.
+TABLES = {**{cls: "targets" for cls in (
+              TargetTask.Assigned, TargetTask.ProgressReported, TargetTask.ProgressVerified,
+              TargetTask.ProgressRejected, TargetTask.Completed, TargetTask.Reassigned,
+              TargetTask.DueExtended, TargetTask.Corrected, TargetTask.Withdrawn)},
+          **{cls: "surveys" for cls in (Survey.Recorded, Survey.Corrected,
+                                        Survey.Withdrawn)}}
 
 
 def _corrected_row(row: dict[str, Any], fact: Fact, ctx: Context, table: str

@@ -1,11 +1,13 @@
-"""Where each projection stands: its position in the log, and the chain hash of the event
-there — which ledger its rows were folded from, checked before every answer."""
+"""Where each projection stands: its position in the log, the chain hash of the event
+there — which ledger its rows were folded from, checked before every answer — and the
+version of the projection that built its rows (rebuilt when the code's differs)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
 from ledger.chain import GENESIS, Tampered
@@ -16,7 +18,12 @@ POSITIONS = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
     # The chain hash of the event at the position: which ledger the rows were folded from.
     sa.Column("hash", sa.String(64), nullable=True),
+    # The projection's version that built the rows (``Projection.version``; NULL: built
+    # before versions were kept, by version 1).
+    sa.Column("version", sa.Integer, nullable=True),
 )
+# The version of rows built before versions were recorded.
+FIRST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,44 @@ class Standing:
                         f"{self.found[:16]}…)")
 
 
-def add_hash_column(conn: Connection) -> None:
-    """Positions kept before their hashes were: the column added, empty (NULL: only the
-    position is checked) until the next fold stores the hash."""
-    if "hash" not in {c["name"] for c in sa.inspect(conn).get_columns(POSITIONS.name)}:
+def add_hash_column(conn: Connection) -> bool:
+    """Positions kept before their hashes or versions were: the columns added, empty (a
+    NULL hash: only the position is checked until the next fold stores the hash; a NULL
+    version: the rows of version 1). Returns whether the versions are kept."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(POSITIONS.name)}
+    if "hash" not in present:
         conn.execute(sa.text(f"ALTER TABLE {POSITIONS.name} ADD COLUMN hash VARCHAR(64)"))
+    if "version" in present:
+        return True
+    add = sa.text(f"ALTER TABLE {POSITIONS.name} ADD COLUMN version INTEGER")
+    if conn.dialect.name == "sqlite":
+        conn.execute(add)
+        return True
+    # A login that may not alter the table (an auditor's, first to open a store kept
+    # before versions were) leaves it to the next one that may: until then the rows count
+    # as version 1's.
+    try:
+        with conn.begin_nested():
+            conn.execute(add)
+    except sa.exc.DBAPIError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Outdated:
+    """A projection whose rows another version of it built than the code's."""
+
+    projection: str
+    built_by: int
+    code: int
+
+    def reason(self) -> str:
+        return f"read model {self.projection} v{self.built_by} → v{self.code}: rebuilding"
+
+
+def recorded_versions(conn: Connection, names: list[str]) -> dict[str, int]:
+    """The version that built each projection's rows, as its position row records it."""
+    return {r[0]: FIRST_VERSION if r[1] is None else r[1] for r in conn.execute(
+        sa.select(POSITIONS.c.projection, POSITIONS.c.version)
+        .where(POSITIONS.c.projection.in_(names)))}

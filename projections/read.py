@@ -18,8 +18,8 @@ from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
-from projections.engine import (POSITIONS, Context, Projection, Projector, Verification,
-                                decode)
+from projections.engine import (POSITIONS, Context, Projection, Projector, Upgrading,
+                                Verification, decode)
 from projections.events import EventIndex
 from ledger.corrections import resolve
 from projections.extensions import ExtensionRequests
@@ -43,9 +43,12 @@ class ReadSide:
     private in-memory database, from exactly the events recorded by then."""
 
     def __init__(self, store: Store, as_of: datetime | None = None,
-                 only: Iterable[str] | None = None) -> None:
+                 only: Iterable[str] | None = None, upgrading: Upgrading | None = None) -> None:
+        """``upgrading``: what shows the rebuild of a read model another version built
+        (``Projector.upgrade``), when the store is first read."""
         self.store = store
         self.as_of = as_of
+        self.upgrading = upgrading
         wanted = set(only) if only is not None else None
         self.projections = {p.name: p for p in all_projections()
                             if wanted is None or p.name in wanted}
@@ -79,7 +82,7 @@ class ReadSide:
         chain = recorder.events_table_name if self.as_of is None else None
         return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
                          self._zone, list(self.projections.values()),
-                         head=ledger.max_position, chain=chain)
+                         head=ledger.max_position, chain=chain, upgrading=self.upgrading)
 
     def _zone(self):  # type: ignore[no-untyped-def]
         return self.store.ledger.campaign().zone
@@ -314,7 +317,7 @@ class ReadSide:
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
         last = (sa.select(sa.func.max(events.c.position))
-                .where(events.c.kind.like("Task.%")).group_by(events.c.originator))
+                .where(events.c.kind.like(f"{Task.__name__}.%")).group_by(events.c.originator))
         query = (sa.select(events.c.originator, events.c.actor, events.c.role,
                            proxies.c.entered_by)
                  .select_from(events.outerjoin(proxies,

@@ -25,11 +25,21 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from domain.accounts import Account
+from domain.audit import AuditLog
 from domain.base import Refused
+from domain.evaluation import Evaluation
+from domain.indicators import IndicatorSystem
+from domain.inspection import Inspection
+from domain.kinds import aggregate_of
+from domain.registry import Campaign, Person, Unit
 from domain.rounding import fixed
-from domain.task import SOURCES
-from projections.corrections import corrected, is_correction, is_withdrawal
-from projections.engine import Context, Fact, decode
+from domain.survey import Survey
+from domain.target import TargetTask
+from domain.task import SOURCES, Task
+from projections.corrections import corrected, is_withdrawal
+from projections.facts import Context, Fact, decode
+from projections.projection import events_of
 from projections.indicators import one_decimal, weighted_rates
 from projections.metrics import compact, derive
 
@@ -120,42 +130,49 @@ class _Book:
         self.window_days = 90
 
     def read(self, fact: Fact) -> None:
-        kind = fact.kind
-        if kind.startswith("Task."):
-            self.tasks[fact.originator_id].append(compact(fact))
-            if kind == "Task.NoticeIssued":
-                self.notices.append((fact.originator_id, fact.occurred_at))
-        elif kind == "Inspection.Recorded":
-            self.visits[fact.originator_id] = {"unit": fact.data["unit"],
-                                               "at": fact.occurred_at,
-                                               "inspectors": len(fact.data["inspectors"])}
-        elif kind == "TargetTask.Assigned":
-            self.targets[fact.originator_id] = {
-                "unit": fact.data["unit"], "due": fact.data["due"], "at": fact.occurred_at,
-                "completed_at": None}
-        elif kind == "TargetTask.Completed":
-            self.targets[fact.originator_id]["completed_at"] = fact.occurred_at
-        elif kind == "Survey.Recorded":
-            self.surveys[fact.originator_id] = dict(fact.data)
-        elif kind == "TargetTask.Reassigned":
-            self.targets[fact.originator_id]["unit"] = fact.data["unit"]
-        elif kind == "TargetTask.DueExtended":
-            self.targets[fact.originator_id]["due"] = fact.data["due"]
-        elif is_correction(fact) or is_withdrawal(fact):
-            self._correct(fact)
-        elif kind == "Evaluation.MonthPublished":
-            # A month's results and ranking published: the supervision bulletin (督查通报).
-            self.bulletins.append({"month": fact.data["month"], "at": fact.occurred_at})
-        elif kind == "Campaign.Started":
-            self.window_days = fact.data["recurrence_window_days"]
+        handler = self.handlers.get(fact.event)  # type: ignore[arg-type]
+        if handler is not None:
+            handler(self, fact)
 
+    def _task(self, fact: Fact) -> None:
+        self.tasks[fact.originator_id].append(compact(fact))
+        if fact.event is Task.NoticeIssued:
+            self.notices.append((fact.originator_id, fact.occurred_at))
+
+    def _visit(self, fact: Fact) -> None:
+        self.visits[fact.originator_id] = {"unit": fact.data["unit"], "at": fact.occurred_at,
+                                           "inspectors": len(fact.data["inspectors"])}
+
+    def _target(self, fact: Fact) -> None:
+        self.targets[fact.originator_id] = {
+            "unit": fact.data["unit"], "due": fact.data["due"], "at": fact.occurred_at,
+            "completed_at": None}
+
+    def _completed(self, fact: Fact) -> None:
+        self.targets[fact.originator_id]["completed_at"] = fact.occurred_at
+
+    def _survey(self, fact: Fact) -> None:
+        self.surveys[fact.originator_id] = dict(fact.data)
+
+    def _reassigned(self, fact: Fact) -> None:
+        self.targets[fact.originator_id]["unit"] = fact.data["unit"]
+
+    def _due_extended(self, fact: Fact) -> None:
+        self.targets[fact.originator_id]["due"] = fact.data["due"]
+
+    def _published(self, fact: Fact) -> None:
+        """A month's results and ranking published: the supervision bulletin (督查通报)."""
+        self.bulletins.append({"month": fact.data["month"], "at": fact.occurred_at})
+
+    def _started(self, fact: Fact) -> None:
+        self.window_days = fact.data["recurrence_window_days"]
 
     def _correct(self, fact: Fact) -> None:
         """A visit, target or survey corrected (it counts as corrected) or withdrawn (it
         counts no more)."""
-        kept = {"Inspection": self.visits, "TargetTask": self.targets,
-                "Survey": self.surveys}.get(fact.kind.split(".", 1)[0])
-        if kept is None or fact.originator_id not in kept:
+        kept = {Inspection: self.visits, TargetTask: self.targets,
+                Survey: self.surveys}[aggregate_of(fact.event)]  # type: ignore[index]
+        if fact.originator_id not in kept:
             return
         if is_withdrawal(fact):
             del kept[fact.originator_id]
@@ -166,14 +183,37 @@ class _Book:
             if name == "occurred_at":
                 if kept is self.surveys:
                     record["occurred_at"] = value
-                elif kept is self.visits or event == "Assigned":
+                elif kept is self.visits or event == TargetTask.Assigned.__name__:
                     record["at"] = value
-                elif event == "Completed":
+                elif event == TargetTask.Completed.__name__:
                     record["completed_at"] = value
             elif name == "inspectors":
                 record["inspectors"] = len(value)
             elif name in record:
                 record[name] = value
+
+
+# What the summary reads of each event class (the contract test checks it as it checks the
+# projections' tables).
+_Book.handlers = {
+    **dict.fromkeys(events_of(Task), _Book._task),
+    Inspection.Recorded: _Book._visit, TargetTask.Assigned: _Book._target,
+    TargetTask.Completed: _Book._completed, TargetTask.Reassigned: _Book._reassigned,
+    TargetTask.DueExtended: _Book._due_extended, Survey.Recorded: _Book._survey,
+    **dict.fromkeys((Inspection.Corrected, Inspection.Withdrawn, TargetTask.Corrected,
+                     TargetTask.Withdrawn, Survey.Corrected, Survey.Withdrawn),
+                    _Book._correct),
+    Evaluation.MonthPublished: _Book._published, Campaign.Started: _Book._started,
+}
+# A target's progress counts once the target is completed; the rest of the campaign's
+# settings and the evaluation's rules make no figure of the summary; the registries'
+# corrections are the units' and people's, which it does not count.
+_Book.ignored = frozenset({
+    TargetTask.ProgressReported, TargetTask.ProgressVerified, TargetTask.ProgressRejected,
+    Campaign.CategoryAdded, Campaign.SettingsChanged, Campaign.LocalHolidayAdded,
+    Campaign.LocalWorkdayAdded, Evaluation.Opened, Evaluation.RulesAdopted,
+    Evaluation.Corrected})
+_Book.ignored_aggregates = (Account, AuditLog, IndicatorSystem, Person, Unit)
 
 
 def work_summary(facts: Iterable[Fact], ctx: Context, period: Period,
@@ -302,11 +342,15 @@ class _Holder:
         return unit
 
 
+# The events (by the name a compacted event keeps) that hand a task to a unit.
+HANDED = (Task.Assigned.__name__, Task.Reassigned.__name__)
+
+
 def _holders(tasks: dict[str, list[dict[str, Any]]]) -> dict[str, _Holder]:
     holders: dict[str, _Holder] = defaultdict(_Holder)
     for task, events in tasks.items():
         for event in events:
-            if event["k"] in ("Assigned", "Reassigned"):
+            if event["k"] in HANDED:
                 holders[task].changes.append((datetime.fromisoformat(event["at"]),
                                               event["unit"]))
     return holders

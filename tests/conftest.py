@@ -125,15 +125,17 @@ def seed_campaign(ledger: Ledger) -> None:
     ledger.start_campaign(name="创建全国文明城市 2024", time_zone="Asia/Shanghai",
                           categories=[], required_inspections=2, admin_id="admin",
                           admin_name="王主任")
-    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道")
-    ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS")
-    ledger.register_unit("admin", code="JS02", name="和平社区", kind="社区", parent="JS")
-    ledger.register_unit("admin", code="CGJ", name="城管局", kind="部门")
-    ledger.register_person("admin", person_id="li", name="李督查", role="inspector")
-    ledger.register_person("admin", person_id="zhou", name="周督查", role="inspector")
-    ledger.register_person("admin", person_id="zhao", name="赵社区", role="unit", unit="JS01")
-    ledger.register_person("admin", person_id="qian", name="钱社区", role="unit", unit="JS02")
-    ledger.register_person("admin", person_id="sun", name="孙审计", role="auditor")
+    ledger.register_unit(actor_id="admin", code="JS", name="建设街道", kind="街道")
+    ledger.register_unit(actor_id="admin", code="JS01", name="幸福社区", kind="社区", parent="JS")
+    ledger.register_unit(actor_id="admin", code="JS02", name="和平社区", kind="社区", parent="JS")
+    ledger.register_unit(actor_id="admin", code="CGJ", name="城管局", kind="部门")
+    ledger.register_person(actor_id="admin", person_id="li", name="李督查", role="inspector")
+    ledger.register_person(actor_id="admin", person_id="zhou", name="周督查", role="inspector")
+    ledger.register_person(actor_id="admin", person_id="zhao", name="赵社区", role="unit",
+                           unit="JS01")
+    ledger.register_person(actor_id="admin", person_id="qian", name="钱社区", role="unit",
+                           unit="JS02")
+    ledger.register_person(actor_id="admin", person_id="sun", name="孙审计", role="auditor")
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def test_a_checkpoint_is_a_chained_event_and_the_ledger_extends_it(seeded_url: s
     assert [(c.number, c.position, c.hash, c.by, c.note) for c in recorded] == [
         (1, before.position, before.hash, "sun", "5月评比")]
     assert ledger.max_position() == before.position + 2  # the audit log opened, the checkpoint
-    ledger.register_unit("admin", code="JS03", name="新风社区", kind="社区", parent="JS")
+    ledger.register_unit(actor_id="admin", code="JS03", name="新风社区", kind="社区", parent="JS")
     now = audit.head(ledger)
     store.close()
     since = run(seeded_url, "audit", "verify", "--since", str(before))
@@ -267,7 +267,7 @@ def test_verify_reports_progress_for_every_event(sqlite_url: str, clock: Clock) 
         ledger = store.ledger
         seed_campaign(ledger)
         for _ in range(5):
-            ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+            ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                           location="幸福路1号", description="乱堆乱放", deadline=date(2024, 6, 8))
         bulk_tasks(ledger, 2400)
         seen: list[int] = []

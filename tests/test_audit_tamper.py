@@ -56,18 +56,21 @@ def build_ledger(ledger: Ledger, tasks: list[int], checkpoint_after: int | None)
     """A campaign, then each task taken ``steps`` steps through its lifecycle."""
     seed_campaign(ledger)
     for number, steps in enumerate(tasks):
-        task = ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+        task = ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                              location=f"幸福路{number}号", description="乱堆乱放",
                              deadline=date(2024, 6, 20))["task"]
-        actions = [lambda t: ledger.acknowledge("zhao", t),
-                   lambda t: ledger.issue_notice("li", t, f"ZG-{number}", "清理"),
-                   lambda t: ledger.report_rectification("zhao", t, "已清理"),
-                   lambda t: ledger.reinspect("li", t, passed=True),
-                   lambda t: ledger.close_task("li", t, "verified", "整改到位")]
+        actions = [lambda t: ledger.acknowledge(actor_id="zhao", task_id=t),
+                   lambda t: ledger.issue_notice(actor_id="li", task_id=t,
+                                                 notice_no=f"ZG-{number}", requirements="清理"),
+                   lambda t: ledger.report_rectification(actor_id="zhao", task_id=t,
+                                                         description="已清理"),
+                   lambda t: ledger.reinspect(actor_id="li", task_id=t, passed=True),
+                   lambda t: ledger.close_task(actor_id="li", task_id=t, closure="verified",
+                                               reason="整改到位")]
         for action in actions[:steps]:
             action(task)
         if checkpoint_after == number:
-            audit.record_checkpoint(ledger, "sun", note="月中")
+            audit.record_checkpoint(ledger, actor_id="sun", note="月中")
 
 
 class Database:

@@ -57,19 +57,21 @@ def _story(url: str) -> Story:
             return datetime.combine(today - timedelta(days=days_ago),
                                     datetime.min.time(), zone).replace(hour=hour)
 
-        ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+        ledger.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                       location="幸福路12号", description="电线杆牛皮癣",
                       deadline=today - timedelta(days=3), occurred_at=at(10, 9))
-        ledger.acknowledge("zhao", "T-000001", occurred_at=at(9, 10))
-        ledger.issue_notice("li", "T-000001", "ZG-001", "清除小广告", occurred_at=at(9, 11))
-        ledger.report_rectification("zhao", "T-000001", "已清除",
-                                    [{"file": "after.jpg", "description": "整改后照片"}],
+        ledger.acknowledge(actor_id="zhao", task_id="T-000001", occurred_at=at(9, 10))
+        ledger.issue_notice(actor_id="li", task_id="T-000001", notice_no="ZG-001",
+                            requirements="清除小广告", occurred_at=at(9, 11))
+        ledger.report_rectification(actor_id="zhao", task_id="T-000001", description="已清除",
+                                    evidence=[{"file": "after.jpg", "description": "整改后照片"}],
                                     occurred_at=at(8, 15))
-        ledger.reinspect("li", "T-000001", passed=False, note="仍有残留",
+        ledger.reinspect(actor_id="li", task_id="T-000001", passed=False, note="仍有残留",
                          occurred_at=at(7, 16))
-        ledger.correct("admin", "T-000001", 1, {"occurred_at": at(11, 9).isoformat()},
-                       "录入时间有误")
-        ledger.assign("admin", unit="JS02", category="交通秩序", source="media",
+        ledger.correct(actor_id="admin", task_id="T-000001", event=1,
+                       changes={"occurred_at": at(11, 9).isoformat()},
+                       reason="录入时间有误")
+        ledger.assign(actor_id="admin", unit="JS02", category="交通秩序", source="media",
                       location="和平路口", description="占道经营",
                       deadline=today + timedelta(days=5))
         return Story(url, today, zone, list(ledger.records()))

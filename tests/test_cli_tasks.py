@@ -48,22 +48,26 @@ def make_task(cli: Cli, state: str, unit: str = "JS01") -> str:
     ledger = cli.store.ledger
     moments = (datetime(2024, 5, 3, 10, 0, tzinfo=ZONE) + timedelta(hours=h)
                for h in range(20))
-    task_id = ledger.assign("li", unit=unit, category="环境卫生", source="inspection",
+    task_id = ledger.assign(actor_id="li", unit=unit, category="环境卫生", source="inspection",
                             location="幸福路12号", description="电线杆牛皮癣",
                             deadline=date(2024, 5, 10), occurred_at=next(moments))["task"]
     member = MEMBERS[unit]
     # Each step takes the task one state further along the lifecycle.
     steps: list[Callable[[], object]] = [
-        lambda: ledger.acknowledge(member, task_id, occurred_at=next(moments)),
-        lambda: ledger.issue_notice("li", task_id, "ZG-001", "清除", occurred_at=next(moments)),
-        lambda: ledger.report_rectification(member, task_id, "已清除",
+        lambda: ledger.acknowledge(actor_id=member, task_id=task_id, occurred_at=next(moments)),
+        lambda: ledger.issue_notice(actor_id="li", task_id=task_id, notice_no="ZG-001",
+                                    requirements="清除", occurred_at=next(moments)),
+        lambda: ledger.report_rectification(actor_id=member, task_id=task_id, description="已清除",
                                             occurred_at=next(moments)),
-        lambda: ledger.reinspect("li", task_id, True, occurred_at=next(moments)),
-        lambda: ledger.close_task("li", task_id, "verified", "整改到位",
+        lambda: ledger.reinspect(actor_id="li", task_id=task_id, passed=True,
+                                 occurred_at=next(moments)),
+        lambda: ledger.close_task(actor_id="li", task_id=task_id, closure="verified",
+                                  reason="整改到位",
                                   occurred_at=next(moments)),
     ]
     if state == "void":
-        ledger.close_task("admin", task_id, "void", "误报", occurred_at=next(moments))
+        ledger.close_task(actor_id="admin", task_id=task_id, closure="void", reason="误报",
+                          occurred_at=next(moments))
         return task_id
     for step in steps:
         if ledger.task(task_id).state == state:

@@ -26,9 +26,10 @@ import cli
 from domain.base import NotFound, Refused
 from domain.registry import Unit
 from eventsourcing.persistence import IntegrityError
-from ledger.app import Conflict, Finding
 from ledger.chain import GENESIS, link
 from ledger.store import Store
+from ledger.tasks import Finding
+from ledger.unit_of_work import Conflict
 from projections.engine import Context, decode, fold_in_memory
 from projections.read import ReadSide, all_projections
 
@@ -57,34 +58,41 @@ def _command(ledger: Any, pick: random.Random) -> tuple[Any, Any]:
     member = pick.choice(MEMBERS)
     later = FAR + timedelta(days=pick.randint(1, 60))
     calls = {
-        "ack": lambda: ledger.acknowledge(member, task),
-        "notice": lambda: ledger.issue_notice(pick.choice(["li", "zhou"]), task, "ZG-1"),
-        "report": lambda: ledger.report_rectification(member, task, "已整改"),
-        "escalate": lambda: ledger.escalate("admin", task, "超期未整改"),
-        "evidence": lambda: ledger.attach_evidence(member, task, [{"file": "after.jpg"}]),
-        "close": lambda: ledger.close_task("li", task, "verified", "整改到位"),
-        "extend": lambda: ledger.extend_deadline("admin", task, later, "天气原因"),
-        "reopen": lambda: ledger.reopen("zhou", task, "反弹", later),
+        "ack": lambda: ledger.acknowledge(actor_id=member, task_id=task),
+        "notice": lambda: ledger.issue_notice(actor_id=pick.choice(["li", "zhou"]),
+                                              task_id=task, notice_no="ZG-1"),
+        "report": lambda: ledger.report_rectification(actor_id=member, task_id=task,
+                                                      description="已整改"),
+        "escalate": lambda: ledger.escalate(actor_id="admin", task_id=task, reason="超期未整改"),
+        "evidence": lambda: ledger.attach_evidence(actor_id=member, task_id=task,
+                                                   evidence=[{"file": "after.jpg"}]),
+        "close": lambda: ledger.close_task(actor_id="li", task_id=task, closure="verified",
+                                           reason="整改到位"),
+        "extend": lambda: ledger.extend_deadline(actor_id="admin", task_id=task,
+                                                 deadline=later, reason="天气原因"),
+        "reopen": lambda: ledger.reopen(actor_id="zhou", task_id=task, reason="反弹",
+                                        deadline=later),
     }
     if kind in calls:
         return calls[kind], lambda _: [(task, f"Task.{one[kind]}")]
     if kind == "reinspect":
         passed = pick.random() < 0.6
-        return (lambda: ledger.reinspect("zhou", task, passed=passed, note="仍有残留"),
+        return (lambda: ledger.reinspect(actor_id="zhou", task_id=task, passed=passed,
+                                         note="仍有残留"),
                 lambda _: [(task, "Task.ReinspectionPassed" if passed
                             else "Task.ReinspectionFailed")])
     if kind == "inspect":
         findings = [Finding("环境卫生", "幸福路12号", "电线杆牛皮癣", FAR)] * pick.randint(1, 2)
-        return (lambda: ledger.inspect("li", unit="JS01", findings=findings),
+        return (lambda: ledger.inspect(actor_id="li", unit="JS01", findings=findings),
                 lambda r: [(r["inspection"], "Inspection.Recorded")]
                 + [(t, "Task.Assigned") for t in r["tasks"]])
     if kind == "assign":
-        return (lambda: ledger.assign("admin", unit="JS02", category="交通秩序",
+        return (lambda: ledger.assign(actor_id="admin", unit="JS02", category="交通秩序",
                                       source="complaint", location="和平街3号",
                                       description="占道经营", deadline=FAR),
                 lambda r: [(r["task"], "Task.Assigned")])
     code = f"JS0{pick.randint(3, 6)}"  # several workers register the same new 社区
-    return (lambda: ledger.register_unit("admin", code=code, name="新社区", kind="社区",
+    return (lambda: ledger.register_unit(actor_id="admin", code=code, name="新社区", kind="社区",
                                          parent="JS"),
             lambda _: [(Unit.key(code), "Unit.Registered")])
 
@@ -144,7 +152,7 @@ def test_concurrent_writers_lose_nothing_and_duplicate_nothing(store_url: str) -
     ledger = store.ledger
     seed_campaign(ledger)
     for i in range(SHARED):
-        ledger.assign("admin", unit=("JS01", "JS02")[i % 2], category="环境卫生",
+        ledger.assign(actor_id="admin", unit=("JS01", "JS02")[i % 2], category="环境卫生",
                       source="complaint", location=f"和平街{i}号", description="乱堆乱放",
                       deadline=FAR)
     seeded = ledger.max_position()
@@ -204,7 +212,8 @@ def test_people_acting_on_one_task_at_once_one_wins_the_others_are_told(store_ur
     people = 3
     store = Store(store_url)
     seed_campaign(store.ledger)
-    task = store.ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    task = store.ledger.assign(actor_id="admin", unit="JS01", category="环境卫生",
+                               source="complaint",
                                location="和平街3号", description="乱堆乱放",
                                deadline=FAR)["task"]
     before = store.ledger.max_position()

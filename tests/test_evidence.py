@@ -46,7 +46,7 @@ def cli(store_url: str) -> Iterator[Cli]:
     """A task of JS01 with a notice: rectifying, ready for zhao's report."""
     store = Store(store_url)
     seed_campaign(store.ledger)
-    task = store.ledger.assign("li", unit="JS01", category="环境卫生", source="inspection",
+    task = store.ledger.assign(actor_id="li", unit="JS01", category="环境卫生", source="inspection",
                                location="幸福路12号", description="电线杆牛皮癣",
                                deadline=store.ledger.today(store.ledger.campaign()),
                                notice_no="ZG-1")["task"]

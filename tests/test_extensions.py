@@ -30,12 +30,13 @@ def at(text: str) -> datetime:
 
 
 def assigned(ledger: Ledger, deadline: str = "05-10") -> str:
-    task = ledger.assign("li", unit="JS01", category="环境卫生", source="inspection",
+    task = ledger.assign(actor_id="li", unit="JS01", category="环境卫生", source="inspection",
                          location="幸福路12号", description="电线杆牛皮癣",
                          deadline=date.fromisoformat(f"2024-{deadline}"),
                          occurred_at=at("05-03 10:00"))["task"]
-    ledger.acknowledge("zhao", task, occurred_at=at("05-03 11:00"))
-    ledger.issue_notice("li", task, "ZG-1", "清除", occurred_at=at("05-03 12:00"))
+    ledger.acknowledge(actor_id="zhao", task_id=task, occurred_at=at("05-03 11:00"))
+    ledger.issue_notice(actor_id="li", task_id=task, notice_no="ZG-1", requirements="清除",
+                        occurred_at=at("05-03 12:00"))
     return task
 
 
@@ -48,36 +49,42 @@ def figures(store: Store, month: str) -> dict[str, object]:
 def test_request_then_approval_moves_the_deadline_and_the_figures_follow(
         seeded: Ledger, store: Store) -> None:
     task = assigned(seeded)
-    seeded.request_extension("zhao", task, date(2024, 5, 20), "材料未到货",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=date(2024, 5, 20),
+                             reason="材料未到货",
                              occurred_at=at("05-08 09:00"))
     # The request does not stop the clock: rectified on 05-15, after the deadline in
     # force (05-10), the cycle is late in May while the request awaits a decision.
-    seeded.report_rectification("zhao", task, "已清除", occurred_at=at("05-14 09:00"))
-    seeded.reinspect("li", task, True, occurred_at=at("05-15 09:00"))
+    seeded.report_rectification(actor_id="zhao", task_id=task, description="已清除",
+                                occurred_at=at("05-14 09:00"))
+    seeded.reinspect(actor_id="li", task_id=task, passed=True, occurred_at=at("05-15 09:00"))
     may = figures(store, "2024-05")
     assert (may["due"], may["late"], may["on_time"]) == (1, 1, 0)
     # Verified, the request has lapsed: nothing pending, nothing to decide.
     assert seeded.task(task).pending_request is None
     with pytest.raises(Refused, match="no extension request pending"):
-        seeded.decide_extension("li", task, True, "同意", occurred_at=at("05-16 09:00"))
+        seeded.decide_extension(actor_id="li", task_id=task, approve=True, reason="同意",
+                                occurred_at=at("05-16 09:00"))
     assert ReadSide(store).extension_requests() == {}
 
 
 def test_an_approved_request_is_the_deadline_in_force(seeded: Ledger, store: Store) -> None:
     task = assigned(seeded)
-    seeded.request_extension("zhao", task, date(2024, 5, 20), "材料未到货",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=date(2024, 5, 20),
+                             reason="材料未到货",
                              occurred_at=at("05-08 09:00"))
     read = ReadSide(store)
     [row] = read.board(extension_requested=True)
     assert (row["task"], row["deadline"], row["extension_requested"]) == (
         task, "2024-05-10", "2024-05-20")
-    seeded.decide_extension("li", task, True, "同意", occurred_at=at("05-09 09:00"))
+    seeded.decide_extension(actor_id="li", task_id=task, approve=True, reason="同意",
+                            occurred_at=at("05-09 09:00"))
     assert seeded.task(task).deadline == date(2024, 5, 20)
     assert read.board(extension_requested=True) == []
     [row] = read.board()
     assert (row["deadline"], row["extension_requested"]) == ("2024-05-20", None)
-    seeded.report_rectification("zhao", task, "已清除", occurred_at=at("05-14 09:00"))
-    seeded.reinspect("li", task, True, occurred_at=at("05-15 09:00"))
+    seeded.report_rectification(actor_id="zhao", task_id=task, description="已清除",
+                                occurred_at=at("05-14 09:00"))
+    seeded.reinspect(actor_id="li", task_id=task, passed=True, occurred_at=at("05-15 09:00"))
     may = figures(store, "2024-05")
     assert (may["due"], may["late"], may["on_time"]) == (1, 0, 1)
     events = [(e["event"], e["actor"]) for e in seeded.describe(task)["events"]]
@@ -89,9 +96,10 @@ def test_an_approved_request_is_the_deadline_in_force(seeded: Ledger, store: Sto
 
 def test_a_refused_request_leaves_the_deadline(seeded: Ledger, store: Store) -> None:
     task = assigned(seeded)
-    seeded.request_extension("zhao", task, date(2024, 5, 20), "材料未到货",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=date(2024, 5, 20),
+                             reason="材料未到货",
                              occurred_at=at("05-08 09:00"))
-    seeded.decide_extension("admin", task, False, "工程量不大，按期完成",
+    seeded.decide_extension(actor_id="admin", task_id=task, approve=False, reason="工程量不大，按期完成",
                             occurred_at=at("05-09 09:00"))
     assert seeded.task(task).deadline == date(2024, 5, 10)
     assert ReadSide(store).extension_requests() == {}
@@ -101,7 +109,8 @@ def test_a_refused_request_leaves_the_deadline(seeded: Ledger, store: Store) -> 
         "ExtensionRefused", "admin", "admin", "工程量不大，按期完成")
     assert refused["summary"] == "extension request (event 4) refused"
     # Refused, the unit may ask again.
-    seeded.request_extension("zhao", task, date(2024, 5, 15), "再申请",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=date(2024, 5, 15),
+                             reason="再申请",
                              occurred_at=at("05-09 10:00"))
     assert seeded.task(task).pending_request["deadline"] == date(2024, 5, 15)
 
@@ -109,11 +118,13 @@ def test_a_refused_request_leaves_the_deadline(seeded: Ledger, store: Store) -> 
 def test_working_days_count_after_the_current_deadline(seeded: Ledger) -> None:
     task = assigned(seeded, deadline="09-27")
     # 2024-09-27 is a Friday; 3 working days more: Sun 09-29 (调休), Mon 09-30, Tue 10-08.
-    seeded.request_extension("zhao", task, WorkingDays(3, "3个工作日"), "国庆",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=WorkingDays(3, "3个工作日"),
+                             reason="国庆",
                              occurred_at=at("05-08 09:00"))
     request = seeded.task(task).pending_request
     assert (request["deadline"], request["rule"]) == (date(2024, 10, 8), "3个工作日")
-    seeded.decide_extension("li", task, True, "", occurred_at=at("05-09 09:00"))
+    seeded.decide_extension(actor_id="li", task_id=task, approve=True, reason="",
+                            occurred_at=at("05-09 09:00"))
     extended = seeded.describe(task)["events"][-1]
     assert (extended["deadline"], extended["deadline_rule"]) == ("2024-10-08", "3个工作日")
 
@@ -121,11 +132,14 @@ def test_working_days_count_after_the_current_deadline(seeded: Ledger) -> None:
 def test_an_approval_after_the_deadline_moved_keeps_no_stale_rule(seeded: Ledger) -> None:
     task = assigned(seeded)
     # Ten working days after Fri 05-10 (Sat 05-11 is a make-up working day): 05-23.
-    seeded.request_extension("zhao", task, WorkingDays(10, "10wd"), "材料",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=WorkingDays(10, "10wd"),
+                             reason="材料",
                              occurred_at=at("05-08 09:00"))
-    seeded.extend_deadline("admin", task, date(2024, 5, 13), "先延三天",
+    seeded.extend_deadline(actor_id="admin", task_id=task, deadline=date(2024, 5, 13),
+                           reason="先延三天",
                            occurred_at=at("05-08 10:00"))
-    seeded.decide_extension("li", task, True, "", occurred_at=at("05-09 09:00"))
+    seeded.decide_extension(actor_id="li", task_id=task, approve=True, reason="",
+                            occurred_at=at("05-09 09:00"))
     extended = seeded.describe(task)["events"][-1]
     assert (extended["previous_deadline"], extended["deadline"],
             extended["deadline_rule"]) == ("2024-05-13", "2024-05-23", None)
@@ -143,14 +157,17 @@ def test_who_may_ask_and_who_may_decide(seeded: Ledger, who: str, what: str,
                                         message: str) -> None:
     task = assigned(seeded)
     if what != "request":
-        seeded.request_extension("zhao", task, date(2024, 5, 20), "材料",
+        seeded.request_extension(actor_id="zhao", task_id=task, deadline=date(2024, 5, 20),
+                                 reason="材料",
                                  occurred_at=at("05-08 09:00"))
     with pytest.raises(Refused) as refused:
         if what == "request":
-            seeded.request_extension(who, task, date(2024, 5, 20), "材料",
+            seeded.request_extension(actor_id=who, task_id=task, deadline=date(2024, 5, 20),
+                                     reason="材料",
                                      occurred_at=at("05-08 09:00"))
         else:
-            seeded.decide_extension(who, task, what == "approve", "理由",
+            seeded.decide_extension(actor_id=who, task_id=task, approve=what == "approve",
+                                    reason="理由",
                                     occurred_at=at("05-09 09:00"))
     assert str(refused.value) == message
 
@@ -213,16 +230,19 @@ def test_the_commands_refuse_bad_input_with_one_line(cli: Cli) -> None:
 def test_a_corrected_moment_of_the_request_moves_its_pending_row(seeded: Ledger,
                                                                  store: Store) -> None:
     task = assigned(seeded)
-    seeded.request_extension("zhao", task, date(2024, 5, 20), "材料未到货",
+    seeded.request_extension(actor_id="zhao", task_id=task, deadline=date(2024, 5, 20),
+                             reason="材料未到货",
                              occurred_at=at("05-08 09:00"))
     read = ReadSide(store)
     assert read.extension_requests()[task]["requested_at"].startswith("2024-05-08T01:00")
     # Another event's moment corrected: the request's row stays as it was.
-    seeded.correct("li", task, 3, {"occurred_at": at("05-03 11:30").isoformat()}, "时间录错",
+    seeded.correct(actor_id="li", task_id=task, event=3,
+                   changes={"occurred_at": at("05-03 11:30").isoformat()}, reason="时间录错",
                    occurred_at=at("05-08 09:30"))
     assert read.extension_requests()[task]["requested_at"].startswith("2024-05-08T01:00")
     # The request's own moment corrected (by whom asked): the row follows, as a rebuild does.
-    seeded.correct("zhao", task, 4, {"occurred_at": at("05-08 08:00").isoformat()}, "时间录错",
+    seeded.correct(actor_id="zhao", task_id=task, event=4,
+                   changes={"occurred_at": at("05-08 08:00").isoformat()}, reason="时间录错",
                    occurred_at=at("05-08 10:00"))
     [row] = read.extension_requests().values()
     assert (row["request"], row["requested_at"][:16]) == (4, "2024-05-08T00:00")

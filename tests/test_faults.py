@@ -154,7 +154,7 @@ def test_a_write_committed_whose_answer_is_lost_is_reported_written_once(
 
     monkeypatch.setattr(recorder, "_append", committed_then_lost)
     seeded = pg_store.ledger.max_position()
-    assigned = pg_store.ledger.assign("admin", unit="JS01", category="环境卫生",
+    assigned = pg_store.ledger.assign(actor_id="admin", unit="JS01", category="环境卫生",
                                       source="complaint", location="幸福路1号",
                                       description="乱堆乱放", deadline=date(2099, 1, 1))
     assert assigned["task"] == "T-000001"
@@ -220,7 +220,7 @@ def test_a_forgotten_session_holding_the_write_lock_is_ended_by_the_server(
             conn.execute(statement)
         # Forgotten here; another writer, patient, waits only until the server ends it.
         writer = Store(pg_store.url.describe(), settings=Settings(lock_timeout=30))
-        escalated = writer.ledger.assign("admin", unit="JS01", category="环境卫生",
+        escalated = writer.ledger.assign(actor_id="admin", unit="JS01", category="环境卫生",
                                          source="complaint", location="幸福路1号",
                                          description="乱堆乱放", deadline=date(2099, 1, 1))
         assert escalated["task"] == "T-000001"

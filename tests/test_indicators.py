@@ -39,7 +39,8 @@ AT = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
 
 def with_system(ledger: Ledger) -> Indicators:
     indicators = Indicators(ledger)
-    indicators.import_system("admin", SYSTEM, name="2024版", source="test", occurred_at=AT)
+    indicators.import_system(actor_id="admin", rows=SYSTEM, name="2024版", source="test",
+                             occurred_at=AT)
     return indicators
 
 
@@ -59,7 +60,7 @@ def test_import_refuses_a_cycle_naming_it(seeded: Ledger) -> None:
                      {"code": "3.2", "parent": "3.1", "title": "丙"}]
     before = seeded.max_position()
     with pytest.raises(Refused, match="indicator parents form a cycle: 3 → 3.2 → 3.1 → 3$"):
-        Indicators(seeded).import_system("admin", rows)
+        Indicators(seeded).import_system(actor_id="admin", rows=rows)
     assert seeded.max_position() == before
 
 
@@ -73,7 +74,7 @@ def test_import_refuses_duplicate_codes_naming_them(seeded: Ledger) -> None:
                      {"code": "2", "title": "又一个"}]
     before = seeded.max_position()
     with pytest.raises(Refused, match="indicator code listed more than once: 1.2, 2$"):
-        Indicators(seeded).import_system("admin", rows)
+        Indicators(seeded).import_system(actor_id="admin", rows=rows)
     assert seeded.max_position() == before
 
 
@@ -81,7 +82,7 @@ def test_import_refuses_unknown_parents_naming_them(seeded: Ledger) -> None:
     rows = SYSTEM + [{"code": "4.1", "parent": "4", "title": "孤儿"}]
     before = seeded.max_position()
     with pytest.raises(Refused, match=r"unknown parent indicator: 4 \(parent of 4.1\)$"):
-        Indicators(seeded).import_system("admin", rows)
+        Indicators(seeded).import_system(actor_id="admin", rows=rows)
     assert seeded.max_position() == before
 
 
@@ -99,7 +100,7 @@ def test_bad_rows_are_refused_by_field(row: dict[str, str], message: str) -> Non
 
 def test_only_the_office_adopts_an_indicator_system(seeded: Ledger) -> None:
     with pytest.raises(Refused, match=r"li \(inspector\) may not adopt an indicator system"):
-        Indicators(seeded).import_system("li", SYSTEM)
+        Indicators(seeded).import_system(actor_id="li", rows=SYSTEM)
 
 
 # --- files and versions ---------------------------------------------------------------------
@@ -149,10 +150,11 @@ def test_each_import_is_a_new_version_and_old_ones_stay_readable(seeded: Ledger,
     changed = [dict(r) for r in SYSTEM] + [{"code": "2.2", "parent": "2",
                                             "title": "志愿服务站点", "points": "5"}]
     changed[1]["points"] = "12"
-    adopted = indicators.import_system("admin", changed, name="2025版", note="新测评体系")
+    adopted = indicators.import_system(actor_id="admin", rows=changed, name="2025版",
+                                       note="新测评体系")
     assert adopted["version"] == 2 and adopted["count"] == 6
     with pytest.raises(Refused, match="the same as version 2; nothing to adopt"):
-        indicators.import_system("admin", changed)
+        indicators.import_system(actor_id="admin", rows=changed)
     queries = IndicatorQueries(ReadSide(store))
     first = queries.indicators(1)[1]
     assert [(i["code"], i["points"]) for i in first] == [
@@ -170,32 +172,34 @@ def test_each_import_is_a_new_version_and_old_ones_stay_readable(seeded: Ledger,
 def test_a_target_task_is_done_when_verified_progress_reaches_its_target(
         seeded: Ledger, clock: Clock) -> None:
     indicators = with_system(seeded)
-    task = indicators.assign_target("admin", code="1.1", unit="JS01", target="20",
+    task = indicators.assign_target(actor_id="admin", code="1.1", unit="JS01", target="20",
                                     measure="块", due=date(2024, 6, 30))
     target_id = task["target_task"]
     assert target_id == "ZB-000001" and task["state"] == "open" and task["target"] == 20.0
-    indicators.report_progress("zhao", target_id, "12", [{"file": "boards.jpg"}])
-    assert indicators.verify_progress("li", target_id)["verified"] == 12.0
-    indicators.report_progress("zhao", target_id, "20")
-    rejected = indicators.reject_progress("li", target_id, "照片与现场不符")
+    indicators.report_progress(actor_id="zhao", target_id=target_id, value="12",
+                               evidence=[{"file": "boards.jpg"}])
+    assert indicators.verify_progress(actor_id="li", target_id=target_id)["verified"] == 12.0
+    indicators.report_progress(actor_id="zhao", target_id=target_id, value="20")
+    rejected = indicators.reject_progress(actor_id="li", target_id=target_id, reason="照片与现场不符")
     assert rejected["verified"] == 12.0 and rejected["state"] == "open"
-    indicators.report_progress("zhao", target_id, "21")
-    done = indicators.verify_progress("li", target_id, "现场核实")
+    indicators.report_progress(actor_id="zhao", target_id=target_id, value="21")
+    done = indicators.verify_progress(actor_id="li", target_id=target_id, note="现场核实")
     assert done["state"] == "completed" and done["verified"] == 21.0
     kinds = [type(e).__name__ for e in seeded.events.get(target_id)]
     assert kinds == ["Assigned", "ProgressReported", "ProgressVerified", "ProgressReported",
                      "ProgressRejected", "ProgressReported", "ProgressVerified", "Completed"]
     with pytest.raises(Refused, match="target task ZB-000001 is already completed"):
-        indicators.report_progress("zhao", target_id, "22")
+        indicators.report_progress(actor_id="zhao", target_id=target_id, value="22")
 
 
 def test_overdue_is_derived_from_the_due_date(seeded: Ledger, clock: Clock) -> None:
     indicators = with_system(seeded)
-    task = indicators.assign_target("admin", code="2.1", unit="JS02", target="15",
+    task = indicators.assign_target(actor_id="admin", code="2.1", unit="JS02", target="15",
                                     measure="%", due=date(2024, 6, 1))
     assert task["overdue"] is False
     clock.advance(days=1)
-    assert indicators.report_progress("qian", task["target_task"], "9.5")["overdue"] is True
+    assert indicators.report_progress(actor_id="qian", target_id=task["target_task"],
+                                      value="9.5")["overdue"] is True
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -215,7 +219,7 @@ def test_bad_assignments_are_refused_and_nothing_is_written(
             "due": date(2024, 6, 30), field: value}
     before = seeded.max_position()
     with pytest.raises((Refused, NotFound), match=message):
-        indicators.assign_target("admin", **args)  # type: ignore[arg-type]
+        indicators.assign_target(actor_id="admin", **args)  # type: ignore[arg-type]
     assert seeded.max_position() == before
 
 
@@ -230,30 +234,30 @@ def test_bad_assignments_are_refused_and_nothing_is_written(
 def test_bad_progress_reports_are_refused_and_nothing_is_written(
         seeded: Ledger, actor: str, value: str, message: str) -> None:
     indicators = with_system(seeded)
-    task = indicators.assign_target("admin", code="2.1", unit="JS01", target="15",
+    task = indicators.assign_target(actor_id="admin", code="2.1", unit="JS01", target="15",
                                     measure="%", due=date(2024, 6, 30))
     before = seeded.max_position()
     with pytest.raises(Refused, match=message):
-        indicators.report_progress(actor, task["target_task"], value)
+        indicators.report_progress(actor_id=actor, target_id=task["target_task"], value=value)
     assert seeded.max_position() == before
 
 
 def test_one_report_at_a_time_and_only_inspectors_judge_it(seeded: Ledger) -> None:
     indicators = with_system(seeded)
-    target_id = indicators.assign_target("admin", code="1.1", unit="JS01", target="3",
+    target_id = indicators.assign_target(actor_id="admin", code="1.1", unit="JS01", target="3",
                                          measure="期", due=date(2024, 6, 30))["target_task"]
     with pytest.raises(Refused, match="ZB-000001 has no progress report to be verified"):
-        indicators.verify_progress("li", target_id)
-    indicators.report_progress("zhao", target_id, "1")
+        indicators.verify_progress(actor_id="li", target_id=target_id)
+    indicators.report_progress(actor_id="zhao", target_id=target_id, value="1")
     before = seeded.max_position()
     with pytest.raises(Refused, match="report 1 of target task ZB-000001 still awaits"):
-        indicators.report_progress("zhao", target_id, "2")
+        indicators.report_progress(actor_id="zhao", target_id=target_id, value="2")
     with pytest.raises(Refused, match=r"admin \(admin\) may not verify or reject"):
-        indicators.verify_progress("admin", target_id)
+        indicators.verify_progress(actor_id="admin", target_id=target_id)
     with pytest.raises(Refused, match="reason must not be empty"):
-        indicators.reject_progress("li", target_id, " ")
+        indicators.reject_progress(actor_id="li", target_id=target_id, reason=" ")
     with pytest.raises(NotFound, match="unknown target task: ZB-000009"):
-        indicators.verify_progress("li", "ZB-000009")
+        indicators.verify_progress(actor_id="li", target_id="ZB-000009")
     assert seeded.max_position() == before
 
 
@@ -326,14 +330,15 @@ def test_completion_percent_caps_each_target_at_its_goal() -> None:
 def test_status_rolls_up_by_indicator_and_by_unit(seeded: Ledger, store: Store,
                                                   clock: Clock) -> None:
     indicators = with_system(seeded)
-    first = indicators.assign_target("admin", code="1.1", unit="JS01", target="20",
+    first = indicators.assign_target(actor_id="admin", code="1.1", unit="JS01", target="20",
                                      measure="块", due=date(2024, 6, 30))["target_task"]
-    indicators.assign_target("admin", code="1.2", unit="JS02", target="4", measure="期",
+    indicators.assign_target(actor_id="admin", code="1.2", unit="JS02", target="4", measure="期",
                              due=date(2024, 6, 2))
-    indicators.assign_target("admin", code="2.1", unit="JS01", target="15", measure="%",
+    indicators.assign_target(actor_id="admin", code="2.1", unit="JS01", target="15",
+                             measure="%",
                              due=date(2024, 6, 30))
-    indicators.report_progress("zhao", first, "5")
-    indicators.verify_progress("li", first)
+    indicators.report_progress(actor_id="zhao", target_id=first, value="5")
+    indicators.verify_progress(actor_id="li", target_id=first)
     clock.advance(days=3)
     queries = IndicatorQueries(ReadSide(store))
     rows = {r["code"]: (r["targets"], r["met"], r["overdue"], r["percent"], r["amount"])
@@ -375,18 +380,21 @@ def test_the_indicators_projection_rebuilt_equals_the_one_kept_current(
             targets = [f"ZB-{n:06d}" for n in range(1, 9)]
             try:
                 if op == "assign":
-                    indicators.assign_target("admin", code=codes[pick], unit=["JS01", "JS02"][
+                    indicators.assign_target(actor_id="admin", code=codes[pick],
+                                             unit=["JS01", "JS02"][
                         pick % 2], target=str(amount + 1), measure="人",
                         due=date(2024, 6, 1 + amount))
                 elif op == "report":
-                    indicators.report_progress(["zhao", "qian"][pick % 2], targets[pick],
-                                               str(amount))
+                    indicators.report_progress(actor_id=["zhao", "qian"][pick % 2],
+                                               target_id=targets[pick],
+                                               value=str(amount))
                 elif op == "verify":
-                    indicators.verify_progress("li", targets[pick])
+                    indicators.verify_progress(actor_id="li", target_id=targets[pick])
                 elif op == "reject":
-                    indicators.reject_progress("li", targets[pick], "不实")
+                    indicators.reject_progress(actor_id="li", target_id=targets[pick],
+                                               reason="不实")
                 elif op == "survey":
-                    indicators.record_survey("admin", unit="JS01", month="2024-05",
+                    indicators.record_survey(actor_id="admin", unit="JS01", month="2024-05",
                                              awareness=amount * 4, participation=50,
                                              satisfaction=amount, sample=pick + 1,
                                              source="文明办", method="入户问卷")

@@ -7,35 +7,39 @@ from datetime import date
 import pytest
 
 from domain.base import NotFound, Refused
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.store import Store
+from ledger.tasks import Finding
 
 
 def test_task_lifecycle_is_stored_and_reloaded(seeded: Ledger) -> None:
-    visit = seeded.inspect("li", unit="JS01", findings=[
+    visit = seeded.inspect(actor_id="li", unit="JS01", findings=[
         Finding("环境卫生", "幸福路12号", "电线杆牛皮癣", date(2024, 6, 8))])
     task_id = visit["tasks"][0]
-    seeded.acknowledge("zhao", task_id)
-    seeded.issue_notice("li", task_id, "ZG-001", "清除小广告")
-    seeded.report_rectification("zhao", task_id, "已清除", [{"file": "after.jpg"}])
-    seeded.reinspect("li", task_id, passed=True)
-    closed = seeded.close_task("li", task_id, "verified", "整改到位")
+    seeded.acknowledge(actor_id="zhao", task_id=task_id)
+    seeded.issue_notice(actor_id="li", task_id=task_id, notice_no="ZG-001",
+                        requirements="清除小广告")
+    seeded.report_rectification(actor_id="zhao", task_id=task_id, description="已清除",
+                                evidence=[{"file": "after.jpg"}])
+    seeded.reinspect(actor_id="li", task_id=task_id, passed=True)
+    closed = seeded.close_task(actor_id="li", task_id=task_id, closure="verified",
+                               reason="整改到位")
     assert closed["state"] == "closed" and closed["closure"] == "verified"
     assert seeded.task(task_id).version == 6
 
 
 def test_unit_cannot_close_its_own_task(seeded: Ledger) -> None:
-    task = seeded.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    task = seeded.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5))
     before = seeded.max_position()
     with pytest.raises(Refused, match="zhao .unit. may not close"):
-        seeded.close_task("zhao", task["task"], "void", "不是我们的")
+        seeded.close_task(actor_id="zhao", task_id=task["task"], closure="void", reason="不是我们的")
     assert seeded.max_position() == before
 
 
 def test_unknown_task_is_refused_by_name(seeded: Ledger) -> None:
     with pytest.raises(NotFound, match="unknown task: T-999999"):
-        seeded.acknowledge("zhao", "T-999999")
+        seeded.acknowledge(actor_id="zhao", task_id="T-999999")
 
 
 def test_records_carry_a_chained_hash_and_the_entering_account(seeded: Ledger) -> None:
@@ -48,30 +52,32 @@ def test_records_carry_a_chained_hash_and_the_entering_account(seeded: Ledger) -
 
 def test_a_command_sees_what_another_process_wrote_since_it_last_looked(
         seeded: Ledger, store_url: str, clock) -> None:  # type: ignore[no-untyped-def]
-    task = seeded.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    task = seeded.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5))
-    seeded.acknowledge("zhao", task["task"])  # both now cached here
-    seeded.issue_notice("li", task["task"], "ZG-001")
+    seeded.acknowledge(actor_id="zhao", task_id=task["task"])  # both now cached here
+    seeded.issue_notice(actor_id="li", task_id=task["task"], notice_no="ZG-001")
     other = Store(store_url, clock=clock)
     try:
-        other.ledger.report_rectification("zhao", task["task"], "已清理")
-        other.ledger.retire_person("admin", "li", "调离督查组")
+        other.ledger.report_rectification(actor_id="zhao", task_id=task["task"],
+                                          description="已清理")
+        other.ledger.retire_person(actor_id="admin", person_id="li", reason="调离督查组")
     finally:
         other.close()
     with pytest.raises(Refused, match="retired"):
-        seeded.reinspect("li", task["task"], passed=True)
-    passed = seeded.reinspect("zhou", task["task"], passed=True)
+        seeded.reinspect(actor_id="li", task_id=task["task"], passed=True)
+    passed = seeded.reinspect(actor_id="zhou", task_id=task["task"], passed=True)
     assert passed["version"] == 5 and passed["state"] == "verified"
 
 
 def test_an_unknown_actor_or_task_is_named_and_nothing_is_written(seeded: Ledger) -> None:
     before = seeded.max_position()
     with pytest.raises(NotFound, match="unknown person: nobody"):
-        seeded.escalate("nobody", "T-000001", "督办")
+        seeded.escalate(actor_id="nobody", task_id="T-000001", reason="督办")
     with pytest.raises(NotFound, match="unknown task: T-000001"):
-        seeded.escalate("", "T-000001", "督办")  # no one named: the account's own person
+        seeded.escalate(actor_id="", task_id="T-000001",
+                        reason="督办")  # no one named: the account's own person
     with pytest.raises(Refused, match="task must not be empty"):
-        seeded.escalate("admin", "  ", "督办")
+        seeded.escalate(actor_id="admin", task_id="  ", reason="督办")
     assert seeded.max_position() == before
 
 

@@ -33,8 +33,9 @@ from hypothesis.stateful import (
 
 from domain.base import DomainError
 from domain.inspection import Inspection
-from ledger.app import Ledger, describe_task
+from ledger.app import Ledger
 from ledger.corrections import Corrections
+from ledger.presenters import describe_task
 from ledger.store import Store
 from projections.evaluation import Evaluator
 from projections.read import ReadSide
@@ -223,7 +224,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector") and self.in_time(when)
               and deadline >= day(when))
         result = self.attempt(
-            ok, self.ledger.assign, who, unit=unit, category="环境卫生", source="complaint",
+            ok, self.ledger.assign, actor_id=who, unit=unit, category="环境卫生",
+            source="complaint",
             location="幸福路12号", description="乱堆乱放", deadline=deadline,
             notice_no="ZG-1" if notice else None, occurred_at=when)
         if result is None:
@@ -244,8 +246,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             data: st.DataObject) -> None:
         self.clock.advance(hours=hours)
         if command == "unknown_task":
-            self.attempt(False, self.ledger.acknowledge, fitting(who, "JS01", True),
-                         "T-999999")
+            self.attempt(False, self.ledger.acknowledge, actor_id=fitting(who, "JS01", True),
+                         task_id="T-999999")
             return
         task, when = self.model[task_id], self.when(moment)
         if command == ADVANCE:
@@ -258,7 +260,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                     data: st.DataObject) -> None:
         ok = (role(who) == "unit" and acts_for(who, task) and self.in_time(when, task)
               and not task.acknowledged and task.state in ("assigned", "rectifying"))
-        if self.attempt(ok, self.ledger.acknowledge, who, task_id, occurred_at=when):
+        if self.attempt(ok, self.ledger.acknowledge, actor_id=who, task_id=task_id,
+                        occurred_at=when):
             task.acknowledged = True
             if task.state == "assigned":
                 task.state = "acknowledged"
@@ -271,8 +274,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
               and task.state in ("assigned", "acknowledged")
               and (deadline is None or deadline >= day(when)))
-        if self.attempt(ok, self.ledger.issue_notice, who, task_id, "ZG-2", "清除",
-                        deadline, occurred_at=when):
+        if self.attempt(ok, self.ledger.issue_notice, actor_id=who, task_id=task_id,
+                        notice_no="ZG-2", requirements="清除",
+                        deadline=deadline, occurred_at=when):
             task.state = "rectifying"
             task.record("NoticeIssued", when, who)
             if deadline is not None:
@@ -282,8 +286,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                data: st.DataObject) -> None:
         ok = (role(who) == "unit" and acts_for(who, task) and self.in_time(when, task)
               and task.state == "rectifying")
-        if self.attempt(ok, self.ledger.report_rectification, who, task_id, "已整改",
-                        [{"file": "after.jpg"}], occurred_at=when):
+        if self.attempt(ok, self.ledger.report_rectification, actor_id=who, task_id=task_id,
+                        description="已整改",
+                        evidence=[{"file": "after.jpg"}], occurred_at=when):
             task.state, task.evidence = "reported", task.evidence + 1
             task.record("RectificationReported", when, who)
 
@@ -292,7 +297,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         passed = data.draw(st.booleans(), label="passed")
         ok = (role(who) == "inspector" and self.in_time(when, task)
               and task.state == "reported")
-        if self.attempt(ok, self.ledger.reinspect, who, task_id, passed, "仍有残留",
+        if self.attempt(ok, self.ledger.reinspect, actor_id=who, task_id=task_id,
+                        passed=passed, note="仍有残留",
                         occurred_at=when):
             if passed:
                 task.state = "verified"
@@ -307,7 +313,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
               and task.state in ("assigned", "acknowledged", "rectifying", "reported")
               and deadline > task.deadline)
-        if self.attempt(ok, self.ledger.extend_deadline, who, task_id, deadline, "工程量大",
+        if self.attempt(ok, self.ledger.extend_deadline, actor_id=who, task_id=task_id,
+                        deadline=deadline, reason="工程量大",
                         occurred_at=when):
             task.record("DeadlineExtended", when, who)
             task.deadline, task.deadline_set_by = deadline, len(task.log)
@@ -319,7 +326,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) == "unit" and acts_for(who, task) and self.in_time(when, task)
               and task.state not in ("verified", "closed") and task.pending is None
               and deadline > task.deadline)
-        if self.attempt(ok, self.ledger.request_extension, who, task_id, deadline, "材料未到",
+        if self.attempt(ok, self.ledger.request_extension, actor_id=who, task_id=task_id,
+                        deadline=deadline, reason="材料未到",
                         occurred_at=when):
             task.record("ExtensionRequested", when, who)
             task.asked = (deadline, task.cycle)
@@ -330,7 +338,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         asked = task.pending
         ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
               and asked is not None and (not approve or asked > task.deadline))
-        if self.attempt(ok, self.ledger.decide_extension, who, task_id, approve, "工期",
+        if self.attempt(ok, self.ledger.decide_extension, actor_id=who, task_id=task_id,
+                        approve=approve, reason="工期",
                         occurred_at=when):
             task.asked = None
             if approve:
@@ -345,7 +354,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                  data: st.DataObject) -> None:
         ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
               and task.state in OPEN)
-        if self.attempt(ok, self.ledger.escalate, who, task_id, "超期督办", occurred_at=when):
+        if self.attempt(ok, self.ledger.escalate, actor_id=who, task_id=task_id, reason="超期督办",
+                        occurred_at=when):
             task.escalations += 1
             task.record("Escalated", when, who)
 
@@ -353,8 +363,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                         data: st.DataObject) -> None:
         ok = (role(who) in ("admin", "inspector", "unit") and acts_for(who, task)
               and self.in_time(when, task) and task.state in OPEN)
-        if self.attempt(ok, self.ledger.attach_evidence, who, task_id,
-                        [{"file": "photo.jpg", "description": "现场照片"}], occurred_at=when):
+        if self.attempt(ok, self.ledger.attach_evidence, actor_id=who, task_id=task_id,
+                        evidence=[{"file": "photo.jpg", "description": "现场照片"}],
+                        occurred_at=when):
             task.evidence += 1
             task.record("EvidenceAttached", when, who)
 
@@ -367,7 +378,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         else:
             allowed = role(who) in ("admin", "inspector") and task.state in OPEN
         ok = allowed and self.in_time(when, task)
-        if self.attempt(ok, self.ledger.close_task, who, task_id, closure, "销号",
+        if self.attempt(ok, self.ledger.close_task, actor_id=who, task_id=task_id,
+                        closure=closure, reason="销号",
                         occurred_at=when):
             task.state, task.closure = "closed", closure
             task.record("Closed", when, who)
@@ -378,7 +390,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
               and task.state == "closed" and task.closure == "verified"
               and deadline >= day(when))
-        if self.attempt(ok, self.ledger.reopen, who, task_id, "问题反弹", deadline,
+        if self.attempt(ok, self.ledger.reopen, actor_id=who, task_id=task_id, reason="问题反弹",
+                        deadline=deadline,
                         occurred_at=when):
             task.state, task.closure, task.cycle = "rectifying", None, task.cycle + 1
             task.record("Reopened", when, who)
@@ -390,7 +403,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector") and self.in_time(when, task)
               and task.state in ("assigned", "acknowledged", "rectifying", "reported")
               and unit != task.unit)
-        if self.attempt(ok, self.ledger.reassign, who, task_id, unit, "属地调整",
+        if self.attempt(ok, self.ledger.reassign, actor_id=who, task_id=task_id, unit=unit,
+                        reason="属地调整",
                         occurred_at=when):
             task.unit, task.state, task.acknowledged = unit, "assigned", False
             task.record("Reassigned", when, who)
@@ -410,8 +424,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             ok = (name != "Corrected" and (who == author or role(who) == "admin")
                   and name in SETS_DEADLINE and event == task.deadline_set_by
                   and deadline >= day(at) and deadline != task.deadline)
-        if self.attempt(ok, self.ledger.correct, who, task_id, event,
-                        {"deadline": deadline.isoformat()}, "录入错误", occurred_at=when):
+        if self.attempt(ok, self.ledger.correct, actor_id=who, task_id=task_id, event=event,
+                        changes={"deadline": deadline.isoformat()}, reason="录入错误",
+                        occurred_at=when):
             task.deadline = deadline
             task.record("Corrected", when, who)
 
@@ -434,8 +449,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                   and moment <= when and (not before or moment >= before[-1])
                   and (not after or moment <= after[0])
                   and (event != 1 or day(moment) <= task.deadline))
-        if self.attempt(ok, self.ledger.correct, who, task_id, event,
-                        {"occurred_at": (moment or when).isoformat()}, "时间录错",
+        if self.attempt(ok, self.ledger.correct, actor_id=who, task_id=task_id, event=event,
+                        changes={"occurred_at": (moment or when).isoformat()}, reason="时间录错",
                         occurred_at=when):
             name, _, author = task.log[event - 1]
             task.log[event - 1] = (name, moment, author)
@@ -444,7 +459,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def withdraw(self, task_id: str, task: ModelTask, who: str, when: datetime,
                  data: st.DataObject) -> None:
         """A task is never withdrawn: it is closed as void or duplicate."""
-        self.attempt(False, self.fix.withdraw, who, task_id, "重复", occurred_at=when)
+        self.attempt(False, self.fix.withdraw, actor_id=who, record=task_id, reason="重复",
+                     occurred_at=when)
 
     # --- inspection visits: recorded, corrected, withdrawn ---------------------------------
 
@@ -455,7 +471,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.clock.advance(hours=hours)
         who, when = fitting(who, unit), self.when(moment)
         ok = role(who) == "inspector" and self.in_time(when)
-        result = self.attempt(ok, self.ledger.inspect, who, unit=unit, findings=[],
+        result = self.attempt(ok, self.ledger.inspect, actor_id=who, unit=unit, findings=[],
                               occurred_at=when)
         if result is None:
             return multiple()
@@ -472,7 +488,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector", "unit") and not visit.withdrawn
               and when <= self.clock() and when >= visit.last
               and (who == visit.author or role(who) == "admin") and unit != visit.unit)
-        if self.attempt(ok, self.fix.correct, who, visit_id, None, {"unit": unit}, "记错",
+        if self.attempt(ok, self.fix.correct, actor_id=who, record=visit_id, event=None,
+                        changes={"unit": unit}, reason="记错",
                         occurred_at=when):
             visit.unit, visit.last = unit, when
             self.check_visit_figures()
@@ -485,7 +502,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         ok = (role(who) in ("admin", "inspector") and not visit.withdrawn
               and when <= self.clock() and when >= visit.last
               and (who == visit.author or role(who) == "admin"))
-        if self.attempt(ok, self.fix.withdraw, who, visit_id, "重复录入", occurred_at=when):
+        if self.attempt(ok, self.fix.withdraw, actor_id=who, record=visit_id, reason="重复录入",
+                        occurred_at=when):
             visit.withdrawn, visit.last = True, when
             self.check_visit_figures()
 
@@ -506,7 +524,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @invariant()
     def visits_agree_with_the_model(self) -> None:
         for visit_id, expected in self.visits_model.items():
-            stored = self.reader._get(Inspection, visit_id, "inspection")
+            stored = self.reader.load(Inspection, visit_id, "inspection")
             assert (stored.unit, stored.withdrawn is not None) == (expected.unit,
                                                                    expected.withdrawn)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.evaluation import FIGURES
+from domain.figures import FIGURES
 from ledger.store import Store
 from projections.engine import Context, decode, fold_in_memory
 from projections.evaluation import Evaluator

@@ -66,74 +66,90 @@ def build(ledger: Ledger) -> dict[str, str]:
     ledger.start_campaign(name="创建全国文明城市 2024", time_zone="Asia/Shanghai", categories=[],
                           required_inspections=2, admin_id="admin", admin_name="王主任",
                           occurred_at=at("01-02 09:00"))
-    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道",
+    ledger.register_unit(actor_id="admin", code="JS", name="建设街道", kind="街道",
                          occurred_at=at("01-02 09:00"))
     for code, name in (("JS01", "幸福社区"), ("JS02", "和平社区")):
-        ledger.register_unit("admin", code=code, name=name, kind="社区", parent="JS",
+        ledger.register_unit(actor_id="admin", code=code, name=name, kind="社区", parent="JS",
                              occurred_at=at("01-02 09:00"))
     for person, role, unit in (("li", "inspector", None), ("zhao", "unit", "JS01"),
                                ("qian", "unit", "JS02")):
-        ledger.register_person("admin", person_id=person, name=person, role=role, unit=unit,
+        ledger.register_person(actor_id="admin", person_id=person, name=person, role=role,
+                               unit=unit,
                                occurred_at=at("01-02 09:00"))
 
     def assign(unit: str, when: str, deadline: str, source: str, category: str,
                location: str) -> str:
-        return ledger.assign("admin", unit=unit, category=category, source=source,
+        return ledger.assign(actor_id="admin", unit=unit, category=category, source=source,
                              location=location, description="问题", deadline=d(deadline),
                              occurred_at=at(when))["task"]
 
     def rectify(task: str, member: str, reported: str, passed: str) -> None:
-        ledger.report_rectification(member, task, "已整改", occurred_at=at(reported))
-        ledger.reinspect("li", task, passed=True, occurred_at=at(passed))
+        ledger.report_rectification(actor_id=member, task_id=task, description="已整改",
+                                    occurred_at=at(reported))
+        ledger.reinspect(actor_id="li", task_id=task, passed=True, occurred_at=at(passed))
 
     t = {}
     t["T4"] = assign("JS01", "03-10 09:00", "03-20", "inspection", "交通秩序", "幸福路4号")
-    ledger.acknowledge("zhao", t["T4"], occurred_at=at("03-10 10:00"))
-    ledger.issue_notice("li", t["T4"], "ZG-4", occurred_at=at("03-10 11:00"))
+    ledger.acknowledge(actor_id="zhao", task_id=t["T4"], occurred_at=at("03-10 10:00"))
+    ledger.issue_notice(actor_id="li", task_id=t["T4"], notice_no="ZG-4",
+                        occurred_at=at("03-10 11:00"))
     rectify(t["T4"], "zhao", "03-15 09:00", "03-16 09:00")
-    ledger.close_task("li", t["T4"], "verified", "整改到位", occurred_at=at("03-20 09:00"))
+    ledger.close_task(actor_id="li", task_id=t["T4"], closure="verified", reason="整改到位",
+                      occurred_at=at("03-20 09:00"))
 
     t["T1"] = assign("JS01", "04-20 10:00", "05-05", "inspection", "环境卫生", "幸福路1号")
-    ledger.acknowledge("zhao", t["T1"], occurred_at=at("04-21 09:00"))
-    ledger.issue_notice("li", t["T1"], "ZG-1", occurred_at=at("04-21 10:00"))
+    ledger.acknowledge(actor_id="zhao", task_id=t["T1"], occurred_at=at("04-21 09:00"))
+    ledger.issue_notice(actor_id="li", task_id=t["T1"], notice_no="ZG-1",
+                        occurred_at=at("04-21 10:00"))
     rectify(t["T1"], "zhao", "05-03 09:00", "05-05 09:00")
-    ledger.close_task("li", t["T1"], "verified", "整改到位", occurred_at=at("05-06 09:00"))
+    ledger.close_task(actor_id="li", task_id=t["T1"], closure="verified", reason="整改到位",
+                      occurred_at=at("05-06 09:00"))
 
     t["T5"] = assign("JS01", "04-25 09:00", "04-28", "unannounced", "环境卫生", "和平街5号")
-    ledger.reassign("admin", t["T5"], "JS02", "非本单位职责", occurred_at=at("05-03 09:00"))
-    ledger.acknowledge("qian", t["T5"], occurred_at=at("05-04 09:00"))
-    ledger.issue_notice("li", t["T5"], "ZG-5", occurred_at=at("05-04 10:00"))
+    ledger.reassign(actor_id="admin", task_id=t["T5"], unit="JS02", reason="非本单位职责",
+                    occurred_at=at("05-03 09:00"))
+    ledger.acknowledge(actor_id="qian", task_id=t["T5"], occurred_at=at("05-04 09:00"))
+    ledger.issue_notice(actor_id="li", task_id=t["T5"], notice_no="ZG-5",
+                        occurred_at=at("05-04 10:00"))
     rectify(t["T5"], "qian", "05-08 09:00", "05-08 16:00")
 
     t["T8"] = assign("JS01", "04-30 23:00", "05-15", "inspection", "环境卫生", "幸福路8号")
-    ledger.correct("admin", t["T8"], 1, {"occurred_at": at("05-01 08:00").isoformat()},
-                   "录入时间有误", occurred_at=at("05-02 09:00"))
+    ledger.correct(actor_id="admin", task_id=t["T8"], event=1,
+                   changes={"occurred_at": at("05-01 08:00").isoformat()},
+                   reason="录入时间有误", occurred_at=at("05-02 09:00"))
 
     t["T2"] = assign("JS01", "05-02 09:00", "05-10", "complaint", "交通秩序", "幸福路2号")
-    ledger.acknowledge("zhao", t["T2"], occurred_at=at("05-02 15:00"))
-    ledger.issue_notice("li", t["T2"], "ZG-2", occurred_at=at("05-03 09:00"))
-    ledger.report_rectification("zhao", t["T2"], "已整改", occurred_at=at("05-09 09:00"))
-    ledger.reinspect("li", t["T2"], passed=False, note="仍有残留",
+    ledger.acknowledge(actor_id="zhao", task_id=t["T2"], occurred_at=at("05-02 15:00"))
+    ledger.issue_notice(actor_id="li", task_id=t["T2"], notice_no="ZG-2",
+                        occurred_at=at("05-03 09:00"))
+    ledger.report_rectification(actor_id="zhao", task_id=t["T2"], description="已整改",
+                                occurred_at=at("05-09 09:00"))
+    ledger.reinspect(actor_id="li", task_id=t["T2"], passed=False, note="仍有残留",
                      occurred_at=at("05-10 10:00"))
     rectify(t["T2"], "zhao", "05-15 09:00", "05-16 09:00")
 
     t["T7"] = assign("JS01", "05-06 09:00", "05-08", "inspection", "环境卫生", "幸福路7号")
-    ledger.extend_deadline("admin", t["T7"], d("05-12"), "工程量大",
+    ledger.extend_deadline(actor_id="admin", task_id=t["T7"], deadline=d("05-12"),
+                           reason="工程量大",
                            occurred_at=at("05-08 10:00"))
-    ledger.correct("admin", t["T7"], 2, {"deadline": "2024-06-10"}, "批准的是六月十日",
+    ledger.correct(actor_id="admin", task_id=t["T7"], event=2,
+                   changes={"deadline": "2024-06-10"}, reason="批准的是六月十日",
                    occurred_at=at("05-20 09:00"))
 
-    ledger.inspect("li", unit="JS01", findings=[], occurred_at=at("05-10 09:00"))
-    ledger.inspect("li", unit="JS02", findings=[], occurred_at=at("05-11 09:00"))
-    ledger.reopen("admin", t["T4"], "问题反弹", d("05-31"), occurred_at=at("05-12 09:00"))
+    ledger.inspect(actor_id="li", unit="JS01", findings=[], occurred_at=at("05-10 09:00"))
+    ledger.inspect(actor_id="li", unit="JS02", findings=[], occurred_at=at("05-11 09:00"))
+    ledger.reopen(actor_id="admin", task_id=t["T4"], reason="问题反弹", deadline=d("05-31"),
+                  occurred_at=at("05-12 09:00"))
 
     t["T6"] = assign("JS01", "05-15 09:00", "05-20", "inspection", "环境卫生", "和平街6号")
-    ledger.close_task("admin", t["T6"], "void", "误报", occurred_at=at("05-18 09:00"))
+    ledger.close_task(actor_id="admin", task_id=t["T6"], closure="void", reason="误报",
+                      occurred_at=at("05-18 09:00"))
 
     t["T3"] = assign("JS01", "05-20 09:00", "05-25", "media", "环境卫生", "幸福路1号")
-    ledger.acknowledge("zhao", t["T3"], occurred_at=at("05-21 09:00"))
-    ledger.inspect("li", unit="JS01", findings=[], occurred_at=at("05-22 09:00"))
-    ledger.escalate("li", t["T3"], "超期未整改", occurred_at=at("05-28 09:00"))
+    ledger.acknowledge(actor_id="zhao", task_id=t["T3"], occurred_at=at("05-21 09:00"))
+    ledger.inspect(actor_id="li", unit="JS01", findings=[], occurred_at=at("05-22 09:00"))
+    ledger.escalate(actor_id="li", task_id=t["T3"], reason="超期未整改",
+                    occurred_at=at("05-28 09:00"))
     rectify(t["T4"], "zhao", "06-01 09:00", "06-02 09:00")
     return t
 
@@ -235,7 +251,7 @@ def test_scores_and_ranking_of_the_worked_month(example) -> None:  # type: ignor
                     "media": -5, "unannounced": 0, "on_time_rate": 2,
                     "inspection_coverage": 5}
     text = evaluations.rules_for("2024-05").text
-    evaluations.adopt_rules("admin", text=text.replace("red = 3", "red = 0"),
+    evaluations.adopt_rules(actor_id="admin", text=text.replace("red = 3", "red = 0"),
                             source="no-red.toml", from_month="2024-05")
     ranking = evaluator.ranking(evaluator.current(), "2024-05", "社区", evaluations.rules_for)
     assert [(p.unit, p.placed.listed) for p in ranking.placements] == [("JS02", None),

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 from domain.base import DomainError
 from domain.task import SOURCES
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
+from ledger.tasks import Finding
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 3, 1, 9, 0, tzinfo=ZONE)
@@ -41,19 +42,19 @@ def seed_world(ledger: Ledger) -> None:
                           categories=[], required_inspections=2, admin_id="admin",
                           admin_name="王主任", occurred_at=START - timedelta(days=40))
     at = START - timedelta(days=30)
-    ledger.register_unit("admin", code="JS", name="建设街道", kind="街道", occurred_at=at)
-    ledger.register_unit("admin", code="JS01", name="幸福社区", kind="社区", parent="JS",
+    ledger.register_unit(actor_id="admin", code="JS", name="建设街道", kind="街道", occurred_at=at)
+    ledger.register_unit(actor_id="admin", code="JS01", name="幸福社区", kind="社区", parent="JS",
                          occurred_at=at)
-    ledger.register_unit("admin", code="JS02", name="和平社区", kind="社区", parent="JS",
+    ledger.register_unit(actor_id="admin", code="JS02", name="和平社区", kind="社区", parent="JS",
                          occurred_at=at)
-    ledger.register_unit("admin", code="WY1", name="幸福物业", kind="物业", parent="JS",
+    ledger.register_unit(actor_id="admin", code="WY1", name="幸福物业", kind="物业", parent="JS",
                          occurred_at=at)
-    ledger.register_unit("admin", code="CGJ", name="城管局", kind="部门", occurred_at=at)
+    ledger.register_unit(actor_id="admin", code="CGJ", name="城管局", kind="部门", occurred_at=at)
     for person, name, role in (("li", "李督查", "inspector"), ("zhou", "周督查", "inspector")):
-        ledger.register_person("admin", person_id=person, name=name, role=role,
+        ledger.register_person(actor_id="admin", person_id=person, name=name, role=role,
                                occurred_at=at)
     for unit, person in MEMBERS.items():
-        ledger.register_person("admin", person_id=person, name=person, role="unit",
+        ledger.register_person(actor_id="admin", person_id=person, name=person, role="unit",
                                unit=unit, occurred_at=at)
 
 
@@ -95,7 +96,7 @@ class World:
         unit = self.rng.choice(sorted(MEMBERS))
         deadline = (when + timedelta(days=self.rng.choice([0, 2, 5, 10, 30]))).date()
         done = self.ledger.assign(
-            self.rng.choice(["admin", "li"]), unit=unit,
+            actor_id=self.rng.choice(["admin", "li"]), unit=unit,
             category=self.rng.choice(CATEGORIES), source=self.rng.choice(list(SOURCES)),
             location=self.rng.choice(LOCATIONS), description="问题", deadline=deadline,
             notice_no="ZG-1" if self.rng.random() < 0.3 else None, occurred_at=when)
@@ -107,7 +108,7 @@ class World:
         findings = [Finding(self.rng.choice(CATEGORIES), self.rng.choice(LOCATIONS), "发现",
                             (when + timedelta(days=self.rng.choice([1, 7]))).date())
                     for _ in range(self.rng.choice([0, 0, 1, 2]))]
-        done = self.ledger.inspect(self.rng.choice(["li", "zhou"]),
+        done = self.ledger.inspect(actor_id=self.rng.choice(["li", "zhou"]),
                                    unit=self.rng.choice(sorted(MEMBERS)), findings=findings,
                                    occurred_at=when)
         for task in done["tasks"]:
@@ -123,36 +124,41 @@ class World:
         ledger = self.ledger
         if roll < 0.06 and state not in ("verified", "closed"):
             others = sorted(u for u in MEMBERS if u != task.unit)
-            ledger.reassign("admin", task_id, self.rng.choice(others), "非本单位职责",
+            ledger.reassign(actor_id="admin", task_id=task_id, unit=self.rng.choice(others),
+                            reason="非本单位职责",
                             occurred_at=when)
         elif roll < 0.12 and state not in ("verified", "closed"):
-            ledger.extend_deadline("admin", task_id,
-                                   task.deadline + timedelta(days=self.rng.choice([1, 7, 20])),
-                                   "申请延期", occurred_at=when)
+            ledger.extend_deadline(actor_id="admin", task_id=task_id,
+                                   deadline=task.deadline + timedelta(days=self.rng.choice([1, 7, 20])),
+                                   reason="申请延期", occurred_at=when)
         elif roll < 0.16 and state != "closed":
-            ledger.escalate("li", task_id, "督办", occurred_at=when)
+            ledger.escalate(actor_id="li", task_id=task_id, reason="督办", occurred_at=when)
         elif roll < 0.19 and state != "closed":
-            ledger.close_task("admin", task_id, self.rng.choice(["void", "duplicate"]),
-                              "作废", occurred_at=when)
+            ledger.close_task(actor_id="admin", task_id=task_id,
+                              closure=self.rng.choice(["void", "duplicate"]),
+                              reason="作废", occurred_at=when)
         elif state == "assigned":
-            ledger.acknowledge(member, task_id, occurred_at=when)
+            ledger.acknowledge(actor_id=member, task_id=task_id, occurred_at=when)
         elif state == "acknowledged":
             deadline = None if self.rng.random() < 0.5 else (
                 when + timedelta(days=self.rng.choice([1, 3, 12]))).date()
-            ledger.issue_notice("li", task_id, "ZG-2", deadline=deadline, occurred_at=when)
+            ledger.issue_notice(actor_id="li", task_id=task_id, notice_no="ZG-2",
+                                deadline=deadline, occurred_at=when)
         elif state == "rectifying":
             if not task.acknowledged and self.rng.random() < 0.5:
-                ledger.acknowledge(member, task_id, occurred_at=when)
+                ledger.acknowledge(actor_id=member, task_id=task_id, occurred_at=when)
             else:
-                ledger.report_rectification(member, task_id, "已整改", occurred_at=when)
+                ledger.report_rectification(actor_id=member, task_id=task_id,
+                                            description="已整改", occurred_at=when)
         elif state == "reported":
-            ledger.reinspect("zhou", task_id, passed=self.rng.random() < 0.7,
+            ledger.reinspect(actor_id="zhou", task_id=task_id, passed=self.rng.random() < 0.7,
                              note="返工", occurred_at=when)
         elif state == "verified":
-            ledger.close_task("li", task_id, "verified", "整改到位", occurred_at=when)
+            ledger.close_task(actor_id="li", task_id=task_id, closure="verified",
+                              reason="整改到位", occurred_at=when)
         elif state == "closed" and task.closure == "verified" and roll < 0.5:
-            ledger.reopen("admin", task_id, "反弹",
-                          (when + timedelta(days=self.rng.choice([2, 9]))).date(),
+            ledger.reopen(actor_id="admin", task_id=task_id, reason="反弹",
+                          deadline=(when + timedelta(days=self.rng.choice([2, 9]))).date(),
                           occurred_at=when)
         else:
             return
@@ -183,7 +189,8 @@ class World:
             value = self.rng.choice({"category": CATEGORIES, "location": LOCATIONS,
                                      "source": list(SOURCES)}[field_name])
             changes = {field_name: value}
-        self.ledger.correct("admin", task_id, version, changes, "更正", occurred_at=when)
+        self.ledger.correct(actor_id="admin", task_id=task_id, event=version, changes=changes,
+                            reason="更正", occurred_at=when)
         self.tasks[task_id] = when
 
 

@@ -21,8 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_metrics import build
 
-from ledger.app import DateAsISO, FastJSONTranscoder, Ledger, LedgerMapper
+from ledger.app import Ledger
 from ledger.chain import GENESIS, extend, link
+from ledger.codec import DateAsISO, FastJSONTranscoder, LedgerMapper
 from ledger.importer import strptime
 from projections.engine import _insert, _load, loads
 from projections.read import ReadSide, all_projections

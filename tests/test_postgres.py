@@ -263,12 +263,12 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
     ledger.start_campaign(name="创建全国文明城市2024", time_zone="Asia/Shanghai",
                           categories=[], required_inspections=2, admin_id="admin",
                           admin_name="王主任")
-    ledger.register_unit("admin", code="CGJ", name="城管局", kind="部门")
-    ledger.register_person("admin", person_id="li", name="李督查", role="inspector")
-    task = ledger.assign("admin", unit="CGJ", category="环境卫生", source="complaint",
+    ledger.register_unit(actor_id="admin", code="CGJ", name="城管局", kind="部门")
+    ledger.register_person(actor_id="admin", person_id="li", name="李督查", role="inspector")
+    task = ledger.assign(actor_id="admin", unit="CGJ", category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放",
                          deadline=date(2099, 1, 1))["task"]
-    ledger.escalate("li", task, "超期未整改")
+    ledger.escalate(actor_id="li", task_id=task, reason="超期未整改")
     before = ledger.max_position()  # five writes on the one connection: the sixth follows
     holder = sa.create_engine(store.url.sqlalchemy_url())
     with holder.connect() as conn:
@@ -281,7 +281,8 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
     holder.dispose()
     assert ledger.max_position() == before
     for escalations in range(2, 8):
-        assert ledger.escalate("li", task, "仍未整改")["escalations"] == escalations
+        assert ledger.escalate(actor_id="li", task_id=task,
+                               reason="仍未整改")["escalations"] == escalations
     assert ledger.max_position() == before + 6
     # Whether the aborted run's statement reached the server is a matter of timing; that the
     # write path leaves NOTIFY unprepared, however often it runs, is not.
@@ -341,7 +342,8 @@ def test_follow_keeps_the_projections_current_until_stopped(store_url: str) -> N
         # Another process's store writes; nobody here catches up but the follower.
         writer = Store(store_url)
         for i in range(3):
-            writer.ledger.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+            writer.ledger.assign(actor_id="admin", unit="JS01", category="环境卫生",
+                                 source="complaint",
                                  location=f"和平街{i}号", description="乱堆乱放",
                                  deadline=date(2099, 1, 1))
         writer.close()
@@ -372,7 +374,7 @@ def test_follow_on_postgresql_stops_cleanly_on_ctrl_c(pg_url: str) -> None:
                          "notifications); Ctrl-C stops\n")
         assert following.stderr.readline() == "connected: at position 0\n"
         assert following.stderr.readline() == "+12 events, at position 12, lag 0\n"
-        store.ledger.assign("admin", unit="JS02", category="环境卫生", source="complaint",
+        store.ledger.assign(actor_id="admin", unit="JS02", category="环境卫生", source="complaint",
                             location="和平街3号", description="乱堆乱放",
                             deadline=date(2099, 1, 1))
         assert following.stderr.readline() == "+1 event, at position 13, lag 0\n"

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.chain import stamp
 from ledger.store import Store
+from ledger.tasks import Finding
 from projections.board import Board
 from projections.engine import Context, Fact, Key, Projection, Projector, Rows, utc_stamp
 from projections.events import EventIndex
@@ -60,15 +61,18 @@ def projector(store: Store, *projections: Projection) -> Projector:
 
 def some_work(ledger: Ledger) -> None:
     for n in range(6):
-        visit = ledger.inspect("li", unit=["JS01", "JS02"][n % 2], findings=[
+        visit = ledger.inspect(actor_id="li", unit=["JS01", "JS02"][n % 2], findings=[
             Finding("环境卫生", f"幸福路{n}号", "牛皮癣", date(2024, 6, 9)),
             Finding("交通秩序", f"和平街{n}号", "占道经营", date(2024, 6, 9))])
         member = "zhao" if n % 2 == 0 else "qian"
         for task in visit["tasks"]:
-            ledger.acknowledge(member, task)
-            ledger.issue_notice("li", task, f"ZG-{task}", "整改")
-            ledger.report_rectification(member, task, "已整改", [])
-            ledger.reinspect("li", task, passed=n % 3 != 0, note="" if n % 3 else "返工")
+            ledger.acknowledge(actor_id=member, task_id=task)
+            ledger.issue_notice(actor_id="li", task_id=task, notice_no=f"ZG-{task}",
+                                requirements="整改")
+            ledger.report_rectification(actor_id=member, task_id=task, description="已整改",
+                                        evidence=[])
+            ledger.reinspect(actor_id="li", task_id=task, passed=n % 3 != 0,
+                             note="" if n % 3 else "返工")
 
 
 def folds(store: Store, counting: Counting) -> dict[str, tuple[int, int]]:
@@ -163,7 +167,7 @@ def test_status_shows_how_far_each_projection_lags(store: Store, seeded: Ledger)
     read = ReadSide(store)
     read.current()
     head = seeded.max_position()
-    seeded.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    seeded.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                   location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5))
     status = {row["projection"]: row for row in read.status()}
     assert {row["position"] for row in status.values()} == {head}

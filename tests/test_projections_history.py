@@ -14,7 +14,7 @@ from tests.conftest import Clock
 
 
 def assign(ledger: Ledger, unit: str = "JS01", **kw: object) -> str:
-    return ledger.assign("admin", unit=unit, category="环境卫生", source="complaint",
+    return ledger.assign(actor_id="admin", unit=unit, category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放",
                          deadline=date(2024, 6, 10), **kw)["task"]  # type: ignore[arg-type]
 
@@ -24,7 +24,7 @@ def test_history_reads_only_the_tasks_own_events(store: Store, seeded: Ledger,
     first = assign(seeded)
     for _ in range(5):
         assign(seeded, unit="JS02")
-    seeded.acknowledge("zhao", first)
+    seeded.acknowledge(actor_id="zhao", task_id=first)
     asked: list[str] = []
     original = seeded.recorder.select_aggregate_records  # type: ignore[attr-defined]
 
@@ -46,14 +46,16 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
     is not applied."""
     zone = seeded.campaign().zone
     task = assign(seeded, occurred_at=datetime(2024, 5, 31, 10, 0, tzinfo=zone))
-    seeded.acknowledge("zhao", task, occurred_at=datetime(2024, 5, 31, 16, 0, tzinfo=zone))
+    seeded.acknowledge(actor_id="zhao", task_id=task,
+                       occurred_at=datetime(2024, 5, 31, 16, 0, tzinfo=zone))
     read = ReadSide(store)
     before_correction = datetime.fromisoformat(
         list(seeded.records())[-1].recorded_at)
     clock.advance(minutes=5)  # transaction time is the ledger's clock
-    seeded.correct("admin", task, 1,
-                   {"occurred_at": datetime(2024, 5, 30, 10, 0, tzinfo=zone).isoformat()},
-                   "录入时间有误")
+    seeded.correct(actor_id="admin", task_id=task, event=1,
+                   changes={"occurred_at": datetime(2024, 5, 30, 10, 0,
+                                                    tzinfo=zone).isoformat()},
+                   reason="录入时间有误")
     now = read.history(task, valid_at=date(2024, 5, 30))
     assert now["state"]["state"] == "assigned"
     assert [e["event"] for e in now["events"]] == ["Assigned", "Corrected"]

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from conftest import Clock, new_postgres_url, seed_campaign
 from domain.base import DomainError
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.corrections import Corrections
 from ledger.indicators import Indicators
 from ledger.store import Store
+from ledger.tasks import Finding
 from projections.read import ReadSide
 
 MEMBERS = {"JS01": "zhao", "JS02": "qian"}
@@ -58,7 +59,7 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
             unit = ["JS01", "JS02"][r % 2]
             # Some are entered days after they happened.
             result = ledger.assign(
-                "admin", unit=unit, category=["环境卫生", "交通秩序"][i % 2],
+                actor_id="admin", unit=unit, category=["环境卫生", "交通秩序"][i % 2],
                 source=["complaint", "media", "decomposition"][r % 3],
                 location=f"幸福路{r}号", description="乱堆乱放",
                 deadline=today + timedelta(days=r % 9),
@@ -66,13 +67,13 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
                 occurred_at=clock.now - timedelta(days=r % 4))
             tasks.append(result["task"])
         elif op == "inspect":
-            result = ledger.inspect("li", unit=["JS01", "JS02"][r % 2], findings=[
+            result = ledger.inspect(actor_id="li", unit=["JS01", "JS02"][r % 2], findings=[
                 Finding("环境卫生", f"和平街{r}号", "牛皮癣", today + timedelta(days=3))
                 for _ in range(i % 3)])
             tasks.extend(result["tasks"])
         elif op == "survey":
             Indicators(ledger).record_survey(
-                "admin", unit=["JS01", "JS02"][r % 2], month=today.isoformat()[:7],
+                actor_id="admin", unit=["JS01", "JS02"][r % 2], month=today.isoformat()[:7],
                 awareness=r % 101, participation=50, satisfaction=60, sample=1 + r % 50,
                 source="第三方", method="电话调查")
         elif op in ("correct_survey", "withdraw_survey", "correct_visit", "withdraw_visit"):
@@ -81,64 +82,72 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
                 return
             record = ids[i % len(ids)]
             if op.startswith("withdraw"):
-                Corrections(ledger).withdraw("admin", record, "重复录入")
+                Corrections(ledger).withdraw(actor_id="admin", record=record, reason="重复录入")
             elif op == "correct_survey":
-                Corrections(ledger).correct("admin", record, None,
-                                            {"sample": str(1 + r % 70), "unit": "JS02"}, "录错")
+                Corrections(ledger).correct(actor_id="admin", record=record, event=None,
+                                            changes={"sample": str(1 + r % 70), "unit": "JS02"}, reason="录错")
             else:
                 earlier = clock.now - timedelta(days=r % 40)
-                Corrections(ledger).correct("li", record, None,
-                                            {"unit": ["JS01", "JS02"][r % 2],
-                                             "occurred_at": earlier.isoformat()}, "录错")
+                Corrections(ledger).correct(actor_id="li", record=record, event=None,
+                                            changes={"unit": ["JS01", "JS02"][r % 2],
+                                             "occurred_at": earlier.isoformat()}, reason="录错")
         elif op == "correct_unit":
-            Corrections(ledger).correct("admin", "unit:JS02", 1, {
+            Corrections(ledger).correct(actor_id="admin", record="unit:JS02", event=1, changes={
                 "occurred_at": (clock.now - timedelta(days=r % 60)).isoformat(),
-                "name": f"和平社区{r}"}, "录错")
+                "name": f"和平社区{r}"}, reason="录错")
         elif op == "correct_person":
-            Corrections(ledger).correct("admin", "person:zhao", None,
-                                        {"unit": ["JS01", "JS02"][r % 2]}, "录错")
+            Corrections(ledger).correct(actor_id="admin", record="person:zhao", event=None,
+                                        changes={"unit": ["JS01", "JS02"][r % 2]}, reason="录错")
         elif task is None:
             return
         elif op in ("ack", "report", "evidence"):
             member = MEMBERS[ledger.task(task).unit]
             if op == "ack":
-                ledger.acknowledge(member, task)
+                ledger.acknowledge(actor_id=member, task_id=task)
             elif op == "report":
-                ledger.report_rectification(member, task, "已整改",
-                                            [{"file": f"after-{r}.jpg", "description": "照片"}])
+                ledger.report_rectification(actor_id=member, task_id=task, description="已整改",
+                                            evidence=[{"file": f"after-{r}.jpg", "description": "照片"}])
             else:
-                ledger.attach_evidence(member, task, [{"file": f"more-{r}.jpg"}])
+                ledger.attach_evidence(actor_id=member, task_id=task,
+                                       evidence=[{"file": f"more-{r}.jpg"}])
         elif op == "notice":
-            ledger.issue_notice("li", task, f"ZG-N{r}", "清除",
-                                today + timedelta(days=r % 5) if r % 2 else None)
+            ledger.issue_notice(actor_id="li", task_id=task, notice_no=f"ZG-N{r}",
+                                requirements="清除",
+                                deadline=today + timedelta(days=r % 5) if r % 2 else None)
         elif op in ("pass", "fail"):
-            ledger.reinspect(["li", "zhou"][r % 2], task, op == "pass",
-                             "" if op == "pass" else "仍有残留")
+            ledger.reinspect(actor_id=["li", "zhou"][r % 2], task_id=task, passed=op == "pass",
+                             note="" if op == "pass" else "仍有残留")
         elif op == "extend":
             later = ledger.task(task).deadline + timedelta(days=1 + r % 5)
-            ledger.extend_deadline("admin", task, later, "工程量大")
+            ledger.extend_deadline(actor_id="admin", task_id=task, deadline=later,
+                                   reason="工程量大")
         elif op == "request":
             member = MEMBERS[ledger.task(task).unit]
             later = ledger.task(task).deadline + timedelta(days=1 + r % 5)
-            ledger.request_extension(member, task, later, "材料未到")
+            ledger.request_extension(actor_id=member, task_id=task, deadline=later,
+                                     reason="材料未到")
         elif op in ("approve", "refuse"):
-            ledger.decide_extension(["li", "admin"][r % 2], task, op == "approve", "工期")
+            ledger.decide_extension(actor_id=["li", "admin"][r % 2], task_id=task,
+                                    approve=op == "approve", reason="工期")
         elif op == "escalate":
-            ledger.escalate("admin", task, "超期未整改")
+            ledger.escalate(actor_id="admin", task_id=task, reason="超期未整改")
         elif op == "close":
-            ledger.close_task("li", task, "verified", "整改到位")
+            ledger.close_task(actor_id="li", task_id=task, closure="verified", reason="整改到位")
         elif op == "void":
-            ledger.close_task("admin", task, "void", "重复交办")
+            ledger.close_task(actor_id="admin", task_id=task, closure="void", reason="重复交办")
         elif op == "reopen":
-            ledger.reopen("admin", task, "问题反弹", today + timedelta(days=r % 6))
+            ledger.reopen(actor_id="admin", task_id=task, reason="问题反弹",
+                          deadline=today + timedelta(days=r % 6))
         elif op == "reassign":
             other = "JS02" if ledger.task(task).unit == "JS01" else "JS01"
-            ledger.reassign("admin", task, other, "属地调整")
+            ledger.reassign(actor_id="admin", task_id=task, unit=other, reason="属地调整")
         elif op == "correct_location":
-            ledger.correct("admin", task, 1, {"location": f"更正路{r}号"}, "地址录错")
+            ledger.correct(actor_id="admin", task_id=task, event=1,
+                           changes={"location": f"更正路{r}号"}, reason="地址录错")
         elif op == "correct_time":
             earlier = ledger.task(task).assigned_at - timedelta(hours=1 + r % 30)
-            ledger.correct("admin", task, 1, {"occurred_at": earlier.isoformat()}, "时间录错")
+            ledger.correct(actor_id="admin", task_id=task, event=1,
+                           changes={"occurred_at": earlier.isoformat()}, reason="时间录错")
         elif op == "correct_request":
             # When the pending extension request was made, corrected to a little earlier.
             current = ledger.task(task)
@@ -148,15 +157,16 @@ def apply(ledger: Ledger, clock: Clock, tasks: list[str], op: str, i: int, r: in
             version = pending["version"]
             before = max(at for name, at, _ in current.log[:version - 1] if name != "Corrected")
             moment = max(before, current.log[version - 1][1] - timedelta(minutes=1 + r % 90))
-            ledger.correct("admin", task, version, {"occurred_at": moment.isoformat()},
-                           "时间录错")
+            ledger.correct(actor_id="admin", task_id=task, event=version,
+                           changes={"occurred_at": moment.isoformat()},
+                           reason="时间录错")
         elif op == "correct_deadline":
             current = ledger.task(task)
-            ledger.correct("admin", task, current.deadline_set_by,
-                           {"deadline": (current.deadline + timedelta(days=1)).isoformat()},
-                           "期限录错")
+            ledger.correct(actor_id="admin", task_id=task, event=current.deadline_set_by,
+                           changes={"deadline": (current.deadline + timedelta(days=1)).isoformat()},
+                           reason="期限录错")
         elif op == "rename":
-            ledger.rename_unit("admin", "JS01", f"幸福社区{r}", "更名")
+            ledger.rename_unit(actor_id="admin", code="JS01", name=f"幸福社区{r}", reason="更名")
         elif op == "later":
             clock.advance(days=1 + r % 6)
     except DomainError:

@@ -42,8 +42,9 @@ def publish_then_disturb(url: str, seed: int, before: int, after: int) -> None:
         world.run(before)
         evaluations = Evaluations(store.ledger)
         evaluator = Evaluator(ReadSide(store))
-        publication = evaluations.publish("admin", MONTH,
-                                          lambda rules_for: evaluator.freeze(MONTH, rules_for))
+        publication = evaluations.publish(actor_id="admin", month=MONTH,
+                                          compute=lambda rules_for: evaluator.freeze(MONTH,
+                                                                                     rules_for))
         position = publication["position"]
         then = evaluator.rankings(folded(store, position), MONTH, LEVELS,
                                   evaluations.rules_for)

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.base import Refused
-from domain.evaluation import BREAK, SHARE, Entry, Rules, TieBreaker, rank, score
+from domain.ranking import Entry, rank
+from domain.rules import BREAK, SHARE, Rules, TieBreaker
+from domain.scoring import score
 from ledger.rules import default_text
 
 DEFAULT = Rules.parse(default_text())

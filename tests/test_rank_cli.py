@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_support import Cli
 
-from domain.evaluation import COUNT, FIGURES
+from domain.figures import COUNT, FIGURES
 from ledger.store import Store
 from tests.test_metrics_example import at, build
 

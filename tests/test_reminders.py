@@ -29,7 +29,7 @@ TODAY = date(2025, 9, 29)
 
 def assign(ledger: Ledger, unit: str, deadline: date, where: str,
            at: datetime | None = None) -> str:
-    return ledger.assign("li", unit=unit, category="环境卫生", source="inspection",
+    return ledger.assign(actor_id="li", unit=unit, category="环境卫生", source="inspection",
                          location=where, description="垃圾满溢", deadline=deadline,
                          occurred_at=at)["task"]
 
@@ -51,12 +51,14 @@ def office(store_url: str) -> Iterator[tuple[Store, dict[str, str]]]:
         "tomorrow": assign(ledger, "JS02", TODAY + timedelta(days=1), "和平路1号"),
         "void": assign(ledger, "JS02", TODAY, "和平路2号"),
     }
-    ledger.acknowledge("zhao", tasks["done"])
-    ledger.issue_notice("li", tasks["done"], "ZG-1", "清运")
-    ledger.report_rectification("zhao", tasks["done"], "已清运")
-    ledger.reinspect("li", tasks["done"], True)
-    ledger.close_task("admin", tasks["void"], "void", "重复交办")
-    ledger.request_extension("zhao", tasks["today"], TODAY + timedelta(days=10), "国庆放假")
+    ledger.acknowledge(actor_id="zhao", task_id=tasks["done"])
+    ledger.issue_notice(actor_id="li", task_id=tasks["done"], notice_no="ZG-1",
+                        requirements="清运")
+    ledger.report_rectification(actor_id="zhao", task_id=tasks["done"], description="已清运")
+    ledger.reinspect(actor_id="li", task_id=tasks["done"], passed=True)
+    ledger.close_task(actor_id="admin", task_id=tasks["void"], closure="void", reason="重复交办")
+    ledger.request_extension(actor_id="zhao", task_id=tasks["today"],
+                             deadline=TODAY + timedelta(days=10), reason="国庆放假")
     clock.now = datetime(2025, 9, 29, 2, 0, tzinfo=timezone.utc)
     yield store, tasks
     store.close()

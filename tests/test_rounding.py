@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.evaluation import Rules, score
+from domain.rules import Rules
+from domain.scoring import score
 from domain.rounding import fixed, half_up, rounded
 from ledger.rules import default_text
 from projections.bulletin import shown

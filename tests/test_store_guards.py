@@ -289,7 +289,7 @@ def test_a_store_made_before_the_guards_gets_them_when_opened(sqlite_url: str,
         read = ReadSide(store)
         assert read.board() == []  # positions without hashes: only the position checked
         assert {s.hash for s in read.projector.standings()} == {None}
-        store.ledger.register_unit("admin", code="JS03", name="新社区", kind="社区",
+        store.ledger.register_unit(actor_id="admin", code="JS03", name="新社区", kind="社区",
                                    parent="JS")
         read.units()
         head = store.ledger.head()

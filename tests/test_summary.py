@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.base import NotFound, Refused
-from ledger.app import Finding, Ledger
+from ledger.app import Ledger
 from ledger.demo import Scale, Simulation
 from ledger.evaluation import Evaluations
 from ledger.indicators import Indicators
 from ledger.store import Store
+from ledger.tasks import Finding
 from projections.evaluation import Evaluator
 from projections.read import ReadSide
 from projections.summary import Period, Summary, number, paragraph, summary_of
@@ -42,32 +43,36 @@ def moment(day: date, hour: int = 10) -> datetime:
 def add_targets_and_surveys(ledger: Ledger, rng: random.Random) -> None:
     """Indicator targets, their progress and surveys in the simulated months."""
     indicators = Indicators(ledger)
-    indicators.import_system("admin", SYSTEM, occurred_at=moment(date(2024, 2, 25)))
+    indicators.import_system(actor_id="admin", rows=SYSTEM,
+                             occurred_at=moment(date(2024, 2, 25)))
     units = ["JD01-SQ01", "JD01-SQ02", "JD01-SQ03", "WY01"]
     for _ in range(rng.randint(0, 8)):
         unit = rng.choice(units)
         assigned = date(2024, 3, 1) + timedelta(days=rng.randrange(80))
         due = assigned + timedelta(days=rng.randrange(60))
         target = indicators.assign_target(
-            "admin", code=rng.choice(["1.1", "1.2", "2.1"]), unit=unit,
+            actor_id="admin", code=rng.choice(["1.1", "1.2", "2.1"]), unit=unit,
             target=str(rng.randint(1, 10)), measure="块", due=due,
             occurred_at=moment(assigned))["target_task"]
         when = moment(assigned)
         for _ in range(rng.randint(0, 3)):
             when += timedelta(days=rng.randint(1, 20))
-            indicators.report_progress(f"u-{unit.lower()}", target, str(rng.randint(0, 12)),
+            indicators.report_progress(actor_id=f"u-{unit.lower()}", target_id=target,
+                                       value=str(rng.randint(0, 12)),
                                        occurred_at=when)
             when += timedelta(hours=rng.randint(1, 100))
             if rng.random() < 0.8:
-                done = indicators.verify_progress("dc01", target, occurred_at=when)
+                done = indicators.verify_progress(actor_id="dc01", target_id=target,
+                                                  occurred_at=when)
                 if done["state"] == "completed":
                     break
             else:
-                indicators.reject_progress("dc01", target, "不实", occurred_at=when)
+                indicators.reject_progress(actor_id="dc01", target_id=target, reason="不实",
+                                           occurred_at=when)
     for _ in range(rng.randint(0, 6)):
         month = rng.choice(["2024-02", "2024-03", "2024-04", "2024-05"])
         indicators.record_survey(
-            "admin", unit=rng.choice(units), month=month,
+            actor_id="admin", unit=rng.choice(units), month=month,
             awareness=str(rng.randint(0, 1000) / 10), participation=str(rng.randint(0, 100)),
             satisfaction=str(rng.randint(500, 1000) / 10), sample=str(rng.randint(1, 300)),
             source="第三方测评机构", method="入户问卷",
@@ -80,7 +85,8 @@ def publish_some_months(store: Store, rng: random.Random) -> None:
     for month in ("2024-03", "2024-04"):
         if rng.random() < 0.6:
             Evaluations(store.ledger).publish(
-                "admin", month, lambda rules_for, m=month: evaluator.freeze(m, rules_for),
+                actor_id="admin", month=month,
+                compute=lambda rules_for, m=month: evaluator.freeze(m, rules_for),
                 occurred_at=moment(date.fromisoformat(month + "-01") + timedelta(
                     days=rng.randint(31, 45))))
 
@@ -255,13 +261,14 @@ def test_every_figure_is_a_direct_count_from_the_stored_events(
 
 def test_a_corrected_time_moves_a_finding_out_of_the_period(seeded: Ledger,
                                                             store: Store) -> None:
-    task = seeded.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    task = seeded.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5),
                          occurred_at=moment(date(2024, 5, 3)))["task"]
     may = Period(date(2024, 5, 1), date(2024, 5, 31))
     assert summary_of(ReadSide(store), may).figures["found"] == 1
-    seeded.correct("admin", task, 1, {"occurred_at": moment(date(2024, 4, 28)).isoformat()},
-                   "录入日期有误")
+    seeded.correct(actor_id="admin", task_id=task, event=1,
+                   changes={"occurred_at": moment(date(2024, 4, 28)).isoformat()},
+                   reason="录入日期有误")
     summary = summary_of(ReadSide(store), may)
     assert (summary.figures["found"], summary.by_source) == (0, {})
     assert summary_of(ReadSide(store), Period(date(2024, 4, 1), date(2024, 4, 30))
@@ -270,11 +277,13 @@ def test_a_corrected_time_moves_a_finding_out_of_the_period(seeded: Ledger,
 
 def test_notices_count_for_the_unit_holding_the_task_then(seeded: Ledger,
                                                           store: Store) -> None:
-    task = seeded.assign("admin", unit="JS01", category="环境卫生", source="complaint",
+    task = seeded.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5),
                          notice_no="ZG-1", occurred_at=moment(date(2024, 5, 3)))["task"]
-    seeded.reassign("admin", task, "JS02", "属地调整", occurred_at=moment(date(2024, 5, 4)))
-    seeded.issue_notice("li", task, "ZG-2", occurred_at=moment(date(2024, 5, 5)))
+    seeded.reassign(actor_id="admin", task_id=task, unit="JS02", reason="属地调整",
+                    occurred_at=moment(date(2024, 5, 4)))
+    seeded.issue_notice(actor_id="li", task_id=task, notice_no="ZG-2",
+                        occurred_at=moment(date(2024, 5, 5)))
     may = Period(date(2024, 5, 1), date(2024, 5, 31))
     js01 = summary_of(ReadSide(store), may, "JS01").figures
     js02 = summary_of(ReadSide(store), may, "JS02").figures
@@ -285,13 +294,14 @@ def test_notices_count_for_the_unit_holding_the_task_then(seeded: Ledger,
 
 def test_as_of_sees_only_what_was_recorded_by_then(seeded: Ledger, store: Store,
                                                    clock: Clock) -> None:
-    seeded.inspect("li", unit="JS01", companions=["zhou"], findings=[
+    seeded.inspect(actor_id="li", unit="JS01", companions=["zhou"], findings=[
         Finding("环境卫生", "幸福路1号", "牛皮癣", date(2024, 6, 8))],
         occurred_at=moment(date(2024, 5, 20)))
     # Transaction time is the ledger's clock (the test's).
     learned = max(datetime.fromisoformat(r.recorded_at) for r in seeded.records())
     clock.advance(minutes=1)
-    seeded.inspect("zhou", unit="JS02", findings=[], occurred_at=moment(date(2024, 5, 21)))
+    seeded.inspect(actor_id="zhou", unit="JS02", findings=[],
+                   occurred_at=moment(date(2024, 5, 21)))
     may = Period(date(2024, 5, 1), date(2024, 5, 31))
     now = summary_of(ReadSide(store), may).figures
     then = summary_of(ReadSide(store).at(learned, only=("registry",)), may).figures
@@ -316,16 +326,18 @@ def cli_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     store = Store(url, clock=lambda: datetime(2024, 6, 1, 9, 0, tzinfo=timezone.utc))
     seed_campaign(store.ledger)
-    visit = store.ledger.inspect("li", unit="JS01", companions=["zhou"], findings=[
+    visit = store.ledger.inspect(actor_id="li", unit="JS01", companions=["zhou"], findings=[
         Finding("环境卫生", "幸福路1号", "牛皮癣", date(2024, 5, 25), notice_no="ZG-1")],
         occurred_at=moment(date(2024, 5, 20)))
     task = visit["tasks"][0]
-    store.ledger.acknowledge("zhao", task, occurred_at=moment(date(2024, 5, 21)))
-    store.ledger.report_rectification("zhao", task, "已清除",
+    store.ledger.acknowledge(actor_id="zhao", task_id=task,
+                             occurred_at=moment(date(2024, 5, 21)))
+    store.ledger.report_rectification(actor_id="zhao", task_id=task, description="已清除",
                                       occurred_at=moment(date(2024, 5, 22)))
-    store.ledger.reinspect("li", task, True, occurred_at=moment(date(2024, 5, 23)))
+    store.ledger.reinspect(actor_id="li", task_id=task, passed=True,
+                           occurred_at=moment(date(2024, 5, 23)))
     Indicators(store.ledger).record_survey(
-        "admin", unit="JS01", month="2024-05", awareness="80", participation="50.5",
+        actor_id="admin", unit="JS01", month="2024-05", awareness="80", participation="50.5",
         satisfaction="91.25", sample="120", source="第三方", method="入户问卷",
         occurred_at=moment(date(2024, 5, 30)))
     store.close()

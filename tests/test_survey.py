@@ -23,7 +23,7 @@ def record(ledger: Ledger, **changes: object) -> dict:
                   "satisfaction": "90", "sample": "200", "source": "第三方测评机构",
                   "method": "入户问卷", **changes}
     actor = args.pop("actor", "admin")
-    return Indicators(ledger).record_survey(actor, **args)
+    return Indicators(ledger).record_survey(actor_id=actor, **args)
 
 
 def test_a_survey_is_recorded_with_its_source_and_method(seeded: Ledger) -> None:
@@ -145,7 +145,8 @@ def test_survey_figures_are_the_evaluations_and_scoring_rules_weight_them(
     record(seeded, unit="JS02", month=JUNE, satisfaction="70", awareness="50", sample="50")
     record(seeded, unit="JS02", month="2024-05", satisfaction="100", sample="50")
     evaluations = Evaluations(seeded)
-    evaluations.adopt_rules("admin", text=RULES, source="rules.toml", from_month="2024-05")
+    evaluations.adopt_rules(actor_id="admin", text=RULES, source="rules.toml",
+                            from_month="2024-05")
     evaluator = Evaluator(ReadSide(store))
     source = evaluator.current()
     figures = {r["unit"]: r for r in evaluator.figures(source, JUNE)}

@@ -21,9 +21,9 @@ def test_a_ledger_on_its_own_clock_records_by_it(store_url: str) -> None:
                               required_inspections=1, admin_id="admin", admin_name="王")
         started = ledger.max_position()
         clock.advance(hours=2)
-        ledger.register_unit("admin", code="JS", name="建设街道", kind="街道")
+        ledger.register_unit(actor_id="admin", code="JS", name="建设街道", kind="街道")
         clock.now -= timedelta(days=1)  # a clock that runs back: time never does
-        ledger.register_unit("admin", code="HP", name="和平街道", kind="街道")
+        ledger.register_unit(actor_id="admin", code="HP", name="和平街道", kind="街道")
         times = [record.recorded_at for record in ledger.records()]
         nine, eleven = (stamp(datetime(2024, 3, 1, hour, 0, tzinfo=timezone.utc))
                         for hour in (9, 11))

@@ -19,9 +19,9 @@ def _client(city: dict[str, Any]) -> tuple[TestClient, Server]:  # noqa: F811
     owner = Store(city["url"])
     try:
         ledger = owner.ledger
-        ledger.register_unit("wang", code="JS02", name="和平社区", kind="社区", parent="JS")
+        ledger.register_unit(actor_id="wang", code="JS02", name="和平社区", kind="社区", parent="JS")
         for unit in ("JS01", "JS02"):
-            ledger.assign("wang", unit=unit, category="环境卫生", source="inspection",
+            ledger.assign(actor_id="wang", unit=unit, category="环境卫生", source="inspection",
                           location=f"{unit} 路口", description="牛皮癣",
                           deadline=date(2030, 1, 1))
     finally:

@@ -147,10 +147,12 @@ def test_a_reopening_counts_from_the_day_after_it(cli: Cli) -> None:
     ledger = cli.store.ledger
     task, _ = assign(cli, "2024-09-02 09:00", "2024-09-10")
     at = datetime(2024, 9, 3, 9, tzinfo=ZONE)
-    ledger.issue_notice("li", task, "ZG-1", occurred_at=at)
-    ledger.report_rectification("zhao", task, "已清除", occurred_at=at)
-    ledger.reinspect("li", task, True, occurred_at=at)
-    ledger.close_task("li", task, "verified", "整改到位", occurred_at=at)
+    ledger.issue_notice(actor_id="li", task_id=task, notice_no="ZG-1", occurred_at=at)
+    ledger.report_rectification(actor_id="zhao", task_id=task, description="已清除",
+                                occurred_at=at)
+    ledger.reinspect(actor_id="li", task_id=task, passed=True, occurred_at=at)
+    ledger.close_task(actor_id="li", task_id=task, closure="verified", reason="整改到位",
+                      occurred_at=at)
     # Reopened on Thursday 2024-10-10: Fri 10-11, make-up Sat 10-12.
     said = cli.ok("task", "reopen", task, "--reason", "反弹", "--deadline", "2个工作日",
                   "--at", "2024-10-10 09:00", as_="li")
@@ -386,14 +388,15 @@ def test_rules_dates_and_local_days_are_stored_on_each_backend(store_url: str,
     at = datetime(2024, 4, 29, 10, 0, tzinfo=ZONE)  # Monday, before 劳动节 (05-01..05-05)
 
     def assign(deadline: WorkingDays) -> str:
-        return store.ledger.assign("li", unit="JS01", category="环境卫生",
+        return store.ledger.assign(actor_id="li", unit="JS01", category="环境卫生",
                                    source="inspection", location="幸福路12号",
                                    description="电线杆牛皮癣", deadline=deadline,
                                    occurred_at=at)["task"]
 
     # Tue 04-30, (05-01..05-05 off), 05-06 … 05-09.
     first = assign(WorkingDays(5, "5个工作日"))
-    store.ledger.add_local_day("admin", date(2024, 5, 8), "holiday", "市庆")
+    store.ledger.add_local_day(actor_id="admin", day=date(2024, 5, 8), kind="holiday",
+                               reason="市庆")
     second = assign(WorkingDays(5, "5wd"))
     store.close()
     reopened = Store(store_url, clock=clock)  # everything replayed from the store
@@ -409,7 +412,7 @@ def test_rules_dates_and_local_days_are_stored_on_each_backend(store_url: str,
 
 def test_the_domain_takes_a_rule_only_with_the_date_it_resolved_to(seeded: Ledger) -> None:
     at = datetime(2024, 5, 6, 10, 0, tzinfo=ZONE)
-    task_id = seeded.assign("li", unit="JS01", category="环境卫生", source="inspection",
+    task_id = seeded.assign(actor_id="li", unit="JS01", category="环境卫生", source="inspection",
                             location="a", description="b", deadline=date(2024, 5, 10),
                             occurred_at=at)["task"]
     task = seeded.task(task_id)

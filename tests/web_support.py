@@ -44,39 +44,44 @@ def build_world(url: str) -> World:
         for n, unit in enumerate(units, start=1):
             clock.advance(days=2)
             task = f"T-{n:06d}"
-            ledger.assign("admin", unit=unit, category=CATEGORIES[n % 3],
+            ledger.assign(actor_id="admin", unit=unit, category=CATEGORIES[n % 3],
                           source="inspection" if n % 2 else "complaint",
                           location=f"幸福路{n}号", description=f"问题{n}",
                           deadline=clock.now.date() + timedelta(days=3))
             clock.advance(hours=3)
             if unit != "CGJ":
-                ledger.acknowledge("zhao" if unit == "JS01" else "qian", task)
+                ledger.acknowledge(actor_id="zhao" if unit == "JS01" else "qian", task_id=task)
             if n <= 3:
-                ledger.issue_notice("li", task, f"ZG-{n:03d}", "限期整改")
+                ledger.issue_notice(actor_id="li", task_id=task, notice_no=f"ZG-{n:03d}",
+                                    requirements="限期整改")
                 clock.advance(days=1)
-                ledger.report_rectification("zhao" if unit == "JS01" else "qian", task,
-                                            "已整改", [{"file": f"after{n}.jpg",
+                ledger.report_rectification(actor_id="zhao" if unit == "JS01" else "qian",
+                                            task_id=task,
+                                            description="已整改",
+                                            evidence=[{"file": f"after{n}.jpg",
                                                        "description": "整改后照片"}])
                 clock.advance(hours=5)
-                ledger.reinspect("li", task, passed=n != 2, note="复查")
-        ledger.correct("admin", "T-000001", 1, {"location": "幸福路1号东侧"}, "地址有误")
-        audit.record_checkpoint(ledger, "sun", note="五月中")
+                ledger.reinspect(actor_id="li", task_id=task, passed=n != 2, note="复查")
+        ledger.correct(actor_id="admin", task_id="T-000001", event=1,
+                       changes={"location": "幸福路1号东侧"}, reason="地址有误")
+        audit.record_checkpoint(ledger, actor_id="sun", note="五月中")
         clock.advance(days=4)
         # Transaction time is the ledger's clock (the test's): a minute before the entry.
         before_late = clock.now - timedelta(minutes=1)
         # Entered now, happened four days ago: a late entry.
-        ledger.assign("admin", unit="JS02", category="环境卫生", source="media",
+        ledger.assign(actor_id="admin", unit="JS02", category="环境卫生", source="media",
                       location="和平路口", description="占道经营",
                       deadline=date(2024, 5, 31), occurred_at=clock.now - timedelta(days=4))
         clock.now = datetime(2024, 6, 3, 2, 0, tzinfo=timezone.utc)
         evaluator = Evaluator(ReadSide(store))
         done = Evaluations(ledger).publish(
-            "admin", "2024-05", lambda rules_for: evaluator.freeze("2024-05", rules_for))
+            actor_id="admin", month="2024-05",
+            compute=lambda rules_for: evaluator.freeze("2024-05", rules_for))
         clock.advance(hours=2)
-        ledger.assign("admin", unit="JS01", category="交通秩序", source="inspection",
+        ledger.assign(actor_id="admin", unit="JS01", category="交通秩序", source="inspection",
                       location="建设路5号", description="乱停放", deadline=date(2024, 5, 25),
                       occurred_at=datetime(2024, 5, 20, 2, 0, tzinfo=zone))
-        ledger.assign("admin", unit="JS02", category="建筑工地", source="inspection",
+        ledger.assign(actor_id="admin", unit="JS02", category="建筑工地", source="inspection",
                       location="光明巷2号", description="围挡破损", deadline=date(2024, 6, 10))
         clock.advance(days=1)
         return World(url, clock, before_late, done["position"])

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from domain.evaluation import FIGURES, month_add, month_of
+from domain.figures import FIGURES
+from domain.months import month_add, month_of
 from ledger import audit
 from ledger.evaluation import Evaluations
 from ledger.store import Store

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, tzinfo
 
 from domain.base import Refused
-from domain.evaluation import MONTH
+from domain.months import MONTH
 
 
 class BadInput(Refused):

@@ -15,13 +15,14 @@ from domain.base import Actor, Refused
 from domain.registry import Campaign, Unit
 from domain.roles import authorize
 from domain.task import Task
-from ledger.app import ATTEMPTS, Conflict, Ledger
+from ledger.app import Ledger
 from ledger.importer.batch import ID_PREFIX, _Batch, _Known, task_id_for
 from ledger.importer.mapping import Mapping
 from ledger.importer.report import ImportReport, Reject
 from ledger.importer.rows import Row, RowError, RowReader
 from ledger.importer.tables import Table, _blank
 from ledger.importer.units import UnitBook
+from ledger.unit_of_work import Conflict, UnitOfWork
 
 class Importer:
     """Imports one table into the ledger as the mapping says, acting as ``actor_id``."""
@@ -144,21 +145,20 @@ class Importer:
                 read.append(self.reader.read(number, cells))
             except RowError as e:
                 read.append(Reject.of(number, e, cells, self.table.filled.get(number)))
-        for _ in range(ATTEMPTS):
+        def build(work: UnitOfWork) -> _Batch:
             batch = self._build(read)
             if save:
-                try:
-                    self.ledger.save(self.campaign, *batch.units.values(), *batch.tasks)
-                except IntegrityError:
-                    # Someone wrote meanwhile (perhaps these very rows): look again.
-                    self._refresh()
-                    continue
-            self._merge(batch, report)
-            if self.progress:
-                self.progress(len(rows))
+                work.save(self.campaign, *batch.units.values(), *batch.tasks)
             return batch
-        raise Conflict("others kept writing the same records; the batches saved so far "
-                       "stay, run the import again to resume")
+        # Someone wrote meanwhile (perhaps these very rows): look again, build again.
+        batch = self.ledger.write(build, on_conflict=self._refresh,
+                                  gives_up="others kept writing the same records; the "
+                                  "batches saved so far stay, run the import again to "
+                                  "resume")
+        self._merge(batch, report)
+        if self.progress:
+            self.progress(len(rows))
+        return batch
 
     def _save_all(self, held: list[_Batch]) -> None:
         """A strict run's batches, all in one transaction: all rows or none."""

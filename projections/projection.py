@@ -1,0 +1,116 @@
+"""What a read model declares: its tables, its version, and a table of handlers keyed by
+the domain's event classes (``domain/kinds.py``), beside the event classes it leaves alone.
+
+Every event class the domain declares is, for each projection, either handled (a key of
+``handlers``) or ignored (in ``ignored``, or its whole aggregate in
+``ignored_aggregates``); ``tests/test_projection_contract.py`` checks it with
+:func:`unaccounted`, so an event added to the domain and forgotten by a projection fails
+there rather than folding into nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from domain.base import LedgerAggregate, LedgerEvent
+from domain.kinds import aggregate_of, event_classes
+from projections.facts import Context, Fact, Key
+from projections.rows import Rows
+
+EventClass = type[LedgerEvent]
+# A handler: a function of the projection's class body, called with the projection, the
+# rows, the fact and the context (unless the projection's own ``fold`` says otherwise).
+Handler = Callable[..., Any]
+
+
+class Projection:
+    """A read model: tables, the rows each fact touches, and the fold."""
+
+    name: str = ""
+    # Which shape of rows the code builds: raised when a change of the tables or of a fold
+    # means that rows built before must be built again. A store whose rows another version
+    # built has that projection rebuilt when it is opened (``Projector.upgrade``).
+    version: ClassVar[int] = 1
+    # Per event class, how it is folded (None: every fact is folded by ``fold`` as the
+    # subclass writes it, for a projection that reads them all).
+    handlers: ClassVar[Mapping[EventClass, Handler] | None] = None
+    # The event classes it leaves alone, and the aggregates none of whose events (those
+    # declared now and any added later) it reads.
+    ignored: ClassVar[frozenset[EventClass]] = frozenset()
+    ignored_aggregates: ClassVar[tuple[type[LedgerAggregate], ...]] = ()
+    # Tables whose rows are only ever created, one by one, and never read, changed or
+    # completed (``finish``) afterwards: a rebuild writes them after every batch.
+    appended: frozenset[str] = frozenset()
+
+    def __init__(self, prefix: str = "rm_") -> None:
+        self.metadata = sa.MetaData()
+        self.prefix = prefix
+        self.tables: dict[str, sa.Table] = {}
+        self.define()
+
+    def table(self, name: str, *columns: sa.Column[Any], **kw: Any) -> sa.Table:
+        table = sa.Table(self.prefix + name, self.metadata, *columns, **kw)
+        self.tables[name] = table
+        return table
+
+    def define(self) -> None:
+        """Declare the tables with :meth:`table`."""
+        raise NotImplementedError
+
+    def wants(self, fact: Fact) -> bool:
+        handlers = self.handlers
+        return handlers is None or fact.event in handlers
+
+    def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
+        """The (table, key) rows the fold of ``fact`` reads, changes or deletes. A row the
+        fold creates afresh (a key that cannot exist yet) need not be named."""
+        raise NotImplementedError
+
+    def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
+        """Change ``rows`` as ``fact`` says: its class's handler. Pure: no I/O, no clock."""
+        assert self.handlers is not None, f"{self.name} folds every fact: define fold"
+        self.handlers[fact.event](self, rows, fact, ctx)  # type: ignore[index]
+
+    def finish(self, rows: Rows, ctx: Context) -> None:
+        """Complete the rows after a batch's folds, before they are written: a fold may
+        leave a row's costly part to be derived here once per batch, from all the batch's
+        facts, rather than once per fact."""
+
+    def key_of(self, name: str, row: dict[str, Any]) -> Key:
+        return tuple(row[c.name] for c in self.tables[name].primary_key.columns)
+
+
+def events_of(*aggregates: type[LedgerAggregate]) -> tuple[EventClass, ...]:
+    """The event classes these aggregates declare, in the domain's order."""
+    return tuple(c for c in event_classes() if aggregate_of(c) in aggregates)
+
+
+def unaccounted(handled: Iterable[EventClass], ignored: Iterable[EventClass],
+                ignored_aggregates: Iterable[type[LedgerAggregate]] = (),
+                classes: Iterable[EventClass] | None = None) -> list[str]:
+    """What is wrong with a table of handlers over the domain's event classes (or
+    ``classes``): each class neither handled nor ignored, handled and ignored at once, or
+    handled although its aggregate is ignored whole. Empty when the table is sound."""
+    handled, ignored = set(handled), set(ignored)
+    whole = set(ignored_aggregates)
+    found = []
+    for cls in event_classes() if classes is None else classes:
+        name = cls.__qualname__
+        if cls in handled and (cls in ignored or aggregate_of(cls) in whole):
+            found.append(f"{name} is both handled and ignored")
+        elif cls not in handled and cls not in ignored and aggregate_of(cls) not in whole:
+            found.append(f"{name} is neither handled nor ignored")
+    return found
+
+
+def contract_of(projection: Projection | type[Projection],
+                classes: Iterable[EventClass] | None = None) -> list[str]:
+    """:func:`unaccounted` for a projection's own tables."""
+    handlers = projection.handlers
+    if handlers is None:
+        return [f"{projection.name} has no table of handlers"]
+    return [f"{projection.name}: {problem}" for problem in unaccounted(
+        handlers, projection.ignored, projection.ignored_aggregates, classes)]
