@@ -44,7 +44,7 @@ def served(store_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Server]
             (tmp_path / name).write_bytes(content)
             kept.keep([read_evidence(tmp_path / name, name)])
         for task, unit, person in (("T-000001", "JS01", "zhao"), ("T-000002", "JS02", "qian")):
-            ledger.assign("li", unit=unit, category="环境卫生", source="inspection",
+            ledger.assign(actor_id="li", unit=unit, category="环境卫生", source="inspection",
                           location="幸福路12号", description="电线杆牛皮癣",
                           deadline=START.date() + timedelta(days=5), notice_no=f"ZG-{unit}")
             clock.advance(hours=2)
@@ -53,7 +53,8 @@ def served(store_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Server]
                       {"file": "lost.jpg", "sha256": sha(LOST), "description": "未上传"}]
                      if unit == "JS01" else
                      [{"file": "other.jpg", "sha256": sha(JPEG), "description": "整改后"}])
-            ledger.report_rectification(person, task, "已清除", cited)
+            ledger.report_rectification(actor_id=person, task_id=task, description="已清除",
+                                        evidence=cited)
     finally:
         store.close()
     tokens: list[str] = []

@@ -91,8 +91,8 @@ def test_a_login_sees_the_photos_of_the_tasks_it_may_read(
     try:
         open_evidence(owner).keep([read_evidence(photo, "after.png")])
         for task in ("T-000001", "T-000002"):
-            owner.ledger.attach_evidence("li", task, [{"file": "after.png", "sha256": digest,
-                                                       "description": "现场"}])
+            owner.ledger.attach_evidence(actor_id="li", task_id=task, evidence=[
+                {"file": "after.png", "sha256": digest, "description": "现场"}])
         assert _login(client, city["logins"]["zhao"]).status_code == 303
         assert f'src="/tasks/T-000001/evidence/{digest}"' in client.get("/tasks/T-000001").text
         answer = client.get(f"/tasks/T-000001/evidence/{digest}")
