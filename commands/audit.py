@@ -11,6 +11,7 @@ from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
 from ledger import audit, evidence, witness
+from services import audit as auditing
 
 # Below this many events a verification is over before a progress bar would be read.
 TRUNCATION_NOTE = ("a tail removed after the last event shows only against a head seen "
@@ -60,30 +61,22 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     since = audit.parse_since(since_text, key) if since_text is not None else None
     seen = witness.load(witness_file) if witness_file is not None else None
     session.inspecting()
-    ledger = session.store.ledger
-    what = "checkpoint"
-    if seen is not None:
-        identity = ledger.recorder.identity()  # type: ignore[attr-defined]
-        if seen.store != identity:
-            raise click.ClickException(f"witness file {str(witness_file)!r} is of store "
-                                       f"{seen.store}, not of this one ({identity})")
-        what = f"the witness of {seen.account}"
-    elif since is None and session.seen is not None:
-        seen, what = session.seen, "this account's witness"
-    if seen is not None:
-        since = audit.Head(seen.position, seen.hash)
-    with progress(ledger.max_position(), "verifying") as update:
-        result = audit.verify(ledger, since=since, progress=update, since_what=what)
+    session.store.ledger  # opening the store reads this account's witness
+    against = auditing.baseline(session.services, since=since, handed=seen,
+                                handed_from=str(witness_file), own=session.seen)
+    since, what = against.since, against.what
+    with progress(session.store.ledger.max_position(), "verifying") as update:
+        verified = auditing.verify(session.services, against, with_evidence=with_evidence,
+                                   progress=update)
+    result, checked = verified.result, verified.evidence
     from ledger.access import account_kind, describe_kind
 
-    checked = (evidence.check(ledger, evidence_store(session)) if with_evidence
-               else None)
     if fmt == "json":
         said = {**result.as_dict(), "ran_as": account_kind(session.store)}
         if checked is not None:
             said["evidence"] = {"checked": checked[0], "problems": checked[1]}
         click.echo(json.dumps(said, ensure_ascii=False, indent=2))
-        if not result.ok or (checked is not None and checked[1]):
+        if not verified.ok:
             raise SystemExit(1)
         return
     if result.broken is not None:
@@ -99,7 +92,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
         click.echo(f"checkpoints: {result.checkpoints_matched} recorded in the ledger "
                    f"match; the last, {last.number}, covers position {last.position} "
                    f"({_events(result.head.position - last.position)} after it)")
-    if since is not None and seen is None:
+    if since is not None and not against.witnessed:
         click.echo(f"since: the ledger extends checkpoint {since.position}:"
                    f"{_short(since.hash)} unchanged, by "
                    f"{_events(result.head.position - since.position)}")
@@ -247,22 +240,12 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
     folder = evidence.export_folder(file)
     if with_evidence and folder.exists():
         raise click.UsageError(f"evidence folder {str(folder)!r} already exists")
-    partial = file.with_name(file.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8") as out:
-            written = audit.export(session.store.ledger, out)
-        if with_evidence:
-            copied, missing = evidence.copy_cited(session.store.ledger,
-                                                  evidence_store(session),
-                                                  evidence.FolderStore(folder))
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(file)
+    done = auditing.export(session.services, file, with_evidence=with_evidence)
+    written = done.head
     click.echo(f"exported {written.position} events to {file}; head {written}")
     if with_evidence:
-        click.echo(f"evidence: {copied} files copied to {folder}")
-        for digest in missing:
+        click.echo(f"evidence: {done.copied} files copied to {folder}")
+        for digest in done.missing:
             click.echo(f"note: evidence {digest} is cited but not kept: not copied",
                        err=True)
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import click
 
 from commands.output import emit, output_options
-from commands.params import MOMENT, MONTH, WITHIN, due_by, localize
+from commands.params import MOMENT, MONTH, WITHIN
 from commands.session import Session, pass_session
-from domain.task import CLOSED, SOURCES, STATE_LABELS, STATES, VERIFIED
-from ledger.workdays import Calendar, UnknownYear, WorkingDays
+from domain.task import SOURCES, STATE_LABELS, STATES
+from ledger.workdays import WorkingDays
 from projections.read import ReadSide
+from services import board as board_service
 
 BOARD_COLUMNS = [
     ("task", "task"), ("unit", "unit"), ("category", "category"), ("source", "source"),
@@ -54,21 +54,14 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
           fmt: str) -> None:
     """The 台账: one row per task, with its state, deadline, days overdue and the deadline
     a pending extension request asks for."""
-    ledger = session.store.ledger
-    campaign = ledger.campaign()
-    zone = campaign.zone
-    moment = localize(as_of, zone)
-    read = session.read.at(moment) if moment is not None else session.read
-    today = (moment or ledger.clock()).astimezone(zone).date()
-    calendar = ledger.work_calendar(campaign) if within is not None or working_days else None
-    until = None if within is None else due_by(today, within, calendar)
-    rows = read.board(unit=unit_code, state=state, category=category, source=source,
-                      overdue=overdue, open_only=open_only, month=month, sort=sort,
-                      due_by=until, extension_requested=extension_requested)
+    found = board_service.board(
+        session.services, as_of=as_of, within=within, working_days=working_days,
+        unit=unit_code, state=state, category=category, source=source, overdue=overdue,
+        open_only=open_only, month=month, sort=sort, extension_requested=extension_requested)
+    rows = found.rows
+    note_unknown_years(found.unknown_years)
     columns = BOARD_COLUMNS
-    if working_days:
-        _working_days_left(rows, calendar, today)
-    else:
+    if not working_days:
         columns = [c for c in BOARD_COLUMNS if c[0] != "working_days_left"]
     if fmt == "table":
         # For people, the column only when some task has a request awaiting a decision.
@@ -77,29 +70,15 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
         for row in rows:
             row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
             row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
-                zone).strftime("%Y-%m-%d %H:%M")
+                session.services.zone).strftime("%Y-%m-%d %H:%M")
     if fmt == "json":
         columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)
 
 
-def _working_days_left(rows: list[dict[str, Any]], calendar: Calendar, today: date) -> None:
-    """Each unfinished row's working days left on ``today``; where the official calendar
-    does not know a year the count needs, none (never guessed), and one note says so."""
-    unknown: set[int] = set()
-    counted: dict[str, int | None] = {}  # tasks share deadlines: each is counted once
-    for row in rows:
-        row["working_days_left"] = None
-        if row["state"] in (VERIFIED, CLOSED):
-            continue
-        deadline = row["deadline"]
-        if deadline not in counted:
-            try:
-                counted[deadline] = calendar.between(today, date.fromisoformat(deadline))
-            except UnknownYear as e:
-                counted[deadline] = None
-                unknown.add(e.year)
-        row["working_days_left"] = counted[deadline]
+def note_unknown_years(unknown: set[int]) -> None:
+    """One note for the years the official holiday calendar does not know (working days
+    left needing them are not shown: never guessed)."""
     if unknown:
         years = ", ".join(str(y) for y in sorted(unknown))
         click.echo(f"note: working days left are not shown for deadlines needing {years}: "

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import click
 
 from commands.output import emit, output_options
-from commands.params import DATE, at_option, localize
+from commands.params import DATE, at_option
 from commands.session import Session, pass_session
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY
 from ledger.workdays import known_years
@@ -34,7 +34,7 @@ def _local_day_command(kind: str, help_text: str) -> None:
                 occurred_at: datetime | None) -> None:
         ledger = session.store.ledger
         result = ledger.add_local_day(actor_id=session.actor, day=day, kind=kind, reason=reason,
-                                      occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                      occurred_at=session.localize(occurred_at))
         click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
                    f"{result['reason']} (deadlines resolved from now on count with it)")
 

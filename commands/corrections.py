@@ -8,10 +8,9 @@ from typing import Any
 
 import click
 
-from commands.params import at_option, localize, set_option
+from commands.params import at_option, set_option
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
-from ledger.corrections import Corrections
 
 RECORD_HELP = ("T-000001 (task), ZB-000001 (target task), SV-000001 (survey), I-000001 "
                "(inspection), unit:CODE, person:ID or rules:VERSION.")
@@ -35,11 +34,10 @@ def _shown(value: Any) -> str:
 @pass_session
 def correct(session: Session, record: str, event_no: int | None, changes: tuple[str, ...],
             reason: str, occurred_at: datetime | None) -> None:
-    ledger = session.store.ledger
-    zone = ledger.campaign().zone
-    result = Corrections(ledger).correct(actor_id=session.actor, record=record, event=event_no,
-                                         changes=parse_changes(changes, zone), reason=reason,
-                                         occurred_at=localize(occurred_at, zone))
+    result = session.services.corrections.correct(
+        actor_id=session.actor, record=record, event=event_no,
+        changes=parse_changes(changes, session.services.zone), reason=reason,
+        occurred_at=session.localize(occurred_at))
     said = ", ".join(f"{field} {_shown(old)} → {_shown(new)}"
                      for field, (old, new) in result["changes"].items())
     click.echo(f"{result['record']} event {result['event']} ({result['name']}) corrected: "
@@ -55,10 +53,9 @@ def withdraw(session: Session, record: str, reason: str,
              occurred_at: datetime | None) -> None:
     """Withdraw RECORD (a survey, inspection or target task entered twice or in error):
     it stays in the ledger, shown as withdrawn, and counts in no figure."""
-    ledger = session.store.ledger
-    result = Corrections(ledger).withdraw(actor_id=session.actor, record=record, reason=reason,
-                                          occurred_at=localize(occurred_at,
-                                                               ledger.campaign().zone))
+    result = session.services.corrections.withdraw(
+        actor_id=session.actor, record=record, reason=reason,
+        occurred_at=session.localize(occurred_at))
     click.echo(f"{result['record']} withdrawn (event {result['version']})")
 
 

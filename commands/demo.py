@@ -21,8 +21,7 @@ from domain.evaluation import month_add
 from ledger.app import utc_now
 from ledger.demo_city import CITY, City, SimulatedClock, demo_key
 from ledger.store import Store
-from projections.evaluation import Evaluator
-from projections.read import ReadSide
+from services.bootstrap import Services
 
 
 @click.command()
@@ -47,7 +46,7 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
     simulated = Store(session.url, clock=clock)
     try:
         city = City(simulated.ledger, seed=seed, until=until, clock=clock,
-                    freeze=Evaluator(ReadSide(simulated)).freeze, key=demo_key(seed),
+                    freeze=Services(simulated).evaluator.freeze, key=demo_key(seed),
                     scale=replace(CITY, months=months))
         city.run()
         built = city.written()

@@ -14,9 +14,8 @@ from commands.params import MONTH
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
-from domain.evaluation import FIGURES, month_add, month_of
+from domain.evaluation import FIGURES
 from domain.rounding import fixed, rounded
-from ledger.evaluation import Evaluations
 from projections import bulletin as bulletins
 from projections.bulletin import (
     change_text,
@@ -25,16 +24,10 @@ from projections.bulletin import (
     signed as _signed,
     term_text,
 )
-from projections.evaluation import LEVELS, Evaluator, Ranking, digest
+from projections.evaluation import LEVELS, Ranking
 from projections.metrics import METRICS
-
-
-def _evaluations(session: Session) -> Evaluations:
-    return Evaluations(session.store.ledger)
-
-
-def _evaluator(session: Session) -> Evaluator:
-    return Evaluator(session.read)
+from services import bulletins as bulletin_service
+from services import evaluation as evaluating
 
 
 def plain(value: Any) -> Any:
@@ -84,8 +77,7 @@ def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: 
         return
     if month is None:
         raise click.UsageError("Missing option '--month'.")
-    evaluator = _evaluator(session)
-    rows = evaluator.figures(evaluator.current(), month, unit_code, level)
+    rows = evaluating.figures(session.services, month, unit_code, level)
     if fmt == "table":
         emit([_with_counts(r) for r in rows], METRIC_TABLE, fmt)
         return
@@ -107,9 +99,8 @@ EXPLAIN_COLUMNS = [("item", "task/visit"), ("counts_as", "counts as"), ("unit", 
 def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
                     fmt: str) -> None:
     """The tasks, events and visits that make up one figure of a unit's month."""
-    evaluator = _evaluator(session)
-    value, tally, parts = evaluator.explain(evaluator.current(), month, unit_code, metric)
-    zone = session.store.ledger.campaign().zone
+    value, tally, parts = evaluating.explain(session.services, month, unit_code, metric)
+    zone = session.services.zone
     rows = [{"item": item["task"], "counts_as": role, "unit": item["unit"],
              "events": "; ".join(f"v{v} {kind} {local_text(at, zone)}"
                                  for v, kind, at in item["events"]),
@@ -143,9 +134,9 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
         raise Refused(f"rules file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as e:
         raise Refused(f"rules file {str(path)!r} cannot be read as UTF-8 text: {e}") from None
-    adopted = _evaluations(session).adopt_rules(actor_id=session.actor, text=text,
-                                                source=path.name,
-                                                from_month=from_month, reason=reason)
+    adopted = session.services.evaluations.adopt_rules(
+        actor_id=session.actor, text=text, source=path.name, from_month=from_month,
+        reason=reason)
     click.echo(f"rules version {adopted['version']} ({adopted['name']}) adopted from "
                f"{adopted['from_month']}; sha256 {adopted['digest']}")
 
@@ -159,12 +150,10 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
 @pass_session
 def rules_show(session: Session, month: str | None, number: int | None, fmt: str) -> None:
     """The scoring rules in force for a month: version, adoption, and the file itself."""
-    evaluations = _evaluations(session)
     if number is not None:
-        found = evaluations.version(number)
+        found = session.services.evaluations.version(number)
     else:
-        ledger = session.store.ledger
-        found = evaluations.rules_for(month or month_of(ledger.today(ledger.campaign())))
+        found = evaluating.rules_in_force(session.services, month)
     record = {**found.describe(), "in_force_for": month, "text": found.text}
     if fmt == "json":
         emit_record(record, fmt)
@@ -182,7 +171,7 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 @pass_session
 def rules_list(session: Session, fmt: str) -> None:
     """Every version of the scoring rules, in the order adopted."""
-    rows = [v.describe() for v in _evaluations(session).versions()]
+    rows = [v.describe() for v in session.services.evaluations.versions()]
     emit(rows, [("version", "version"), ("name", "name"), ("from_month", "from"),
                 ("adopted_at", "adopted at"), ("actor", "by"), ("reason", "reason"),
                 ("digest", "sha256")], fmt)
@@ -261,26 +250,15 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
                  published: bool, fmt: str) -> None:
     """The monthly ranking of one level: score, rank (equal scores share it), change
     against last month, the deductions behind each score, and the red and black lists."""
-    evaluations = _evaluations(session)
-    evaluator = _evaluator(session)
     if published:
-        publication = evaluations.published(month)
-        source, rankings = evaluator.published(publication, evaluations.rules_for)
-        reproduced = digest(rankings)
-        if reproduced != publication["digest"]:
-            raise Refused(f"the published ranking of {month} does not reproduce: digest "
-                          f"{reproduced} recomputed, {publication['digest']} published")
-        ranking = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
-                   if parent else rankings[level])
+        shown = evaluating.published_ranking(session.services, month, level, parent)
+        publication = shown.publication or {}
         where = (f"published {publication['published_at'][:10]} at position "
-                 f"{publication['position']} (head {publication['head'][:12]}); "
-                 "reproduced, digest matches")
+                 f"{shown.position} (head {shown.head[:12]}); reproduced, digest matches")
     else:
-        ranking = evaluator.ranking(evaluator.current(), month, level,
-                                    evaluations.rules_for, parent)
-        position, head = session.store.ledger.head()
-        where = f"current, position {position} (head {head[:12]})"
-    print_ranking(ranking, fmt, ranking_heading(ranking, where))
+        shown = evaluating.ranking(session.services, month, level, parent)
+        where = f"current, position {shown.position} (head {shown.head[:12]})"
+    print_ranking(shown.ranking, fmt, ranking_heading(shown.ranking, where))
 
 
 @click.command()
@@ -289,10 +267,7 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
 def publish(session: Session, month: str) -> None:
     """Freeze a month's ranking (every level): records the rules version, the ledger
     position and audit head it was computed from, and the result's digest."""
-    evaluations = _evaluations(session)
-    evaluator = _evaluator(session)
-    done = evaluations.publish(actor_id=session.actor, month=month,
-                               compute=lambda rules_for: evaluator.freeze(month, rules_for))
+    done = evaluating.publish(session.services, actor=session.actor, month=month)
     click.echo(f"{month} published: rules v{done['rules_version']}, position "
                f"{done['position']}, head {done['head']}, digest {done['digest']}")
     for level, noted in done["summary"].items():
@@ -316,9 +291,7 @@ CAUSE_COLUMNS = [("position", "position"), ("aggregate", "task/unit"), ("event",
 def revisions(session: Session, month: str, fmt: str) -> None:
     """What recomputing a published month now would change, and which late or corrected
     events (entered after its position, happening in or before the month) are why."""
-    evaluations = _evaluations(session)
-    publication = evaluations.published(month)
-    changes, causes = _evaluator(session).revisions(publication, evaluations.rules_for)
+    publication, changes, causes = evaluating.revisions(session.services, month)
     if fmt == "json":
         emit_record({"month": month, "position": publication["position"],
                      "changes": changes, "causes": causes}, fmt)
@@ -351,22 +324,13 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
     black lists, overdue and recurring problems by unit, and the last 12 months' chart. A
     published month's bulletin shows what the publication froze."""
     require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
-    evaluations = _evaluations(session)
-    found = bulletins.of_month(_evaluator(session), evaluations, month, lang)
-    if fmt in ("xlsx", "docx"):
-        from projections.word import bulletin_docx
-        from projections.workbook import to_xlsx
-
-        if fmt == "xlsx":
-            data = to_xlsx(found)
-        else:
-            data = bulletin_docx(found, number if number is not None else
-                                 evaluations.bulletin_number(month),
-                                 word_style(body_font, heading_font))
-        output.write_bytes(data)  # type: ignore[union-attr]
+    made = bulletin_service.document(session.services, month, fmt, lang, number,
+                                     word_style(body_font, heading_font))
+    if isinstance(made, bytes):
+        output.write_bytes(made)  # type: ignore[union-attr]
         click.echo(f"bulletin of {month} written to {output}")
         return
-    text = bulletins.markdown(found) if fmt == "md" else bulletins.to_html(found)
+    text = made
     if output is None:
         click.echo(text)
     else:
@@ -376,11 +340,8 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
 
 def print_last_ranking(session: Session, until: str) -> None:
     """The 社区 ranking of the last complete month up to ``until`` (for the demo)."""
-    ledger = session.store.ledger
-    month = until if month_of(ledger.today(ledger.campaign())) > until else month_add(until, -1)
-    evaluator = _evaluator(session)
-    ranking = evaluator.ranking(evaluator.current(), month, "社区",
-                                _evaluations(session).rules_for)
+    month = evaluating.last_complete_month(session.services, until)
+    ranking = evaluating.ranking(session.services, month, "社区").ranking
     click.echo("")
     print_ranking(ranking, "table", ranking_heading(
         ranking, f"the last complete month (taizhang rank --month {month} --level 社区)"))

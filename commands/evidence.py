@@ -13,14 +13,14 @@ import click
 
 from commands.session import Session, pass_session
 from domain.base import NotFound, Refused
-from ledger.evidence import EvidenceFile, EvidenceStore, open_evidence, read_evidence
+from ledger.evidence import EvidenceFile, EvidenceStore, read_evidence
 from projections.events import evidence_text
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def evidence_store(session: Session) -> EvidenceStore:
-    return open_evidence(session.store)
+    return session.services.evidence
 
 
 @contextmanager

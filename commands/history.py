@@ -10,12 +10,11 @@ import click
 
 from commands.evidence import evidence_store, with_kept
 from commands.output import emit, output_options
-from commands.params import DATE, MOMENT, localize
+from commands.params import DATE, MOMENT
 from commands.session import Session, pass_session
-from domain.base import Refused
-from domain.task import STATE_LABELS, Task
-from ledger.corrections import resolve
+from domain.task import STATE_LABELS
 from projections.events import who
+from services import records
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
@@ -103,15 +102,8 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     by whom and from which account, with reasons, evidence, corrections and withdrawal.
     RECORD: a task (T-…), target task (ZB-…), survey (SV-…), inspection (I-…), unit:CODE,
     person:ID or rules:VERSION (the evaluation book)."""
-    zone = session.store.ledger.campaign().zone
-    as_of = localize(as_of, zone)
-    if resolve(task_id)[0] is Task:
-        found = session.read.history(task_id, as_of=as_of, valid_at=valid_at)
-    elif valid_at is not None:
-        raise Refused(f"--valid-at gives a task's state on a day; {task_id.strip()} is a "
-                      f"{resolve(task_id)[2]}")
-    else:
-        found = session.read.record_history(task_id, as_of=as_of)
+    found = records.history(session.services, task_id, as_of=as_of, valid_at=valid_at)
+    zone, as_of = session.services.zone, session.localize(as_of)
     with_kept(found["events"], evidence_store(session))
     if fmt == "json":
         click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
@@ -146,10 +138,10 @@ def timeline(session: Session, unit_code: str | None, valid_from: date | None,
     if valid_from and valid_to and valid_from > valid_to:
         raise click.BadParameter(f"{valid_from} is after --to {valid_to}",
                                  param_hint="'--from'")
-    zone = session.store.ledger.campaign().zone
-    rows = session.read.timeline(unit=unit_code, valid_from=valid_from, valid_to=valid_to,
-                                 as_of=localize(as_of, zone), actor=actor, limit=limit)
+    rows = records.timeline(session.services, as_of=as_of, unit=unit_code,
+                            valid_from=valid_from, valid_to=valid_to, actor=actor, limit=limit)
     if fmt == "table":
+        zone = session.services.zone
         emit([{**_for_table(r, zone), "event": r["kind"]} for r in rows], TIMELINE_TABLE, fmt)
     else:
         emit(rows, [(f, f) for f in TIMELINE_FIELDS], fmt)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from commands.output import emit, emit_record, output_options, progress, render
-from commands.params import WITHIN, due_by
+from commands.params import WITHIN
 from commands.session import Session, pass_session
 from commands.template import NAMES as TEMPLATE_NAMES, import_records
 from domain.base import Refused
@@ -19,6 +19,7 @@ from ledger.importer import Importer, ImportReport, load_mapping, open_table, wr
 from ledger.importer.template import TEMPLATES, check_header, task_mapping
 from ledger.workdays import WorkingDays
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
+from services import board as board_service
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -157,10 +158,9 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
     """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
     if fmt == "xlsx" and output is None:
         raise Refused("--output FILE is needed for --format xlsx")
-    until = None if within is None else due_by(session.read.today(), within,
-                                               session.store.ledger.work_calendar())
-    rows = board_sheet(session.read, session.read.board(unit=unit_code, state=state,
-                                                        open_only=open_only, due_by=until))
+    rows = board_sheet(session.read, board_service.board(
+        session.services, within=within, unit=unit_code, state=state,
+        open_only=open_only).rows)
     if fmt == "csv":
         text = render(as_text(rows), EXPORT_COLUMNS, "csv")
         if output is None:

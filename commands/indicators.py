@@ -14,16 +14,16 @@ from typing import Any
 import click
 
 from commands.output import emit, output_options
-from commands.params import DATE, at_option, evidence, evidence_option, localize
+from commands.params import DATE, at_option, evidence, evidence_option
 from commands.session import Session, pass_session
 from commands.tasks import task as task_group
 from domain.target import MEASURES
-from ledger.indicators import Indicators, read_indicator_file
-from projections.indicators import IndicatorQueries, tree_order
+from ledger.indicators import read_indicator_file
+from projections.indicators import tree_order
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
-    return localize(occurred_at, session.store.ledger.campaign().zone)
+    return session.localize(occurred_at)
 
 
 def _said(result: dict[str, Any]) -> None:
@@ -63,7 +63,7 @@ def indicators_import(session: Session, file: Path, name: str, note: str,
     Columns: code, parent, title, category, points, method (how it is checked); Chinese
     headings (编码, 上级编码, 指标名称, 类别, 分值, 测评方法) are understood too."""
     rows = read_indicator_file(file)
-    adopted = Indicators(session.store.ledger).import_system(
+    adopted = session.services.indicators.import_system(
         actor_id=session.actor, rows=rows, name=name, source=file.name, note=note,
         occurred_at=_when(session, occurred_at))
     click.echo(f"indicator system version {adopted['version']} ({adopted['name']}) adopted: "
@@ -81,7 +81,7 @@ SHOW_COLUMNS = [("code", "code"), ("title", "title"), ("category", "category"),
 @pass_session
 def indicators_show(session: Session, number: int | None, fmt: str) -> None:
     """The indicator system as a tree."""
-    version, rows = IndicatorQueries(session.read).indicators(number)
+    version, rows = session.services.indicator_queries.indicators(number)
     shown = []
     for indicator, depth in tree_order(rows):
         row = dict(indicator, points=_n(indicator["points"]))
@@ -98,7 +98,7 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
 @pass_session
 def indicators_versions(session: Session, fmt: str) -> None:
     """Every adopted version of the indicator system."""
-    emit(Indicators(session.store.ledger).versions(),
+    emit(session.services.indicators.versions(),
          [("version", "version"), ("name", "name"), ("count", "indicators"),
           ("source", "source"), ("adopted_at", "adopted at"), ("adopted_by", "by"),
           ("note", "note")], fmt)
@@ -118,7 +118,7 @@ def indicators_assign(session: Session, code: str, unit_code: str, target: str,
                       measure: str, due: date, note: str,
                       occurred_at: datetime | None) -> None:
     """Decompose indicator CODE into a quantitative target (指标任务) for a unit."""
-    _said(Indicators(session.store.ledger).assign_target(
+    _said(session.services.indicators.assign_target(
         actor_id=session.actor, code=code, unit=unit_code, target=target, measure=measure,
         due=due,
         note=note, occurred_at=_when(session, occurred_at)))
@@ -133,7 +133,7 @@ def indicators_assign(session: Session, code: str, unit_code: str, target: str,
 def indicators_reassign(session: Session, target_id: str, unit_code: str, reason: str,
                         occurred_at: datetime | None) -> None:
     """Hand target task TARGET (ZB-…) to another unit."""
-    _said(Indicators(session.store.ledger).reassign_target(
+    _said(session.services.indicators.reassign_target(
         actor_id=session.actor, target_id=target_id, unit=unit_code, reason=reason,
         occurred_at=_when(session, occurred_at)))
 
@@ -149,7 +149,7 @@ def indicators_reassign(session: Session, target_id: str, unit_code: str, reason
 def indicators_extend(session: Session, target_id: str, due: date, reason: str,
                       approver: str | None, occurred_at: datetime | None) -> None:
     """Extend the due date of target task TARGET (ZB-…), with its approver and reason."""
-    _said(Indicators(session.store.ledger).extend_target(
+    _said(session.services.indicators.extend_target(
         actor_id=session.actor, target_id=target_id, due=due, reason=reason, approver=approver,
         occurred_at=_when(session, occurred_at)))
 
@@ -170,7 +170,7 @@ TARGET_COLUMNS = [("target_task", "target task"), ("indicator", "indicator"),
 def indicators_targets(session: Session, unit_code: str | None, code: str | None,
                        overdue: bool, fmt: str) -> None:
     """The target tasks, with verified progress and whether they are overdue."""
-    rows = IndicatorQueries(session.read).targets(unit=unit_code, code=code, overdue=overdue)
+    rows = session.services.indicator_queries.targets(unit=unit_code, code=code, overdue=overdue)
     if fmt != "json":
         for row in rows:
             row.update({k: _n(row[k]) for k in ("target", "verified")},
@@ -191,7 +191,7 @@ def indicators_status(session: Session, unit_code: str | None, code: str | None,
                       number: int | None, fmt: str) -> None:
     """Completion of the targets: by indicator (each counts for every indicator above it)
     or by unit — targets, met, overdue, mean completion in percent."""
-    rows = IndicatorQueries(session.read).status(unit=unit_code, code=code, version=number,
+    rows = session.services.indicator_queries.status(unit=unit_code, code=code, version=number,
                                                  by=by)
     if fmt == "table" and by == "indicator":
         for row in rows:
@@ -212,7 +212,7 @@ def task_progress(session: Session, target_id: str, value: str, note: str,
                   evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
                   occurred_at: datetime | None) -> None:
     """The unit reports progress on a target task (指标任务), with evidence."""
-    _said(Indicators(session.store.ledger).report_progress(
+    _said(session.services.indicators.report_progress(
         actor_id=session.actor, target_id=target_id, value=value,
         evidence=evidence(evidence_refs, evidence_elsewhere), note=note,
         occurred_at=_when(session, occurred_at)))
@@ -226,7 +226,7 @@ def task_progress(session: Session, target_id: str, value: str, note: str,
 def task_verify_progress(session: Session, target_id: str, note: str,
                          occurred_at: datetime | None) -> None:
     """An inspector verifies a target task's pending progress report."""
-    _said(Indicators(session.store.ledger).verify_progress(
+    _said(session.services.indicators.verify_progress(
         actor_id=session.actor, target_id=target_id, note=note,
         occurred_at=_when(session, occurred_at)))
 
@@ -239,7 +239,7 @@ def task_verify_progress(session: Session, target_id: str, note: str,
 def task_reject_progress(session: Session, target_id: str, reason: str,
                          occurred_at: datetime | None) -> None:
     """An inspector rejects a target task's pending progress report, saying why."""
-    _said(Indicators(session.store.ledger).reject_progress(
+    _said(session.services.indicators.reject_progress(
         actor_id=session.actor, target_id=target_id, reason=reason,
         occurred_at=_when(session, occurred_at)))
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from domain.base import Refused
-from ledger.workdays import Calendar, WorkingDays, parse_deadline, parse_working_days
+from domain.base import Refused, localized
+from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
 class DateType(click.ParamType):
@@ -47,7 +47,7 @@ class DeadlineType(click.ParamType):
 
 class MomentType(click.ParamType):
     """A moment: a date, a date and time, or ISO 8601 with an offset. Without an offset it
-    is read in the campaign's time zone (see :func:`localize`)."""
+    is read in the campaign's time zone (by ``session.localize`` or ``ReadSide.at``)."""
 
     name = "DATE[ TIME]"
 
@@ -100,25 +100,11 @@ class WithinType(click.ParamType):
         return working
 
 
-def due_by(today: date, within: timedelta | WorkingDays, calendar: Calendar) -> date:
-    """The last day of a span from ``today``: working days by the campaign's calendar."""
-    if isinstance(within, timedelta):
-        return today + within
-    return calendar.resolve(within, today, field="--due-within")[0]
-
-
 DATE = DateType()
 DEADLINE = DeadlineType()
 MOMENT = MomentType()
 MONTH = MonthType()
 WITHIN = WithinType()
-
-
-def localize(moment: datetime | None, zone: tzinfo) -> datetime | None:
-    """A moment given without an offset happened in the campaign's time zone."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=zone)
 
 
 def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
@@ -182,7 +168,7 @@ def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
         except ValueError:
             raise Refused(f"occurred_at must be a date-time, got "
                           f"{parsed['occurred_at']!r}") from None
-        parsed["occurred_at"] = localize(moment, zone).isoformat()  # type: ignore[union-attr]
+        parsed["occurred_at"] = localized(moment, zone).isoformat()
     return parsed
 
 

@@ -7,7 +7,7 @@ import click
 from commands.calendar import calendar
 from commands.session import Session, pass_session
 from commands.output import emit, emit_record, output_options
-from commands.params import at_option, localize
+from commands.params import at_option
 from domain.registry import UNIT_KINDS
 from domain.roles import ROLES
 
@@ -68,7 +68,7 @@ def campaign_add_category(session: Session, category: str, occurred_at) -> None:
     """Add a management category (e.g. 公益广告, 志愿服务)."""
     ledger = session.store.ledger
     result = ledger.add_category(actor_id=session.actor, category=category,
-                                 occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                 occurred_at=session.localize(occurred_at))
     click.echo(f"category {result['categories'][-1]} added")
 
 
@@ -84,8 +84,7 @@ def campaign_set_inspections(session: Session, required: int, reason: str,
     ledger = session.store.ledger
     result = ledger.change_required_inspections(actor_id=session.actor, required=required,
                                                 reason=reason,
-                                                occurred_at=localize(occurred_at,
-                                                                     ledger.campaign().zone))
+                                                occurred_at=session.localize(occurred_at))
     click.echo(f"required inspections per unit and month: {result['required_inspections']}")
 
 
@@ -111,7 +110,7 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
     ledger = session.store.ledger
     result = ledger.register_unit(actor_id=session.actor, code=code, name=name, kind=kind,
                                   parent=parent,
-                                  occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                  occurred_at=session.localize(occurred_at))
     click.echo(f"unit {result['code']} {result['name']} ({result['kind']}) registered")
 
 
@@ -125,7 +124,7 @@ def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at
     """Rename a unit."""
     ledger = session.store.ledger
     result = ledger.rename_unit(actor_id=session.actor, code=code, name=name, reason=reason,
-                                occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                occurred_at=session.localize(occurred_at))
     click.echo(f"unit {result['code']} renamed {result['name']}")
 
 
@@ -138,7 +137,7 @@ def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None: 
     """Retire a unit: it keeps its history but gets no new tasks."""
     ledger = session.store.ledger
     ledger.retire_unit(actor_id=session.actor, code=code, reason=reason,
-                       occurred_at=localize(occurred_at, ledger.campaign().zone))
+                       occurred_at=session.localize(occurred_at))
     click.echo(f"unit {code} retired")
 
 
@@ -174,7 +173,7 @@ def person_add(session: Session, person_id: str, name: str, role: str,
     result = ledger.register_person(actor_id=session.actor, person_id=person_id, name=name,
                                     role=role,
                                     unit=unit_code, account=account,
-                                    occurred_at=localize(occurred_at, ledger.campaign().zone))
+                                    occurred_at=session.localize(occurred_at))
     click.echo(f"person {result['id']} {result['name']} registered as {result['role']}"
                + (f" of {result['unit']}" if result["unit"] else "")
                + (f", bound to account {account}" if account else ""))
@@ -193,7 +192,7 @@ def person_bind(session: Session, person_id: str, account: str,
 
     ledger = session.store.ledger
     Accounts(ledger).bind(actor_id=session.actor, person_id=person_id, account=account,
-                          occurred_at=localize(occurred_at, ledger.campaign().zone))
+                          occurred_at=session.localize(occurred_at))
     click.echo(f"account {account} bound to {person_id}")
 
 
@@ -211,7 +210,7 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
     ledger = session.store.ledger
     Accounts(ledger).unbind(actor_id=session.actor, person_id=person_id, account=account,
                             reason=reason,
-                            occurred_at=localize(occurred_at, ledger.campaign().zone))
+                            occurred_at=session.localize(occurred_at))
     click.echo(f"account {account} unbound from {person_id}")
 
 
@@ -224,7 +223,7 @@ def person_retire(session: Session, person_id: str, reason: str, occurred_at) ->
     """Retire a person: they may no longer act."""
     ledger = session.store.ledger
     ledger.retire_person(actor_id=session.actor, person_id=person_id, reason=reason,
-                         occurred_at=localize(occurred_at, ledger.campaign().zone))
+                         occurred_at=session.localize(occurred_at))
     click.echo(f"person {person_id} retired")
 
 

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import click
 
-from commands.board import _working_days_left
+from commands.board import note_unknown_years
 from commands.output import emit
-from commands.params import WITHIN, due_by
+from commands.params import WITHIN
 from commands.session import Session, pass_session
 from ledger.workdays import WorkingDays
-from projections.reminders import group, message, when_text
+from projections.reminders import message, when_text
+from services import board as board_service
 
 COLUMNS = [("unit", "unit"), ("unit_name", "name"), ("task", "task"),
            ("category", "category"), ("location", "location"), ("deadline", "deadline"),
@@ -35,15 +36,9 @@ COLUMNS = [("unit", "unit"), ("unit_name", "name"), ("task", "task"),
 def reminders(session: Session, within: timedelta | WorkingDays, unit_code: str | None,
               signed: str, fmt: str) -> None:
     """Each unit's tasks overdue and due soon (到期提醒), for its chat group."""
-    ledger = session.store.ledger
-    calendar = ledger.work_calendar()
-    today = session.read.today()
-    until = due_by(today, within, calendar)
-    rows = (session.read.board(unit=unit_code, overdue=True)
-            + session.read.board(unit=unit_code, due_by=until))
-    _working_days_left(rows, calendar, today)
-    names = {u["code"]: u["name"] for u in session.read.units()}
-    units = group(rows, names, today)
+    found = board_service.reminders(session.services, within=within, unit=unit_code)
+    note_unknown_years(found.unknown_years)
+    units, today = found.units, found.today
     if fmt in ("table", "csv"):
         listed = [{**row, "when": when_text(row)}
                   for unit in units for row in unit["overdue"] + unit["due"]]

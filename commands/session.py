@@ -19,8 +19,11 @@ from ledger.chain import Tampered
 from ledger.store import Store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from projections.positions import Outdated
     from projections.read import ReadSide
+    from services.bootstrap import Services
 
 
 class Session:
@@ -68,10 +71,20 @@ class Session:
         return Store(self.url, create=self.creates, opened=self._witness)
 
     @cached_property
-    def read(self) -> ReadSide:
-        from projections.read import ReadSide
+    def services(self) -> Services:
+        """Everything the command works with, built by the composition root on first use
+        (``services.bootstrap``)."""
+        from services.bootstrap import Services
 
-        return ReadSide(self.store, upgrading=_upgrading)
+        return Services(self.store, upgrading=_upgrading)
+
+    @property
+    def read(self) -> ReadSide:
+        return self.services.read
+
+    def localize(self, moment: datetime | None) -> datetime | None:
+        """A moment typed without an offset, in the campaign's time zone (``--at``)."""
+        return self.services.localize(moment)
 
     def _witness(self, ledger: Ledger) -> None:
         identity = ledger.recorder.identity()  # type: ignore[attr-defined]

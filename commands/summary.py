@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from commands.params import DATE, MOMENT, localize
+from commands.params import DATE, MOMENT
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
-from projections.summary import Period, document_title, paragraph, summary_of, table
+from projections.summary import document_title, paragraph, table
+from services import records
 
 
 @click.command()
@@ -34,11 +35,7 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
     """The figures of a work summary for any period and unit, computed from the ledger,
     with a paragraph in the style of a 工作总结 and a table."""
     require_output(fmt, output, "a Word document")
-    read = session.read
-    moment = localize(as_of, session.store.ledger.campaign().zone)
-    if moment is not None:
-        read = read.at(moment, only=("registry",))
-    result = summary_of(read, Period(start, end), unit_code)
+    result = records.summary(session.services, start, end, unit_code, as_of)
     text, cited = paragraph(result)
     if fmt == "json":
         click.echo(json.dumps({**result.as_data(), "paragraph": text, "cited": cited},

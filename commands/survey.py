@@ -7,10 +7,8 @@ from datetime import datetime
 import click
 
 from commands.output import emit, output_options
-from commands.params import MONTH, at_option, localize
+from commands.params import MONTH, at_option
 from commands.session import Session, pass_session
-from ledger.indicators import Indicators
-from projections.indicators import IndicatorQueries
 
 
 @click.group()
@@ -36,12 +34,11 @@ def survey_record(session: Session, unit_code: str, month: str, awareness: str,
                   participation: str, satisfaction: str, sample: str, source: str,
                   method: str, note: str, occurred_at: datetime | None) -> None:
     """Record a survey's results for a unit and month."""
-    ledger = session.store.ledger
-    result = Indicators(ledger).record_survey(
+    result = session.services.indicators.record_survey(
         actor_id=session.actor, unit=unit_code, month=month, awareness=awareness,
         participation=participation, satisfaction=satisfaction, sample=sample,
         source=source, method=method, note=note,
-        occurred_at=localize(occurred_at, ledger.campaign().zone))
+        occurred_at=session.localize(occurred_at))
     click.echo(f"{result['survey']} {result['unit']} {result['month']}: 知晓率 "
                f"{result['awareness']:g}% · 参与率 {result['participation']:g}% · 满意度 "
                f"{result['satisfaction']:g}% · {result['sample']} 人 "
@@ -62,7 +59,7 @@ SURVEY_COLUMNS = [("survey", "survey"), ("unit", "unit"), ("month", "month"),
 def survey_list(session: Session, unit_code: str | None, month: str | None,
                 fmt: str) -> None:
     """Every survey recorded, by month and unit."""
-    emit(IndicatorQueries(session.read).surveys(unit=unit_code, month=month),
+    emit(session.services.indicator_queries.surveys(unit=unit_code, month=month),
          SURVEY_COLUMNS, fmt)
 
 
@@ -73,7 +70,7 @@ def survey_list(session: Session, unit_code: str | None, month: str | None,
 def survey_figures(session: Session, month: str, fmt: str) -> None:
     """Each unit's rates for MONTH, its surveys weighted by sample (as the evaluation
     uses them)."""
-    figures = IndicatorQueries(session.read).survey_figures(month)
+    figures = session.services.indicator_queries.survey_figures(month)
     emit([{"unit": unit, **f} for unit, f in figures.items()],
          [("unit", "unit"), ("awareness", "知晓率 %"), ("participation", "参与率 %"),
           ("satisfaction", "满意度 %"), ("sample", "sample"), ("surveys", "surveys")], fmt)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -15,15 +15,13 @@ from commands.params import (
     at_option,
     evidence,
     evidence_option,
-    localize,
     set_option,
 )
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
-from domain.base import Refused
 from domain.task import CLOSURES, SOURCES, STATE_LABELS
-from ledger.app import Finding
-from ledger.workdays import WorkingDays, parse_deadline
+from ledger.workdays import WorkingDays
+from services import inspections
 
 DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
                  "the day after {start}, by the official holiday calendar and the "
@@ -31,7 +29,7 @@ DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日,
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
-    return localize(occurred_at, session.store.ledger.campaign().zone)
+    return session.localize(occurred_at)
 
 
 def _said(result: dict[str, Any]) -> None:
@@ -41,22 +39,10 @@ def _said(result: dict[str, Any]) -> None:
                + (" · OVERDUE" if result["overdue"] else ""))
 
 
-def _parse_finding(spec: str, default_deadline: date | WorkingDays) -> Finding:
-    parts = [p.strip() for p in spec.split("|")]
-    if len(parts) < 3 or len(parts) > 5:
-        raise Refused(f"finding must be CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]], "
-                      f"got {spec!r}")
-    deadline = default_deadline
-    if len(parts) >= 4 and parts[3]:
-        deadline = parse_deadline(parts[3], "finding deadline")
-    notice = parts[4] if len(parts) == 5 and parts[4] else None
-    return Finding(parts[0], parts[1], parts[2], deadline, notice)
-
-
 @click.command()
 @click.argument("unit_code", metavar="UNIT")
 @click.option("--finding", "findings", multiple=True,
-              metavar="CATEGORY|LOCATION|DESCRIPTION[|DEADLINE[|NOTICE]]",
+              metavar=inspections.FINDING_FORMAT,
               help="A problem found; each becomes a task. Repeatable; none is a clean visit.")
 @click.option("--deadline", type=DEADLINE, default=None,
               help="Deadline for findings that give none. "
@@ -72,13 +58,10 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
             deadline: date | WorkingDays | None, days: int, companions: tuple[str, ...],
             note: str, occurred_at: datetime | None) -> None:
     """Record an inspection visit (巡查) of UNIT, with what it found."""
-    ledger = session.store.ledger
-    zone = ledger.campaign().zone
-    when = _when(session, occurred_at) or ledger.clock()
-    default_deadline = deadline or (when.astimezone(zone).date() + timedelta(days=days))
-    result = ledger.inspect(actor_id=session.actor, unit=unit_code,
-                            findings=[_parse_finding(f, default_deadline) for f in findings],
-                            companions=list(companions), note=note, occurred_at=when)
+    result = inspections.inspect(session.services, actor=session.actor, unit=unit_code,
+                                 findings=list(findings), deadline=deadline, days=days,
+                                 companions=list(companions), note=note,
+                                 occurred_at=occurred_at)
     tasks = ", ".join(result["tasks"]) or "no problem found"
     click.echo(f"{result['inspection']} {unit_code} inspected by "
                f"{', '.join(result['inspectors'])}: {tasks}")
@@ -326,7 +309,7 @@ def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[s
                  reason: str, occurred_at: datetime | None) -> None:
     """Correct an earlier event; the original stays, and both are shown to auditors
     (the same as 'taizhang correct TASK')."""
-    parsed = parse_changes(changes, session.store.ledger.campaign().zone)
+    parsed = parse_changes(changes, session.services.zone)
     _said(session.store.ledger.correct(actor_id=session.actor, task_id=task_id, event=event_no,
                                        changes=parsed, reason=reason,
                                        occurred_at=_when(session, occurred_at)))
@@ -344,7 +327,7 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
         emit_record(described, fmt)
         return
     # For people, every moment in the campaign's time zone, whatever zone it was given in.
-    zone = ledger.campaign().zone
+    zone = session.services.zone
 
     def local(moment: str) -> str:
         return datetime.fromisoformat(moment).astimezone(zone).isoformat(timespec="seconds")

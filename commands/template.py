@@ -16,7 +16,7 @@ from ledger.importer.records import RecordsImporter, RecordsReport
 from ledger.importer.template import (TEMPLATES, Choices, table_mapping, template_named,
                                       unit_choices)
 from ledger.importer.template_book import template_workbook
-from projections.indicators import IndicatorQueries
+from services.bootstrap import Services
 
 NAMES = list(TEMPLATES)
 
@@ -35,10 +35,11 @@ def template(session: Session, name: str, output: Path) -> None:
     chosen = template_named(name)
     if output.suffix.lower() != ".xlsx":
         raise Refused(f"--output must name an .xlsx workbook, got {str(output)!r}")
-    read = session.read
+    services = session.services
+    read = services.read
     choices = Choices(units=unit_choices(read.units()),
-                      categories=session.store.ledger.describe_campaign()["categories"],
-                      indicators=_indicator_codes(read) if name == "targets" else [])
+                      categories=services.ledger.describe_campaign()["categories"],
+                      indicators=_indicator_codes(services) if name == "targets" else [])
     data = template_workbook(chosen, choices, read.today(),
                              f"taizhang import {output.name} --template {name}")
     try:
@@ -54,9 +55,9 @@ def template(session: Session, name: str, output: Path) -> None:
     click.echo(f"{chosen.title} ({name}) written to {output}: {', '.join(lists)}")
 
 
-def _indicator_codes(read) -> list[str]:  # type: ignore[no-untyped-def]
+def _indicator_codes(services: Services) -> list[str]:
     try:
-        return [i["code"] for i in IndicatorQueries(read).indicators()[1]]
+        return [i["code"] for i in services.indicator_queries.indicators()[1]]
     except NotFound:
         return []  # no indicator system yet: the code column has no list
 
@@ -68,10 +69,11 @@ def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
     recorded, the bad ones listed (and written to ``--rejects``)."""
     chosen = template_named(name)
     table = open_table(file, table_mapping(chosen), encoding=encoding, sheet=sheet)
-    queries = IndicatorQueries(session.read)
+    services = session.services
+    queries = services.indicator_queries
     recorded = queries.surveys() if name == "survey" else queries.targets()
-    importer = RecordsImporter(session.store.ledger, session.actor, chosen, table,
-                               units=session.read.units(), recorded=recorded)
+    importer = RecordsImporter(services.indicators, session.actor, chosen, table,
+                               units=services.read.units(), recorded=recorded)
     done = [0]
     with progress(table.count, f"importing {table.name}") as update:
         def taken(rows: int) -> None:

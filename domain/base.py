@@ -159,6 +159,12 @@ def check_moment(occurred_at: datetime, now: datetime) -> None:
     check_day("occurred_at", occurred_at)
 
 
+def localized(moment: datetime, zone: tzinfo) -> datetime:
+    """A moment given without an offset happened in ``zone`` (the campaign's time zone);
+    one given with an offset stays as it is."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
 def local_date(moment: datetime, zone: tzinfo) -> date:
     """The calendar date of a moment in the campaign's time zone."""
     return moment.astimezone(zone).date()

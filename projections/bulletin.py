@@ -18,7 +18,6 @@ from typing import Any
 
 from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
 from domain.rounding import exact, fixed
-from ledger.evaluation import Evaluations
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
@@ -150,28 +149,6 @@ def _worked(trend: dict[str, list[dict[str, Any]]], source: Source, units: Units
         return {}
     return {level: kept for level, series in trend.items()
             if (kept := [p for p in series if p["month"] >= began])}
-
-
-def of_month(evaluator: Evaluator, evaluations: Evaluations, month: str, lang: str
-             ) -> Bulletin:
-    """A month's bulletin as ``taizhang bulletin`` gives it: a published month's from what
-    the publication froze (its position and head), any other month's from the ledger as it
-    stands (read again if it moved meanwhile)."""
-    campaign = evaluations.ledger.campaign()
-    publication = evaluations.publication(month)
-
-    def gather_at(source: Any, position: int, head: str) -> Bulletin:
-        return gather(evaluator, source, month, evaluations.rules_for, lang=lang,
-                      campaign=campaign.name, position=position, head=head,
-                      published_at=publication["published_at"][:10] if publication else None)
-
-    if publication:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, publication["position"], publication["head"]), publication["position"])
-    else:
-        _, found = evaluator.stable(lambda source: gather_at(
-            source, evaluator.position(), evaluations.hash_at(evaluator.position())))
-    return found
 
 
 def _days_between(earlier: str, later: str) -> int:

@@ -115,27 +115,34 @@ class Evaluator:
 
     # --- sources -------------------------------------------------------------------------
 
-    def current(self) -> TableSource:
-        """The maintained metrics, brought up to date."""
+    def current(self) -> Source:
+        """The metrics of the read side: the maintained ones, brought up to date; for a
+        read side as of a moment or position (``ReadSide.at``), those of exactly the events
+        recorded by then."""
+        if not self.read.maintained:
+            return self._as_of(self.read.upto)[0]
         self.read.current()
         return TableSource(self.read.engine, self.projection)
 
     def position(self) -> int:
-        return self.read.projector.positions()[self.projection.name]
+        """The position the maintained metrics are at."""
+        return self.read.live.projector.positions()[self.projection.name]
 
-    def at_position(self, position: int) -> tuple[OverlaySource, int]:
+    def _as_of(self, position: int) -> tuple[OverlaySource, int]:
         """The metrics of exactly the events up to ``position``, and the position the
         maintained rows it reads were at: the maintained rows, with those of every
         aggregate changed since ``position`` refolded from its events up to there. So the
         cost is that of the events entered since, not of the ledger's history."""
-        table = self.current()
+        live = self.read.live
+        live.current()
+        table = TableSource(live.engine, self.projection)
         now = self.position()
         changed = {r.originator_id for r in self.ledger.records(position, now)}
         recorder = self.ledger.recorder
         facts = sorted((decode(r) for oid in changed
                         for r in recorder.select_aggregate_records(oid) if r.position <= position),
                        key=lambda f: f.position)
-        ctx = Context(self.ledger.campaign().zone)
+        ctx = Context(self.ledger.zone())
         return OverlaySource(table, changed, fold_in_memory(Metrics(), facts, ctx)), now
 
     # --- figures ---------------------------------------------------------------------------
@@ -214,19 +221,20 @@ class Evaluator:
     def published(self, publication: dict[str, Any], rules_for: RulesFor
                   ) -> tuple[Source, dict[str, Ranking]]:
         """A published month's rankings, recomputed from the events up to its position."""
-        return self.stable(lambda source: self.rankings(
-            source, publication["month"], LEVELS, rules_for), publication["position"])
+        then = Evaluator(self.read.at(position=publication["position"]))
+        return then.stable(lambda source: self.rankings(
+            source, publication["month"], LEVELS, rules_for))
 
-    def stable(self, compute: Callable[[Source], T], position: int | None = None
-               ) -> tuple[Source, T]:
-        """``compute`` over the metrics now (or as at ``position``), computed again if the
-        maintained rows moved meanwhile, so that it read one state of them."""
+    def stable(self, compute: Callable[[Source], T]) -> tuple[Source, T]:
+        """``compute`` over the read side's metrics (now, or as of its moment or position),
+        computed again if the maintained rows moved meanwhile, so that it read one state of
+        them."""
         for _ in range(ATTEMPTS):
-            if position is None:
+            if self.read.maintained:
                 source: Source = self.current()
                 at = self.position()
             else:
-                source, at = self.at_position(position)
+                source, at = self._as_of(self.read.upto)
             result = compute(source)
             if self.position() == at:
                 return source, result
@@ -300,7 +308,7 @@ class Evaluator:
     def causes(self, publication: dict[str, Any]) -> list[dict[str, Any]]:
         """Events after the publication's position that can change its month: late entries
         that happened in or before it, and corrections and withdrawals of what did."""
-        zone = self.ledger.campaign().zone
+        zone = self.ledger.zone()
         month = publication["month"]
         end = datetime.combine(first_day(month_add(month, 1)), datetime.min.time(), zone)
 

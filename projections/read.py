@@ -13,19 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from domain.base import NotFound, Refused
+from domain.base import NotFound, localized
 from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
-from projections.engine import (POSITIONS, Context, Projection, Projector, Upgrading,
-                                Verification, decode)
+from projections.engine import POSITIONS, Projection, Projector, Upgrading, Verification
 from projections.events import EventIndex
-from ledger.corrections import resolve
 from projections.extensions import ExtensionRequests
-from projections.history import record_history, task_history
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
+from projections.records import RecordQueries
 from projections.registry import Registry
 
 
@@ -35,40 +33,74 @@ def all_projections(prefix: str = "rm_") -> list[Projection]:
             Metrics(prefix), ExtensionRequests(prefix)]
 
 
-class ReadSide:
-    """Queries over the read models; each brings the projections up to date first.
+class ReadSide(RecordQueries):
+    """Queries over the read models; each brings the projections up to date first (the
+    history and timeline in :mod:`projections.records`).
 
     ``ReadSide(store)`` answers from the maintained tables. ``read.at(moment)`` answers as
-    the ledger knew it at that moment (transaction time): the projections are folded, in a
-    private in-memory database, from exactly the events recorded by then."""
+    the ledger knew it at that moment (transaction time), ``read.at(position=N)`` as it
+    stood after event N: the projections are folded, in a private in-memory database, from
+    exactly the events recorded by then (the timeline reads the maintained event index up
+    to then; the evaluation refolds only what changed since, ``Evaluator``)."""
 
     def __init__(self, store: Store, as_of: datetime | None = None,
-                 only: Iterable[str] | None = None, upgrading: Upgrading | None = None) -> None:
+                 only: Iterable[str] | None = None, live: ReadSide | None = None,
+                 position: int | None = None, upgrading: Upgrading | None = None) -> None:
         """``upgrading``: what shows the rebuild of a read model another version built
         (``Projector.upgrade``), when the store is first read."""
         self.store = store
-        self.as_of = as_of
         self.upgrading = upgrading
-        wanted = set(only) if only is not None else None
-        self.projections = {p.name: p for p in all_projections()
-                            if wanted is None or p.name in wanted}
-        self.registry: Registry = self.projections["registry"]  # type: ignore[assignment]
-        self.board_projection: Board = self.projections.get("board")  # type: ignore[assignment]
+        self.as_of = as_of
+        self.fixed_position = position
+        self.maintained = as_of is None and position is None
+        # The read side of the maintained tables an "as of" one was made from: the event
+        # index is filtered by transaction time there rather than folded again.
+        self.live = self if self.maintained else live or ReadSide(store)
+        self.only = set(only) if only is not None else None
 
-    def at(self, moment: datetime,
-           only: Iterable[str] | None = ("registry", "board", "extensions")) -> ReadSide:
-        """The read side as of ``moment`` (transaction time), with the projections named."""
-        return ReadSide(self.store, as_of=moment, only=only)
+    @cached_property
+    def projections(self) -> dict[str, Projection]:
+        """The projections this read side folds (made when first asked: a history or a
+        timeline as of a moment needs none of its own)."""
+        return {p.name: p for p in all_projections()
+                if self.only is None or p.name in self.only}
+
+    @property
+    def registry(self) -> Registry:
+        return self.projections["registry"]  # type: ignore[return-value]
+
+    @property
+    def board_projection(self) -> Board:
+        return self.projections.get("board")  # type: ignore[return-value]
+
+    def at(self, moment: datetime | None = None,
+           only: Iterable[str] | None = ("registry", "board", "extensions"), *,
+           position: int | None = None) -> ReadSide:
+        """The read side as the ledger knew it at ``moment`` (transaction time; without an
+        offset, in the campaign's time zone), or as it stood after the event at
+        ``position``, folding the projections named; neither: this read side, as it is.
+        The one "as of": its board, history, timeline, summary and evaluation (an
+        ``Evaluator`` over it) all answer as of then."""
+        if moment is None and position is None:
+            return self
+        if moment is not None and position is not None:
+            raise ValueError("a read side is as of a moment or a position, not both")
+        if moment is not None:
+            moment = localized(moment, self.store.ledger.zone())
+        return ReadSide(self.store, as_of=moment, only=only, live=self.live,
+                        position=position)
 
     @cached_property
     def engine(self) -> Engine:
-        if self.as_of is None:
+        if self.maintained:
             return self.store.engine
         return sa.create_engine("sqlite://", poolclass=StaticPool)
 
     @cached_property
     def upto(self) -> int | None:
         """The last position this read side folds (None: the whole log, as it grows)."""
+        if self.fixed_position is not None:
+            return self.fixed_position
         if self.as_of is None:
             return None
         return self.store.ledger.position_as_of(self.as_of)
@@ -79,18 +111,18 @@ class ReadSide:
         # The maintained read models are checked against the ledger they were folded from
         # (an as-of read side folds afresh, in memory, from the ledger as it is).
         recorder: Any = ledger.recorder
-        chain = recorder.events_table_name if self.as_of is None else None
+        chain = recorder.events_table_name if self.maintained else None
         return Projector(self.engine, lambda after, upto: ledger.records(after, upto),
                          self._zone, list(self.projections.values()),
                          head=ledger.max_position, chain=chain, upgrading=self.upgrading)
 
     def _zone(self):  # type: ignore[no-untyped-def]
-        return self.store.ledger.campaign().zone
+        return self.store.ledger.zone()
 
     def current(self, progress: Callable[[int], None] | None = None) -> None:
         """Fold whatever the log holds beyond the projections' positions (into private
         copies of the tables, for an account that may not write them)."""
-        if self.as_of is None and self.store.url.kind == "postgresql" \
+        if self.maintained and self.store.url.kind == "postgresql" \
                 and "private" not in self.__dict__:
             self._privately_if_lagging()
         self.projector.catch_up(upto=self.upto, progress=progress)
@@ -115,11 +147,9 @@ class ReadSide:
         del self.__dict__["projector"]
 
     def today(self) -> date:
+        """Today in the campaign's time zone (for an "as of" read side, that moment's day)."""
         ledger = self.store.ledger
-        campaign = ledger.campaign()
-        if self.as_of is not None:
-            return self.as_of.astimezone(campaign.zone).date()
-        return ledger.today(campaign)
+        return (self.as_of or ledger.clock()).astimezone(ledger.zone()).date()
 
     # --- upkeep -------------------------------------------------------------------------
 
@@ -325,107 +355,3 @@ class ReadSide:
                  .where(events.c.position.in_(last)))
         with self.engine.connect() as conn:
             return {r["originator"]: dict(r) for r in conn.execute(query).mappings()}
-
-    # --- history and timeline -----------------------------------------------------------
-
-    def history(self, task_id: str, as_of: datetime | None = None,
-                valid_at: date | None = None) -> dict[str, Any]:
-        """One task's state and timeline, read from that task's events alone: as recorded
-        by ``as_of`` (transaction time; default everything), and with ``valid_at`` the
-        state it was in on that day as known then."""
-        try:
-            kind, _, _, _ = resolve(task_id)
-        except Refused:
-            kind = None
-        if kind is not Task:
-            raise NotFound(f"unknown task: {task_id.strip().upper()}")
-        facts, zone = self._facts(task_id, as_of)
-        today = (as_of or self.store.ledger.clock()).astimezone(zone).date()
-        found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
-        if found["state"] is None:
-            raise NotFound(f"task {facts[0].originator_id} had not been assigned on "
-                           f"{valid_at} (assigned {found['assigned_on']})")
-        return found
-
-    def record_history(self, record: str, as_of: datetime | None = None) -> dict[str, Any]:
-        """Any record's events, with its corrections and withdrawal, as recorded by
-        ``as_of``; a record is named as ``correct`` names it (``SV-…``, ``unit:CODE`` …)."""
-        facts, zone = self._facts(record, as_of)
-        return record_history(facts, Context(zone))
-
-    def _facts(self, record: str, as_of: datetime | None) -> tuple[list[Any], Any]:
-        """A record's facts (those recorded by ``as_of``) and the campaign's zone."""
-        kind, key, label, _ = resolve(record)
-        name = key.split(":", 1)[-1]
-        ledger = self.store.ledger
-        records = ledger.recorder.select_aggregate_records(key)  # type: ignore[attr-defined]
-        if not records or records[0].topic.rsplit(":", 1)[-1].split(".")[0] != kind.__name__:
-            raise NotFound(f"unknown {label}: {name}")
-        zone = ledger.campaign().zone
-        if as_of is not None:
-            records = [r for r in records if r.recorded_at <= stamp(as_of)]
-            if not records:
-                raise NotFound(f"{label} {name} was not yet recorded at "
-                               f"{as_of.astimezone(zone).isoformat()}")
-        return [decode(r) for r in records], zone
-
-    def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
-                 valid_to: date | None = None, as_of: datetime | None = None,
-                 actor: str | None = None, limit: int | None = None,
-                 after: int = 0) -> list[dict[str, Any]]:
-        """The events of the whole ledger (or of a unit and the units below it) in the
-        order they were recorded: valid time from/to (dates, inclusive), recorded by
-        ``as_of``, by ``actor``; ``after`` a position, for the next page."""
-        self.current()
-        events = self.projections["events"].tables["events"]
-        proxies = self.projections["events"].tables["proxy_entries"]
-        query = (sa.select(events, proxies.c.entered_by)
-                 .select_from(events.outerjoin(proxies,
-                                               proxies.c.position == events.c.position))
-                 .order_by(events.c.position))
-        if unit:
-            units = self.unit_and_descendants(unit)
-            query = query.where(sa.or_(events.c.unit.in_(units),
-                                       events.c.other_unit.in_(units)))
-        if actor:
-            if actor not in {p["id"] for p in self.people()}:
-                raise NotFound(f"unknown person: {actor}")
-            query = query.where(events.c.actor == actor)
-        if valid_from:
-            query = query.where(events.c.occurred_on >= valid_from.isoformat())
-        if valid_to:
-            query = query.where(events.c.occurred_on <= valid_to.isoformat())
-        if as_of is not None:
-            query = query.where(events.c.recorded_at <= stamp(as_of))
-        if after:
-            query = query.where(events.c.position > after)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        self._mark_corrections(rows, as_of)
-        return rows
-
-    def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None) -> None:
-        """Each event's ``correction``: the positions of the corrections of it and of the
-        withdrawal of its record (recorded by ``as_of``); a correction's own says what it
-        corrects."""
-        table = self.projections["events"].tables["event_corrections"]
-        upto = self.store.ledger.position_as_of(as_of) if as_of is not None else None
-        marks: dict[tuple[str, int], list[str]] = {}
-        originators = sorted({r["originator"] for r in rows})
-        query = sa.select(table).order_by(table.c.position)
-        if upto is not None:
-            query = query.where(table.c.position <= upto)
-        if len(originators) <= 500:  # else all of them: corrections are few
-            query = query.where(table.c.originator.in_(originators))
-        with self.engine.connect() as conn:
-            for found in conn.execute(query).mappings():
-                marks.setdefault((found["originator"], found["version"]), []).append(
-                    f"{found['kind']} at #{found['position']}")
-        for row in rows:
-            notes = marks.get((row["originator"], row["version"]), []) + \
-                marks.get((row["originator"], 0), [])
-            if row["kind"].endswith((".Corrected", ".Withdrawn")):
-                notes = [n for n in notes if not n.endswith(f"#{row['position']}")]
-            row["correction"] = "; ".join(notes)

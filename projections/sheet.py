@@ -28,7 +28,7 @@ def board_sheet(read: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     last (and who entered it for them), local times (naive, in the campaign's zone) and
     deadlines as dates."""
     names = {u["code"]: u["name"] for u in read.units()}
-    zone = read.store.ledger.campaign().zone
+    zone = read.store.ledger.zone()
     actors = read.last_actors()
     for row in rows:
         row["unit_name"] = names.get(row["unit"], "")

@@ -450,7 +450,7 @@ def summary_of(read: ReadSide, period: Period, unit: str | None = None) -> Summa
         raise Refused(f"the period starts ({period.start.isoformat()}) after it ends "
                       f"({period.end.isoformat()})")
     ledger = read.store.ledger
-    ctx = Context(ledger.campaign().zone)
+    ctx = Context(ledger.zone())
     units = read.unit_and_descendants(unit) if unit else None
     scope = next(u["name"] for u in read.units() if u["code"] == unit) if unit else ""
     facts = (decode(record) for record in ledger.records(0, read.upto))

@@ -61,8 +61,8 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
     assert [e["event"] for e in now["events"]] == ["Assigned", "Corrected"]
     with pytest.raises(NotFound, match="had not been assigned on 2024-05-30 "
                                        r"\(assigned 2024-05-31\)"):
-        read.history(task, as_of=before_correction, valid_at=date(2024, 5, 30))
-    then = read.history(task, as_of=before_correction, valid_at=date(2024, 5, 31))
+        read.at(before_correction).history(task, valid_at=date(2024, 5, 30))
+    then = read.at(before_correction).history(task, valid_at=date(2024, 5, 31))
     assert then["state"]["state"] == "acknowledged"
 
 

@@ -14,13 +14,12 @@ from cli_support import Cli
 from conftest import Clock, seed_campaign
 from test_cli_tasks import run_section
 
-from commands.board import _working_days_left
-from commands.params import due_by
 from ledger.app import Ledger
 from ledger.store import Store
 from ledger.workdays import Calendar, UnknownYear, WorkingDays
 from projections.read import ReadSide
 from projections.reminders import group, message
+from services.board import due_by, working_days_left
 
 SH = ZoneInfo("Asia/Shanghai")
 # Monday 2025-09-29, 10:00 in Shanghai: the day before the 国庆 holiday (10-01 to 10-08).
@@ -83,7 +82,7 @@ def test_reminders_group_each_unit_overdue_first(office) -> None:  # type: ignor
     read = ReadSide(store)
     calendar = store.ledger.work_calendar()
     rows = read.board(overdue=True) + read.board(due_by=TODAY + timedelta(days=3))
-    _working_days_left(rows, calendar, TODAY)
+    working_days_left(rows, calendar, TODAY)
     units = group(rows, {"JS01": "幸福社区", "JS02": "和平社区"}, TODAY)
     assert [(u["unit"], [r["task"] for r in u["overdue"]], [r["task"] for r in u["due"]])
             for u in units] == [("JS01", [t["late"]], [t["today"], t["in3"]]),

@@ -24,6 +24,8 @@ from projections import bulletin as bulletins
 from projections.evaluation import Evaluator
 from projections.fonts import cjk_font
 from projections.read import ReadSide
+from services import bulletins as bulletin_service
+from services.bootstrap import Services
 from web import pages
 from web_support import World, build_world, client, client_for, read, world  # noqa: F401
 
@@ -289,8 +291,7 @@ def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
     assert "2024-05 督查通报 <span class=\"badge ok\">已发布" in ok(
         client, "/bulletins?month=2024-05")
     answer = client.get("/bulletins/2024-05.md")
-    expected = bulletins.markdown(bulletins.of_month(
-        Evaluator(read), Evaluations(read.store.ledger), "2024-05", "zh"))
+    expected = bulletin_service.document(Services(read.store, read), "2024-05", "md", "zh")
     assert answer.status_code == 200 and answer.text == expected
     answer = client.get("/bulletins/2024-05.xlsx?lang=en")
     assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist()

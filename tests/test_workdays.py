@@ -24,7 +24,7 @@ from conftest import Clock, seed_campaign
 from test_cli_tasks import tour_commands
 
 from cli import main
-from commands.board import _working_days_left
+from services.board import working_days_left
 from domain.base import Refused
 from ledger.app import Ledger
 from ledger.store import Store
@@ -281,7 +281,7 @@ def test_working_days_left_past_the_deadline_and_for_finished_tasks() -> None:
     rows = [{"state": "rectifying", "deadline": "2025-09-26"},
             {"state": "closed", "deadline": "2025-09-26"},
             {"state": "assigned", "deadline": "2025-10-11"}]
-    _working_days_left(rows, Calendar(), date(2025, 10, 9))
+    working_days_left(rows, Calendar(), date(2025, 10, 9))
     # Past 09-26 up to 10-09: 09-28, 09-29, 09-30, 10-09; to 10-11: 10-10, 10-11.
     assert [r["working_days_left"] for r in rows] == [-4, None, 2]
 

@@ -39,6 +39,7 @@ from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
+from services.bootstrap import Services
 from web.access import COOKIE, Gate, Session, csrf_ok
 from web.i18n import translator
 from web.query import Query
@@ -59,7 +60,8 @@ class Server:
         self._ = translator(lang)
         self.store = Store(url, clock=clock)
         self.gate = gate
-        self.read = ReadSide(self.store)
+        self.services = Services(self.store)
+        self.read = self.services.read
         # On PostgreSQL each person logs in with their own role and password.
         self.by_password = self.store.url.kind == "postgresql" and gate.announce is None
         self.lock = threading.RLock()
@@ -75,7 +77,8 @@ class Page:
         self.session = session
         self.store: Store = session.store or server.store
         self.read: ReadSide = session.read or server.read
-        self.zone = self.store.ledger.campaign().zone
+        self.services = Services(self.store, self.read)
+        self.zone = self.services.zone
         self.query = Query(request.query_params, self.zone)
 
     def visible(self, unit: str | None) -> str | None:
@@ -215,7 +218,7 @@ def authenticate(server: Server, role: str, password: str) -> Session | str:
     if me["person"] is None or me.get("retired"):
         store.close()
         return f"login {role} is not bound to a person of the ledger (taizhang access grant)"
-    read = ReadSide(store)
+    read = Services(store).read
     scope = None
     if me["role"] == UNIT:
         scope = read.unit_and_descendants(store.ledger.person(me["person"]).unit)

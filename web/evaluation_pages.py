@@ -15,14 +15,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from domain.figures import FIGURES
-from domain.months import month_add, month_of
+from domain.months import month_add
 from ledger import audit
-from ledger.evaluation import Evaluations
 from ledger.store import Store
 from projections import bulletin as bulletins
-from projections.workbook import to_xlsx
-from projections.evaluation import LEVELS, Evaluator
+from projections.evaluation import LEVELS
 from projections.metrics import METRICS
+from services import audit as auditing
+from services import bulletins as bulletin_service
+from services import evaluation as evaluating
+from services.bootstrap import Services
 from web.app import Page, Server, check_csrf, page
 from web.query import Query
 
@@ -39,16 +41,8 @@ BULLETIN_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; char
 def _month(p: Page) -> str:
     """The month asked for; by default the last complete month that has tasks (a ledger
     that ended earlier shows its own last month)."""
-    ledger = p.store.ledger
-    last_complete = month_add(month_of(ledger.today(ledger.campaign())), -1)
-    latest = p.read.latest_assignment()
-    default = min(last_complete, latest[:7]) if latest else last_complete
+    default = evaluating.default_month(p.services)
     return p.query.month("month", default)  # type: ignore[return-value]
-
-
-def _published_months(evaluations: Evaluations) -> list[str]:
-    book = evaluations.book()
-    return sorted(book.publications) if book else []
 
 
 @page
@@ -56,17 +50,16 @@ def ranking(p: Page) -> Response:
     month = _month(p)
     level = p.query.choice("level", LEVELS, "社区")
     parent = p.query.text("parent")
-    evaluations = Evaluations(p.store.ledger)
-    evaluator = Evaluator(p.read)
-    found = evaluator.ranking(evaluator.current(), month, level,  # type: ignore[arg-type]
-                              evaluations.rules_for, parent)
+    found = evaluating.ranking(p.services, month, level,  # type: ignore[arg-type]
+                               parent).ranking
     rows = [{"placement": pl, "terms": [bulletins.term_text(line, p.server.lang)
                                         for line in pl.lines if line.points],
              "change": bulletins.change_text(pl.placed.rank_change)}
             for pl in found.placements]
     return p.render("ranking.html", ranking=found, rows=rows, month=month, level=level,
-                    parent=parent, levels=LEVELS, publication=evaluations.publication(month),
-                    published=_published_months(evaluations), units=p.read.units(),
+                    parent=parent, levels=LEVELS,
+                    publication=p.services.evaluations.publication(month),
+                    published=evaluating.published_months(p.services), units=p.read.units(),
                     previous=month_add(month, -1), following=month_add(month, 1))
 
 
@@ -75,9 +68,7 @@ def revisions(p: Page) -> Response:
     month = p.query.month("month")
     if month is None:
         raise HTTPException(400, "month is required (YYYY-MM)")
-    evaluations = Evaluations(p.store.ledger)
-    publication = evaluations.published(month)
-    changes, causes = Evaluator(p.read).revisions(publication, evaluations.rules_for)
+    publication, changes, causes = evaluating.revisions(p.services, month)
     return p.render("revisions.html", month=month, publication=publication,
                     changes=changes, causes=causes)
 
@@ -85,9 +76,7 @@ def revisions(p: Page) -> Response:
 @page
 def trend_chart(p: Page) -> Response:
     month = _month(p)
-    evaluator = Evaluator(p.read)
-    trend = evaluator.trend(evaluator.current(), month,
-                            Evaluations(p.store.ledger).rules_for)
+    trend = evaluating.trend(p.services, month)
     return Response(bulletins.trend_svg(trend, p.server.lang), media_type="image/svg+xml")
 
 
@@ -96,8 +85,7 @@ def metrics(p: Page) -> Response:
     month = _month(p)
     level = p.query.choice("level", LEVELS)
     unit = p.visible(p.query.text("unit"))
-    evaluator = Evaluator(p.read)
-    rows = evaluator.figures(evaluator.current(), month, unit, level)
+    rows = evaluating.figures(p.services, month, unit, level)
     return p.render("metrics.html", rows=rows, month=month, level=level, unit=unit,
                     levels=LEVELS, columns=METRIC_COLUMNS, figures=FIGURES,
                     shown=bulletins.shown, units=p.read.units())
@@ -113,8 +101,7 @@ def explain(p: Page) -> Response:
     metric = p.query.choice("metric", list(METRICS))
     if metric is None:
         raise HTTPException(400, "metric is required: one of " + ", ".join(METRICS))
-    evaluator = Evaluator(p.read)
-    value, tally, parts = evaluator.explain(evaluator.current(), month, unit, metric)
+    value, tally, parts = evaluating.explain(p.services, month, unit, metric)
     items = [{"role": role, "item": item, "detail": bulletins.item_detail(item, p.zone)}
              for role, item in parts]
     return p.render("explain.html", month=month, unit=unit, metric=metric,
@@ -125,9 +112,8 @@ def explain(p: Page) -> Response:
 @page
 def bulletin_list(p: Page) -> Response:
     month = _month(p)
-    evaluations = Evaluations(p.store.ledger)
     return p.render("bulletins.html", month=month, formats=BULLETIN_TYPES,
-                    published=_published_months(evaluations))
+                    published=evaluating.published_months(p.services))
 
 
 @page
@@ -137,18 +123,7 @@ def bulletin_file(p: Page) -> Response:
     if fmt not in BULLETIN_TYPES:
         raise HTTPException(404, f"no bulletin format {fmt!r}: {', '.join(BULLETIN_TYPES)}")
     lang = p.query.choice("lang", ("zh", "en"), p.server.lang)
-    evaluations = Evaluations(p.store.ledger)
-    found = bulletins.of_month(Evaluator(p.read), evaluations, month, lang)
-    if fmt == "docx":
-        from projections.fonts import WordStyle
-        from projections.word import bulletin_docx
-
-        body: str | bytes = bulletin_docx(found, evaluations.bulletin_number(month),
-                                          WordStyle())
-    else:
-        body = (bulletins.markdown(found) if fmt == "md" else
-                bulletins.to_html(found) if fmt == "html" else
-                to_xlsx(found))
+    body = bulletin_service.document(p.services, month, fmt, lang)  # type: ignore[arg-type]
     return Response(body, media_type=BULLETIN_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="bulletin-{month}.{fmt}"'})
 
@@ -175,7 +150,9 @@ def _verify_in_background(server: Server, run: Run) -> None:
     # Its own store (own connections), so that pages are served while it reads the log.
     store = Store(server.url)
     try:
-        run.result = audit.verify(store.ledger, progress=run.advance).as_dict()
+        services = Services(store)
+        run.result = auditing.verify(services, auditing.baseline(services),
+                                     progress=run.advance).result.as_dict()
     except Exception as e:  # noqa: BLE001 - reported on the page, not lost in a thread
         run.error = str(e).splitlines()[0] if str(e) else type(e).__name__
     finally:

@@ -55,7 +55,7 @@ def endpoint(handler: Callable[[Request, View, Query], Any]) -> Callable[[Reques
         if session is not None and session.store is not None:
             view = View(session.store, session.read, session.scope, session.lock)
         with view.lock:
-            query = Query(request.query_params, view.store.ledger.campaign().zone)
+            query = Query(request.query_params, view.store.ledger.zone())
             return JSONResponse(handler(request, view, query))
 
     return wrapped
@@ -115,7 +115,7 @@ def requests_(request: Request, server: View, query: Query) -> list[dict[str, An
     filters = {"category": query.text("service_code"), "states": _statuses(query),
                "assigned_from": start, "assigned_to": end,
                "unit": server.scope[0] if server.scope else None}
-    zone = server.store.ledger.campaign().zone
+    zone = server.store.ledger.zone()
     names = {u["code"]: u["name"] for u in server.read.units()}
     if ids is not None:
         named = [t.strip().upper() for t in ids.split(",") if t.strip()]
@@ -137,7 +137,7 @@ def one_request(request: Request, server: View, query: Query) -> list[dict[str, 
     if not rows:
         raise HTTPException(404, f"unknown service request: {task_id}")
     names = {u["code"]: u["name"] for u in server.read.units()}
-    return [_as_request(rows[0], names, server.store.ledger.campaign().zone)]
+    return [_as_request(rows[0], names, server.store.ledger.zone())]
 
 
 ROUTES = [

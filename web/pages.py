@@ -7,6 +7,7 @@ import hashlib
 import io
 import math
 import re
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from starlette.routing import Route
 
 from domain.task import SOURCES, STATES
 from ledger.audit import head_at
-from ledger.evidence import content_type, open_evidence
+from ledger.evidence import content_type
 from projections.read import ReadSide
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
 from web.app import Page, page
@@ -38,7 +39,7 @@ def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
                "overdue": q.flag("overdue"), "open_only": q.flag("open"),
                "month": q.month("month"), "due_within": q.number("due", None, lowest=0)}
     as_of = q.moment("as_of")
-    return filters, (p.read.at(as_of) if as_of is not None else p.read)
+    return filters, p.read.at(as_of)
 
 
 def _page_of(p: Page, total: int) -> tuple[int, int]:
@@ -89,9 +90,10 @@ def board_file(p: Page) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="taizhang.csv"'})
 
 
-def _history(p: Page, **when: Any) -> dict[str, Any]:
+def _history(p: Page, as_of: datetime | None = None,
+             valid_at: date | None = None) -> dict[str, Any]:
     """The task of the path's history, if the session may read its unit (else 403)."""
-    found = p.read.history(p.request.path_params["task_id"], **when)
+    found = p.read.at(as_of).history(p.request.path_params["task_id"], valid_at=valid_at)
     if p.session.scope is not None and found["state"]["unit"] not in p.session.scope:
         p.visible(found["state"]["unit"])  # refused: the task is another unit's
     return found
@@ -100,7 +102,7 @@ def _history(p: Page, **when: Any) -> dict[str, Any]:
 @page
 def task(p: Page) -> Response:
     found = _history(p, as_of=p.query.moment("as_of"), valid_at=p.query.day("valid_at"))
-    kept = open_evidence(p.store)
+    kept = p.services.evidence
     stats: dict[str, dict[str, Any] | None] = {}
     for event in found["events"]:  # each file the evidence store keeps: shown, or linked
         for item in event["evidence"]:
@@ -126,7 +128,7 @@ def evidence_file(p: Page) -> Response:
     if not names:
         raise HTTPException(404, f"task {found['task']} cites no evidence file with sha256 "
                             f"{digest}")
-    content = open_evidence(p.store).get(digest)
+    content = p.services.evidence.get(digest)
     if content is None:
         raise HTTPException(404, f"the evidence file {names[0]} (sha256 {digest[:12]}…) "
                             "is not kept in this ledger's evidence store")
@@ -153,8 +155,8 @@ def timeline(p: Page) -> Response:
         at = head_at(ledger, ledger.position_as_of(as_of))
     else:
         at = head_at(ledger, ledger.max_position())
-    rows = p.read.timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
-                           as_of=as_of, actor=actor, limit=PAGE_SIZE + 1, after=after)
+    rows = p.read.at(as_of).timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
+                                     actor=actor, limit=PAGE_SIZE + 1, after=after)
     if after and not rows:
         raise HTTPException(404, f"no events after position {after} with these filters "
                             f"（位置 {after} 之后没有符合条件的事件）")

@@ -23,7 +23,6 @@ from domain.base import Actor, DomainError
 from domain.roles import authorize
 from domain.survey import Survey
 from domain.target import TargetTask
-from ledger.app import Ledger
 from ledger.importer.dates import strptime
 from ledger.importer.report import Reject
 from ledger.importer.rows import RowError, half_width
@@ -78,17 +77,18 @@ class _Read:
 
 
 class RecordsImporter:
-    """Imports a filled ``survey`` or ``targets`` template, acting as ``actor_id``.
+    """Imports a filled ``survey`` or ``targets`` template through ``indicators`` (the
+    ledger's indicator use cases), acting as ``actor_id``.
 
     ``units`` are the ledger's units as the read side lists them (code, name, retired);
     ``recorded`` its surveys or targets, to know a row recorded before."""
 
-    def __init__(self, ledger: Ledger, actor_id: str | None, template: Template,
+    def __init__(self, indicators: Indicators, actor_id: str | None, template: Template,
                  table: Table, *, units: list[dict[str, Any]],
                  recorded: list[dict[str, Any]]) -> None:
-        self.ledger, self.actor_id, self.template, self.table = (ledger, actor_id, template,
-                                                                 table)
-        self.indicators = Indicators(ledger)
+        self.indicators, self.actor_id, self.template, self.table = (indicators, actor_id,
+                                                                     template, table)
+        ledger = self.ledger = indicators.ledger
         self.actor: Actor = ledger.actor(actor_id)
         authorize(self.actor, "import_records")
         authorize(self.actor, ACTIONS[template.name])

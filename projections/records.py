@@ -1,0 +1,148 @@
+"""The read side's questions about records: a task's history, any record's history, and
+the timeline of the whole ledger — each as of the read side's moment or position
+(``ReadSide.at``). Mixed into :class:`projections.read.ReadSide`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.base import NotFound, Refused
+from domain.task import Task
+from ledger.chain import stamp
+from ledger.corrections import resolve
+from projections.engine import Context, decode
+from projections.history import record_history, task_history
+
+
+class RecordQueries:
+    """History and timeline over a ``ReadSide`` (its store, its moment or position, and the
+    maintained read side it was made from)."""
+
+    store: Any
+    as_of: datetime | None
+    fixed_position: int | None
+    live: Any
+    engine: Any
+    projections: dict[str, Any]
+
+    def history(self, task_id: str, valid_at: date | None = None) -> dict[str, Any]:
+        """One task's state and timeline, read from that task's events alone: as recorded
+        by this read side's moment (``at``; default everything), and with ``valid_at`` the
+        state it was in on that day as known then."""
+        as_of = self.as_of
+        try:
+            kind, _, _, _ = resolve(task_id)
+        except Refused:
+            kind = None
+        if kind is not Task:
+            raise NotFound(f"unknown task: {task_id.strip().upper()}")
+        facts, zone = self._facts(task_id, as_of)
+        today = (as_of or self.store.ledger.clock()).astimezone(zone).date()
+        found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
+        if found["state"] is None:
+            raise NotFound(f"task {facts[0].originator_id} had not been assigned on "
+                           f"{valid_at} (assigned {found['assigned_on']})")
+        return found
+
+    def record_history(self, record: str) -> dict[str, Any]:
+        """Any record's events, with its corrections and withdrawal, as recorded by this
+        read side's moment; a record is named as ``correct`` names it (``SV-…``,
+        ``unit:CODE`` …)."""
+        facts, zone = self._facts(record, self.as_of)
+        return record_history(facts, Context(zone))
+
+    def _facts(self, record: str, as_of: datetime | None) -> tuple[list[Any], Any]:
+        """A record's facts (those recorded by ``as_of``) and the campaign's zone."""
+        kind, key, label, _ = resolve(record)
+        name = key.split(":", 1)[-1]
+        ledger = self.store.ledger
+        records = ledger.recorder.select_aggregate_records(key)  # type: ignore[attr-defined]
+        if not records or records[0].topic.rsplit(":", 1)[-1].split(".")[0] != kind.__name__:
+            raise NotFound(f"unknown {label}: {name}")
+        zone = ledger.zone()
+        if as_of is not None:
+            records = [r for r in records if r.recorded_at <= stamp(as_of)]
+            if not records:
+                raise NotFound(f"{label} {name} was not yet recorded at "
+                               f"{as_of.astimezone(zone).isoformat()}")
+        if self.fixed_position is not None:
+            records = [r for r in records if r.position <= self.fixed_position]
+            if not records:
+                raise NotFound(f"{label} {name} was not yet recorded at position "
+                               f"{self.fixed_position}")
+        return [decode(r) for r in records], zone
+
+    def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
+                 valid_to: date | None = None, actor: str | None = None,
+                 limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+        """The events of the whole ledger (or of a unit and the units below it) in the
+        order they were recorded: valid time from/to (dates, inclusive), recorded by this
+        read side's moment, by ``actor``; ``after`` a position, for the next page. (As of
+        a moment, the maintained event index is read up to it, not folded again.)"""
+        return self.live._timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
+                                   as_of=self.as_of, upto=self.fixed_position, actor=actor,
+                                   limit=limit, after=after)
+
+    def _timeline(self, *, unit: str | None, valid_from: date | None,
+                  valid_to: date | None, as_of: datetime | None, upto: int | None,
+                  actor: str | None, limit: int | None, after: int) -> list[dict[str, Any]]:
+        self.current()
+        events = self.projections["events"].tables["events"]
+        proxies = self.projections["events"].tables["proxy_entries"]
+        query = (sa.select(events, proxies.c.entered_by)
+                 .select_from(events.outerjoin(proxies,
+                                               proxies.c.position == events.c.position))
+                 .order_by(events.c.position))
+        if unit:
+            units = self.unit_and_descendants(unit)
+            query = query.where(sa.or_(events.c.unit.in_(units),
+                                       events.c.other_unit.in_(units)))
+        if actor:
+            if actor not in {p["id"] for p in self.people()}:
+                raise NotFound(f"unknown person: {actor}")
+            query = query.where(events.c.actor == actor)
+        if valid_from:
+            query = query.where(events.c.occurred_on >= valid_from.isoformat())
+        if valid_to:
+            query = query.where(events.c.occurred_on <= valid_to.isoformat())
+        if as_of is not None:
+            query = query.where(events.c.recorded_at <= stamp(as_of))
+        if upto is not None:
+            query = query.where(events.c.position <= upto)
+        if after:
+            query = query.where(events.c.position > after)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        self._mark_corrections(rows, as_of, upto)
+        return rows
+
+    def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None,
+                          upto: int | None = None) -> None:
+        """Each event's ``correction``: the positions of the corrections of it and of the
+        withdrawal of its record (recorded by ``as_of``); a correction's own says what it
+        corrects."""
+        table = self.projections["events"].tables["event_corrections"]
+        if as_of is not None:
+            upto = self.store.ledger.position_as_of(as_of)
+        marks: dict[tuple[str, int], list[str]] = {}
+        originators = sorted({r["originator"] for r in rows})
+        query = sa.select(table).order_by(table.c.position)
+        if upto is not None:
+            query = query.where(table.c.position <= upto)
+        if len(originators) <= 500:  # else all of them: corrections are few
+            query = query.where(table.c.originator.in_(originators))
+        with self.engine.connect() as conn:
+            for found in conn.execute(query).mappings():
+                marks.setdefault((found["originator"], found["version"]), []).append(
+                    f"{found['kind']} at #{found['position']}")
+        for row in rows:
+            notes = marks.get((row["originator"], row["version"]), []) + \
+                marks.get((row["originator"], 0), [])
+            if row["kind"].endswith((".Corrected", ".Withdrawn")):
+                notes = [n for n in notes if not n.endswith(f"#{row['position']}")]
+            row["correction"] = "; ".join(notes)
