@@ -61,7 +61,7 @@ class Served:
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            found = re.search(r"login \(one use\): (\S+)", line)
+            found = re.search(r"(http://\S+/login\?token=\S+)", line)  # in any language
             if found:
                 with self.ready:
                     self.links.append(found.group(1))

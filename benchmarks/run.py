@@ -8,12 +8,17 @@ In one run, on SQLite (the embedded default):
   the whole generation's rate (the simulation's draws and the domain's commands included);
 - command path: one command (load, decide, save) vs raw one-row-per-transaction inserts of
   the same rows into the same table — goal ≥ 0.5× (both the best of three runs);
-- full projection rebuild vs reading and ``json.loads``-ing the same rows — goal ≥ 0.5×;
+- full projection rebuild vs its true limit: raw sqlite3 reading and decoding the same log
+  and writing the very rows the rebuild left, in as many transactions
+  (``benchmarks/bench_rebuild.py``) — goal ≥ 0.5×;
 - ``rank``, ``history`` and ``board --unit`` at N events vs at N/10 — goal ≤ 1.5×;
 - peak memory (RSS) of a full rebuild at N vs at N/10 — goal ≤ 1.3×;
 - the check every query makes that the read models were folded from the ledger as it is
   (their positions' hashes, one indexed lookup each) at N vs at N/10 — goal ≤ 1.5×; the
   queries above pay it, and each command the check of this account's witness;
+- start-up: ``taizhang --help``, ``task show``, ``history`` and ``board --unit`` as whole
+  processes vs ``sqlite-utils rows DB stored_events --limit 5`` on the same ledger file
+  (``benchmarks/bench_startup.py``) — goal ≤ 1.5×;
 - ``audit verify`` events/s.
 
 Each raw baseline is the best of three runs. Exits non-zero if a goal is missed
@@ -26,12 +31,10 @@ N/10 is a smaller city over the same twelve months, so its 街道 JD01 has the s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,9 +48,11 @@ from click.testing import CliRunner  # noqa: E402
 
 import cli  # noqa: E402
 from benchmarks.bench_commands import raw_table  # noqa: E402
+from benchmarks.bench_rebuild import limit_rate, read_rate, rebuild  # noqa: E402
+from benchmarks.bench_startup import startup_times  # noqa: E402
 from benchmarks.generate import generate  # noqa: E402
 from ledger import audit  # noqa: E402
-from ledger.store import Store  # noqa: E402
+from ledger.store import Store, StoreURL  # noqa: E402
 from projections.read import ReadSide  # noqa: E402
 
 MONTH = "2025-12"  # the generated ledgers end with this month
@@ -56,25 +61,6 @@ BATCH = 1000  # the generator's aggregates per save
 # Raw baselines are the best of a few runs: a busy moment on the machine must not make a
 # goal look met.
 BASELINE_RUNS = 3
-
-# Run in a fresh interpreter, so that its peak resident memory is the rebuild's alone (read
-# from the kernel's high-water mark of this process's memory, VmHWM: getrusage's maxrss
-# survives exec and would report the parent's).
-REBUILD = """
-import json, re, sys, time
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from ledger.store import Store
-from projections.read import ReadSide
-store = Store({url!r})
-read = ReadSide(store)
-started = time.perf_counter()
-read.rebuild()
-seconds = time.perf_counter() - started
-peak = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())
-print(json.dumps({{"seconds": seconds, "events": store.ledger.max_position(),
-                  "peak_kib": int(peak.group(1))}}))
-"""
 
 
 def timed(work: Callable[[], object]) -> float:
@@ -183,30 +169,6 @@ def raw_single(path: str, rows: list[tuple[object, ...]]) -> float:
     return max(rates)
 
 
-def read_rate(url: str) -> float:
-    """Reading every stored event and ``json.loads``-ing it: the best of
-    ``BASELINE_RUNS``."""
-    store = Store(url)
-    try:
-        rates = []
-        for _ in range(BASELINE_RUNS):
-            count = 0
-            started = time.perf_counter()
-            for record in store.ledger.records(batch=10_000):
-                json.loads(record.state)
-                count += 1
-            rates.append(count / (time.perf_counter() - started))
-        return max(rates)
-    finally:
-        store.close()
-
-
-def rebuild(url: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", REBUILD.format(root=str(ROOT), url=url)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def verify_rate(url: str) -> float:
     store = Store(url)
     try:
@@ -250,20 +212,8 @@ def check_time(url: str, runs: int = 200) -> float:
         store.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--commands", type=int, default=1_000)
-    parser.add_argument("--runs", type=int, default=5, help="runs per query timing (median)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="exit 0 even when a goal is missed")
-    args = parser.parse_args()
-    rows: list[tuple[str, float, float, str, float | None, bool]] = []
-
-    def figure(name: str, ours: float, baseline: float, unit: str, goal: float | None,
-               at_most: bool = False) -> None:
-        rows.append((name, ours, baseline, unit, goal, at_most))
-
+def sqlite_figures(args: argparse.Namespace, figure: Callable[..., None]) -> str:
+    """Every SQLite figure (through ``figure``); returns what the table is of."""
     with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
         folder = Path(tmp)
         # Each command keeps this account's witness of the store, as a user's would: here.
@@ -283,7 +233,9 @@ def main() -> int:
         print("rebuilding projections …", flush=True)
         at_big, at_small = rebuild(big), rebuild(small)
         figure("full projection rebuild (events/s)", at_big["events"] / at_big["seconds"],
-               read_rate(big), "/s", 0.5)
+               limit_rate(big), "/s", 0.5)
+        reading = read_rate(big)
+        figure("reading and decoding the log alone (events/s)", reading, reading, "/s", None)
         figure("peak memory of a rebuild (MiB), N vs N/10", at_big["peak_kib"] / 1024,
                at_small["peak_kib"] / 1024, "MiB", 1.3, at_most=True)
 
@@ -296,15 +248,54 @@ def main() -> int:
         figure("read models' check of the chain (ms), N vs N/10", check_time(big) * 1000,
                check_time(small) * 1000, "ms", 1.5, at_most=True)
 
+        print("start-up …", flush=True)
+        peer, started_up = startup_times(folder / "big.db", args.runs)
+        for name, seconds in started_up.items():
+            figure(f"{name}, whole process (ms)", seconds * 1000,
+                   peer * 1000, "ms", 1.5, at_most=True)
+
         verify = verify_rate(big)
         print("command path …", flush=True)
         rate, stored = command_path(big, args.commands)
         figure("command path (events/s)", rate, raw_single(str(folder / "big.db"), stored),
                "/s", 0.5)
         figure("audit verify (events/s)", verify, verify, "/s", None)
+    return f"{written:,} events (N) and a ledger of N/10; SQLite {sqlite3.sqlite_version}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--commands", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=5, help="runs per query timing (median)")
+    parser.add_argument("--db", default=None, metavar="URL",
+                        help="postgresql://USER@HOST:PORT/DB: the PostgreSQL figures "
+                        "(benchmarks/bench_postgres.py, in a database made and dropped on "
+                        "that server) instead of SQLite's")
+    parser.add_argument("--report-only", action="store_true",
+                        help="exit 0 even when a goal is missed")
+    args = parser.parse_args()
+    rows: list[tuple[str, float, float, str, float | None, bool]] = []
+
+    def figure(name: str, ours: float, baseline: float, unit: str, goal: float | None,
+               at_most: bool = False) -> None:
+        rows.append((name, ours, baseline, unit, goal, at_most))
+
+    if args.db:
+        from benchmarks.bench_postgres import postgres_figures
+
+        with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
+            os.environ["XDG_STATE_HOME"] = str(Path(tmp) / "state")
+            for name, ours, baseline, unit, goal in postgres_figures(
+                    args.db, args.events, args.commands,
+                    say=lambda line: print(line, flush=True)):
+                figure(name, ours, baseline, unit, goal)
+        about = f"{args.events:,} events asked for; PostgreSQL at {StoreURL.parse(args.db).host}"
+    else:
+        about = sqlite_figures(args, figure)
 
     missed = False
-    print(f"\n{written:,} events (N) and a ledger of N/10; SQLite {sqlite3.sqlite_version}")
+    print(f"\n{about}")
     print(f"{'figure':52} {'taizhang':>12} {'baseline':>12} {'ratio':>7}  goal")
     for name, ours, baseline, unit, goal, at_most in rows:
         ratio = ours / baseline

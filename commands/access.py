@@ -6,6 +6,7 @@ import click
 
 from commands.output import emit_record, output_options
 from commands.session import Session, pass_session
+from i18n import _
 from domain.base import Refused
 
 
@@ -42,10 +43,11 @@ def adopt(session: Session, admin_id: str) -> None:
 
     store = session.store
     if store.url.kind == "postgresql" and account_kind(store)["bound_by_triggers"]:
-        raise Refused(f"account {store.ledger.account} is not the owner of the store: the "
-                      "owner adopts a ledger begun before accounts were bound")
+        raise Refused(_("账户 {account} 不是存储的所有者：由所有者认领账户绑定之前开始的账本").format(
+            account=store.ledger.account))
     adopted = Accounts(store.ledger).adopt(admin_id=admin_id)
-    click.echo(f"account {adopted['account']} bound to {admin_id}")
+    click.echo(_("账户 {account} 已绑定 {person}").format(account=adopted["account"],
+                                                      person=admin_id))
 
 
 @access.command("setup")
@@ -63,8 +65,8 @@ def setup(session: Session) -> None:
 
     create_table(store)  # the follower records its advance there, as the projector
     groups = rules.setup(store, ["rm_positions", FOLLOWER.name, *tables])
-    click.echo(f"group roles: {', '.join(groups)}")
-    click.echo("identity trigger installed on the event table")
+    click.echo(_("组角色：{groups}").format(groups=", ".join(groups)))
+    click.echo(_("事件表上已安装身份触发器"))
 
 
 @access.command("grant")
@@ -87,8 +89,9 @@ def grant(session: Session, person_id: str, login: str) -> None:
     if accounts.person_of(login) != person_id:  # bound already: granting again is safe
         accounts.bind(actor_id=session.actor, person_id=person_id, account=login)
     granted = rules.grant(store, person.person_role, login)
-    click.echo(f"login {login}{' (created)' if granted['created'] else ''} is a member of "
-               f"{granted['group']} and bound to {person_id}")
+    click.echo(_("登录角色 {login}{created} 属于 {group}，绑定 {person}").format(
+        login=login, created=_("（新建）") if granted["created"] else "",
+        group=granted["group"], person=person_id))
 
 
 @access.command("projector")
@@ -100,8 +103,9 @@ def projector(session: Session, login: str) -> None:
     from ledger import access as rules
 
     granted = rules.grant(session.store, rules.PROJECTOR, login)
-    click.echo(f"login {login}{' (created)' if granted['created'] else ''} is a member of "
-               f"{granted['group']}")
+    click.echo(_("登录角色 {login}{created} 属于 {group}").format(
+        login=login, created=_("（新建）") if granted["created"] else "",
+        group=granted["group"]))
 
 
 COMMANDS = [access]

@@ -9,8 +9,11 @@ import click
 
 from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
+from commands.params import output_option
 from commands.session import Session, pass_session
+from i18n import N_, _
 from ledger import audit, evidence, witness
+from projections.times import shown
 from services import audit as auditing
 
 # Below this many events a verification is over before a progress bar would be read.
@@ -29,7 +32,7 @@ def _short(hash_: str) -> str:
 
 
 def _events(count: int) -> str:
-    return f"{count} event" if count == 1 else f"{count} events"
+    return (_("{n} 个事件（单数）") if count == 1 else _("{n} 个事件")).format(n=count)
 
 
 @audit_group.command("verify")
@@ -55,9 +58,9 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     --evidence) a cited file is missing or altered."""
     key = audit.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
-        raise click.UsageError("--public-key checks the --since statement: give --since")
+        raise click.UsageError(_("--public-key 用于核验 --since 的声明：请给出 --since"))
     if since_text is not None and witness_file is not None:
-        raise click.UsageError("give --since or --witness, not both")
+        raise click.UsageError(_("--since 与 --witness 只能给出其一"))
     since = audit.parse_since(since_text, key) if since_text is not None else None
     seen = witness.load(witness_file) if witness_file is not None else None
     session.inspecting()
@@ -80,65 +83,73 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
             raise SystemExit(1)
         return
     if result.broken is not None:
-        raise click.ClickException(
-            f"chain broken at position {result.broken.position} ({result.broken.kind}): "
-            f"{result.broken.detail}; {_events(result.events)} verified before it")
-    click.echo(f"chain verified: {_events(result.events)}, unbroken from position 1")
-    click.echo(f"head: {result.head.position} {result.head.hash}")
+        raise click.ClickException(_("哈希链在位置 {position} 断开（{kind}）：{detail}；此前 {events} "
+                                     "已校验").format(
+            position=result.broken.position, kind=result.broken.kind,
+            detail=result.broken.detail, events=_events(result.events)))
+    click.echo(_("哈希链已校验：{events}，自位置 1 起未断").format(events=_events(result.events)))
+    click.echo(_("链头：{position} {hash}").format(position=result.head.position,
+                                               hash=result.head.hash))
     last = result.last_checkpoint
     if last is None:
-        click.echo("checkpoints: none recorded in the ledger")
+        click.echo(_("检查点：账本中尚未记录"))
     else:
-        click.echo(f"checkpoints: {result.checkpoints_matched} recorded in the ledger "
-                   f"match; the last, {last.number}, covers position {last.position} "
-                   f"({_events(result.head.position - last.position)} after it)")
+        click.echo(_("检查点：账本中记录的 {n} 个相符；最后一个（第 {number} 个）覆盖到位置 "
+                     "{position}（其后 {after}）").format(
+            n=result.checkpoints_matched, number=last.number, position=last.position,
+            after=_events(result.head.position - last.position)))
     if since is not None and not against.witnessed:
-        click.echo(f"since: the ledger extends checkpoint {since.position}:"
-                   f"{_short(since.hash)} unchanged, by "
-                   f"{_events(result.head.position - since.position)}")
+        click.echo(_("自检查点起：账本在检查点 {position}:{hash} 之后未改动，新增 {events}").format(
+            position=since.position, hash=_short(since.hash),
+            events=_events(result.head.position - since.position)))
     else:
         if since is not None:
-            click.echo(f"witness: the ledger extends {what}, {since.position}:"
-                       f"{_short(since.hash)}, unchanged, by "
-                       f"{_events(result.head.position - since.position)}")
-        click.echo(f"note: {TRUNCATION_NOTE}")
-    click.echo(f"ran as {describe_kind(session.store)}")
+            click.echo(_("见证：账本在{what} {position}:{hash} 之后未改动，新增 {events}").format(
+                what=what, position=since.position, hash=_short(since.hash),
+                events=_events(result.head.position - since.position)))
+        click.echo(_("注意：{note}").format(note=TRUNCATION_NOTE))
+    click.echo(_("运行身份：{kind}").format(kind=describe_kind(session.store)))
     if checked is not None:
         _said_evidence(*checked)
 
 
 def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
     for p in problems:
-        click.echo(f"evidence {p['problem']}: {p['file']} (sha256 {p['sha256']}), cited by "
-                   f"{p['task']} event {p['event']} ({p['kind']}, position {p['position']})")
+        click.echo(_("证据{problem}：{file}（sha256 {sha256}），由 {task} 事件 {event}（{kind}，位置 "
+                     "{position}）引用").format(**p))
     if problems:
         raise click.ClickException(
             f"evidence: {len(problems)} of {checked} citations name a missing or altered "
             "file")
-    click.echo(f"evidence: {checked} citations checked, every file kept and unaltered")
+    click.echo(_("证据：已核对 {n} 处引用，每个文件都在且未改动").format(n=checked))
 
 
 @audit_group.command("witness")
 @click.option("--forget", is_flag=True, help="Delete it (once you have checked, with `audit "
               "verify`, that the ledger went back rightly): the next command starts a new "
               "one from the head it sees.")
+@output_option("Write a copy of the witness to this file, to hand to another auditor.")
 @pass_session
-def witness_(session: Session, forget: bool) -> None:
+def witness_(session: Session, forget: bool, output: Path | None) -> None:
     """Print this account's witness of the store: the file, and the head last seen (hand
     the file to another auditor for `audit verify --witness FILE`)."""
     session.inspecting()
     session.store.ledger  # opening the store reads the witness
     seen, path = session.seen, session.witness_path
     if seen is None or path is None:
-        click.echo(f"this account has seen nothing of {session.store.url.describe()} yet")
+        click.echo(_("本账户尚未见过 {store} 的任何内容").format(store=session.store.url.describe()))
         return
     if forget:
         path.unlink(missing_ok=True)
         session.witness_path = None  # nothing remembered at the end of this command either
-        click.echo(f"forgot {path}: position {seen.position} {seen.hash}")
+        click.echo(_("已删除 {path}：位置 {position} {hash}").format(path=path, position=seen.position,
+                                                            hash=seen.hash))
         return
-    click.echo(f"{path}: position {seen.position} {seen.hash}, seen {seen.at} by "
-               f"{seen.account}")
+    click.echo(_("{path}：位置 {position} {hash}，{account} 于 {at} 所见").format(
+        path=path, position=seen.position, hash=seen.hash, at=seen.at, account=seen.account))
+    if output is not None:
+        output.write_bytes(path.read_bytes())
+        click.echo(_("已复制至 {path}").format(path=output))
     if session.went_back is not None:
         raise click.ClickException(str(session.went_back))
 
@@ -154,8 +165,8 @@ def head(session: Session) -> None:
 @click.option("--note", default="", help="Why this checkpoint (e.g. 2024-05 评比发布).")
 @click.option("--sign", "key_file", type=click.Path(path_type=Path), default=None,
               metavar="KEYFILE", help="Sign the statement with this Ed25519 private key.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
-              help="Also write the checkpoint statement (JSON) to FILE.")
+@output_option("Write the checkpoint statement (JSON) to this file too.", aliases=["--out"],
+               dest="out")
 @pass_session
 def checkpoint(session: Session, note: str, key_file: Path | None,
                out: Path | None) -> None:
@@ -163,7 +174,7 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
     audit log, itself chained)."""
     key = audit.load_private_key(key_file) if key_file else None
     if out is not None and out.exists():
-        raise click.UsageError(f"statement file {str(out)!r} already exists")
+        raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
         recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
@@ -171,13 +182,13 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
                        encoding="utf-8")
-    signed = f", signed by key {recorded.key_id}" if recorded.key_id else ""
-    click.echo(f"checkpoint {recorded.number}: head {recorded.position} "
-               f"{recorded.hash}{signed}")
+    signed = _("，由密钥 {key} 签名").format(key=recorded.key_id) if recorded.key_id else ""
+    click.echo(_("检查点 {number}：链头 {position} {hash}").format(
+        number=recorded.number, position=recorded.position, hash=recorded.hash) + signed)
 
 
-CHECKPOINT_COLUMNS = [("number", "checkpoint"), ("position", "position"), ("hash", "hash"),
-                      ("by", "by"), ("at", "at"), ("key_id", "key"), ("note", "note")]
+CHECKPOINT_COLUMNS = [("number", N_("检查点")), ("position", N_("位置")), ("hash", N_("哈希")),
+                      ("by", N_("记录人")), ("at", N_("时间")), ("key_id", N_("签名密钥")), ("note", N_("备注"))]
 
 
 @audit_group.command("checkpoints")
@@ -185,8 +196,9 @@ CHECKPOINT_COLUMNS = [("number", "checkpoint"), ("position", "position"), ("hash
 @pass_session
 def checkpoints(session: Session, fmt: str) -> None:
     """The checkpoints recorded in the ledger, oldest first."""
+    zone = session.services.zone
     rows = [{"number": c.number, "position": c.position, "hash": c.hash, "by": c.by,
-             "at": c.at.isoformat(), "key_id": c.key_id, "note": c.note}
+             "at": shown(c.at, zone, fmt), "key_id": c.key_id, "note": c.note}
             for c in audit.recorded_checkpoints(session.store.ledger)]
     emit(rows, CHECKPOINT_COLUMNS, fmt)
 
@@ -198,8 +210,8 @@ def statement(session: Session, number: int) -> None:
     """Print the statement (JSON) of recorded checkpoint NUMBER, for publication."""
     recorded = audit.recorded_checkpoints(session.store.ledger)
     if number > len(recorded):
-        raise click.ClickException(f"unknown checkpoint: {number} (the ledger has "
-                                   f"{len(recorded)})")
+        raise click.ClickException(_("未知的检查点：{number}（账本中有 {count} 个）").format(
+            number=number, count=len(recorded)))
     click.echo(json.dumps(audit.statement_of(recorded[number - 1]), ensure_ascii=False,
                           indent=2))
 
@@ -210,7 +222,8 @@ def keygen(key_file: Path) -> None:
     """Make an Ed25519 key pair for signing checkpoints: KEY_FILE (private, owner-only)
     and KEY_FILE.pub (public, to hand to whoever checks the statements)."""
     public_path, key_id = audit.generate_key(key_file)
-    click.echo(f"key {key_id}: private {key_file}, public {public_path}")
+    click.echo(_("密钥 {key}：私钥 {private}，公钥 {public}").format(
+        key=key_id, private=key_file, public=public_path))
 
 
 @audit_group.command("verify-checkpoint")
@@ -222,9 +235,10 @@ def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
     needed). Exits 1 on a bad signature."""
     statement_data = audit.load_statement(statement_file)
     key_id = audit.check_signature(statement_data, audit.load_public_key(public_key))
-    click.echo(f"good signature by key {key_id}: checkpoint {statement_data.get('checkpoint')}"
-               f" of {statement_data.get('ledger')!r}, head {statement_data['position']} "
-               f"{statement_data['hash']}")
+    click.echo(_("签名有效，密钥 {key}：{ledger} 的检查点 {checkpoint}，链头 {position} {hash}")
+               .format(key=key_id, checkpoint=statement_data.get("checkpoint"),
+                       ledger=repr(statement_data.get("ledger")),
+                       position=statement_data["position"], hash=statement_data["hash"]))
 
 
 @audit_group.command("export")
@@ -236,17 +250,18 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
     """Write every stored event, with its transaction time, account and hash, to FILE as
     JSON lines (a header quoting the head comes first)."""
     if file.exists():
-        raise click.UsageError(f"export file {str(file)!r} already exists")
+        raise click.UsageError(_("导出文件 {file} 已存在").format(file=repr(str(file))))
     folder = evidence.export_folder(file)
     if with_evidence and folder.exists():
-        raise click.UsageError(f"evidence folder {str(folder)!r} already exists")
+        raise click.UsageError(_("证据文件夹 {folder} 已存在").format(folder=repr(str(folder))))
     done = auditing.export(session.services, file, with_evidence=with_evidence)
     written = done.head
-    click.echo(f"exported {written.position} events to {file}; head {written}")
+    click.echo(_("已导出 {n} 个事件至 {file}；链头 {head}").format(
+        n=written.position, file=file, head=written))
     if with_evidence:
-        click.echo(f"evidence: {done.copied} files copied to {folder}")
+        click.echo(_("证据：已复制 {n} 个文件至 {folder}").format(n=done.copied, folder=folder))
         for digest in done.missing:
-            click.echo(f"note: evidence {digest} is cited but not kept: not copied",
+            click.echo(_("注意：证据 {digest} 被引用但未保存：未复制").format(digest=digest),
                        err=True)
 
 
@@ -262,10 +277,11 @@ def import_(session: Session, file: Path) -> None:
     session.create_if_missing()
     with file.open(encoding="utf-8") as lines:
         restored = audit.import_ledger(session.store.ledger, lines)
-    click.echo(f"imported {restored.position} events; head {restored}")
+    click.echo(_("已导入 {n} 个事件；链头 {head}").format(n=restored.position, head=restored))
     if carried:
         kept = evidence.restore(folder, carried, evidence_store(session))
-        click.echo(f"evidence: {len(carried)} files from {folder.root} ({kept} newly kept)")
+        click.echo(_("证据：来自 {folder} 的 {n} 个文件（新保存 {kept} 个）").format(
+            n=len(carried), folder=folder.root, kept=kept))
 
 
 COMMANDS = [audit_group]

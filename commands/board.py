@@ -6,20 +6,23 @@ from datetime import datetime, timedelta
 
 import click
 
-from commands.output import emit, output_options
+from commands.output import OPTIONAL, TEXT, Column, emit, output_options
 from commands.params import MOMENT, MONTH, WITHIN
 from commands.session import Session, pass_session
-from domain.task import SOURCES, STATE_LABELS, STATES
+from domain.task import SOURCES, STATES
+from i18n import N_, _, labels
 from ledger.workdays import WorkingDays
-from projections.read import ReadSide
+from projections.orders import BOARD_SORTS
+from projections.times import for_people, localise_rows
 from services import board as board_service
 
-BOARD_COLUMNS = [
-    ("task", "task"), ("unit", "unit"), ("category", "category"), ("source", "source"),
-    ("location", "location"), ("state", "state"), ("deadline", "deadline"),
-    ("days_overdue", "overdue days"), ("working_days_left", "working days left"),
-    ("rework_count", "rework"), ("extension_requested", "extension asked"),
-    ("last_action", "last action"), ("last_action_at", "at"),
+BOARD_COLUMNS: list[Column] = [
+    ("task", N_("任务")), ("unit", N_("责任单位")), ("category", N_("类别"), TEXT),
+    ("source", N_("来源"), OPTIONAL), ("location", N_("地点"), TEXT), ("state", N_("状态")),
+    ("deadline", N_("整改期限")), ("days_overdue", N_("超期天数")),
+    ("working_days_left", N_("剩余工作日")), ("rework_count", N_("返工"), OPTIONAL),
+    ("extension_requested", N_("申请延期至")), ("last_action", N_("最后操作"), OPTIONAL),
+    ("last_action_at", N_("时间"), OPTIONAL),
 ]
 # Where the problem is on the map (when its record says): in json (export board has it too).
 PLACE_COLUMNS = [("latitude", "latitude"), ("longitude", "longitude")]
@@ -38,7 +41,7 @@ PLACE_COLUMNS = [("latitude", "latitude"), ("longitude", "longitude")]
 @click.option("--extension-requested", "extension_requested", is_flag=True,
               help="Only tasks with an extension request awaiting a decision.")
 @click.option("--month", type=MONTH, default=None, help="Only tasks assigned in this month.")
-@click.option("--sort", type=click.Choice(ReadSide.SORTS), default="task", show_default=True)
+@click.option("--sort", type=click.Choice(BOARD_SORTS), default="task", show_default=True)
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="The board as the ledger knew it then (transaction time), overdue as of "
               "that day. Without an offset, in the campaign's time zone.")
@@ -68,9 +71,13 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
         if not any(row["extension_requested"] for row in rows):
             columns = [c for c in columns if c[0] != "extension_requested"]
         for row in rows:
-            row["state"] = f"{row['state']} {STATE_LABELS[row['state']]}"
-            row["last_action_at"] = datetime.fromisoformat(row["last_action_at"]).astimezone(
-                session.services.zone).strftime("%Y-%m-%d %H:%M")
+            row["state"] = labels.state(row["state"])
+            row["source"] = labels.source(row["source"])
+            row["last_action"] = labels.kind(row["last_action"], "Task")
+            row["last_action_at"] = for_people(row["last_action_at"], session.services.zone)
+    else:
+        rows = localise_rows(rows, ("assigned_at", "last_action_at"), session.services.zone,
+                             fmt)
     if fmt == "json":
         columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)
@@ -81,8 +88,8 @@ def note_unknown_years(unknown: set[int]) -> None:
     left needing them are not shown: never guessed)."""
     if unknown:
         years = ", ".join(str(y) for y in sorted(unknown))
-        click.echo(f"note: working days left are not shown for deadlines needing {years}: "
-                   "the official holiday calendar for it is not known", err=True)
+        click.echo(_("注意：期限在 {years} 年的任务不显示剩余工作日：尚无该年的官方节假日安排")
+                   .format(years=years), err=True)
 
 
 COMMANDS = [board]

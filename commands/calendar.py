@@ -10,10 +10,13 @@ from commands.output import emit, output_options
 from commands.params import DATE, at_option
 from commands.session import Session, pass_session
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY
+from i18n import N_, _
 from ledger.workdays import known_years
 
-CALENDAR_COLUMNS = [("day", "day"), ("weekday", "weekday"), ("local", "local"),
-                    ("official", "official calendar"), ("reason", "reason")]
+LOCAL_KINDS = {LOCAL_HOLIDAY: N_("休息日"), LOCAL_WORKDAY: N_("工作日")}
+
+CALENDAR_COLUMNS = [("day", N_("日期")), ("weekday", N_("星期")), ("local", N_("本地设置")),
+                    ("official", N_("官方日历")), ("reason", N_("理由"))]
 
 
 @click.group("calendar")
@@ -35,8 +38,9 @@ def _local_day_command(kind: str, help_text: str) -> None:
         ledger = session.store.ledger
         result = ledger.add_local_day(actor_id=session.actor, day=day, kind=kind, reason=reason,
                                       occurred_at=session.localize(occurred_at))
-        click.echo(f"{result['day']} is a local {result['kind']} of the campaign: "
-                   f"{result['reason']} (deadlines resolved from now on count with it)")
+        click.echo(_("{day} 记为本活动的{kind}：{reason}（此后计算的期限按此计）").format(
+            day=result["day"], kind=_(LOCAL_KINDS.get(result["kind"], result["kind"])),
+            reason=result["reason"]))
 
 
 _local_day_command(LOCAL_HOLIDAY, "Record DATE as a local day off: working-day deadlines "
@@ -54,6 +58,6 @@ def calendar_show(session: Session, year: int | None, fmt: str) -> None:
     rows = session.store.ledger.describe_calendar(year)
     if fmt == "table":
         first, last = known_years()
-        click.echo(f"official calendar (chinesecalendar): {first}–{last}; "
-                   f"local days: {len(rows)}")
+        click.echo(_("官方日历（chinesecalendar）：{first}–{last}；本地设置 {n} 天").format(
+            first=first, last=last, n=len(rows)))
     emit(rows, CALENDAR_COLUMNS, fmt)

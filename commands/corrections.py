@@ -11,6 +11,7 @@ import click
 from commands.params import at_option, set_option
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
+from i18n import _
 
 RECORD_HELP = ("T-000001 (task), ZB-000001 (target task), SV-000001 (survey), I-000001 "
                "(inspection), unit:CODE, person:ID or rules:VERSION.")
@@ -40,8 +41,9 @@ def correct(session: Session, record: str, event_no: int | None, changes: tuple[
         occurred_at=session.localize(occurred_at))
     said = ", ".join(f"{field} {_shown(old)} → {_shown(new)}"
                      for field, (old, new) in result["changes"].items())
-    click.echo(f"{result['record']} event {result['event']} ({result['name']}) corrected: "
-               f"{said} (event {result['version']})")
+    click.echo(_("{record} 事件 {event}（{name}）已更正：{said}（事件 {version}）").format(
+        record=result["record"], event=result["event"], name=result["name"], said=said,
+        version=result["version"]))
 
 
 @click.command()
@@ -56,7 +58,8 @@ def withdraw(session: Session, record: str, reason: str,
     result = session.services.corrections.withdraw(
         actor_id=session.actor, record=record, reason=reason,
         occurred_at=session.localize(occurred_at))
-    click.echo(f"{result['record']} withdrawn (event {result['version']})")
+    click.echo(_("{record} 已撤回（事件 {version}）").format(record=result["record"],
+                                                      version=result["version"]))
 
 
 COMMANDS = [correct, withdraw]

@@ -17,6 +17,7 @@ from commands.board import board
 from commands.evaluation import print_last_ranking
 from commands.params import MONTH
 from commands.session import Session, pass_session
+from i18n import _
 from domain.evaluation import month_add
 from ledger.app import utc_now
 from ledger.demo_city import CITY, City, SimulatedClock, demo_key
@@ -53,21 +54,23 @@ def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
         files = _write_statement(session, city)
     finally:
         simulated.close()
-    click.echo(f"demo ledger: {built['units']} units, {built['inspections']} inspections, "
-               f"{built['tasks']} tasks, {built['targets']} targets, {built['surveys']} "
-               f"surveys, {built['events']} events ({built['from']} … {built['until']}) in "
-               f"{session.store.url.describe()}")
-    published = ", ".join(built["published"]) or "none yet"
-    rules = f"rules v1 from {built['rules_from']}" if built["rules_from"] else "shipped rules"
-    click.echo(f"each act entered minutes to weeks after it happened; {rules}; published: "
-               f"{published}"
-               + (f"; signed checkpoint {files[0]} (public key {files[1]})" if files else ""))
-    click.echo("overdue tasks on the 台账, most overdue first (all acts as admin: "
-               "--as admin):")
+    click.echo(_("演示账本：{units} 个单位，{inspections} 次巡查，{tasks} 项任务，{targets} 项指标任务，"
+                 "{surveys} 次测评，{events} 个事件（{start} … {end}），存于 {store}").format(
+        units=built["units"], inspections=built["inspections"], tasks=built["tasks"],
+        targets=built["targets"], surveys=built["surveys"], events=built["events"],
+        start=built["from"], end=built["until"], store=session.store.url.describe()))
+    published = ", ".join(built["published"]) or _("尚无")
+    rules = (_("自 {month} 起采用评分细则第 1 版").format(month=built["rules_from"])
+             if built["rules_from"] else _("随程序提供的评分细则"))
+    click.echo(_("每项操作都在发生后数分钟至数周内录入；{rules}；已发布：{published}").format(
+        rules=rules, published=published)
+        + (_("；已签名的检查点 {statement}（公钥 {key}）").format(statement=files[0], key=files[1])
+           if files else ""))
+    click.echo(_("台账上的超期任务，超期最多的在前（所有操作均以 admin 身份：--as admin）："))
     ctx.invoke(board, unit_code=None, state=None, category=None, source=None, overdue=True,
                month=None, sort="overdue", fmt="table", open_only=True)
     print_last_ranking(session, until)
-    click.echo("\ntry next:")
+    click.echo("\n" + _("接下来可以试试："))
     for line in try_next(session, city, built, files):
         click.echo(f"  {line}")
 
@@ -116,7 +119,7 @@ def try_next(session: Session, city: City, built: dict[str, Any],
               "indicators status --by unit"]
     surveyed = [m for m in built["surveyed"] if m <= complete]
     if surveyed:
-        lines.append(f"survey figures {surveyed[-1]}")
+        lines.append(f"survey figures --month {surveyed[-1]}")
     lines += [f"summary --from {start.isoformat()} --to {last.date().isoformat()}"]
     if files:
         lines.append(f"audit verify --since {shlex.quote(files[0])} --public-key "

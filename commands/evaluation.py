@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
-from commands.output import emit, emit_record, output_options
-from commands.params import MONTH
+from commands.output import OPTIONAL, TEXT, Column, emit, emit_record, output_options, paragraph
+from commands.params import MONTH, Aliased, output_option, parent_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
 from domain.evaluation import FIGURES
 from domain.rounding import fixed, rounded
+from i18n import N_, _, labels, language
 from projections import bulletin as bulletins
 from projections.bulletin import (
     change_text,
@@ -26,6 +27,7 @@ from projections.bulletin import (
 )
 from projections.evaluation import LEVELS, Ranking
 from projections.metrics import METRICS
+from projections.times import for_people, local_date, localise_rows
 from services import bulletins as bulletin_service
 from services import evaluation as evaluating
 
@@ -41,12 +43,12 @@ def plain(value: Any) -> Any:
 
 # --- metrics ----------------------------------------------------------------------------
 
-METRIC_TABLE = [
-    ("unit", "unit"), ("name", "name"), ("assigned", "assigned 交办"), ("due", "due 到期"),
-    ("on_time_rate", "on time 按期整改率"), ("rework_rate", "rework 返工率"),
-    ("mean_days", "days 平均整改天数"), ("overdue_open", "overdue 超期未整改"),
-    ("recurrence_rate", "recurrence 复发率"), ("inspection_coverage", "coverage 巡查覆盖"),
-    ("complaint_response_hours", "complaint h 响应"),
+METRIC_TABLE: list[Column] = [
+    ("unit", N_("单位")), ("name", N_("名称"), TEXT), ("assigned", N_("交办")),
+    ("due", N_("到期")), ("on_time_rate", N_("按期整改率")), ("rework_rate", N_("返工率")),
+    ("mean_days", N_("平均整改天数")), ("overdue_open", N_("超期未整改")),
+    ("recurrence_rate", N_("复发率")), ("inspection_coverage", N_("巡查覆盖")),
+    ("complaint_response_hours", N_("投诉响应小时")),
 ]
 
 
@@ -65,19 +67,22 @@ def _with_counts(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--unit", "unit_code", default=None,
               help="One unit (its figures include the units below it).")
 @click.option("--level", type=click.Choice(LEVELS), default=None,
-              help="Units of one kind (below --unit, if given).")
+              help="Units of one kind.")
+@parent_option()
 @output_options()
 @pass_session
 @click.pass_context
 def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: str | None,
-            level: str | None, fmt: str) -> None:
+            level: str | None, parent: str | None, fmt: str) -> None:
     """Long-term-mechanism metrics (长效机制) per unit for a month; 'metrics explain' lists
     what makes up one figure."""
     if ctx.invoked_subcommand is not None:
         return
     if month is None:
-        raise click.UsageError("Missing option '--month'.")
-    rows = evaluating.figures(session.services, month, unit_code, level)
+        raise click.UsageError(_("缺少选项 '--month'。"))
+    if unit_code is not None and (level is not None or parent is not None):
+        raise click.UsageError(_("--unit 指定一个单位；--level 与 --parent 选择多个：只能给出其一"))
+    rows = evaluating.figures(session.services, month, unit_code, level, parent)
     if fmt == "table":
         emit([_with_counts(r) for r in rows], METRIC_TABLE, fmt)
         return
@@ -86,8 +91,9 @@ def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: 
           *[(name, name) for name in FIGURES]], fmt)
 
 
-EXPLAIN_COLUMNS = [("item", "task/visit"), ("counts_as", "counts as"), ("unit", "unit"),
-                   ("events", "events"), ("detail", "detail")]
+EXPLAIN_COLUMNS: list[Column] = [
+    ("item", N_("任务/巡查")), ("counts_as", N_("计为")), ("unit", N_("单位")),
+    ("events", N_("事件"), TEXT), ("detail", N_("说明"), TEXT)]
 
 
 @metrics.command("explain")
@@ -107,8 +113,9 @@ def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
              "detail": item_detail(item, zone)} for role, item in parts]
     if fmt == "table":
         label = FIGURES[metric]
-        click.echo(f"{unit_code} {month} {metric} ({label.zh}) = {bulletins.shown(metric, value)}"
-                   + (f"; required {tally.required}" if metric in
+        click.echo(f"{unit_code} {month} {metric} ({label.label(language())}) = "
+                   f"{bulletins.shown(metric, value)}"
+                   + (_("；应巡查 {n}").format(n=tally.required) if metric in
                       ("inspection_coverage", "required_inspections") else ""))
     emit(rows, EXPLAIN_COLUMNS, fmt)
 
@@ -122,8 +129,8 @@ def rules() -> None:
 
 @rules.command("adopt")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--from", "from_month", type=MONTH, required=True,
-              help="The first month the rules apply to.")
+@click.option("--month", "--from", "from_month", cls=Aliased, aliases=["--from"], type=MONTH,
+              required=True, help="The first month the rules apply to.")
 @click.option("--reason", default="", help="Why the rules change.")
 @pass_session
 def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> None:
@@ -131,14 +138,16 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise Refused(f"rules file {str(path)!r} does not exist") from None
+        raise Refused(_("评分细则文件 {path} 不存在").format(path=repr(str(path)))) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise Refused(f"rules file {str(path)!r} cannot be read as UTF-8 text: {e}") from None
+        raise Refused(_("评分细则文件 {path} 无法按 UTF-8 文本读取：{error}").format(
+            path=repr(str(path)), error=e)) from None
     adopted = session.services.evaluations.adopt_rules(
         actor_id=session.actor, text=text, source=path.name, from_month=from_month,
         reason=reason)
-    click.echo(f"rules version {adopted['version']} ({adopted['name']}) adopted from "
-               f"{adopted['from_month']}; sha256 {adopted['digest']}")
+    click.echo(_("评分细则第 {version} 版（{name}）自 {month} 起采用；sha256 {digest}").format(
+        version=adopted["version"], name=adopted["name"], month=adopted["from_month"],
+        digest=adopted["digest"]))
 
 
 @rules.command("show")
@@ -158,10 +167,12 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
     if fmt == "json":
         emit_record(record, fmt)
         return
-    adopted = (f"adopted {found.describe()['adopted_at']} by {found.actor}, from "
-               f"{found.from_month}" if found.version else "shipped with the program, "
-               "never adopted")
-    click.echo(f"# rules version {found.version}: {found.rules.name} ({adopted})")
+    adopted = (_("{at} 由 {actor} 采用，自 {month} 起").format(
+        at=for_people(found.describe()["adopted_at"], session.services.zone),
+        actor=found.actor, month=found.from_month)
+        if found.version else _("随程序提供，从未采用"))
+    click.echo(_("# 评分细则第 {version} 版：{name}（{adopted}）").format(
+        version=found.version, name=found.rules.name, adopted=adopted))
     click.echo(f"# sha256 {found.digest}")
     click.echo(found.text.rstrip("\n"))
 
@@ -171,18 +182,21 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 @pass_session
 def rules_list(session: Session, fmt: str) -> None:
     """Every version of the scoring rules, in the order adopted."""
-    rows = [v.describe() for v in session.services.evaluations.versions()]
-    emit(rows, [("version", "version"), ("name", "name"), ("from_month", "from"),
-                ("adopted_at", "adopted at"), ("actor", "by"), ("reason", "reason"),
-                ("digest", "sha256")], fmt)
+    rows = localise_rows([v.describe() for v in session.services.evaluations.versions()],
+                         ("adopted_at",), session.services.zone, fmt)
+    emit(rows, [("version", N_("版本")), ("name", N_("名称"), TEXT),
+                ("from_month", N_("起始月份")), ("adopted_at", N_("采用时间")),
+                ("actor", N_("采用人")), ("reason", N_("理由"), TEXT),
+                ("digest", "sha256", OPTIONAL)], fmt)
 
 
 # --- rankings ---------------------------------------------------------------------------
 
-RANK_COLUMNS = [("rank", "rank 名次"), ("unit", "unit"), ("name", "name"),
-                ("score", "score 得分"), ("rank_change", "change 升降"),
-                ("score_change", "Δscore"), ("list", "红黑榜"), ("terms", "deductions and rates")]
-LIST_LABELS = {"red": "红榜", "black": "黑榜"}
+RANK_COLUMNS: list[Column] = [
+    ("rank", N_("名次")), ("unit", N_("单位")), ("name", N_("名称"), TEXT),
+    ("score", N_("得分")), ("rank_change", N_("升降")), ("score_change", N_("Δ得分")),
+    ("list", N_("红黑榜")), ("terms", N_("扣分与加分"), TEXT)]
+LIST_LABELS = {"red": N_("红榜"), "black": N_("黑榜")}
 
 
 def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
@@ -190,13 +204,16 @@ def ranking_rows(ranking: Ranking, fmt: str) -> list[dict[str, Any]]:
     for p in ranking.placements:
         placed = p.placed
         if fmt == "table":
-            terms: Any = "; ".join(term_text(line) for line in p.lines if line.points)
+            terms: Any = "; ".join(term_text(line, language())
+                                   for line in p.lines if line.points)
             rows.append({"rank": placed.rank, "unit": p.unit, "name": p.name,
                          "score": fixed(placed.score, 2),
-                         "rank_change": change_text(placed.rank_change),
+                         "rank_change": _("新上榜") if placed.rank_change is None
+                         else change_text(placed.rank_change),
                          "score_change": "" if placed.score_change is None else
                          _signed(placed.score_change),
-                         "list": LIST_LABELS.get(placed.listed or "", ""), "terms": terms})
+                         "list": _(LIST_LABELS[placed.listed]) if placed.listed else "",
+                         "terms": terms})
             continue
         terms = [{"figure": line.figure, "kind": line.kind, "value": plain(line.value),
                   "used": plain(line.used), "factor": plain(line.factor),
@@ -226,22 +243,25 @@ def print_ranking(ranking: Ranking, fmt: str, heading: str) -> None:
     if fmt == "table":
         for which in ("red", "black"):
             listed = ranking.listed(which)
-            click.echo(f"{LIST_LABELS[which]} ({which} list): "
-                       + (", ".join(f"{p.name} {p.unit} ({fixed(p.placed.score, 2)})"
-                                    for p in listed) or "—"))
+            click.echo(paragraph(
+                _(LIST_LABELS[which]) + _("：") +
+                (", ".join(f"{p.name} {p.unit} ({fixed(p.placed.score, 2)})"
+                           for p in listed) or "—")))
 
 
 def ranking_heading(ranking: Ranking, where: str) -> str:
-    scope = f" of {ranking.parent}" if ranking.parent else ""
-    return (f"{ranking.month} {ranking.level}{scope} ranking 每月评比 · rules v"
-            f"{ranking.rules.version} {ranking.rules.rules.name} · {where}")
+    scope = _(" {parent} 下属").format(parent=ranking.parent) if ranking.parent else ""
+    return paragraph(_("{month} {level}{scope} 每月评比 · 评分细则第 {version} 版 {name} · "
+                       "{where}").format(month=ranking.month, level=labels.level(ranking.level),
+                                         scope=scope, version=ranking.rules.version,
+                                         name=ranking.rules.rules.name, where=where))
 
 
 @click.command("rank")
 @click.option("--month", type=MONTH, required=True)
 @click.option("--level", type=click.Choice(LEVELS), required=True,
               help="The units ranked together: 社区, 街道, 部门 or 物业.")
-@click.option("--parent", "parent", default=None, help="Only the units below this one.")
+@parent_option()
 @click.option("--published", is_flag=True,
               help="The published ranking, recomputed from the events it was computed from.")
 @output_options()
@@ -253,11 +273,13 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
     if published:
         shown = evaluating.published_ranking(session.services, month, level, parent)
         publication = shown.publication or {}
-        where = (f"published {publication['published_at'][:10]} at position "
-                 f"{shown.position} (head {shown.head[:12]}); reproduced, digest matches")
+        where = _("{day} 发布于账本位置 {position}（链头 {head}）；已重现，摘要相符").format(
+            day=local_date(publication["published_at"], session.services.zone),
+            position=shown.position, head=shown.head[:12])
     else:
         shown = evaluating.ranking(session.services, month, level, parent)
-        where = f"current, position {shown.position} (head {shown.head[:12]})"
+        where = _("当前，账本位置 {position}（链头 {head}）").format(position=shown.position,
+                                                                 head=shown.head[:12])
     print_ranking(shown.ranking, fmt, ranking_heading(shown.ranking, where))
 
 
@@ -268,20 +290,25 @@ def publish(session: Session, month: str) -> None:
     """Freeze a month's ranking (every level): records the rules version, the ledger
     position and audit head it was computed from, and the result's digest."""
     done = evaluating.publish(session.services, actor=session.actor, month=month)
-    click.echo(f"{month} published: rules v{done['rules_version']}, position "
-               f"{done['position']}, head {done['head']}, digest {done['digest']}")
+    click.echo(_("{month} 已发布：评分细则第 {version} 版，账本位置 {position}，链头 {head}，"
+                 "摘要 {digest}").format(month=month, version=done["rules_version"],
+                                        position=done["position"], head=done["head"],
+                                        digest=done["digest"]))
     for level, noted in done["summary"].items():
-        click.echo(f"  {level}: {noted['units']} units · 红榜 {', '.join(noted['red']) or '—'}"
-                   f" · 黑榜 {', '.join(noted['black']) or '—'}")
+        click.echo(_("  {level}：{n} 个单位 · 红榜 {red} · 黑榜 {black}").format(
+            level=labels.level(level), n=noted["units"], red=", ".join(noted["red"]) or "—",
+            black=", ".join(noted["black"]) or "—"))
 
 
-CHANGE_COLUMNS = [("level", "level"), ("unit", "unit"), ("name", "name"),
-                  ("published_score", "published"), ("published_rank", "rank"),
-                  ("score", "now"), ("rank", "rank now"), ("score_change", "Δscore"),
-                  ("published_list", "list"), ("list", "list now"),
-                  ("figures_changed", "figures changed")]
-CAUSE_COLUMNS = [("position", "position"), ("aggregate", "task/unit"), ("event", "event"),
-                 ("unit", "unit"), ("why", "why")]
+CHANGE_COLUMNS: list[Column] = [
+    ("level", N_("层级")), ("unit", N_("单位")), ("name", N_("名称"), TEXT),
+    ("published_score", N_("发布得分")), ("published_rank", N_("发布名次")),
+    ("score", N_("现得分")), ("rank", N_("现名次")), ("score_change", N_("Δ得分")),
+    ("published_list", N_("发布榜")), ("list", N_("现榜")),
+    ("figures_changed", N_("变化的指标"), TEXT)]
+CAUSE_COLUMNS: list[Column] = [
+    ("position", N_("位置")), ("aggregate", N_("任务/单位")), ("event", N_("事件")),
+    ("unit", N_("单位")), ("why", N_("原因"), TEXT)]
 
 
 @click.command()
@@ -297,12 +324,13 @@ def revisions(session: Session, month: str, fmt: str) -> None:
                      "changes": changes, "causes": causes}, fmt)
         return
     if fmt == "table":
-        click.echo(f"{month} published at position {publication['position']}; "
-                   f"{len(changes)} ranking line(s) would change, {len(causes)} event(s) "
-                   "entered since bear on the month")
+        click.echo(paragraph(_("{month} 发布于账本位置 {position}；{changes} 行排名会变化，此后录入的 "
+                               "{causes} 个事件与本月有关").format(
+            month=month, position=publication["position"], changes=len(changes),
+            causes=len(causes))))
     emit(changes, CHANGE_COLUMNS, fmt)
     if fmt == "table":
-        click.echo("why:")
+        click.echo(_("原因："))
     emit(causes, CAUSE_COLUMNS, fmt)
 
 
@@ -311,11 +339,9 @@ def revisions(session: Session, month: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx", "docx"]),
               default="md", show_default=True,
               help="Markdown, HTML (with the chart), an Excel workbook or a Word document.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="The language of the labels.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for xlsx and docx); default "
-              "stdout.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, hidden=True,
+              help="The language of the labels (default: taizhang --lang).")
+@output_option("Write to this file (needed for xlsx and docx); default stdout.")
 @word_options("default 〔YEAR〕第N期, the campaign's Nth month")
 @pass_session
 def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None,
@@ -324,18 +350,19 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
     black lists, overdue and recurring problems by unit, and the last 12 months' chart. A
     published month's bulletin shows what the publication froze."""
     require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
+    lang = lang or language()
     made = bulletin_service.document(session.services, month, fmt, lang, number,
                                      word_style(body_font, heading_font))
     if isinstance(made, bytes):
         output.write_bytes(made)  # type: ignore[union-attr]
-        click.echo(f"bulletin of {month} written to {output}")
+        click.echo(_("{month} 督查通报已写入 {path}").format(month=month, path=output))
         return
     text = made
     if output is None:
         click.echo(text)
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"bulletin of {month} written to {output}")
+        click.echo(_("{month} 督查通报已写入 {path}").format(month=month, path=output))
 
 
 def print_last_ranking(session: Session, until: str) -> None:
@@ -344,7 +371,8 @@ def print_last_ranking(session: Session, until: str) -> None:
     ranking = evaluating.ranking(session.services, month, "社区").ranking
     click.echo("")
     print_ranking(ranking, "table", ranking_heading(
-        ranking, f"the last complete month (taizhang rank --month {month} --level 社区)"))
+        ranking, _("最近一个完整月份（taizhang rank --month {month} --level {level}）").format(
+            month=month, level="社区")))
 
 
 COMMANDS = [metrics, rules, rank_command, publish, revisions, bulletin]

@@ -11,10 +11,11 @@ from typing import Any
 
 import click
 
+from commands.params import output_option
 from commands.session import Session, pass_session
+from i18n import _
 from domain.base import NotFound, Refused
 from ledger.evidence import EvidenceFile, EvidenceStore, read_evidence
-from projections.events import evidence_text
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -40,6 +41,8 @@ def with_kept(entries: list[dict[str, Any]], kept: EvidenceStore) -> None:
     """Each hashed evidence item of the entries with the size and type of its kept file
     (``kept`` false where the store does not hold it), and the entry's evidence text
     saying so."""
+    from projections.events import evidence_text  # the read side, loaded when it is read
+
     stats: dict[str, dict[str, Any] | None] = {}
     for entry in entries:
         for item in entry["evidence"]:
@@ -65,8 +68,7 @@ def evidence_group() -> None:
 
 @evidence_group.command("get")
 @click.argument("sha256")
-@click.option("-o", "--output", "output", required=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="The file to write.")
+@output_option("Write the kept file to this file.", required=True)
 @pass_session
 def evidence_get(session: Session, sha256: str, output: Path) -> None:
     """Write the kept file with this SHA-256 to FILE."""
@@ -80,7 +82,7 @@ def evidence_get(session: Session, sha256: str, output: Path) -> None:
         raise Refused(f"the evidence file kept for sha256 {digest} no longer hashes to it: "
                       "it was altered (audit verify --evidence names the events citing it)")
     output.write_bytes(content)
-    click.echo(f"{len(content):,} bytes written to {output}")
+    click.echo(_("已写入 {n} 字节至 {path}").format(n=f"{len(content):,}", path=output))
 
 
 COMMANDS = [evidence_group]

@@ -9,30 +9,36 @@ from typing import Any
 import click
 
 from commands.evidence import evidence_store, with_kept
-from commands.output import emit, output_options
+from commands.output import OPTIONAL, TEXT, Column, emit, output_options, paragraph
 from commands.params import DATE, MOMENT
 from commands.session import Session, pass_session
-from domain.task import STATE_LABELS
-from projections.events import who
+from i18n import N_, _, labels
+from ledger.corrections import resolve
+from projections.times import for_machines, for_people, localise_rows
 from services import records
 
 AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
               "offset, in the campaign's time zone.")
 
-HISTORY_TABLE = [
-    ("no", "no"), ("occurred", "occurred"), ("recorded", "recorded"), ("late", "late"),
-    ("who", "actor"), ("account", "account"), ("event", "event"), ("summary", "what"),
-    ("reason", "reason"), ("evidence_text", "evidence"), ("correction", "correction"),
+# On a narrow terminal: times on two lines, text wrapped, the account, evidence and
+# corrections left out (the correction first).
+HISTORY_TABLE: list[Column] = [
+    ("no", N_("序号")), ("occurred", N_("发生时间"), TEXT), ("recorded", N_("记录时间"), TEXT),
+    ("late", N_("迟录")), ("who", N_("操作人"), TEXT), ("account", N_("账户"), OPTIONAL),
+    ("event", N_("事件")), ("summary", N_("内容"), TEXT), ("reason", N_("理由"), TEXT),
+    ("evidence_text", N_("证据"), OPTIONAL), ("correction", N_("更正"), OPTIONAL),
 ]
 HISTORY_FIELDS = [
     "no", "position", "event", "occurred_at", "recorded_at", "late_days", "actor", "role",
     "entered_by", "account", "summary", "reason", "evidence_text", "corrects", "correction",
 ]
 
-TIMELINE_TABLE = [
-    ("position", "#"), ("occurred", "occurred"), ("recorded", "recorded"), ("late", "late"),
-    ("who", "actor"), ("account", "account"), ("unit", "unit"), ("originator", "subject"),
-    ("event", "event"), ("summary", "what"), ("reason", "reason"), ("correction", "correction"),
+TIMELINE_TABLE: list[Column] = [
+    ("position", "#"), ("occurred", N_("发生时间"), TEXT), ("recorded", N_("记录时间"), TEXT),
+    ("late", N_("迟录")), ("who", N_("操作人"), TEXT), ("account", N_("账户"), OPTIONAL),
+    ("unit", N_("单位"), OPTIONAL), ("originator", N_("对象")), ("event", N_("事件")),
+    ("summary", N_("内容"), TEXT), ("reason", N_("理由"), TEXT),
+    ("correction", N_("更正"), OPTIONAL),
 ]
 TIMELINE_FIELDS = [
     "position", "originator", "version", "kind", "occurred_at", "occurred_on", "recorded_at",
@@ -41,51 +47,63 @@ TIMELINE_FIELDS = [
 ]
 
 
-def _local(iso: str, zone: tzinfo, seconds: bool = False) -> str:
-    moment = datetime.fromisoformat(iso).astimezone(zone)
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+def _moments(rows: list[dict[str, Any]], zone: tzinfo, fmt: str) -> list[dict[str, Any]]:
+    """Valid and transaction times as the time policy shows them (projections/times.py)."""
+    return localise_rows(localise_rows(rows, ("occurred_at",), zone, fmt),
+                         ("recorded_at",), zone, fmt, seconds=True)
 
 
 def _late(days: int) -> str:
-    return f"{days}d late" if days else ""
+    return _("迟 {days} 天").format(days=days) if days else ""
 
 
 def _for_table(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
-    return {**row, "occurred": _local(row["occurred_at"], zone),
-            "recorded": _local(row["recorded_at"], zone, seconds=True),
-            "late": _late(row["late_days"]), "who": who(row)}
+    return {**row, "occurred": for_people(row["occurred_at"], zone),
+            "recorded": for_people(row["recorded_at"], zone, seconds=True),
+            "late": _late(row["late_days"]), "who": _who(row)}
+
+
+def _who(row: dict[str, Any]) -> str:
+    """Who acted, and who entered it for them when that was someone else (代录)."""
+    acted = f"{row['actor']} ({labels.role(row['role'])})"
+    if row.get("entered_by"):
+        return _("{enterer} 代 {acted} 录入").format(enterer=row["entered_by"], acted=acted)
+    return acted
 
 
 def _headline(found: dict[str, Any], as_of: datetime | None, valid_at: date | None,
               zone: tzinfo) -> str:
     s = found["state"]
-    line = (f"{found['task']} {s['state']} {STATE_LABELS[s['state']]}"
-            + (f" ({s['closure']})" if s["closure"] else "")
-            + f" · unit {s['unit']} · {s['category']} · {s['location']} · {s['description']}"
-            + (f" · at {s['latitude']}, {s['longitude']}" if s["latitude"] is not None
-               else "")
-            + f" · deadline {s['deadline']}"
-            + (f" · {s['days_overdue']} days overdue" if s["days_overdue"] else "")
-            + f" · rework {s['rework_count']}")
+    line = (f"{found['task']} {labels.state(s['state'])}"
+            + (f" ({labels.closure(s['closure'])})" if s["closure"] else "")
+            + _(" · 责任单位 {unit}").format(unit=s["unit"])
+            + f" · {s['category']} · {s['location']} · {s['description']}"
+            + (_(" · 位于 {latitude}, {longitude}").format(
+                latitude=s["latitude"], longitude=s["longitude"])
+               if s["latitude"] is not None else "")
+            + _(" · 期限 {deadline}").format(deadline=s["deadline"])
+            + (_(" · 超期 {days} 天").format(days=s["days_overdue"])
+               if s["days_overdue"] else "")
+            + _(" · 返工 {n}").format(n=s["rework_count"]))
     if valid_at is not None:
-        line += f" · on {valid_at.isoformat()}"
+        line += _(" · {day} 的状态").format(day=valid_at.isoformat())
     if as_of is not None:
-        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+        line += _(" · 截至记录时间 {at}").format(at=for_people(as_of, zone))
     elif valid_at is not None:
-        line += ", as known now"
+        line += _("，按当前记录")
     return line
 
 
 def _record_headline(found: dict[str, Any], as_of: datetime | None, zone: tzinfo) -> str:
     events = found["events"]
     corrected = sum(1 for e in events if e["corrects"])
-    line = f"{found['record']} · {len(events)} events"
+    line = found["record"] + _(" · {n} 个事件").format(n=len(events))
     if corrected:
-        line += f" · {corrected} corrections"
+        line += _(" · {n} 处更正").format(n=corrected)
     if found["withdrawn"]:
-        line += f" · withdrawn by #{found['withdrawn']}"
+        line += _(" · 已被 #{event} 撤回").format(event=found["withdrawn"])
     if as_of is not None:
-        line += f" · as recorded by {as_of.astimezone(zone).isoformat(timespec='seconds')}"
+        line += _(" · 截至记录时间 {at}").format(at=for_people(as_of, zone))
     return line
 
 
@@ -105,17 +123,21 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
     found = records.history(session.services, task_id, as_of=as_of, valid_at=valid_at)
     zone, as_of = session.services.zone, session.localize(as_of)
     with_kept(found["events"], evidence_store(session))
+    if fmt != "table":
+        found["events"] = _moments(found["events"], zone, fmt)
     if fmt == "json":
-        click.echo(json.dumps({**found, "as_of": as_of.isoformat() if as_of else None},
+        click.echo(json.dumps({**found, "as_of": for_machines(as_of, zone)},
                               ensure_ascii=False, indent=2))
         return
     if fmt != "table":
         emit(found["events"], [(f, f) for f in HISTORY_FIELDS], fmt)
         return
-    click.echo(_headline(found, as_of, valid_at, zone) if found["state"] is not None
-               else _record_headline(found, as_of, zone))
+    click.echo(paragraph(_headline(found, as_of, valid_at, zone) if found["state"] is not None
+                         else _record_headline(found, as_of, zone)))
     click.echo()
-    emit([_for_table(e, zone) for e in found["events"]], HISTORY_TABLE, fmt)
+    kind = resolve(task_id)[0].__name__
+    emit([{**_for_table(e, zone), "event": labels.kind(e["event"], kind)}
+          for e in found["events"]], HISTORY_TABLE, fmt)
 
 
 @click.command()
@@ -136,15 +158,16 @@ def timeline(session: Session, unit_code: str | None, valid_from: date | None,
     """The auditors' replay: every event in the order the ledger recorded it, with when it
     happened, who entered it and how late."""
     if valid_from and valid_to and valid_from > valid_to:
-        raise click.BadParameter(f"{valid_from} is after --to {valid_to}",
-                                 param_hint="'--from'")
+        raise click.BadParameter(_("{start} 晚于 --to {end}").format(
+            start=valid_from, end=valid_to), param_hint="'--from'")
     rows = records.timeline(session.services, as_of=as_of, unit=unit_code,
                             valid_from=valid_from, valid_to=valid_to, actor=actor, limit=limit)
+    zone = session.services.zone
     if fmt == "table":
-        zone = session.services.zone
-        emit([{**_for_table(r, zone), "event": r["kind"]} for r in rows], TIMELINE_TABLE, fmt)
+        emit([{**_for_table(r, zone), "event": labels.kind(r["kind"])} for r in rows],
+             TIMELINE_TABLE, fmt)
     else:
-        emit(rows, [(f, f) for f in TIMELINE_FIELDS], fmt)
+        emit(_moments(rows, zone, fmt), [(f, f) for f in TIMELINE_FIELDS], fmt)
 
 
 COMMANDS = [history, timeline]

@@ -9,14 +9,16 @@ from typing import Any
 import click
 
 from commands.output import emit, emit_record, output_options, progress, render
-from commands.params import WITHIN
+from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
 from commands.template import NAMES as TEMPLATE_NAMES, import_records
+from i18n import N_, _
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
 from ledger.importer.template import TEMPLATES, check_header, task_mapping
+from ledger.importer.update import UpdateReport
 from ledger.workdays import WorkingDays
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
 from services import board as board_service
@@ -33,6 +35,10 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="FILE is a filled copy of 'taizhang template NAME': no mapping needed.")
 @click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
 @click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
+@click.option("--update", "updating", is_flag=True,
+              help="Rows whose tasks the ledger holds: append the events their changes "
+              "prove (closures, re-inspections, extensions, reassignments, corrections); "
+              "list what contradicts the ledger.")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write the bad rows to this CSV, with row number, column "
               "and reason, to fix and import again.")
@@ -46,13 +52,13 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @output_options(("table", "json"))
 @pass_session
 def import_(session: Session, file: Path, mapping_path: Path | None,
-            template_name: str | None, dry_run: bool, strict: bool,
+            template_name: str | None, dry_run: bool, strict: bool, updating: bool,
             rejects_path: Path | None, encoding: str | None, sheet: str | None,
             batch_size: int, fmt: str) -> None:
-    """Import FILE (CSV or XLSX) as tasks, as the mapping says — or a filled template
-    (--template: tasks, survey results or indicator targets); the acting person (--as) must
+    """Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) must
     be an administrator. Importing the same rows again adds nothing; an interrupted import
-    resumes when run again."""
+    resumes when run again. With --template, FILE is a filled template (tasks, survey
+    results or indicator targets) and needs no mapping."""
     if (mapping_path is None) == (template_name is None):
         raise Refused("import needs --mapping FILE or --template NAME (one of them), got "
                       + ("both" if template_name else "neither"))
@@ -68,7 +74,7 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
     if not dry_run:
         session.create_if_missing()
     importer = Importer(session.store.ledger, session.actor, mapping, table,
-                        batch_size=batch_size)
+                        batch_size=batch_size, update=updating)
     done = [0]
 
     def taken(rows: int) -> None:
@@ -90,15 +96,17 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
                 "resume") from None
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)
-    _summary(report, fmt, rejects_path)
+    _summary(report, fmt, rejects_path, importer.updater.report if importer.updater else None)
     if strict and report.rejects:
-        raise Refused(f"{len(report.rejects)} of {report.rows_read} rows are bad; --strict: "
-                      "nothing was written")
+        raise Refused(_("{bad}/{rows} 行有误；--strict：未写入任何内容").format(
+            bad=len(report.rejects), rows=report.rows_read))
 
 
-def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
+def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
+             updated: UpdateReport | None = None) -> None:
     if fmt == "json":
-        emit_record(report.as_dict(), fmt)
+        emit_record({**report.as_dict(), **({"update": updated.as_dict()} if updated
+                                            else {})}, fmt)
         return
     outcome = ("dry run, nothing written" if report.dry_run
                else "nothing written" if not report.written else "written")
@@ -127,13 +135,58 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None) -> None:
         record[f"status {status}"] = count
     if rejects_path is not None and report.rejects:
         record["rejects written to"] = str(rejects_path)
+    if updated is not None:
+        record.update(update_summary(report, updated))
     emit_record(record, fmt)
+    if updated is not None and updated.rows:
+        click.echo()
+        emit(update_lines(updated, report.dry_run), UPDATE_COLUMNS, fmt)
     if report.rejects:
         click.echo()
         emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
               for r in report.rejects],
-             [("row", "row"), ("column", "column"), ("value", "value"),
-              ("reason", "reason")], fmt)
+             [("row", N_("行")), ("column", N_("列")), ("value", N_("内容值")),
+              ("reason", N_("拒收原因"))], fmt)
+
+
+UPDATE_COLUMNS = [("row", "row"), ("task", "task"), ("what", "what"), ("at", "at"),
+                  ("detail", "detail")]
+
+
+def update_summary(report: ImportReport, updated: UpdateReport) -> dict[str, Any]:
+    """An update's counts: rows unchanged, updated (events by kind), conflicting, new,
+    rejected, and the source's rows missing from the file."""
+    record: dict[str, Any] = {"rows unchanged": updated.unchanged,
+                              "rows updated": updated.updated}
+    for kind, count in sorted(updated.events.items()):
+        record[f"updated: {kind}"] = count
+    record["rows conflicting (not applied)"] = updated.conflicting
+    record["rows new"] = report.tasks_created
+    record["rows missing from the file (not closed)"] = len(updated.missing)
+    if updated.missing:
+        record["missing"] = ", ".join(
+            f"{m['task']} ({m['file']} row {m['row']}"
+            f"{', id ' + str(m['id']) if m['id'] else ''}, {m['state']})"
+            for m in updated.missing)
+    return record
+
+
+def update_lines(updated: UpdateReport, dry_run: bool) -> list[dict[str, Any]]:
+    """Per row: the events appended (or that a dry run would append), and the conflicts."""
+    lines: list[dict[str, Any]] = []
+    for compared in updated.rows:
+        for event in compared.events:
+            lines.append({"row": compared.row, "task": compared.task,
+                          "what": ("would append " if dry_run else "appended ")
+                          + event["event"], "at": event["at"][:16].replace("T", " "),
+                          "detail": ""})
+        for c in compared.conflicts:
+            lines.append({"row": compared.row, "task": compared.task,
+                          "what": "conflict (not applied)", "at": "",
+                          "detail": (f"{c['column']}: file {c['file']!r}, ledger "
+                                     f"{c['ledger']!r}: {c['reason']}" if c["column"]
+                                     else c["reason"])})
+    return lines
 
 
 @click.group()
@@ -142,9 +195,9 @@ def export() -> None:
 
 
 @export.command("board")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), required=True)
-@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="The file to write (a CSV goes to stdout without it).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True, help="CSV (to stdout without -o) or an Excel workbook.")
+@output_option("Write to this file (needed for xlsx); default stdout.")
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
@@ -157,12 +210,12 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
                  within: timedelta | WorkingDays | None) -> None:
     """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
     if fmt == "xlsx" and output is None:
-        raise Refused("--output FILE is needed for --format xlsx")
+        raise Refused(_("--format xlsx 需要 --output FILE"))
     rows = board_sheet(session.read, board_service.board(
         session.services, within=within, unit=unit_code, state=state,
         open_only=open_only).rows)
     if fmt == "csv":
-        text = render(as_text(rows), EXPORT_COLUMNS, "csv")
+        text = render(as_text(rows), EXPORT_COLUMNS, "csv", labelled=True)
         if output is None:
             click.echo(text)
         else:
@@ -170,7 +223,7 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
     else:
         output.write_bytes(to_xlsx(rows))  # type: ignore[union-attr]
     if output is not None:
-        click.echo(f"{len(rows)} tasks written to {output}")
+        click.echo(_("已写入 {n} 项任务至 {path}").format(n=len(rows), path=output))
 
 
 COMMANDS = [import_, export]

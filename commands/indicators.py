@@ -17,9 +17,11 @@ from commands.output import emit, output_options
 from commands.params import DATE, at_option, evidence, evidence_option
 from commands.session import Session, pass_session
 from commands.tasks import task as task_group
+from i18n import N_, _
 from domain.target import MEASURES
 from ledger.indicators import read_indicator_file
 from projections.indicators import tree_order
+from projections.times import localise_rows
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
@@ -28,12 +30,14 @@ def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
 
 def _said(result: dict[str, Any]) -> None:
     """One line on a target task: where it stands after the command."""
-    pending = f" · report awaiting verification: {_n(result['pending'])}" \
+    pending = _(" · 待核验的上报：{amount}").format(amount=_n(result["pending"])) \
         if result["pending"] is not None else ""
-    click.echo(f"{result['target_task']} {result['state']} · indicator {result['indicator']} "
-               f"· unit {result['unit']} · verified {_n(result['verified'])}/"
-               f"{_n(result['target'])} {result['measure']} · due {result['due']}"
-               + (" · OVERDUE" if result["overdue"] else "") + pending)
+    click.echo(_("{target} {state} · 指标 {indicator} · 单位 {unit} · 已核验 {verified}/{of} "
+                 "{measure} · 期限 {due}").format(
+        target=result["target_task"], state=result["state"], indicator=result["indicator"],
+        unit=result["unit"], verified=_n(result["verified"]), of=_n(result["target"]),
+        measure=result["measure"], due=result["due"])
+        + (_(" · 已超期") if result["overdue"] else "") + pending)
 
 
 def _n(value: float) -> str:
@@ -66,12 +70,13 @@ def indicators_import(session: Session, file: Path, name: str, note: str,
     adopted = session.services.indicators.import_system(
         actor_id=session.actor, rows=rows, name=name, source=file.name, note=note,
         occurred_at=_when(session, occurred_at))
-    click.echo(f"indicator system version {adopted['version']} ({adopted['name']}) adopted: "
-               f"{adopted['count']} indicators from {file.name}")
+    click.echo(_("指标体系第 {version} 版（{name}）已采用：{file} 中的 {count} 项指标").format(
+        version=adopted["version"], name=adopted["name"], count=adopted["count"],
+        file=file.name))
 
 
-SHOW_COLUMNS = [("code", "code"), ("title", "title"), ("category", "category"),
-                ("points", "points"), ("method", "checked by"), ("parent", "parent")]
+SHOW_COLUMNS = [("code", N_("编号")), ("title", N_("指标")), ("category", N_("类别")),
+                ("points", N_("分值")), ("method", N_("考核方式")), ("parent", N_("上级"))]
 
 
 @indicators.command("show")
@@ -89,7 +94,7 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
             row["title"] = _indent(row["title"], depth)
         shown.append(row)
     if fmt == "table":
-        click.echo(f"indicator system version {version}")
+        click.echo(_("指标体系第 {version} 版").format(version=version))
     emit(shown, SHOW_COLUMNS, fmt)
 
 
@@ -98,10 +103,11 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
 @pass_session
 def indicators_versions(session: Session, fmt: str) -> None:
     """Every adopted version of the indicator system."""
-    emit(session.services.indicators.versions(),
-         [("version", "version"), ("name", "name"), ("count", "indicators"),
-          ("source", "source"), ("adopted_at", "adopted at"), ("adopted_by", "by"),
-          ("note", "note")], fmt)
+    emit(localise_rows(session.services.indicators.versions(), ("adopted_at",),
+                       session.services.zone, fmt),
+         [("version", N_("版本")), ("name", N_("名称")), ("count", N_("指标数")),
+          ("source", N_("来源")), ("adopted_at", N_("采用时间")), ("adopted_by", N_("采用人")),
+          ("note", N_("备注"))], fmt)
 
 
 @indicators.command("assign")
@@ -154,11 +160,11 @@ def indicators_extend(session: Session, target_id: str, due: date, reason: str,
         occurred_at=_when(session, occurred_at)))
 
 
-TARGET_COLUMNS = [("target_task", "target task"), ("indicator", "indicator"),
-                  ("unit", "unit"), ("target", "target"), ("verified", "verified"),
-                  ("measure", "measure"), ("pending", "pending"), ("due", "due"),
-                  ("state", "state"), ("overdue", "overdue"),
-                  ("completed_on", "completed")]
+TARGET_COLUMNS = [("target_task", N_("指标任务")), ("indicator", N_("指标编号")),
+                  ("unit", N_("单位")), ("target", N_("目标")), ("verified", N_("已核验")),
+                  ("measure", N_("计量")), ("pending", N_("待核验")), ("due", N_("期限")),
+                  ("state", N_("状态")), ("overdue", N_("超期")),
+                  ("completed_on", N_("完成日期"))]
 
 
 @indicators.command("targets")
@@ -196,9 +202,9 @@ def indicators_status(session: Session, unit_code: str | None, code: str | None,
     if fmt == "table" and by == "indicator":
         for row in rows:
             row["title"] = _indent(row["title"], row["depth"])
-    key = [("code", "code"), ("title", "title")] if by == "indicator" else [("unit", "unit")]
-    emit(rows, key + [("targets", "targets"), ("met", "met"), ("overdue", "overdue"),
-                      ("percent", "completion %"), ("amount", "verified/target")], fmt)
+    key = [("code", N_("编号")), ("title", N_("指标"))] if by == "indicator" else [("unit", N_("单位"))]
+    emit(rows, key + [("targets", N_("任务数")), ("met", N_("已完成")), ("overdue", N_("超期")),
+                      ("percent", N_("完成率 %")), ("amount", N_("核验/目标"))], fmt)
 
 
 @task_group.command("progress")

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from domain.base import Refused, localized
+from i18n import _
 from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
@@ -26,7 +27,7 @@ class DateType(click.ParamType):
         try:
             return date.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+            self.fail(_("{value} 不是日期（YYYY-MM-DD）").format(value=repr(value)), param, ctx)
 
 
 class DeadlineType(click.ParamType):
@@ -59,8 +60,8 @@ class MomentType(click.ParamType):
         try:
             return datetime.fromisoformat(text)
         except ValueError:
-            self.fail(f"{value!r} is not a date or date-time (YYYY-MM-DD[ HH:MM[:SS]])",
-                      param, ctx)
+            self.fail(_("{value} 不是日期或日期时间（YYYY-MM-DD[ HH:MM[:SS]]）").format(
+                value=repr(value)), param, ctx)
 
 
 class MonthType(click.ParamType):
@@ -71,7 +72,7 @@ class MonthType(click.ParamType):
                 ctx: click.Context | None) -> str:
         text = str(value).strip()
         if not self.PATTERN.match(text):
-            self.fail(f"{value!r} is not a month (YYYY-MM)", param, ctx)
+            self.fail(_("{value} 不是月份（YYYY-MM）").format(value=repr(value)), param, ctx)
         return text
 
 
@@ -95,8 +96,8 @@ class WithinType(click.ParamType):
         except Refused as e:
             self.fail(str(e), param, ctx)
         if working is None:
-            self.fail(f"{value!r} is not a number of days (3d, 3天) or of working days "
-                      "(3wd, 3个工作日)", param, ctx)
+            self.fail(_("{value} 不是天数（3d、3天）或工作日数（3wd、3个工作日）").format(
+                value=repr(value)), param, ctx)
         return working
 
 
@@ -160,14 +161,14 @@ def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
     for change in values:
         field, sep, value = change.partition("=")
         if not sep or not field.strip():
-            raise Refused(f"--set must be FIELD=VALUE, got {change!r}")
+            raise Refused(_("--set 须为 FIELD=VALUE，收到 {got}").format(got=repr(change)))
         parsed[field.strip()] = value.strip()
     if "occurred_at" in parsed:
         try:
             moment = datetime.fromisoformat(parsed["occurred_at"])
         except ValueError:
-            raise Refused(f"occurred_at must be a date-time, got "
-                          f"{parsed['occurred_at']!r}") from None
+            raise Refused(_("occurred_at 须为日期时间，收到 {got}").format(
+                got=repr(parsed["occurred_at"]))) from None
         parsed["occurred_at"] = localized(moment, zone).isoformat()
     return parsed
 
@@ -177,3 +178,85 @@ def set_option() -> Any:
                         metavar="FIELD=VALUE",
                         help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00 or "
                         "unit=JS02. Repeatable.")
+
+
+# --- one vocabulary: shared options and the old spellings kept as hidden aliases --------
+
+
+class Aliased(click.Option):
+    """An option whose old spellings (``aliases``) still work but are not shown in help or
+    in errors: ``click.option("--reason", "--note", "reason", cls=Aliased,
+    aliases=["--note"])``."""
+
+    def __init__(self, *args: Any, aliases: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.aliases = tuple(aliases)
+
+    def _shown(self) -> list[str]:
+        return [o for o in self.opts if o not in self.aliases]
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        opts, self.opts = self.opts, self._shown()
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = opts
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        return " / ".join(f"'{o}'" for o in self._shown())
+
+
+class AliasedChoice(click.Choice):
+    """A choice whose old spellings (``aliases``: old → new) are accepted, never shown."""
+
+    def __init__(self, choices: Iterable[str], aliases: dict[str, str]) -> None:
+        super().__init__(list(choices))
+        self.aliases = aliases
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        return super().convert(self.aliases.get(value, value), param, ctx)
+
+
+class HiddenArgument(click.Argument):
+    """An optional positional argument kept for an old spelling, not shown in the usage."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return []
+
+
+class OutputFile(click.Path):
+    """A file to write: not a folder, in a folder that exists (refused before anything is
+    computed or written, in one ``Error:`` line)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = Path(path).parent
+        if not folder.is_dir():
+            self.fail(f"folder {str(folder)!r} of {str(value)!r} does not exist", param, ctx)
+        return path
+
+
+# The same words for the same notions on every command (tests/tier3_cli/test_cli_vocabulary.py).
+OUTPUT_HELP = "Write to this file; default stdout."
+PARENT_HELP = "Only the units below this unit."
+
+
+def output_option(help_text: str = OUTPUT_HELP, required: bool = False,
+                  aliases: Iterable[str] = (), dest: str = "output") -> Any:
+    """``-o/--output FILE``: the file a command writes."""
+    aliases = tuple(aliases)
+    return click.option("-o", "--output", *aliases, dest, cls=Aliased, aliases=aliases,
+                        type=OutputFile(), default=None,
+                        required=required, metavar="FILE", help=help_text)
+
+
+def parent_option(aliases: Iterable[str] = (), help_text: str = PARENT_HELP) -> Any:
+    """``--parent UNIT``: only the units below a unit."""
+    aliases = tuple(aliases)
+    return click.option("--parent", *aliases, "parent", cls=Aliased, aliases=aliases,
+                        default=None, metavar="UNIT", help=help_text)

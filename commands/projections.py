@@ -3,6 +3,7 @@ them."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 
@@ -10,11 +11,12 @@ import click
 
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
+from i18n import N_, _
 from ledger.faults import reason, transient
 
-STATUS_COLUMNS = [("projection", "projection"), ("tables", "tables"), ("rows", "rows"),
-                  ("position", "position"), ("lag", "lag"),
-                  ("follower_advanced", "follower advanced"), ("check", "check")]
+STATUS_COLUMNS = [("projection", N_("读模型")), ("tables", N_("表")), ("rows", N_("行数")),
+                  ("position", N_("位置")), ("lag", N_("落后")),
+                  ("follower_advanced", N_("跟随进程推进于")), ("check", N_("检查"))]
 
 
 @click.group()
@@ -44,16 +46,16 @@ def status(session: Session, fmt: str) -> None:
         from ledger.access import account_kind, describe_kind
 
         writes = account_kind(session.store)["may_write_read_models"]
-        click.echo(f"ran as {describe_kind(session.store)}; "
-                   + ("it may write the read models" if writes else
-                      "it may not write the read models: its queries fold the lag in "
-                      "memory, 'projections follow' as the projector keeps them current"))
+        click.echo(_("以 {kind} 身份运行；").format(kind=describe_kind(session.store))
+                   + (_("可写读模型") if writes else
+                      _("不可写读模型：其查询在内存中补上落后的部分，由作为投影进程的 "
+                        "'projections follow' 保持读模型最新")))
     if session.went_back is not None:
         raise click.ClickException(str(session.went_back))
     failing = [row["projection"] for row in rows if row["check"] != "ok"]
     if failing:
-        raise click.ClickException(f"read models not folded from the ledger as it is: "
-                                   f"{', '.join(failing)}: run `taizhang audit verify`")
+        raise click.ClickException(_("读模型并非由账本现状折叠而来：{names}：请运行 "
+                                     "`taizhang audit verify`").format(names=", ".join(failing)))
 
 
 @projections.command("rebuild")
@@ -63,30 +65,39 @@ def rebuild(session: Session) -> None:
     with progress(session.store.ledger.max_position(), "rebuilding") as update:
         folded = session.read.rebuild(progress=update)
     names = ", ".join(session.read.projections)
-    click.echo(f"rebuilt {names} from {folded} events")
+    click.echo(_("已由 {n} 个事件重建 {names}").format(names=names, n=folded))
 
 
 @projections.command("verify")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="List at most this many differing rows.")
+@output_options(("table", "json"))
 @pass_session
-def verify(session: Session, limit: int) -> None:
+def verify(session: Session, limit: int, fmt: str) -> None:
     """Rebuild every projection from zero into scratch tables and compare it with the
     maintained one, row by row; list the differences and exit non-zero if any."""
     with progress(session.store.ledger.max_position(),
                   "rebuilding into scratch tables") as update:
         found = session.read.verify(progress=update, limit=limit)
-    for name, count in found.counts.items():
-        click.echo(f"{name}: position {found.positions[name]}, "
-                   + ("equal to its rebuild" if not count else
-                      "1 row differs" if count == 1 else f"{count} rows differ"))
-    for difference in found.differences:
+    if fmt == "json":
+        click.echo(json.dumps({
+            "equal": found.equal,
+            "projections": [{"name": name, "position": found.positions[name],
+                             "rows_differing": count} for name, count in found.counts.items()],
+            "differences": [{"table": d.table, "key": [str(k) for k in d.key],
+                             "difference": d.describe()} for d in found.differences]},
+            ensure_ascii=False, indent=2))
+    for name, count in found.counts.items() if fmt == "table" else ():
+        click.echo(_("{name}：位置 {position}，").format(name=name, position=found.positions[name])
+                   + (_("与重建结果相同") if not count else
+                      _("1 行不同") if count == 1 else _("{n} 行不同").format(n=count)))
+    for difference in found.differences if fmt == "table" else ():
         key = ", ".join(str(k) for k in difference.key)
         click.echo(f"  {difference.table} [{key}]: {difference.describe()}")
     if not found.equal:
         differing = [n for n, c in found.counts.items() if c]
-        raise click.ClickException(
-            f"projections that differ from a rebuild from zero: {', '.join(differing)}")
+        raise click.ClickException(_("与从零重建结果不同的读模型：{names}").format(
+            names=", ".join(differing)))
 
 
 @projections.command("follow")

@@ -8,6 +8,7 @@ from commands.calendar import calendar
 from commands.session import Session, pass_session
 from commands.output import emit, emit_record, output_options
 from commands.params import at_option
+from i18n import N_, _, labels
 from domain.registry import UNIT_KINDS
 from domain.roles import ROLES
 
@@ -22,7 +23,7 @@ def init(session: Session) -> None:
     from projections.follow import create_table
 
     create_table(session.store)  # where `projections follow` says when it last advanced
-    click.echo(f"ledger ready at {session.store.url.describe()}")
+    click.echo(_("账本已就绪：{store}").format(store=session.store.url.describe()))
 
 
 @click.group()
@@ -48,8 +49,8 @@ def campaign_start(session: Session, name: str, time_zone: str, categories: tupl
     result = ledger.start_campaign(
         name=name, time_zone=time_zone, categories=list(categories),
         required_inspections=required_inspections, admin_id=admin_id, admin_name=admin_name)
-    click.echo(f"campaign {result['name']} started ({result['time_zone']}); "
-               f"administrator {admin_id}, bound to account {ledger.account}")
+    click.echo(_("创建活动 {name} 已开始（{zone}）；管理员 {admin}，绑定账户 {account}").format(
+        name=result["name"], zone=result["time_zone"], admin=admin_id, account=ledger.account))
 
 
 @campaign.command("show")
@@ -69,7 +70,7 @@ def campaign_add_category(session: Session, category: str, occurred_at) -> None:
     ledger = session.store.ledger
     result = ledger.add_category(actor_id=session.actor, category=category,
                                  occurred_at=session.localize(occurred_at))
-    click.echo(f"category {result['categories'][-1]} added")
+    click.echo(_("已新增问题类别 {category}").format(category=result["categories"][-1]))
 
 
 @campaign.command("set-inspections")
@@ -85,7 +86,7 @@ def campaign_set_inspections(session: Session, required: int, reason: str,
     result = ledger.change_required_inspections(actor_id=session.actor, required=required,
                                                 reason=reason,
                                                 occurred_at=session.localize(occurred_at))
-    click.echo(f"required inspections per unit and month: {result['required_inspections']}")
+    click.echo(_("每个单位每月应巡查次数：{n}").format(n=result["required_inspections"]))
 
 
 @click.group()
@@ -93,15 +94,15 @@ def unit() -> None:
     """Responsible units (责任单位): 社区, 街道, 部门, 物业."""
 
 
-UNIT_COLUMNS = [("code", "code"), ("name", "name"), ("kind", "kind"), ("parent", "parent"),
-                ("retired", "retired")]
+UNIT_COLUMNS = [("code", N_("编号")), ("name", N_("名称")), ("kind", N_("类型")), ("parent", N_("上级")),
+                ("retired", N_("已撤销"))]
 
 
 @unit.command("add")
 @click.argument("code")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(UNIT_KINDS))
-@click.option("--parent", default=None, help="Code of the parent unit.")
+@click.option("--parent", default=None, metavar="UNIT", help="Code of the parent unit.")
 @at_option()
 @pass_session
 def unit_add(session: Session, code: str, name: str, kind: str, parent: str | None,
@@ -111,7 +112,8 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
     result = ledger.register_unit(actor_id=session.actor, code=code, name=name, kind=kind,
                                   parent=parent,
                                   occurred_at=session.localize(occurred_at))
-    click.echo(f"unit {result['code']} {result['name']} ({result['kind']}) registered")
+    click.echo(_("单位 {code} {name}（{kind}）已登记").format(
+        code=result["code"], name=result["name"], kind=result["kind"]))
 
 
 @unit.command("rename")
@@ -125,7 +127,7 @@ def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at
     ledger = session.store.ledger
     result = ledger.rename_unit(actor_id=session.actor, code=code, name=name, reason=reason,
                                 occurred_at=session.localize(occurred_at))
-    click.echo(f"unit {result['code']} renamed {result['name']}")
+    click.echo(_("单位 {code} 更名为 {name}").format(code=result["code"], name=result["name"]))
 
 
 @unit.command("retire")
@@ -138,7 +140,7 @@ def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None: 
     ledger = session.store.ledger
     ledger.retire_unit(actor_id=session.actor, code=code, reason=reason,
                        occurred_at=session.localize(occurred_at))
-    click.echo(f"unit {code} retired")
+    click.echo(_("单位 {code} 已撤销").format(code=code))
 
 
 @unit.command("list")
@@ -174,9 +176,10 @@ def person_add(session: Session, person_id: str, name: str, role: str,
                                     role=role,
                                     unit=unit_code, account=account,
                                     occurred_at=session.localize(occurred_at))
-    click.echo(f"person {result['id']} {result['name']} registered as {result['role']}"
-               + (f" of {result['unit']}" if result["unit"] else "")
-               + (f", bound to account {account}" if account else ""))
+    click.echo(_("人员 {id} {name} 已登记为{role}").format(
+        id=result["id"], name=result["name"], role=labels.role(result["role"]))
+        + (_("（{unit}）").format(unit=result["unit"]) if result["unit"] else "")
+        + (_("，绑定账户 {account}").format(account=account) if account else ""))
 
 
 @person.command("bind")
@@ -193,7 +196,7 @@ def person_bind(session: Session, person_id: str, account: str,
     ledger = session.store.ledger
     Accounts(ledger).bind(actor_id=session.actor, person_id=person_id, account=account,
                           occurred_at=session.localize(occurred_at))
-    click.echo(f"account {account} bound to {person_id}")
+    click.echo(_("账户 {account} 已绑定 {person}").format(account=account, person=person_id))
 
 
 @person.command("unbind")
@@ -211,7 +214,7 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
     Accounts(ledger).unbind(actor_id=session.actor, person_id=person_id, account=account,
                             reason=reason,
                             occurred_at=session.localize(occurred_at))
-    click.echo(f"account {account} unbound from {person_id}")
+    click.echo(_("账户 {account} 已与 {person} 解绑").format(account=account, person=person_id))
 
 
 @person.command("retire")
@@ -224,7 +227,7 @@ def person_retire(session: Session, person_id: str, reason: str, occurred_at) ->
     ledger = session.store.ledger
     ledger.retire_person(actor_id=session.actor, person_id=person_id, reason=reason,
                          occurred_at=session.localize(occurred_at))
-    click.echo(f"person {person_id} retired")
+    click.echo(_("人员 {person} 已注销").format(person=person_id))
 
 
 @person.command("list")
@@ -232,9 +235,13 @@ def person_retire(session: Session, person_id: str, reason: str, occurred_at) ->
 @pass_session
 def person_list(session: Session, fmt: str) -> None:
     """List the people, with the accounts bound to them."""
-    emit(session.read.people(),
-         [("id", "id"), ("name", "name"), ("role", "role"), ("unit", "unit"),
-          ("accounts", "accounts"), ("retired", "retired")], fmt)
+    people = session.read.people()
+    if fmt == "table":
+        for row in people:
+            row["role"] = labels.role(row["role"])
+    emit(people, [("id", N_("人员编号")), ("name", N_("名称")), ("role", N_("角色")),
+                  ("unit", N_("单位")), ("accounts", N_("账户")), ("retired", N_("已撤销"))],
+         fmt)
 
 
 COMMANDS = [init, campaign, unit, person]

@@ -12,13 +12,14 @@ from commands.board import note_unknown_years
 from commands.output import emit
 from commands.params import WITHIN
 from commands.session import Session, pass_session
+from i18n import N_, _
 from ledger.workdays import WorkingDays
 from projections.reminders import message, when_text
 from services import board as board_service
 
-COLUMNS = [("unit", "unit"), ("unit_name", "name"), ("task", "task"),
-           ("category", "category"), ("location", "location"), ("deadline", "deadline"),
-           ("when", "status"), ("extension_requested", "extension asked")]
+COLUMNS = [("unit", N_("单位")), ("unit_name", N_("名称")), ("task", N_("任务")),
+           ("category", N_("类别")), ("location", N_("地点")), ("deadline", N_("整改期限")),
+           ("when", N_("提醒")), ("extension_requested", N_("申请延期至"))]
 
 
 @click.command()
@@ -28,7 +29,7 @@ COLUMNS = [("unit", "unit"), ("unit_name", "name"), ("task", "task"),
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--signed", default="文明办", show_default=True,
               help="Who signs the messages.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "md", "json"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
               default="table", show_default=True,
               help="table/csv: one row per task; md: one message per unit to paste into "
               "its chat group; json: per unit its tasks and its message.")
@@ -40,13 +41,13 @@ def reminders(session: Session, within: timedelta | WorkingDays, unit_code: str 
     note_unknown_years(found.unknown_years)
     units, today = found.units, found.today
     if fmt in ("table", "csv"):
-        listed = [{**row, "when": when_text(row)}
+        listed = [{**row, "when": when_text(row, _)}
                   for unit in units for row in unit["overdue"] + unit["due"]]
         emit(listed, COLUMNS, fmt)
     elif fmt == "md":
         click.echo("\n\n".join(f"### {u['unit']} {u['unit_name']}\n\n"
                                + message(u, today, signed) for u in units)
-                   or "(none)")
+                   or _("（无）"))
     else:
         keys = ("task", "category", "location", "description", "deadline", "days_left",
                 "working_days_left", "extension_requested")

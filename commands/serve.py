@@ -7,6 +7,7 @@ import ipaddress
 import click
 
 from commands.session import Session, pass_session
+from i18n import _, language
 
 SESSION_HOURS = 8.0
 
@@ -27,10 +28,11 @@ def _loopback(host: str) -> bool:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--session-hours", type=click.FloatRange(min=0.01), default=SESSION_HOURS,
               show_default=True, help="How long a login lasts.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="The language of the pages (as bulletin --lang).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, hidden=True,
+              help="The language of the pages (default: taizhang --lang).")
 @pass_session
-def serve(session: Session, host: str, port: int, session_hours: float, lang: str) -> None:
+def serve(session: Session, host: str, port: int, session_hours: float,
+          lang: str | None) -> None:
     """Serve the ledger read-only to a browser (the board, tasks, the timeline, rankings,
     metrics, bulletins, the audit status) and to Open311 GeoReport v2 clients.
 
@@ -46,22 +48,23 @@ def serve(session: Session, host: str, port: int, session_hours: float, lang: st
     by_password = session.store.url.kind == "postgresql"
     if not by_password and not _loopback(host):
         raise click.BadParameter(
-            f"{host!r} is not a loopback address: the server acts as the account that started "
-            "it, so it listens on 127.0.0.1 (or ::1) only", param_hint="'--host'")
+            _("{host} 不是环回地址：服务器以启动它的账户的身份读取，只在 127.0.0.1（或 ::1）上"
+              "监听").format(host=repr(host)), param_hint="'--host'")
     shown = f"[{host}]" if ":" in host else host
 
     def announce(token: str) -> None:
-        click.echo(f"login (one use): http://{shown}:{port}/login?token={token}", err=True)
+        click.echo(_("登录链接（仅一次有效）：{url}").format(
+            url=f"http://{shown}:{port}/login?token={token}"), err=True)
 
     session.store.ledger.campaign()  # a store that cannot be read fails here, not later
     account = session.store.url.user or os_account()
-    click.echo(f"taizhang serving {session.store.url.describe()} on http://{shown}:{port}/ "
-               f"(read-only; Ctrl-C stops)", err=True)
+    click.echo(_("taizhang 在 {url} 提供 {store}（只读；Ctrl-C 停止）").format(
+        store=session.store.url.describe(), url=f"http://{shown}:{port}/"), err=True)
     gate = Gate(account, session_hours * 3600, None if by_password else announce)
-    server = Server(session.url, gate, lang=lang)
+    server = Server(session.url, gate, lang=lang or language())
     if by_password:
-        click.echo(f"log in at http://{shown}:{port}/login with a PostgreSQL login role and "
-                   "its password (taizhang access grant)", err=True)
+        click.echo(_("在 {url} 用 PostgreSQL 登录角色及其密码登录（taizhang access grant）")
+                   .format(url=f"http://{shown}:{port}/login"), err=True)
     else:
         click.echo(f"Open311: http://{shown}:{port}/open311/v2/requests.json?api_key="
                    f"{gate.api_key}", err=True)

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import sqlalchemy.exc
-from eventsourcing.persistence import PersistenceError
 
 from domain.base import DomainError
 from ledger import witness
 from ledger.app import Ledger
 from ledger.chain import Tampered
+from ledger.faults import STORE_FAULTS, loaded
 from ledger.store import Store
 
 if TYPE_CHECKING:
@@ -106,14 +105,15 @@ class Session:
                 try:
                     witness.remember(self.store.ledger, self.store.url.describe(),
                                      self.witness_path, self.seen)
-                except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, DomainError):
+                except (*loaded(*STORE_FAULTS), DomainError):
                     pass  # the command has reported what went wrong with the store
-            if "ledger" in self.store.__dict__ and self.store.ledger.written:
+            if "ledger" in self.store.__dict__ and self.store.ledger.written \
+                    and self.store.url.kind == "postgresql":  # the warning's only backend
                 from ledger.access import privileged_warning
 
                 try:
                     warning = privileged_warning(self.store)
-                except sqlalchemy.exc.SQLAlchemyError as e:  # the store went away meanwhile
+                except loaded("sqlalchemy.exc:SQLAlchemyError") as e:  # the store went away
                     said = str(getattr(e, "orig", None) or e).strip().splitlines()
                     warning = ("could not tell which kind of account wrote: "
                                + (said[0] if said else type(e).__name__))

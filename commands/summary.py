@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from commands.params import DATE, MOMENT
+from commands.params import DATE, MOMENT, output_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
+from i18n import _
 from projections.summary import document_title, paragraph, table
 from services import records
 
@@ -22,11 +23,10 @@ from services import records
 @click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
               help="As the ledger knew it then (transaction time).")
-@click.option("--format", "fmt", type=click.Choice(["md", "json", "docx"]), default="md",
+@click.option("--format", "fmt", type=click.Choice(["md", "docx", "json"]), default="md",
               show_default=True,
               help="A Markdown document, the figures as JSON, or a Word document.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write to this file (needed for docx); default stdout.")
+@output_option("Write to this file (needed for docx); default stdout.")
 @word_options("default 〔YEAR〕MONTH号 of the period's last day")
 @pass_session
 def summary(session: Session, start: date, end: date, unit_code: str | None,
@@ -48,7 +48,7 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
             document_title(result), number or f"〔{end.year}〕{end.month}号", text,
             [[row["label"], row["value"]] for row in table(result)],
             word_style(body_font, heading_font)))
-        click.echo(f"summary written to {output}")
+        click.echo(_("工作总结已写入 {path}").format(path=output))
         return
     scope = f" · {result.scope}" if result.scope else ""
     # A Markdown table (the listings' helper prints terminal tables, CSV and JSON).
@@ -60,7 +60,7 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
         click.echo(markdown)
     else:
         output.write_text(markdown + "\n", encoding="utf-8")
-        click.echo(f"summary written to {output}")
+        click.echo(_("工作总结已写入 {path}").format(path=output))
 
 
 COMMANDS = [summary]

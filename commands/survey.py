@@ -7,8 +7,9 @@ from datetime import datetime
 import click
 
 from commands.output import emit, output_options
-from commands.params import MONTH, at_option
+from commands.params import MONTH, HiddenArgument, at_option
 from commands.session import Session, pass_session
+from i18n import N_
 
 
 @click.group()
@@ -18,7 +19,7 @@ def survey() -> None:
 
 @survey.command("record")
 @click.option("--unit", "unit_code", required=True)
-@click.option("--month", required=True, metavar="YYYY-MM", help="The month surveyed.")
+@click.option("--month", type=MONTH, required=True, help="The month surveyed.")
 @click.option("--awareness", required=True, help="知晓率, percent (0–100).")
 @click.option("--participation", required=True, help="参与率, percent (0–100).")
 @click.option("--satisfaction", required=True, help="满意度, percent (0–100).")
@@ -45,10 +46,10 @@ def survey_record(session: Session, unit_code: str, month: str, awareness: str,
                f"({result['source']}, {result['method']})")
 
 
-SURVEY_COLUMNS = [("survey", "survey"), ("unit", "unit"), ("month", "month"),
-                  ("awareness", "知晓率 %"), ("participation", "参与率 %"),
-                  ("satisfaction", "满意度 %"), ("sample", "sample"), ("source", "source"),
-                  ("method", "method"), ("surveyed_on", "surveyed on")]
+SURVEY_COLUMNS = [("survey", N_("测评编号")), ("unit", N_("单位")), ("month", N_("月份")),
+                  ("awareness", N_("知晓率 %")), ("participation", N_("参与率 %")),
+                  ("satisfaction", N_("满意度 %")), ("sample", N_("样本数")), ("source", N_("来源")),
+                  ("method", N_("方式")), ("surveyed_on", N_("测评日期"))]
 
 
 @survey.command("list")
@@ -64,16 +65,22 @@ def survey_list(session: Session, unit_code: str | None, month: str | None,
 
 
 @survey.command("figures")
-@click.argument("month", type=MONTH)
+@click.argument("month_given", cls=HiddenArgument, type=MONTH, required=False,
+                metavar="MONTH")
+@click.option("--month", type=MONTH, default=None, help="The month.")
 @output_options()
 @pass_session
-def survey_figures(session: Session, month: str, fmt: str) -> None:
-    """Each unit's rates for MONTH, its surveys weighted by sample (as the evaluation
+def survey_figures(session: Session, month_given: str | None, month: str | None,
+                   fmt: str) -> None:
+    """Each unit's rates for a month, its surveys weighted by sample (as the evaluation
     uses them)."""
+    month = month or month_given  # survey figures MONTH: the old spelling, still read
+    if month is None:
+        raise click.UsageError("Missing option '--month'.")
     figures = session.services.indicator_queries.survey_figures(month)
     emit([{"unit": unit, **f} for unit, f in figures.items()],
-         [("unit", "unit"), ("awareness", "知晓率 %"), ("participation", "参与率 %"),
-          ("satisfaction", "满意度 %"), ("sample", "sample"), ("surveys", "surveys")], fmt)
+         [("unit", N_("单位")), ("awareness", N_("知晓率 %")), ("participation", N_("参与率 %")),
+          ("satisfaction", N_("满意度 %")), ("sample", N_("样本数")), ("surveys", N_("测评次数"))], fmt)
 
 
 COMMANDS = [survey]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from typing import Any
 
@@ -9,9 +10,11 @@ import click
 
 from commands.board import board
 from commands.evidence import keeping
-from commands.output import emit, emit_record, output_options
+from commands.output import emit, emit_record, labelled, output_options
 from commands.params import (
     DEADLINE,
+    Aliased,
+    AliasedChoice,
     at_option,
     evidence,
     evidence_option,
@@ -19,8 +22,10 @@ from commands.params import (
 )
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
-from domain.task import CLOSURES, SOURCES, STATE_LABELS
+from domain.task import CLOSURES, SOURCES
+from i18n import _, labels
 from ledger.workdays import WorkingDays
+from projections.times import for_people
 from services import inspections
 
 DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
@@ -33,10 +38,11 @@ def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
 
 
 def _said(result: dict[str, Any]) -> None:
-    click.echo(f"{result['task']} {result['state']} {STATE_LABELS[result['state']]}"
-               + (f" ({result['closure']})" if result["closure"] else "")
-               + f" · unit {result['unit']} · deadline {result['deadline']}"
-               + (" · OVERDUE" if result["overdue"] else ""))
+    click.echo(f"{result['task']} {labels.state(result['state'])}"
+               + (f" ({labels.closure(result['closure'])})" if result["closure"] else "")
+               + _(" · 责任单位 {unit}").format(unit=result["unit"])
+               + _(" · 期限 {deadline}").format(deadline=result["deadline"])
+               + (_(" · 已超期") if result["overdue"] else ""))
 
 
 @click.command()
@@ -62,9 +68,10 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
                                  findings=list(findings), deadline=deadline, days=days,
                                  companions=list(companions), note=note,
                                  occurred_at=occurred_at)
-    tasks = ", ".join(result["tasks"]) or "no problem found"
-    click.echo(f"{result['inspection']} {unit_code} inspected by "
-               f"{', '.join(result['inspectors'])}: {tasks}")
+    tasks = ", ".join(result["tasks"]) or _("未发现问题")
+    click.echo(_("{inspection} {unit} 由 {inspectors} 巡查：{tasks}").format(
+        inspection=result["inspection"], unit=unit_code,
+        inspectors=", ".join(result["inspectors"]), tasks=tasks))
 
 
 @click.group()
@@ -148,7 +155,8 @@ def task_report(session: Session, task_id: str, description: str,
 @click.argument("task_id")
 @click.option("--pass/--fail", "passed", default=None,
               help="整改到位 (pass) or 返工 (fail); one is required.")
-@click.option("--note", default="", help="Why, when it fails.")
+@click.option("--reason", "--note", "note", cls=Aliased, aliases=["--note"], default="",
+              help="Why, when it fails.")
 @evidence_option()
 @at_option()
 @pass_session
@@ -158,7 +166,7 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
     """Re-inspect (复查) a reported rectification."""
     if passed is None:
         # click would name only '--pass' for a missing required flag pair.
-        raise click.UsageError("Missing option '--pass' / '--fail'.")
+        raise click.UsageError(_("缺少选项 '--pass' / '--fail'。"))
     with keeping(session, evidence_refs) as files:
         result = session.store.ledger.reinspect(actor_id=session.actor, task_id=task_id,
                                                 passed=passed, note=note,
@@ -256,7 +264,7 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
 @task.command("close")
 @click.argument("task_id")
 @click.option("--closure", default="verified", show_default=True,
-              type=click.Choice([c.replace("_", "-") for c in CLOSURES]))
+              type=AliasedChoice(CLOSURES, {c.replace("_", "-"): c for c in CLOSURES}))
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
@@ -330,12 +338,31 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
     zone = session.services.zone
 
     def local(moment: str) -> str:
-        return datetime.fromisoformat(moment).astimezone(zone).isoformat(timespec="seconds")
+        return for_people(moment, zone)
 
     events = described.pop("events")
     described["assigned_at"] = local(described["assigned_at"])
+    if fmt == "table":
+        described = {k: v for k, v in described.items() if v is not None}
+        described.update(state=labels.state(described["state"]),
+                         source=labels.source(described["source"]))
+        if "closure" in described:
+            described["closure"] = labels.closure(described["closure"])
     emit_record(described, fmt)
     click.echo()
+    if fmt == "table":
+        # Each event on a line, what it says in labelled lines below it.
+        for e in events:
+            click.echo(f"#{e['version']} {labels.kind(e['event'], 'Task')} · "
+                       f"{local(e['occurred_at'])} · {e['actor']} ({labels.role(e['role'])})")
+            details = {k: v for k, v in e.items()
+                       if k not in ("version", "event", "occurred_at", "actor", "role",
+                                    "task_id")}
+            if "source" in details:
+                details["source"] = labels.source(details["source"])
+            for line in labelled(details, indent="    "):
+                click.echo(line)
+        return
     emit([{"no": e["version"], "event": e["event"], "occurred_at": local(e["occurred_at"]),
            "actor": f"{e['actor']} ({e['role']})",
            "details": {k: v for k, v in e.items()
@@ -345,6 +372,9 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
           ("actor", "actor"), ("details", "details")], fmt)
 
 
-task.add_command(board, "list")
+# `task list` is `board` by another name: one command, kept as a hidden alias.
+task.add_command(copy.copy(board), "list")
+task.commands["list"].hidden = True
+task.commands["list"].help = "The same as `taizhang board` (its old name)."
 
 COMMANDS = [inspect, task]

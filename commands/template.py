@@ -10,6 +10,7 @@ import click
 from commands.output import emit, emit_record, progress
 from commands.session import Session, pass_session
 from domain.base import NotFound, Refused
+from i18n import _
 from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import open_table, write_rejects
 from ledger.importer.records import RecordsImporter, RecordsReport
@@ -28,8 +29,10 @@ NAMES = list(TEMPLATES)
               help="The workbook to write (.xlsx).")
 @pass_session
 def template(session: Session, name: str, output: Path) -> None:
-    """Write the Excel template NAME: assign (交办: tasks for units), survey (测评结果:
-    survey results) or targets (指标任务: indicator targets), with the ledger's units,
+    """Write an Excel template to fill and import: assign, survey or targets.
+
+    NAME is assign (交办: tasks for units), survey (测评结果: survey results) or targets
+    (指标任务: indicator targets); the workbook has the ledger's units,
     categories and indicator codes as drop-down lists, an example row and 填写说明. Import
     a filled copy with ``taizhang import FILE --template NAME``."""
     chosen = template_named(name)
@@ -93,8 +96,8 @@ def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
         write_rejects(report, table, rejects_path)  # type: ignore[arg-type]
     _summary(report, fmt, rejects_path)
     if strict and report.rejects:
-        raise Refused(f"{len(report.rejects)} of {report.rows_read} rows are bad; --strict: "
-                      "nothing was written")
+        raise Refused(_("{bad}/{rows} 行有误；--strict：未写入任何内容").format(
+            bad=len(report.rejects), rows=report.rows_read))
 
 
 def _summary(report: RecordsReport, fmt: str, rejects_path: Path | None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from i18n import _
 from projections.fonts import WordStyle
 
 DEFAULT = WordStyle()
@@ -22,7 +23,7 @@ class FontName(click.ParamType):
                 ctx: click.Context | None) -> str:
         text = str(value).strip()
         if not text or any(c in text for c in "\r\n\t"):
-            self.fail(f"{value!r} is not a font name", param, ctx)
+            self.fail(_("{value} 不是字体名称").format(value=repr(value)), param, ctx)
         return text
 
 

@@ -3,7 +3,7 @@
 An event kind is a class nested in its aggregate (``Task.Assigned``, ``Unit.Corrected``);
 its name in the store is the class's qualified name. Nothing else lists them: the read
 side dispatches on these classes (``projections/projection.py``), and its contract test
-(``tests/test_projection_contract.py``) checks that every projection handles or ignores
+(``tests/tier2_ledger/test_projection_contract.py``) checks that every projection handles or ignores
 each of them.
 """
 

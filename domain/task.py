@@ -447,6 +447,36 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
                         evidence=[])
         self._stamp(self.Closed, actor, occurred_at, closure="verified", reason=reason)
 
+    def report_imported_rectification(self, *, description: str, actor: Actor,
+                                      occurred_at: datetime, now: datetime) -> None:
+        """Record the rectification report an updated 台账 proves (整改情况 filled in), by
+        the importing administrator at the row's date: the record says the unit reported,
+        not who entered it, nor whether a notice preceded it. Only for ``import_records``."""
+        authorize(actor, "import_records")
+        self._check_when(occurred_at, now)
+        if self.state not in (ASSIGNED, ACKNOWLEDGED, RECTIFYING):
+            raise Refused(f"task {self.id} cannot be reported as rectified: it is "
+                          f"{self.state}")
+        self._stamp(self.RectificationReported, actor, occurred_at,
+                    description=require_text("rectification description", description),
+                    evidence=[])
+
+    def reinspect_imported(self, *, passed: bool, note: str, actor: Actor,
+                           occurred_at: datetime, now: datetime) -> None:
+        """Record the re-inspection an updated 台账 proves (复查结果 合格 or 不合格), by the
+        importing administrator at the row's date. Only for ``import_records``."""
+        authorize(actor, "import_records")
+        self._check_when(occurred_at, now)
+        if self.state != REPORTED:
+            raise Refused(f"task {self.id} cannot be re-inspected: it is {self.state}, "
+                          "and only a reported rectification is re-inspected")
+        if passed:
+            self._stamp(self.ReinspectionPassed, actor, occurred_at,
+                        note=optional_text("note", note), evidence=[])
+        else:
+            self._stamp(self.ReinspectionFailed, actor, occurred_at,
+                        reason=require_text("reason for failing", note), evidence=[])
+
     def reassign(self, *, unit: str, reason: str, actor: Actor, occurred_at: datetime,
                  now: datetime) -> None:
         """Hand the task to another unit, which must acknowledge it afresh."""

@@ -28,11 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NamedTuple
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 
@@ -41,6 +37,10 @@ from domain.base import DomainError
 from ledger.app import Ledger
 from ledger.chain import GENESIS, ChainBroken, Record, fits, odd_detail
 from ledger.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:  # signatures load cryptography when a key is used, not for every audit
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
+                                                                   Ed25519PublicKey)
 
 STATEMENT = "taizhang checkpoint"
 EXPORT_FORMAT = "taizhang audit export"
@@ -339,6 +339,8 @@ def head_record_time(ledger: Ledger, position: int) -> str:
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
     """A short, stable name for a public key: the first 16 hex digits of its SHA-256."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -346,6 +348,9 @@ def key_fingerprint(public_key: Ed25519PublicKey) -> str:
 def generate_key(path: Path) -> tuple[Path, str]:
     """Write a new Ed25519 private key to ``path`` (readable by its owner only) and its
     public key beside it (``path`` + ``.pub``). Returns the public key's path and id."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     public_path = path.with_name(path.name + ".pub")
     for target in (path, public_path):
         if target.exists():
@@ -365,6 +370,9 @@ def generate_key(path: Path) -> tuple[Path, str]:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as e:
@@ -378,6 +386,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except OSError as e:
@@ -416,6 +427,8 @@ def load_head_file(path: Path, what: str, kind: tuple[str, str],
 
 def check_signature(statement: dict[str, Any], public_key: Ed25519PublicKey) -> str:
     """Check a statement's signature with the public key alone; return the key's id."""
+    from cryptography.exceptions import InvalidSignature
+
     signature = statement.get("signature")
     if not isinstance(signature, dict) or signature.get("algorithm") != "Ed25519":
         raise AuditError("the checkpoint statement is not signed (no Ed25519 signature)")

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import filetype
-import sqlalchemy as sa
 
 from domain.base import Refused
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from ledger.app import Ledger
     from ledger.store import Store
 
@@ -142,9 +143,12 @@ class FolderStore(EvidenceStore):
 
 
 class TableStore(EvidenceStore):
-    """The ``evidence`` table of a PostgreSQL store's schema."""
+    """The ``evidence`` table of a PostgreSQL store's schema (SQLAlchemy loaded by its
+    methods, for PostgreSQL only)."""
 
     def __init__(self, engine: sa.Engine) -> None:
+        import sqlalchemy as sa
+
         self.engine = engine
         self.table = sa.Table(
             "evidence", sa.MetaData(),
@@ -157,6 +161,8 @@ class TableStore(EvidenceStore):
     def make(self) -> None:
         """Create the table if it is missing (``access setup`` does, as the owner, so that
         writers' logins, which may not create tables, find it)."""
+        import sqlalchemy as sa
+
         if not self._made:
             with self.engine.begin() as conn:
                 if not sa.inspect(conn).has_table("evidence"):
@@ -176,6 +182,8 @@ class TableStore(EvidenceStore):
         return inserted is not None
 
     def get(self, sha256: str) -> bytes | None:
+        import sqlalchemy as sa
+
         self.make()
         with self.engine.connect() as conn:
             found = conn.execute(sa.select(self.table.c.content)
@@ -183,6 +191,8 @@ class TableStore(EvidenceStore):
         return None if found is None else bytes(found)
 
     def kept(self) -> Iterator[str]:
+        import sqlalchemy as sa
+
         self.make()
         with self.engine.connect() as conn:
             yield from conn.execute(sa.select(self.table.c.sha256)

@@ -1,7 +1,8 @@
 """The ledger's persistence factories: the library's SQLite and PostgreSQL ones, opening
 connections as taizhang wants them (SQLite's keeping their compiled statements; every
 session's waits bounded by ledger.settings) and handing those settings to the recorders
-(ledger.recorders), which bound their lock waits by them.
+(ledger.recorders), which bound their lock waits by them. The PostgreSQL one is in
+``ledger.factories_postgres``, so that a store on SQLite never loads the driver.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import sqlite3
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError
-from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteConnection,
@@ -18,7 +18,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from ledger.settings import LONGEST, Settings, application_name
+from ledger.settings import LONGEST, Settings
 
 # Statements kept compiled per connection (sqlite3's own default).
 STATEMENT_CACHE = 128
@@ -62,24 +62,6 @@ class LedgerSQLiteFactory(SQLiteFactory):
             max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
             max_age=pool.max_age, pre_ping=pool.pre_ping)
         pool.close()
-
-    def application_recorder(self) -> Any:
-        recorder = super().application_recorder()
-        recorder.settings = self.settings
-        return recorder
-
-
-class LedgerPostgresFactory(PostgresFactory):
-    """The library's PostgreSQL persistence, its sessions opened with taizhang's
-    statement, idle-in-transaction and lock timeouts, its recorder bounded by the lock
-    settings (ledger.settings)."""
-
-    def __init__(self, env: Any):
-        super().__init__(env)
-        self.settings = Settings.from_env(self.env)
-        # Read when each connection is made (the pool opens on first use).
-        self.datastore.pool.kwargs["options"] = self.settings.postgres_options()
-        self.datastore.pool.kwargs["application_name"] = application_name()
 
     def application_recorder(self) -> Any:
         recorder = super().application_recorder()

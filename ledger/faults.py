@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-import psycopg
-import sqlalchemy.exc
 from eventsourcing.persistence import OperationalError
 
 from ledger.settings import NAMES, Settings
@@ -30,6 +29,20 @@ QUERY_CANCELED = "57014"  # statement_timeout, or a cancel request
 SESSION_ENDED = ("08", "57P01", "57P02", "57P03", "57P04", "57P05", "25P03")
 # Reads tried on a new connection when the pool's was lost: one more than the pool holds.
 READ_ATTEMPTS = 3
+# The store's own faults (the library's, and SQLAlchemy's for the read models), by name.
+STORE_FAULTS = ("eventsourcing.persistence:PersistenceError", "sqlalchemy.exc:SQLAlchemyError")
+
+
+def loaded(*names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes named ``module:Class`` whose modules are loaded, for an
+    ``except`` or ``isinstance``: an error of a module never loaded cannot have been
+    raised, so nothing is imported just to ask (a command loads only what it uses)."""
+    found = []
+    for name in names:
+        module, cls = name.split(":")
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], cls))
+    return tuple(found)
 
 
 class LedgerBusy(OperationalError):
@@ -104,16 +117,23 @@ def lock_timed_out(error: BaseException) -> bool:
 
 def connection_lost(error: BaseException) -> bool:
     """Whether ``error`` means the session is gone (a dropped or terminated connection, a
-    server going down or refusing connections), rather than a refusal by a live one."""
+    server going down or refusing connections), rather than a refusal by a live one.
+
+    The PostgreSQL driver and SQLAlchemy are asked of only when loaded: an error of theirs
+    cannot exist otherwise, and a command on SQLite never loads the driver."""
+    psycopg = sys.modules.get("psycopg")
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
     for cause in causes(error):
-        if isinstance(cause, psycopg.InterfaceError):
-            return True  # "the connection is closed"
-        if isinstance(cause, psycopg.OperationalError):
-            state = getattr(cause, "sqlstate", None)
-            return state is None or state.startswith(SESSION_ENDED)
-        if isinstance(cause, psycopg.errors.IdleInTransactionSessionTimeout):
-            return True
-        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+        if psycopg is not None:
+            if isinstance(cause, psycopg.InterfaceError):
+                return True  # "the connection is closed"
+            if isinstance(cause, psycopg.OperationalError):
+                state = getattr(cause, "sqlstate", None)
+                return state is None or state.startswith(SESSION_ENDED)
+            if isinstance(cause, psycopg.errors.IdleInTransactionSessionTimeout):
+                return True
+        if sqlalchemy_exc is not None and isinstance(cause, sqlalchemy_exc.DBAPIError) \
+                and cause.connection_invalidated:
             return True
     return False
 

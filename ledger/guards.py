@@ -11,15 +11,16 @@ DO UPDATE) and PostgreSQL's MERGE.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from psycopg.sql import SQL, Composable, Identifier
+from typing import TYPE_CHECKING, Any
 
 from ledger.chain import Record, Tampered, described_type, stamp, stored_record
 
 APPEND_ONLY = "the ledger is append-only"
 # A row at a position, or of an (aggregate, version), already stored.
 REPLACE_REFUSED = f"{APPEND_ONLY}: INSERT over a stored event refused"
+
+if TYPE_CHECKING:
+    from psycopg.sql import Composable, Identifier
 
 
 def identity_table(events_table: str) -> str:
@@ -59,6 +60,8 @@ def postgres_guards(schema: Identifier, events_table: str, guard: Identifier
                     ) -> list[Composable]:
     """PostgreSQL: the BEFORE INSERT trigger, and the identity table with its row, guarded
     by ``guard`` (the function refusing UPDATE, DELETE and TRUNCATE)."""
+    from psycopg.sql import SQL, Identifier  # the driver, loaded for PostgreSQL only
+
     table = SQL("{}.{}").format(schema, Identifier(events_table))
     identity = SQL("{}.{}").format(schema, Identifier(identity_table(events_table)))
     refuse = Identifier(f"{events_table}_no_replace")

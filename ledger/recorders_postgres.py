@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import ClientCursor
@@ -116,18 +117,23 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "stamp AS (SELECT at, '\"' || to_char(at AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00\",' "
             "|| to_json(session_user::text)::text || ']' AS tail FROM head), "
-            "args AS (SELECT %s::text[] AS ids, %s::bigint[] AS versions, %s::text[] AS "
-            "topics, %s::bytea[] AS states, %s::text[] AS parts), "
-            "chain AS (SELECT 0 AS n, position, hash FROM head UNION ALL "
+            # The events as rows, numbered, for the insert; each one's part of the chain's
+            # text from a jsonb array, whose n-th element is found at once (a text array's
+            # is found by walking the n-1 before it, and a join by scanning every row: either
+            # made a save's cost grow with the square of its events).
+            "args AS (SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], "
+            "%s::bytea[]) WITH ORDINALITY AS a(id, version, topic, state, n)), "
+            "parts AS (SELECT %s::jsonb AS parts), "
+            "chain AS (SELECT 0::bigint AS n, position, hash FROM head UNION ALL "
             "SELECT chain.n + 1, chain.position + 1, encode(sha256(convert_to(chain.hash "
-            "|| E'\\n[' || (chain.position + 1) || args.parts[chain.n + 1] || stamp.tail, "
-            "'UTF8')), 'hex') FROM chain, args, stamp "
-            "WHERE chain.n < cardinality(args.parts)) "
+            "|| E'\\n[' || (chain.position + 1) || (parts.parts ->> chain.n::int) "
+            "|| stamp.tail, 'UTF8')), 'hex') FROM chain, parts, stamp "
+            "WHERE chain.n < jsonb_array_length(parts.parts)) "
             "INSERT INTO {t} (notification_id, originator_id, originator_version, topic, "
-            "state, recorded_at, account, hash) SELECT chain.position, args.ids[chain.n], "
-            "args.versions[chain.n], args.topics[chain.n], args.states[chain.n], stamp.at, "
-            "session_user, chain.hash FROM chain, args, stamp WHERE chain.n > 0 "
-            "ORDER BY chain.n "
+            "state, recorded_at, account, hash) SELECT chain.position, args.id, "
+            "args.version, args.topic, args.state, stamp.at, "
+            "session_user, chain.hash FROM chain JOIN args ON args.n = chain.n CROSS JOIN "
+            "stamp ORDER BY chain.n "
             "RETURNING notification_id"
         ).format(t=self.table_sql, genesis=Literal(GENESIS))
         self.append_transaction = SQL("; ").join(
@@ -167,7 +173,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                  for e in stored_events]
         columns = [[str(e.originator_id) for e in stored_events],
                    [e.originator_version for e in stored_events],
-                   [e.topic for e in stored_events], [e.state for e in stored_events], parts]
+                   [e.topic for e in stored_events], [e.state for e in stored_events],
+                   orjson.dumps(parts).decode()]
         return bounded_write(lambda: self._append(columns),
                              lambda: self._committed(columns), self.settings)
 

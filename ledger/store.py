@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from ledger.app import Ledger
 from ledger.recorders import CREATION_LOCK_KEY, EVENTS_TABLE
 from ledger.settings import LONGEST, Settings, application_name
 from ledger.unit_of_work import utc_now
+
+if TYPE_CHECKING:  # SQLAlchemy is loaded when a read model is first used
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 DEFAULT_URL = "sqlite:///taizhang.db"
 # Processes opening a new PostgreSQL store at once take turns creating its schema and tables
@@ -111,7 +113,7 @@ class StoreURL:
             }
         return {
             **common,
-            "PERSISTENCE_MODULE": "ledger.factories:LedgerPostgresFactory",
+            "PERSISTENCE_MODULE": "ledger.factories_postgres:LedgerPostgresFactory",
             "POSTGRES_DBNAME": self.database,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -130,6 +132,8 @@ class StoreURL:
         return EVENTS_TABLE if self.kind == "sqlite" else f"{Ledger.name.lower()}_events"
 
     def sqlalchemy_url(self) -> sa.URL:
+        import sqlalchemy as sa
+
         if self.kind == "sqlite":
             return sa.URL.create("sqlite", database=self.path)
         return sa.URL.create("postgresql+psycopg", username=self.user,
@@ -162,6 +166,8 @@ class Store:
 
     @cached_property
     def engine(self) -> Engine:
+        import sqlalchemy as sa
+
         if self.url.kind == "sqlite":
             wait = self.settings.lock_timeout or LONGEST
             engine = sa.create_engine(self.url.sqlalchemy_url(),
@@ -200,6 +206,8 @@ class Store:
         if self.url.kind == "sqlite":
             self._prepare_sqlite(Path(self.url.path))
             return
+        import sqlalchemy as sa
+
         if not self.create:
             with self.engine.connect() as conn:
                 found = conn.execute(sa.text("SELECT to_regclass(:name)"), {

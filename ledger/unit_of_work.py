@@ -14,7 +14,7 @@ adoption, a checkpoint, an import batch — is one attempt run by :func:`retryin
    times, before giving up with :class:`Conflict`. Nothing is ever half written.
 
 Modules outside ``ledger/app.py`` and this one use only this API and the ledger's public
-methods, never its private members (``tests/test_write_api.py`` checks it).
+methods, never its private members (``tests/tier2_ledger/test_write_api.py`` checks it).
 """
 
 from __future__ import annotations

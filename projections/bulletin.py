@@ -22,6 +22,7 @@ from projections import charts
 from projections.fonts import CSS_FONT_STACK
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
 from projections.metrics import MonthBook, Source, Tally, Units, figures
+from projections.times import for_people
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -199,9 +200,7 @@ def signed(value: Fraction) -> str:
 
 def local_text(at: str, zone: Any) -> str:
     """A date as it is; a moment in the campaign's zone, to the minute."""
-    if len(at) == 10:
-        return at
-    return datetime.fromisoformat(at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return for_people(at, zone)
 
 
 def item_detail(item: dict[str, Any], zone: Any) -> str:

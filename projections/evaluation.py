@@ -36,6 +36,7 @@ from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.times import for_people
 from projections.metrics import (
     METRICS,
     Metrics,
@@ -148,16 +149,20 @@ class Evaluator:
     # --- figures ---------------------------------------------------------------------------
 
     def figures(self, source: Source, month: str, unit: str | None = None,
-                level: str | None = None) -> list[dict[str, Any]]:
-        """Every figure of the month for one unit, the units of a level, or every unit."""
+                level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+        """Every figure of the month for one unit, or for the units of a level (below
+        ``parent``, if given), or for every unit (below ``parent``)."""
         check_month("month", month)
         units = Units(source.units())
+        if parent is not None:
+            _known(units, parent)
         if unit is not None:
             _known(units, unit)
             scope = [unit]
         else:
-            scope = sorted(c for c in units.rows
-                           if (level is None or units.rows[c]["kind"] == level)
+            scope = sorted(c for c in (units.below(parent) if parent else units.rows)
+                           if c != parent
+                           and (level is None or units.rows[c]["kind"] == level)
                            and units.active(c, month))
         if not scope:
             return []
@@ -333,10 +338,8 @@ class Evaluator:
                     why = described(fact) + (f" ({fact.data['reason']})"
                                              if is_withdrawal(fact) else "")
             elif inside(fact.occurred_at) or inside(fact.data.get("month")):
-                occurred = datetime.fromisoformat(fact.occurred_at)
-                why = "late entry: happened " + occurred.astimezone(zone).strftime(
-                    "%Y-%m-%d %H:%M") + ", entered " + datetime.fromisoformat(
-                    fact.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                why = (f"late entry: happened {for_people(fact.occurred_at, zone)}, "
+                       f"entered {for_people(fact.recorded_at, zone)}")
             if why is None:
                 continue
             found.append({"position": fact.position, "aggregate": fact.originator_id,

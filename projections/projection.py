@@ -3,7 +3,7 @@ the domain's event classes (``domain/kinds.py``), beside the event classes it le
 
 Every event class the domain declares is, for each projection, either handled (a key of
 ``handlers``) or ignored (in ``ignored``, or its whole aggregate in
-``ignored_aggregates``); ``tests/test_projection_contract.py`` checks it with
+``ignored_aggregates``); ``tests/tier2_ledger/test_projection_contract.py`` checks it with
 :func:`unaccounted`, so an event added to the domain and forgotten by a projection fails
 there rather than folding into nothing.
 """

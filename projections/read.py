@@ -23,6 +23,7 @@ from projections.events import EventIndex
 from projections.extensions import ExtensionRequests
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
+from projections.orders import BOARD_SORTS
 from projections.records import RecordQueries
 from projections.registry import Registry
 
@@ -215,7 +216,7 @@ class ReadSide(RecordQueries):
 
     # --- the board --------------------------------------------------------------------
 
-    SORTS = ("task", "deadline", "unit", "overdue", "state", "assigned")
+    SORTS = BOARD_SORTS
 
     def board(self, *, unit: str | None = None, state: str | None = None,
               category: str | None = None, source: str | None = None,

@@ -15,6 +15,7 @@ from ledger.chain import stamp
 from ledger.corrections import resolve
 from projections.engine import Context, decode
 from projections.history import record_history, task_history
+from projections.times import for_people
 
 
 class RecordQueries:
@@ -67,7 +68,7 @@ class RecordQueries:
             records = [r for r in records if r.recorded_at <= stamp(as_of)]
             if not records:
                 raise NotFound(f"{label} {name} was not yet recorded at "
-                               f"{as_of.astimezone(zone).isoformat()}")
+                               f"{for_people(as_of, zone)}")
         if self.fixed_position is not None:
             records = [r for r in records if r.position <= self.fixed_position]
             if not records:

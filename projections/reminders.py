@@ -7,10 +7,11 @@ groups and texts out; which rows are due soon is the board's ``due_by`` filter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from i18n import N_
 from projections.summary import chinese_day
 
 OVERDUE = "overdue"
@@ -40,16 +41,19 @@ def group(rows: Iterable[dict[str, Any]], names: dict[str, str], today: date
     return groups
 
 
-def when_text(row: dict[str, Any]) -> str:
-    """How the deadline stands, in Chinese, with the working days where they were counted
-    (as the board counts them): 已超期3天（2个工作日）, 今天到期, 还剩2天（2个工作日）."""
+def when_text(row: dict[str, Any], translate: Callable[[str], str] = str) -> str:
+    """How the deadline stands, with the working days where they were counted (as the board
+    counts them): 已超期3天（2个工作日）, 今天到期, 还剩2天（2个工作日）; in the chat message
+    always Chinese, in a table as ``translate`` (the catalogue's ``_``) says."""
     days, working = row["days_left"], row.get("working_days_left")
     if days < 0:
-        return f"已超期{-days}天" + (f"（{-working}个工作日）" if working and working < 0
-                                    else "")
+        return translate(N_("已超期{days}天")).format(days=-days) + (
+            translate(N_("（{n}个工作日）")).format(n=-working) if working and working < 0
+            else "")
     if days == 0:
-        return "今天到期"
-    return f"还剩{days}天" + (f"（{working}个工作日）" if working is not None else "")
+        return translate(N_("今天到期"))
+    return translate(N_("还剩{days}天")).format(days=days) + (
+        translate(N_("（{n}个工作日）")).format(n=working) if working is not None else "")
 
 
 def message(unit: dict[str, Any], today: date, office: str) -> str:

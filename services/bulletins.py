@@ -18,6 +18,7 @@ def of_month(services: Services, month: str, lang: str) -> Bulletin:
     position and head), any other month's from the ledger as it stands (read again if it
     moved meanwhile)."""
     from projections.bulletin import gather
+    from projections.times import local_date
 
     evaluations, evaluator = services.evaluations, services.evaluator
     campaign = services.ledger.campaign()
@@ -26,7 +27,8 @@ def of_month(services: Services, month: str, lang: str) -> Bulletin:
     def gather_at(source: Any, position: int, head: str) -> Bulletin:
         return gather(evaluator, source, month, evaluations.rules_for, lang=lang,
                       campaign=campaign.name, position=position, head=head,
-                      published_at=publication["published_at"][:10] if publication else None)
+                      published_at=local_date(publication["published_at"], services.zone)
+                      if publication else None)
 
     if publication:
         then = services.evaluator_at(position=publication["position"])

@@ -54,11 +54,11 @@ def published_months(services: Services) -> list[str]:
 # --- figures --------------------------------------------------------------------------------
 
 def figures(services: Services, month: str, unit: str | None = None,
-            level: str | None = None) -> list[dict[str, Any]]:
-    """Every figure of the month for a unit, the units of a level, or every unit, from the
-    ledger as it stands."""
+            level: str | None = None, parent: str | None = None) -> list[dict[str, Any]]:
+    """Every figure of the month for a unit, the units of a level, or every unit (below
+    ``parent``, if given), from the ledger as it stands."""
     evaluator = services.evaluator
-    return evaluator.figures(evaluator.current(), month, unit, level)
+    return evaluator.figures(evaluator.current(), month, unit, level, parent)
 
 
 def explain(services: Services, month: str, unit: str, metric: str

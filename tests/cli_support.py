@@ -6,7 +6,7 @@ which ``campaign start`` binds to the campaign's founding administrator. A comma
 runs "as" another person (``as_=``, ``actor=``) is therefore a proxy entry by that
 administrator for them (``--on-behalf-of``): judged by their role, recorded as entered by
 the administrator. Tests of ``--as`` itself pass it with ``claim=``; tests of other accounts
-bind them (tests/test_identity.py, tests/test_access_postgres.py)."""
+bind them (tests/tier3_cli/test_identity.py, tests/tier3_cli/test_access_postgres.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ from click.testing import CliRunner, Result
 import cli
 from ledger.store import Store
 
-# The tests say who acts and where the store is; the environment of the run must not.
-CLEAN_ENV: dict[str, str | None] = {"TAIZHANG_AS": None, "TAIZHANG_DB": None}
+# The tests say who acts and where the store is; the environment of the run must not. They
+# read the English (taizhang speaks Chinese by default): tests of the Chinese pass
+# env={"TAIZHANG_LANG": "zh"} (or --lang zh). Tables are as wide as their rows unless a test
+# sets COLUMNS (as a terminal would).
+CLEAN_ENV: dict[str, str | None] = {"TAIZHANG_AS": None, "TAIZHANG_DB": None,
+                                    "TAIZHANG_LANG": "en", "COLUMNS": None}
 # What a write as a PostgreSQL superuser (the tests' login) adds on stderr.
 PRIVILEGED = "Warning: written as "
 
@@ -44,7 +48,7 @@ class Cli:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.runner = CliRunner()
+        self.runner = CliRunner(env={"TAIZHANG_LANG": "en"})  # (a run may say otherwise)
         self._store: Store | None = None
 
     def __call__(self, *args: str, as_: str | None = None, claim: str | None = None,
@@ -57,20 +61,21 @@ class Cli:
         assert "Traceback" not in result.output
         return result
 
-    def ok(self, *args: str, as_: str | None = None, claim: str | None = None) -> str:
+    def ok(self, *args: str, as_: str | None = None, claim: str | None = None,
+           env: dict[str, str | None] | None = None) -> str:
         """Run a command that must succeed; its output (stdout: on PostgreSQL, a write
         warns on stderr that the tests' superuser login is not bound by triggers)."""
-        result = self(*args, as_=as_, claim=claim)
+        result = self(*args, as_=as_, claim=claim, env=env)
         assert result.exit_code == 0, result.output
         assert without_warning(result.stderr) == "", result.stderr
         return result.stdout
 
     def refused(self, *args: str, message: str, as_: str | None = None,
-                claim: str | None = None) -> None:
+                claim: str | None = None, env: dict[str, str | None] | None = None) -> None:
         """Run a command that must be refused with exactly ``Error: message``, a non-zero
         exit and nothing written."""
         before = self.max_position()
-        result = self(*args, as_=as_, claim=claim)
+        result = self(*args, as_=as_, claim=claim, env=env)
         assert result.output == f"Error: {message}\n", result.output
         assert result.stdout == "", result.stdout
         assert result.exit_code != 0
@@ -82,8 +87,11 @@ class Cli:
         out, err = io.StringIO(), io.StringIO()
         with mock.patch.object(sys, "argv", argv), mock.patch.dict(os.environ), \
                 redirect_stdout(out), redirect_stderr(err):
-            for name in CLEAN_ENV:
-                os.environ.pop(name, None)
+            for name, value in CLEAN_ENV.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             try:
                 cli.run()
                 code = 0
@@ -119,7 +127,7 @@ def taizhang(url: str, *args: str, actor: str = "admin",
     ``env``), as a person would, acting for ``actor`` (a proxy entry unless it is the
     account's own person): (exit code, stdout, stderr without a superuser's write
     warning)."""
-    environ = {"TAIZHANG_DB": url, "TAIZHANG_AS": None, **(env or {})}
+    environ = {**CLEAN_ENV, "TAIZHANG_DB": url, **(env or {})}
     with CliRunner().isolation(env=environ) as (out, err, _), \
             mock.patch.object(sys, "argv", ["taizhang", *acting(actor), *args]):
         try:

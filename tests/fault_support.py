@@ -54,7 +54,8 @@ class Process:
     def __init__(self, url: str, *args: str, env: dict[str, str] | None = None,
                  actor: str = "admin") -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("TAIZHANG_")}
-        environ.update({"TAIZHANG_DB": url, "TAIZHANG_AS": actor, **(env or {})})
+        environ.update({"TAIZHANG_DB": url, "TAIZHANG_AS": actor, "TAIZHANG_LANG": "en",
+                        **(env or {})})
         self.popen = subprocess.Popen([*TAIZHANG, *args], cwd=ROOT, text=True, env=environ,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: list[str] = []

@@ -39,8 +39,10 @@ from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
 from projections.read import ReadSide
+from projections.times import for_people, local_date
 from services.bootstrap import Services
 from web.access import COOKIE, Gate, Session, csrf_ok
+from i18n import N_, labels
 from web.i18n import translator
 from web.query import Query
 
@@ -58,6 +60,8 @@ class Server:
         self.url = url
         self.lang = lang
         self._ = translator(lang)
+        # An event's kind in the pages' language: 交办 / Assigned.
+        self.kind = functools.partial(labels.kind, translate=self._)
         self.store = Store(url, clock=clock)
         self.gate = gate
         self.services = Services(self.store)
@@ -95,12 +99,11 @@ class Page:
         return unit
 
     def local(self, iso: str | None, seconds: bool = False) -> str:
-        if not iso:
-            return ""
-        if len(iso) == 10:
-            return iso
-        moment = datetime.fromisoformat(iso).astimezone(self.zone)
-        return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+        return for_people(iso, self.zone, seconds)
+
+    def day(self, iso: str) -> str:
+        """The local date of a moment, in the campaign's zone."""
+        return local_date(iso, self.zone)
 
     def url(self, path: str, **params: Any) -> str:
         """A path with the query parameters given (those None or empty left out)."""
@@ -112,7 +115,8 @@ class Page:
         return templates.TemplateResponse(self.request, name, {
             "p": self, "who": self.session.who, "csrf": self.session.csrf,
             "lang": self.server.lang, "_": self.server._,
-            "position": position, "head": head, "state_labels": STATE_LABELS, **context},
+            "position": position, "head": head, "state_labels": STATE_LABELS,
+            "kind": self.server.kind, **context},
             status_code=status_code)
 
 
@@ -134,8 +138,8 @@ def current_session(request: Request) -> Session:
     sid = request.cookies.get(COOKIE)
     session = server.gate.session(sid)
     if session is None:
-        raise HTTPException(401, "登录已过期或会话无效：请用服务器控制台上的登录链接重新登录。"
-                            if sid else "请先用服务器控制台上打印的登录链接登录。")
+        raise HTTPException(401, N_("登录已过期或会话无效：请用服务器控制台上的登录链接重新登录。")
+                            if sid else N_("请先用服务器控制台上打印的登录链接登录。"))
     return session
 
 
@@ -144,7 +148,7 @@ async def check_csrf(request: Request) -> Session:
     session = current_session(request)
     form = await request.form()
     if not csrf_ok(session, str(form.get("csrf") or "")):
-        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+        raise HTTPException(403, N_("表单的 CSRF 令牌缺失或不符：请刷新页面后重试。"))
     return session
 
 
@@ -159,8 +163,8 @@ def login(request: Request) -> Response:
         return login_form(request, server)
     session = server.gate.login(request.query_params.get("token", ""))
     if session is None:
-        raise HTTPException(401, "登录链接无效或已使用：每个链接只能使用一次，"
-                            "请使用服务器控制台上打印的最新链接。")
+        raise HTTPException(401, N_("登录链接无效或已使用：每个链接只能使用一次，"
+                               "请使用服务器控制台上打印的最新链接。"))
     return _signed_in(server, session)
 
 
@@ -191,7 +195,7 @@ async def login_post(request: Request) -> Response:
     form = await request.form()
     sent, kept = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF) or ""
     if not (sent and kept and secrets.compare_digest(sent, kept)):
-        raise HTTPException(403, "表单的 CSRF 令牌缺失或不符：请刷新页面后重试。")
+        raise HTTPException(403, N_("表单的 CSRF 令牌缺失或不符：请刷新页面后重试。"))
     role, password = str(form.get("role") or "").strip(), str(form.get("password") or "")
     if not role:
         return login_form(request, server, 400, "role is required")
@@ -237,7 +241,7 @@ async def logout(request: Request) -> Response:
 def signed_out(request: Request) -> Response:
     server: Server = request.app.state.server
     return templates.TemplateResponse(request, "message.html", {
-        "title": "已退出", "message": "您已退出登录。", "lang": server.lang, "_": server._})
+        "title": N_("已退出"), "message": N_("您已退出登录。"), "lang": server.lang, "_": server._})
 
 
 def home(request: Request) -> Response:
@@ -277,7 +281,7 @@ async def store_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     LOG.exception("error on %s", request.url.path)
-    return error_response(request, 500, "服务器内部错误（已记录在服务器日志中）。")
+    return error_response(request, 500, N_("服务器内部错误（已记录在服务器日志中）。"))
 
 
 # No script, no frames, nothing from elsewhere; the login link's token never leaves in a

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from domain.task import CLOSED, SOURCES, STATE_LABELS, STATES, VERIFIED
+from projections.times import for_machines
 from web.access import COOKIE
 from web.app import Server
 from web.query import BadInput, Query
@@ -101,7 +102,7 @@ def _as_request(row: dict[str, Any], names: dict[str, str], zone: Any) -> dict[s
 
 
 def _w3c(iso: str, zone: Any) -> str:
-    return datetime.fromisoformat(iso).astimezone(zone).isoformat(timespec="seconds")
+    return for_machines(iso, zone)  # type: ignore[return-value]
 
 
 @endpoint

@@ -16,15 +16,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.task import SOURCES, STATES
+from i18n import N_
 from ledger.audit import head_at
 from ledger.evidence import content_type
 from projections.read import ReadSide
-from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
+from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, headers, to_xlsx
 from web.app import Page, page
 
 PAGE_SIZE = 50
-SORT_LABELS = {"task": "任务编号", "deadline": "整改期限", "unit": "责任单位",
-               "overdue": "超期天数（最多在前）", "state": "状态", "assigned": "交办时间"}
+SORT_LABELS = {"task": N_("任务编号"), "deadline": N_("整改期限"), "unit": N_("责任单位"),
+               "overdue": N_("超期天数（最多在前）"), "state": N_("状态"),
+               "assigned": N_("交办时间")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PICTURES = ("JPEG", "PNG", "HEIC")  # evidence shown as a picture; a PDF is linked
@@ -77,13 +79,13 @@ def board_file(p: Page) -> Response:
         raise HTTPException(404, f"no board format {fmt!r}: csv or xlsx")
     filters, read = _board_filters(p)
     sort = p.query.choice("sort", ReadSide.SORTS, "task")
-    rows = board_sheet(p.read, read.board(**filters, sort=sort))
+    rows = board_sheet(p.read, read.board(**filters, sort=sort), p.server._)
     if fmt == "xlsx":
-        return Response(to_xlsx(rows), media_type=XLSX, headers={
+        return Response(to_xlsx(rows, p.server._), media_type=XLSX, headers={
             "Content-Disposition": 'attachment; filename="taizhang.xlsx"'})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([key for key, _ in EXPORT_COLUMNS])
+    writer.writerow(headers(p.server._))
     writer.writerows([["" if row.get(k) is None else row[k] for k, _ in EXPORT_COLUMNS]
                       for row in as_text(rows)])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",

@@ -10,10 +10,14 @@ signature line and a note below the table.
   examples/mappings/taizhang_workbook.toml.
 - 城关街道2024年6月台账.xlsx: a 说明 sheet first, then the 台账; its 社区 and 物业 are new
   to the ledger: examples/mappings/jiedao_register.toml registers them under 城关街道 (CG).
+- 和平社区2024年5月台账.csv: a 社区's own list as Excel saves "CSV" on a Chinese Windows
+  (GB18030, the header in the first row). Import it with examples/mappings/taizhang_csv.toml
+  and ``--encoding gb18030``.
 """
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -96,6 +100,24 @@ CHENGGUAN = {
     ],
 }
 
+# 和平社区's own list, late May 2024 (a CSV: dates as text, 责任单位 on every row).
+HEPING_CSV = [
+    ("1", "环境卫生", "垃圾桶破损", "和平街20号", "和平社区", "2024-05-23 09:00", "巡查",
+     "2024-05-27", "已更换", "合格", "2024-05-26 15:00"),
+    ("2", "交通秩序", "电动车飞线充电", "和平小区7栋", "和平社区", "2024-05-24 20:00",
+     "12345热线", "3天", "", "", ""),
+    ("3", "文化环境", "墙面涂鸦", "和平街口西侧", "和平社区", "2024/05/28", "巡查发现",
+     "5个工作日", "", "", ""),
+]
+
+
+def write_csv(path: Path) -> None:
+    """The CSV in GB18030, as a Chinese Excel saves it."""
+    with path.open("w", encoding="gb18030", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([h.replace("\n", "") for h in HEADER])
+        writer.writerows(HEPING_CSV)
+
 
 def write_ledger(sheet: Any, title: str, office: str, day: str,
                  units: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -150,6 +172,8 @@ def main() -> None:
     write_ledger(book.create_sheet("6月台账"), "城关街道文明创建问题整改台账（2024年6月）",
                  "城关街道办事处", "2024年6月28日", CHENGGUAN)
     book.save(HERE / "城关街道2024年6月台账.xlsx")
+
+    write_csv(HERE / "和平社区2024年5月台账.csv")
 
 
 if __name__ == "__main__":

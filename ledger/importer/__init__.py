@@ -8,8 +8,9 @@ by the importing administrator; the task's Assigned event carries the row's ``or
 source's name, the file's sha256, the file name, the row number and the source's own id).
 
 A row's task id is derived from the row's identity — the source's own id where the mapping
-names an id column, else the file's digest and the row number — so a row imported before is
-recognised and skipped, and two imports racing over the same rows collide in the store
+names an id column, else the values of its ``[file] key`` columns, else the file's digest and
+the row number — so a row imported before is recognised and skipped (with ``--update``,
+compared with its task: ``update.py``), and two imports racing over the same rows collide in the store
 rather than write a row twice. Rows are saved in batches, one transaction each; an import
 killed half-way is resumed by running it again, which skips what the saved batches hold.
 Bad rows are never dropped silently: each is reported with its row, column, value and reason.

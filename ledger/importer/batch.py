@@ -46,3 +46,7 @@ class _Batch:
     filled: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     keys: dict[str, int] = field(default_factory=dict)
+    # An update's (ledger/importer/update.py): imported tasks given new events, and what
+    # each compared row proved or contradicted.
+    changed: list[Task] = field(default_factory=list)
+    compared: list[Any] = field(default_factory=list)

@@ -22,6 +22,7 @@ from ledger.importer.report import ImportReport, Reject
 from ledger.importer.rows import Row, RowError, RowReader
 from ledger.importer.tables import Table, _blank
 from ledger.importer.units import UnitBook
+from ledger.importer.update import Updater, check_unique_keys, progressed
 from ledger.unit_of_work import Conflict, UnitOfWork
 
 class Importer:
@@ -30,7 +31,7 @@ class Importer:
     SCAN_PAGE = 5000
 
     def __init__(self, ledger: Ledger, actor_id: str | None, mapping: Mapping, table: Table,
-                 *, batch_size: int = 1000) -> None:
+                 *, batch_size: int = 1000, update: bool = False) -> None:
         self.ledger = ledger
         self.mapping = mapping
         self.table = table
@@ -50,6 +51,8 @@ class Importer:
         self.first_seen: dict[str, datetime] = {}
         self.first_category: dict[str, datetime] = {}
         self._refresh()
+        # --update: rows whose tasks the ledger holds are compared with them (update.py).
+        self.updater: Updater | None = Updater(self) if update else None
         self.parent: str | None = None
         if mapping.unit_parent is not None:
             try:
@@ -65,6 +68,8 @@ class Importer:
         report = ImportReport(self.table.name, self.table.digest, self.mapping.name,
                               self.mapping.source, dry_run=dry_run, strict=strict)
         save_each = not (dry_run or strict)
+        if self.mapping.key:
+            check_unique_keys(self)
         if "register" in (self.mapping.unknown_units, self.mapping.unknown_categories):
             self._first_seen()
         held: list[_Batch] = []  # a strict run's batches, saved together at the end
@@ -86,6 +91,8 @@ class Importer:
         if strict and not dry_run and not report.rejects:
             self._save_all(held)
         report.skipped = Counter(self.table.skipped)
+        if self.updater is not None:
+            self.updater.missing()
         report.written = (not dry_run and not (strict and report.rejects)
                           and bool(report.events or report.units_registered
                                    or report.categories_added))
@@ -138,7 +145,7 @@ class Importer:
         for number, cells in rows:
             # A row imported before is known by its identity alone: no need to read it all.
             key = self.reader.key(number, cells)
-            if key is not None and task_id_for(key) in self.imported:
+            if key is not None and task_id_for(key) in self.imported and not self.updater:
                 read.append(_Known(number, key, cells))
                 continue
             try:
@@ -148,7 +155,8 @@ class Importer:
         def build(work: UnitOfWork) -> _Batch:
             batch = self._build(read)
             if save:
-                work.save(self.campaign, *batch.units.values(), *batch.tasks)
+                work.save(self.campaign, *batch.units.values(), *batch.tasks,
+                          *batch.changed)
             return batch
         # Someone wrote meanwhile (perhaps these very rows): look again, build again.
         batch = self.ledger.write(build, on_conflict=self._refresh,
@@ -163,7 +171,7 @@ class Importer:
     def _save_all(self, held: list[_Batch]) -> None:
         """A strict run's batches, all in one transaction: all rows or none."""
         units = [u for batch in held for u in batch.units.values()]
-        tasks = [t for batch in held for t in batch.tasks]
+        tasks = [t for batch in held for t in (*batch.tasks, *batch.changed)]
         try:
             self.ledger.save(self.campaign, *units, *tasks)
         except IntegrityError:
@@ -183,6 +191,8 @@ class Importer:
         report.filled.update(batch.filled)
         report.statuses.update(batch.statuses)
         self.seen.update(batch.keys)
+        if self.updater is not None:
+            self.updater.merged(batch)
         for code, unit in batch.units.items():
             self.book.know(code, unit)
 
@@ -221,6 +231,9 @@ class Importer:
                    now: datetime) -> None:
         self._check_first(row.key, row.number, batch)
         task_id = task_id_for(row.key)
+        if task_id in self.imported and self.updater is not None:
+            self.updater.build(row, task_id, batch, now)
+            return
         if task_id in self.imported:
             batch.already += 1
             batch.keys[row.key] = row.number
@@ -274,7 +287,9 @@ class Importer:
                     row.acted_at)  # type: ignore[arg-type]
                 task.reassign(unit=target, reason=self._reason(row, where), actor=self.actor,
                               occurred_at=row.acted_at, now=now)  # type: ignore[arg-type]
-            elif row.action != "open":
+            elif row.action in ("open", "rework"):
+                progressed(task, row, where, self.actor, now)
+            else:
                 task.close(closure=row.action, reason=self._reason(row, where),
                            actor=self.actor, now=now,
                            occurred_at=row.acted_at)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ FIELDS = ("id", "category", "description", "location", "unit", "source", "assign
           "deadline", "status", "status_date", "closed", "rectification", "reinspection",
           "reassign_to", "latitude", "longitude", "notes")
 REQUIRED = ("category", "description", "location", "unit", "source", "assigned")
-ACTIONS = ("open", "reassign", *CLOSURES)
+ACTIONS = ("open", "reassign", *CLOSURES, "rework")
 SECTIONS = ("file", "columns", "defaults", "values", "dates", "status", "deadline", "units",
             "categories", "reassign", "fill", "skip")
 SKIP_KINDS = {"totals": "total row", "signatures": "signature line", "notes": "note line"}
@@ -74,6 +74,9 @@ class Mapping:
     reassign_to: str | None
     fill_down: tuple[str, ...] = ()  # columns whose empty cells take the value above
     skip_markers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Without an id column: the columns whose values name a row ([file] key), so a row of
+    # an edited file is matched with its task (ledger/importer/update.py).
+    key: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -82,7 +85,7 @@ class Mapping:
     def headings(self) -> list[str]:
         """Every column the mapping reads, in order, each once."""
         found = [c for spec in self.columns.values() for c in spec.columns()]
-        return list(dict.fromkeys([*found, *self.notes, *self.fill_down]))
+        return list(dict.fromkeys([*found, *self.notes, *self.fill_down, *self.key]))
 
     def kind_for(self, unit_name: str) -> str:
         """The kind of a unit the import registers: that of the first pattern its name
@@ -165,7 +168,7 @@ class _Checker:
         for unknown in sorted(set(raw) - set(SECTIONS)):
             raise self.fail(f"[{unknown}]", f"unknown table (known: {', '.join(SECTIONS)})")
         file = self.table(raw, "file", ("source", "format", "encoding", "sheet",
-                                        "header_row"))
+                                        "header_row", "key"))
         source = self.text(file, "file", "source")
         if source is None:
             raise self.fail("[file] source", "is required: the name of the system or 台账 "
@@ -234,6 +237,9 @@ class _Checker:
             raise self.fail("[columns] status", "needs a [status] table mapping each value "
                             f"to one of {', '.join(ACTIONS)}")
 
+        if "rework" in statuses.values() and "status_date" not in columns:
+            raise self.fail("[status]", "a status meaning rework (a failed re-inspection) "
+                            "needs [columns] status_date: the column giving its date")
         deadline = self.table(raw, "deadline", ("missing", "days", "days_by_category",
                                                 "working_days"))
         missing = self.choice(deadline, "deadline", "missing", ("default", "reject"),
@@ -277,6 +283,10 @@ class _Checker:
                 "reassign_to" not in columns:
             raise self.fail("[reassign] to", "is required where a status means reassign "
                             "(or [columns] reassign_to)")
+        key = self.names(file, "[file] key", "key")
+        if key and "id" in columns:
+            raise self.fail("[file] key", "names the columns that identify a row where no "
+                            "column is its id; this mapping has [columns] id")
         fill = self.table(raw, "fill", ("down",))
         fill_down = self.names(fill, "[fill] down")
         skip = self.table(raw, "skip", tuple(SKIP_KINDS))
@@ -296,7 +306,8 @@ class _Checker:
             unit_kinds=tuple(kinds.items()),
             unknown_categories=self.choice(categories, "categories", "unknown", POLICIES,
                                            "refuse"),
-            reassign_to=reassign_to, fill_down=tuple(fill_down), skip_markers=skip_markers)
+            reassign_to=reassign_to, fill_down=tuple(fill_down), skip_markers=skip_markers,
+            key=tuple(dict.fromkeys(key)))
 
 
 def check_encoding(encoding: str | None, where: str) -> None:

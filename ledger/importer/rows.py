@@ -53,6 +53,8 @@ class Row:
     labels: dict[str, str]
     latitude: float | None = None
     longitude: float | None = None
+    # An open row's status_date, where it gives a rectification (整改情况) but no result yet.
+    reported_at: datetime | None = None
 
 
 def half_width(text: str) -> str:
@@ -76,7 +78,7 @@ class RowReader:
             if name and name not in self.index:
                 self.index[name] = position
         wanted = [c for spec in mapping.columns.values() for c in spec.columns()]
-        for name in [*wanted, *mapping.notes]:
+        for name in [*wanted, *mapping.notes, *mapping.key]:
             if name not in self.index:
                 known = ", ".join(h for h in table.header if h)
                 raise Refused(f"mapping {mapping.name}: column {name!r} is not in "
@@ -97,6 +99,9 @@ class RowReader:
     def key(self, number: int, raw: list[Any]) -> str | None:
         """The row's identity, read cheaply (None where the id is missing: the full read
         says what is wrong)."""
+        if self.mapping.key:
+            self._raw, self._memo = raw, {}
+            return self.named_key()
         if "id" not in self.mapping.columns:
             return f"{self.table.digest}\n{number}"
         self._raw, self._memo = raw, {}
@@ -130,7 +135,11 @@ class RowReader:
         mapping = self.mapping
         external_id = self.text("id") if "id" in mapping.columns else None
         key = (f"{mapping.source}\n{external_id}" if external_id is not None
-               else f"{self.table.digest}\n{number}")
+               else self.named_key() if mapping.key else f"{self.table.digest}\n{number}")
+        if key is None:
+            raise RowError(mapping.key[0], "", "empty key", f"the key columns "
+                           f"({', '.join(mapping.key)}) are all empty: the row cannot be "
+                           "matched")
         category = self._mapped("category", self.text("category"))
         assigned = self.moment("assigned")
         deadline, deadline_rule = self.deadline(assigned, category)
@@ -140,13 +149,22 @@ class RowReader:
         acted_column = self.label("closed") if "closed" in mapping.columns else \
             self.label("status_date") if "status_date" in mapping.columns else \
             self.label("status")
-        if action == "open":
+        reported_at = None
+        if action in ("open", "rework"):
             if closed_value:
                 raise RowError(self.label("closed"), closed_value, "inconsistent status",
                                f"{self.label('closed')} is {closed_value!r} but "
-                               f"{self.label('status')} {status!r} maps to open")
-        else:
-            if closed_value:
+                               f"{self.label('status')} {status!r} maps to {action}")
+            if action == "open" and self.optional_text("rectification") and \
+                    self.optional_text("status_date"):
+                try:
+                    reported_at = self.moment("status_date")
+                except RowError:
+                    reported_at = None  # a first import never read it; an update says so
+        if action == "rework":  # a failed re-inspection: dated by status_date only
+            acted_column = self.label("status_date")
+        if action != "open":
+            if closed_value and action != "rework":
                 acted_at = self.moment("closed")
             elif self.optional_text("status_date"):
                 acted_column = self.label("status_date")
@@ -174,7 +192,13 @@ class RowReader:
             reassign_to=reassign_to,
             rectification=self.optional_text("rectification"),
             reinspection=self.optional_text("reinspection"), note=notes,
-            filled=self._filled, labels=self.labels, **self.place())
+            filled=self._filled, labels=self.labels, reported_at=reported_at, **self.place())
+
+    def named_key(self) -> str | None:
+        """The row's identity by the mapping's [file] key columns (None when all are
+        empty): the same values give the same task, whatever the row's place in the file."""
+        values = [" ".join(half_width(self._cell(c)).split()) for c in self.mapping.key]
+        return f"{self.mapping.source}\n" + "\x1f".join(values) if any(values) else None
 
     # --- fields ---
 

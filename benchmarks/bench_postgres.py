@@ -1,0 +1,265 @@
+"""The suite on PostgreSQL: a city's ledger written, commanded, shared and imported, each
+beside what the server does raw.
+
+In a database of its own, created on the server named and dropped afterwards:
+
+- bulk write: the bulk path's saves while the N-event ledger is generated vs raw psycopg
+  ``COPY`` (or ``executemany``, whichever is faster) of the very same stored rows, a
+  thousand a transaction, into a table like the event table (its columns, keys and indexes;
+  none of its triggers) — goal ≥ 0.35×;
+- command path: one command (load, decide, save) at a time vs raw one-row transactions
+  inserting rows like the commands' own into such a table holding the whole ledger — goal
+  ≥ 0.5× (both the best of three runs);
+- writers: four writer processes at once vs one (``benchmarks/bench_writers.py``'s
+  escalations and assignments on a shared pool of tasks) — goal ≥ 1.5×;
+- import: the Baltimore-shaped 311 file (``benchmarks/bench_import.py``) imported into
+  PostgreSQL vs into SQLite, rows/s — goal ≥ 0.5×.
+
+Run: ``python benchmarks/run.py --db postgresql://postgres@127.0.0.1:5432/test`` (the
+server and a database to connect to first), or this file with ``--db`` the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_import, bench_writers  # noqa: E402
+from benchmarks.generate import generate  # noqa: E402
+from ledger.importer import Importer, load_mapping, open_table  # noqa: E402
+from ledger.store import Store, StoreURL  # noqa: E402
+
+RUNS = 3  # best of, for the raw baselines and the command path
+BATCH = 1000  # rows a transaction, as the generator's saves
+# (name, ours, baseline, unit, goal): as benchmarks/run.py prints them.
+Figure = tuple[str, float, float, str, float | None]
+
+
+@contextmanager
+def scratch_database(server: str) -> Iterator[str]:
+    """A new database on the server of ``server`` (a postgresql:// URL naming a database to
+    connect to), dropped afterwards: its URL."""
+    name = f"taizhang_bench_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(server.split("?", 1)[0])
+    admin = StoreURL.parse(server)
+    conninfo = dict(host=admin.host, port=admin.port, user=admin.user,
+                    password=admin.password or None, dbname=admin.database)
+    with psycopg.connect(**conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    finally:
+        with psycopg.connect(**conninfo, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    parsed = StoreURL.parse(url)
+    return psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.user,
+                           password=parsed.password or None, dbname=parsed.database,
+                           options=f"-csearch_path={parsed.schema}")
+
+
+def raw_table(conn: psycopg.Connection[Any], events: str, name: str) -> None:
+    """A table like the event table: its columns, keys and indexes, none of its triggers."""
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+                         "INCLUDING INDEXES)").format(sql.Identifier(name),
+                                                      sql.Identifier(events)))
+    conn.commit()
+
+
+def records(url: str, after: int = 0) -> list[tuple[Any, ...]]:
+    store = Store(url)
+    try:
+        return [tuple(r) for r in store.ledger.records(after=after, batch=10_000)]
+    finally:
+        store.close()
+
+
+def _copy(conn: psycopg.Connection[Any], table: str, rows: list[tuple[Any, ...]]) -> None:
+    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) \
+            as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _executemany(conn: psycopg.Connection[Any], table: str,
+                 rows: list[tuple[Any, ...]]) -> None:
+    conn.cursor().executemany(sql.SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,%s,%s,%s)")
+                              .format(sql.Identifier(table)), rows)
+
+
+def raw_bulk(url: str, events: str, rows: list[tuple[Any, ...]]) -> float:
+    """Rows/s of the faster of raw COPY and executemany, ``BATCH`` rows a transaction, into
+    a fresh table like the event table: the best of ``RUNS`` runs each."""
+    best = 0.0
+    with connect(url) as conn:
+        for write in (_copy, _executemany):
+            for _ in range(RUNS):
+                raw_table(conn, events, "raw_events")
+                started = time.perf_counter()
+                for i in range(0, len(rows), BATCH):
+                    write(conn, "raw_events", rows[i:i + BATCH])
+                    conn.commit()
+                best = max(best, len(rows) / (time.perf_counter() - started))
+        conn.execute("DROP TABLE raw_events")
+        conn.commit()
+    return best
+
+
+def command_path(url: str, count: int) -> tuple[float, list[tuple[Any, ...]]]:
+    """Escalations, one command at a time, of open tasks (the best of ``RUNS`` runs, each
+    on tasks no earlier run loaded), and the rows the last run stored."""
+    from projections.read import ReadSide
+
+    store = Store(url)
+    try:
+        ledger = store.ledger
+        open_tasks = [row["task"] for row in ReadSide(store).board(open_only=True)]
+        rng = random.Random(1)
+        wanted = count * RUNS
+        chosen = (rng.sample(open_tasks, wanted) if len(open_tasks) >= wanted
+                  else [rng.choice(open_tasks) for _ in range(wanted)])
+        rates = []
+        before = ledger.max_position()
+        for run in range(RUNS):
+            before = ledger.max_position()
+            started = time.perf_counter()
+            for task_id in chosen[run * count:(run + 1) * count]:
+                ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办")
+            rates.append(count / (time.perf_counter() - started))
+        return max(rates), records(url, after=before)
+    finally:
+        store.close()
+
+
+def raw_single(url: str, events: str, ledger_rows: list[tuple[Any, ...]],
+               command_rows: list[tuple[Any, ...]]) -> float:
+    """Raw one-row transactions of rows like the commands' own (each moved past the log's
+    end) into a table like the event table holding the whole ledger (so the same index
+    entries): rows/s, the best of ``RUNS``."""
+    rates = []
+    with connect(url) as conn:
+        raw_table(conn, events, "raw_single")
+        for i in range(0, len(ledger_rows), 10_000):
+            _copy(conn, "raw_single", ledger_rows[i:i + 10_000])
+        conn.commit()
+        insert = sql.SQL("INSERT INTO {} VALUES (%s,%s,%s,%s,%s,%s,%s,%s)").format(
+            sql.Identifier("raw_single"))
+        for run in range(1, RUNS + 1):
+            shift = run * len(ledger_rows)
+            moved = [(r[0] + shift, r[1], r[2] + shift, *r[3:]) for r in command_rows]
+            started = time.perf_counter()
+            for row in moved:
+                conn.execute(insert, row)
+                conn.commit()
+            rates.append(len(moved) / (time.perf_counter() - started))
+        conn.execute("DROP TABLE raw_single")
+        conn.commit()
+    return max(rates)
+
+
+def writers(url: str, seconds: float, rounds: int = 3) -> tuple[float, float]:
+    """Commands/s of one writer and of four at once (the best round of each, interleaved)
+    on a pool of tasks in a schema of their own."""
+    shared = f"{url}?schema=writers"
+    ids = bench_writers.seed(shared, 200)
+    one, four = 0.0, 0.0
+    for _ in range(rounds):
+        one = max(one, bench_writers.run(shared, ids, 1, seconds)[0])
+        four = max(four, bench_writers.run(shared, ids, 4, seconds)[0])
+    return one, four
+
+
+def import_rate(url: str, data: Path, rows: int) -> float:
+    """Rows/s of importing the 311-shaped file ``data`` into the empty store ``url``."""
+    store = Store(url)
+    try:
+        ledger = store.ledger
+        ledger.start_campaign(name="Baltimore 311", time_zone="America/New_York",
+                              categories=[], required_inspections=0, admin_id="ops",
+                              admin_name="311 office")
+        started = time.perf_counter()
+        mapping = load_mapping(bench_import.MAPPING)
+        report = Importer(ledger, "ops", mapping, open_table(data, mapping),
+                          batch_size=bench_import.BATCH).run()
+        seconds = time.perf_counter() - started
+        assert not report.rejects, report.rejects[:3]
+        return rows / seconds
+    finally:
+        store.close()
+
+
+def postgres_figures(server: str, events: int, commands: int, seconds: float = 4.0,
+                     import_rows: int = 10_000,
+                     say: Callable[[str], None] = print) -> list[Figure]:
+    """Every PostgreSQL figure, in a scratch database on ``server``'s server."""
+    figures: list[Figure] = []
+    with scratch_database(server) as url, tempfile.TemporaryDirectory() as folder:
+        os.environ.setdefault("XDG_STATE_HOME", str(Path(folder) / "state"))
+        ledger_url = f"{url}?schema=city"
+        say(f"PostgreSQL: in database {StoreURL.parse(url).database} (dropped afterwards), "
+            f"generating {events:,} events …")
+        summary = generate(ledger_url, events)
+        table = Store(ledger_url).url.events_table()
+        stored = records(ledger_url)
+        figures.append(("PostgreSQL bulk write (events/s)",
+                        summary["events"] / summary["write_seconds"],
+                        raw_bulk(ledger_url, table, stored), "/s", 0.35))
+        say("PostgreSQL: command path …")
+        rate, rows = command_path(ledger_url, commands)
+        figures.append(("PostgreSQL command path (events/s)", rate,
+                        raw_single(ledger_url, table, stored, rows), "/s", 0.5))
+        say("PostgreSQL: 1 and 4 writers …")
+        one, four = writers(url, seconds)
+        figures.append(("PostgreSQL 4 writers vs 1 (commands/s)", four, one, "/s", 1.5))
+        say("PostgreSQL: import …")
+        data = Path(folder) / "requests.csv"
+        bench_import.generate(data, import_rows)
+        on_sqlite = import_rate(f"sqlite:///{Path(folder) / 'import.db'}", data, import_rows)
+        figures.append(("import on PostgreSQL vs on SQLite (rows/s)",
+                        import_rate(f"{url}?schema=import", data, import_rows), on_sqlite,
+                        "/s", 0.5))
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="postgresql://USER@HOST:PORT/DB")
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--commands", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--import-rows", type=int, default=10_000)
+    parser.add_argument("--report-only", action="store_true",
+                        help="exit 0 even when a goal is missed")
+    args = parser.parse_args()
+    figures = postgres_figures(args.db, args.events, args.commands, args.seconds,
+                               args.import_rows)
+    missed = False
+    for name, ours, baseline, _, goal in figures:
+        ok = goal is None or ours / baseline >= goal
+        missed |= not ok
+        print(f"{name:44} {ours:12,.0f} {baseline:12,.0f} {ours / baseline:7.2f}  >= {goal}  "
+              f"{'ok' if ok else 'MISSED'}")
+    return 1 if missed and not args.report_only else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

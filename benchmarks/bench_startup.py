@@ -1,0 +1,101 @@
+"""Start-up: what a person waits for when typing a command, as whole processes.
+
+``taizhang --help``, ``task show``, ``history`` and ``board --unit`` are each timed as a new
+process (interpreter start, imports, opening the store, the query, the output) beside a
+peer doing the least a command line on the same file can: ``sqlite-utils rows DB
+stored_events --limit 5`` (sqlite-utils, in the ``bench`` extra) — goal: each ≤ 1.5× the
+peer's time. Each figure is the best of ``runs`` runs (a busy moment on the machine must not
+make a goal look met or missed). The read models are brought up to date first, so the
+queries time a day's use, not a catch-up.
+
+Run: ``python benchmarks/bench_startup.py [--events N]`` (a generated ledger of N events,
+default 20,000), or ``--db FILE`` for an existing SQLite ledger. ``benchmarks/run.py``
+prints these figures too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GOAL = 1.5
+UNIT = "JD01"  # a 街道 of every generated ledger
+TASK = "T-000001"
+
+
+def program(name: str) -> list[str]:
+    """The installed console script ``name`` (beside this interpreter, else on PATH)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is not installed: pip install -e '.[bench]'")
+    return [found]
+
+
+def once(argv: list[str]) -> float:
+    """The wall time of one run of the process ``argv`` (which must succeed)."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr}")
+    return seconds
+
+
+def startup_times(path: Path, runs: int = 7) -> tuple[float, dict[str, float]]:
+    """The peer's best time, and each taizhang command's, on the SQLite ledger ``path``:
+    round after round, each process once a round (so a busy moment weighs on all alike)."""
+    taizhang = [*program("taizhang"), "--db", f"sqlite:///{path}", "--as", "admin"]
+    peer = [*program("sqlite-utils"), "rows", str(path), "stored_events", "--limit", "5"]
+    commands = {
+        "taizhang --help": [*program("taizhang"), "--help"],
+        "task show TASK": [*taizhang, "task", "show", TASK],
+        "history TASK": [*taizhang, "history", TASK],
+        f"board --unit {UNIT}": [*taizhang, "board", "--unit", UNIT],
+    }
+    once([*taizhang, "projections", "status"])  # the read models caught up, once
+    best = {name: float("inf") for name in ("peer", *commands)}
+    for _ in range(runs):
+        for name, argv in (("peer", peer), *commands.items()):
+            best[name] = min(best[name], once(argv))
+    return best.pop("peer"), best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--db", type=Path, default=None, help="an existing SQLite ledger")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="taizhang-startup-") as tmp:
+        os.environ["XDG_STATE_HOME"] = str(Path(tmp) / "state")
+        path = args.db
+        if path is None:
+            from benchmarks.generate import generate
+
+            path = Path(tmp) / "city.db"
+            print(f"generating {args.events:,} events …", flush=True)
+            generate(f"sqlite:///{path}", args.events)
+        peer, ours = startup_times(path, args.runs)
+    missed = False
+    print(f"{'figure':40} {'taizhang':>9} {'peer':>9} {'ratio':>6}  goal")
+    for name, seconds in ours.items():
+        ok = seconds / peer <= GOAL
+        missed |= not ok
+        print(f"{name + ' (ms)':40} {seconds * 1000:9.0f} {peer * 1000:9.0f} "
+              f"{seconds / peer:6.2f}  <= {GOAL}  {'ok' if ok else 'MISSED'}")
+    print("peer: sqlite-utils rows DB stored_events --limit 5")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""The one message catalogue: every word a person reads, in Chinese (the default) or English.
+
+Messages are written in the code in Chinese, marked ``_("…")`` where they are shown, or
+``N_("…")`` where they are declared and shown later (column headers, labels); the English is
+in ``i18n/locale/en/LC_MESSAGES/messages.po`` (GNU gettext, kept with Babel: see
+``python -m i18n.catalogue``). At run time only the standard library's :mod:`gettext`
+reads the compiled ``messages.mo``, and only when English is asked for: Chinese needs no
+catalogue, its messages are the text itself.
+
+The language is chosen once per command (``taizhang --lang``, ``TAIZHANG_LANG``; see
+:func:`use`); the web server keeps its own (:func:`translation`).
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from functools import cache
+from pathlib import Path
+
+LANGS = ("zh", "en")
+DEFAULT = "zh"
+ENV = "TAIZHANG_LANG"
+LOCALE = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+
+
+@cache
+def translation(lang: str) -> gettext.NullTranslations:
+    """The catalogue of ``lang``: Chinese is the text itself; English from ``messages.mo``."""
+    if lang == DEFAULT:
+        return gettext.NullTranslations()
+    with open(LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as mo:
+        return gettext.GNUTranslations(mo)
+
+
+def chosen(lang: str | None = None) -> str:
+    """The language asked for: ``lang``, else ``TAIZHANG_LANG``, else Chinese."""
+    lang = lang or os.environ.get(ENV) or DEFAULT
+    if lang not in LANGS:
+        raise ValueError(f"{ENV} must be one of {', '.join(LANGS)}, got {lang!r}")
+    return lang
+
+
+_current: list[str] = [DEFAULT]
+
+
+def use(lang: str) -> None:
+    """Speak ``lang`` from now on (the command line sets it once per command)."""
+    _current[0] = chosen(lang)
+
+
+def language() -> str:
+    """The language in use: what :func:`use` set, else the environment's, else Chinese."""
+    return _current[0]
+
+
+def _(message: str) -> str:
+    """``message`` (Chinese, as written in the code) in the language in use."""
+    if _current[0] == DEFAULT:
+        return message
+    return translation(_current[0]).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks a message to be translated where it is shown (``_(value)``), not here."""
+    return message
+
+
+__all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "language", "translation", "use"]

@@ -1,0 +1,114 @@
+"""Keeping the catalogue (tooling, never imported at run time): Babel extracts every
+``_("…")``/``N_("…")`` message of the code and templates, and the domain's Chinese names of
+states, sources and closures, into ``messages.pot``; merges it into each language's
+``messages.po`` (keeping the translations); and compiles ``messages.mo``.
+
+    python -m i18n.catalogue          # extract, update the .po files, compile the .mo files
+
+Then fill in every empty ``msgstr`` of ``locale/en/LC_MESSAGES/messages.po`` and run it
+again; tests/tier2_ledger/test_i18n.py fails while a message has no translation or a compiled catalogue
+does not match its ``.po``.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from i18n import DOMAIN, LANGS, LOCALE, DEFAULT
+
+ROOT = LOCALE.parent.parent
+KEYWORDS = {"_": None, "N_": None}
+# Where messages are shown: the command line, the read side's words, the web pages.
+METHODS = [
+    ("cli.py", "python"), ("commands/**.py", "python"), ("projections/**.py", "python"),
+    ("i18n/**.py", "python"), ("web/**.py", "python"), ("web/templates/**.html", "jinja2"),
+]
+# Fixed, so that the files change only when a message does.
+STAMP = datetime(2026, 12, 7, tzinfo=timezone.utc)
+TRANSLATED = [lang for lang in LANGS if lang != DEFAULT]  # Chinese is the text itself
+
+
+def _domain_names() -> list[tuple[str, str]]:
+    """The Chinese names the domain declares (it may not import the catalogue), and the
+    levels of the ranking, which are its data: (message, where)."""
+    from domain.task import CLOSURES, SOURCES, STATE_LABELS
+    from projections.evaluation import LEVELS
+
+    return [(name, "domain/task.py") for table in (STATE_LABELS, SOURCES, CLOSURES)
+            for name in table.values()] + [(level, "projections/evaluation.py")
+                                           for level in LEVELS]
+
+
+def extract() -> Catalog:
+    """Every message the program shows, with where it is written."""
+    pot = Catalog(project="taizhang", locale=DEFAULT, fuzzy=False, creation_date=STAMP,
+                  revision_date=STAMP)
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map=METHODS, keywords=KEYWORDS,
+            options_map={"web/templates/**.html": {"trimmed": "false"}}):
+        if isinstance(message, tuple):  # plural forms are not used
+            message = message[0]
+        if message:
+            pot.add(message, locations=[(filename, lineno)])
+    for message, where in _domain_names():
+        pot.add(message, locations=[(where, 0)])
+    return pot
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def mo_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+def read(lang: str) -> Catalog:
+    with open(po_path(lang), "rb") as f:
+        return read_po(f, locale=lang)
+
+
+def read_pot() -> Catalog:
+    with open(LOCALE / f"{DOMAIN}.pot", "rb") as f:
+        return read_po(f)
+
+
+def compiled(catalog: Catalog) -> bytes:
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def _write_po(path: Path, catalog: Catalog) -> None:
+    out = io.BytesIO()
+    write_po(out, catalog, width=100, omit_header=False, sort_output=True,
+             include_lineno=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
+
+
+def main() -> None:
+    pot = extract()
+    _write_po(LOCALE / f"{DOMAIN}.pot", pot)
+    for lang in TRANSLATED:
+        path = po_path(lang)
+        catalog = read(lang) if path.exists() else Catalog(
+            locale=lang, project="taizhang", creation_date=STAMP, revision_date=STAMP)
+        catalog.update(pot, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        catalog.revision_date = STAMP
+        _write_po(path, catalog)
+        mo_path(lang).write_bytes(compiled(read(lang)))
+        missing = [m.id for m in read(lang) if m.id and not m.string]
+        print(f"{lang}: {len(pot)} messages, {len(missing)} without a translation")
+
+
+if __name__ == "__main__":
+    main()

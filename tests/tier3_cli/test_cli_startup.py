@@ -1,0 +1,92 @@
+"""A command loads only what it uses: the group lists the commands without importing their
+modules, and a command on an SQLite store never loads the PostgreSQL driver, nor signatures
+unless it signs. Checked in a fresh interpreter (sys.modules), so that the start-up gain
+cannot silently regress. (Its speed is measured in benchmarks/bench_startup.py, not here.)"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from conftest import Clock, seed_campaign
+
+import cli
+import commands
+from ledger.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+NEVER_ON_SQLITE = ("psycopg", "eventsourcing.postgres", "ledger.recorders_postgres",
+                   "ledger.factories_postgres", "cryptography")
+
+# Runs taizhang's commands in this interpreter, then prints which of the modules asked
+# about it loaded.
+PROBE = """
+import json, sys
+sys.path.insert(0, {root!r})
+import cli
+for args in {runs!r}:
+    cli.main.main(args, standalone_mode=False)
+print(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))
+"""
+
+
+def loaded_after(runs: list[list[str]], modules: tuple[str, ...], cwd: Path) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``runs``."""
+    probe = PROBE.format(root=str(ROOT), runs=runs, modules=modules)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=cwd, timeout=120,
+                          env={**os.environ, "XDG_STATE_HOME": str(cwd / "state"),
+                               "TAIZHANG_DB": "", "TAIZHANG_AS": ""})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_help_imports_no_command_module_nor_the_store(tmp_path: Path) -> None:
+    command_modules = tuple(sorted({module for module, _ in cli.COMMANDS.values()}))
+    heavy = ("sqlalchemy", "importlib.metadata", "tabulate", "ledger.app", *NEVER_ON_SQLITE)
+    assert loaded_after([["--help"]], command_modules + heavy, tmp_path) == []
+
+
+def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
+        sqlite_url: str, tmp_path: Path) -> None:
+    store = Store(sqlite_url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
+    seed_campaign(store.ledger)
+    store.close()
+    db = ["--db", sqlite_url]
+    ledger_only = [[*db, "campaign", "show"],
+                   [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
+                    "--finding", "环境卫生|幸福路12号|牛皮癣"],
+                   [*db, "task", "show", "T-000001", "--format", "csv"]]
+    # The ledger alone: not even SQLAlchemy, which only the read models need.
+    assert loaded_after(ledger_only, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == []
+    with_read_models = [*ledger_only, [*db, "history", "T-000001"],
+                        [*db, "board", "--unit", "JS01"]]
+    assert loaded_after(with_read_models, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == \
+        ["sqlalchemy"]
+
+
+def test_the_group_knows_every_command_its_module_and_short_help() -> None:
+    """``cli.COMMANDS`` (what ``taizhang --help`` lists without importing) names every
+    command of every module under commands/, with the module and the short help the
+    command itself has."""
+    found: dict[str, tuple[str, str]] = {}
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"commands.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            assert isinstance(command, click.Command)
+            found[str(command.name)] = (module.__name__, command.get_short_help_str(10_000))
+    assert cli.COMMANDS == found
+
+
+def test_an_unknown_command_is_one_error_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == "Error: No such command 'no-such-thing'.\n"
