@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from commands.output import emit, emit_record, progress
+from commands.params import output_option
 from commands.session import Session, pass_session
 from domain.base import NotFound, Refused
 from i18n import _
@@ -24,9 +25,7 @@ NAMES = list(TEMPLATES)
 
 @click.command("template")
 @click.argument("name", metavar="NAME", type=click.Choice(NAMES))
-@click.option("-o", "--output", "output", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="The workbook to write (.xlsx).")
+@output_option("Write the workbook to this file (.xlsx).", required=True)
 @pass_session
 def template(session: Session, name: str, output: Path) -> None:
     """Write an Excel template to fill and import: assign, survey or targets.
