@@ -58,6 +58,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) "
                "must be an administrator."),
     "export": ("commands.importing", "Write the ledger's figures out to spreadsheets."),
+    "template": ("commands.template",
+                 "Write an Excel template to fill and import: assign, survey or targets."),
     "metrics": ("commands.evaluation",
                 "Long-term-mechanism metrics (长效机制) per unit for a month; 'metrics explain' lists "
                 "what makes up one figure."),

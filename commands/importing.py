@@ -11,11 +11,13 @@ import click
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
+from commands.template import NAMES as TEMPLATE_NAMES, import_records
 from i18n import N_, _
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
+from ledger.importer.template import TEMPLATES, check_header, task_mapping
 from ledger.importer.update import UpdateReport
 from ledger.workdays import WorkingDays
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
@@ -26,9 +28,11 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.command("import")
 @click.argument("file", type=FILE)
-@click.option("--mapping", "mapping_path", type=FILE, required=True,
+@click.option("--mapping", "mapping_path", type=FILE, default=None,
               help="The mapping file (TOML): columns, dates, statuses, deadlines, policies. "
               "See examples/mappings/.")
+@click.option("--template", "template_name", type=click.Choice(TEMPLATE_NAMES), default=None,
+              help="FILE is a filled copy of 'taizhang template NAME': no mapping needed.")
 @click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
 @click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
 @click.option("--update", "updating", is_flag=True,
@@ -47,14 +51,26 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               show_default=True, help="Rows saved per transaction.")
 @output_options(("table", "json"))
 @pass_session
-def import_(session: Session, file: Path, mapping_path: Path, dry_run: bool, strict: bool,
-            updating: bool, rejects_path: Path | None, encoding: str | None,
-            sheet: str | None, batch_size: int, fmt: str) -> None:
+def import_(session: Session, file: Path, mapping_path: Path | None,
+            template_name: str | None, dry_run: bool, strict: bool, updating: bool,
+            rejects_path: Path | None, encoding: str | None, sheet: str | None,
+            batch_size: int, fmt: str) -> None:
     """Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) must
     be an administrator. Importing the same rows again adds nothing; an interrupted import
-    resumes when run again."""
-    mapping = load_mapping(mapping_path)
+    resumes when run again. With --template, FILE is a filled template (tasks, survey
+    results or indicator targets) and needs no mapping."""
+    if (mapping_path is None) == (template_name is None):
+        raise Refused("import needs --mapping FILE or --template NAME (one of them), got "
+                      + ("both" if template_name else "neither"))
+    if template_name is not None and template_name != "assign":
+        return import_records(session, file, template_name, dry_run=dry_run, strict=strict,
+                              rejects_path=rejects_path, encoding=encoding, sheet=sheet,
+                              fmt=fmt)
+    mapping = (load_mapping(mapping_path) if mapping_path is not None
+               else task_mapping(TEMPLATES["assign"]))
     table = open_table(file, mapping, encoding=encoding, sheet=sheet)
+    if template_name is not None:
+        check_header(TEMPLATES[template_name], table)
     if not dry_run:
         session.create_if_missing()
     importer = Importer(session.store.ledger, session.actor, mapping, table,

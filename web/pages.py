@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
+import re
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -14,6 +18,7 @@ from starlette.routing import Route
 from domain.task import SOURCES, STATES
 from i18n import N_
 from ledger.audit import head_at
+from ledger.evidence import content_type
 from projections.read import ReadSide
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, headers, to_xlsx
 from web.app import Page, page
@@ -23,6 +28,8 @@ SORT_LABELS = {"task": N_("任务编号"), "deadline": N_("整改期限"), "unit
                "overdue": N_("超期天数（最多在前）"), "state": N_("状态"),
                "assigned": N_("交办时间")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PICTURES = ("JPEG", "PNG", "HEIC")  # evidence shown as a picture; a PDF is linked
 
 
 def _board_filters(p: Page) -> tuple[dict[str, Any], ReadSide]:
@@ -85,16 +92,55 @@ def board_file(p: Page) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="taizhang.csv"'})
 
 
-@page
-def task(p: Page) -> Response:
-    task_id = p.request.path_params["task_id"]
-    as_of = p.query.moment("as_of")
-    valid_at = p.query.day("valid_at")
-    found = p.read.at(as_of).history(task_id, valid_at=valid_at)
+def _history(p: Page, as_of: datetime | None = None,
+             valid_at: date | None = None) -> dict[str, Any]:
+    """The task of the path's history, if the session may read its unit (else 403)."""
+    found = p.read.at(as_of).history(p.request.path_params["task_id"], valid_at=valid_at)
     if p.session.scope is not None and found["state"]["unit"] not in p.session.scope:
         p.visible(found["state"]["unit"])  # refused: the task is another unit's
+    return found
+
+
+@page
+def task(p: Page) -> Response:
+    found = _history(p, as_of=p.query.moment("as_of"), valid_at=p.query.day("valid_at"))
+    kept = p.services.evidence
+    stats: dict[str, dict[str, Any] | None] = {}
+    for event in found["events"]:  # each file the evidence store keeps: shown, or linked
+        for item in event["evidence"]:
+            digest = item.get("sha256")
+            if digest:
+                if digest not in stats:
+                    stats[digest] = kept.stat(digest)
+                item["kept"] = stats[digest]
     return p.render("task.html", found=found, as_of=p.query.text("as_of"),
-                    valid_at=p.query.text("valid_at"))
+                    valid_at=p.query.text("valid_at"), pictures=PICTURES)
+
+
+@page
+def evidence_file(p: Page) -> Response:
+    """An evidence file the task cites, from the evidence store, with its content type —
+    for whoever may read the task (a file another task cites is not served through it)."""
+    digest = p.request.path_params["sha256"].lower()
+    if not SHA256.match(digest):
+        raise HTTPException(404, f"no evidence file {digest!r}: a SHA-256 is 64 hex digits")
+    found = _history(p)
+    names = [item.get("file", "") for event in found["events"]
+             for item in event["evidence"] if item.get("sha256") == digest]
+    if not names:
+        raise HTTPException(404, f"task {found['task']} cites no evidence file with sha256 "
+                            f"{digest}")
+    content = p.services.evidence.get(digest)
+    if content is None:
+        raise HTTPException(404, f"the evidence file {names[0]} (sha256 {digest[:12]}…) "
+                            "is not kept in this ledger's evidence store")
+    if hashlib.sha256(content).hexdigest() != digest:
+        raise HTTPException(409, f"the evidence file kept for sha256 {digest} no longer "
+                            "hashes to it: it was altered (audit verify --evidence)")
+    return Response(content, media_type=content_type(content) or "application/octet-stream",
+                    headers={"ETag": f'"{digest}"', "Cache-Control": "private, max-age=86400",
+                             "Content-Disposition":
+                                 f"inline; filename*=UTF-8''{quote(names[0], safe='')}"})
 
 
 @page
@@ -127,5 +173,6 @@ ROUTES = [
     Route("/board", board),
     Route("/board.{fmt}", board_file),
     Route("/tasks/{task_id}", task),
+    Route("/tasks/{task_id}/evidence/{sha256}", evidence_file),
     Route("/timeline", timeline),
 ]

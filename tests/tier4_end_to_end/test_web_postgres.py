@@ -74,3 +74,32 @@ def test_people_log_in_with_their_role_and_see_what_it_may_read(
     finally:
         server.gate.close()
         server.store.close()
+
+
+def test_a_login_sees_the_photos_of_the_tasks_it_may_read(
+        city: dict[str, Any], tmp_path: Any) -> None:  # noqa: F811
+    """Each photo is read from the evidence table through the person's own login."""
+    import hashlib
+
+    from ledger.evidence import open_evidence, read_evidence
+
+    photo = tmp_path / "after.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x01" * 300)
+    digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+    client, server = _client(city)
+    owner = Store(city["url"])
+    try:
+        open_evidence(owner).keep([read_evidence(photo, "after.png")])
+        for task in ("T-000001", "T-000002"):
+            owner.ledger.attach_evidence(actor_id="li", task_id=task, evidence=[
+                {"file": "after.png", "sha256": digest, "description": "现场"}])
+        assert _login(client, city["logins"]["zhao"]).status_code == 303
+        assert f'src="/tasks/T-000001/evidence/{digest}"' in client.get("/tasks/T-000001").text
+        answer = client.get(f"/tasks/T-000001/evidence/{digest}")
+        assert (answer.status_code, answer.headers["content-type"]) == (200, "image/png")
+        assert answer.content == photo.read_bytes()
+        assert client.get(f"/tasks/T-000002/evidence/{digest}").status_code == 403
+    finally:
+        owner.close()
+        server.gate.close()
+        server.store.close()

@@ -1,0 +1,139 @@
+"""Batch templates: ``taizhang template NAME -o FILE`` writes the Excel workbook an office
+fills; ``taizhang import FILE --template NAME`` reads it back (survey and targets here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.output import emit, emit_record, progress
+from commands.params import output_option
+from commands.session import Session, pass_session
+from domain.base import NotFound, Refused
+from i18n import _
+from ledger.faults import LedgerBusy, WriteLost
+from ledger.importer import open_table, write_rejects
+from ledger.importer.records import RecordsImporter, RecordsReport
+from ledger.importer.template import (TEMPLATES, Choices, table_mapping, template_named,
+                                      unit_choices)
+from ledger.importer.template_book import template_workbook
+from services.bootstrap import Services
+
+NAMES = list(TEMPLATES)
+
+
+@click.command("template")
+@click.argument("name", metavar="NAME", type=click.Choice(NAMES))
+@output_option("Write the workbook to this file (.xlsx).", required=True)
+@pass_session
+def template(session: Session, name: str, output: Path) -> None:
+    """Write an Excel template to fill and import: assign, survey or targets.
+
+    NAME is assign (交办: tasks for units), survey (测评结果: survey results) or targets
+    (指标任务: indicator targets); the workbook has the ledger's units,
+    categories and indicator codes as drop-down lists, an example row and 填写说明. Import
+    a filled copy with ``taizhang import FILE --template NAME``."""
+    chosen = template_named(name)
+    if output.suffix.lower() != ".xlsx":
+        raise Refused(f"--output must name an .xlsx workbook, got {str(output)!r}")
+    services = session.services
+    read = services.read
+    choices = Choices(units=unit_choices(read.units()),
+                      categories=services.ledger.describe_campaign()["categories"],
+                      indicators=_indicator_codes(services) if name == "targets" else [])
+    data = template_workbook(chosen, choices, read.today(),
+                             f"taizhang import {output.name} --template {name}")
+    try:
+        output.write_bytes(data)
+    except OSError as e:
+        raise Refused(f"--output {str(output)!r}: cannot be written: "
+                      f"{e.strerror or type(e).__name__}") from None
+    lists = [f"{len(choices.units)} units"]
+    if name == "assign":
+        lists += [f"{len(choices.categories)} categories", f"{len(choices.sources)} sources"]
+    if name == "targets":
+        lists += [f"{len(choices.indicators)} indicator codes"]
+    click.echo(f"{chosen.title} ({name}) written to {output}: {', '.join(lists)}")
+
+
+def _indicator_codes(services: Services) -> list[str]:
+    try:
+        return [i["code"] for i in services.indicator_queries.indicators()[1]]
+    except NotFound:
+        return []  # no indicator system yet: the code column has no list
+
+
+def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
+                   strict: bool, rejects_path: Path | None, encoding: str | None,
+                   sheet: str | None, fmt: str) -> None:
+    """``import FILE --template survey|targets``: each row checked, the good ones
+    recorded, the bad ones listed (and written to ``--rejects``)."""
+    chosen = template_named(name)
+    table = open_table(file, table_mapping(chosen), encoding=encoding, sheet=sheet)
+    services = session.services
+    queries = services.indicator_queries
+    recorded = queries.surveys() if name == "survey" else queries.targets()
+    importer = RecordsImporter(services.indicators, session.actor, chosen, table,
+                               units=services.read.units(), recorded=recorded)
+    done = [0]
+    with progress(table.count, f"importing {table.name}") as update:
+        def taken(rows: int) -> None:
+            done[0] += rows
+            update(rows)
+
+        try:
+            report = importer.run(dry_run=dry_run, strict=strict, progress=taken)
+        except (LedgerBusy, WriteLost) as e:
+            what = f"{e.detail} ({e.advice})" if isinstance(e, LedgerBusy) else (
+                f"the connection to the store was lost while writing a row ({e.reason})")
+            raise click.ClickException(
+                f"import stopped after {done[0]} of {table.count} rows: {what}; that row "
+                "was not written, the ones before it were: run the import again to record "
+                "the rest (rows already recorded are skipped)") from None
+    if rejects_path is not None:
+        write_rejects(report, table, rejects_path)  # type: ignore[arg-type]
+    _summary(report, fmt, rejects_path)
+    if strict and report.rejects:
+        raise Refused(_("{bad}/{rows} 行有误；--strict：未写入任何内容").format(
+            bad=len(report.rejects), rows=report.rows_read))
+
+
+def _summary(report: RecordsReport, fmt: str, rejects_path: Path | None) -> None:
+    if fmt == "json":
+        emit_record(report.as_dict(), fmt)
+        return
+    outcome = ("dry run, nothing written" if report.dry_run
+               else "nothing written" if not report.written else "written")
+    what = "surveys recorded" if report.template.startswith("survey") else "targets assigned"
+    record = {
+        "file": f"{report.file} (sha256 {report.digest[:12]}…)",
+        "template": report.template,
+        "outcome": outcome,
+        "rows read": report.rows_read,
+        what: f"{report.valid} (dry run)" if report.dry_run else _ids(report.recorded),
+        "already recorded": report.already_recorded,
+        "rows rejected": len(report.rejects),
+    }
+    for kind, count in sorted(report.skipped.items()):
+        record[f"skipped: {kind}"] = count
+    for reason, count in sorted(report.rejected_by_reason().items()):
+        record[f"rejected: {reason}"] = count
+    if rejects_path is not None and report.rejects:
+        record["rejects written to"] = str(rejects_path)
+    emit_record(record, fmt)
+    if report.rejects:
+        click.echo()
+        emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
+              for r in report.rejects],
+             [("row", "row"), ("column", "column"), ("value", "value"),
+              ("reason", "reason")], fmt)
+
+
+def _ids(ids: list[str]) -> str:
+    if len(ids) <= 3:
+        return f"{len(ids)}" + (f" ({', '.join(ids)})" if ids else "")
+    return f"{len(ids)} ({ids[0]} … {ids[-1]})"
+
+
+COMMANDS = [template]
