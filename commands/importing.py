@@ -63,6 +63,9 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
         raise Refused("import needs --mapping FILE or --template NAME (one of them), got "
                       + ("both" if template_name else "neither"))
     if template_name is not None and template_name != "assign":
+        if updating:
+            raise Refused("--update compares tasks (a mapping, or --template assign), not "
+                          f"--template {template_name}")
         return import_records(session, file, template_name, dry_run=dry_run, strict=strict,
                               rejects_path=rejects_path, encoding=encoding, sheet=sheet,
                               fmt=fmt)
