@@ -99,6 +99,6 @@ def test_timeline_history_and_board_carry_the_offset_the_same_way(cli: Cli) -> N
     assert history == ["2024-05-03T09:30:00+08:00", "2024-05-03T15:00:00+08:00"]
     board = column(cli.ok("board", "--format", "csv"), "last_action_at")
     exported = column(cli.ok("export", "board", "--format", "csv").lstrip("\ufeff"),
-                      "last_action_at")
+                      "Last action at")  # export board's header row is for people
     assert board == exported == ["2024-05-03T15:00:00+08:00"]
     assert "2024-05-03 15:00" in cli.ok("board")
