@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import tempfile
 import time
@@ -125,27 +124,14 @@ def raw_bulk(url: str, events: str, rows: list[tuple[Any, ...]]) -> float:
 
 
 def command_path(url: str, count: int) -> tuple[float, list[tuple[Any, ...]]]:
-    """Escalations, one command at a time, of open tasks (the best of ``RUNS`` runs, each
-    on tasks no earlier run loaded), and the rows the last run stored."""
-    from projections.read import ReadSide
+    """Escalations, one command at a time, of open tasks (``benchmarks.run.escalations``,
+    the best of ``RUNS`` runs), and the rows the last run stored."""
+    from benchmarks.run import escalations
 
     store = Store(url)
     try:
-        ledger = store.ledger
-        open_tasks = [row["task"] for row in ReadSide(store).board(open_only=True)]
-        rng = random.Random(1)
-        wanted = count * RUNS
-        chosen = (rng.sample(open_tasks, wanted) if len(open_tasks) >= wanted
-                  else [rng.choice(open_tasks) for _ in range(wanted)])
-        rates = []
-        before = ledger.max_position()
-        for run in range(RUNS):
-            before = ledger.max_position()
-            started = time.perf_counter()
-            for task_id in chosen[run * count:(run + 1) * count]:
-                ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办")
-            rates.append(count / (time.perf_counter() - started))
-        return max(rates), records(url, after=before)
+        rate, before = escalations(store, count, RUNS)
+        return rate, records(url, after=before)
     finally:
         store.close()
 

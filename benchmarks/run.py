@@ -118,27 +118,34 @@ def _executemany_once(path: Path, store: Store) -> float:
     return count / seconds
 
 
-def command_path(url: str, count: int) -> tuple[float, list[tuple[object, ...]]]:
+def escalations(store: Store, count: int, runs: int) -> tuple[float, int]:
     """Escalate open tasks, one command (one event, one transaction) at a time: the best
-    of ``BASELINE_RUNS`` runs, as for the raw baseline (whichever runs first in a process
-    also pays for growing SQLite's write-ahead log), each on tasks no earlier run loaded.
-    Returns the rate and the rows the last run stored."""
+    rate of ``runs`` runs (whichever runs first in a process also pays for growing SQLite's
+    write-ahead log), each on tasks no earlier run loaded, and the log's position before
+    the last run. Shared by both backends' command path."""
+    ledger = store.ledger
+    open_tasks = [row["task"] for row in ReadSide(store).board(open_only=True)]
+    rng = random.Random(1)
+    wanted = count * runs
+    chosen = (rng.sample(open_tasks, wanted) if len(open_tasks) >= wanted
+              else [rng.choice(open_tasks) for _ in range(wanted)])
+    rates = []
+    for run in range(runs):
+        before = ledger.max_position()
+        started = time.perf_counter()
+        for task_id in chosen[run * count:(run + 1) * count]:
+            ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办")
+        rates.append(count / (time.perf_counter() - started))
+    return max(rates), before
+
+
+def command_path(url: str, count: int) -> tuple[float, list[tuple[object, ...]]]:
+    """The command path (:func:`escalations`, the best of ``BASELINE_RUNS``) and the rows
+    the last run stored."""
     store = Store(url)
     try:
-        ledger = store.ledger
-        open_tasks = [row["task"] for row in ReadSide(store).board(open_only=True)]
-        rng = random.Random(1)
-        wanted = count * BASELINE_RUNS
-        chosen = (rng.sample(open_tasks, wanted) if len(open_tasks) >= wanted
-                  else [rng.choice(open_tasks) for _ in range(wanted)])
-        rates = []
-        for run in range(BASELINE_RUNS):
-            before = ledger.max_position()
-            started = time.perf_counter()
-            for task_id in chosen[run * count:(run + 1) * count]:
-                ledger.escalate(actor_id="admin", task_id=task_id, reason="超期未整改，列入督办")
-            rates.append(count / (time.perf_counter() - started))
-        return max(rates), [tuple(record) for record in ledger.records(after=before)]
+        rate, before = escalations(store, count, BASELINE_RUNS)
+        return rate, [tuple(record) for record in store.ledger.records(after=before)]
     finally:
         store.close()
 
