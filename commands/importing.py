@@ -8,11 +8,12 @@ from typing import Any
 
 import click
 
+from commands.import_report import emit_rejects, heading, skipped_and_rejected
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
 from commands.template import NAMES as TEMPLATE_NAMES, import_records
-from i18n import N_, _
+from i18n import _
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
@@ -111,22 +112,18 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
         emit_record({**report.as_dict(), **({"update": updated.as_dict()} if updated
                                             else {})}, fmt)
         return
-    outcome = ("dry run, nothing written" if report.dry_run
-               else "nothing written" if not report.written else "written")
+    head = heading(report)
     record: dict[str, Any] = {
-        "file": f"{report.file} (sha256 {report.digest[:12]}…)",
+        "file": head["file"],
         "mapping": f"{report.mapping} (source {report.source})",
-        "outcome": outcome,
+        "outcome": head["outcome"],
         "rows read": report.rows_read,
         "tasks created": report.tasks_created,
         "events": report.events,
         "already imported": report.already_imported,
         "rows rejected": len(report.rejects),
     }
-    for kind, count in sorted(report.skipped.items()):
-        record[f"skipped: {kind}"] = count
-    for reason, count in sorted(report.rejected_by_reason().items()):
-        record[f"rejected: {reason}"] = count
+    record.update(skipped_and_rejected(report))
     if report.units_registered:
         record["units registered"] = ", ".join(f"{code} {report.unit_names[code]}"
                                                for code in report.units_registered)
@@ -144,12 +141,7 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     if updated is not None and updated.rows:
         click.echo()
         emit(update_lines(updated, report.dry_run), UPDATE_COLUMNS, fmt)
-    if report.rejects:
-        click.echo()
-        emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
-              for r in report.rejects],
-             [("row", N_("行")), ("column", N_("列")), ("value", N_("内容值")),
-              ("reason", N_("拒收原因"))], fmt)
+    emit_rejects(report, fmt)
 
 
 UPDATE_COLUMNS = [("row", "row"), ("task", "task"), ("what", "what"), ("at", "at"),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.output import emit, emit_record, progress
+from commands.import_report import emit_rejects, heading, skipped_and_rejected
+from commands.output import emit_record, progress
 from commands.params import output_option
 from commands.session import Session, pass_session
 from domain.base import NotFound, Refused
@@ -103,31 +104,22 @@ def _summary(report: RecordsReport, fmt: str, rejects_path: Path | None) -> None
     if fmt == "json":
         emit_record(report.as_dict(), fmt)
         return
-    outcome = ("dry run, nothing written" if report.dry_run
-               else "nothing written" if not report.written else "written")
+    head = heading(report)
     what = "surveys recorded" if report.template.startswith("survey") else "targets assigned"
     record = {
-        "file": f"{report.file} (sha256 {report.digest[:12]}…)",
+        "file": head["file"],
         "template": report.template,
-        "outcome": outcome,
+        "outcome": head["outcome"],
         "rows read": report.rows_read,
         what: f"{report.valid} (dry run)" if report.dry_run else _ids(report.recorded),
         "already recorded": report.already_recorded,
         "rows rejected": len(report.rejects),
     }
-    for kind, count in sorted(report.skipped.items()):
-        record[f"skipped: {kind}"] = count
-    for reason, count in sorted(report.rejected_by_reason().items()):
-        record[f"rejected: {reason}"] = count
+    record.update(skipped_and_rejected(report))
     if rejects_path is not None and report.rejects:
         record["rejects written to"] = str(rejects_path)
     emit_record(record, fmt)
-    if report.rejects:
-        click.echo()
-        emit([{"row": r.row, "column": r.column, "value": r.value, "reason": r.reason}
-              for r in report.rejects],
-             [("row", "row"), ("column", "column"), ("value", "value"),
-              ("reason", "reason")], fmt)
+    emit_rejects(report, fmt)
 
 
 def _ids(ids: list[str]) -> str:
