@@ -140,7 +140,7 @@ class LedgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except loaded(*REFUSALS) as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(i18n.refusal(e)) from None
         except loaded(*STORE_FAULTS) as e:
             from ledger.faults import LedgerBusy, lock_timed_out
 

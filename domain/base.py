@@ -21,7 +21,28 @@ from eventsourcing.domain import (
 )
 
 
-class DomainError(Exception):
+class Label(str):
+    """A value of a refusal that is itself a word to translate (a state, a source, a
+    closure, a level): the message catalogue translates it with the message."""
+
+
+class Said(Exception):
+    """A refusal as words: a message in Chinese with ``{name}`` fields (the message
+    catalogue's id, extracted from the raise site) and the values that fill them.
+
+    ``str()`` is the Chinese text; the command line and the web translate ``template`` and
+    the :class:`Label` values into the language in use (``i18n.refusal``). Written
+    ``raise Refused("任务 {task} 已关闭", task=task_id)``, never an f-string, so that the
+    catalogue can find the message.
+    """
+
+    def __init__(self, template: str, /, **values: Any) -> None:
+        super().__init__(template.format(**values) if values else template)
+        self.template = template
+        self.values = values
+
+
+class DomainError(Said):
     """A command that does not fit the ledger: refused, nothing is written."""
 
 

@@ -17,6 +17,7 @@ import gettext
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -67,4 +68,20 @@ def N_(message: str) -> str:
     return message
 
 
-__all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "language", "translation", "use"]
+def refusal(error: BaseException, gettext: Any = None) -> str:
+    """A refusal's words in the language in use (or ``gettext``'s): its message and the
+    values that are words themselves (``domain.base.Label``) translated, the rest as they
+    are. An error that is not structured (``domain.base.Said``) says what it says."""
+    template, values = getattr(error, "template", None), getattr(error, "values", None)
+    if template is None or values is None:
+        return str(error)
+    said = gettext or _
+    from domain.base import Label
+
+    return said(template).format(**{name: said(value) if isinstance(value, Label) else value
+                                    for name, value in values.items()}) if values \
+        else said(template)
+
+
+__all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "language", "refusal",
+           "translation", "use"]

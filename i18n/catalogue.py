@@ -24,10 +24,16 @@ from babel.messages.pofile import read_po, write_po
 from i18n import DOMAIN, LANGS, LOCALE, DEFAULT
 
 ROOT = LOCALE.parent.parent
-KEYWORDS = {"_": None, "N_": None}
-# Where messages are shown: the command line, the read side's words, the web pages.
+# Refusals (domain.base.Said and its kinds) carry their message as the first argument.
+REFUSALS = ("Said", "DomainError", "NotFound", "Refused", "Tampered", "AuditError",
+            "Conflict", "UnknownYear", "NoCJKFont", "BadInput", "StoreURLError",
+            "SettingError", "RowError")
+KEYWORDS = {"_": None, "N_": None, **{name: None for name in REFUSALS}}
+# Where messages are shown or refusals raised: the command line, the domain, the write
+# side, the services, the read side's words, the web pages.
 METHODS = [
     ("cli.py", "python"), ("commands/**.py", "python"), ("projections/**.py", "python"),
+    ("domain/**.py", "python"), ("ledger/**.py", "python"), ("services/**.py", "python"),
     ("i18n/**.py", "python"), ("web/**.py", "python"), ("web/templates/**.html", "jinja2"),
 ]
 # Fixed, so that the files change only when a message does.

@@ -42,7 +42,7 @@ from projections.read import ReadSide
 from projections.times import for_people, local_date
 from services.bootstrap import Services
 from web.access import COOKIE, Gate, Session, csrf_ok
-from i18n import N_, labels
+from i18n import N_, labels, refusal
 from web.i18n import translator
 from web.query import Query
 
@@ -269,7 +269,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
-    return error_response(request, 404 if isinstance(exc, NotFound) else 400, str(exc))
+    server: Server = request.app.state.server
+    return error_response(request, 404 if isinstance(exc, NotFound) else 400,
+                          refusal(exc, server._))
 
 
 async def store_error(request: Request, exc: Exception) -> Response:
