@@ -39,6 +39,7 @@ _TYPES = ((int, "position"), (str, "originator_id"), (int, "originator_version")
           (str, "topic"), (bytes, "state"), (str, "recorded_at"), (str, "account"),
           (str, "hash"))
 _TYPE_NAMES = {int: "an integer", str: "text", bytes: "bytes"}
+_KINDS = tuple(kind for kind, _ in _TYPES)
 
 
 class Tampered(DomainError):
@@ -52,7 +53,7 @@ def stored_record(*row: Any) -> Record:
     """A stored event's columns as a Record, each checked to be of its type. A value that
     is not (a NULL, text where bytes belong: what SQLite's ``replace()`` makes of a blob)
     gives a Record whose hash says what is wrong, so it never fits the chain."""
-    if all(type(value) is kind for value, (kind, _) in zip(row, _TYPES, strict=True)):
+    if tuple(map(type, row)) == _KINDS:
         return Record(*row)
     odd = next(f"its {name} is {described_type(value)}, not {_TYPE_NAMES[kind]}"
                for value, (kind, name) in zip(row, _TYPES, strict=True)
@@ -61,6 +62,14 @@ def stored_record(*row: Any) -> Record:
     return Record(position, *(value if type(value) is kind else kind()
                               for value, (kind, _) in zip(row[1:-1], _TYPES[1:-1],
                                                            strict=True)), ODD + odd)
+
+
+def stored_records(rows: Iterable[tuple[Any, ...]]) -> list[Record]:
+    """:func:`stored_record` of each row (a rebuild reads every stored event: the check of
+    the types is one comparison a row)."""
+    kinds, make = _KINDS, Record._make
+    return [make(row) if tuple(map(type, row)) == kinds else stored_record(*row)
+            for row in rows]
 
 
 def described_type(value: Any) -> str:

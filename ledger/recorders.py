@@ -38,7 +38,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger.chain import GENESIS, Record, check_next, extend, stamp, stored_record
+from ledger.chain import GENESIS, Record, check_next, extend, stamp, stored_records
 from ledger.guards import (APPEND_ONLY, event_state, identity_table, sqlite_guards,
                            sqlite_identity)
 from ledger.faults import bounded_write
@@ -250,7 +250,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at, account, hash FROM {self.events_table_name}{_where(clauses)} "
             "ORDER BY notification_id LIMIT ?", [*params, limit])
-        return [stored_record(*r) for r in rows]
+        return stored_records(rows)
 
     def select_aggregate_records(self, originator_id: str) -> list[Record]:
         """One aggregate's stored events in version order, with their stamps (through
@@ -259,7 +259,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             "SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at, account, hash FROM {self.events_table_name} "
             "WHERE originator_id = ? ORDER BY originator_version", [originator_id])
-        return [stored_record(*r) for r in rows]
+        return stored_records(rows)
 
     def max_position(self) -> int:
         rows = self._select(f"SELECT MAX(notification_id) FROM {self.events_table_name}", [])
