@@ -331,7 +331,8 @@ class Projector:
                     ctx = ctx or self._context()
                     for projection in self.projections:
                         rows = kept[projection.name]
-                        mine = [f for f in facts if f.position > at[projection.name]]
+                        mine = facts if facts[0].position > at[projection.name] else \
+                            [f for f in facts if f.position > at[projection.name]]
                         with _folding(projection, mine):
                             fold_facts(rows, projection, mine, ctx)
                         write_rows(conn, projection, rows.take(projection.appended))
@@ -407,16 +408,27 @@ def apply_facts(conn: Connection, projection: Projection, facts: list[Fact],
 def fold_facts(rows: Rows, projection: Projection, facts: list[Fact], ctx: Context) -> bool:
     """Fold facts into ``rows``, the stored rows they touch loaded first (those not held
     already). Returns whether the projection folds any of them."""
-    wanted = [f for f in facts if projection.wants(f)]
+    wanted = projection.wanted(facts)
     if not wanted:
         return False
     touched: dict[str, set[Key]] = {}
+    touches = projection.touches
     for fact in wanted:
-        for name, key in projection.touches(fact):
-            touched.setdefault(name, set()).add(key)
+        for name, key in touches(fact):
+            keys = touched.get(name)
+            if keys is None:
+                keys = touched[name] = set()
+            keys.add(key)
     rows.preload(touched)
-    for fact in wanted:
-        projection.fold(rows, fact, ctx)
+    handlers = projection.handlers
+    if type(projection).fold is Projection.fold and handlers is not None:
+        # Projection.fold, without a call per fact to find the handler.
+        for fact in wanted:
+            handlers[fact.event](projection, rows, fact, ctx)  # type: ignore[index]
+    else:
+        fold = projection.fold
+        for fact in wanted:
+            fold(rows, fact, ctx)
     return True
 
 

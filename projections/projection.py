@@ -44,6 +44,9 @@ class Projection:
     # Tables whose rows are only ever created, one by one, and never read, changed or
     # completed (``finish``) afterwards: a rebuild writes them after every batch.
     appended: frozenset[str] = frozenset()
+    # Whether it folds every fact, whatever its class (one the domain does not declare too),
+    # rather than those of its handlers only.
+    wants_every: ClassVar[bool] = False
 
     def __init__(self, prefix: str = "rm_") -> None:
         self.metadata = sa.MetaData()
@@ -62,7 +65,16 @@ class Projection:
 
     def wants(self, fact: Fact) -> bool:
         handlers = self.handlers
-        return handlers is None or fact.event in handlers
+        return self.wants_every or handlers is None or fact.event in handlers
+
+    def wanted(self, facts: list[Fact]) -> list[Fact]:
+        """The facts of ``facts`` it folds (:meth:`wants`, for a batch at once)."""
+        if type(self).wants is not Projection.wants:
+            return [f for f in facts if self.wants(f)]
+        handlers = self.handlers
+        if self.wants_every or handlers is None:
+            return facts
+        return [f for f in facts if f.event in handlers]
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         """The (table, key) rows the fold of ``fact`` reads, changes or deletes. A row the
