@@ -87,6 +87,7 @@ class Metrics(Projection):
     campaign setting, the little the metrics need of them."""
 
     name = "metrics"
+    version = 2  # 2: its JSON written by orjson (compact, UTF-8; projections.rows.json_text)
 
     def define(self) -> None:
         self.table(

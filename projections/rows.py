@@ -4,11 +4,13 @@ less than SQLAlchemy's statement building and row processing)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 import sqlalchemy.dialects.sqlite
 from sqlalchemy.engine import Connection
@@ -220,7 +222,7 @@ PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
 def _sqlite_insert(table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]],
                                              Processors]:
     """An INSERT to hand to SQLite's driver directly, the values of a row in its order, and
-    the conversions SQLAlchemy would make (JSON encoded as SQLAlchemy encodes it; text,
+    the conversions SQLAlchemy would make (JSON encoded by :func:`json_text`; text,
     numbers and booleans go as they are): SQLAlchemy's per-row parameter processing costs
     more than SQLite's insert itself."""
     def make() -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], Processors]:
@@ -228,6 +230,9 @@ def _sqlite_insert(table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], tup
         processors: Processors = []
         for i, column in enumerate(table.columns):
             if isinstance(column.type, PLAIN_TYPES) and not isinstance(column.type, sa.Enum):
+                continue
+            if isinstance(column.type, sa.JSON) and not column.type.none_as_null:
+                processors.append((i, json_text))
                 continue
             process = column.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
@@ -238,6 +243,18 @@ def _sqlite_insert(table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], tup
         marks = ", ".join("?" for _ in names)
         return f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', values, processors
     return _kept(table, "sqlite_insert", make)  # type: ignore[no-any-return]
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as text: orjson's (compact, UTF-8: ten times faster than the
+    ``json.dumps`` SQLAlchemy calls, for a task's kilobytes of metric items), the same
+    values read back; ``json.dumps`` for what orjson refuses (keys other than text,
+    integers beyond 64 bits). Not for NaN or infinities, which orjson writes as null: the
+    read models' JSON holds only finite numbers (days between moments, coordinates)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _delete(conn: Connection, table: sa.Table, keys: list[Key]) -> None:
