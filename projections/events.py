@@ -168,10 +168,14 @@ class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
+    # 2: the columns the event table holds (originator, version, kind, recorded_at,
+    # account) left to it.
+    version = 2
     appended = frozenset({"events", "event_corrections", "proxy_entries"})
     # Every event is indexed (one the domain does not declare too): what differs by class
     # is its summary.
     handlers = SUMMARIES
+    wants_every = True
 
     def define(self) -> None:
         events = self.table(
@@ -179,16 +183,14 @@ class EventIndex(Projection):
             # INTEGER on SQLite, so that the position is the rowid: one b-tree less.
             sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
                       primary_key=True, autoincrement=False),
-            sa.Column("originator", sa.String(64), nullable=False),
-            sa.Column("version", sa.Integer, nullable=False),
-            sa.Column("kind", sa.String(64), nullable=False),
+            # The event's originator, version, kind, transaction time and account are the
+            # event table's own columns, read from it at this position (a join on its
+            # primary key): not written again here.
             sa.Column("occurred_at", sa.String(32), nullable=False),
             sa.Column("occurred_on", sa.String(10), nullable=False, index=True),
-            sa.Column("recorded_at", sa.String(32), nullable=False),
             sa.Column("late_days", sa.Integer, nullable=False),
             sa.Column("actor", sa.String(40), nullable=False, index=True),
             sa.Column("role", sa.String(16), nullable=False),
-            sa.Column("account", sa.Text, nullable=False),
             sa.Column("unit", sa.String(40), index=True),
             sa.Column("other_unit", sa.String(40)),
             sa.Column("summary", sa.Text, nullable=False),
@@ -224,9 +226,6 @@ class EventIndex(Projection):
             sa.Column("originator", sa.String(64), primary_key=True),
             sa.Column("unit", sa.String(40), nullable=False),
         )
-
-    def wants(self, fact: Fact) -> bool:
-        return True
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         if fact.version > 1:
@@ -272,12 +271,9 @@ def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dic
     occurred_utc, occurred_on, day = ctx.moment(d["occurred_at"])
     evidence = d.get("evidence")
     return {
-        "position": fact.position, "originator": fact.originator_id,
-        "version": fact.version, "kind": fact.kind, "occurred_at": occurred_utc,
-        "occurred_on": occurred_on, "recorded_at": fact.recorded_at,
+        "position": fact.position, "occurred_at": occurred_utc, "occurred_on": occurred_on,
         "late_days": max(0, ctx.day_number(fact.recorded_at) - day),
-        "actor": d.get("actor", ""), "role": d.get("role", ""), "account": fact.account,
-        "unit": unit, "other_unit": other, "summary": summarize(fact),
+        "actor": d.get("actor", ""), "role": d.get("role", ""), "unit": unit, "other_unit": other, "summary": summarize(fact),
         "reason": d.get("reason") or d.get("note") or "",
         "evidence": evidence_text(evidence) if evidence else "",
     }

@@ -24,6 +24,7 @@ from projections.extensions import ExtensionRequests
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
 from projections.orders import BOARD_SORTS
+from projections.positions import log_table
 from projections.records import RecordQueries
 from projections.registry import Registry
 
@@ -347,12 +348,17 @@ class ReadSide(RecordQueries):
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
-        last = (sa.select(sa.func.max(events.c.position))
-                .where(events.c.kind.like(f"{Task.__name__}.%")).group_by(events.c.originator))
-        query = (sa.select(events.c.originator, events.c.actor, events.c.role,
-                           proxies.c.entered_by)
-                 .select_from(events.outerjoin(proxies,
-                                               proxies.c.position == events.c.position))
+        log = log_table(self.store.ledger.recorder.events_table_name)
+        # Each task's last event the index holds (a task's events are its aggregate's).
+        last = (sa.select(sa.func.max(log.c.notification_id))
+                .where(log.c.topic.like(f"%:{Task.__name__}.%"),
+                       log.c.notification_id <= sa.select(sa.func.max(events.c.position))
+                       .scalar_subquery())
+                .group_by(log.c.originator_id))
+        query = (sa.select(log.c.originator_id.label("originator"), events.c.actor,
+                           events.c.role, proxies.c.entered_by)
+                 .select_from(events.join(log, log.c.notification_id == events.c.position)
+                              .outerjoin(proxies, proxies.c.position == events.c.position))
                  .where(events.c.position.in_(last)))
         with self.engine.connect() as conn:
             return {r["originator"]: dict(r) for r in conn.execute(query).mappings()}

@@ -15,6 +15,7 @@ from ledger.chain import stamp
 from ledger.corrections import resolve
 from projections.engine import Context, decode
 from projections.history import record_history, task_history
+from projections.positions import log_table
 from projections.times import for_people
 
 
@@ -93,9 +94,11 @@ class RecordQueries:
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
-        query = (sa.select(events, proxies.c.entered_by)
-                 .select_from(events.outerjoin(proxies,
-                                               proxies.c.position == events.c.position))
+        log = log_table(self.store.ledger.recorder.events_table_name)
+        query = (sa.select(events, log.c.originator_id, log.c.originator_version, log.c.topic,
+                           log.c.recorded_at, log.c.account, proxies.c.entered_by)
+                 .select_from(events.join(log, log.c.notification_id == events.c.position)
+                              .outerjoin(proxies, proxies.c.position == events.c.position))
                  .order_by(events.c.position))
         if unit:
             units = self.unit_and_descendants(unit)
@@ -109,8 +112,9 @@ class RecordQueries:
             query = query.where(events.c.occurred_on >= valid_from.isoformat())
         if valid_to:
             query = query.where(events.c.occurred_on <= valid_to.isoformat())
-        if as_of is not None:
-            query = query.where(events.c.recorded_at <= stamp(as_of))
+        if as_of is not None:  # (transaction time never runs backwards along the log)
+            known = self.store.ledger.position_as_of(as_of)
+            upto = known if upto is None else min(upto, known)
         if upto is not None:
             query = query.where(events.c.position <= upto)
         if after:
@@ -118,8 +122,8 @@ class RecordQueries:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        self._mark_corrections(rows, as_of, upto)
+            rows = [_timeline_row(r) for r in conn.execute(query).mappings()]
+        self._mark_corrections(rows, None, upto)
         return rows
 
     def _mark_corrections(self, rows: list[dict[str, Any]], as_of: datetime | None,
@@ -147,3 +151,17 @@ class RecordQueries:
             if row["kind"].endswith((".Corrected", ".Withdrawn")):
                 notes = [n for n in notes if not n.endswith(f"#{row['position']}")]
             row["correction"] = "; ".join(notes)
+
+
+def _timeline_row(r: Any) -> dict[str, Any]:
+    """A timeline row: the event index's, with the event table's own columns."""
+    recorded = r["recorded_at"]
+    return {
+        "position": r["position"], "originator": r["originator_id"],
+        "version": r["originator_version"], "kind": r["topic"].rsplit(":", 1)[-1],
+        "occurred_at": r["occurred_at"], "occurred_on": r["occurred_on"],
+        "recorded_at": recorded if isinstance(recorded, str) else stamp(recorded),
+        "late_days": r["late_days"], "actor": r["actor"], "role": r["role"],
+        "account": r["account"], "unit": r["unit"], "other_unit": r["other_unit"],
+        "summary": r["summary"], "reason": r["reason"], "evidence": r["evidence"],
+        "entered_by": r["entered_by"]}
