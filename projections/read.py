@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from domain.base import NotFound, localized
-from domain.task import CLOSED, VERIFIED, Task
+from domain.task import CLOSED, VERIFIED
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
@@ -349,9 +349,11 @@ class ReadSide(RecordQueries):
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
         log = log_table(self.store.ledger.recorder.events_table_name)
-        # Each task's last event the index holds (a task's events are its aggregate's).
+        # Each task's last event the index holds, through the event table's index of
+        # aggregates (a task's events are its aggregate's; each task is on the board).
+        tasks = self.board_projection.tables["tasks"]
         last = (sa.select(sa.func.max(log.c.notification_id))
-                .where(log.c.topic.like(f"%:{Task.__name__}.%"),
+                .where(log.c.originator_id.in_(sa.select(tasks.c.task)),
                        log.c.notification_id <= sa.select(sa.func.max(events.c.position))
                        .scalar_subquery())
                 .group_by(log.c.originator_id))

@@ -79,3 +79,21 @@ def test_history_of_something_that_is_not_a_task_is_refused(store: Store,
     with pytest.raises(NotFound, match="unknown survey: SV-000001"):
         ReadSide(store).record_history("sv-000001")
     assert ReadSide(store).record_history("unit:JS01")["events"][0]["event"] == "Registered"
+
+
+def test_timeline_and_last_actors_read_what_the_event_table_holds(store: Store,
+                                                                  seeded: Ledger) -> None:
+    """The event index keeps no copy of an event's originator, version, kind, transaction
+    time or account: the timeline and each task's last actor read them from the event
+    table, at the index's positions."""
+    first = assign(seeded)
+    second = assign(seeded, unit="JS02")
+    seeded.acknowledge(actor_id="zhao", task_id=first)
+    read = ReadSide(store)
+    assert [(r["position"], r["originator"], r["version"], r["kind"], r["recorded_at"],
+             r["account"]) for r in read.timeline()] == [
+        (r.position, r.originator_id, r.originator_version, r.topic.rsplit(":", 1)[-1],
+         r.recorded_at, r.account) for r in seeded.records()]
+    actors = read.last_actors()
+    assert set(actors) == {first, second}
+    assert (actors[first]["actor"], actors[second]["actor"]) == ("zhao", "admin")
