@@ -299,13 +299,14 @@ class Projector:
                              .values(position=0, hash=GENESIS,
                                      **({"version": projection.version}
                                         if self._versioned else {})))
-        folded = self._refold(progress, batch, window)
-        with self.engine.begin() as conn:
-            for index in indexes:
-                index.create(conn, checkfirst=True)
+        with _unsynced(self.engine) as conn:
+            folded = self._refold(conn, progress, batch, window)
+            with conn.begin():
+                for index in indexes:
+                    index.create(conn, checkfirst=True)
         return folded
 
-    def _refold(self, progress: Callable[[int], None] | None, batch: int,
+    def _refold(self, conn: Connection, progress: Callable[[int], None] | None, batch: int,
                 window: int) -> int:
         """Fold the log into emptied tables: facts read ``batch`` at a time, each window
         of about ``window`` facts folded into rows kept in memory and written, with the
@@ -315,7 +316,7 @@ class Projector:
         folded = 0
         ctx: Context | None = None
         while True:
-            with _without_gc(), self.engine.begin() as conn:
+            with _without_gc(), conn.begin():
                 # Each window starts where the positions are (another process's catch-up
                 # may have moved some of them meanwhile), each projection from its own.
                 at = _lock(conn, self.names)
@@ -371,6 +372,29 @@ def _folding(projection: Projection, facts: list[Fact]) -> Iterator[None]:
         raise Tampered(f"read model {projection.name} cannot fold the events at positions "
                        f"{facts[0].position}–{facts[-1].position} "
                        f"({type(e).__name__}: {e})") from None
+
+
+@contextmanager
+def _unsynced(engine: Engine) -> Iterator[Connection]:
+    """One connection for a rebuild's windows. On SQLite (always in WAL mode here) its
+    commits are not each synced to the disk (``synchronous=NORMAL`` on this connection
+    until the rebuild ends): a crash of the machine may lose the last windows committed,
+    never the file's consistency, and the rebuild resumes from the positions the windows
+    before left, as it does from any failure; the events, written through their own
+    connections, keep their full sync."""
+    with engine.connect() as conn:
+        before = None
+        if conn.dialect.name == "sqlite":
+            before = int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        conn.commit()
+        try:
+            yield conn
+        finally:
+            if before is not None:
+                conn.rollback()
+                conn.exec_driver_sql(f"PRAGMA synchronous={before}")
+                conn.commit()
 
 
 def _exclusive(conn: Connection) -> None:
