@@ -207,13 +207,19 @@ def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> No
     if not processors:
         conn.exec_driver_sql(statement, [values(row) for row in rows])
         return
-    params = []
-    for row in rows:
-        param = list(values(row))
-        for i, process in processors:
-            param[i] = process(param[i])
-        params.append(tuple(param))
-    conn.exec_driver_sql(statement, params)
+    # Converted a chunk at a time: a window's metric rows, each kilobytes of JSON text,
+    # are not all held as text at once.
+    for start in range(0, len(rows), INSERT_CHUNK):
+        params = []
+        for row in rows[start:start + INSERT_CHUNK]:
+            param = list(values(row))
+            for i, process in processors:
+                param[i] = process(param[i])
+            params.append(tuple(param))
+        conn.exec_driver_sql(statement, params)
+
+
+INSERT_CHUNK = 500
 
 
 PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
