@@ -195,10 +195,10 @@ class EventIndex(Projection):
             sa.Column("reason", sa.Text, nullable=False),
             sa.Column("evidence", sa.Text, nullable=False),
         )
-        # Few events name a second unit (a reassignment's former unit): index only those.
+        # Few events name a second unit (a reassignment's former unit): index only those
+        # (declared for SQLite, made partial on PostgreSQL too: projection.partial_indexes).
         sa.Index(f"ix_{events.name}_other_unit", events.c.other_unit,
-                 sqlite_where=events.c.other_unit.isnot(None),
-                 postgresql_where=events.c.other_unit.isnot(None))
+                 sqlite_where=events.c.other_unit.isnot(None))
         # Each correction (of one event) and withdrawal (version 0: of the whole record), so
         # that the timeline shows an event against what corrected it.
         self.table(

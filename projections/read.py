@@ -24,14 +24,17 @@ from projections.extensions import ExtensionRequests
 from projections.indicators import IndicatorsProjection
 from projections.metrics import Metrics
 from projections.orders import BOARD_SORTS
+from projections.projection import partial_indexes
 from projections.records import RecordQueries
 from projections.registry import Registry
 
 
-def all_projections(prefix: str = "rm_") -> list[Projection]:
-    """Every projection the ledger keeps, in the order they are folded."""
-    return [Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
-            Metrics(prefix), ExtensionRequests(prefix)]
+def all_projections(prefix: str = "rm_", dialect: str = "sqlite") -> list[Projection]:
+    """Every projection the ledger keeps, in the order they are folded, with their tables
+    as ``dialect`` makes them (``projection.partial_indexes``)."""
+    return [partial_indexes(p, dialect) for p in (
+        Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
+        Metrics(prefix), ExtensionRequests(prefix))]
 
 
 class ReadSide(RecordQueries):
@@ -63,7 +66,8 @@ class ReadSide(RecordQueries):
     def projections(self) -> dict[str, Projection]:
         """The projections this read side folds (made when first asked: a history or a
         timeline as of a moment needs none of its own)."""
-        return {p.name: p for p in all_projections()
+        dialect = self.store.url.kind if self.maintained else "sqlite"  # (as of: in memory)
+        return {p.name: p for p in all_projections(dialect=dialect)
                 if self.only is None or p.name in self.only}
 
     @property
@@ -166,7 +170,8 @@ class ReadSide(RecordQueries):
                limit: int = 20) -> Verification:
         """Rebuild every projection into scratch tables and compare with the maintained
         ones."""
-        scratch = all_projections(prefix=f"rm_verify{os.getpid()}_")
+        scratch = all_projections(prefix=f"rm_verify{os.getpid()}_",
+                                  dialect=self.store.url.kind)
         scratch = [p for p in scratch if p.name in self.projections]
         return self.projector.verify(scratch, progress=progress, limit=limit)
 

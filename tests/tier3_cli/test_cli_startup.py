@@ -1,7 +1,8 @@
 """A command loads only what it uses: the group lists the commands without importing their
-modules, and a command on an SQLite store never loads the PostgreSQL driver, nor signatures
-unless it signs. Checked in a fresh interpreter (sys.modules), so that the start-up gain
-cannot silently regress. (Its speed is measured in benchmarks/bench_startup.py, not here.)"""
+modules, and a command on an SQLite store never loads the PostgreSQL driver, SQLAlchemy's
+PostgreSQL dialect, nor signatures unless it signs. Checked in a fresh interpreter
+(sys.modules), so that the start-up gain cannot silently regress. (Its speed is measured in
+benchmarks/bench_startup.py, not here.)"""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from ledger.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_ON_SQLITE = ("psycopg", "eventsourcing.postgres", "ledger.recorders_postgres",
-                   "ledger.factories_postgres", "cryptography")
+                   "ledger.factories_postgres", "sqlalchemy.dialects.postgresql",
+                   "cryptography")
 
 # Runs taizhang's commands in this interpreter, then prints which of the modules asked
 # about it loaded.
@@ -70,6 +72,25 @@ def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
                         [*db, "board", "--unit", "JS01"]]
     assert loaded_after(with_read_models, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == \
         ["sqlalchemy"]
+
+
+def test_a_partial_index_is_partial_on_both_backends(store: Store) -> None:
+    """The event index's index of a second unit is declared for SQLite alone (so that
+    SQLite never loads SQLAlchemy's PostgreSQL dialect); PostgreSQL's read side makes it
+    partial there too."""
+    import sqlalchemy as sa
+
+    from projections.read import ReadSide
+
+    seed_campaign(store.ledger)
+    ReadSide(store).current()
+    name = "ix_rm_events_other_unit"
+    ask = ("SELECT sql FROM sqlite_master WHERE name = :name" if store.url.kind == "sqlite"
+           else "SELECT indexdef FROM pg_indexes WHERE indexname = :name "
+                "AND schemaname = current_schema()")
+    with store.engine.connect() as conn:
+        made = conn.execute(sa.text(ask), {"name": name}).scalar_one()
+    assert "WHERE other_unit IS NOT NULL" in made.replace("(", "").replace(")", "")
 
 
 def test_the_group_knows_every_command_its_module_and_short_help() -> None:
