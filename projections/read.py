@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,19 +19,24 @@ from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
 from projections.engine import POSITIONS, Projection, Projector, Upgrading, Verification
-from projections.events import EventIndex
 from projections.extensions import ExtensionRequests
-from projections.indicators import IndicatorsProjection
-from projections.metrics import Metrics
 from projections.orders import BOARD_SORTS
 from projections.projection import partial_indexes
 from projections.records import RecordQueries
-from projections.registry import Registry
+
+if TYPE_CHECKING:
+    from projections.registry import Registry
 
 
 def all_projections(prefix: str = "rm_", dialect: str = "sqlite") -> list[Projection]:
     """Every projection the ledger keeps, in the order they are folded, with their tables
-    as ``dialect`` makes them (``projection.partial_indexes``)."""
+    as ``dialect`` makes them (``projection.partial_indexes``). (Those a history does not
+    fold are imported here: it reads a record's own events, and needs none of them.)"""
+    from projections.events import EventIndex
+    from projections.indicators import IndicatorsProjection
+    from projections.metrics import Metrics
+    from projections.registry import Registry
+
     return [partial_indexes(p, dialect) for p in (
         Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
         Metrics(prefix), ExtensionRequests(prefix))]

@@ -72,6 +72,9 @@ def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
                         [*db, "board", "--unit", "JS01"]]
     assert loaded_after(with_read_models, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == \
         ["sqlalchemy"]
+    # A history reads the record's own events: none of the read models it does not fold.
+    unfolded = ("projections.registry", "projections.indicators", "projections.metrics")
+    assert loaded_after([[*db, "history", "T-000001"]], unfolded, tmp_path) == []
 
 
 def test_a_partial_index_is_partial_on_both_backends(store: Store) -> None:
