@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
-
 from domain.accounts import Account
 from domain.audit import AuditLog
 from domain.evaluation import Evaluation
@@ -98,6 +96,8 @@ class Board(Projection):
     name = "board"
 
     def define(self) -> None:
+        import sqlalchemy as sa
+
         self.table(
             "tasks",
             sa.Column("task", sa.String(16), primary_key=True),

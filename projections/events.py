@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import sqlalchemy as sa
-
 from domain.accounts import Account
 from domain.audit import AuditLog
 from domain.base import LedgerEvent
@@ -174,6 +172,8 @@ class EventIndex(Projection):
     handlers = SUMMARIES
 
     def define(self) -> None:
+        import sqlalchemy as sa
+
         events = self.table(
             "events",
             # INTEGER on SQLite, so that the position is the rowid: one b-tree less.

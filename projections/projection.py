@@ -11,14 +11,15 @@ there rather than folding into nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from domain.base import LedgerAggregate, LedgerEvent
 from domain.kinds import aggregate_of, event_classes
 from projections.facts import Context, Fact, Key
 from projections.rows import Rows
+
+if TYPE_CHECKING:  # SQLAlchemy is loaded when a projection's tables are first asked for
+    import sqlalchemy as sa
 
 EventClass = type[LedgerEvent]
 # A handler: a function of the projection's class body, called with the projection, the
@@ -46,14 +47,32 @@ class Projection:
     appended: frozenset[str] = frozenset()
 
     def __init__(self, prefix: str = "rm_") -> None:
-        self.metadata = sa.MetaData()
         self.prefix = prefix
-        self.tables: dict[str, sa.Table] = {}
-        self.define()
+        self._metadata: sa.MetaData | None = None
+        self._tables: dict[str, sa.Table] = {}
+
+    # The tables are declared when first asked for: a fold in memory (a record's history)
+    # never asks, and needs no SQLAlchemy.
+
+    @property
+    def metadata(self) -> sa.MetaData:
+        if self._metadata is None:
+            import sqlalchemy as sa
+
+            self._metadata = sa.MetaData()
+            self.define()
+        return self._metadata
+
+    @property
+    def tables(self) -> dict[str, sa.Table]:
+        self.metadata  # noqa: B018  (declared first)
+        return self._tables
 
     def table(self, name: str, *columns: sa.Column[Any], **kw: Any) -> sa.Table:
+        import sqlalchemy as sa
+
         table = sa.Table(self.prefix + name, self.metadata, *columns, **kw)
-        self.tables[name] = table
+        self._tables[name] = table
         return table
 
     def define(self) -> None:
@@ -81,6 +100,17 @@ class Projection:
 
     def key_of(self, name: str, row: dict[str, Any]) -> Key:
         return tuple(row[c.name] for c in self.tables[name].primary_key.columns)
+
+
+def fold_in_memory(projection: Projection, facts: Iterable[Fact],
+                   ctx: Context) -> Rows:
+    """The projection of exactly these facts, computed without touching the database."""
+    rows = Rows()
+    for fact in facts:
+        if projection.wants(fact):
+            projection.fold(rows, fact, ctx)
+    projection.finish(rows, ctx)
+    return rows
 
 
 def partial_indexes(projection: Projection, dialect: str) -> Projection:

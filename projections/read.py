@@ -9,22 +9,24 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
-
 from domain.base import NotFound, localized
 from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
-from projections.engine import POSITIONS, Projection, Projector, Upgrading, Verification
 from projections.extensions import ExtensionRequests
 from projections.orders import BOARD_SORTS
 from projections.projection import partial_indexes
 from projections.records import RecordQueries
 
+# SQLAlchemy and the projection engine are loaded by the read models' queries, where they
+# are first used: a record's history (projections/records.py) folds the record's own
+# events and needs neither.
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from projections.engine import Projector, Upgrading, Verification
+    from projections.projection import Projection
     from projections.registry import Registry
 
 
@@ -104,6 +106,9 @@ class ReadSide(RecordQueries):
     def engine(self) -> Engine:
         if self.maintained:
             return self.store.engine
+        import sqlalchemy as sa
+        from sqlalchemy.pool import StaticPool
+
         return sa.create_engine("sqlite://", poolclass=StaticPool)
 
     @cached_property
@@ -117,6 +122,8 @@ class ReadSide(RecordQueries):
 
     @cached_property
     def projector(self) -> Projector:
+        from projections.engine import Projector
+
         ledger = self.store.ledger
         # The maintained read models are checked against the ledger they were folded from
         # (an as-of read side folds afresh, in memory, from the ledger as it is).
@@ -139,6 +146,7 @@ class ReadSide(RecordQueries):
 
     def _privately_if_lagging(self) -> None:
         from projections import overlay
+        from projections.engine import POSITIONS
 
         self.projector.create_tables()  # (as reading the positions would: once)
         # Whether this account may write the read models does not change while it reads:
@@ -183,6 +191,8 @@ class ReadSide(RecordQueries):
     # --- registries -------------------------------------------------------------------
 
     def units(self, kind: str | None = None) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
         self.current()
         units = self.registry.tables["units"]
         query = sa.select(units).order_by(units.c.code)
@@ -193,6 +203,8 @@ class ReadSide(RecordQueries):
 
     def people(self) -> list[dict[str, Any]]:
         """Every person, with the accounts bound to them (space-separated)."""
+        import sqlalchemy as sa
+
         self.current()
         people = self.registry.tables["people"]
         accounts = self.registry.tables["accounts"]
@@ -244,6 +256,8 @@ class ReadSide(RecordQueries):
         ``states`` keeps any of several states; ``assigned_from``/``assigned_to`` bound when
         the task was assigned; ``task_ids`` keeps only the tasks named; ``limit`` and
         ``offset`` give one page of the sorted rows."""
+        import sqlalchemy as sa
+
         self.current()
         tasks = self.board_projection.tables["tasks"]
         places = self.board_projection.tables["places"]
@@ -279,6 +293,8 @@ class ReadSide(RecordQueries):
 
     def board_count(self, **filters: Any) -> int:
         """How many tasks :meth:`board` gives with these filters (for paging)."""
+        import sqlalchemy as sa
+
         self.current()
         tasks = self.board_projection.tables["tasks"]
         query = self._board_where(sa.select(sa.func.count()).select_from(tasks),
@@ -331,6 +347,8 @@ class ReadSide(RecordQueries):
 
     def latest_assignment(self) -> str | None:
         """The day the last task was assigned (None: no task yet)."""
+        import sqlalchemy as sa
+
         self.current()
         tasks = self.board_projection.tables["tasks"]
         with self.engine.connect() as conn:
@@ -344,6 +362,8 @@ class ReadSide(RecordQueries):
     def _extension_requests(self) -> dict[str, dict[str, Any]]:
         """The pending extension requests, by task, as the read models hold them (the board's
         queries, which have caught up already, read them without catching up again)."""
+        import sqlalchemy as sa
+
         projection = self.projections.get("extensions")
         if projection is None:
             return {}
@@ -354,6 +374,8 @@ class ReadSide(RecordQueries):
     def last_actors(self) -> dict[str, dict[str, Any]]:
         """Per task: who acted in its last event (actor, role, and who entered it for them
         if that was someone else)."""
+        import sqlalchemy as sa
+
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]

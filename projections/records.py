@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from domain.base import NotFound, Refused
 from domain.task import Task
 from ledger.chain import stamp
 from ledger.corrections import resolve
-from projections.engine import Context, decode
+from projections.facts import Context, decode
 from projections.history import record_history, task_history
 from projections.times import for_people
 
@@ -90,6 +88,8 @@ class RecordQueries:
     def _timeline(self, *, unit: str | None, valid_from: date | None,
                   valid_to: date | None, as_of: datetime | None, upto: int | None,
                   actor: str | None, limit: int | None, after: int) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
@@ -127,6 +127,8 @@ class RecordQueries:
         """Each event's ``correction``: the positions of the corrections of it and of the
         withdrawal of its record (recorded by ``as_of``); a correction's own says what it
         corrects."""
+        import sqlalchemy as sa
+
         table = self.projections["events"].tables["event_corrections"]
         if as_of is not None:
             upto = self.store.ledger.position_as_of(as_of)

@@ -66,15 +66,19 @@ def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
                    [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
                     "--finding", "环境卫生|幸福路12号|牛皮癣"],
                    [*db, "task", "show", "T-000001", "--format", "csv"]]
-    # The ledger alone: not even SQLAlchemy, which only the read models need.
+    # The ledger alone: not even SQLAlchemy, which only the read models' queries need.
     assert loaded_after(ledger_only, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == []
     with_read_models = [*ledger_only, [*db, "history", "T-000001"],
                         [*db, "board", "--unit", "JS01"]]
     assert loaded_after(with_read_models, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == \
         ["sqlalchemy"]
-    # A history reads the record's own events: none of the read models it does not fold.
-    unfolded = ("projections.registry", "projections.indicators", "projections.metrics")
-    assert loaded_after([[*db, "history", "T-000001"]], unfolded, tmp_path) == []
+    # A history folds the record's own events in memory: neither SQLAlchemy, nor the
+    # projection engine, nor the read models it does not fold.
+    unfolded = ("sqlalchemy", "projections.engine", "projections.registry",
+                "projections.indicators", "projections.metrics")
+    histories = [[*db, "history", "T-000001"], [*db, "history", "T-000001", "--format", "json"],
+                 [*db, "history", "unit:JS01"]]
+    assert loaded_after(histories, unfolded, tmp_path) == []
 
 
 def test_a_partial_index_is_partial_on_both_backends(store: Store) -> None:
