@@ -51,21 +51,27 @@ class Projection:
         self._metadata: sa.MetaData | None = None
         self._tables: dict[str, sa.Table] = {}
 
-    # The tables are declared when first asked for: a fold in memory (a record's history)
-    # never asks, and needs no SQLAlchemy.
-
-    @property
-    def metadata(self) -> sa.MetaData:
+    def _declared(self) -> sa.MetaData:
+        """The tables, declared (:meth:`define`) when first asked for: a fold in memory (a
+        record's history) never asks, and needs no SQLAlchemy."""
         if self._metadata is None:
             import sqlalchemy as sa
 
             self._metadata = sa.MetaData()
-            self.define()
+            try:
+                self.define()
+            except BaseException:
+                self._metadata, self._tables = None, {}
+                raise
         return self._metadata
 
     @property
+    def metadata(self) -> sa.MetaData:
+        return self._declared()
+
+    @property
     def tables(self) -> dict[str, sa.Table]:
-        self.metadata  # noqa: B018  (declared first)
+        self._declared()
         return self._tables
 
     def table(self, name: str, *columns: sa.Column[Any], **kw: Any) -> sa.Table:
