@@ -63,15 +63,15 @@ def with_kept(entries: list[dict[str, Any]], kept: EvidenceStore) -> None:
 
 @click.group("evidence")
 def evidence_group() -> None:
-    """The evidence files (photos, documents) the ledger keeps by their SHA-256."""
+    """台账按 SHA-256 保存的证据文件（照片、文档）。"""
 
 
 @evidence_group.command("get")
 @click.argument("sha256")
-@output_option("Write the kept file to this file.", required=True)
+@output_option("把已保存的文件写入此文件。", required=True)
 @pass_session
 def evidence_get(session: Session, sha256: str, output: Path) -> None:
-    """Write the kept file with this SHA-256 to FILE."""
+    """把 SHA-256 为此值的已保存文件写入 FILE。"""
     digest = sha256.strip().lower()
     if not SHA256.match(digest):
         raise Refused(f"SHA256 must be 64 hex digits, got {sha256!r}")

@@ -30,36 +30,31 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.command("import")
 @click.argument("file", type=FILE)
 @click.option("--mapping", "mapping_path", type=FILE, default=None,
-              help="The mapping file (TOML): columns, dates, statuses, deadlines, policies. "
-              "See examples/mappings/.")
+              help="映射文件（TOML）：列、日期、状态、期限、策略。见 examples/mappings/。")
 @click.option("--template", "template_name", type=click.Choice(TEMPLATE_NAMES), default=None,
-              help="FILE is a filled copy of 'taizhang template NAME': no mapping needed.")
-@click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
-@click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
+              help="FILE 是 'taizhang template NAME' 填好的副本：无需映射文件。")
+@click.option("--dry-run", is_flag=True, help="读取并检查每一行；不写入任何内容。")
+@click.option("--strict", is_flag=True, help="只要有一行有误就不写入任何内容。")
 @click.option("--update", "updating", is_flag=True,
-              help="Rows whose tasks the ledger holds: append the events their changes "
-              "prove (closures, re-inspections, extensions, reassignments, corrections); "
-              "list what contradicts the ledger.")
+              help="台账中已有其任务的行：追加这些行的变化所证明的事件（销号、复查、延期、改"
+                   "派、更正）；列出与台账矛盾之处。")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write the bad rows to this CSV, with row number, column "
-              "and reason, to fix and import again.")
+              default=None, help="把有误的行写入此 CSV，含行号、列和原因，改正后可再次导入。")
 @click.option("--encoding", default=None,
-              help="The CSV file's encoding (utf-8, with or without BOM; gb18030 …); "
-              "default: the mapping's.")
-@click.option("--sheet", default=None, help="The workbook's sheet; default: the mapping's, "
-              "else the first.")
+              help="CSV 文件的编码（utf-8，带或不带 BOM；gb18030 ……）；默认：映射文件所定。")
+@click.option("--sheet", default=None, help="工作簿的工作表；默认：映射文件所定，否则为第一个。")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000,
-              show_default=True, help="Rows saved per transaction.")
+              show_default=True, help="每个事务保存的行数。")
 @output_options(("table", "json"))
 @pass_session
 def import_(session: Session, file: Path, mapping_path: Path | None,
             template_name: str | None, dry_run: bool, strict: bool, updating: bool,
             rejects_path: Path | None, encoding: str | None, sheet: str | None,
             batch_size: int, fmt: str) -> None:
-    """Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) must
-    be an administrator. Importing the same rows again adds nothing; an interrupted import
-    resumes when run again. With --template, FILE is a filled template (tasks, survey
-    results or indicator targets) and needs no mapping."""
+    """按映射文件把 FILE（CSV 或 XLSX）导入为任务；操作人（--as）须为管理员。
+
+    再次导入相同的行不会新增任何内容；中断的导入再次运行时会继续。带 --template 时，FILE 是
+    填好的模板（任务、测评结果或指标任务），无需映射文件。"""
     if (mapping_path is None) == (template_name is None):
         raise Refused("import needs --mapping FILE or --template NAME (one of them), got "
                       + ("both" if template_name else "neither"))
@@ -186,24 +181,24 @@ def update_lines(updated: UpdateReport, dry_run: bool) -> list[dict[str, Any]]:
 
 @click.group()
 def export() -> None:
-    """Write the ledger's figures out to spreadsheets."""
+    """把台账数据导出为电子表格。"""
 
 
 @export.command("board")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
-              show_default=True, help="CSV (to stdout without -o) or an Excel workbook.")
-@output_option("Write to this file (needed for xlsx); default stdout.")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+              show_default=True, help="CSV（未给 -o 时输出到标准输出）或 Excel 工作簿。")
+@output_option("写入此文件（xlsx 必需）；默认输出到标准输出。")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--state", type=click.Choice(STATES), default=None)
-@click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@click.option("--open", "open_only", is_flag=True, help="只看尚未销号的任务。")
 @click.option("--due-within", "within", type=WITHIN, default=None,
-              help="Only unfinished tasks due from today to N days ahead: 3d (calendar days) "
-              "or 3wd, 3个工作日 (working days).")
+              help="只看从今天起 N 天内到期的未完成任务：3d（自然日）或 3wd、3个工作日（工作"
+                   "日）。")
 @pass_session
 def export_board(session: Session, fmt: str, output: Path | None, unit_code: str | None,
                  state: str | None, open_only: bool,
                  within: timedelta | WorkingDays | None) -> None:
-    """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
+    """以电子表格形式导出台账：每项任务一行，时间按活动所在时区。"""
     if fmt == "xlsx" and output is None:
         raise Refused(_("--format xlsx 需要 --output FILE"))
     rows = board_sheet(session.read, board_service.board(

@@ -64,11 +64,10 @@ def output_options(formats: Sequence[str] = FORMATS) -> Callable[[Any], Any]:
     def decorate(f: Any) -> Any:
         f = click.option("--wide", is_flag=True, expose_value=False,
                          callback=_remember_wide,
-                         help="Tables: every cell on one line, however wide the "
-                         "terminal.")(f)
+                         help="表格：每个单元格只占一行，不管终端多宽。")(f)
         return click.option("--format", "fmt", type=click.Choice(list(formats)),
                             default="table", show_default=True,
-                            help="How to print the result.")(f)
+                            help="结果的输出格式。")(f)
     return decorate
 
 

@@ -26,15 +26,14 @@ NAMES = list(TEMPLATES)
 
 @click.command("template")
 @click.argument("name", metavar="NAME", type=click.Choice(NAMES))
-@output_option("Write the workbook to this file (.xlsx).", required=True)
+@output_option("把工作簿写入此文件（.xlsx）。", required=True)
 @pass_session
 def template(session: Session, name: str, output: Path) -> None:
-    """Write an Excel template to fill and import: assign, survey or targets.
+    """生成一个可填写并导入的 Excel 模板：assign、survey 或 targets。
 
-    NAME is assign (交办: tasks for units), survey (测评结果: survey results) or targets
-    (指标任务: indicator targets); the workbook has the ledger's units,
-    categories and indicator codes as drop-down lists, an example row and 填写说明. Import
-    a filled copy with ``taizhang import FILE --template NAME``."""
+    NAME 为 assign（交办：交给各单位的任务）、survey（测评结果）或 targets（指标任务）；工
+    作簿以下拉列表提供台账中的单位、问题类别和指标编码，附一行示例和填写说明。填好的副本用
+    ``taizhang import FILE --template NAME`` 导入。"""
     chosen = template_named(name)
     if output.suffix.lower() != ".xlsx":
         raise Refused(f"--output must name an .xlsx workbook, got {str(output)!r}")

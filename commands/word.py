@@ -32,12 +32,12 @@ def word_options(number_help: str) -> Callable[[Any], Any]:
     def decorate(command: Any) -> Any:
         for option in reversed([
             click.option("--number", default=None, metavar="TEXT",
-                         help=f"docx: the 文号 line under the title ({number_help})."),
+                         help=number_help),
             click.option("--body-font", type=FontName(), default=DEFAULT.body_font,
-                         show_default=True, help="docx: the East Asian font of the text."),
+                         show_default=True, help="docx：正文的中文字体。"),
             click.option("--heading-font", type=FontName(), default=DEFAULT.heading_font,
                          show_default=True,
-                         help="docx: the East Asian font of the title and headings."),
+                         help="docx：标题和各级标题的中文字体。"),
         ]):
             command = option(command)
         return command

@@ -52,6 +52,40 @@ def _domain_names() -> list[tuple[str, str]]:
                                            for level in LEVELS]
 
 
+def _help_texts() -> list[tuple[str, str]]:
+    """The command line's help, written in Chinese where click reads it (a command's
+    docstring or ``help=``, an option's ``help=``, ``cli.COMMANDS``), which no ``_()``
+    marks: (message, where), from a walk of the whole command tree."""
+    import inspect
+
+    import click
+
+    import cli
+
+    def where(command: click.Command) -> str:
+        module = getattr(command.callback, "__module__", "cli") or "cli"
+        return module.replace(".", "/") + ".py"
+
+    def walk(group: click.Group) -> list[click.Command]:
+        ctx = click.Context(group)
+        found = []
+        for name in sorted(group.list_commands(ctx)):
+            command = group.get_command(ctx, name)
+            if command is not None:
+                found.append(command)
+                if isinstance(command, click.Group):
+                    found += walk(command)
+        return found
+
+    texts = [(short, "cli.py") for _, short in cli.COMMANDS.values()]
+    for command in [cli.main, *walk(cli.main)]:
+        texts += [(inspect.cleandoc(text), where(command))
+                  for text in (command.help, command.short_help, command.epilog) if text]
+        texts += [(param.help, where(command)) for param in command.params
+                  if isinstance(param, click.Option) and param.help]
+    return texts
+
+
 def extract() -> Catalog:
     """Every message the program shows, with where it is written."""
     pot = Catalog(project="taizhang", locale=DEFAULT, fuzzy=False, creation_date=STAMP,
@@ -63,7 +97,7 @@ def extract() -> Catalog:
             message = message[0]
         if message:
             pot.add(message, locations=[(filename, lineno)])
-    for message, where in _domain_names():
+    for message, where in _domain_names() + _help_texts():
         pot.add(message, locations=[(where, 0)])
     return pot
 
