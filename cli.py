@@ -112,7 +112,8 @@ class LedgerGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            module = importlib.import_module(COMMANDS[cmd_name][0])
+            with helping.as_written():
+                module = importlib.import_module(COMMANDS[cmd_name][0])
             for command in module.COMMANDS:
                 self.add_command(widen(command))
         return self.commands.get(cmd_name)

@@ -124,7 +124,7 @@ def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
 @audit_group.command("witness")
 @click.option("--forget", is_flag=True, help="删除它（在用 `audit verify` 确认台账的回退是正当"
                                              "的之后）：下一条命令会从它看到的链头开始新的见证。")
-@output_option("把见证文件复制到此文件，交给另一位审计员。")
+@output_option("把见证文件的副本写入此文件，交给另一位审计员。")
 @pass_session
 def witness_(session: Session, forget: bool, output: Path | None) -> None:
     """打印本账户对存储的见证：文件，以及上次看到的链头（可把文件交给另一位审计员，用于 `audit

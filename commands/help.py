@@ -15,6 +15,7 @@ measures with ``wcwidth`` and breaks lines between Chinese characters too."""
 from __future__ import annotations
 
 import gettext
+import inspect
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -111,13 +112,17 @@ def _translate(thing: Any, attributes: tuple[str, ...]) -> None:
     said = thing.__dict__.setdefault(_SAID, {a: getattr(thing, a, None) for a in attributes})
     for attribute, text in said.items():
         if text:
-            setattr(thing, attribute, i18n._(text))
+            setattr(thing, attribute, i18n._(inspect.cleandoc(text)))
 
 
 @contextmanager
-def speaking(command: click.Command) -> Iterator[None]:
+def speaking(command: click.Command, ctx: click.Context) -> Iterator[None]:
     """``command``'s help, its options' and its subcommands' short help in the language in
-    use while its help is formatted; as written afterwards."""
+    use while its help is formatted; as written afterwards. (click makes its ``--help``
+    option once per command, its help in the language of that moment: it is said again.)"""
+    helper = command.get_help_option(ctx)
+    if helper is not None:
+        helper.help = click_gettext("Show this message and exit.")
     things: list[tuple[Any, tuple[str, ...]]] = [(command, ("help", "epilog", "short_help"))]
     things += [(param, ("help",)) for param in command.params
                if isinstance(param, click.Option)]
@@ -140,6 +145,11 @@ def speaking(command: click.Command) -> Iterator[None]:
 class WideHelpFormatter(click.HelpFormatter):
     """click's formatter, its definition lists padded and its text wrapped by display
     width."""
+
+    def write_heading(self, heading: str) -> None:
+        """``Options:``, ``选项：`` (a Chinese heading takes a Chinese colon)."""
+        colon = "：" if heading and _wide(heading[-1]) else ":"
+        self.write(f"{'':>{self.current_indent}}{heading}{colon}\n")
 
     def write_text(self, text: str) -> None:
         indent = " " * self.current_indent
@@ -179,7 +189,7 @@ class WideContext(click.Context):
     formatter_class = WideHelpFormatter
 
     def get_help(self) -> str:
-        with speaking(self.command):
+        with speaking(self.command, self):
             return super().get_help()
 
 
@@ -204,13 +214,32 @@ def click_catalogue(lang: str) -> gettext.NullTranslations:
         return gettext.GNUTranslations(mo)
 
 
+_importing: list[bool] = [False]
+
+
 def click_gettext(message: str) -> str:
     """One of click's messages in the language in use."""
+    if _importing[0]:
+        return message
     return click_catalogue(i18n.language()).gettext(message)
 
 
 def click_ngettext(singular: str, plural: str, n: int) -> str:
+    if _importing[0]:
+        return singular if n == 1 else plural
     return click_catalogue(i18n.language()).ngettext(singular, plural, n)
+
+
+@contextmanager
+def as_written() -> Iterator[None]:
+    """click's words as click writes them, while command modules are imported: what click
+    says when a command is declared (``click.Path``'s ``PATH``/``FILE`` metavar) is then
+    the same whatever the language of the run that first loaded the module."""
+    _importing[0] = True
+    try:
+        yield
+    finally:
+        _importing[0] = False
 
 
 def install() -> None:

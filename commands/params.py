@@ -150,7 +150,7 @@ def evidence_option(help_text: str = ("证据 FILE[:DESCRIPTION]，本机上的�
 
 def at_option() -> Any:
     return click.option("--at", "occurred_at", type=MOMENT, default=None,
-                        help="发生时间（发生时间轴）；默认现在。未带时区偏移时按活动所在时区。")
+                        help="事情发生的时间（发生时间）；默认现在。未带时区偏移时按活动所在时区。")
 
 
 def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:

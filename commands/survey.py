@@ -9,7 +9,7 @@ import click
 from commands.output import emit, output_options
 from commands.params import MONTH, HiddenArgument, at_option
 from commands.session import Session, pass_session
-from i18n import N_
+from i18n import N_, _
 
 
 @click.group()
@@ -75,7 +75,7 @@ def survey_figures(session: Session, month_given: str | None, month: str | None,
     """各单位某月的比率，各次测评按样本量加权（与评比所用的一致）。"""
     month = month or month_given  # survey figures MONTH: the old spelling, still read
     if month is None:
-        raise click.UsageError("Missing option '--month'.")
+        raise click.UsageError(_("缺少选项 '--month'。"))
     figures = session.services.indicator_queries.survey_figures(month)
     emit([{"unit": unit, **f} for unit, f in figures.items()],
          [("unit", N_("单位")), ("awareness", N_("知晓率 %")), ("participation", N_("参与率 %")),

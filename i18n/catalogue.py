@@ -134,6 +134,66 @@ def _write_po(path: Path, catalog: Catalog) -> None:
     path.write_bytes(out.getvalue())
 
 
+# click's own words (usage errors, "Usage:", "Options:"), English in click: a catalogue of
+# their own, for Chinese (commands/help.py hands it to click).
+CLICK = "click"
+CLICK_LANGS = [lang for lang in LANGS if lang != "en"]
+# Words click looks up by a variable's value (``_(extra["required"])``), which no extraction
+# sees.
+CLICK_LOOKED_UP = ("required",)
+
+
+def extract_click() -> Catalog:
+    """Every message of the installed click, as click's ``gettext``/``ngettext`` calls name
+    them (plural forms too)."""
+    import click
+
+    pot = Catalog(project="click", locale="en", fuzzy=False, creation_date=STAMP,
+                  revision_date=STAMP)
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(Path(click.__file__).parent), method_map=[("**.py", "python")],
+            keywords={"_": None, "ngettext": (1, 2)}):
+        if message:
+            pot.add(message, locations=[(f"click/{filename}", lineno)])
+    for message in CLICK_LOOKED_UP:
+        pot.add(message, locations=[("click/core.py", 0)])
+    return pot
+
+
+def click_po_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{CLICK}.po"
+
+
+def click_mo_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{CLICK}.mo"
+
+
+def read_click(lang: str) -> Catalog:
+    with open(click_po_path(lang), "rb") as f:
+        return read_po(f, locale=lang)
+
+
+def _untranslated(catalog: Catalog) -> list[str]:
+    return [str(m.id) for m in catalog if m.id and not (
+        all(m.string) if isinstance(m.string, (tuple, list)) else m.string)]
+
+
+def main_click() -> None:
+    pot = extract_click()
+    _write_po(LOCALE / f"{CLICK}.pot", pot)
+    for lang in CLICK_LANGS:
+        path = click_po_path(lang)
+        catalog = read_click(lang) if path.exists() else Catalog(
+            locale=lang, project="click", creation_date=STAMP, revision_date=STAMP)
+        catalog.update(pot, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        catalog.revision_date = STAMP
+        _write_po(path, catalog)
+        click_mo_path(lang).write_bytes(compiled(read_click(lang)))
+        print(f"{lang} ({CLICK}): {len(pot)} messages, "
+              f"{len(_untranslated(read_click(lang)))} without a translation")
+
+
 def main() -> None:
     pot = extract()
     _write_po(LOCALE / f"{DOMAIN}.pot", pot)
@@ -148,6 +208,7 @@ def main() -> None:
         mo_path(lang).write_bytes(compiled(read(lang)))
         missing = [m.id for m in read(lang) if m.id and not m.string]
         print(f"{lang}: {len(pot)} messages, {len(missing)} without a translation")
+    main_click()
 
 
 if __name__ == "__main__":

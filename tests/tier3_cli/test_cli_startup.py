@@ -87,7 +87,10 @@ def test_the_group_knows_every_command_its_module_and_short_help() -> None:
 
 
 def test_an_unknown_command_is_one_error_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 2
-    assert done.stderr == "Error: No such command 'no-such-thing'.\n"
+    for lang, said in [("zh", "没有命令 'no-such-thing'。"),
+                       ("en", "No such command 'no-such-thing'.")]:
+        done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env={**os.environ, "TAIZHANG_LANG": lang})
+        assert done.returncode == 2
+        assert done.stderr == f"Error: {said}\n"
