@@ -11,7 +11,7 @@ from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.params import output_option
 from commands.session import Session, pass_session
-from i18n import N_, _
+from i18n import N_, _, refusal
 from ledger import audit, evidence, witness
 from projections.times import shown
 from services import audit as auditing
@@ -65,7 +65,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     against = auditing.baseline(session.services, since=since, handed=seen,
                                 handed_from=str(witness_file), own=session.seen)
     since, what = against.since, against.what
-    with progress(session.store.ledger.max_position(), "verifying") as update:
+    with progress(session.store.ledger.max_position(), _("正在校验")) as update:
         verified = auditing.verify(session.services, against, with_evidence=with_evidence,
                                    progress=update)
     result, checked = verified.result, verified.evidence
@@ -115,9 +115,8 @@ def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
         click.echo(_("证据{problem}：{file}（sha256 {sha256}），由 {task} 事件 {event}（{kind}，位置 "
                      "{position}）引用").format(**p))
     if problems:
-        raise click.ClickException(
-            f"evidence: {len(problems)} of {checked} citations name a missing or altered "
-            "file")
+        raise click.ClickException(_("证据：{checked} 处引用中有 {n} 处所指的文件缺失或被改动")
+                                   .format(n=len(problems), checked=checked))
     click.echo(_("证据：已核对 {n} 处引用，每个文件都在且未改动").format(n=checked))
 
 
@@ -147,7 +146,7 @@ def witness_(session: Session, forget: bool, output: Path | None) -> None:
         output.write_bytes(path.read_bytes())
         click.echo(_("已复制至 {path}").format(path=output))
     if session.went_back is not None:
-        raise click.ClickException(str(session.went_back))
+        raise click.ClickException(refusal(session.went_back))
 
 
 @audit_group.command("head")
@@ -171,7 +170,7 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
     if out is not None and out.exists():
         raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
-    with progress(ledger.max_position(), "verifying") as update:
+    with progress(ledger.max_position(), _("正在校验")) as update:
         recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
                                                       key=key, progress=update)
     if out is not None:

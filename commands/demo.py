@@ -103,17 +103,15 @@ def try_next(session: Session, city: City, built: dict[str, Any],
     last = (min(city.cutoff, city.end) - timedelta(microseconds=1)).astimezone(city.zone)
     complete = month_add(f"{last:%Y-%m}", -1) if city.cutoff < city.end else f"{last:%Y-%m}"
     middle = start + (last.date() - start) / 2
-    lines = [f'board --as-of "{middle.isoformat()} 18:00"   # the 台账 as known that '
-             "evening"]
+    lines = [_note(f'board --as-of "{middle.isoformat()} 18:00"', _("那天傍晚时台账的样子"))]
     late = _late_corrected(city)
     if late:
-        lines.append(f"history {late}   # entries marked late, a correction beside the "
-                     "original")
+        lines.append(_note(f"history {late}", _("迟录的事件有标注，更正与原事件并列")))
     if city.published:
         first = city.published[0]
-        lines += [f"rank --month {first} --level 社区 --published   # reproduced from the "
-                  "publication",
-                  f"revisions --month {first}   # what late entries would change"]
+        lines += [_note(f"rank --month {first} --level 社区 --published",
+                        _("按发布时的依据重现的排名")),
+                  _note(f"revisions --month {first}", _("迟录的事件会改变什么"))]
     lines += [f"rank --month {complete} --level 街道",
               f"bulletin --month {complete} --format html -o bulletin-{complete}.html",
               "indicators status --by unit"]
@@ -125,6 +123,11 @@ def try_next(session: Session, city: City, built: dict[str, Any],
         lines.append(f"audit verify --since {shlex.quote(files[0])} --public-key "
                      f"{shlex.quote(files[1])}")
     return [f"{prefix} {line}" for line in lines]
+
+
+def _note(command: str, comment: str) -> str:
+    """A command to try, with a comment on what it shows."""
+    return f"{command}   # {comment}"
 
 
 def _late_corrected(city: City) -> str | None:

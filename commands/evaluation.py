@@ -349,7 +349,7 @@ def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | N
     表。
 
     已发布月份的通报显示发布时冻结的内容。"""
-    require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
+    require_output(fmt, output)
     lang = lang or language()
     made = bulletin_service.document(session.services, month, fmt, lang, number,
                                      word_style(body_font, heading_font))

@@ -74,13 +74,13 @@ def evidence_get(session: Session, sha256: str, output: Path) -> None:
     """把 SHA-256 为此值的已保存文件写入 FILE。"""
     digest = sha256.strip().lower()
     if not SHA256.match(digest):
-        raise Refused(f"SHA256 must be 64 hex digits, got {sha256!r}")
+        raise Refused("SHA256 须为 64 位十六进制数字，而给出的是 {value}", value=repr(sha256))
     content = evidence_store(session).get(digest)
     if content is None:
-        raise NotFound(f"no evidence file kept with sha256 {digest}")
+        raise NotFound("没有保存 sha256 为 {digest} 的证据文件", digest=digest)
     if hashlib.sha256(content).hexdigest() != digest:
-        raise Refused(f"the evidence file kept for sha256 {digest} no longer hashes to it: "
-                      "it was altered (audit verify --evidence names the events citing it)")
+        raise Refused("为 sha256 {digest} 保存的证据文件的哈希已不再是它：文件被改动过（audit "
+                      "verify --evidence 会列出引用它的事件）", digest=digest)
     output.write_bytes(content)
     click.echo(_("已写入 {n} 字节至 {path}").format(n=f"{len(content):,}", path=output))
 

@@ -12,8 +12,8 @@ from commands.import_report import emit_rejects, heading, skipped_and_rejected
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
-from commands.template import NAMES as TEMPLATE_NAMES, import_records
-from i18n import _
+from commands.template import NAMES as TEMPLATE_NAMES, import_records, stopped
+from i18n import N_, _, labels
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
@@ -56,12 +56,13 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
     再次导入相同的行不会新增任何内容；中断的导入再次运行时会继续。带 --template 时，FILE 是
     填好的模板（任务、测评结果或指标任务），无需映射文件。"""
     if (mapping_path is None) == (template_name is None):
-        raise Refused("import needs --mapping FILE or --template NAME (one of them), got "
-                      + ("both" if template_name else "neither"))
+        if template_name:
+            raise Refused("导入需要 --mapping FILE 或 --template NAME（二者之一），而两者都给出了")
+        raise Refused("导入需要 --mapping FILE 或 --template NAME（二者之一），而两者都没有给出")
     if template_name is not None and template_name != "assign":
         if updating:
-            raise Refused("--update compares tasks (a mapping, or --template assign), not "
-                          f"--template {template_name}")
+            raise Refused("--update 比较的是任务（映射文件，或 --template assign），不是 "
+                          "--template {name}", name=template_name)
         return import_records(session, file, template_name, dry_run=dry_run, strict=strict,
                               rejects_path=rejects_path, encoding=encoding, sheet=sheet,
                               fmt=fmt)
@@ -80,19 +81,17 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
         done[0] += rows
         update(rows)
 
-    with progress(table.count, f"importing {table.name}") as update:
+    with progress(table.count, _("正在导入 {name}").format(name=table.name)) as update:
         try:
             report = importer.run(dry_run=dry_run, strict=strict, progress=taken)
         except (LedgerBusy, WriteLost) as e:
             if strict:
                 raise  # one transaction: nothing was written, as the error says
             # The batches saved before stay; the next run skips their rows.
-            what = f"{e.detail} ({e.advice})" if isinstance(e, LedgerBusy) else (
-                f"the connection to the store was lost while writing a batch ({e.reason})")
-            raise click.ClickException(
-                f"import stopped after {done[0]} of {table.count} rows: {what}; that batch "
-                "was not written, the ones before it were: run the import again to "
-                "resume") from None
+            raise click.ClickException(_(
+                "导入在 {count} 行中的第 {done} 行后停止：{what}；这一批没有写入，之前的各批已写入："
+                "再次运行导入即可继续").format(done=done[0], count=table.count,
+                                               what=stopped(e, row=False))) from None
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)
     _summary(report, fmt, rejects_path, importer.updater.report if importer.updater else None)
@@ -110,7 +109,8 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     head = heading(report)
     record: dict[str, Any] = {
         "file": head["file"],
-        "mapping": f"{report.mapping} (source {report.source})",
+        "mapping": _("{mapping}（来源 {source}）").format(mapping=report.mapping,
+                                                        source=report.source),
         "outcome": head["outcome"],
         "rows read": report.rows_read,
         "tasks created": report.tasks_created,
@@ -125,9 +125,9 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     if report.categories_added:
         record["categories added"] = len(report.categories_added)
     for what, count in sorted(report.filled.items()):
-        record[f"filled in: {what}"] = count
+        record[_("补填：{what}").format(what=what)] = count
     for status, count in sorted(report.statuses.items()):
-        record[f"status {status}"] = count
+        record[_("状态 {status}").format(status=status)] = count
     if rejects_path is not None and report.rejects:
         record["rejects written to"] = str(rejects_path)
     if updated is not None:
@@ -139,8 +139,8 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     emit_rejects(report, fmt)
 
 
-UPDATE_COLUMNS = [("row", "row"), ("task", "task"), ("what", "what"), ("at", "at"),
-                  ("detail", "detail")]
+UPDATE_COLUMNS = [("row", N_("行")), ("task", N_("任务")), ("what", N_("内容")),
+                  ("at", N_("时间")), ("detail", N_("说明"))]
 
 
 def update_summary(report: ImportReport, updated: UpdateReport) -> dict[str, Any]:
@@ -149,14 +149,16 @@ def update_summary(report: ImportReport, updated: UpdateReport) -> dict[str, Any
     record: dict[str, Any] = {"rows unchanged": updated.unchanged,
                               "rows updated": updated.updated}
     for kind, count in sorted(updated.events.items()):
-        record[f"updated: {kind}"] = count
+        record[_("更新：{kind}").format(kind=labels.kind(kind, "Task"))] = count
     record["rows conflicting (not applied)"] = updated.conflicting
     record["rows new"] = report.tasks_created
     record["rows missing from the file (not closed)"] = len(updated.missing)
     if updated.missing:
         record["missing"] = ", ".join(
-            f"{m['task']} ({m['file']} row {m['row']}"
-            f"{', id ' + str(m['id']) if m['id'] else ''}, {m['state']})"
+            (_("{task}（{file} 第 {row} 行，编号 {id}，{state}）") if m["id"] else
+             _("{task}（{file} 第 {row} 行，{state}）")).format(
+                task=m["task"], file=m["file"], row=m["row"], id=m["id"],
+                state=labels.state(m["state"]))
             for m in updated.missing)
     return record
 
@@ -167,15 +169,16 @@ def update_lines(updated: UpdateReport, dry_run: bool) -> list[dict[str, Any]]:
     for compared in updated.rows:
         for event in compared.events:
             lines.append({"row": compared.row, "task": compared.task,
-                          "what": ("would append " if dry_run else "appended ")
-                          + event["event"], "at": event["at"][:16].replace("T", " "),
-                          "detail": ""})
+                          "what": (_("将追加 {event}") if dry_run else _("已追加 {event}"))
+                          .format(event=labels.kind(event["event"], "Task")),
+                          "at": event["at"][:16].replace("T", " "), "detail": ""})
         for c in compared.conflicts:
             lines.append({"row": compared.row, "task": compared.task,
-                          "what": "conflict (not applied)", "at": "",
-                          "detail": (f"{c['column']}: file {c['file']!r}, ledger "
-                                     f"{c['ledger']!r}: {c['reason']}" if c["column"]
-                                     else c["reason"])})
+                          "what": _("冲突（未应用）"), "at": "",
+                          "detail": _("{column}：文件为 {file}，台账为 {ledger}：{reason}").format(
+                              column=c["column"], file=repr(c["file"]),
+                              ledger=repr(c["ledger"]), reason=c["reason"])
+                          if c["column"] else c["reason"]})
     return lines
 
 

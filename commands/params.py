@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from domain.base import Refused, localized
-from i18n import _
+from i18n import _, refusal
 from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
@@ -43,7 +43,7 @@ class DeadlineType(click.ParamType):
         try:
             return parse_deadline(str(value))
         except Refused as e:
-            self.fail(str(e).removeprefix("deadline "), param, ctx)
+            self.fail(refusal(e).removeprefix("deadline "), param, ctx)
 
 
 class MomentType(click.ParamType):
@@ -94,7 +94,7 @@ class WithinType(click.ParamType):
         try:
             working = parse_working_days(text, "days")
         except Refused as e:
-            self.fail(str(e), param, ctx)
+            self.fail(refusal(e), param, ctx)
         if working is None:
             self.fail(_("{value} 不是天数（3d、3天）或工作日数（3wd、3个工作日）").format(
                 value=repr(value)), param, ctx)
@@ -121,9 +121,11 @@ def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
         name, _, description = value.partition(":")
         path = Path(name)
         if not path.is_file():
-            what = "is not a file" if path.exists() else "does not exist"
-            raise Refused(f"evidence file {name!r} {what}; name evidence kept elsewhere "
-                          "with --evidence-ref NAME:DESCRIPTION")
+            if path.exists():
+                raise Refused("证据文件 {name} 不是文件；保存在别处的证据用 --evidence-ref "
+                              "NAME:DESCRIPTION 注明", name=repr(name))
+            raise Refused("证据文件 {name} 不存在；保存在别处的证据用 --evidence-ref "
+                          "NAME:DESCRIPTION 注明", name=repr(name))
         digest = hashed.get(name) or hashlib.sha256(path.read_bytes()).hexdigest()
         items.append({"file": name, "sha256": digest,
                       "description": description})
@@ -236,7 +238,8 @@ class OutputFile(click.Path):
         path = super().convert(value, param, ctx)
         folder = Path(path).parent
         if not folder.is_dir():
-            self.fail(f"folder {str(folder)!r} of {str(value)!r} does not exist", param, ctx)
+            self.fail(_("{path} 所在的文件夹 {folder} 不存在").format(
+                folder=repr(str(folder)), path=repr(str(value))), param, ctx)
         return path
 
 

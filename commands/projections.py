@@ -11,7 +11,7 @@ import click
 
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
-from i18n import N_, _
+from i18n import N_, _, refusal
 from ledger.faults import reason, transient
 
 STATUS_COLUMNS = [("projection", N_("读模型")), ("tables", N_("表")), ("rows", N_("行数")),
@@ -48,7 +48,7 @@ def status(session: Session, fmt: str) -> None:
                       _("不可写读模型：其查询在内存中补上落后的部分，由作为投影进程的 "
                         "'projections follow' 保持读模型最新")))
     if session.went_back is not None:
-        raise click.ClickException(str(session.went_back))
+        raise click.ClickException(refusal(session.went_back))
     failing = [row["projection"] for row in rows if row["check"] != "ok"]
     if failing:
         raise click.ClickException(_("读模型并非由账本现状折叠而来：{names}：请运行 "
@@ -59,7 +59,7 @@ def status(session: Session, fmt: str) -> None:
 @pass_session
 def rebuild(session: Session) -> None:
     """清空所有读模型，重新折叠整个台账。"""
-    with progress(session.store.ledger.max_position(), "rebuilding") as update:
+    with progress(session.store.ledger.max_position(), _("正在重建")) as update:
         folded = session.read.rebuild(progress=update)
     names = ", ".join(session.read.projections)
     click.echo(_("已由 {n} 个事件重建 {names}").format(names=names, n=folded))
@@ -73,7 +73,7 @@ def rebuild(session: Session) -> None:
 def verify(session: Session, limit: int, fmt: str) -> None:
     """把每个读模型从零重建到临时表中，与维护中的读模型逐行比较；列出差异，有差异时以非零退出。"""
     with progress(session.store.ledger.max_position(),
-                  "rebuilding into scratch tables") as update:
+                  _("正在重建到临时表")) as update:
         found = session.read.verify(progress=update, limit=limit)
     if fmt == "json":
         click.echo(json.dumps({

@@ -33,7 +33,7 @@ def summary(session: Session, start: date, end: date, unit_code: str | None,
             as_of: datetime | None, fmt: str, output: Path | None, number: str | None,
             body_font: str, heading_font: str) -> None:
     """任意时段、任意单位的工作总结数据，由台账计算，附一段工作总结式的文字和一张表格。"""
-    require_output(fmt, output, "a Word document")
+    require_output(fmt, output)
     result = records.summary(session.services, start, end, unit_code, as_of)
     text, cited = paragraph(result)
     if fmt == "json":

@@ -48,7 +48,9 @@ def word_style(body_font: str, heading_font: str) -> WordStyle:
     return WordStyle(body_font=body_font, heading_font=heading_font)
 
 
-def require_output(fmt: str, output: Path | None, what: str) -> None:
+def require_output(fmt: str, output: Path | None) -> None:
     """A workbook or Word document is a file, never printed."""
     if fmt in ("xlsx", "docx") and output is None:
-        raise click.UsageError(f"--format {fmt} writes {what}: give --output FILE.")
+        raise click.UsageError(
+            _("--format xlsx 写出的是工作簿：请给出 --output FILE。") if fmt == "xlsx" else
+            _("--format docx 写出的是 Word 文档：请给出 --output FILE。"))
