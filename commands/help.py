@@ -146,6 +146,13 @@ class WideHelpFormatter(click.HelpFormatter):
     """click's formatter, its definition lists padded and its text wrapped by display
     width."""
 
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        """``Usage: taizhang …``, ``用法：taizhang …`` (no space after a Chinese colon)."""
+        if prefix is None:
+            said = click_gettext("Usage:")
+            prefix = said if said.endswith("：") else f"{said} "
+        super().write_usage(prog, args, prefix)
+
     def write_heading(self, heading: str) -> None:
         """``Options:``, ``选项：`` (a Chinese heading takes a Chinese colon)."""
         colon = "：" if heading and _wide(heading[-1]) else ":"

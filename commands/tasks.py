@@ -80,8 +80,8 @@ def task() -> None:
 @click.option("--unit", "unit_code", required=True)
 @click.option("--category", required=True)
 @click.option("--source", required=True, metavar="|".join(SOURCES),
-              help="decomposition 指标分解、inspection 巡查发现、complaint 群众反映、media 媒"
-                   "体曝光、unannounced 上级暗访")
+              help="decomposition 指标分解、inspection 巡查发现、complaint 群众反映、"
+                   "media 媒体曝光、unannounced 上级暗访")
 @click.option("--location", required=True)
 @click.option("--description", required=True)
 @click.option("--deadline", type=DEADLINE, required=True,

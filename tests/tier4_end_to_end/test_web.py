@@ -206,11 +206,11 @@ def test_task_page_as_of_and_valid_at(client: TestClient, world: World) -> None:
     assert "状态所属日期</dt><dd>2024-05-07" in html
     moment = quote(world.before_late.isoformat())
     refused(client, f"/tasks/T-000007?as_of={moment}", 404,
-            "was not yet recorded")
-    refused(client, "/tasks/T-999999", 404, "unknown task: T-999999")
+            "时尚未记录")
+    refused(client, "/tasks/T-999999", 404, "未知的任务：T-999999")
     refused(client, "/tasks/T-000001?valid_at=2024-02-30", 400,
             "valid_at must be a date YYYY-MM-DD, got '2024-02-30'")
-    refused(client, "/tasks/T-000001?valid_at=2024-04-01", 404, "had not been assigned")
+    refused(client, "/tasks/T-000001?valid_at=2024-04-01", 404, "尚未交办")
 
 
 # --- the timeline ---------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def test_timeline_filters_and_pages(client: TestClient, read: ReadSide,
     assert seen == expected
     refused(client, f"/timeline?unit=JS01&after={expected[-1]}", 404, "no events after")
     refused(client, "/timeline?from=2024-06-01&to=2024-05-01", 400, "is after to")
-    refused(client, "/timeline?actor=nobody", 404, "unknown person: nobody")
+    refused(client, "/timeline?actor=nobody", 404, "未知的人员：nobody")
 
 
 # --- evaluation pages -------------------------------------------------------------------------
