@@ -97,7 +97,7 @@ def _version() -> str:
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        click.echo(f"taizhang, version {_version()}")
+        click.echo(i18n._("taizhang，版本 {version}").format(version=_version()))
         ctx.exit()
 
 
