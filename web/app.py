@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlunsplit
 
 import sqlalchemy.exc
+from markupsafe import Markup, escape
 from eventsourcing.persistence import PersistenceError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -139,6 +140,13 @@ class Page:
         """A path with the query parameters given (those None or empty left out)."""
         kept = {k: v for k, v in params.items() if v not in (None, "", False)}
         return path + ("?" + urlencode(kept) if kept else "")
+
+    def unit_options(self, selected: str | None) -> Markup:
+        """The units as a form's choices (made here, not in the template: a city has
+        hundreds)."""
+        return Markup("".join(
+            f'<option value="{escape(u["code"])}"{" selected" if u["code"] == selected else ""}>'
+            f'{escape(u["code"])} {escape(u["name"])}</option>' for u in self.read.units()))
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
         return templates.TemplateResponse(self.request, name, {

@@ -69,6 +69,8 @@ class Snapshot(ReadSide):
         self.hash = hash_
         self.__dict__["projections"] = base.projections
         self.__dict__["engine"] = Pinned(conn)
+        self._units: dict[str | None, list[dict[str, Any]]] = {}
+        self._below: dict[str, list[str]] = {}
 
     @cached_property
     def projector(self) -> Projector:
@@ -78,6 +80,18 @@ class Snapshot(ReadSide):
 
     def current(self, progress: Callable[[int], None] | None = None) -> None:
         """Taken current: nothing to fold (and nothing may be written here)."""
+
+    def units(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The units, read once per snapshot (a page asks for them several times: the
+        board's filter, the units below the one asked for, the form's choices)."""
+        if kind not in self._units:
+            self._units[kind] = super().units(kind)
+        return self._units[kind]
+
+    def unit_and_descendants(self, code: str) -> list[str]:
+        if code not in self._below:
+            self._below[code] = super().unit_and_descendants(code)
+        return self._below[code]
 
     def _facts(self, record: str, as_of: Any) -> tuple[list[Any], Any]:
         """A record's facts as far as the snapshot's position: a page about a task shows
