@@ -142,11 +142,13 @@ class Page:
         return path + ("?" + urlencode(kept) if kept else "")
 
     def unit_options(self, selected: str | None) -> Markup:
-        """The units as a form's choices (made here, not in the template: a city has
-        hundreds)."""
-        return Markup("".join(
-            f'<option value="{escape(u["code"])}"{" selected" if u["code"] == selected else ""}>'
-            f'{escape(u["code"])} {escape(u["name"])}</option>' for u in self.read.units()))
+        """The units as a form's choices, the one given selected (made here, not in the
+        template, and kept while the units stay the same: a city has hundreds)."""
+        html = _options(tuple((u["code"], u["name"]) for u in self.read.units()))
+        if selected:
+            mark = f'<option value="{escape(selected)}">'
+            html = html.replace(mark, mark[:-1] + " selected>", 1)
+        return Markup(html)
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
         return templates.TemplateResponse(self.request, name, {
@@ -156,6 +158,12 @@ class Page:
             "state_labels": STATE_LABELS,
             "kind": self.server.kind, **context},
             status_code=status_code)
+
+
+@functools.lru_cache(maxsize=16)
+def _options(units: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>'
+                   for code, name in units)
 
 
 def page(handler: Callable[[Page], Response]) -> Callable[[Request], Response]:
