@@ -63,14 +63,16 @@ class Snapshot(ReadSide):
     read models' position in it) whose chain hash is ``hash``. Nothing is folded: the
     snapshot was taken current (or as current as the writers allowed)."""
 
-    def __init__(self, base: ReadSide, conn: Connection, position: int, hash_: str) -> None:
+    def __init__(self, base: ReadSide, conn: Connection, position: int, hash_: str,
+                 kept: dict[Any, Any] | None = None) -> None:
+        """``kept``: what snapshots at the same position have read of the registry (the
+        same, as the read models at a position are)."""
         super().__init__(base.store)
         self.position = position
         self.hash = hash_
         self.__dict__["projections"] = base.projections
         self.__dict__["engine"] = Pinned(conn)
-        self._units: dict[str | None, list[dict[str, Any]]] = {}
-        self._below: dict[str, list[str]] = {}
+        self._kept = {} if kept is None else kept
 
     @cached_property
     def projector(self) -> Projector:
@@ -82,16 +84,17 @@ class Snapshot(ReadSide):
         """Taken current: nothing to fold (and nothing may be written here)."""
 
     def units(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """The units, read once per snapshot (a page asks for them several times: the
-        board's filter, the units below the one asked for, the form's choices)."""
-        if kind not in self._units:
-            self._units[kind] = super().units(kind)
-        return self._units[kind]
+        """The units, read once per position (a page asks for them several times: the
+        board's filter, the units below the one asked for, the form's choices; and every
+        page until the ledger moves on)."""
+        if ("units", kind) not in self._kept:
+            self._kept["units", kind] = super().units(kind)
+        return self._kept["units", kind]  # type: ignore[no-any-return]
 
     def unit_and_descendants(self, code: str) -> list[str]:
-        if code not in self._below:
-            self._below[code] = super().unit_and_descendants(code)
-        return self._below[code]
+        if ("below", code) not in self._kept:
+            self._kept["below", code] = super().unit_and_descendants(code)
+        return self._kept["below", code]  # type: ignore[no-any-return]
 
     def _facts(self, record: str, as_of: Any) -> tuple[list[Any], Any]:
         """A record's facts as far as the snapshot's position: a page about a task shows
@@ -113,6 +116,16 @@ class Reader:
         self.lock = threading.RLock()
         self._catch_up = catch_up
         self._ready = False
+        self._kept: tuple[tuple[int, str], dict[Any, Any]] = ((-1, ""), {})
+
+    def _kept_at(self, position: int, hash_: str) -> dict[Any, Any]:
+        """What the snapshots at this position have read of the registry (only the last
+        position's is kept)."""
+        at, kept = self._kept
+        if at != (position, hash_):
+            kept = {}
+            self._kept = ((position, hash_), kept)
+        return kept
 
     def catch_up(self) -> None:
         with self.lock:
@@ -139,7 +152,8 @@ class Reader:
                 try:
                     position, hash_, head = _standing(conn, self.read)
                     if position >= head or attempt == ATTEMPTS - 1:
-                        yield Snapshot(self.read, conn, position, hash_)
+                        yield Snapshot(self.read, conn, position, hash_,
+                                       self._kept_at(position, hash_))
                         return
                 finally:
                     conn.rollback()
