@@ -145,10 +145,12 @@ class Reader:
         """A snapshot of the read models, taken current, for the time of one request."""
         self.ready()
         for attempt in range(ATTEMPTS):
-            # A login's private copy lives on one connection: its requests take turns.
+            # A login's private copy lives on one connection: its requests take turns. (The
+            # engine is read first: the read side sets "private" before its private engine.)
+            engine = self.read.engine
             private = bool(self.read.__dict__.get("private"))
             with self.lock if private else nullcontext():
-                conn = self.read.engine.connect()
+                conn = engine.connect()
                 try:
                     position, hash_, head = _standing(conn, self.read)
                     if position >= head or attempt == ATTEMPTS - 1:
