@@ -12,7 +12,6 @@ from typing import Any
 import orjson
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
@@ -22,6 +21,9 @@ from ledger.guards import APPEND_ONLY, identity_table, pg_record, postgres_guard
 from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _by_aggregate,
                               _checked_batches, require_text_ids)
 from ledger.settings import Settings
+
+
+BEGIN, COMMIT = SQL("BEGIN"), SQL("COMMIT")
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -136,10 +138,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "stamp ORDER BY chain.n "
             "RETURNING notification_id"
         ).format(t=self.table_sql, genesis=Literal(GENESIS))
-        self.append_transaction = SQL("; ").join(
-            [SQL("BEGIN"), *self.lock_table_statements,
-             SQL("NOTIFY {0}").format(Identifier(self.channel_name)), self.append_statement,
-             SQL("COMMIT")])
+        self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
 
     def create_table(self) -> None:
         # A writer that may only INSERT and SELECT may not run DDL, not even CREATE ... IF
@@ -180,14 +179,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def _append(self, columns: list[list[Any]]) -> Sequence[int]:
         with self.datastore.get_connection() as conn:
+            moment = self.clock() if self.clock is not None else None
             try:
-                # One message, values bound into its text: the server runs the lock, the
-                # notification, the chained insert and the commit without waiting for us.
-                moment = self.clock() if self.clock is not None else None
-                with ClientCursor(conn) as curs:
-                    curs.execute(self.append_transaction, [moment, *columns])
-                    for _ in range(2 + len(self.lock_table_statements)):
-                        curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
+                # One pipeline, flushed once: the server runs the lock, the notification,
+                # the chained insert and the commit without waiting for us. The lock and
+                # the insert are prepared once per connection (asked for from their first
+                # run, so a pipeline that a lock timeout aborts is seen to have prepared
+                # nothing): the insert's plan is not made again for every command.
+                with conn.pipeline() as pipeline, conn.cursor() as curs:
+                    conn.execute(BEGIN, prepare=False)
+                    timeout, lock = self.lock_table_statements
+                    conn.execute(timeout, prepare=False)
+                    conn.execute(lock, prepare=True)
+                    conn.execute(self.notify_statement, prepare=False)
+                    curs.execute(self.append_statement, [moment, *columns], prepare=True)
+                    conn.execute(COMMIT, prepare=False)
+                    pipeline.sync()
                     return sorted(row["notification_id"] for row in curs.fetchall())
             finally:
                 if conn.info.transaction_status in (TransactionStatus.INTRANS,
