@@ -5,6 +5,7 @@ transaction as the event."""
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -30,7 +31,6 @@ BEGIN, COMMIT = SQL("BEGIN"), SQL("COMMIT")
 # Events a save from which they are chained here and copied in (a bulk save), rather than
 # chained by the server in the statement that inserts them (a command's few).
 BULK = 64
-APPEND = "taizhang_append"  # the name of the chained insert, prepared on each connection
 COPY_TYPES = ["int8", "text", "int8", "text", "bytea", "timestamptz", "text", "text"]
 
 
@@ -59,6 +59,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         # The connections on which the chained insert is prepared.
         self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._append_text: str | None = None
         # Notifications are database-wide: naming the schema wakes a follower only for its
         # own ledger, not for every ledger kept in the same database.
         self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"
@@ -120,7 +121,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         # The chain extended by the server, under the write lock, in the statement that
         # inserts: ledger.chain.canonical's text, its middle (event_part) computed here.
         # Prepared once per connection (SQL's PREPARE: EXECUTE runs it in the one message of
-        # a command's write), so it is not parsed and planned again for every command.
+        # a command's write), so it is not parsed and planned again for every command; its
+        # name is its table's, so recorders of several tables may share a connection.
+        self.append_name = "taizhang_append_" + hashlib.sha256(
+            qualified.encode()).hexdigest()[:16]
         self.append_statement = SQL(
             "PREPARE {name} (timestamptz, text[], bigint[], text[], bytea[], jsonb) AS "
             "WITH RECURSIVE head AS (SELECT coalesce(h.notification_id, 0) AS position, "
@@ -150,11 +154,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "session_user, chain.hash FROM chain JOIN args ON args.n = chain.n CROSS JOIN "
             "stamp ORDER BY chain.n "
             "RETURNING notification_id"
-        ).format(t=self.table_sql, genesis=Literal(GENESIS), name=Identifier(APPEND))
+        ).format(t=self.table_sql, genesis=Literal(GENESIS),
+                 name=Identifier(self.append_name))
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         self.append_transaction = SQL("; ").join(
             [BEGIN, *self.lock_table_statements, self.notify_statement,
-             SQL("EXECUTE {0} (%s, %s, %s, %s, %s, %s)").format(Identifier(APPEND)), COMMIT])
+             SQL("EXECUTE {0} (%s, %s, %s, %s, %s, %s)").format(Identifier(self.append_name)),
+             COMMIT])
         self.head_transaction = SQL("; ").join(
             [BEGIN, *self.lock_table_statements, self.notify_statement, self.head_statement])
         self.copy_statement = SQL(
@@ -246,21 +252,30 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 # in one is reported as closed, never with the reason the server gave.)
                 with ClientCursor(conn) as curs:
                     if conn not in self._prepared:
-                        curs.execute(self.append_statement)
-                        self._prepared.add(conn)
+                        self._prepare(curs)
+                    if self._append_text is None:  # composed once, not for every command
+                        self._append_text = self.append_transaction.as_string(conn)
                     try:
-                        curs.execute(self.append_transaction, [moment, *columns])
+                        curs.execute(self._append_text, [moment, *columns])
                     except psycopg.errors.InvalidSqlStatementName:
                         # Deallocated meanwhile (see _end): prepared again, tried again.
                         self._end(conn)
-                        curs.execute(self.append_statement)
-                        self._prepared.add(conn)
-                        curs.execute(self.append_transaction, [moment, *columns])
+                        self._prepare(curs)
+                        curs.execute(self._append_text, [moment, *columns])
                     for _ in range(2 + len(self.lock_table_statements)):
                         curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
                     return sorted(row["notification_id"] for row in curs.fetchall())
             finally:
                 self._end(conn)
+
+    def _prepare(self, curs: Any) -> None:
+        """Prepare the chained insert on the cursor's connection (where another recorder of
+        the same table may have prepared it already)."""
+        try:
+            curs.execute(self.append_statement)
+        except psycopg.errors.DuplicatePreparedStatement:
+            pass
+        self._prepared.add(curs.connection)
 
     def _end(self, conn: Any) -> None:
         """After an error the COMMIT was skipped: the transaction is ended here. The driver
