@@ -41,9 +41,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     takes an EXCLUSIVE table lock, which PostgreSQL grants only to roles that may UPDATE or
     DELETE; ours need only INSERT and SELECT). Under that lock the server reads the head,
     takes its clock and the database user, and extends the chain (ledger.chain's encoding,
-    with the part each event decides computed here), all in one round trip. Transaction time
-    is the server's clock, or ``clock()`` when the application gives the recorder a clock
-    (as on SQLite).
+    with the part each event decides computed here), all in one round trip; for a bulk save
+    it reads the head, clock and user, and the events chained here are copied in. Transaction
+    time is the server's clock, or ``clock()`` when the application gives the recorder a
+    clock (as on SQLite).
     """
 
     clock: Callable[[], datetime] | None = None
@@ -188,14 +189,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **_: Any) -> Sequence[int] | None:
         """Insert events at the end of the chain. A command's few events go in one round
-        trip: the write lock, the notification, the insert chaining them on the server and
-        the commit in one pipeline, so a writer never holds the lock while the server waits
-        for it (the library's own insert reads the head and syncs under the lock: with more
-        writers than cores, writers queued behind a holder that was not scheduled, and
-        throughput fell as they grew). A bulk save (``BULK`` events or more) reads the head
-        under the lock, chains its events here and sends them by ``COPY``: a round trip
-        more, paid once for a thousand events, where the server's chaining and an insert
-        from arrays cost several times the ``COPY`` for each event.
+        trip: the write lock, the notification, the insert chaining them on the server
+        (prepared once per connection) and the commit in one message, so a writer never
+        holds the lock while the server waits for it (the library's own insert reads the
+        head and syncs under the lock: with more writers than cores, writers queued behind a
+        holder that was not scheduled, and throughput fell as they grew). A bulk save
+        (``BULK`` events or more) reads the head under the lock, chains its events here and
+        sends them by binary ``COPY``: a round trip more, paid once for a thousand events,
+        where the server's chaining and an insert from arrays cost several times the
+        ``COPY`` for each event.
         Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         if not stored_events:
             return []
@@ -212,7 +214,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                              lambda: self._committed(columns), self.settings)
 
     def _copy_append(self, columns: list[list[Any]]) -> Sequence[int]:
-        """A bulk save: the head read under the write lock (one pipeline), the events
+        """A bulk save: the head read under the write lock (one message), the events
         chained after it with ledger.chain (the same text the server's chaining makes, and
         auditors recompute), copied in and committed."""
         with self.datastore.get_connection() as conn:
