@@ -213,9 +213,10 @@ def writers(url: str, seconds: float, rounds: int = 3,
             if count not in best or found[0] > best[count][0]:
                 best[count] = found
     for count, (rate, _, conflicts, client, server) in best.items():
-        say(f"  {count} writer(s): {rate:,.0f} commands/s; a command: "
-            f"{count * 1000 / rate:.2f} ms in a writer, of it {client * 1000:.2f} ms client "
-            f"CPU and {server * 1000:.2f} ms server CPU ({conflicts} conflicts; {os.cpu_count()} cores, load "
+        wall = count * 1000 / rate if rate else float("nan")
+        say(f"  {count} writer(s): {rate:,.0f} commands/s; a command: {wall:.2f} ms in a "
+            f"writer, of it {client * 1000:.2f} ms client CPU and {server * 1000:.2f} ms "
+            f"server CPU ({conflicts} conflicts; {os.cpu_count()} cores, load "
             f"{os.getloadavg()[0]:.1f})")
     return best[1][0], best[4][0]
 
