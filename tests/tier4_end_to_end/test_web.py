@@ -113,6 +113,8 @@ def test_board_shows_what_the_read_side_gives_for_each_filter(client: TestClient
         expected = [row["task"] for row in read.board(**filters)]
         assert shown == expected or (not expected and shown == ["没有符合条件的任务。"]), query
     assert "共 9 项任务" in ok(client, "/board")
+    picker = ok(client, "/board?unit=JS")
+    assert '<option value="JS" selected>' in picker and '<option value="JS01">' in picker
     assert [row[0] for row in cells(ok(client, "/board?due=6"), "board")] == ["T-000009"]
     assert "没有符合条件的任务" in ok(client, "/board?due=5")
 
@@ -120,13 +122,14 @@ def test_board_shows_what_the_read_side_gives_for_each_filter(client: TestClient
 def test_board_pages_and_refuses_a_page_past_the_end(client: TestClient, read: ReadSide,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "PAGE_SIZE", 3)
-    everything = [row["task"] for row in read.board(sort="deadline")]
-    seen = []
-    for number in (1, 2, 3):
-        html = ok(client, f"/board?sort=deadline&page={number}")
-        seen += [row[0] for row in cells(html, "board")]
-        assert ("下一页" in html) == (number < 3)
-    assert seen == everything
+    for sort in ReadSide.SORTS:  # each page's tasks chosen first, then their rows read
+        everything = [row["task"] for row in read.board(sort=sort)]
+        seen = []
+        for number in (1, 2, 3):
+            html = ok(client, f"/board?sort={sort}&page={number}")
+            seen += [row[0] for row in cells(html, "board")]
+            assert ("下一页" in html) == (number < 3)
+        assert seen == everything, sort
     refused(client, "/board?sort=deadline&page=4", 404, "past the last page, 3")
     refused(client, "/board?page=0", 400, "page must be a whole number from 1, got '0'")
 
