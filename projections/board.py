@@ -98,7 +98,7 @@ class Board(Projection):
     def define(self) -> None:
         import sqlalchemy as sa
 
-        self.table(
+        tasks = self.table(
             "tasks",
             sa.Column("task", sa.String(16), primary_key=True),
             sa.Column("unit", sa.String(40), nullable=False, index=True),
@@ -122,6 +122,10 @@ class Board(Projection):
             sa.Column("last_action_at", sa.String(32), nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
         )
+        # A page of the board (a unit's tasks by number, state, deadline or days overdue)
+        # finds its tasks in this index alone, however long the unit's history.
+        sa.Index(f"ix_{tasks.name}_page", tasks.c.unit, tasks.c.state, tasks.c.deadline,
+                 tasks.c.task)
         # Where a task's problem is on the map, for the tasks whose record says (an
         # imported 311 request's latitude and longitude). A table of its own: a ledger
         # kept before coordinates were recorded has no rows for it and needs no rebuild.

@@ -199,7 +199,10 @@ class ReadSide(RecordQueries):
         if kind:
             query = query.where(units.c.kind == kind)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            found = conn.execute(query)
+            names = list(found.keys())
+            # (zip, not dict(row mapping): a city has hundreds of units, read by every page)
+            return [dict(zip(names, row)) for row in found]
 
     def people(self) -> list[dict[str, Any]]:
         """Every person, with the accounts bound to them (space-separated)."""
@@ -262,16 +265,15 @@ class ReadSide(RecordQueries):
         tasks = self.board_projection.tables["tasks"]
         places = self.board_projection.tables["places"]
         today = self.today()
+        filters = {"unit": unit, "state": state, "category": category, "source": source,
+                   "overdue": overdue, "open_only": open_only, "month": month,
+                   "due_within": due_within, "due_by": due_by,
+                   "extension_requested": extension_requested, "states": states,
+                   "assigned_from": assigned_from, "assigned_to": assigned_to,
+                   "task_ids": task_ids}
         query = self._board_where(
             sa.select(tasks, places.c.latitude, places.c.longitude).select_from(
-                tasks.outerjoin(places, places.c.task == tasks.c.task)),
-            today, unit=unit, state=state,
-                                  category=category, source=source, overdue=overdue,
-                                  open_only=open_only, month=month, due_within=due_within,
-                                  due_by=due_by, extension_requested=extension_requested,
-                                  states=states,
-                                  assigned_from=assigned_from, assigned_to=assigned_to,
-                                  task_ids=task_ids)
+                tasks.outerjoin(places, places.c.task == tasks.c.task)), today, **filters)
         # "overdue": most days overdue first, i.e. the earliest deadline among the tasks
         # overdue today, then every other task by deadline.
         late = sa.case((sa.and_(tasks.c.deadline < today.isoformat(),
@@ -281,7 +283,13 @@ class ReadSide(RecordQueries):
                  "unit": [tasks.c.unit, tasks.c.task], "state": [tasks.c.state, tasks.c.task],
                  "assigned": [tasks.c.assigned_at, tasks.c.task],
                  "overdue": [late, tasks.c.deadline, tasks.c.task]}[sort]
-        query = query.order_by(*order).limit(limit).offset(offset or None)
+        if limit is not None or offset:
+            # One page: its tasks chosen first from the keys alone (an index holds them),
+            # then only their rows read — not every row of the unit's history.
+            page = self._board_where(sa.select(tasks.c.task), today, **filters)
+            query = query.where(tasks.c.task.in_(
+                page.order_by(*order).limit(limit).offset(offset or None)))
+        query = query.order_by(*order)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         requests = self._extension_requests()

@@ -20,6 +20,7 @@ from conftest import Clock, seed_campaign
 
 import cli
 import commands
+from commands.help import short_help
 from ledger.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,18 +104,21 @@ def test_a_partial_index_is_partial_on_both_backends(store: Store) -> None:
 def test_the_group_knows_every_command_its_module_and_short_help() -> None:
     """``cli.COMMANDS`` (what ``taizhang --help`` lists without importing) names every
     command of every module under commands/, with the module and the short help the
-    command itself has."""
+    command itself has (its first sentence, as the command's own group lists it)."""
     found: dict[str, tuple[str, str]] = {}
     for info in pkgutil.iter_modules(commands.__path__):
         module = importlib.import_module(f"commands.{info.name}")
         for command in getattr(module, "COMMANDS", ()):
             assert isinstance(command, click.Command)
-            found[str(command.name)] = (module.__name__, command.get_short_help_str(10_000))
+            found[str(command.name)] = (module.__name__, short_help(command.help))
     assert cli.COMMANDS == found
 
 
 def test_an_unknown_command_is_one_error_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 2
-    assert done.stderr == "Error: No such command 'no-such-thing'.\n"
+    for lang, said in [("zh", "没有命令 'no-such-thing'。"),
+                       ("en", "No such command 'no-such-thing'.")]:
+        done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env={**os.environ, "TAIZHANG_LANG": lang})
+        assert done.returncode == 2
+        assert done.stderr == f"Error: {said}\n"
