@@ -10,7 +10,7 @@ from typing import Any
 from domain.base import NotFound, Refused
 from domain.task import Task
 from i18n import N_, _
-from ledger.chain import stamp
+from ledger.chain import Tampered, canonical_time, stamp
 from ledger.corrections import resolve
 from projections.event_words import said
 from projections.facts import Context, decode
@@ -191,11 +191,18 @@ class RecordQueries:
 def _timeline_row(r: Any) -> dict[str, Any]:
     """A timeline row: the event index's, with the event table's own columns."""
     recorded = r["recorded_at"]
+    if not isinstance(recorded, str):
+        recorded = stamp(recorded) if isinstance(recorded, datetime) else ""
+    if (type(r["topic"]) is not str or type(r["originator_id"]) is not str
+            or type(r["originator_version"]) is not int or type(r["account"]) is not str
+            or canonical_time(recorded) != recorded):
+        # Changed in the database since it was folded: never shown as if it were the ledger's.
+        raise Tampered(f"the stored event at position {r['position']} cannot be read")
     return {
         "position": r["position"], "originator": r["originator_id"],
         "version": r["originator_version"], "kind": r["topic"].rsplit(":", 1)[-1],
         "occurred_at": r["occurred_at"], "occurred_on": r["occurred_on"],
-        "recorded_at": recorded if isinstance(recorded, str) else stamp(recorded),
+        "recorded_at": recorded,
         "late_days": r["late_days"], "actor": r["actor"], "role": r["role"],
         "account": r["account"], "unit": r["unit"], "other_unit": r["other_unit"],
         "summary": said(r["summary"]), "reason": r["reason"], "evidence": r["evidence"],
