@@ -176,7 +176,8 @@ class Evaluator:
         """A figure's value and the items (tasks, events, visits) that make it up."""
         check_month("month", month)
         if metric not in METRICS:
-            raise Refused(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+            raise Refused("指标数须为以下之一：{metrics}，收到 {metric!r}",
+                          metrics=", ".join(METRICS), metric=metric)
         units = Units(source.units())
         _known(units, unit)
         tally = MonthBook(source, units, [unit], [month]).tally(unit, month)
@@ -221,7 +222,7 @@ class Evaluator:
             rankings = self.rankings(source, month, LEVELS, rules_for)
             if self.position() == before:
                 return Frozen(before, digest(rankings), summary(rankings))
-        raise Refused("the ledger kept moving while the ranking was computed; try again")
+        raise Refused("计算排名期间账本一直在变动；请重试")
 
     def published(self, publication: dict[str, Any], rules_for: RulesFor
                   ) -> tuple[Source, dict[str, Ranking]]:
@@ -243,7 +244,7 @@ class Evaluator:
             result = compute(source)
             if self.position() == at:
                 return source, result
-        raise Refused("the ledger kept moving while the figures were computed; try again")
+        raise Refused("计算数据期间账本一直在变动；请重试")
 
     # --- the last twelve months ------------------------------------------------------------
 
@@ -385,7 +386,7 @@ def _num(value: Fraction) -> float:
 
 def _known(units: Units, code: str) -> None:
     if code not in units:
-        raise NotFound(f"unknown unit: {code}")
+        raise NotFound("未知的单位：{unit}", unit=code)
 
 
 def _placed(book: MonthBook | None, codes: list[str], month: str, rules: RulesVersion,

@@ -447,8 +447,8 @@ def summary_of(read: ReadSide, period: Period, unit: str | None = None) -> Summa
     """The summary from the stored events the read side sees (all, or those recorded by
     its "as of" moment), for a unit and every unit below it, or for all."""
     if period.start > period.end:
-        raise Refused(f"the period starts ({period.start.isoformat()}) after it ends "
-                      f"({period.end.isoformat()})")
+        raise Refused("时段的开始（{start}）晚于结束（{end}）", start=period.start.isoformat(),
+                      end=period.end.isoformat())
     ledger = read.store.ledger
     ctx = Context(ledger.zone())
     units = read.unit_and_descendants(unit) if unit else None

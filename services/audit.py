@@ -36,8 +36,8 @@ def baseline(services: Services, *, since: audit.Head | None = None,
     if handed is not None:
         identity = services.ledger.recorder.identity()  # type: ignore[attr-defined]
         if handed.store != identity:
-            raise Refused(f"witness file {handed_from!r} is of store {handed.store}, not of "
-                          f"this one ({identity})")
+            raise Refused("见证文件 {file!r} 属于账本库 {store}，不是这一个（{identity}）",
+                          file=handed_from, store=handed.store, identity=identity)
         return Baseline(audit.Head(handed.position, handed.hash),
                         f"the witness of {handed.account}", True)
     if since is None and own is not None:

@@ -106,8 +106,9 @@ def published_ranking(services: Services, month: str, level: str,
     source, rankings = evaluator.published(publication, evaluations.rules_for)
     reproduced = digest_of(rankings)
     if reproduced != publication["digest"]:
-        raise Refused(f"the published ranking of {month} does not reproduce: digest "
-                      f"{reproduced} recomputed, {publication['digest']} published")
+        raise Refused("{month} 已发布的排名无法复现：重新计算的摘要为 {reproduced}，发布时为 "
+                      "{published}", month=month, reproduced=reproduced,
+                      published=publication["digest"])
     found = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
              if parent else rankings[level])
     return Shown(found, publication["position"], publication["head"], publication)
