@@ -195,7 +195,7 @@ def check_day(field: str, value: date) -> date:
     """Refuse a day before 1900 or after 2099 (a typed year 99, a year 9999)."""
     day = value.date() if isinstance(value, datetime) else value
     if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise Refused("{field} {day} 超出台账接受的日期范围（{earliest} 至 {latest}）",
+        raise Refused("{field}为 {day}，超出台账接受的日期范围（{earliest} 至 {latest}）",
                       field=field_label(field), day=day.isoformat(),
                       earliest=EARLIEST_DAY.isoformat(), latest=LATEST_DAY.isoformat())
     return value

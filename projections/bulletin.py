@@ -18,6 +18,8 @@ from typing import Any
 
 from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
 from domain.rounding import exact, fixed
+from domain.task import SOURCES
+from i18n import _
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
 from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
@@ -204,36 +206,43 @@ def local_text(at: str, zone: Any) -> str:
 
 
 def item_detail(item: dict[str, Any], zone: Any) -> str:
-    """What one item of ``metrics explain`` says about its task (deadline, days …)."""
+    """What one item of ``metrics explain`` says about its task (deadline, days …), in the
+    language in use."""
     kind = item["kind"]
     if kind == "due":
-        return f"deadline {item['deadline']}" + (", on time" if item["on_time"] else ", late")
+        return (_("整改期限 {deadline}，按期") if item["on_time"]
+                else _("整改期限 {deadline}，超期")).format(deadline=item["deadline"])
     if kind == "overdue":
-        until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
-        return f"deadline {item['deadline']}, overdue {until}"
+        if item["to"] == "9999-12":
+            return _("整改期限 {deadline}，至今仍超期未整改").format(deadline=item["deadline"])
+        return _("整改期限 {deadline}，超期至 {to}").format(deadline=item["deadline"],
+                                                       to=item["to"])
     if kind == "verified":
-        return f"{fixed(item['days'], 1)} days"
+        return _("{days} 天").format(days=fixed(item["days"], 1))
     if kind == "response":
-        return f"{fixed(item['hours'], 1)} hours"
+        return _("{hours} 小时").format(hours=fixed(item["hours"], 1))
     if kind == "reinspection":
-        return "failed (rework)" if item["failed"] else "passed"
+        return _("复查未通过（返工）") if item["failed"] else _("复查合格")
     if kind == "assigned":
-        text = f"{item['source']}, {item['category']}, {item['location']}"
+        source = SOURCES.get(item["source"])
+        text = _("{source}，{category}，{location}").format(
+            source=_(source) if source else item["source"], category=item["category"],
+            location=item["location"])
         if "after" in item:
-            text += (f"; within the window after {item['after']['task']} closed "
-                     f"{local_text(item['after']['at'], zone)}")
+            text += _("；在 {task} 于 {at} 销号后的观察期内").format(
+                task=item["after"]["task"], at=local_text(item["after"]["at"], zone))
         return text
     if kind == "closed":
-        return f"closed as verified, {item['category']}, {item['location']}"
+        return _("以整改到位销号，{category}，{location}").format(category=item["category"],
+                                                         location=item["location"])
     return ""
 
 
 def change_text(change: int | None) -> str:
     """A change of rank: ↑n, ↓n, – (none) or new."""
     if change is None:
-        return "new"
+        return _("新进")
     return "–" if change == 0 else (f"↑{change}" if change > 0 else f"↓{-change}")
-
 
 def _change(change: int | None, b: Bulletin) -> str:
     if change is None:

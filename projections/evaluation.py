@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 
+from i18n import _
 from domain.base import NotFound, Refused
 from domain.evaluation import (
     FIGURES,
@@ -339,8 +340,9 @@ class Evaluator:
                     why = described(fact) + (f" ({fact.data['reason']})"
                                              if is_withdrawal(fact) else "")
             elif inside(fact.occurred_at) or inside(fact.data.get("month")):
-                why = (f"late entry: happened {for_people(fact.occurred_at, zone)}, "
-                       f"entered {for_people(fact.recorded_at, zone)}")
+                why = _("补录：发生于 {happened}，录入于 {entered}").format(
+                    happened=for_people(fact.occurred_at, zone),
+                    entered=for_people(fact.recorded_at, zone))
             if why is None:
                 continue
             found.append({"position": fact.position, "aggregate": fact.originator_id,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from i18n import _
 from domain.base import NotFound
 from domain.rounding import rounded
 from domain.accounts import Account
@@ -388,7 +389,7 @@ class IndicatorQueries:
             rest = Completion()
             for target in outside:
                 rest.add(target, today)
-            rows.append(_row(rest, code="", title=f"(not in version {number})", depth=0))
+            rows.append(_row(rest, code="", title=_("（不在第 {version} 版中）").format(version=number), depth=0))
         return rows
 
     def surveys(self, *, unit: str | None = None,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
+from i18n import _
 from ledger.chain import GENESIS, Tampered
 
 POSITIONS = sa.Table(
@@ -45,11 +46,13 @@ class Standing:
     def check(self, head: int) -> str:
         """The check as ``projections status`` shows it."""
         if self.ok:
-            return "ok"
+            return _("正常")
+        if self.found is None and self.position > head:
+            return _("超前于账本（链头 {head}）").format(head=head)
         if self.found is None:
-            return f"ahead of the ledger (head {head})" if self.position > head \
-                else "its event is missing"
-        return f"hash differs ({(self.hash or '')[:8]}… folded, {self.found[:8]}… now)"
+            return _("它的事件已不存在")
+        return _("哈希不同（折叠时 {folded}…，现为 {now}…）").format(
+            folded=(self.hash or "")[:8], now=self.found[:8])
 
     def refusal(self, head: int) -> Tampered:
         if self.found is None and self.position > head:
@@ -98,7 +101,8 @@ class Outdated:
     code: int
 
     def reason(self) -> str:
-        return f"read model {self.projection} v{self.built_by} → v{self.code}: rebuilding"
+        return _("读模型 {projection} v{built} → v{code}：正在重建").format(
+            projection=self.projection, built=self.built_by, code=self.code)
 
 
 def recorded_versions(conn: Connection, names: list[str]) -> dict[str, int]:

@@ -98,8 +98,7 @@ def test_a_read_model_another_version_built_is_rebuilt_on_opening_with_the_same_
         counted: list[int] = []
         read = ReadSide(store, upgrading=recording(said, counted))
         assert read.board() == board
-        assert said == ["read model board v0 → v1: rebuilding",
-                        "read model metrics v0 → v1: rebuilding"]
+        assert said == ["读模型 board v0 → v1：正在重建", "读模型 metrics v0 → v1：正在重建"]
         assert sum(counted) == store.ledger.max_position()
         assert every_row(store) == before
         assert versions(store) == {p.name: p.version for p in all_projections()}
