@@ -95,5 +95,5 @@ class Account(LedgerAggregate):
 
 def _check_bindable(person: Person, account: str) -> None:
     if person.retired:
-        raise Refused("人员 {person} 已离任：账户 {account} 不能绑定给他", person=person.person_id,
+        raise Refused("人员 {person} 已离任：账户 {account} 不能绑定给该人员", person=person.person_id,
                       account=account)

@@ -146,7 +146,7 @@ class _RulesReader:
         figure = FIGURES.get(name)
         if figure is None or figure.nature not in natures:
             fitting = sorted(f.name for f in FIGURES.values() if f.nature in natures)
-            raise Refused("{place}：此处没有指标数 {name!r}（可用：{known}）",
+            raise Refused("{place}：此处没有指标 {name!r}（可用：{known}）",
                           place=self.place(path), name=name, known=", ".join(fitting))
         return name
 

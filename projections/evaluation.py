@@ -177,7 +177,7 @@ class Evaluator:
         """A figure's value and the items (tasks, events, visits) that make it up."""
         check_month("month", month)
         if metric not in METRICS:
-            raise Refused("指标数须为以下之一：{metrics}，收到 {metric!r}",
+            raise Refused("指标须为以下之一：{metrics}，收到 {metric!r}",
                           metrics=", ".join(METRICS), metric=metric)
         units = Units(source.units())
         _known(units, unit)
