@@ -30,7 +30,7 @@ class Inspection(Correctable, LedgerAggregate):
     entered with a wrong date, unit or group is corrected; one entered twice is withdrawn
     (its findings are tasks of their own: close a duplicate one as duplicate)."""
 
-    LABEL = N_("巡查登记")
+    LABEL = N_("巡查单")
     CORRECTABLE = {"Recorded": ("unit", "inspectors", "note")}
     CORRECT_ACTION = "correct"
     WITHDRAW_ACTION = "withdraw"
