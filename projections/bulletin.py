@@ -241,7 +241,7 @@ def item_detail(item: dict[str, Any], zone: Any) -> str:
 def change_text(change: int | None) -> str:
     """A change of rank: ↑n, ↓n, – (none) or new."""
     if change is None:
-        return _("新进")
+        return _("新上榜")
     return "–" if change == 0 else (f"↑{change}" if change > 0 else f"↓{-change}")
 
 def _change(change: int | None, b: Bulletin) -> str:

@@ -46,13 +46,11 @@ class Standing:
     def check(self, head: int) -> str:
         """The check as ``projections status`` shows it."""
         if self.ok:
-            return _("正常")
-        if self.found is None and self.position > head:
-            return _("超前于账本（链头 {head}）").format(head=head)
+            return "ok"
         if self.found is None:
-            return _("它的事件已不存在")
-        return _("哈希不同（折叠时 {folded}…，现为 {now}…）").format(
-            folded=(self.hash or "")[:8], now=self.found[:8])
+            return f"ahead of the ledger (head {head})" if self.position > head \
+                else "its event is missing"
+        return f"hash differs ({(self.hash or '')[:8]}… folded, {self.found[:8]}… now)"
 
     def refusal(self, head: int) -> Tampered:
         if self.found is None and self.position > head:
