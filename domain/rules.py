@@ -72,9 +72,8 @@ def _toml_place(error: tomllib.TOMLDecodeError, text: str, source: str) -> str:
 
 
 def _toml_problem(error: tomllib.TOMLDecodeError) -> str:
-    """What the TOML reader says is wrong (its own words), without where."""
-    message = str(error).removesuffix("(at end of document)")
-    return re.sub(r"\s*\(at line \d+, column \d+\)", "", message).strip()
+    """What the TOML reader says is wrong (its own words), without the line and column."""
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error)).strip()
 
 
 class _RulesReader:
