@@ -53,17 +53,17 @@ def _problem(first: ast.expr) -> str | None:
     return None
 
 
-def refusals_not_catalogued(path: Path) -> list[str]:
+def refusals_not_catalogued(path: Path, root: Path = ROOT) -> list[str]:
     """Each refusal of ``path`` whose message the catalogue cannot hold, as file:line."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    calls = sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                    and _name(node.func) in REFUSALS), key=lambda node: node.lineno)
     found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _name(node.func) in REFUSALS:
-            problem = ("no message" if not node.args
-                       else _problem(node.args[0]))
-            if problem:
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: "
-                             f"{_name(node.func)}(…) given {problem}")
+    for call in calls:
+        problem = _problem(call.args[0]) if call.args else "no message"
+        if problem:
+            found.append(f"{path.relative_to(root)}:{call.lineno}: {_name(call.func)}(…) "
+                         f"given {problem}")
     return found
 
 
@@ -88,18 +88,7 @@ def test_the_check_finds_what_it_refuses(tmp_path: Path) -> None:
         'raise Refused("任务 {task} 已销号", task=task)\n'
         'raise Refused(template, task=task)\n'
         'raise ValueError(f"not a refusal {x}")\n', encoding="utf-8")
-    found = [line.split(": ", 1)[1] for line in refusals_not_catalogued_at(sample)]
-    assert found == ["Refused(…) given an f-string",
-                     "NotFound(…) given not Chinese: 'unknown task'",
-                     "Refused(…) given built text (extract a literal template per message)"]
-
-
-def refusals_not_catalogued_at(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
-    for node in sorted(ast.walk(tree), key=lambda n: getattr(n, "lineno", 0)):
-        if isinstance(node, ast.Call) and _name(node.func) in REFUSALS:
-            problem = _problem(node.args[0]) if node.args else "no message"
-            if problem:
-                found.append(f"{node.lineno}: {_name(node.func)}(…) given {problem}")
-    return found
+    assert refusals_not_catalogued(sample, tmp_path) == [
+        "sample.py:1: Refused(…) given an f-string",
+        "sample.py:2: NotFound(…) given not Chinese: 'unknown task'",
+        "sample.py:3: Refused(…) given built text (extract a literal template per message)"]
