@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from domain.base import DomainError
+from domain.base import DomainError, Label, Said
+from i18n import N_
 
 GENESIS = "0" * 64
 # JSON's own string escaping (what json.dumps uses with ensure_ascii=False).
@@ -44,8 +45,9 @@ _TYPE_NAMES = {int: "an integer", str: "text", bytes: "bytes"}
 class Tampered(DomainError):
     """What the ledger holds is not what it wrote: a figure must not be computed from it."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{message}: run `taizhang audit verify`")
+    def __init__(self, template: str, /, **values: Any) -> None:
+        super().__init__(N_("{problem}：请运行 `taizhang audit verify`"),
+                         problem=Said(template, **values))
 
 
 def stored_record(*row: Any) -> Record:

@@ -145,8 +145,7 @@ def test_a_version_bump_makes_a_store_with_the_old_table_work(
     try:
         said: list[str] = []
         ReadSide(store, upgrading=recording(said, [])).board()
-        assert said == [f"read model board v{Board.version - 1} → v{Board.version}: "
-                        "rebuilding"]
+        assert said == [f"读模型 board v{Board.version - 1} → v{Board.version}：正在重建"]
         with store.engine.connect() as conn:
             assert "flag" in {c["name"] for c in sa.inspect(conn).get_columns("rm_tasks")}
         after = every_row(store)

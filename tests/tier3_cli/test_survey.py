@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from said_support import refused
 
 from domain.base import NotFound, Refused
 from ledger.app import Ledger
@@ -52,7 +53,7 @@ def test_a_survey_is_recorded_with_its_source_and_method(seeded: Ledger) -> None
 def test_bad_surveys_are_refused_and_nothing_is_written(seeded: Ledger, changes: dict,
                                                         message: str) -> None:
     before = seeded.max_position()
-    with pytest.raises((Refused, NotFound), match=message):
+    with refused((Refused, NotFound), match=message):
         record(seeded, **changes)
     assert seeded.max_position() == before
 
