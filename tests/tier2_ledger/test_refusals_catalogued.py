@@ -21,8 +21,6 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACES = ["domain", "services", "projections", "web/query.py", "ledger"]
 PENDING = {
     "ledger": "ledger/ converted in branch refuse-ledger",
-    "projections/events.py": "projections/events.py converted in branch refuse-ledger",
-    "projections/records.py": "projections/records.py converted in branch refuse-ledger",
 }
 
 
