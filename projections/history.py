@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from i18n import _
+from i18n import _, labels
 from projections.board import Board, days_overdue
 from projections.corrections import described, is_correction, is_withdrawal, text_of
 from projections.facts import Context, Fact
@@ -50,7 +50,7 @@ def annotated(facts: list[Fact], ctx: Context) -> tuple[list[dict[str, Any]],
         before = effective[target - 1]
         entry["corrects"] = target
         entry["correction"] = _("更正 #{target}（{event}）：{changes}").format(
-            target=target, event=entries[target - 1]["event"],
+            target=target, event=labels.kind(facts[target - 1].kind),
             changes=", ".join(f"{field} {text_of(before.get(field))} → {text_of(value)}"
                               for field, value in fact.data["changes"].items()))
         before.update(fact.data["changes"])

@@ -57,8 +57,10 @@ def every_row(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 
 # What opening a store kept before versions were says: the read models now at a later
 # version than 1 are rebuilt.
-LATER = [f"read model {p.name} v1 → v{p.version}: rebuilding" for p in all_projections()
+LATER = [f"读模型 {p.name} v1 → v{p.version}：正在重建" for p in all_projections()
          if p.version > 1]
+LATER_EN = [f"read model {p.name} v1 → v{p.version}: rebuilding" for p in all_projections()
+            if p.version > 1]  # what the command line says of it in English
 
 
 def versions(store: Store) -> dict[str, int | None]:
@@ -246,7 +248,7 @@ def test_a_login_that_may_not_add_the_version_column_reads_as_before(
         owner.close()
         read = owner("board")  # the owner adds the column, and rebuilds what is outdated
         assert read.exit_code == 0 and read.stdout == board, read.output
-        assert read.stderr == "".join(f"{line}\n" for line in LATER)
+        assert read.stderr == "".join(f"{line}\n" for line in LATER_EN)
         with owner.store.engine.connect() as conn:
             assert "version" in {c["name"] for c in sa.inspect(conn).get_columns("rm_positions")}
     finally:

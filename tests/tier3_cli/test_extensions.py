@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from said_support import english, refused
+from said_support import english, refused, speaking
 from cli_support import Cli
 from conftest import Clock, seed_campaign
 
@@ -104,7 +104,8 @@ def test_a_refused_request_leaves_the_deadline(seeded: Ledger, store: Store) -> 
                             occurred_at=at("05-09 09:00"))
     assert seeded.task(task).deadline == date(2024, 5, 10)
     assert ReadSide(store).extension_requests() == {}
-    history = ReadSide(store).history(task)
+    with speaking("en"):  # the summary's words in English
+        history = ReadSide(store).history(task)
     refused = history["events"][-1]
     assert (refused["event"], refused["actor"], refused["role"], refused["reason"]) == (
         "ExtensionRefused", "admin", "admin", "工程量不大，按期完成")
