@@ -12,7 +12,7 @@ from commands.output import emit, output_options, progress
 from commands.params import output_option
 from commands.session import Session, pass_session
 from i18n import N_, _
-from ledger import audit, evidence, witness
+from ledger import audit, audit_checkpoints, audit_transfer, evidence, witness
 from projections.times import shown
 from services import audit as auditing
 
@@ -56,12 +56,12 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     Without --since or --witness, the ledger must also extend the head this account last
     saw of it. Exits 1 when the chain is broken, or does not extend what it must, or (with
     --evidence) a cited file is missing or altered."""
-    key = audit.load_public_key(public_key) if public_key else None
+    key = audit_checkpoints.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
         raise click.UsageError(_("--public-key 用于核验 --since 的声明：请给出 --since"))
     if since_text is not None and witness_file is not None:
         raise click.UsageError(_("--since 与 --witness 只能给出其一"))
-    since = audit.parse_since(since_text, key) if since_text is not None else None
+    since = audit_checkpoints.parse_since(since_text, key) if since_text is not None else None
     seen = witness.load(witness_file) if witness_file is not None else None
     session.inspecting()
     session.store.ledger  # opening the store reads this account's witness
@@ -172,13 +172,13 @@ def checkpoint(session: Session, note: str, key_file: Path | None,
                out: Path | None) -> None:
     """Verify the chain, then record and print its head as a checkpoint (an event of the
     audit log, itself chained)."""
-    key = audit.load_private_key(key_file) if key_file else None
+    key = audit_checkpoints.load_private_key(key_file) if key_file else None
     if out is not None and out.exists():
         raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
     with progress(ledger.max_position(), "verifying") as update:
-        recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
-                                                      key=key, progress=update)
+        recorded, statement = audit_checkpoints.record_checkpoint(
+            ledger, actor_id=session.actor, note=note, key=key, progress=update)
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
                        encoding="utf-8")
@@ -212,7 +212,7 @@ def statement(session: Session, number: int) -> None:
     if number > len(recorded):
         raise click.ClickException(_("未知的检查点：{number}（账本中有 {count} 个）").format(
             number=number, count=len(recorded)))
-    click.echo(json.dumps(audit.statement_of(recorded[number - 1]), ensure_ascii=False,
+    click.echo(json.dumps(audit_checkpoints.statement_of(recorded[number - 1]), ensure_ascii=False,
                           indent=2))
 
 
@@ -221,7 +221,7 @@ def statement(session: Session, number: int) -> None:
 def keygen(key_file: Path) -> None:
     """Make an Ed25519 key pair for signing checkpoints: KEY_FILE (private, owner-only)
     and KEY_FILE.pub (public, to hand to whoever checks the statements)."""
-    public_path, key_id = audit.generate_key(key_file)
+    public_path, key_id = audit_checkpoints.generate_key(key_file)
     click.echo(_("密钥 {key}：私钥 {private}，公钥 {public}").format(
         key=key_id, private=key_file, public=public_path))
 
@@ -233,8 +233,9 @@ def keygen(key_file: Path) -> None:
 def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
     """Check a checkpoint statement's signature with the public key alone (no store
     needed). Exits 1 on a bad signature."""
-    statement_data = audit.load_statement(statement_file)
-    key_id = audit.check_signature(statement_data, audit.load_public_key(public_key))
+    statement_data = audit_checkpoints.load_statement(statement_file)
+    key_id = audit_checkpoints.check_signature(statement_data,
+                                               audit_checkpoints.load_public_key(public_key))
     click.echo(_("签名有效，密钥 {key}：{ledger} 的检查点 {checkpoint}，链头 {position} {hash}")
                .format(key=key_id, checkpoint=statement_data.get("checkpoint"),
                        ledger=repr(statement_data.get("ledger")),
@@ -276,7 +277,7 @@ def import_(session: Session, file: Path) -> None:
     carried = evidence.checked_folder(folder)
     session.create_if_missing()
     with file.open(encoding="utf-8") as lines:
-        restored = audit.import_ledger(session.store.ledger, lines)
+        restored = audit_transfer.import_ledger(session.store.ledger, lines)
     click.echo(_("已导入 {n} 个事件；链头 {head}").format(n=restored.position, head=restored))
     if carried:
         kept = evidence.restore(folder, carried, evidence_store(session))

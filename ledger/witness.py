@@ -21,7 +21,8 @@ from typing import Any
 
 from domain.audit import HASH_PATTERN
 from ledger.app import Ledger
-from ledger.audit import AuditError, load_head_file
+from ledger.audit import AuditError
+from ledger.audit_checkpoints import load_head_file
 from ledger.chain import Tampered, odd_detail
 from ledger.recorders import os_account
 

@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from cli import main
-from ledger import audit
+from ledger import audit, audit_transfer
 from ledger.app import Ledger
 from ledger.chain import ChainBroken
 from ledger.recorders import LedgerSQLiteRecorder
@@ -109,11 +109,11 @@ def test_an_export_from_sqlite_imports_into_postgres_with_the_same_head(
     source = Store(f"sqlite:///{tmp_path / 'source.db'}")
     seed_campaign(source.ledger)
     with (tmp_path / "e.jsonl").open("w", encoding="utf-8") as out:
-        head = audit.export(source.ledger, out)
+        head = audit_transfer.export(source.ledger, out)
     target = Store(postgres_url)
     try:
         with (tmp_path / "e.jsonl").open(encoding="utf-8") as lines:
-            assert audit.import_ledger(target.ledger, lines) == head
+            assert audit_transfer.import_ledger(target.ledger, lines) == head
         assert audit.verify(target.ledger).head == head
         assert {r.account for r in target.ledger.records()} == \
             {r.account for r in source.ledger.records()}
@@ -124,7 +124,7 @@ def test_an_export_from_sqlite_imports_into_postgres_with_the_same_head(
 
 def exported_lines(ledger: Ledger) -> list[str]:
     buffer = io.StringIO()
-    audit.export(ledger, buffer)
+    audit_transfer.export(ledger, buffer)
     return buffer.getvalue().splitlines(keepends=True)
 
 
@@ -164,7 +164,7 @@ def test_import_refuses_a_broken_file_naming_the_line_and_writes_nothing(
     target = Store(f"sqlite:///{tmp_path / 'target.db'}")
     try:
         with pytest.raises(audit.AuditError) as refused:
-            audit.import_ledger(target.ledger, lines)
+            audit_transfer.import_ledger(target.ledger, lines)
         assert str(refused.value).startswith(message)
         assert target.ledger.max_position() == 0
     finally:
@@ -176,7 +176,7 @@ def test_import_refuses_a_store_that_holds_events(seeded: Ledger, tmp_path: Path
     before = seeded.max_position()
     with pytest.raises(audit.AuditError, match=f"the store already holds {before} events; "
                        "import needs an empty store"):
-        audit.import_ledger(seeded, lines)
+        audit_transfer.import_ledger(seeded, lines)
     assert seeded.max_position() == before
 
 

@@ -27,7 +27,7 @@ from fault_support import (TERMINATED, City, Process, Server, one_error_line, se
 from fault_support import city  # noqa: F401 - the module's city, shared by its tests
 from tests.tier2_ledger.test_import import ROWS, csv_mapping, write_csv
 
-from ledger import audit
+from ledger import audit_transfer
 from ledger.faults import WriteLost, WriteUnknown
 from ledger.settings import Settings
 from ledger.store import Store, StoreURL
@@ -266,7 +266,7 @@ def test_an_audit_import_cut_writes_nothing_and_runs_again(pg_store: Store,
                                                            tmp_path: Path) -> None:
     export = tmp_path / "ledger.jsonl"
     with open(export, "w", encoding="utf-8") as out:
-        head = audit.export(pg_store.ledger, out)
+        head = audit_transfer.export(pg_store.ledger, out)
     for url in new_postgres_url():
         Store(url).ledger.close()  # the event table, for the gate
         server = Server(url)
@@ -282,8 +282,8 @@ def test_an_audit_import_cut_writes_nothing_and_runs_again(pg_store: Store,
                         "written: running the command again is safe")
         restored = Store(url)
         assert restored.ledger.max_position() == 0
-        assert audit.import_ledger(restored.ledger, export.read_text("utf-8").splitlines()) \
-            == head
+        lines = export.read_text("utf-8").splitlines()
+        assert audit_transfer.import_ledger(restored.ledger, lines) == head
         restored.close()
         assert settled(url, followed=False) == head.position
 
@@ -292,7 +292,7 @@ def test_an_audit_import_committed_whose_answer_is_lost_is_reported_restored(
         pg_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     export = tmp_path / "ledger.jsonl"
     with open(export, "w", encoding="utf-8") as out:
-        head = audit.export(pg_store.ledger, out)
+        head = audit_transfer.export(pg_store.ledger, out)
     for url in new_postgres_url():
         restored = Store(url)
         restored.ledger.max_position()
@@ -306,7 +306,7 @@ def test_an_audit_import_committed_whose_answer_is_lost_is_reported_restored(
 
         monkeypatch.setattr(psycopg.Transaction, "__exit__", committed_then_lost)
         lines = export.read_text("utf-8").splitlines()
-        assert audit.import_ledger(restored.ledger, lines) == head
+        assert audit_transfer.import_ledger(restored.ledger, lines) == head
         monkeypatch.undo()
         assert len(list(restored.ledger.records())) == head.position
         restored.close()
