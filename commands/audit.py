@@ -151,7 +151,7 @@ def witness_(session: Session, forget: bool, output: Path | None) -> None:
         output.write_bytes(path.read_bytes())
         click.echo(_("已复制至 {path}").format(path=output))
     if session.went_back is not None:
-        raise click.ClickException(str(session.went_back))
+        raise session.went_back  # a refusal: said in the language in use at the boundary
 
 
 @audit_group.command("head")

@@ -51,7 +51,7 @@ def status(session: Session, fmt: str) -> None:
                       _("不可写读模型：其查询在内存中补上落后的部分，由作为投影进程的 "
                         "'projections follow' 保持读模型最新")))
     if session.went_back is not None:
-        raise click.ClickException(str(session.went_back))
+        raise session.went_back  # a refusal: said in the language in use at the boundary
     failing = [row["projection"] for row in rows if row["check"] != "ok"]
     if failing:
         raise click.ClickException(_("读模型并非由账本现状折叠而来：{names}：请运行 "

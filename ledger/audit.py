@@ -29,7 +29,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 
 from domain.audit import AuditLog, Checkpoint
-from domain.base import DomainError
+from domain.base import DomainError, Said
 from ledger.app import Ledger
 from ledger.chain import GENESIS, ChainBroken, Record, fits, odd_detail
 
@@ -62,8 +62,8 @@ def head_at(ledger: Ledger, position: int) -> Head:
         return Head(0, GENESIS)
     record = record_at(ledger, position)
     if record is None:
-        raise AuditError(f"position {position} is not in the ledger "
-                         f"(its head is {ledger.max_position()})")
+        raise AuditError("位置 {position} 不在账本中（链头为 {head}）", position=position,
+                         head=ledger.max_position())
     return Head(position, record.hash)
 
 
@@ -131,8 +131,8 @@ def verify(ledger: Ledger, since: Head | None = None,
     result = Verification(events=0, head=Head(0, GENESIS), since=since, since_what=since_what,
                           last_checkpoint=max(quotes.values(), default=None))
     if since is not None and since.position == 0 and since.hash != GENESIS:
-        result.broken = ChainBroken(0, "changed", f"a {since_what} at position 0 must quote "
-                                    "the genesis hash")
+        result.broken = ChainBroken(0, "changed", Said("位置 0 的{what}必须引用创世哈希",
+                                                       what=since_what))
         return result
     previous = before_previous = GENESIS
     expected = 1
@@ -149,20 +149,19 @@ def verify(ledger: Ledger, since: Head | None = None,
             # Compared only once the checkpoint's own event has verified: its quote is
             # then the one it was recorded with.
             if seen.get(quote.position) != quote.hash:
-                result.broken = ChainBroken(
-                    quote.position, "changed",
-                    f"checkpoint {quote.number} (recorded at position {expected}) quotes "
-                    f"hash {quote.hash[:16]}… here, but the chain now gives "
-                    f"{seen.get(quote.position, '')[:16]}…: the events up to here were "
-                    "rewritten and their hashes recomputed")
+                result.broken = ChainBroken(quote.position, "changed", Said(
+                    "检查点 {number}（记录于位置 {recorded}）在此引用的哈希为 {quoted}…，"
+                    "但哈希链现在给出 {now}…：此前的事件被改写，哈希被重新计算",
+                    number=quote.number, recorded=expected, quoted=quote.hash[:16],
+                    now=seen.get(quote.position, "")[:16]))
                 return result
             result.checkpoints_matched += 1
         if since is not None and expected == since.position and previous != since.hash:
-            result.broken = ChainBroken(
-                expected, "changed",
-                f"the ledger does not extend {since_what} {since.position}:{since.hash[:16]}…: "
-                f"its hash here is {previous[:16]}… (events up to here were changed or "
-                "replaced)")
+            result.broken = ChainBroken(expected, "changed", Said(
+                "账本没有接续{what} {position}:{hash}…：此处的哈希为 {here}…"
+                "（此前的事件被改动或替换）",
+                what=since_what, position=since.position, hash=since.hash[:16],
+                here=previous[:16]))
             return result
         if progress is not None and expected % 1000 == 0:
             progress(1000)
@@ -170,10 +169,10 @@ def verify(ledger: Ledger, since: Head | None = None,
     if progress is not None:
         progress(result.events % 1000)
     if since is not None and result.events < since.position:
-        result.broken = ChainBroken(
-            result.events + 1, "missing",
-            f"the ledger ends at position {result.events}, before {since_what} position "
-            f"{since.position}: events {result.events + 1}–{since.position} were removed")
+        result.broken = ChainBroken(result.events + 1, "missing", Said(
+            "账本止于位置 {end}，早于{what}的位置 {position}：事件 {first}–{position} 已被删除",
+            end=result.events, what=since_what, position=since.position,
+            first=result.events + 1))
     return result
 
 
@@ -211,43 +210,39 @@ def _diagnose(ledger: Ledger, position: int, previous: str,
         span = str(position) if row.position == position + 1 else \
             f"{position}–{row.position - 1}"
         return ChainBroken(position, "missing",
-                           f"no event is stored at position {span} (removed)")
+                           Said("位置 {span} 没有存储事件（已被删除）", span=span))
     odd = odd_detail(row)
     if odd is not None:
-        return ChainBroken(position, "changed", f"the stored event {odd}")
+        return ChainBroken(position, "changed", Said("存储的事件有误：{odd}", odd=odd))
     if position > 1 and fits(row, position - 1, before_previous):
-        return ChainBroken(position - 1, "inserted",
-                           f"the event at position {position - 1} is not part of the "
-                           f"chain: the event recorded there is now at {position}, moved "
-                           "up by an inserted event")
+        return ChainBroken(position - 1, "inserted", Said(
+            "位置 {position} 的事件不属于哈希链：原记录于此的事件现在位于 {now}，"
+            "被插入的事件向后挤了一位", position=position - 1, now=position))
     following = record_at(ledger, position + 1)
     if following is not None and fits(following, position + 1, row.hash):
-        return ChainBroken(position, "changed",
-                           "the stored event does not match its hash")
+        return ChainBroken(position, "changed", Said("存储的事件与其哈希不符"))
     if following is not None and fits(following, position + 2, row.hash):
-        return ChainBroken(position, "missing",
-                           f"the event recorded at position {position} was removed and "
-                           "the events after it moved down by one")
+        return ChainBroken(position, "missing", Said(
+            "记录于位置 {position} 的事件已被删除，其后的事件都向前移了一位",
+            position=position))
     moved = next((r for r in ledger.records(after=position) if fits(r, position, previous)),
                  None)
     if moved is not None:
         before_moved = moved.hash if moved.position == position + 1 else \
             record_at(ledger, moved.position - 1).hash  # type: ignore[union-attr]
         if fits(row, moved.position, before_moved):
-            return ChainBroken(position, "out of order",
-                               f"the events recorded at positions {position} and "
-                               f"{moved.position} have changed places")
+            return ChainBroken(position, "out of order", Said(
+                "记录于位置 {position} 和 {other} 的事件互换了位置",
+                position=position, other=moved.position))
         if moved.position == position + 1:
-            return ChainBroken(position, "inserted",
-                               f"the event at position {position} is not part of the "
-                               f"chain: the event recorded there is now at {position + 1}, "
-                               "moved up by the inserted one")
-        return ChainBroken(position, "out of order",
-                           f"the event recorded at position {position} is stored at "
-                           f"{moved.position}")
-    return ChainBroken(position, "changed",
-                       f"the stored event does not follow from position {position - 1} "
-                       "(the event or its hash was changed)")
+            return ChainBroken(position, "inserted", Said(
+                "位置 {position} 的事件不属于哈希链：原记录于此的事件现在位于 {now}，"
+                "被插入的这一个向后挤了一位", position=position, now=position + 1))
+        return ChainBroken(position, "out of order", Said(
+            "记录于位置 {position} 的事件被存放在 {other}", position=position,
+            other=moved.position))
+    return ChainBroken(position, "changed", Said(
+        "存储的事件不接续位置 {previous}（事件或其哈希被改动）", previous=position - 1))
 
 
 

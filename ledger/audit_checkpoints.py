@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.audit import HASH_PATTERN, AuditLog, Checkpoint
+from domain.base import Label
+from i18n import N_
 from ledger.app import Ledger
 from ledger.audit import FORMAT_VERSION, AuditError, Head, record_at, verify
 from ledger.unit_of_work import UnitOfWork
@@ -61,7 +63,7 @@ def record_checkpoint(ledger: Ledger, *, actor_id: str | None, note: str = "",
     name = ledger.campaign().name
     verification = verify(ledger, progress=progress)
     if verification.broken is not None:
-        raise AuditError(f"cannot checkpoint a broken chain: {verification.broken}")
+        raise AuditError("哈希链已断开，不能记录检查点：{broken}", broken=verification.broken)
     at = verification.head
     recorded_at = head_record_time(ledger, at.position)
 
@@ -110,9 +112,9 @@ def generate_key(path: Path) -> tuple[Path, str]:
     public_path = path.with_name(path.name + ".pub")
     for target in (path, public_path):
         if target.exists():
-            raise AuditError(f"key file {str(target)!r} already exists; not overwritten")
+            raise AuditError("密钥文件 {file!r} 已存在，未覆盖", file=str(target))
     if not path.parent.is_dir():
-        raise AuditError(f"folder {str(path.parent)!r} of the key file does not exist")
+        raise AuditError("密钥文件所在的文件夹 {folder!r} 不存在", folder=str(path.parent))
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM,
                                     serialization.PrivateFormat.PKCS8,
@@ -132,12 +134,11 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as e:
-        raise AuditError(f"key file {str(path)!r}: {e.strerror}") from None
+        raise AuditError("密钥文件 {file!r}：{why}", file=str(path), why=e.strerror) from None
     except (ValueError, TypeError):
-        raise AuditError(f"key file {str(path)!r} is not an unencrypted PEM private key") \
-            from None
+        raise AuditError("密钥文件 {file!r} 不是未加密的 PEM 私钥", file=str(path)) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise AuditError(f"key file {str(path)!r} is not an Ed25519 private key")
+        raise AuditError("密钥文件 {file!r} 不是 Ed25519 私钥", file=str(path))
     return key
 
 
@@ -148,36 +149,40 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except OSError as e:
-        raise AuditError(f"public key file {str(path)!r}: {e.strerror}") from None
+        raise AuditError("公钥文件 {file!r}：{why}", file=str(path), why=e.strerror) from None
     except ValueError:
-        raise AuditError(f"public key file {str(path)!r} is not a PEM public key") from None
+        raise AuditError("公钥文件 {file!r} 不是 PEM 公钥", file=str(path)) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise AuditError(f"public key file {str(path)!r} is not an Ed25519 public key")
+        raise AuditError("公钥文件 {file!r} 不是 Ed25519 公钥", file=str(path))
     return key
 
 
 def load_statement(path: Path) -> dict[str, Any]:
     """A checkpoint statement from a file, its fields checked."""
-    return load_head_file(path, "statement file", ("statement", STATEMENT),
-                          "a taizhang checkpoint")
+    return load_head_file(path, N_("声明文件"), ("statement", STATEMENT),
+                          N_("taizhang 检查点声明"))
 
 
 def load_head_file(path: Path, what: str, kind: tuple[str, str],
                    described: str) -> dict[str, Any]:
     """A small JSON file quoting a head (a checkpoint statement, a witness): read, of the
-    ``kind`` (field, value) expected, with a valid position and hash."""
+    ``kind`` (field, value) expected, with a valid position and hash. ``what`` the file is
+    and what it is ``described`` as are words of the catalogue (``N_``)."""
+    what = Label(what)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise AuditError(f"{what} {str(path)!r}: {e.strerror}") from None
+        raise AuditError("{what} {file!r}：{why}", what=what, file=str(path),
+                         why=e.strerror) from None
     except (ValueError, UnicodeDecodeError):
-        raise AuditError(f"{what} {str(path)!r} is not JSON") from None
+        raise AuditError("{what} {file!r} 不是 JSON", what=what, file=str(path)) from None
     if not isinstance(data, dict) or data.get(kind[0]) != kind[1]:
-        raise AuditError(f"{what} {str(path)!r} is not {described}")
+        raise AuditError("{what} {file!r} 不是{described}", what=what, file=str(path),
+                         described=Label(described))
     position, hash_ = data.get("position"), data.get("hash")
     if not isinstance(position, int) or isinstance(position, bool) or position < 0 \
             or not isinstance(hash_, str) or not HASH_PATTERN.match(hash_):
-        raise AuditError(f"{what} {str(path)!r} has no valid position and hash")
+        raise AuditError("{what} {file!r} 没有有效的位置和哈希", what=what, file=str(path))
     return data
 
 
@@ -187,15 +192,15 @@ def check_signature(statement: dict[str, Any], public_key: Ed25519PublicKey) -> 
 
     signature = statement.get("signature")
     if not isinstance(signature, dict) or signature.get("algorithm") != "Ed25519":
-        raise AuditError("the checkpoint statement is not signed (no Ed25519 signature)")
+        raise AuditError("该检查点声明未签名（没有 Ed25519 签名）")
     key_id = key_fingerprint(public_key)
     try:
         public_key.verify(base64.b64decode(str(signature.get("value", "")), validate=True),
                           signed_bytes(statement))
     except (InvalidSignature, ValueError):
-        raise AuditError(f"BAD SIGNATURE: checkpoint {statement.get('position')}:"
-                         f"{str(statement.get('hash'))[:16]}… was not signed by key "
-                         f"{key_id}, or was changed after signing") from None
+        raise AuditError("签名无效：检查点 {position}:{hash}… 不是由密钥 {key} 签名的，"
+                         "或签名后被改动过", position=statement.get("position"),
+                         hash=str(statement.get("hash"))[:16], key=key_id) from None
     return key_id
 
 
@@ -209,10 +214,10 @@ def parse_since(text: str, public_key: Ed25519PublicKey | None = None) -> Head:
             check_signature(statement, public_key)
         return Head(statement["position"], statement["hash"])
     if public_key is not None:
-        raise AuditError("--public-key needs --since to name a signed statement file")
+        raise AuditError("--public-key 需要 --since 给出一个已签名的声明文件")
     match = SINCE_PATTERN.match(text.strip())
     if not match:
-        raise AuditError(f"--since must be a checkpoint statement file or POSITION:HASH "
-                         f"(64 hex digits), got {text!r}")
+        raise AuditError("--since 必须是检查点声明文件或 POSITION:HASH（64 位十六进制），"
+                         "而不是 {value!r}", value=text)
     return Head(int(match.group(1)), match.group(2))
 

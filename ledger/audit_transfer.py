@@ -26,8 +26,8 @@ def export(ledger: Ledger, out: IO[str]) -> Head:
     for record in ledger.records(upto=position):
         odd = odd_detail(record)
         if odd is not None:
-            raise AuditError(f"position {record.position}: the stored event {odd}; run "
-                             "`taizhang audit verify`")
+            raise AuditError("位置 {position}：存储的事件有误：{odd}；请运行 `taizhang audit verify`",
+                             position=record.position, odd=odd)
         out.write(json.dumps(_record_line(record), ensure_ascii=False) + "\n")
     return Head(position, hash_)
 
@@ -51,8 +51,7 @@ def import_ledger(ledger: Ledger, lines: Iterable[str]) -> Head:
     naming its line, and nothing is written."""
     held = ledger.max_position()
     if held:
-        raise AuditError(f"the store already holds {held} events; import needs an empty "
-                         "store")
+        raise AuditError("存储中已有 {held} 个事件；导入需要一个空的存储", held=held)
     numbered = enumerate(lines, 1)
     header = _header(next(numbered, (1, "")))
     line_no = 1
@@ -65,15 +64,15 @@ def import_ledger(ledger: Ledger, lines: Iterable[str]) -> Head:
             last = Head(record.position, record.hash)
             yield record
         if last != header:
-            raise AuditError(f"line {line_no}: the file ends at position {last.position}, "
-                             f"but its header gives the head as {header.position}:"
-                             f"{header.hash[:16]}… (lines are missing)")
+            raise AuditError("第 {line} 行：文件止于位置 {end}，但文件头给出的链头是 "
+                             "{position}:{hash}…（缺了若干行）", line=line_no,
+                             end=last.position, position=header.position,
+                             hash=header.hash[:16])
 
     try:
         return Head(*ledger.recorder.insert_records(records()))  # type: ignore[attr-defined]
     except ChainBroken as e:
-        raise AuditError(f"line {line_no}: position {e.position}: {e.kind}: {e.detail}") \
-            from None
+        raise AuditError("第 {line} 行：{broken}", line=line_no, broken=e) from None
 
 
 def _header(numbered_line: tuple[int, str]) -> Head:
@@ -86,8 +85,8 @@ def _header(numbered_line: tuple[int, str]) -> Head:
         if not isinstance(position, int) or not HASH_PATTERN.match(hash_):
             raise ValueError
     except (ValueError, TypeError, KeyError):
-        raise AuditError(f"line 1: not a {EXPORT_FORMAT} (version {FORMAT_VERSION}) "
-                         "header") from None
+        raise AuditError("第 1 行：不是 {format}（第 {version} 版）的文件头",
+                         format=EXPORT_FORMAT, version=FORMAT_VERSION) from None
     return Head(position, hash_)
 
 
@@ -102,10 +101,10 @@ def _parse_record(line_no: int, text: str) -> Record:
                         line["topic"], state, line["recorded_at"], line["account"],
                         line["hash"])
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise AuditError(f"line {line_no}: not an exported event ({type(e).__name__}: "
-                         f"{e})") from None
+        raise AuditError("第 {line} 行：不是导出的事件（{error}: {why}）", line=line_no,
+                         error=type(e).__name__, why=e) from None
     types = (int, str, int, str, bytes, str, str, str)
     if not all(isinstance(value, kind) and not isinstance(value, bool)
                for value, kind in zip(record, types, strict=True)):
-        raise AuditError(f"line {line_no}: an exported event's fields have the wrong types")
+        raise AuditError("第 {line} 行：导出事件的字段类型不对", line=line_no)
     return record

@@ -244,7 +244,7 @@ class Importer:
             if moment is not None and moment > now:
                 raise RowError("{column} {at} 是将来的时间", column=column,
                                value=self.reader.cell(row, column), kind="date in the future",
-                               at=f"{moment:%Y-%m-%d %H:%M}")
+                               at=format(moment, "%Y-%m-%d %H:%M"))
         pending = batch.units  # the batch's new units (and this row's, for its target)
         unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], pending,
                                             row.assigned)

@@ -155,7 +155,7 @@ class RecordsImporter:
                     text = column.default
                 elif column.required:
                     raise RowError("{column} 为空", column=column.heading, value="",
-                                   kind=f"empty {column.field}")
+                                   kind="empty " + column.field)
             values[column.field] = self._value(column.heading, column.kind, raw, text)
         values["unit"] = self._unit(values["unit"])
         read = _Read(number, cells, values, ())

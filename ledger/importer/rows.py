@@ -194,9 +194,9 @@ class RowReader:
             if acted_at < assigned:
                 raise RowError("{column} {at} 早于 {assigned_column} {assigned}",
                                column=acted_column, value=self.cell_of(acted_column),
-                               kind="date out of order", at=f"{acted_at:%Y-%m-%d %H:%M}",
+                               kind="date out of order", at=format(acted_at, "%Y-%m-%d %H:%M"),
                                assigned_column=self.label("assigned"),
-                               assigned=f"{assigned:%Y-%m-%d %H:%M}")
+                               assigned=format(assigned, "%Y-%m-%d %H:%M"))
         reassign_to = None
         if action == "reassign":
             reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
@@ -261,14 +261,14 @@ class RowReader:
                 value = float("nan")
             if not -bound <= value <= bound:
                 raise RowError("{column} {value!r} 不是有效的{name}（应为 -{bound} 到 {bound} 之间的度数）",
-                               column=self.label(name), value=text, kind=f"bad {name}",
+                               column=self.label(name), value=text, kind="bad " + name,
                                name=name, bound=bound)
             found[name] = value
         if (found["latitude"] is None) != (found["longitude"] is None):
             given, empty = ("latitude", "longitude") if found["latitude"] is not None \
                 else ("longitude", "latitude")
             raise RowError("{column} 为空，但 {given_column} 为 {given!r}：位置需要经纬度两者",
-                           column=self.label(empty), value="", kind=f"empty {empty}",
+                           column=self.label(empty), value="", kind="empty " + empty,
                            given_column=self.label(given), given=self.optional_text(given))
         return found
 
@@ -302,7 +302,7 @@ class RowReader:
             if name in self.mapping.columns:
                 self._filled.append(f"{name}: {default!r} ({self.label(name)} empty)")
             return default
-        raise RowError("{column} 为空", column=self.label(name), value="", kind=f"empty {name}")
+        raise RowError("{column} 为空", column=self.label(name), value="", kind="empty " + name)
 
     def _mapped(self, name: str, value: str) -> str:
         return self.mapping.values.get(name, {}).get(value, value)
@@ -374,10 +374,10 @@ class RowReader:
     def moment(self, name: str) -> datetime:
         if name not in self.mapping.columns:
             raise RowError("没有哪一列给出 {name}", column=self.label(name), value="",
-                           kind=f"empty {name}", name=name)
+                           kind="empty " + name, name=name)
         if not self.optional_text(name):
             raise RowError("{column} 为空", column=self.label(name), value="",
-                           kind=f"empty {name}")
+                           kind="empty " + name)
         value = self._in_range(name, self._parse(name)[0])
         if isinstance(value, datetime):
             return value

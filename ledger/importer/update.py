@@ -135,7 +135,7 @@ class Updater:
             if moment is not None and moment > now:
                 raise RowError("{column} {at} 是将来的时间", column=column,
                                value=imp.reader.cell(row, column), kind="date in the future",
-                               at=f"{moment:%Y-%m-%d %H:%M}")
+                               at=format(moment, "%Y-%m-%d %H:%M"))
         # A copy: the ledger's cached aggregate must not hold what a dry run only plans.
         task = copy.deepcopy(imp.ledger.task(task_id))
         compared = Compared(row.number, task_id)
