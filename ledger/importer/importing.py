@@ -15,6 +15,7 @@ from domain.base import Actor, Refused
 from domain.registry import Campaign, Unit
 from domain.roles import authorize
 from domain.task import Task
+from i18n import N_
 from ledger.app import Ledger
 from ledger.importer.batch import ID_PREFIX, _Batch, _Known, task_id_for
 from ledger.importer.mapping import Mapping
@@ -161,9 +162,8 @@ class Importer:
             return batch
         # Someone wrote meanwhile (perhaps these very rows): look again, build again.
         batch = self.ledger.write(build, on_conflict=self._refresh,
-                                  gives_up="others kept writing the same records; the "
-                                  "batches saved so far stay, run the import again to "
-                                  "resume")
+                                  gives_up=N_("其他人一直在写入同样的记录；已保存的批次保留，"
+                                              "再次运行导入即可继续"))
         self._merge(batch, report)
         if self.progress:
             self.progress(len(rows))
@@ -176,8 +176,7 @@ class Importer:
         try:
             self.ledger.save(self.campaign, *units, *tasks)
         except IntegrityError:
-            raise Conflict("others wrote to the ledger during the import; nothing was "
-                           "written, run it again") from None
+            raise Conflict("导入期间有其他人写入了账本；未写入任何内容，请再运行一次") from None
 
     def _merge(self, batch: _Batch, report: ImportReport) -> None:
         report.tasks_created += len(batch.tasks)
