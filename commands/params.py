@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from domain.base import Refused, localized
-from i18n import _
+from i18n import _, refusal
 from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
@@ -43,7 +43,7 @@ class DeadlineType(click.ParamType):
         try:
             return parse_deadline(str(value))
         except Refused as e:
-            self.fail(str(e).removeprefix("deadline "), param, ctx)
+            self.fail(refusal(e).removeprefix("deadline "), param, ctx)
 
 
 class MomentType(click.ParamType):
@@ -94,7 +94,7 @@ class WithinType(click.ParamType):
         try:
             working = parse_working_days(text, "days")
         except Refused as e:
-            self.fail(str(e), param, ctx)
+            self.fail(refusal(e), param, ctx)
         if working is None:
             self.fail(_("{value} 不是天数（3d、3天）或工作日数（3wd、3个工作日）").format(
                 value=repr(value)), param, ctx)

@@ -22,7 +22,7 @@ from domain.base import Actor, LedgerAggregate, NotFound, Refused
 from domain.registry import Person
 from domain.roles import ADMIN, authorize
 
-from ledger.unit_of_work import moment
+from ledger.unit_of_work import UNKNOWN, moment
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
@@ -65,7 +65,7 @@ def acting(ledger: Ledger, person_id: str | None,
     try:
         loaded = ledger.load_many(*wanted, *also)
     except NotFound as e:
-        if str(e) == f"unknown account: {account}":
+        if e.template == UNKNOWN["account"] and e.values.get("name") == account:
             raise unbound(ledger, account) from None
         raise
     bound: Account = loaded[0]  # type: ignore[assignment]

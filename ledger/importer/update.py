@@ -36,6 +36,7 @@ from eventsourcing.utils import get_topic
 from domain.base import Refused
 from domain.corrections import OWN_EVENTS
 from domain.task import CLOSED, REPORTED, VERIFIED, Task
+from i18n import refusal
 from ledger.importer.batch import ID_PREFIX, _Batch, task_id_for
 from ledger.importer.rows import Row, RowError
 from ledger.importer.tables import _blank
@@ -149,7 +150,7 @@ class Updater:
             except Refused as e:  # what the ledger's own checks refuse: not applied
                 column, file, ledger = self._doing
                 compared.conflicts = [{"column": column, "file": file, "ledger": ledger,
-                                       "reason": str(e)}]
+                                       "reason": refusal(e)}]
             else:
                 zone = imp.campaign.zone
                 compared.events = [{"event": name, "at": moment.astimezone(zone).isoformat()}
