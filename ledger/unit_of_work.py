@@ -49,6 +49,16 @@ UNKNOWN = {
     "account": N_("未知的账户：{name}"), "campaign": N_("未知的专项行动：{name}"),
     "indicator system": N_("未知的指标体系：{name}"),
 }
+# A record named by nothing (blanks), by the same label.
+EMPTY = {
+    "task": N_("任务编号不能为空（而不是 {name!r}）"),
+    "target task": N_("指标任务编号不能为空（而不是 {name!r}）"),
+    "survey": N_("测评调查编号不能为空（而不是 {name!r}）"),
+    "inspection": N_("巡查编号不能为空（而不是 {name!r}）"),
+    "unit": N_("单位编号不能为空（而不是 {name!r}）"),
+    "person": N_("人员编号不能为空（而不是 {name!r}）"),
+    "account": N_("账户不能为空（而不是 {name!r}）"),
+}
 
 Wanted = tuple[type[LedgerAggregate], str, str]  # class, id, the label its errors name
 
@@ -180,6 +190,8 @@ def load_many(ledger: Ledger, *wanted: Wanted) -> list[LedgerAggregate]:
     from their first event. A command loads its actor and its task in this one read."""
     for _, key, label in wanted:
         if not _name(key).strip():
+            if label in EMPTY:
+                raise Refused(EMPTY[label], name=_name(key))
             raise Refused("{what} 不能为空（而不是 {name!r}）", what=label, name=_name(key))
     cache = ledger.repository.cache
     found: dict[str, LedgerAggregate | None] = {}

@@ -30,6 +30,7 @@ from ledger.settings import Settings
 from ledger.store import Store, StoreURL, StoreURLError
 from projections.follow import follow
 from projections.read import ReadSide
+from tests.english import english
 
 ROOT = Path(__file__).resolve().parents[2]
 # The console entry point in a process of its own, as a person at a terminal runs it.
@@ -92,7 +93,7 @@ def test_a_password_in_the_url_is_decoded_and_never_shown() -> None:
 def test_a_bad_url_is_refused_by_name(url: str, message: str) -> None:
     with pytest.raises(StoreURLError) as refused:
         StoreURL.parse(url)
-    assert str(refused.value) == message
+    assert english(refused.value) == message
     result = Cli(url)("board")
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
 

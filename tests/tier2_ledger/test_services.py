@@ -154,7 +154,7 @@ def test_a_published_ranking_that_does_not_reproduce_is_refused(services: Servic
                                           f"reproduce: digest 0{{64}} recomputed, "
                                           f"{done['digest']} published"):
             evaluation.published_ranking(services, "2024-06", "社区")
-    with pytest.raises(NotFound, match="month 2024-05 has not been published"):
+    with pytest.raises(NotFound, match="2024-05 月尚未发布"):
         evaluation.published_ranking(services, "2024-05", "社区")
 
 
@@ -334,7 +334,7 @@ def test_the_baseline_an_audit_verifies_against(services: Services) -> None:
 
 
 def test_an_export_is_written_whole_or_not_at_all(services: Services, tmp_path: Path) -> None:
-    from ledger import audit
+    from ledger import audit, audit_transfer
     from services import audit as auditing
 
     file = tmp_path / "ledger.jsonl"
@@ -342,7 +342,7 @@ def test_an_export_is_written_whole_or_not_at_all(services: Services, tmp_path: 
     assert done.head == audit.head(services.ledger) and (done.copied, done.missing) == (0, [])
     assert len(file.read_text(encoding="utf-8").splitlines()) == done.head.position + 1
     failing = tmp_path / "failing.jsonl"
-    with mock.patch.object(audit, "export", side_effect=OSError("disk full")):
+    with mock.patch.object(audit_transfer, "export", side_effect=OSError("disk full")):
         with pytest.raises(OSError, match="disk full"):
             auditing.export(services, failing)
     assert not failing.exists() and not failing.with_name("failing.jsonl.partial").exists()
