@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from domain.base import DomainError, Said
+from domain.base import DomainError, Label, Said
 from i18n import N_
 
 GENESIS = "0" * 64
@@ -130,6 +130,11 @@ def fits(record: Record, position: int, previous: str) -> bool:
                 record.topic, record.state, record.recorded_at, record.account) == record.hash
 
 
+# What happened at a break, as a person reads it (``ChainBroken.kind`` stays the key).
+BREAKS = {"changed": N_("被改动"), "missing": N_("缺失"), "inserted": N_("被插入"),
+          "out of order": N_("顺序错乱")}
+
+
 class ChainBroken(Said):
     """Stored or imported events that do not form an unbroken chain.
 
@@ -138,8 +143,8 @@ class ChainBroken(Said):
     words (``detail`` says it in the language in use)."""
 
     def __init__(self, position: int, kind: str, said: Said) -> None:
-        super().__init__(N_("位置 {position}：{kind}：{detail}"), position=position, kind=kind,
-                         detail=said)
+        super().__init__(N_("位置 {position}：{kind}：{detail}"), position=position,
+                         kind=Label(BREAKS.get(kind, kind)), detail=said)
         self.position = position
         self.kind = kind
         self.said = said

@@ -29,6 +29,7 @@ import chinese_calendar
 
 from domain.base import Refused
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY, Campaign
+from i18n import N_
 
 if TYPE_CHECKING:
     from ledger.unit_of_work import UnitOfWork
@@ -102,13 +103,14 @@ class UnknownYear(Refused):
         values = dict(about=about, year=year, version=chinese_calendar.__version__,
                       first=first, last=last)
         if year > last:
-            super().__init__("{about}{year} 年的法定节假日安排尚不知道（chinesecalendar {version} "
-                             "只知道 {first}–{last} 年）：请把期限写成日期（YYYY-MM-DD），"
-                             "或在国务院公布 {year} 年安排后升级 chinesecalendar", **values)
+            super().__init__(N_("{about}{year} 年的法定节假日安排尚不知道（chinesecalendar "
+                                "{version} 只知道 {first}–{last} 年）：请把期限写成日期"
+                                "（YYYY-MM-DD），或在国务院公布 {year} 年安排后升级 "
+                                "chinesecalendar"), **values)
         else:
-            super().__init__("{about}{year} 年的法定节假日安排尚不知道（chinesecalendar {version} "
-                             "只知道 {first}–{last} 年）：请把期限写成日期（YYYY-MM-DD）",
-                             **values)
+            super().__init__(N_("{about}{year} 年的法定节假日安排尚不知道（chinesecalendar "
+                                "{version} 只知道 {first}–{last} 年）：请把期限写成日期"
+                                "（YYYY-MM-DD）"), **values)
 
 
 class Calendar:

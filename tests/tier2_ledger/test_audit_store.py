@@ -189,7 +189,7 @@ def test_the_recorders_insert_chained_records_only_as_the_next_links(ledger: Led
     with pytest.raises(ChainBroken) as e:
         ledger.recorder.insert_records(records[2:4])  # type: ignore[attr-defined]
     assert english(e.value) == f"position {n + 1}: out of order: expected position {n + 1}, found 3"
-    assert str(e.value) == f"位置 {n + 1}：out of order：应为位置 {n + 1}，实为 3"
+    assert str(e.value) == f"位置 {n + 1}：顺序错乱：应为位置 {n + 1}，实为 3"
     assert ledger.max_position() == n
 
 
