@@ -128,7 +128,7 @@ class Evaluations:
     def published(self, month: str) -> dict[str, Any]:
         found = self.publication(check_month("month", month))
         if found is None:
-            raise NotFound("{month} 月尚未发布", month=month)
+            raise NotFound("{month} 的评比结果尚未发布", month=month)
         return found
 
     def publish(self, *, actor_id: str | None, month: str,

@@ -154,7 +154,7 @@ def test_a_published_ranking_that_does_not_reproduce_is_refused(services: Servic
                                           f"reproduce: digest 0{{64}} recomputed, "
                                           f"{done['digest']} published"):
             evaluation.published_ranking(services, "2024-06", "社区")
-    with pytest.raises(NotFound, match="2024-05 月尚未发布"):
+    with pytest.raises(NotFound, match="2024-05 的评比结果尚未发布"):
         evaluation.published_ranking(services, "2024-05", "社区")
 
 
