@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 # "7工作日", "7个工作日", "7个工作日内", "7wd", "7 working days" (full-width digits too).
 WORKING_DAYS = re.compile(r"^(\d{1,3})\s*(?:个\s*)?(?:工作日|wd|working\s*days?)\s*内?$",
                           re.IGNORECASE)
-FORMS = "YYYY-MM-DD, or working days: 7工作日, 7个工作日, 7wd"
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,8 @@ def parse_deadline(text: str, field: str = "deadline") -> date | WorkingDays:
     try:
         return date.fromisoformat(str(text).strip())
     except ValueError:
-        raise Refused("{field} 必须是 {forms}，而不是 {value!r}", field=field, forms=FORMS,
-                      value=text) from None
+        raise Refused("{field} 必须是 YYYY-MM-DD，或工作日数：7工作日、7个工作日、7wd，而不是 {value!r}",
+                      field=field, value=text) from None
 
 
 def known_years() -> tuple[int, int]:
