@@ -277,7 +277,7 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(CAST(:t AS regclass) AS oid)"
                              "::bigint)"), {"t": f'"{store.url.schema}"."taizhang_events"'})
         # One attempt (no retries set): the lock times out.
-        with pytest.raises(LedgerBusy, match="the ledger is busy"):
+        with pytest.raises(LedgerBusy, match="账本正忙"):
             ledger.recorder.insert_events([StoredEvent(task, 99, "x", b"{}")])
         conn.rollback()
     holder.dispose()
