@@ -46,19 +46,19 @@ def resolve(record: str) -> tuple[type[LedgerAggregate], str, str, int | None]:
             try:
                 return Evaluation, Evaluation.ID, "rules version", int(rest)
             except ValueError:
-                raise Refused("评分规则版本必须是数字，而不是 {value!r}", value=rest) from None
+                raise Refused("评分细则版本必须是数字，而不是 {value!r}", value=rest) from None
     upper = text.upper()
     for prefix, cls, label in PREFIXES:
         if upper.startswith(prefix):
             return cls, upper, label, None
-    raise Refused("记录必须是任务（T-…）、指标任务（ZB-…）、测评调查（SV-…）、巡查（I-…）、"
+    raise Refused("记录必须是任务（T-…）、指标任务（ZB-…）、测评（SV-…）、巡查（I-…）、"
                   "unit:CODE、person:ID 或 rules:VERSION，而不是 {record!r}", record=record)
 
 
 def event_of(book: Evaluation, rules_version: int) -> int:
     """The number of the evaluation book's event that adopted ``rules_version``."""
     if not 1 <= rules_version <= len(book.versions):
-        raise NotFound("未知的评分规则版本：{number}（版本为 1 到 {last}）", number=rules_version,
+        raise NotFound("未知的评分细则版本：{number}（版本为 1 到 {last}）", number=rules_version,
                        last=len(book.versions))
     return book.versions[rules_version - 1]["event"]
 
@@ -121,7 +121,7 @@ class Corrections:
             try:
                 book = work.load(Evaluation, key, label)
             except NotFound:
-                raise NotFound("未知的评分规则版本：{number}（尚未采用任何评分规则）",
+                raise NotFound("未知的评分细则版本：{number}（尚未采用任何评分细则）",
                                number=rules_version) from None
             if rules_version is not None:
                 event_of(book, rules_version)  # refuses an unknown version
@@ -132,7 +132,7 @@ class Corrections:
     def _event(found: Any, record: str, event: int | None, rules_version: int | None) -> int:
         if rules_version is not None:
             if event is not None:
-                raise Refused("{record} 不需要 --event：一个评分规则版本就是一个事件",
+                raise Refused("{record} 不需要 --event：一个评分细则版本就是一个事件",
                               record=record.strip())
             return event_of(found, rules_version)
         if event is not None:

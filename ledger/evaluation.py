@@ -104,7 +104,7 @@ class Evaluations:
             return shipped_rules()
         book = self.book()
         if book is None or not 1 <= number <= len(book.versions):
-            raise NotFound("未知的评分规则版本：{number}", number=number)
+            raise NotFound("未知的评分细则版本：{number}", number=number)
         return self._version(book.versions[number - 1])
 
     def versions(self) -> list[RulesVersion]:

@@ -44,7 +44,7 @@ GIVES_UP = N_("其他人一直在修改同样的记录；未写入任何内容�
 # A record the ledger does not hold, by the label its loader names it with.
 UNKNOWN = {
     "task": N_("未知的任务：{name}"), "target task": N_("未知的指标任务：{name}"),
-    "survey": N_("未知的测评调查：{name}"), "inspection": N_("未知的巡查：{name}"),
+    "survey": N_("未知的测评：{name}"), "inspection": N_("未知的巡查：{name}"),
     "unit": N_("未知的单位：{name}"), "person": N_("未知的人员：{name}"),
     "account": N_("未知的账户：{name}"), "campaign": N_("未知的专项行动：{name}"),
     "indicator system": N_("未知的指标体系：{name}"),
@@ -53,7 +53,7 @@ UNKNOWN = {
 EMPTY = {
     "task": N_("任务编号不能为空（而不是 {name!r}）"),
     "target task": N_("指标任务编号不能为空（而不是 {name!r}）"),
-    "survey": N_("测评调查编号不能为空（而不是 {name!r}）"),
+    "survey": N_("测评编号不能为空（而不是 {name!r}）"),
     "inspection": N_("巡查编号不能为空（而不是 {name!r}）"),
     "unit": N_("单位编号不能为空（而不是 {name!r}）"),
     "person": N_("人员编号不能为空（而不是 {name!r}）"),
