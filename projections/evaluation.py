@@ -155,9 +155,9 @@ class Evaluator:
         check_month("month", month)
         units = Units(source.units())
         if parent is not None:
-            _known(units, parent)
+            known_unit(units, parent)
         if unit is not None:
-            _known(units, unit)
+            known_unit(units, unit)
             scope = [unit]
         else:
             scope = sorted(c for c in (units.below(parent) if parent else units.rows)
@@ -178,7 +178,7 @@ class Evaluator:
         if metric not in METRICS:
             raise Refused(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
         units = Units(source.units())
-        _known(units, unit)
+        known_unit(units, unit)
         tally = MonthBook(source, units, [unit], [month]).tally(unit, month)
         definition = METRICS[metric]
         return definition.value(tally), tally, definition.parts(tally)
@@ -191,7 +191,7 @@ class Evaluator:
         check_month("month", month)
         units = Units(source.units())
         if parent is not None:
-            _known(units, parent)
+            known_unit(units, parent)
         previous = month_add(month, -1)
         scopes = {(level, m): units.of_level(level, m, parent)
                   for level in levels for m in (previous, month)}
@@ -383,7 +383,8 @@ def _num(value: Fraction) -> float:
     return float(value)
 
 
-def _known(units: Units, code: str) -> None:
+def known_unit(units: Units, code: str) -> None:
+    """Refuse a unit the metrics do not know."""
     if code not in units:
         raise NotFound(f"unknown unit: {code}")
 
