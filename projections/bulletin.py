@@ -16,11 +16,12 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
+from domain.evaluation import FIGURES, RATE, ScoreLine, last_day, month_add, months_between
 from domain.rounding import exact, fixed
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
-from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
+from ledger.evaluation import RulesVersion
+from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor, Shared
 from projections.metrics import MonthBook, Source, Tally, Units, figures
 from projections.times import for_people
 
@@ -67,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
 }
 LEVEL_NAMES = {"en": {"社区": "communities", "街道": "subdistricts", "部门": "departments",
                       "物业": "property companies"}}
+TREND_MONTHS = 12  # the chart's months, the bulletin's month the last
 SUMMARY_FIGURES = ("assigned", "complaints", "media", "unannounced", "due", "on_time",
                    "on_time_rate", "rework_rate", "mean_days", "overdue_open", "recurrences",
                    "recurrence_rate", "inspections", "inspection_coverage",
@@ -102,16 +104,24 @@ class Bulletin:
 def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor, *,
            lang: str, campaign: str, position: int, head: str,
            published_at: str | None) -> Bulletin:
-    """Collect a month's bulletin from a source of metrics (current or as published)."""
+    """Collect a month's bulletin from a source of metrics (current or as published).
+
+    One book of every unit's tallies over the chart's twelve months serves the totals,
+    the rankings (the month and the one before) and the chart: each unit's month is
+    tallied, figured and scored once."""
+    rules_for = _remembered(rules_for)
     units = Units(source.units())
+    window = months_between(month_add(month, 1 - TREND_MONTHS), month)
+    shared = Shared(MonthBook(source, units, sorted(units.rows), window), units) \
+        if units.rows else None
     roots = [c for c, row in units.rows.items() if row["parent"] is None
              and units.active(c, month)]
-    book = MonthBook(source, units, roots, [month]) if roots else None
     whole = Tally()
     for root in roots:
-        whole.merge(book.tally(root, month))  # type: ignore[union-attr]
+        whole.merge(shared.tally(root, month))  # type: ignore[union-attr]
     rankings = {level: r for level, r in
-                evaluator.rankings(source, month, LEVELS, rules_for).items() if r.placements}
+                evaluator.rankings(source, month, LEVELS, rules_for, shared=shared).items()
+                if r.placements}
     details = _task_details(source, units, month)
     end = last_day(month)
     overdue = sorted(({**details.get(i["task"], {}), "unit": i["unit"],
@@ -129,23 +139,37 @@ def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor
                 task=i["after"]["task"], days=_days_between(i["after"]["at"], i["at"]))}
            for i in whole.recurring], key=lambda r: (r["unit"], r["at"], r["task"]))
     rules = rules_for(month)
+    trend = evaluator.trend(source, month, rules_for, TREND_MONTHS, shared=shared) \
+        if shared else {}
     return Bulletin(month, lang, campaign, position, head, published_at, rules.version,
                     rules.rules.name, figures(whole), rankings, overdue, recurring,
-                    _worked(evaluator.trend(source, month, rules_for), source, units))
+                    _worked(trend, shared))
 
 
-def _worked(trend: dict[str, list[dict[str, Any]]], source: Source, units: Units
+def _remembered(rules_for: RulesFor) -> RulesFor:
+    """``rules_for``, asked once per month (each asking reads the evaluation book)."""
+    known: dict[str, RulesVersion] = {}
+
+    def remembered(month: str) -> RulesVersion:
+        if month not in known:
+            known[month] = rules_for(month)
+        return known[month]
+    return remembered
+
+
+def _worked(trend: dict[str, list[dict[str, Any]]], shared: Shared | None
             ) -> dict[str, list[dict[str, Any]]]:
     """The trend from the first month in which any work was recorded (a task assigned or
     an inspection visit): before the campaign began there is nothing to score, and every
     level would show the rules' score of an idle month."""
     months = sorted({p["month"] for series in trend.values() for p in series})
-    roots = [c for c, row in units.rows.items() if row["parent"] is None]
-    if not months or not roots:
+    if not months or shared is None:
         return trend
-    book = MonthBook(source, units, roots, months)
+    roots = [c for c, row in shared.units.rows.items() if row["parent"] is None]
+    if not roots:
+        return trend
     began = next((m for m in months for r in roots
-                  if book.tallies[(r, m)].assigned or book.tallies[(r, m)].visits), None)
+                  if shared.tallies[(r, m)].assigned or shared.tallies[(r, m)].visits), None)
     if began is None:
         return {}
     return {level: kept for level, series in trend.items()

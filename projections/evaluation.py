@@ -186,17 +186,20 @@ class Evaluator:
     # --- rankings --------------------------------------------------------------------------
 
     def rankings(self, source: Source, month: str, levels: Iterable[str],
-                 rules_for: RulesFor, parent: str | None = None) -> dict[str, Ranking]:
-        """Each level's ranking for the month, with the change against the month before."""
+                 rules_for: RulesFor, parent: str | None = None,
+                 shared: Shared | None = None) -> dict[str, Ranking]:
+        """Each level's ranking for the month, with the change against the month before
+        (from ``shared``'s tallies if given: they cover the month and the one before)."""
         check_month("month", month)
-        units = Units(source.units())
+        units = shared.units if shared else Units(source.units())
         if parent is not None:
             known_unit(units, parent)
         previous = month_add(month, -1)
         scopes = {(level, m): units.of_level(level, m, parent)
                   for level in levels for m in (previous, month)}
         everyone = sorted({u for codes in scopes.values() for u in codes})
-        book = MonthBook(source, units, everyone, [previous, month]) if everyone else None
+        book = shared or (Shared(MonthBook(source, units, everyone, [previous, month]), units)
+                          if everyone else None)
         rules, previous_rules = rules_for(month), rules_for(previous)
         found = {}
         for level in levels:
@@ -247,26 +250,26 @@ class Evaluator:
 
     # --- the last twelve months ------------------------------------------------------------
 
-    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12
-              ) -> dict[str, list[dict[str, Any]]]:
-        """Per level and month: the units' mean score and the level's on-time rate."""
+    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12,
+              shared: Shared | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Per level and month: the units' mean score and the level's on-time rate (from
+        ``shared``'s tallies if given: they cover the months)."""
         window = months_between(month_add(month, 1 - months), month)
-        units = Units(source.units())
+        units = shared.units if shared else Units(source.units())
         scopes = {(level, m): units.of_level(level, m) for level in LEVELS for m in window}
         everyone = sorted({u for codes in scopes.values() for u in codes})
         found: dict[str, list[dict[str, Any]]] = {}
         if not everyone:
             return found
-        book = MonthBook(source, units, everyone, window)
+        book = shared or Shared(MonthBook(source, units, everyone, window), units)
         for level in LEVELS:
             series = []
             for m in window:
                 codes = scopes[(level, m)]
                 if not codes:
                     continue
-                rules = rules_for(m).rules
-                scores = [score(rules, book.figures(u, m), book.tally(u, m).units).total
-                          for u in codes]
+                rules = rules_for(m)
+                scores = [book.score(rules, u, m).total for u in codes]
                 tallies = [book.tally(u, m) for u in codes]
                 due = sum(len(t.due) for t in tallies)
                 on_time = sum(1 for t in tallies for i in t.due if i["on_time"])
@@ -389,15 +392,45 @@ def known_unit(units: Units, code: str) -> None:
         raise NotFound(f"unknown unit: {code}")
 
 
-def _placed(book: MonthBook | None, codes: list[str], month: str, rules: RulesVersion,
+class Shared:
+    """A month book whose figures and scores are computed once per unit and month: a
+    bulletin asks for the same ones for its totals, its rankings and its chart."""
+
+    def __init__(self, book: MonthBook, units: Units) -> None:
+        self.book = book
+        self.units = units
+        self.tallies = book.tallies
+        self._figures: dict[tuple[str, str], dict[str, Any]] = {}
+        self._scores: dict[tuple[int, str, str], Any] = {}
+
+    def tally(self, unit: str, month: str) -> Tally:
+        return self.book.tally(unit, month)
+
+    def figures(self, unit: str, month: str) -> dict[str, Any]:
+        key = (unit, month)
+        found = self._figures.get(key)
+        if found is None:
+            found = self._figures[key] = self.book.figures(unit, month)
+        return found
+
+    def score(self, rules: RulesVersion, unit: str, month: str) -> Any:
+        """The unit's score of the month by these rules (a version, known by its digest)."""
+        key = (rules.version, rules.digest, unit, month)
+        found = self._scores.get(key)
+        if found is None:
+            found = self._scores[key] = score(rules.rules, self.figures(unit, month),
+                                              self.tally(unit, month).units)
+        return found
+
+
+def _placed(book: Shared | None, codes: list[str], month: str, rules: RulesVersion,
             previous: dict[str, tuple[int, Fraction]]
             ) -> list[tuple[Placed, tuple[ScoreLine, ...], dict[str, Any]]]:
     if book is None or not codes:
         return []
     scored = {}
     for code in codes:
-        figs = book.figures(code, month)
-        scored[code] = (score(rules.rules, figs, book.tally(code, month).units), figs)
+        scored[code] = (book.score(rules, code, month), book.figures(code, month))
     placed = rank([Entry(c, s.total, f) for c, (s, f) in scored.items()], rules.rules,
                   previous)
     return [(p, scored[p.unit][0].lines, scored[p.unit][1]) for p in placed]
