@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from domain.evaluation import Evaluation, month_of
 from domain.registry import Campaign
 from domain.task import Task
+from ledger.chain import Record
 from ledger.indicators import TARGET_PREFIX
 from projections.events import EventIndex
 from projections.evaluation import Evaluator, known_unit
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 NOTICE = Task.NoticeIssued.__qualname__  # the event index's kind of a notice
 CHUNK = 500
+BATCH = 200  # records whose events one statement reads
 
 
 def from_read_models(read: ReadSide, period: Period, unit: str | None = None) -> Summary:
@@ -67,10 +69,23 @@ def _summary(read: ReadSide, source: Source, upto: int | None, ctx: Context,
     inside = (lambda code: True) if members is None else set(members).__contains__
 
     book = _Book()
+    recorder = ledger.recorder
+    # The records with events after the position read: theirs are read one by one, up to
+    # it; every other record's events, several records at a time.
+    later = source.changed if isinstance(source, OverlaySource) else \
+        {r.originator_id for r in ledger.records(upto)} if upto is not None else set()
 
     def fold(aggregates: Iterable[str]) -> None:
-        for aggregate in aggregates:
-            for record in ledger.recorder.select_aggregate_records(aggregate):
+        wanted = list(aggregates)
+        whole = [a for a in wanted if a not in later]
+        for i in range(0, len(whole), BATCH):
+            found = recorder.select_events_after({a: 0 for a in whole[i:i + BATCH]})
+            for events in found.values():
+                for e in events:
+                    book.read(decode(Record(0, e.originator_id, e.originator_version,
+                                            e.topic, e.state, "", "", "")))
+        for aggregate in (a for a in wanted if a in later):
+            for record in recorder.select_aggregate_records(aggregate):
                 if upto is None or record.position <= upto:
                     book.read(decode(record))
 
