@@ -34,7 +34,7 @@ from projections.events import EventIndex
 from projections.evaluation import Evaluator, known_unit
 from projections.facts import Context, decode
 from projections.metric_sources import MemorySource, OverlaySource, Source, TableSource
-from projections.metrics import Units
+from projections.metrics import Metrics, Units
 from projections.summary import Period, Summary, _Book, _holders, counted
 
 if TYPE_CHECKING:
@@ -100,18 +100,29 @@ def _summary(read: ReadSide, source: Source, upto: int | None, ctx: Context,
     items = [item for row in source.tasks(members, earliest, last_month)
              for item in row["items"] if inside(item["unit"])]
 
-    book.notices = _notices(read, upto, period)
+    book.notices = _notices(read, upto, period, members)
     holders = _holders(_task_events(read, source, {task for task, _ in book.notices}))
     return counted(book, items, holders, ctx, period, members, scope)
 
 
-def _notices(read: ReadSide, upto: int | None, period: Period) -> list[tuple[str, str]]:
+def _notices(read: ReadSide, upto: int | None, period: Period,
+             members: Collection[str] | None) -> list[tuple[str, str]]:
     """The notices issued on the period's days (as entered: a notice's moment is not
-    corrected), as (task, moment), from the event index by day."""
-    events = EventIndex().tables["events"]
+    corrected), as (task, moment), from the event index by day: for units in scope, those
+    the index gives to one of them, and those of any task ever reassigned or corrected (the
+    index's unit is the task's unit as then entered; which unit held it when is worked out
+    from its events)."""
+    index = EventIndex().tables
+    events, corrections = index["events"], index["event_corrections"]
     query = sa.select(events.c.originator, events.c.occurred_at).where(
         events.c.occurred_on >= period.start.isoformat(),
         events.c.occurred_on <= period.end.isoformat(), events.c.kind == NOTICE)
+    if members is not None:
+        held = Metrics().tables["metric_held"]
+        query = query.where(sa.or_(
+            events.c.unit.in_(sorted(members)),
+            sa.exists().where(held.c.task == events.c.originator),
+            sa.exists().where(corrections.c.originator == events.c.originator)))
     if upto is not None:
         query = query.where(events.c.position <= upto)
     with read.live.engine.connect() as conn:
