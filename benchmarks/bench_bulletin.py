@@ -16,7 +16,9 @@ the ledger's history against the same month; the whole city's (the bulletin, the
 summary) grow with the city too.
 
 Run: ``python benchmarks/bench_bulletin.py --big sqlite:///big.db --small sqlite:///small.db``
-(stores made by ``generate.py``; ``--events N`` makes them in a scratch folder instead).
+(stores made by ``generate.py``; ``--events N`` makes them in a scratch folder instead, and
+with ``--history`` the ledger of N is the city of N/10 over ten years: the same month with
+ten times the history).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from click.testing import CliRunner  # noqa: E402
 
 import cli  # noqa: E402
-from benchmarks.generate import generate  # noqa: E402
+from benchmarks.generate import city_scale, generate  # noqa: E402
+from ledger.demo import Simulation  # noqa: E402
 from ledger.evaluation import Evaluations  # noqa: E402
 from ledger.store import Store  # noqa: E402
 from projections.read import ReadSide  # noqa: E402
@@ -100,11 +104,13 @@ def cases(folder: Path) -> dict[str, tuple[str, ...]]:
     return found
 
 
-def document_times(url: str, runs: int, folder: Path) -> dict[str, float]:
-    """Median seconds of each case on the ledger at ``url`` (prepared first)."""
+def document_times(url: str, runs: int, folder: Path, only: str | None = None
+                   ) -> dict[str, float]:
+    """Median CPU seconds of each case (whose name contains ``only``, if given) on the
+    ledger at ``url`` (prepared first)."""
     prepared(url)
     return {name: median_seconds(runs, command(url, *args))
-            for name, args in cases(folder).items()}
+            for name, args in cases(folder).items() if only is None or only in name}
 
 
 def main() -> int:
@@ -113,6 +119,9 @@ def main() -> int:
     parser.add_argument("--small", help="the ledger of N/10 events")
     parser.add_argument("--events", type=int, default=100_000,
                         help="without --big/--small: generate N and N/10 events")
+    parser.add_argument("--history", action="store_true",
+                        help="with --events: the ledger of N is the city of N/10 over ten "
+                        "times the months (the same month, ten times the history)")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--only", default=None,
                         help="only the figures whose name contains this")
@@ -124,13 +133,16 @@ def main() -> int:
         if not (big and small):
             big, small = (f"sqlite:///{folder / 'big.db'}", f"sqlite:///{folder / 'small.db'}")
             print(f"generating {args.events:,} and {args.events // 10:,} events …", flush=True)
-            generate(big, args.events)
+            if args.history:
+                store = Store(big)
+                Simulation(store.ledger, seed=1, until="2025-12", batch=1000,
+                           scale=replace(city_scale(args.events // 10), months=120)).run()
+                store.close()
+            else:
+                generate(big, args.events)
             generate(small, args.events // 10)
-        if args.only:
-            wanted = {k: v for k, v in cases(folder).items() if args.only in k}
-            globals()["cases"] = lambda folder: wanted
-        at_small = document_times(small, args.runs, folder)
-        at_big = document_times(big, args.runs, folder)
+        at_small = document_times(small, args.runs, folder, args.only)
+        at_big = document_times(big, args.runs, folder, args.only)
     print(f"{'figure (CPU s)':44} {'N':>9} {'N/10':>9} {'ratio':>7}  goal")
     for name, seconds in at_big.items():
         ratio = seconds / at_small[name]
