@@ -2,7 +2,8 @@
 red and black lists (红黑榜), overdue and recurring problems by unit, and each level's scores
 and on-time rate over the last twelve months — as Markdown or HTML (with the chart as an
 inline SVG picture) here; as an Excel workbook in :mod:`projections.workbook`, as a Word
-document in :mod:`projections.word`.
+document in :mod:`projections.word`. What it says is collected in
+:mod:`projections.bulletin_gather`.
 
 A published month's bulletin is computed from what the publication froze; any other month's
 from the ledger as it stands. Either way it quotes the audit head it was computed at.
@@ -12,17 +13,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from domain.evaluation import FIGURES, RATE, ScoreLine, last_day, month_add, months_between
+from domain.evaluation import FIGURES, RATE, ScoreLine
 from domain.rounding import exact, fixed
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
-from ledger.evaluation import RulesVersion
-from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor, Shared
-from projections.metrics import MonthBook, Source, Tally, Units, figures
+from projections.evaluation import Ranking
 from projections.times import for_people
 
 LABELS: dict[str, dict[str, str]] = {
@@ -68,7 +66,6 @@ LABELS: dict[str, dict[str, str]] = {
 }
 LEVEL_NAMES = {"en": {"社区": "communities", "街道": "subdistricts", "部门": "departments",
                       "物业": "property companies"}}
-TREND_MONTHS = 12  # the chart's months, the bulletin's month the last
 SUMMARY_FIGURES = ("assigned", "complaints", "media", "unannounced", "due", "on_time",
                    "on_time_rate", "rework_rate", "mean_days", "overdue_open", "recurrences",
                    "recurrence_rate", "inspections", "inspection_coverage",
@@ -99,95 +96,6 @@ class Bulletin:
 
     def level(self, level: str) -> str:
         return LEVEL_NAMES.get(self.lang, {}).get(level, level)
-
-
-def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor, *,
-           lang: str, campaign: str, position: int, head: str,
-           published_at: str | None) -> Bulletin:
-    """Collect a month's bulletin from a source of metrics (current or as published).
-
-    One book of every unit's tallies over the chart's twelve months serves the totals,
-    the rankings (the month and the one before) and the chart: each unit's month is
-    tallied, figured and scored once."""
-    rules_for = _remembered(rules_for)
-    units = Units(source.units())
-    window = months_between(month_add(month, 1 - TREND_MONTHS), month)
-    shared = Shared(MonthBook(source, units, sorted(units.rows), window), units) \
-        if units.rows else None
-    roots = [c for c, row in units.rows.items() if row["parent"] is None
-             and units.active(c, month)]
-    whole = Tally()
-    for root in roots:
-        whole.merge(shared.tally(root, month))  # type: ignore[union-attr]
-    rankings = {level: r for level, r in
-                evaluator.rankings(source, month, LEVELS, rules_for, shared=shared).items()
-                if r.placements}
-    details = _task_details(source, units, month)
-    end = last_day(month)
-    overdue = sorted(({**details.get(i["task"], {}), "unit": i["unit"],
-                       "name": units.rows[i["unit"]]["name"], "task": i["task"],
-                       "deadline": i["deadline"],
-                       "days": (end - date.fromisoformat(i["deadline"])).days}
-                      for i in whole.overdue), key=lambda r: (r["unit"], -r["days"], r["task"]))
-    recurring = sorted(
-        [{**details.get(i["task"], {}), "unit": i["unit"],
-          "name": units.rows[i["unit"]]["name"], "task": i["task"], "at": i["at"],
-          "how": LABELS[lang]["reopened"]} for i in whole.reopened]
-        + [{**details.get(i["task"], {}), "unit": i["unit"],
-            "name": units.rows[i["unit"]]["name"], "task": i["task"], "at": i["at"],
-            "how": LABELS[lang]["recurring_after"].format(
-                task=i["after"]["task"], days=_days_between(i["after"]["at"], i["at"]))}
-           for i in whole.recurring], key=lambda r: (r["unit"], r["at"], r["task"]))
-    rules = rules_for(month)
-    trend = evaluator.trend(source, month, rules_for, TREND_MONTHS, shared=shared) \
-        if shared else {}
-    return Bulletin(month, lang, campaign, position, head, published_at, rules.version,
-                    rules.rules.name, figures(whole), rankings, overdue, recurring,
-                    _worked(trend, shared))
-
-
-def _remembered(rules_for: RulesFor) -> RulesFor:
-    """``rules_for``, asked once per month (each asking reads the evaluation book)."""
-    known: dict[str, RulesVersion] = {}
-
-    def remembered(month: str) -> RulesVersion:
-        if month not in known:
-            known[month] = rules_for(month)
-        return known[month]
-    return remembered
-
-
-def _worked(trend: dict[str, list[dict[str, Any]]], shared: Shared | None
-            ) -> dict[str, list[dict[str, Any]]]:
-    """The trend from the first month in which any work was recorded (a task assigned or
-    an inspection visit): before the campaign began there is nothing to score, and every
-    level would show the rules' score of an idle month."""
-    months = sorted({p["month"] for series in trend.values() for p in series})
-    if not months or shared is None:
-        return trend
-    roots = [c for c, row in shared.units.rows.items() if row["parent"] is None]
-    if not roots:
-        return trend
-    began = next((m for m in months for r in roots
-                  if shared.tallies[(r, m)].assigned or shared.tallies[(r, m)].visits), None)
-    if began is None:
-        return {}
-    return {level: kept for level, series in trend.items()
-            if (kept := [p for p in series if p["month"] >= began])}
-
-
-def _days_between(earlier: str, later: str) -> int:
-    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).days
-
-
-def _task_details(source: Source, units: Units, month: str) -> dict[str, dict[str, Any]]:
-    """Category, location and source of the tasks with items in the month."""
-    found = {}
-    for row in source.tasks(None, month, month):
-        assigned = next(i for i in row["items"] if i["kind"] == "assigned")
-        found[row["task"]] = {"category": assigned["category"],
-                              "location": assigned["location"], "source": assigned["source"]}
-    return found
 
 
 # --- values as text -------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from domain.evaluation import (
     month_add,
     months_between,
     rank,
-    score,
 )
 from domain.inspection import Inspection
 from domain.kinds import aggregate_of
@@ -36,6 +35,7 @@ from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.scored import Shared
 from projections.times import for_people
 from projections.metrics import (
     METRICS,
@@ -390,37 +390,6 @@ def known_unit(units: Units, code: str) -> None:
     """Refuse a unit the metrics do not know."""
     if code not in units:
         raise NotFound(f"unknown unit: {code}")
-
-
-class Shared:
-    """A month book whose figures and scores are computed once per unit and month: a
-    bulletin asks for the same ones for its totals, its rankings and its chart."""
-
-    def __init__(self, book: MonthBook, units: Units) -> None:
-        self.book = book
-        self.units = units
-        self.tallies = book.tallies
-        self._figures: dict[tuple[str, str], dict[str, Any]] = {}
-        self._scores: dict[tuple[int, str, str], Any] = {}
-
-    def tally(self, unit: str, month: str) -> Tally:
-        return self.book.tally(unit, month)
-
-    def figures(self, unit: str, month: str) -> dict[str, Any]:
-        key = (unit, month)
-        found = self._figures.get(key)
-        if found is None:
-            found = self._figures[key] = self.book.figures(unit, month)
-        return found
-
-    def score(self, rules: RulesVersion, unit: str, month: str) -> Any:
-        """The unit's score of the month by these rules (a version, known by its digest)."""
-        key = (rules.version, rules.digest, unit, month)
-        found = self._scores.get(key)
-        if found is None:
-            found = self._scores[key] = score(rules.rules, self.figures(unit, month),
-                                              self.tally(unit, month).units)
-        return found
 
 
 def _placed(book: Shared | None, codes: list[str], month: str, rules: RulesVersion,
