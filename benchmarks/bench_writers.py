@@ -63,9 +63,30 @@ def assign(ledger: Any, i: int) -> str:
                          deadline=DEADLINE)["task"]
 
 
+def server_cpu(url: str, pid: int) -> dict[int, float]:
+    """CPU seconds used so far by each server process serving taizhang's process ``pid``
+    (its sessions name themselves after it), where the server runs on this machine
+    (``/proc``); empty elsewhere."""
+    parsed = StoreURL.parse(url)
+    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.user,
+                         password=parsed.password or None, dbname=parsed.database) as conn:
+        backends = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+            [f"taizhang/{pid}"])]
+    used = {}
+    for backend in backends:
+        try:
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[backend] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
            results: Any) -> None:
-    """One writer process: commands until the time is up; reports what it did."""
+    """One writer process: commands until the time is up; reports what it did, and the
+    CPU its process and its server processes used meanwhile."""
     from ledger.unit_of_work import Conflict
 
     store = Store(url)
@@ -73,7 +94,10 @@ def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
     ledger.max_position()  # connect before the clock starts
     chooser = random.Random(number)
     accepted = conflicts = 0
+    postgres = store.url.kind == "postgresql"
+    server_before = server_cpu(url, os.getpid()) if postgres else {}
     start.wait()
+    client_before = time.process_time()
     until = time.perf_counter() + seconds
     while time.perf_counter() < until:
         try:
@@ -84,12 +108,18 @@ def writer(url: str, ids: list[str], seconds: float, number: int, start: Any,
             accepted += 1
         except Conflict:
             conflicts += 1
+    client = time.process_time() - client_before
+    server = sum(used - server_before.get(backend, 0.0) for backend, used in
+                 (server_cpu(url, os.getpid()) if postgres else {}).items())
     store.close()
-    results.put((accepted, conflicts))
+    results.put((accepted, conflicts, client, server))
 
 
-def run(url: str, ids: list[str], writers: int, seconds: float) -> tuple[float, int, int]:
-    """Commands per second of ``writers`` processes together, with their conflicts."""
+def run(url: str, ids: list[str], writers: int, seconds: float
+        ) -> tuple[float, int, int, float, float]:
+    """Commands per second of ``writers`` processes together, with their conflicts and the
+    CPU seconds a command took in the writers' processes and in their server processes
+    (0 where the server is not on this machine)."""
     spawn = multiprocessing.get_context("spawn")
     start = spawn.Barrier(writers + 1)
     results = spawn.Queue()
@@ -104,7 +134,9 @@ def run(url: str, ids: list[str], writers: int, seconds: float) -> tuple[float, 
     for process in processes:
         process.join()
     accepted = sum(d[0] for d in done)
-    return accepted / elapsed, accepted, sum(d[1] for d in done)
+    per_command = max(accepted, 1)
+    return (accepted / elapsed, accepted, sum(d[1] for d in done),
+            sum(d[2] for d in done) / per_command, sum(d[3] for d in done) / per_command)
 
 
 def drop_schema(url: str) -> None:
@@ -125,7 +157,7 @@ def main() -> int:
     parser.add_argument("--postgres", default=POSTGRES)
     args = parser.parse_args()
 
-    runs: dict[str, list[tuple[float, int, int]]] = {}
+    runs: dict[str, list[tuple[float, int, int, float, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/ledger.db"
         ids = seed(url, args.tasks)
@@ -147,9 +179,12 @@ def main() -> int:
     figures = {name: sorted(r)[len(r) // 2] for name, r in runs.items()}  # median by rate
     baseline = figures["PostgreSQL, 1 writer"][0]
     print(f"{'configuration':24} {'commands/s':>11} {'accepted':>9} {'conflicts':>10} "
-          f"{'vs PG 1 writer':>15}   (median of {args.rounds} rounds of {args.seconds:g} s)")
-    for name, (rate, accepted, conflicts) in figures.items():
-        print(f"{name:24} {rate:11,.1f} {accepted:9} {conflicts:10} {rate / baseline:15.2f}")
+          f"{'vs PG 1 writer':>15} {'client CPU':>11} {'server CPU':>11} {'wall':>8}   "
+          f"(median of {args.rounds} rounds of {args.seconds:g} s; ms a command)")
+    for name, (rate, accepted, conflicts, client, server) in figures.items():
+        writers = int(name.split(", ")[1].split()[0])
+        print(f"{name:24} {rate:11,.1f} {accepted:9} {conflicts:10} {rate / baseline:15.2f} "
+              f"{client * 1000:11.2f} {server * 1000:11.2f} {writers * 1000 / rate:8.2f}")
     ratio = figures["PostgreSQL, 4 writers"][0] / baseline
     ok = ratio >= 1.0
     print(f"goal: 4 writers >= 1 writer on PostgreSQL: ratio {ratio:.2f} "

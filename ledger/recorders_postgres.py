@@ -5,23 +5,33 @@ transaction as the event."""
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
-from ledger.chain import GENESIS, Record, event_part, stamp
+from ledger.chain import GENESIS, Record, event_part, extend, stamp
 from ledger.faults import bounded_write, read_again
 from ledger.guards import APPEND_ONLY, identity_table, pg_record, postgres_guards
 from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _by_aggregate,
                               _checked_batches, require_text_ids)
 from ledger.settings import Settings
+
+
+BEGIN, COMMIT = SQL("BEGIN"), SQL("COMMIT")
+# Events a save from which they are chained here and copied in (a bulk save), rather than
+# chained by the server in the statement that inserts them (a command's few).
+BULK = 64
+COPY_TYPES = ["int8", "text", "int8", "text", "bytea", "timestamptz", "text", "text"]
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -31,9 +41,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     takes an EXCLUSIVE table lock, which PostgreSQL grants only to roles that may UPDATE or
     DELETE; ours need only INSERT and SELECT). Under that lock the server reads the head,
     takes its clock and the database user, and extends the chain (ledger.chain's encoding,
-    with the part each event decides computed here), all in one round trip. Transaction time
-    is the server's clock, or ``clock()`` when the application gives the recorder a clock
-    (as on SQLite).
+    with the part each event decides computed here), all in one round trip; for a bulk save
+    it reads the head, clock and user, and the events chained here are copied in. Transaction
+    time is the server's clock, or ``clock()`` when the application gives the recorder a
+    clock (as on SQLite).
     """
 
     clock: Callable[[], datetime] | None = None
@@ -47,6 +58,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             raise ProgrammingError("the ledger's recorder writes the audit chain itself: "
                                    "POSTGRES_ENABLE_DB_FUNCTIONS must be off")
         super().__init__(datastore, events_table_name=events_table_name)
+        # The connections on which the chained insert is prepared.
+        self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._append_text: str | None = None
         # Notifications are database-wide: naming the schema wakes a follower only for its
         # own ledger, not for every ledger kept in the same database.
         self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"
@@ -107,10 +121,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ).format(t=self.table_sql)
         # The chain extended by the server, under the write lock, in the statement that
         # inserts: ledger.chain.canonical's text, its middle (event_part) computed here.
+        # Prepared once per connection (SQL's PREPARE: EXECUTE runs it in the one message of
+        # a command's write), so it is not parsed and planned again for every command; its
+        # name is its table's, so recorders of several tables may share a connection.
+        self.append_name = "taizhang_append_" + hashlib.sha256(
+            qualified.encode()).hexdigest()[:16]
         self.append_statement = SQL(
+            "PREPARE {name} (timestamptz, text[], bigint[], text[], bytea[], jsonb) AS "
             "WITH RECURSIVE head AS (SELECT coalesce(h.notification_id, 0) AS position, "
             "coalesce(h.hash, {genesis}) AS hash, "
-            "greatest(coalesce(%s::timestamptz, clock_timestamp()), h.recorded_at) AS at "
+            "greatest(coalesce($1::timestamptz, clock_timestamp()), h.recorded_at) AS at "
             "FROM (SELECT 1) o "
             "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
             "ORDER BY notification_id DESC LIMIT 1) h ON true), "
@@ -121,9 +141,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             # text from a jsonb array, whose n-th element is found at once (a text array's
             # is found by walking the n-1 before it, and a join by scanning every row: either
             # made a save's cost grow with the square of its events).
-            "args AS (SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], "
-            "%s::bytea[]) WITH ORDINALITY AS a(id, version, topic, state, n)), "
-            "parts AS (SELECT %s::jsonb AS parts), "
+            "args AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], "
+            "$5::bytea[]) WITH ORDINALITY AS a(id, version, topic, state, n)), "
+            "parts AS (SELECT $6::jsonb AS parts), "
             "chain AS (SELECT 0::bigint AS n, position, hash FROM head UNION ALL "
             "SELECT chain.n + 1, chain.position + 1, encode(sha256(convert_to(chain.hash "
             "|| E'\\n[' || (chain.position + 1) || (parts.parts ->> chain.n::int) "
@@ -135,11 +155,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "session_user, chain.hash FROM chain JOIN args ON args.n = chain.n CROSS JOIN "
             "stamp ORDER BY chain.n "
             "RETURNING notification_id"
-        ).format(t=self.table_sql, genesis=Literal(GENESIS))
+        ).format(t=self.table_sql, genesis=Literal(GENESIS),
+                 name=Identifier(self.append_name))
+        self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         self.append_transaction = SQL("; ").join(
-            [SQL("BEGIN"), *self.lock_table_statements,
-             SQL("NOTIFY {0}").format(Identifier(self.channel_name)), self.append_statement,
-             SQL("COMMIT")])
+            [BEGIN, *self.lock_table_statements, self.notify_statement,
+             SQL("EXECUTE {0} (%s, %s, %s, %s, %s, %s)").format(Identifier(self.append_name)),
+             COMMIT])
+        self.head_transaction = SQL("; ").join(
+            [BEGIN, *self.lock_table_statements, self.notify_statement, self.head_statement])
+        self.copy_statement = SQL(
+            "COPY {t} (notification_id, originator_id, originator_version, topic, state, "
+            "recorded_at, account, hash) FROM STDIN (FORMAT BINARY)").format(t=self.table_sql)
 
     def create_table(self) -> None:
         # A writer that may only INSERT and SELECT may not run DDL, not even CREATE ... IF
@@ -161,38 +188,104 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **_: Any) -> Sequence[int] | None:
-        """Insert events at the end of the chain in one round trip to the server: the write
-        lock, the notification, the chained insert and the commit go in one pipeline, so a
-        writer never holds the lock while the server waits for it (the library's own insert
-        reads the head and syncs under the lock: with more writers than cores, writers
-        queued behind a holder that was not scheduled, and throughput fell as they grew).
+        """Insert events at the end of the chain. A command's few events go in one round
+        trip: the write lock, the notification, the insert chaining them on the server
+        (prepared once per connection) and the commit in one message, so a writer never
+        holds the lock while the server waits for it (the library's own insert reads the
+        head and syncs under the lock: with more writers than cores, writers queued behind a
+        holder that was not scheduled, and throughput fell as they grew). A bulk save
+        (``BULK`` events or more) reads the head under the lock, chains its events here and
+        sends them by binary ``COPY``: a round trip more, paid once for a thousand events,
+        where the server's chaining and an insert from arrays cost several times the
+        ``COPY`` for each event.
         Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         if not stored_events:
             return []
-        parts = [event_part(str(e.originator_id), e.originator_version, e.topic, e.state)
-                 for e in stored_events]
-        columns = [[str(e.originator_id) for e in stored_events],
-                   [e.originator_version for e in stored_events],
-                   [e.topic for e in stored_events], [e.state for e in stored_events],
-                   orjson.dumps(parts).decode()]
+        columns: list[Any] = [[str(e.originator_id) for e in stored_events],
+                              [e.originator_version for e in stored_events],
+                              [e.topic for e in stored_events],
+                              [e.state for e in stored_events]]
+        if len(stored_events) >= BULK:
+            return bounded_write(lambda: self._copy_append(columns),
+                                 lambda: self._committed(columns), self.settings)
+        parts = [event_part(*event) for event in zip(*columns)]
+        columns.append(orjson.dumps(parts).decode())
         return bounded_write(lambda: self._append(columns),
                              lambda: self._committed(columns), self.settings)
 
+    def _copy_append(self, columns: list[list[Any]]) -> Sequence[int]:
+        """A bulk save: the head read under the write lock (one message), the events
+        chained after it with ledger.chain (the same text the server's chaining makes, and
+        auditors recompute), copied in and committed."""
+        with self.datastore.get_connection() as conn:
+            moment = self.clock() if self.clock is not None else None
+            try:
+                with ClientCursor(conn) as curs:  # one message, as a command's write
+                    curs.execute(self.head_transaction)
+                    for _ in range(2 + len(self.lock_table_statements)):
+                        curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
+                    head = curs.fetchone()
+                assert head is not None
+                position = head["notification_id"] or 0
+                # As the server's chaining: the transaction's time, never before the head's.
+                at = moment if moment is not None else head["now"]
+                if head["recorded_at"] is not None:
+                    at = max(at, head["recorded_at"])
+                account = head["account"]
+                hashes = extend(head["hash"] or GENESIS, position, zip(*columns), stamp(at),
+                                account)
+                with conn.cursor() as curs, curs.copy(self.copy_statement) as copy:
+                    copy.set_types(COPY_TYPES)
+                    for number, row in enumerate(zip(*columns, hashes), position + 1):
+                        copy.write_row((number, row[0], row[1], row[2], row[3], at, account,
+                                        row[4]))
+                conn.execute(COMMIT, prepare=False)
+                return list(range(position + 1, position + 1 + len(hashes)))
+            finally:
+                self._end(conn)
+
     def _append(self, columns: list[list[Any]]) -> Sequence[int]:
         with self.datastore.get_connection() as conn:
+            moment = self.clock() if self.clock is not None else None
             try:
                 # One message, values bound into its text: the server runs the lock, the
                 # notification, the chained insert and the commit without waiting for us.
-                moment = self.clock() if self.clock is not None else None
+                # (Not a pipeline of prepared statements: a connection ended while waiting
+                # in one is reported as closed, never with the reason the server gave.)
                 with ClientCursor(conn) as curs:
-                    curs.execute(self.append_transaction, [moment, *columns])
+                    if conn not in self._prepared:
+                        self._prepare(curs)
+                    if self._append_text is None:  # composed once, not for every command
+                        self._append_text = self.append_transaction.as_string(conn)
+                    try:
+                        curs.execute(self._append_text, [moment, *columns])
+                    except psycopg.errors.InvalidSqlStatementName:
+                        # Deallocated meanwhile (see _end): prepared again, tried again.
+                        self._end(conn)
+                        self._prepare(curs)
+                        curs.execute(self._append_text, [moment, *columns])
                     for _ in range(2 + len(self.lock_table_statements)):
                         curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
                     return sorted(row["notification_id"] for row in curs.fetchall())
             finally:
-                if conn.info.transaction_status in (TransactionStatus.INTRANS,
-                                                    TransactionStatus.INERROR):
-                    conn.rollback()  # after an error the COMMIT was skipped: end it here
+                self._end(conn)
+
+    def _prepare(self, curs: Any) -> None:
+        """Prepare the chained insert on the cursor's connection (where another recorder of
+        the same table may have prepared it already)."""
+        try:
+            curs.execute(self.append_statement)
+        except psycopg.errors.DuplicatePreparedStatement:
+            pass
+        self._prepared.add(curs.connection)
+
+    def _end(self, conn: Any) -> None:
+        """After an error the COMMIT was skipped: the transaction is ended here. The driver
+        then deallocates its prepared statements, all of them (the chained insert too)."""
+        if conn.info.transaction_status in (TransactionStatus.INTRANS,
+                                            TransactionStatus.INERROR):
+            conn.rollback()
+            self._prepared.discard(conn)
 
     def _committed(self, columns: list[list[Any]]) -> list[int] | None:
         """The positions of these very events (ids, versions, topics and states) if the
