@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 import i18n
+from commands import help as helping
 from commands.help import WideContext, widen
 from ledger.faults import STORE_FAULTS, loaded
 
@@ -16,78 +17,69 @@ from ledger.faults import STORE_FAULTS, loaded
 # importing any, and imports only the one invoked, so a command loads only what it uses.
 # tests/tier3_cli/test_cli_startup.py checks this against every module's COMMANDS.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("commands.registry", "Create the ledger's tables in the store (safe to run again)."),
-    "campaign": ("commands.registry", "The campaign this ledger serves (创建活动)."),
-    "unit": ("commands.registry", "Responsible units (责任单位): 社区, 街道, 部门, 物业."),
-    "person": ("commands.registry", "People who act in the ledger, each in one role."),
+    "init": ("commands.registry", "在存储中建立台账的数据表（可重复运行）。"),
+    "campaign": ("commands.registry", "本台账服务的创建活动。"),
+    "unit": ("commands.registry", "责任单位：社区、街道、部门、物业。"),
+    "person": ("commands.registry", "在台账中操作的人员，每人一个角色。"),
     "access": ("commands.access",
-               "Accounts and the database's roles: whoami, adopt, setup, grant, projector."),
-    "inspect": ("commands.tasks", "Record an inspection visit (巡查) of UNIT, with what it found."),
+               "账户与数据库角色：whoami、adopt、setup、grant、projector。"),
+    "inspect": ("commands.tasks", "记录对 UNIT 的一次巡查及其发现的问题。"),
     "task": ("commands.tasks",
-             "One task's lifecycle: assign, ack, notice, report, reinspect, close …"),
+             "一项任务的全过程：assign、ack、notice、report、reinspect、close……"),
     "board": ("commands.board",
-              "The 台账: one row per task, with its state, deadline, days overdue and the deadline a "
-              "pending extension request asks for."),
+              "台账：每项任务一行，含状态、整改期限、超期天数，以及待批延期申请所请求的期限。"),
     "demo": ("commands.demo",
-             "Build a demo ledger in an empty store: a small city (three 街道 with their 社区 and "
-             "property companies, six departments, a supervision group, an auditor) over months of "
-             "inspections, rectifications, targets, surveys and published rankings — each act "
-             "entered minutes to weeks after it happened, so --as-of replays the ledger as it "
-             "grew."),
-    "projections": ("commands.projections", "Read models: status, rebuild, verify, follow."),
+             "在空存储中生成演示台账：一座小城（三个街道及其社区和物业公司、六个部门、一个督"
+             "查组、一名审计员）历经数月的巡查、整改、指标任务、测评和已发布的排名，每项操作"
+             "都在发生后几分钟到几周才录入，因此 --as-of 可以重现台账的成长过程。"),
+    "projections": ("commands.projections", "读模型：status、rebuild、verify、follow。"),
     "indicators": ("commands.indicators",
-                   "The indicator system (测评体系) and its decomposition into targets (指标分解)."),
+                   "测评体系及其指标分解（指标任务）。"),
     "survey": ("commands.survey",
-               "Public surveys (群众满意度测评): awareness, participation, satisfaction."),
+               "群众满意度测评：知晓率、参与率、满意度。"),
     "summary": ("commands.summary",
-                "The figures of a work summary for any period and unit, computed from the ledger, "
-                "with a paragraph in the style of a 工作总结 and a table."),
+                "任意时段、任意单位的工作总结数据，由台账计算，附一段工作总结式的文字和一张表"
+                "格。"),
     "reminders": ("commands.reminders",
-                  "Each unit's tasks overdue and due soon (到期提醒), for its chat group."),
+                  "各单位已超期和即将到期的任务（到期提醒），可发到其工作群。"),
     "evidence": ("commands.evidence",
-                 "The evidence files (photos, documents) the ledger keeps by their SHA-256."),
+                 "台账按 SHA-256 保存的证据文件（照片、文档）。"),
     "history": ("commands.history",
-                "The full timeline of one RECORD: when each event happened and when it was "
-                "recorded, by whom and from which account, with reasons, evidence, corrections and "
-                "withdrawal."),
+                "一条 RECORD 的完整时间线：每个事件何时发生、何时记录、由谁从哪个账户录入，以"
+                "及理由、证据、更正和撤回。"),
     "timeline": ("commands.history",
-                 "The auditors' replay: every event in the order the ledger recorded it, with when "
-                 "it happened, who entered it and how late."),
-    "audit": ("commands.audit", "Audit integrity: the hash chain, checkpoints, export and import."),
+                 "审计回放：按台账记录的顺序列出每个事件，含发生时间、录入人和迟录天数。"),
+    "audit": ("commands.audit", "审计完整性：哈希链、检查点、导出和导入。"),
     "import": ("commands.importing",
-               "Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) "
-               "must be an administrator."),
-    "export": ("commands.importing", "Write the ledger's figures out to spreadsheets."),
+               "按映射文件把 FILE（CSV 或 XLSX）导入为任务；操作人（--as）须为管理员。"),
+    "export": ("commands.importing", "把台账数据导出为电子表格。"),
     "template": ("commands.template",
-                 "Write an Excel template to fill and import: assign, survey or targets."),
+                 "生成一个可填写并导入的 Excel 模板：assign、survey 或 targets。"),
     "metrics": ("commands.evaluation",
-                "Long-term-mechanism metrics (长效机制) per unit for a month; 'metrics explain' lists "
-                "what makes up one figure."),
+                "各单位某月的长效机制指标；'metrics explain' 列出某一数值的构成。"),
     "rules": ("commands.evaluation",
-              "Scoring rules (评分细则): adopt a TOML file from a month on; show those in force."),
+              "评分细则：从某月起采用一个 TOML 文件；查看现行细则。"),
     "rank": ("commands.evaluation",
-             "The monthly ranking of one level: score, rank (equal scores share it), change "
-             "against last month, the deductions behind each score, and the red and black lists."),
+             "某一层级的月度排名：得分、名次（同分同名次）、与上月相比的变化、每项得分背后的"
+             "扣分，以及红黑榜。"),
     "publish": ("commands.evaluation",
-                "Freeze a month's ranking (every level): records the rules version, the ledger "
-                "position and audit head it was computed from, and the result's digest."),
+                "冻结某月的排名（所有层级）：记录评分细则版本、计算所依据的台账位置和审计链"
+                "头，以及结果摘要。"),
     "revisions": ("commands.evaluation",
-                  "What recomputing a published month now would change, and which late or "
-                  "corrected events (entered after its position, happening in or before the month) "
-                  "are why."),
+                  "若现在重新计算已发布的月份会有什么变化，以及原因：哪些迟录或更正的事件（在"
+                  "其位置之后录入、发生在该月或之前）。"),
     "bulletin": ("commands.evaluation",
-                 "The supervision bulletin (督查通报) of a month: summary figures, rankings, red and "
-                 "black lists, overdue and recurring problems by unit, and the last 12 months' "
-                 "chart."),
+                 "某月的督查通报：汇总数据、排名、红黑榜、各单位超期和反复出现的问题，以及近 "
+                 "12 个月的图表。"),
     "serve": ("commands.serve",
-              "Serve the ledger read-only to a browser (the board, tasks, the timeline, rankings, "
-              "metrics, bulletins, the audit status) and to Open311 GeoReport v2 clients."),
+              "以只读方式向浏览器（台账、任务、时间线、排名、指标、通报、审计状态）和 Open311 "
+              "GeoReport v2 客户端提供台账。"),
     "correct": ("commands.corrections",
-                "Correct an event of RECORD by a new event; the original stays, and both are shown "
-                "in 'history', 'timeline' and their exports."),
+                "以一个新事件更正 RECORD 的某个事件；原事件保留，二者都显示在 'history'、"
+                "'timeline' 及其导出中。"),
     "withdraw": ("commands.corrections",
-                 "Withdraw RECORD (a survey, inspection or target task entered twice or in error): "
-                 "it stays in the ledger, shown as withdrawn, and counts in no figure."),
+                 "撤回 RECORD（重复录入或误录的测评、巡查或指标任务）：它仍留在台账中，显示为"
+                 "已撤回，不计入任何数据。"),
 }
 # A refusal of the ledger's, or a bad store URL or setting: its own words, one line.
 REFUSALS = ("domain.base:DomainError", "ledger.store:StoreURLError",
@@ -105,7 +97,7 @@ def _version() -> str:
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        click.echo(f"taizhang, version {_version()}")
+        click.echo(i18n._("taizhang，版本 {version}").format(version=_version()))
         ctx.exit()
 
 
@@ -120,21 +112,34 @@ class LedgerGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
-            module = importlib.import_module(COMMANDS[cmd_name][0])
+            with helping.as_written():
+                module = importlib.import_module(COMMANDS[cmd_name][0])
             for command in module.COMMANDS:
                 self.add_command(widen(command))
         return self.commands.get(cmd_name)
 
+    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+        """One command: in the language of its ``--lang`` (else ``TAIZHANG_LANG``), known
+        before any option is acted on, so that ``--help --lang en`` is in English too."""
+        i18n.use(None)
+        said = _lang_asked(list(args) if args is not None else [], self)
+        if said in i18n.LANGS:
+            i18n.use(said)
+        return super().main(args, *rest, **options)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The commands' short help as ``COMMANDS`` has it, no module imported."""
-        listed = {name: click.Command(name, help=short) for name, (_, short) in
-                  COMMANDS.items()}
+        """The commands' short help as ``COMMANDS`` has it, no module imported, each on one
+        line."""
+        listed = {name: click.Command(name, help=short, short_help=short)
+                  for name, (_, short) in COMMANDS.items()}
         listed.update(self.commands)
         rows = [(name, listed[name]) for name in self.list_commands(ctx)
                 if not listed[name].hidden]
         limit = formatter.width - 6 - max(len(name) for name, _ in rows)
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+        with formatter.section(helping.click_gettext("Commands")):
+            formatter.write_dl([(name, helping.clip(
+                i18n._(COMMANDS[name][1]) if name in COMMANDS else cmd.get_short_help_str(),
+                limit)) for name, cmd in rows])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -154,27 +159,39 @@ class LedgerGroup(click.Group):
                 where=where, said=(said or [type(e).__name__])[0])) from None
 
 
+def _lang_asked(args: list[str], group: click.Group) -> str | None:
+    """The ``--lang`` among the group's own options (before the command's name)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--" or arg in COMMANDS or arg in group.commands:
+            return None
+    return None
+
+
+helping.install()
+
+
 @click.group(cls=LedgerGroup)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=_show_version, help="Show the version and exit.")
+              callback=_show_version, help="显示版本号并退出。")
 @click.option("--db", "url", default=None, metavar="URL",
-              help="Store: sqlite:///FILE (default sqlite:///taizhang.db) or "
-              "postgresql://USER@HOST:PORT/DB; also TAIZHANG_DB.")
+              help="存储：sqlite:///FILE（默认 sqlite:///taizhang.db）或 "
+                   "postgresql://USER@HOST:PORT/DB；也可用 TAIZHANG_DB。")
 @click.option("--as", "actor", default=None, metavar="PERSON",
-              help="The person bound to your account (checked; refused if it is someone "
-              "else); also TAIZHANG_AS.")
+              help="与你的账户绑定的人员（会核对；若是他人则拒绝）；也可用 TAIZHANG_AS。")
 @click.option("--on-behalf-of", "on_behalf_of", default=None, metavar="PERSON",
-              help="Enter the event for this person (a proxy entry, 代录: administrators "
-              "and clerks only).")
+              help="代此人录入事件（代录：仅限管理员和录入员）。")
 @click.option("--lang", type=click.Choice(i18n.LANGS), default=i18n.DEFAULT,
               envvar=i18n.ENV, show_default=True, is_eager=True, expose_value=False,
               callback=lambda _ctx, _param, value: i18n.use(value),
-              help="The language of everything printed: zh (Chinese) or en (English); "
-              "also TAIZHANG_LANG.")
+              help="所有输出的语言：zh（中文）或 en（英文）；也可用 TAIZHANG_LANG。")
 @click.pass_context
 def main(ctx: click.Context, url: str | None, actor: str | None,
          on_behalf_of: str | None) -> None:
-    """台账 taizhang — an event-sourced ledger of civilization-creation tasks."""
+    """台账 taizhang：创建文明城市任务的事件溯源台账。"""
     from commands.session import Session
     from ledger.store import default_url
 

@@ -12,14 +12,14 @@ from domain.base import Refused
 
 @click.group()
 def access() -> None:
-    """Accounts and the database's roles: whoami, adopt, setup, grant, projector."""
+    """账户与数据库角色：whoami、adopt、setup、grant、projector。"""
 
 
 @access.command("whoami")
 @output_options()
 @pass_session
 def whoami(session: Session, fmt: str) -> None:
-    """The account the store authenticated, its kind, and the person bound to it."""
+    """存储认证的账户、账户类型，以及与之绑定的人员。"""
     from ledger.access import account_kind
     from ledger.identity import Accounts
 
@@ -36,8 +36,8 @@ def whoami(session: Session, fmt: str) -> None:
 @click.argument("admin_id", metavar="ADMIN")
 @pass_session
 def adopt(session: Session, admin_id: str) -> None:
-    """Bind your account to administrator ADMIN in a ledger begun before accounts were
-    bound (once: afterwards only an administrator binds). On PostgreSQL, as the owner."""
+    """把你的账户绑定到管理员 ADMIN，用于账户绑定之前就已建立的台账（仅一次：此后只能由管理员
+    绑定）。在 PostgreSQL 上须以所有者身份运行。"""
     from ledger.access import account_kind
     from ledger.identity import Accounts
 
@@ -53,8 +53,8 @@ def adopt(session: Session, admin_id: str) -> None:
 @access.command("setup")
 @pass_session
 def setup(session: Session) -> None:
-    """Create the group roles and grants, and the identity trigger (PostgreSQL; as the
-    owner of the store's schema). Safe to run again."""
+    """创建组角色及其授权，以及身份触发器（PostgreSQL；须以存储所在 schema 的所有者身份运
+    行）。可重复运行。"""
     from ledger import access as rules
 
     store = session.store
@@ -72,11 +72,11 @@ def setup(session: Session) -> None:
 @access.command("grant")
 @click.argument("person_id")
 @click.option("--login", required=True, metavar="ROLE",
-              help="The PostgreSQL login of the person (created without a password if "
-              "missing: authentication is pg_hba.conf's business).")
+              help="此人的 PostgreSQL 登录名（不存在则创建，不设密码：认证由 pg_hba.conf 负"
+                   "责）。")
 @pass_session
 def grant(session: Session, person_id: str, login: str) -> None:
-    """Give LOGIN the group role of PERSON's role and bind LOGIN to PERSON."""
+    """授予 LOGIN 与 PERSON 的角色对应的组角色，并把 LOGIN 绑定到 PERSON。"""
     from ledger import access as rules
     from ledger.identity import Accounts
 
@@ -98,8 +98,8 @@ def grant(session: Session, person_id: str, login: str) -> None:
 @click.option("--login", required=True, metavar="ROLE")
 @pass_session
 def projector(session: Session, login: str) -> None:
-    """Give LOGIN the projector's group: it keeps the read models current
-    ('projections follow'), and enters no events."""
+    """授予 LOGIN 投影程序的组角色：它负责让读模型保持最新（'projections follow'），不录入任何
+    事件。"""
     from ledger import access as rules
 
     granted = rules.grant(session.store, rules.PROJECTOR, login)

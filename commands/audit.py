@@ -11,7 +11,7 @@ from commands.evidence import evidence_store
 from commands.output import emit, output_options, progress
 from commands.params import output_option
 from commands.session import Session, pass_session
-from i18n import N_, _
+from i18n import N_, _, refusal
 from ledger import audit, evidence, witness
 from projections.times import shown
 from services import audit as auditing
@@ -24,7 +24,7 @@ TRUNCATION_NOTE = ("a tail removed after the last event shows only against a hea
 
 @click.group("audit")
 def audit_group() -> None:
-    """Audit integrity: the hash chain, checkpoints, export and import."""
+    """审计完整性：哈希链、检查点、导出和导入。"""
 
 
 def _short(hash_: str) -> str:
@@ -37,25 +37,22 @@ def _events(count: int) -> str:
 
 @audit_group.command("verify")
 @click.option("--since", "since_text", default=None, metavar="CHECKPOINT",
-              help="A checkpoint statement file, or POSITION:HASH, that the ledger must "
-              "extend unchanged.")
+              help="检查点声明文件，或 POSITION:HASH，台账必须原样延续它。")
 @click.option("--public-key", type=click.Path(path_type=Path), default=None,
-              help="Check the --since statement's signature with this public key first.")
+              help="先用此公钥核对 --since 声明的签名。")
 @click.option("--witness", "witness_file", type=click.Path(path_type=Path), default=None,
-              metavar="FILE", help="A witness file (`audit witness`) someone handed over: "
-              "the ledger must extend the head they saw.")
+              metavar="FILE", help="他人交来的见证文件（`audit witness`）：台账必须延续他们看"
+                                   "到的链头。")
 @click.option("--evidence", "with_evidence", is_flag=True,
-              help="Also check that every evidence file an event cites is kept and hashes "
-              "to what the event says.")
+              help="同时核对每个事件引用的证据文件都已保存，且哈希与事件所记一致。")
 @output_options(("table", "json"))
 @pass_session
 def verify(session: Session, since_text: str | None, public_key: Path | None,
            witness_file: Path | None, with_evidence: bool, fmt: str) -> None:
-    """Recompute the hash chain from the first event; name the first broken position.
+    """从第一个事件起重新计算哈希链；指出第一个断裂的位置。
 
-    Without --since or --witness, the ledger must also extend the head this account last
-    saw of it. Exits 1 when the chain is broken, or does not extend what it must, or (with
-    --evidence) a cited file is missing or altered."""
+    未给出 --since 或 --witness 时，台账还必须延续本账户上次看到的链头。链断裂、未延续应延
+    续的内容，或（带 --evidence 时）引用的文件缺失或被改动时，退出码为 1。"""
     key = audit.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
         raise click.UsageError(_("--public-key 用于核验 --since 的声明：请给出 --since"))
@@ -68,7 +65,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     against = auditing.baseline(session.services, since=since, handed=seen,
                                 handed_from=str(witness_file), own=session.seen)
     since, what = against.since, against.what
-    with progress(session.store.ledger.max_position(), "verifying") as update:
+    with progress(session.store.ledger.max_position(), _("正在校验")) as update:
         verified = auditing.verify(session.services, against, with_evidence=with_evidence,
                                    progress=update)
     result, checked = verified.result, verified.evidence
@@ -118,21 +115,19 @@ def _said_evidence(checked: int, problems: list[dict[str, object]]) -> None:
         click.echo(_("证据{problem}：{file}（sha256 {sha256}），由 {task} 事件 {event}（{kind}，位置 "
                      "{position}）引用").format(**p))
     if problems:
-        raise click.ClickException(
-            f"evidence: {len(problems)} of {checked} citations name a missing or altered "
-            "file")
+        raise click.ClickException(_("证据：{checked} 处引用中有 {n} 处所指的文件缺失或被改动")
+                                   .format(n=len(problems), checked=checked))
     click.echo(_("证据：已核对 {n} 处引用，每个文件都在且未改动").format(n=checked))
 
 
 @audit_group.command("witness")
-@click.option("--forget", is_flag=True, help="Delete it (once you have checked, with `audit "
-              "verify`, that the ledger went back rightly): the next command starts a new "
-              "one from the head it sees.")
-@output_option("Write a copy of the witness to this file, to hand to another auditor.")
+@click.option("--forget", is_flag=True, help="删除它（在用 `audit verify` 确认台账的回退是正当"
+                                             "的之后）：下一条命令会从它看到的链头开始新的见证。")
+@output_option("把见证文件的副本写入此文件，交给另一位审计员。")
 @pass_session
 def witness_(session: Session, forget: bool, output: Path | None) -> None:
-    """Print this account's witness of the store: the file, and the head last seen (hand
-    the file to another auditor for `audit verify --witness FILE`)."""
+    """打印本账户对存储的见证：文件，以及上次看到的链头（可把文件交给另一位审计员，用于 `audit
+    verify --witness FILE`）。"""
     session.inspecting()
     session.store.ledger  # opening the store reads the witness
     seen, path = session.seen, session.witness_path
@@ -151,32 +146,31 @@ def witness_(session: Session, forget: bool, output: Path | None) -> None:
         output.write_bytes(path.read_bytes())
         click.echo(_("已复制至 {path}").format(path=output))
     if session.went_back is not None:
-        raise click.ClickException(str(session.went_back))
+        raise click.ClickException(refusal(session.went_back))
 
 
 @audit_group.command("head")
 @pass_session
 def head(session: Session) -> None:
-    """Print the ledger's head: the last position and its chain hash (not verified)."""
+    """打印台账的链头：最后的位置及其链哈希（不校验）。"""
     click.echo(str(audit.head(session.store.ledger)))
 
 
 @audit_group.command("checkpoint")
-@click.option("--note", default="", help="Why this checkpoint (e.g. 2024-05 评比发布).")
+@click.option("--note", default="", help="记录此检查点的原因（例如 2024-05 评比发布）。")
 @click.option("--sign", "key_file", type=click.Path(path_type=Path), default=None,
-              metavar="KEYFILE", help="Sign the statement with this Ed25519 private key.")
-@output_option("Write the checkpoint statement (JSON) to this file too.", aliases=["--out"],
+              metavar="KEYFILE", help="用此 Ed25519 私钥对声明签名。")
+@output_option("同时把检查点声明（JSON）写入此文件。", aliases=["--out"],
                dest="out")
 @pass_session
 def checkpoint(session: Session, note: str, key_file: Path | None,
                out: Path | None) -> None:
-    """Verify the chain, then record and print its head as a checkpoint (an event of the
-    audit log, itself chained)."""
+    """校验哈希链，然后把链头记录为检查点（审计日志中的一个事件，本身也在链中）并打印出来。"""
     key = audit.load_private_key(key_file) if key_file else None
     if out is not None and out.exists():
         raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
-    with progress(ledger.max_position(), "verifying") as update:
+    with progress(ledger.max_position(), _("正在校验")) as update:
         recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
                                                       key=key, progress=update)
     if out is not None:
@@ -195,7 +189,7 @@ CHECKPOINT_COLUMNS = [("number", N_("检查点")), ("position", N_("位置")), (
 @output_options()
 @pass_session
 def checkpoints(session: Session, fmt: str) -> None:
-    """The checkpoints recorded in the ledger, oldest first."""
+    """台账中记录的检查点，按时间先后。"""
     zone = session.services.zone
     rows = [{"number": c.number, "position": c.position, "hash": c.hash, "by": c.by,
              "at": shown(c.at, zone, fmt), "key_id": c.key_id, "note": c.note}
@@ -207,7 +201,7 @@ def checkpoints(session: Session, fmt: str) -> None:
 @click.argument("number", type=click.IntRange(min=1))
 @pass_session
 def statement(session: Session, number: int) -> None:
-    """Print the statement (JSON) of recorded checkpoint NUMBER, for publication."""
+    """打印编号为 NUMBER 的已记录检查点的声明（JSON），用于公开。"""
     recorded = audit.recorded_checkpoints(session.store.ledger)
     if number > len(recorded):
         raise click.ClickException(_("未知的检查点：{number}（账本中有 {count} 个）").format(
@@ -219,8 +213,8 @@ def statement(session: Session, number: int) -> None:
 @audit_group.command("keygen")
 @click.argument("key_file", type=click.Path(path_type=Path))
 def keygen(key_file: Path) -> None:
-    """Make an Ed25519 key pair for signing checkpoints: KEY_FILE (private, owner-only)
-    and KEY_FILE.pub (public, to hand to whoever checks the statements)."""
+    """生成用于签署检查点的 Ed25519 密钥对：KEY_FILE（私钥，仅所有者可读）和 KEY_FILE.pub（公
+    钥，交给核对声明的人）。"""
     public_path, key_id = audit.generate_key(key_file)
     click.echo(_("密钥 {key}：私钥 {private}，公钥 {public}").format(
         key=key_id, private=key_file, public=public_path))
@@ -229,10 +223,9 @@ def keygen(key_file: Path) -> None:
 @audit_group.command("verify-checkpoint")
 @click.argument("statement_file", type=click.Path(path_type=Path))
 @click.option("--public-key", type=click.Path(path_type=Path), required=True,
-              help="The signer's public key (PEM).")
+              help="签名者的公钥（PEM）。")
 def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
-    """Check a checkpoint statement's signature with the public key alone (no store
-    needed). Exits 1 on a bad signature."""
+    """仅用公钥核对检查点声明的签名（无需存储）。签名无效时退出码为 1。"""
     statement_data = audit.load_statement(statement_file)
     key_id = audit.check_signature(statement_data, audit.load_public_key(public_key))
     click.echo(_("签名有效，密钥 {key}：{ledger} 的检查点 {checkpoint}，链头 {position} {hash}")
@@ -244,11 +237,11 @@ def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
 @audit_group.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--evidence", "with_evidence", is_flag=True,
-              help="Also copy every cited evidence file into the folder FILE.evidence.")
+              help="同时把引用到的每个证据文件复制到文件夹 FILE.evidence。")
 @pass_session
 def export(session: Session, file: Path, with_evidence: bool) -> None:
-    """Write every stored event, with its transaction time, account and hash, to FILE as
-    JSON lines (a header quoting the head comes first)."""
+    """把每个已存储的事件连同其记录时间、账户和哈希以 JSON lines 写入 FILE（首行是引用链头的文
+    件头）。"""
     if file.exists():
         raise click.UsageError(_("导出文件 {file} 已存在").format(file=repr(str(file))))
     folder = evidence.export_folder(file)
@@ -269,9 +262,8 @@ def export(session: Session, file: Path, with_evidence: bool) -> None:
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @pass_session
 def import_(session: Session, file: Path) -> None:
-    """Restore an export into an empty store, verifying the chain as it goes; a broken
-    file is refused, naming its line, and nothing is written. Evidence files carried
-    beside it (FILE.evidence, from export --evidence) are checked and kept too."""
+    """把导出文件恢复到空存储中，边恢复边校验哈希链；损坏的文件会被拒绝并指出行号，不写入任何
+    内容。随附的证据文件（FILE.evidence，来自 export --evidence）也会被核对并保存。"""
     folder = evidence.FolderStore(evidence.export_folder(file))
     carried = evidence.checked_folder(folder)
     session.create_if_missing()

@@ -29,25 +29,25 @@ PLACE_COLUMNS = [("latitude", "latitude"), ("longitude", "longitude")]
 
 
 @click.command()
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--category", default=None)
 @click.option("--source", type=click.Choice(list(SOURCES)), default=None)
-@click.option("--overdue", is_flag=True, help="Only tasks past their deadline.")
-@click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@click.option("--overdue", is_flag=True, help="只看已超期的任务。")
+@click.option("--open", "open_only", is_flag=True, help="只看尚未销号的任务。")
 @click.option("--due-within", "within", type=WITHIN, default=None,
-              help="Only unfinished tasks due from today to N days ahead: 3d (calendar days) "
-              "or 3wd, 3个工作日 (working days).")
+              help="只看从今天起 N 天内到期的未完成任务：3d（自然日）或 3wd、3个工作日（工作"
+                   "日）。")
 @click.option("--extension-requested", "extension_requested", is_flag=True,
-              help="Only tasks with an extension request awaiting a decision.")
-@click.option("--month", type=MONTH, default=None, help="Only tasks assigned in this month.")
+              help="只看有待批延期申请的任务。")
+@click.option("--month", type=MONTH, default=None, help="只看在此月交办的任务。")
 @click.option("--sort", type=click.Choice(BOARD_SORTS), default="task", show_default=True)
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
-              help="The board as the ledger knew it then (transaction time), overdue as of "
-              "that day. Without an offset, in the campaign's time zone.")
+              help="按台账当时所知的情况显示（记录时间），超期按当天计算。未带时区偏移时按活动"
+                   "所在时区。")
 @click.option("--working-days", "working_days", is_flag=True,
-              help="Add each unfinished task's working days left: those after today up to "
-              "its deadline (0: due today; negative: working days past it).")
+              help="为每项未完成任务加上剩余工作日：今天之后到期限为止的工作日（0：今天到期；"
+                   "负数：已超过的工作日）。")
 @output_options()
 @pass_session
 def board(session: Session, unit_code: str | None, state: str | None, category: str | None,
@@ -55,8 +55,7 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
           within: timedelta | WorkingDays | None, extension_requested: bool,
           month: str | None, sort: str, as_of: datetime | None, working_days: bool,
           fmt: str) -> None:
-    """The 台账: one row per task, with its state, deadline, days overdue and the deadline
-    a pending extension request asks for."""
+    """台账：每项任务一行，含状态、整改期限、超期天数，以及待批延期申请所请求的期限。"""
     found = board_service.board(
         session.services, as_of=as_of, within=within, working_days=working_days,
         unit=unit_code, state=state, category=category, source=source, overdue=overdue,

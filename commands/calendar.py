@@ -21,7 +21,7 @@ CALENDAR_COLUMNS = [("day", N_("日期")), ("weekday", N_("星期")), ("local", 
 
 @click.group("calendar")
 def calendar() -> None:
-    """Working days (工作日): the official holiday calendar and the campaign's own days."""
+    """工作日：法定节假日日历和活动自己的调休日。"""
 
 
 def _local_day_command(kind: str, help_text: str) -> None:
@@ -30,7 +30,7 @@ def _local_day_command(kind: str, help_text: str) -> None:
     @calendar.command(f"add-{kind}", help=help_text)
     @click.argument("day", metavar="DATE", type=DATE)
     @click.option("--reason", required=True,
-                  help="Why, e.g. the city's notice that gives it.")
+                  help="原因，例如规定此日的本市通知。")
     @at_option()
     @pass_session
     def command(session: Session, day: date, reason: str,
@@ -43,18 +43,16 @@ def _local_day_command(kind: str, help_text: str) -> None:
             reason=result["reason"]))
 
 
-_local_day_command(LOCAL_HOLIDAY, "Record DATE as a local day off: working-day deadlines "
-                   "skip it.")
-_local_day_command(LOCAL_WORKDAY, "Record DATE as a local working day: working-day "
-                   "deadlines count it.")
+_local_day_command(LOCAL_HOLIDAY, "把 DATE 记为本地休息日：按工作日计算的期限跳过它。")
+_local_day_command(LOCAL_WORKDAY, "把 DATE 记为本地工作日：按工作日计算的期限计入它。")
 
 
 @calendar.command("show")
-@click.option("--year", type=click.IntRange(min=1), default=None, help="Only this year.")
+@click.option("--year", type=click.IntRange(min=1), default=None, help="只看这一年。")
 @output_options()
 @pass_session
 def calendar_show(session: Session, year: int | None, fmt: str) -> None:
-    """The campaign's own days, beside what the official calendar says of each."""
+    """活动自己的调休日，以及法定日历对每一天的说法。"""
     rows = session.store.ledger.describe_calendar(year)
     if fmt == "table":
         first, last = known_years()

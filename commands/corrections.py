@@ -13,22 +13,19 @@ from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
 from i18n import _
 
-RECORD_HELP = ("T-000001 (task), ZB-000001 (target task), SV-000001 (survey), I-000001 "
-               "(inspection), unit:CODE, person:ID or rules:VERSION.")
-
-
 def _shown(value: Any) -> str:
     if value is None:
         return "none"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-@click.command(help="Correct an event of RECORD by a new event; the original stays, and both "
-               "are shown in 'history', 'timeline' and their exports.\n\nRECORD: " + RECORD_HELP)
+@click.command(help="以一个新事件更正 RECORD 的某个事件；原事件保留，二者都显示在 'history'、"
+               "'timeline' 及其导出中。\n\nRECORD：T-000001（任务）、ZB-000001（指标任务）、"
+               "SV-000001（测评）、I-000001（巡查）、unit:CODE、person:ID 或 rules:VERSION。")
 @click.argument("record", metavar="RECORD")
 @click.option("--event", "event_no", type=click.IntRange(min=1), default=None,
-              help="The number of the event corrected (see 'history RECORD'); not needed "
-              "for a record of one event or a rules version.")
+              help="被更正事件的序号（见 'history RECORD'）；只有一个事件的记录或评分细则版本"
+                   "无需给出。")
 @set_option()
 @click.option("--reason", required=True)
 @at_option()
@@ -53,8 +50,8 @@ def correct(session: Session, record: str, event_no: int | None, changes: tuple[
 @pass_session
 def withdraw(session: Session, record: str, reason: str,
              occurred_at: datetime | None) -> None:
-    """Withdraw RECORD (a survey, inspection or target task entered twice or in error):
-    it stays in the ledger, shown as withdrawn, and counts in no figure."""
+    """撤回 RECORD（重复录入或误录的测评、巡查或指标任务）：它仍留在台账中，显示为已撤回，不计
+    入任何数据。"""
     result = session.services.corrections.withdraw(
         actor_id=session.actor, record=record, reason=reason,
         occurred_at=session.localize(occurred_at))

@@ -27,20 +27,20 @@ from services.bootstrap import Services
 
 @click.command()
 @click.option("--seed", type=int, default=7, show_default=True,
-              help="The same seed (and --until) gives the same ledger.")
+              help="相同的种子（和 --until）生成相同的台账。")
 @click.option("--until", type=MONTH, default=None,
-              help="Last month simulated (up to now at most); default this month.")
+              help="模拟的最后一个月（最多到现在）；默认本月。")
 @click.option("--months", type=click.IntRange(1, 36), default=CITY.months, show_default=True)
 @pass_session
 @click.pass_context
 def demo(ctx: click.Context, session: Session, seed: int, until: str | None,
          months: int) -> None:
-    """Build a demo ledger in an empty store: a small city (three 街道 with their 社区 and
-    property companies, six departments, a supervision group, an auditor) over months of
-    inspections, rectifications, targets, surveys and published rankings — each act
-    entered minutes to weeks after it happened, so --as-of replays the ledger as it grew.
-    Writes the last checkpoint's statement and the auditor's public key beside a SQLite
-    store (STEM-checkpoint.json, STEM-auditor.pub; in the current folder for PostgreSQL)."""
+    """在空存储中生成演示台账：一座小城（三个街道及其社区和物业公司、六个部门、一个督查组、一
+    名审计员）历经数月的巡查、整改、指标任务、测评和已发布的排名，每项操作都在发生后几分钟
+    到几周才录入，因此 --as-of 可以重现台账的成长过程。
+
+    最后一个检查点的声明和审计员的公钥写在 SQLite 存储旁边
+    （STEM-checkpoint.json、STEM-auditor.pub；PostgreSQL 则写在当前文件夹）。"""
     session.create_if_missing()
     clock = SimulatedClock(utc_now())
     until = until or f"{clock.now:%Y-%m}"
@@ -103,17 +103,15 @@ def try_next(session: Session, city: City, built: dict[str, Any],
     last = (min(city.cutoff, city.end) - timedelta(microseconds=1)).astimezone(city.zone)
     complete = month_add(f"{last:%Y-%m}", -1) if city.cutoff < city.end else f"{last:%Y-%m}"
     middle = start + (last.date() - start) / 2
-    lines = [f'board --as-of "{middle.isoformat()} 18:00"   # the 台账 as known that '
-             "evening"]
+    lines = [_note(f'board --as-of "{middle.isoformat()} 18:00"', _("那天傍晚时台账的样子"))]
     late = _late_corrected(city)
     if late:
-        lines.append(f"history {late}   # entries marked late, a correction beside the "
-                     "original")
+        lines.append(_note(f"history {late}", _("迟录的事件有标注，更正与原事件并列")))
     if city.published:
         first = city.published[0]
-        lines += [f"rank --month {first} --level 社区 --published   # reproduced from the "
-                  "publication",
-                  f"revisions --month {first}   # what late entries would change"]
+        lines += [_note(f"rank --month {first} --level 社区 --published",
+                        _("按发布时的依据重现的排名")),
+                  _note(f"revisions --month {first}", _("迟录的事件会改变什么"))]
     lines += [f"rank --month {complete} --level 街道",
               f"bulletin --month {complete} --format html -o bulletin-{complete}.html",
               "indicators status --by unit"]
@@ -125,6 +123,11 @@ def try_next(session: Session, city: City, built: dict[str, Any],
         lines.append(f"audit verify --since {shlex.quote(files[0])} --public-key "
                      f"{shlex.quote(files[1])}")
     return [f"{prefix} {line}" for line in lines]
+
+
+def _note(command: str, comment: str) -> str:
+    """A command to try, with a comment on what it shows."""
+    return f"{command}   # {comment}"
 
 
 def _late_corrected(city: City) -> str | None:

@@ -63,19 +63,18 @@ def _with_counts(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--month", type=MONTH, default=None, help="The month (valid time).")
+@click.option("--month", type=MONTH, default=None, help="月份（发生时间）。")
 @click.option("--unit", "unit_code", default=None,
-              help="One unit (its figures include the units below it).")
+              help="一个单位（其数据包含下属单位）。")
 @click.option("--level", type=click.Choice(LEVELS), default=None,
-              help="Units of one kind.")
+              help="同一类型的单位。")
 @parent_option()
 @output_options()
 @pass_session
 @click.pass_context
 def metrics(ctx: click.Context, session: Session, month: str | None, unit_code: str | None,
             level: str | None, parent: str | None, fmt: str) -> None:
-    """Long-term-mechanism metrics (长效机制) per unit for a month; 'metrics explain' lists
-    what makes up one figure."""
+    """各单位某月的长效机制指标；'metrics explain' 列出某一数值的构成。"""
     if ctx.invoked_subcommand is not None:
         return
     if month is None:
@@ -104,7 +103,7 @@ EXPLAIN_COLUMNS: list[Column] = [
 @pass_session
 def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
                     fmt: str) -> None:
-    """The tasks, events and visits that make up one figure of a unit's month."""
+    """构成某单位某月某一数值的任务、事件和巡查。"""
     value, tally, parts = evaluating.explain(session.services, month, unit_code, metric)
     zone = session.services.zone
     rows = [{"item": item["task"], "counts_as": role, "unit": item["unit"],
@@ -124,17 +123,17 @@ def metrics_explain(session: Session, month: str, unit_code: str, metric: str,
 
 @click.group()
 def rules() -> None:
-    """Scoring rules (评分细则): adopt a TOML file from a month on; show those in force."""
+    """评分细则：从某月起采用一个 TOML 文件；查看现行细则。"""
 
 
 @rules.command("adopt")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--month", "--from", "from_month", cls=Aliased, aliases=["--from"], type=MONTH,
-              required=True, help="The first month the rules apply to.")
-@click.option("--reason", default="", help="Why the rules change.")
+              required=True, help="细则适用的第一个月。")
+@click.option("--reason", default="", help="细则变更的原因。")
 @pass_session
 def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> None:
-    """Adopt a scoring rules file (an event: versioned, the original text kept)."""
+    """采用一个评分细则文件（一个事件：有版本，保留原文）。"""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -152,13 +151,13 @@ def rules_adopt(session: Session, path: Path, from_month: str, reason: str) -> N
 
 @rules.command("show")
 @click.option("--month", type=MONTH, default=None,
-              help="Show the rules in force for this month (default: this month).")
+              help="显示此月现行的细则（默认：本月）。")
 @click.option("--version", "number", type=click.IntRange(min=0), default=None,
-              help="Show this version instead (0: the shipped default).")
+              help="改为显示此版本（0：随程序提供的默认细则）。")
 @output_options(("table", "json"))
 @pass_session
 def rules_show(session: Session, month: str | None, number: int | None, fmt: str) -> None:
-    """The scoring rules in force for a month: version, adoption, and the file itself."""
+    """某月现行的评分细则：版本、采用情况以及文件本身。"""
     if number is not None:
         found = session.services.evaluations.version(number)
     else:
@@ -181,7 +180,7 @@ def rules_show(session: Session, month: str | None, number: int | None, fmt: str
 @output_options()
 @pass_session
 def rules_list(session: Session, fmt: str) -> None:
-    """Every version of the scoring rules, in the order adopted."""
+    """评分细则的所有版本，按采用顺序。"""
     rows = localise_rows([v.describe() for v in session.services.evaluations.versions()],
                          ("adopted_at",), session.services.zone, fmt)
     emit(rows, [("version", N_("版本")), ("name", N_("名称"), TEXT),
@@ -260,16 +259,16 @@ def ranking_heading(ranking: Ranking, where: str) -> str:
 @click.command("rank")
 @click.option("--month", type=MONTH, required=True)
 @click.option("--level", type=click.Choice(LEVELS), required=True,
-              help="The units ranked together: 社区, 街道, 部门 or 物业.")
+              help="一起排名的单位：社区、街道、部门 或 物业。")
 @parent_option()
 @click.option("--published", is_flag=True,
-              help="The published ranking, recomputed from the events it was computed from.")
+              help="已发布的排名，按其计算时所依据的事件重新计算。")
 @output_options()
 @pass_session
 def rank_command(session: Session, month: str, level: str, parent: str | None,
                  published: bool, fmt: str) -> None:
-    """The monthly ranking of one level: score, rank (equal scores share it), change
-    against last month, the deductions behind each score, and the red and black lists."""
+    """某一层级的月度排名：得分、名次（同分同名次）、与上月相比的变化、每项得分背后的扣分，以
+    及红黑榜。"""
     if published:
         shown = evaluating.published_ranking(session.services, month, level, parent)
         publication = shown.publication or {}
@@ -287,8 +286,8 @@ def rank_command(session: Session, month: str, level: str, parent: str | None,
 @click.option("--month", type=MONTH, required=True)
 @pass_session
 def publish(session: Session, month: str) -> None:
-    """Freeze a month's ranking (every level): records the rules version, the ledger
-    position and audit head it was computed from, and the result's digest."""
+    """冻结某月的排名（所有层级）：记录评分细则版本、计算所依据的台账位置和审计链头，以及结果
+    摘要。"""
     done = evaluating.publish(session.services, actor=session.actor, month=month)
     click.echo(_("{month} 已发布：评分细则第 {version} 版，账本位置 {position}，链头 {head}，"
                  "摘要 {digest}").format(month=month, version=done["rules_version"],
@@ -316,8 +315,8 @@ CAUSE_COLUMNS: list[Column] = [
 @output_options()
 @pass_session
 def revisions(session: Session, month: str, fmt: str) -> None:
-    """What recomputing a published month now would change, and which late or corrected
-    events (entered after its position, happening in or before the month) are why."""
+    """若现在重新计算已发布的月份会有什么变化，以及原因：哪些迟录或更正的事件（在其位置之后录
+    入、发生在该月或之前）。"""
     publication, changes, causes = evaluating.revisions(session.services, month)
     if fmt == "json":
         emit_record({"month": month, "position": publication["position"],
@@ -338,18 +337,19 @@ def revisions(session: Session, month: str, fmt: str) -> None:
 @click.option("--month", type=MONTH, required=True)
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "xlsx", "docx"]),
               default="md", show_default=True,
-              help="Markdown, HTML (with the chart), an Excel workbook or a Word document.")
+              help="Markdown、HTML（含图表）、Excel 工作簿或 Word 文档。")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, hidden=True,
-              help="The language of the labels (default: taizhang --lang).")
-@output_option("Write to this file (needed for xlsx and docx); default stdout.")
-@word_options("default 〔YEAR〕第N期, the campaign's Nth month")
+              help="标签的语言（默认：taizhang --lang）。")
+@output_option("写入此文件（xlsx 和 docx 必需）；默认输出到标准输出。")
+@word_options("docx：标题下的文号行（默认 〔YEAR〕第N期，即活动的第 N 个月）。")
 @pass_session
 def bulletin(session: Session, month: str, fmt: str, lang: str, output: Path | None,
              number: str | None, body_font: str, heading_font: str) -> None:
-    """The supervision bulletin (督查通报) of a month: summary figures, rankings, red and
-    black lists, overdue and recurring problems by unit, and the last 12 months' chart. A
-    published month's bulletin shows what the publication froze."""
-    require_output(fmt, output, "a workbook" if fmt == "xlsx" else "a Word document")
+    """某月的督查通报：汇总数据、排名、红黑榜、各单位超期和反复出现的问题，以及近 12 个月的图
+    表。
+
+    已发布月份的通报显示发布时冻结的内容。"""
+    require_output(fmt, output)
     lang = lang or language()
     made = bulletin_service.document(session.services, month, fmt, lang, number,
                                      word_style(body_font, heading_font))

@@ -63,24 +63,24 @@ def with_kept(entries: list[dict[str, Any]], kept: EvidenceStore) -> None:
 
 @click.group("evidence")
 def evidence_group() -> None:
-    """The evidence files (photos, documents) the ledger keeps by their SHA-256."""
+    """台账按 SHA-256 保存的证据文件（照片、文档）。"""
 
 
 @evidence_group.command("get")
 @click.argument("sha256")
-@output_option("Write the kept file to this file.", required=True)
+@output_option("把已保存的文件写入此文件。", required=True)
 @pass_session
 def evidence_get(session: Session, sha256: str, output: Path) -> None:
-    """Write the kept file with this SHA-256 to FILE."""
+    """把 SHA-256 为此值的已保存文件写入 FILE。"""
     digest = sha256.strip().lower()
     if not SHA256.match(digest):
-        raise Refused(f"SHA256 must be 64 hex digits, got {sha256!r}")
+        raise Refused("SHA256 须为 64 位十六进制数字，而给出的是 {value}", value=repr(sha256))
     content = evidence_store(session).get(digest)
     if content is None:
-        raise NotFound(f"no evidence file kept with sha256 {digest}")
+        raise NotFound("没有保存 sha256 为 {digest} 的证据文件", digest=digest)
     if hashlib.sha256(content).hexdigest() != digest:
-        raise Refused(f"the evidence file kept for sha256 {digest} no longer hashes to it: "
-                      "it was altered (audit verify --evidence names the events citing it)")
+        raise Refused("为 sha256 {digest} 保存的证据文件的哈希已不再是它：文件被改动过（audit "
+                      "verify --evidence 会列出引用它的事件）", digest=digest)
     output.write_bytes(content)
     click.echo(_("已写入 {n} 字节至 {path}").format(n=f"{len(content):,}", path=output))
 

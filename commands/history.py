@@ -17,8 +17,7 @@ from ledger.corrections import resolve
 from projections.times import for_machines, for_people, localise_rows
 from services import records
 
-AS_OF_HELP = ("Only what the ledger had recorded by then (transaction time). Without an "
-              "offset, in the campaign's time zone.")
+AS_OF_HELP = ("只看台账截至那时已记录的内容（记录时间）。未带时区偏移时按活动所在时区。")
 
 # On a narrow terminal: times on two lines, text wrapped, the account, evidence and
 # corrections left out (the correction first).
@@ -111,15 +110,16 @@ def _record_headline(found: dict[str, Any], as_of: datetime | None, zone: tzinfo
 @click.argument("task_id", metavar="RECORD")
 @click.option("--as-of", "as_of", type=MOMENT, default=None, help=AS_OF_HELP)
 @click.option("--valid-at", "valid_at", type=DATE, default=None,
-              help="The state the task was in on this date (valid time).")
+              help="任务在此日期所处的状态（发生时间）。")
 @output_options(formats=("table", "csv", "json", "jsonl"))
 @pass_session
 def history(session: Session, task_id: str, as_of: datetime | None, valid_at: date | None,
             fmt: str) -> None:
-    """The full timeline of one RECORD: when each event happened and when it was recorded,
-    by whom and from which account, with reasons, evidence, corrections and withdrawal.
-    RECORD: a task (T-…), target task (ZB-…), survey (SV-…), inspection (I-…), unit:CODE,
-    person:ID or rules:VERSION (the evaluation book)."""
+    """一条 RECORD 的完整时间线：每个事件何时发生、何时记录、由谁从哪个账户录入，以及理由、证
+    据、更正和撤回。
+
+    RECORD：任务（T-…）、指标任务（ZB-…）、测评（SV-…）、巡查（I-…）、unit:CODE、person:ID
+    或 rules:VERSION（评比簿）。"""
     found = records.history(session.services, task_id, as_of=as_of, valid_at=valid_at)
     zone, as_of = session.services.zone, session.localize(as_of)
     with_kept(found["events"], evidence_store(session))
@@ -141,22 +141,21 @@ def history(session: Session, task_id: str, as_of: datetime | None, valid_at: da
 
 
 @click.command()
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--from", "valid_from", type=DATE, default=None,
-              help="Events that happened on or after this date (valid time).")
+              help="发生在此日期或之后的事件（发生时间）。")
 @click.option("--to", "valid_to", type=DATE, default=None,
-              help="Events that happened on or before this date (valid time).")
+              help="发生在此日期或之前的事件（发生时间）。")
 @click.option("--as-of", "as_of", type=MOMENT, default=None, help=AS_OF_HELP)
-@click.option("--actor", default=None, metavar="PERSON", help="Only events by this person.")
+@click.option("--actor", default=None, metavar="PERSON", help="只看此人的事件。")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="At most this many events.")
+              help="最多这么多个事件。")
 @output_options(formats=("table", "csv", "json", "jsonl"))
 @pass_session
 def timeline(session: Session, unit_code: str | None, valid_from: date | None,
              valid_to: date | None, as_of: datetime | None, actor: str | None,
              limit: int | None, fmt: str) -> None:
-    """The auditors' replay: every event in the order the ledger recorded it, with when it
-    happened, who entered it and how late."""
+    """审计回放：按台账记录的顺序列出每个事件，含发生时间、录入人和迟录天数。"""
     if valid_from and valid_to and valid_from > valid_to:
         raise click.BadParameter(_("{start} 晚于 --to {end}").format(
             start=valid_from, end=valid_to), param_hint="'--from'")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from commands.output import emit
-from i18n import N_
+from i18n import N_, _
 
 REJECT_COLUMNS = [("row", N_("行")), ("column", N_("列")), ("value", N_("内容值")),
                   ("reason", N_("拒收原因"))]
@@ -16,15 +16,16 @@ REJECT_COLUMNS = [("row", N_("行")), ("column", N_("列")), ("value", N_("内�
 
 def heading(report: Any) -> dict[str, Any]:
     """The file read (with its hash) and what became of it."""
-    outcome = ("dry run, nothing written" if report.dry_run
-               else "nothing written" if not report.written else "written")
+    outcome = (_("试运行，未写入任何内容") if report.dry_run
+               else _("未写入任何内容") if not report.written else _("已写入"))
     return {"file": f"{report.file} (sha256 {report.digest[:12]}…)", "outcome": outcome}
 
 
 def skipped_and_rejected(report: Any) -> dict[str, int]:
     """Rows skipped, by kind, and rows rejected, by reason."""
-    counts = {f"skipped: {kind}": count for kind, count in sorted(report.skipped.items())}
-    counts.update((f"rejected: {reason}", count)
+    counts = {_("跳过：{kind}").format(kind=kind): count
+              for kind, count in sorted(report.skipped.items())}
+    counts.update((_("拒收：{reason}").format(reason=reason), count)
                   for reason, count in sorted(report.rejected_by_reason().items()))
     return counts
 

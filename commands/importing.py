@@ -12,8 +12,8 @@ from commands.import_report import emit_rejects, heading, skipped_and_rejected
 from commands.output import emit, emit_record, output_options, progress, render
 from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
-from commands.template import NAMES as TEMPLATE_NAMES, import_records
-from i18n import _
+from commands.template import NAMES as TEMPLATE_NAMES, import_records, stopped
+from i18n import N_, _, labels
 from domain.base import Refused
 from domain.task import STATES
 from ledger.faults import LedgerBusy, WriteLost
@@ -30,43 +30,39 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.command("import")
 @click.argument("file", type=FILE)
 @click.option("--mapping", "mapping_path", type=FILE, default=None,
-              help="The mapping file (TOML): columns, dates, statuses, deadlines, policies. "
-              "See examples/mappings/.")
+              help="映射文件（TOML）：列、日期、状态、期限、策略。见 examples/mappings/。")
 @click.option("--template", "template_name", type=click.Choice(TEMPLATE_NAMES), default=None,
-              help="FILE is a filled copy of 'taizhang template NAME': no mapping needed.")
-@click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
-@click.option("--strict", is_flag=True, help="Write nothing if any row is bad.")
+              help="FILE 是 'taizhang template NAME' 填好的副本：无需映射文件。")
+@click.option("--dry-run", is_flag=True, help="读取并检查每一行；不写入任何内容。")
+@click.option("--strict", is_flag=True, help="只要有一行有误就不写入任何内容。")
 @click.option("--update", "updating", is_flag=True,
-              help="Rows whose tasks the ledger holds: append the events their changes "
-              "prove (closures, re-inspections, extensions, reassignments, corrections); "
-              "list what contradicts the ledger.")
+              help="台账中已有其任务的行：追加这些行的变化所证明的事件（销号、复查、延期、改"
+                   "派、更正）；列出与台账矛盾之处。")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Write the bad rows to this CSV, with row number, column "
-              "and reason, to fix and import again.")
+              default=None, help="把有误的行写入此 CSV，含行号、列和原因，改正后可再次导入。")
 @click.option("--encoding", default=None,
-              help="The CSV file's encoding (utf-8, with or without BOM; gb18030 …); "
-              "default: the mapping's.")
-@click.option("--sheet", default=None, help="The workbook's sheet; default: the mapping's, "
-              "else the first.")
+              help="CSV 文件的编码（utf-8，带或不带 BOM；gb18030 ……）；默认：映射文件所定。")
+@click.option("--sheet", default=None, help="工作簿的工作表；默认：映射文件所定，否则为第一个。")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000,
-              show_default=True, help="Rows saved per transaction.")
+              show_default=True, help="每个事务保存的行数。")
 @output_options(("table", "json"))
 @pass_session
 def import_(session: Session, file: Path, mapping_path: Path | None,
             template_name: str | None, dry_run: bool, strict: bool, updating: bool,
             rejects_path: Path | None, encoding: str | None, sheet: str | None,
             batch_size: int, fmt: str) -> None:
-    """Import FILE (CSV or XLSX) as tasks, as the mapping says; the acting person (--as) must
-    be an administrator. Importing the same rows again adds nothing; an interrupted import
-    resumes when run again. With --template, FILE is a filled template (tasks, survey
-    results or indicator targets) and needs no mapping."""
+    """按映射文件把 FILE（CSV 或 XLSX）导入为任务；操作人（--as）须为管理员。
+
+    再次导入相同的行不会新增任何内容；中断的导入再次运行时会继续。带 --template 时，FILE 是
+    填好的模板（任务、测评结果或指标任务），无需映射文件。"""
     if (mapping_path is None) == (template_name is None):
-        raise Refused("import needs --mapping FILE or --template NAME (one of them), got "
-                      + ("both" if template_name else "neither"))
+        if template_name:
+            raise Refused("导入需要 --mapping FILE 或 --template NAME（二者之一），而两者都给出了")
+        raise Refused("导入需要 --mapping FILE 或 --template NAME（二者之一），而两者都没有给出")
     if template_name is not None and template_name != "assign":
         if updating:
-            raise Refused("--update compares tasks (a mapping, or --template assign), not "
-                          f"--template {template_name}")
+            raise Refused("--update 比较的是任务（映射文件，或 --template assign），不是 "
+                          "--template {name}", name=template_name)
         return import_records(session, file, template_name, dry_run=dry_run, strict=strict,
                               rejects_path=rejects_path, encoding=encoding, sheet=sheet,
                               fmt=fmt)
@@ -85,19 +81,17 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
         done[0] += rows
         update(rows)
 
-    with progress(table.count, f"importing {table.name}") as update:
+    with progress(table.count, _("正在导入 {name}").format(name=table.name)) as update:
         try:
             report = importer.run(dry_run=dry_run, strict=strict, progress=taken)
         except (LedgerBusy, WriteLost) as e:
             if strict:
                 raise  # one transaction: nothing was written, as the error says
             # The batches saved before stay; the next run skips their rows.
-            what = f"{e.detail} ({e.advice})" if isinstance(e, LedgerBusy) else (
-                f"the connection to the store was lost while writing a batch ({e.reason})")
-            raise click.ClickException(
-                f"import stopped after {done[0]} of {table.count} rows: {what}; that batch "
-                "was not written, the ones before it were: run the import again to "
-                "resume") from None
+            raise click.ClickException(_(
+                "导入在 {count} 行中的第 {done} 行后停止：{what}；这一批没有写入，之前的各批已写入："
+                "再次运行导入即可继续").format(done=done[0], count=table.count,
+                                               what=stopped(e, row=False))) from None
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)
     _summary(report, fmt, rejects_path, importer.updater.report if importer.updater else None)
@@ -115,7 +109,8 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     head = heading(report)
     record: dict[str, Any] = {
         "file": head["file"],
-        "mapping": f"{report.mapping} (source {report.source})",
+        "mapping": _("{mapping}（来源 {source}）").format(mapping=report.mapping,
+                                                        source=report.source),
         "outcome": head["outcome"],
         "rows read": report.rows_read,
         "tasks created": report.tasks_created,
@@ -130,9 +125,9 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     if report.categories_added:
         record["categories added"] = len(report.categories_added)
     for what, count in sorted(report.filled.items()):
-        record[f"filled in: {what}"] = count
+        record[_("补填：{what}").format(what=what)] = count
     for status, count in sorted(report.statuses.items()):
-        record[f"status {status}"] = count
+        record[_("状态 {status}").format(status=status)] = count
     if rejects_path is not None and report.rejects:
         record["rejects written to"] = str(rejects_path)
     if updated is not None:
@@ -144,8 +139,8 @@ def _summary(report: ImportReport, fmt: str, rejects_path: Path | None,
     emit_rejects(report, fmt)
 
 
-UPDATE_COLUMNS = [("row", "row"), ("task", "task"), ("what", "what"), ("at", "at"),
-                  ("detail", "detail")]
+UPDATE_COLUMNS = [("row", N_("行")), ("task", N_("任务")), ("what", N_("内容")),
+                  ("at", N_("时间")), ("detail", N_("说明"))]
 
 
 def update_summary(report: ImportReport, updated: UpdateReport) -> dict[str, Any]:
@@ -154,14 +149,16 @@ def update_summary(report: ImportReport, updated: UpdateReport) -> dict[str, Any
     record: dict[str, Any] = {"rows unchanged": updated.unchanged,
                               "rows updated": updated.updated}
     for kind, count in sorted(updated.events.items()):
-        record[f"updated: {kind}"] = count
+        record[_("更新：{kind}").format(kind=labels.kind(kind, "Task"))] = count
     record["rows conflicting (not applied)"] = updated.conflicting
     record["rows new"] = report.tasks_created
     record["rows missing from the file (not closed)"] = len(updated.missing)
     if updated.missing:
         record["missing"] = ", ".join(
-            f"{m['task']} ({m['file']} row {m['row']}"
-            f"{', id ' + str(m['id']) if m['id'] else ''}, {m['state']})"
+            (_("{task}（{file} 第 {row} 行，编号 {id}，{state}）") if m["id"] else
+             _("{task}（{file} 第 {row} 行，{state}）")).format(
+                task=m["task"], file=m["file"], row=m["row"], id=m["id"],
+                state=labels.state(m["state"]))
             for m in updated.missing)
     return record
 
@@ -172,38 +169,39 @@ def update_lines(updated: UpdateReport, dry_run: bool) -> list[dict[str, Any]]:
     for compared in updated.rows:
         for event in compared.events:
             lines.append({"row": compared.row, "task": compared.task,
-                          "what": ("would append " if dry_run else "appended ")
-                          + event["event"], "at": event["at"][:16].replace("T", " "),
-                          "detail": ""})
+                          "what": (_("将追加 {event}") if dry_run else _("已追加 {event}"))
+                          .format(event=labels.kind(event["event"], "Task")),
+                          "at": event["at"][:16].replace("T", " "), "detail": ""})
         for c in compared.conflicts:
             lines.append({"row": compared.row, "task": compared.task,
-                          "what": "conflict (not applied)", "at": "",
-                          "detail": (f"{c['column']}: file {c['file']!r}, ledger "
-                                     f"{c['ledger']!r}: {c['reason']}" if c["column"]
-                                     else c["reason"])})
+                          "what": _("冲突（未应用）"), "at": "",
+                          "detail": _("{column}：文件为 {file}，台账为 {ledger}：{reason}").format(
+                              column=c["column"], file=repr(c["file"]),
+                              ledger=repr(c["ledger"]), reason=c["reason"])
+                          if c["column"] else c["reason"]})
     return lines
 
 
 @click.group()
 def export() -> None:
-    """Write the ledger's figures out to spreadsheets."""
+    """把台账数据导出为电子表格。"""
 
 
 @export.command("board")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
-              show_default=True, help="CSV (to stdout without -o) or an Excel workbook.")
-@output_option("Write to this file (needed for xlsx); default stdout.")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+              show_default=True, help="CSV（未给 -o 时输出到标准输出）或 Excel 工作簿。")
+@output_option("写入此文件（xlsx 必需）；默认输出到标准输出。")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--state", type=click.Choice(STATES), default=None)
-@click.option("--open", "open_only", is_flag=True, help="Only tasks not yet closed.")
+@click.option("--open", "open_only", is_flag=True, help="只看尚未销号的任务。")
 @click.option("--due-within", "within", type=WITHIN, default=None,
-              help="Only unfinished tasks due from today to N days ahead: 3d (calendar days) "
-              "or 3wd, 3个工作日 (working days).")
+              help="只看从今天起 N 天内到期的未完成任务：3d（自然日）或 3wd、3个工作日（工作"
+                   "日）。")
 @pass_session
 def export_board(session: Session, fmt: str, output: Path | None, unit_code: str | None,
                  state: str | None, open_only: bool,
                  within: timedelta | WorkingDays | None) -> None:
-    """The 台账 as a spreadsheet: one row per task, times in the campaign's time zone."""
+    """以电子表格形式导出台账：每项任务一行，时间按活动所在时区。"""
     if fmt == "xlsx" and output is None:
         raise Refused(_("--format xlsx 需要 --output FILE"))
     rows = board_sheet(session.read, board_service.board(

@@ -51,21 +51,21 @@ def _indent(title: str, depth: int) -> str:
 
 @click.group()
 def indicators() -> None:
-    """The indicator system (测评体系) and its decomposition into targets (指标分解)."""
+    """测评体系及其指标分解（指标任务）。"""
 
 
 @indicators.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--name", default="", help="The version's name, e.g. 2024年版测评体系.")
-@click.option("--note", default="", help="Why the system changed.")
+@click.option("--name", default="", help="版本名称，例如 2024年版测评体系。")
+@click.option("--note", default="", help="测评体系变更的原因。")
 @at_option()
 @pass_session
 def indicators_import(session: Session, file: Path, name: str, note: str,
                       occurred_at: datetime | None) -> None:
-    """Adopt FILE (.csv, .xlsx or .toml) as the next version of the indicator system.
+    """把 FILE（.csv、.xlsx 或 .toml）采用为测评体系的下一个版本。
 
-    Columns: code, parent, title, category, points, method (how it is checked); Chinese
-    headings (编码, 上级编码, 指标名称, 类别, 分值, 测评方法) are understood too."""
+    列：code、parent、title、category、points、method（如何测评）；也识别中文表头（编码、
+    上级编码、指标名称、类别、分值、测评方法）。"""
     rows = read_indicator_file(file)
     adopted = session.services.indicators.import_system(
         actor_id=session.actor, rows=rows, name=name, source=file.name, note=note,
@@ -81,11 +81,11 @@ SHOW_COLUMNS = [("code", N_("编号")), ("title", N_("指标")), ("category", N_
 
 @indicators.command("show")
 @click.option("--version", "number", type=click.IntRange(min=1), default=None,
-              help="A version by number; default the latest.")
+              help="按编号指定版本；默认最新版本。")
 @output_options()
 @pass_session
 def indicators_show(session: Session, number: int | None, fmt: str) -> None:
-    """The indicator system as a tree."""
+    """以树形显示测评体系。"""
     version, rows = session.services.indicator_queries.indicators(number)
     shown = []
     for indicator, depth in tree_order(rows):
@@ -102,7 +102,7 @@ def indicators_show(session: Session, number: int | None, fmt: str) -> None:
 @output_options()
 @pass_session
 def indicators_versions(session: Session, fmt: str) -> None:
-    """Every adopted version of the indicator system."""
+    """测评体系的所有已采用版本。"""
     emit(localise_rows(session.services.indicators.versions(), ("adopted_at",),
                        session.services.zone, fmt),
          [("version", N_("版本")), ("name", N_("名称")), ("count", N_("指标数")),
@@ -113,9 +113,9 @@ def indicators_versions(session: Session, fmt: str) -> None:
 @indicators.command("assign")
 @click.argument("code")
 @click.option("--unit", "unit_code", required=True)
-@click.option("--target", required=True, help="The quantity to reach (more than 0).")
+@click.option("--target", required=True, help="要达到的数量（大于 0）。")
 @click.option("--unit-of-measure", "measure", required=True, metavar="|".join(MEASURES),
-              help="期 issues, 块 boards, 人 people or % (a rate).")
+              help="期、块、人 或 %（比率）。")
 @click.option("--due", type=DATE, required=True)
 @click.option("--note", default="")
 @at_option()
@@ -123,7 +123,7 @@ def indicators_versions(session: Session, fmt: str) -> None:
 def indicators_assign(session: Session, code: str, unit_code: str, target: str,
                       measure: str, due: date, note: str,
                       occurred_at: datetime | None) -> None:
-    """Decompose indicator CODE into a quantitative target (指标任务) for a unit."""
+    """把指标 CODE 分解为某单位的量化指标任务。"""
     _said(session.services.indicators.assign_target(
         actor_id=session.actor, code=code, unit=unit_code, target=target, measure=measure,
         due=due,
@@ -132,13 +132,13 @@ def indicators_assign(session: Session, code: str, unit_code: str, target: str,
 
 @indicators.command("reassign")
 @click.argument("target_id", metavar="TARGET")
-@click.option("--unit", "unit_code", required=True, help="The unit that takes it over.")
+@click.option("--unit", "unit_code", required=True, help="接手的单位。")
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
 def indicators_reassign(session: Session, target_id: str, unit_code: str, reason: str,
                         occurred_at: datetime | None) -> None:
-    """Hand target task TARGET (ZB-…) to another unit."""
+    """把指标任务 TARGET（ZB-…）改派给另一个单位。"""
     _said(session.services.indicators.reassign_target(
         actor_id=session.actor, target_id=target_id, unit=unit_code, reason=reason,
         occurred_at=_when(session, occurred_at)))
@@ -146,15 +146,15 @@ def indicators_reassign(session: Session, target_id: str, unit_code: str, reason
 
 @indicators.command("extend")
 @click.argument("target_id", metavar="TARGET")
-@click.option("--due", type=DATE, required=True, help="The new, later due date.")
+@click.option("--due", type=DATE, required=True, help="新的、更晚的完成期限。")
 @click.option("--reason", required=True)
 @click.option("--approver", default=None, metavar="PERSON",
-              help="Who approved the extension (default: the person acting).")
+              help="批准延期的人（默认：操作人）。")
 @at_option()
 @pass_session
 def indicators_extend(session: Session, target_id: str, due: date, reason: str,
                       approver: str | None, occurred_at: datetime | None) -> None:
-    """Extend the due date of target task TARGET (ZB-…), with its approver and reason."""
+    """延长指标任务 TARGET（ZB-…）的完成期限，注明批准人和原因。"""
     _said(session.services.indicators.extend_target(
         actor_id=session.actor, target_id=target_id, due=due, reason=reason, approver=approver,
         occurred_at=_when(session, occurred_at)))
@@ -168,14 +168,14 @@ TARGET_COLUMNS = [("target_task", N_("指标任务")), ("indicator", N_("指标�
 
 
 @indicators.command("targets")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
-@click.option("--code", default=None, help="An indicator, with all indicators below it.")
-@click.option("--overdue", is_flag=True, help="Only targets past their due date.")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
+@click.option("--code", default=None, help="一个指标，连同其下所有指标。")
+@click.option("--overdue", is_flag=True, help="只看已过完成期限的指标任务。")
 @output_options()
 @pass_session
 def indicators_targets(session: Session, unit_code: str | None, code: str | None,
                        overdue: bool, fmt: str) -> None:
-    """The target tasks, with verified progress and whether they are overdue."""
+    """指标任务，含已核验的进度及是否超期。"""
     rows = session.services.indicator_queries.targets(unit=unit_code, code=code, overdue=overdue)
     if fmt != "json":
         for row in rows:
@@ -185,18 +185,18 @@ def indicators_targets(session: Session, unit_code: str | None, code: str | None
 
 
 @indicators.command("status")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
-@click.option("--code", default=None, help="An indicator, with all indicators below it.")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
+@click.option("--code", default=None, help="一个指标，连同其下所有指标。")
 @click.option("--by", type=click.Choice(["indicator", "unit"]), default="indicator",
-              show_default=True, help="Roll up over the indicator tree, or per unit.")
+              show_default=True, help="按指标树汇总，或按单位汇总。")
 @click.option("--version", "number", type=click.IntRange(min=1), default=None,
-              help="The indicator tree's version; default the latest.")
+              help="指标树的版本；默认最新版本。")
 @output_options()
 @pass_session
 def indicators_status(session: Session, unit_code: str | None, code: str | None, by: str,
                       number: int | None, fmt: str) -> None:
-    """Completion of the targets: by indicator (each counts for every indicator above it)
-    or by unit — targets, met, overdue, mean completion in percent."""
+    """指标任务的完成情况：按指标（每项计入其上所有指标）或按单位汇总：任务数、已完成、已超
+    期、平均完成百分比。"""
     rows = session.services.indicator_queries.status(unit=unit_code, code=code, version=number,
                                                  by=by)
     if fmt == "table" and by == "indicator":
@@ -209,7 +209,7 @@ def indicators_status(session: Session, unit_code: str | None, code: str | None,
 
 @task_group.command("progress")
 @click.argument("target_id", metavar="ID")
-@click.option("--value", required=True, help="The level reached so far (not an increment).")
+@click.option("--value", required=True, help="目前达到的水平（不是增量）。")
 @click.option("--note", default="")
 @evidence_option()
 @at_option()
@@ -217,7 +217,7 @@ def indicators_status(session: Session, unit_code: str | None, code: str | None,
 def task_progress(session: Session, target_id: str, value: str, note: str,
                   evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
                   occurred_at: datetime | None) -> None:
-    """The unit reports progress on a target task (指标任务), with evidence."""
+    """责任单位上报指标任务的进度，附证据。"""
     _said(session.services.indicators.report_progress(
         actor_id=session.actor, target_id=target_id, value=value,
         evidence=evidence(evidence_refs, evidence_elsewhere), note=note,
@@ -231,7 +231,7 @@ def task_progress(session: Session, target_id: str, value: str, note: str,
 @pass_session
 def task_verify_progress(session: Session, target_id: str, note: str,
                          occurred_at: datetime | None) -> None:
-    """An inspector verifies a target task's pending progress report."""
+    """巡查员核验指标任务待核验的进度报告。"""
     _said(session.services.indicators.verify_progress(
         actor_id=session.actor, target_id=target_id, note=note,
         occurred_at=_when(session, occurred_at)))
@@ -244,7 +244,7 @@ def task_verify_progress(session: Session, target_id: str, note: str,
 @pass_session
 def task_reject_progress(session: Session, target_id: str, reason: str,
                          occurred_at: datetime | None) -> None:
-    """An inspector rejects a target task's pending progress report, saying why."""
+    """巡查员驳回指标任务待核验的进度报告，并说明原因。"""
     _said(session.services.indicators.reject_progress(
         actor_id=session.actor, target_id=target_id, reason=reason,
         occurred_at=_when(session, occurred_at)))

@@ -56,6 +56,18 @@ FIELDS: dict[str, str] = {
     "account": N_("账户"), "kind": N_("类型"), "month": N_("月份"), "position": N_("位置"),
     "head": N_("链头"), "changes": N_("更改"), "corrects_event": N_("所更正的事件"),
     "previous": N_("原值"), "current": N_("现值"),
+    # What an import says of a file (commands/importing.py, commands/template.py).
+    "file": N_("导入文件"), "mapping": N_("映射文件"), "template": N_("模板"),
+    "outcome": N_("导入结果"), "rows read": N_("读取行数"), "tasks created": N_("新建任务数"),
+    "events": N_("事件数"), "already imported": N_("此前已导入"),
+    "already recorded": N_("此前已记录"), "rows rejected": N_("拒收行数"),
+    "surveys recorded": N_("已记录测评"), "targets assigned": N_("已交办指标任务"),
+    "units registered": N_("新登记单位"), "categories added": N_("新增问题类别数"),
+    "rejects written to": N_("拒收行已写入"), "rows unchanged": N_("未变行数"),
+    "rows updated": N_("更新行数"), "rows conflicting (not applied)": N_("冲突行数（未应用）"),
+    "rows new": N_("新增行数"),
+    "rows missing from the file (not closed)": N_("文件中缺少的行数（未销号）"),
+    "missing": N_("缺少的行"),
 }
 
 
@@ -64,11 +76,10 @@ def output_options(formats: Sequence[str] = FORMATS) -> Callable[[Any], Any]:
     def decorate(f: Any) -> Any:
         f = click.option("--wide", is_flag=True, expose_value=False,
                          callback=_remember_wide,
-                         help="Tables: every cell on one line, however wide the "
-                         "terminal.")(f)
+                         help="表格：每个单元格只占一行，不管终端多宽。")(f)
         return click.option("--format", "fmt", type=click.Choice(list(formats)),
                             default="table", show_default=True,
-                            help="How to print the result.")(f)
+                            help="结果的输出格式。")(f)
     return decorate
 
 

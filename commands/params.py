@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from domain.base import Refused, localized
-from i18n import _
+from i18n import _, refusal
 from ledger.workdays import WorkingDays, parse_deadline, parse_working_days
 
 
@@ -43,7 +43,7 @@ class DeadlineType(click.ParamType):
         try:
             return parse_deadline(str(value))
         except Refused as e:
-            self.fail(str(e).removeprefix("deadline "), param, ctx)
+            self.fail(refusal(e).removeprefix("deadline "), param, ctx)
 
 
 class MomentType(click.ParamType):
@@ -94,7 +94,7 @@ class WithinType(click.ParamType):
         try:
             working = parse_working_days(text, "days")
         except Refused as e:
-            self.fail(str(e), param, ctx)
+            self.fail(refusal(e), param, ctx)
         if working is None:
             self.fail(_("{value} 不是天数（3d、3天）或工作日数（3wd、3个工作日）").format(
                 value=repr(value)), param, ctx)
@@ -121,9 +121,11 @@ def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
         name, _, description = value.partition(":")
         path = Path(name)
         if not path.is_file():
-            what = "is not a file" if path.exists() else "does not exist"
-            raise Refused(f"evidence file {name!r} {what}; name evidence kept elsewhere "
-                          "with --evidence-ref NAME:DESCRIPTION")
+            if path.exists():
+                raise Refused("证据文件 {name} 不是文件；保存在别处的证据用 --evidence-ref "
+                              "NAME:DESCRIPTION 注明", name=repr(name))
+            raise Refused("证据文件 {name} 不存在；保存在别处的证据用 --evidence-ref "
+                          "NAME:DESCRIPTION 注明", name=repr(name))
         digest = hashed.get(name) or hashlib.sha256(path.read_bytes()).hexdigest()
         items.append({"file": name, "sha256": digest,
                       "description": description})
@@ -134,15 +136,15 @@ def evidence(files: tuple[str, ...], elsewhere: tuple[str, ...] = (),
     return items
 
 
-def evidence_option(help_text: str = "Evidence FILE[:DESCRIPTION], a file here (hashed). "
-                    "Repeatable.") -> Any:
+def evidence_option(help_text: str = ("证据 FILE[:DESCRIPTION]，本机上的文件（计算哈希）。可重"
+                                      "复。")) -> Any:
     """``--evidence FILE[:DESC]`` (a file here, hashed) and ``--evidence-ref NAME[:DESC]``
     (evidence kept elsewhere, recorded as such); both repeatable."""
     def decorate(command: Any) -> Any:
         command = click.option(
             "--evidence-ref", "evidence_elsewhere", multiple=True, metavar="NAME[:DESC]",
-            help="Evidence kept elsewhere (an archive's file, a paper record), named and "
-            "recorded as kept elsewhere, not hashed. Repeatable.")(command)
+            help="保存在别处的证据（档案中的文件、纸质记录），记下名称并记为保存在别处，不计算"
+                 "哈希。可重复。")(command)
         return click.option("--evidence", "evidence_refs", multiple=True,
                             metavar="FILE[:DESC]", help=help_text)(command)
     return decorate
@@ -150,8 +152,7 @@ def evidence_option(help_text: str = "Evidence FILE[:DESCRIPTION], a file here (
 
 def at_option() -> Any:
     return click.option("--at", "occurred_at", type=MOMENT, default=None,
-                        help="When it happened (valid time); default now. Without an "
-                        "offset, in the campaign's time zone.")
+                        help="事情发生的时间（发生时间）；默认现在。未带时区偏移时按活动所在时区。")
 
 
 def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
@@ -176,8 +177,8 @@ def changes(values: tuple[str, ...], zone: tzinfo) -> dict[str, str]:
 def set_option() -> Any:
     return click.option("--set", "changes", multiple=True, required=True,
                         metavar="FIELD=VALUE",
-                        help="A corrected field, e.g. occurred_at=2024-05-03T09:00+08:00 or "
-                        "unit=JS02. Repeatable.")
+                        help="一个更正的字段，例如 occurred_at=2024-05-03T09:00+08:00 或 "
+                             "unit=JS02。可重复。")
 
 
 # --- one vocabulary: shared options and the old spellings kept as hidden aliases --------
@@ -237,13 +238,14 @@ class OutputFile(click.Path):
         path = super().convert(value, param, ctx)
         folder = Path(path).parent
         if not folder.is_dir():
-            self.fail(f"folder {str(folder)!r} of {str(value)!r} does not exist", param, ctx)
+            self.fail(_("{path} 所在的文件夹 {folder} 不存在").format(
+                folder=repr(str(folder)), path=repr(str(value))), param, ctx)
         return path
 
 
 # The same words for the same notions on every command (tests/tier3_cli/test_cli_vocabulary.py).
 OUTPUT_HELP = "Write to this file; default stdout."
-PARENT_HELP = "Only the units below this unit."
+PARENT_HELP = "只看此单位的下属单位。"
 
 
 def output_option(help_text: str = OUTPUT_HELP, required: bool = False,

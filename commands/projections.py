@@ -11,7 +11,7 @@ import click
 
 from commands.output import emit, output_options, progress
 from commands.session import Session, pass_session
-from i18n import N_, _
+from i18n import N_, _, refusal
 from ledger.faults import reason, transient
 
 STATUS_COLUMNS = [("projection", N_("读模型")), ("tables", N_("表")), ("rows", N_("行数")),
@@ -21,20 +21,17 @@ STATUS_COLUMNS = [("projection", N_("读模型")), ("tables", N_("表")), ("rows
 
 @click.group()
 def projections() -> None:
-    """Read models: status, rebuild, verify, follow."""
+    """读模型：status、rebuild、verify、follow。"""
 
 
 @projections.command("status")
 @output_options()
 @pass_session
 def status(session: Session, fmt: str) -> None:
-    """Each projection's tables, rows, position, lag behind the ledger (in events; below 0
-    when the read model is ahead of it), the check that the ledger still holds the event at
-    its position that it was folded from, and when `projections follow` last advanced the
-    projections (blank: never); in a table, which kind of account asked (and whether it may
-    write the read models). Shown even when the ledger went back since this account last
-    saw it. Exits 1, with one Error line after the table, when a check fails or the ledger
-    went back."""
+    """每个读模型的表、行数、位置、落后台账的事件数（读模型领先时为负），核对台账在其位置上仍
+    保存着折叠时的那个事件，以及 `projections follow` 上次推进读模型的时间（空白：从未）；
+    在表格中还显示提问账户的类型（以及它能否写读模型）。即使台账在本账户上次看到之后发生了
+    回退也会显示。有检查不通过或台账回退时，退出码为 1，并在表格后给出一行 Error。"""
     session.inspecting()
     from projections.follow import last_advance
 
@@ -51,7 +48,7 @@ def status(session: Session, fmt: str) -> None:
                       _("不可写读模型：其查询在内存中补上落后的部分，由作为投影进程的 "
                         "'projections follow' 保持读模型最新")))
     if session.went_back is not None:
-        raise click.ClickException(str(session.went_back))
+        raise click.ClickException(refusal(session.went_back))
     failing = [row["projection"] for row in rows if row["check"] != "ok"]
     if failing:
         raise click.ClickException(_("读模型并非由账本现状折叠而来：{names}：请运行 "
@@ -61,8 +58,8 @@ def status(session: Session, fmt: str) -> None:
 @projections.command("rebuild")
 @pass_session
 def rebuild(session: Session) -> None:
-    """Empty every projection and fold the whole ledger again."""
-    with progress(session.store.ledger.max_position(), "rebuilding") as update:
+    """清空所有读模型，重新折叠整个台账。"""
+    with progress(session.store.ledger.max_position(), _("正在重建")) as update:
         folded = session.read.rebuild(progress=update)
     names = ", ".join(session.read.projections)
     click.echo(_("已由 {n} 个事件重建 {names}").format(names=names, n=folded))
@@ -70,14 +67,13 @@ def rebuild(session: Session) -> None:
 
 @projections.command("verify")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="List at most this many differing rows.")
+              help="最多列出这么多有差异的行。")
 @output_options(("table", "json"))
 @pass_session
 def verify(session: Session, limit: int, fmt: str) -> None:
-    """Rebuild every projection from zero into scratch tables and compare it with the
-    maintained one, row by row; list the differences and exit non-zero if any."""
+    """把每个读模型从零重建到临时表中，与维护中的读模型逐行比较；列出差异，有差异时以非零退出。"""
     with progress(session.store.ledger.max_position(),
-                  "rebuilding into scratch tables") as update:
+                  _("正在重建到临时表")) as update:
         found = session.read.verify(progress=update, limit=limit)
     if fmt == "json":
         click.echo(json.dumps({
@@ -102,19 +98,18 @@ def verify(session: Session, limit: int, fmt: str) -> None:
 
 @projections.command("follow")
 @click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
-              help="SQLite only: seconds between polls.")
+              help="仅 SQLite：两次轮询之间的秒数。")
 @click.option("--max-backoff", type=click.FloatRange(min=0.5), default=30.0,
               show_default=True,
-              help="The longest pause, in seconds, between attempts to reconnect.")
+              help="两次重连尝试之间最长的停顿秒数。")
 @pass_session
 def follow(session: Session, interval: float, max_backoff: float) -> None:
-    """Keep the projections current as the ledger grows, until stopped (Ctrl-C or TERM).
+    """随着台账增长让读模型保持最新，直到被停止（Ctrl-C 或 TERM）。
 
-    On PostgreSQL it catches up whenever the database notifies a write (LISTEN/NOTIFY).
-    SQLite has no notifications: there it polls, catching up every --interval seconds.
-    A lost connection or a lock held too long is waited out: it reconnects (0.5 s,
-    doubling up to --max-backoff) and resumes from the projections' positions. It logs to
-    stderr, one line per batch folded and per fault."""
+    在 PostgreSQL 上，每当数据库通知有写入（LISTEN/NOTIFY）就追上。SQLite 没有通知：在那里
+    它轮询，每 --interval 秒追一次。连接中断或锁占用过久时会等待：重新连接（0.5 秒，逐次加
+    倍，最长 --max-backoff），并从读模型的位置继续。日志写到标准错误，每折叠一批或每次故障
+    一行。"""
     import logging
 
     from projections import follow as follower

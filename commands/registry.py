@@ -16,7 +16,7 @@ from domain.roles import ROLES
 @click.command()
 @pass_session
 def init(session: Session) -> None:
-    """Create the ledger's tables in the store (safe to run again)."""
+    """在存储中建立台账的数据表（可重复运行）。"""
     session.create_if_missing()
     session.store.ledger  # opening the ledger creates the event table
     session.read.projector.create_tables()
@@ -28,22 +28,22 @@ def init(session: Session) -> None:
 
 @click.group()
 def campaign() -> None:
-    """The campaign this ledger serves (创建活动)."""
+    """本台账服务的创建活动。"""
 
 
 @campaign.command("start")
-@click.option("--name", required=True, help="e.g. 创建全国文明城市 2024")
+@click.option("--name", required=True, help="例如 创建全国文明城市 2024")
 @click.option("--time-zone", default="Asia/Shanghai", show_default=True)
 @click.option("--category", "categories", multiple=True,
-              help="A management category; repeatable. Default: the seven managements.")
+              help="一个问题类别；可重复。默认：七大管理。")
 @click.option("--required-inspections", type=click.IntRange(min=0), default=4,
-              show_default=True, help="Inspections required per unit per month.")
-@click.option("--admin", "admin_id", required=True, help="Id of the first administrator.")
-@click.option("--admin-name", required=True, help="Name of the first administrator.")
+              show_default=True, help="每个单位每月需要的巡查次数。")
+@click.option("--admin", "admin_id", required=True, help="第一位管理员的编号。")
+@click.option("--admin-name", required=True, help="第一位管理员的姓名。")
 @pass_session
 def campaign_start(session: Session, name: str, time_zone: str, categories: tuple[str, ...],
                    required_inspections: int, admin_id: str, admin_name: str) -> None:
-    """Start the campaign, with its first administrator, bound to your account."""
+    """开始创建活动，设第一位管理员，并绑定到你的账户。"""
     session.create_if_missing()
     ledger = session.store.ledger
     result = ledger.start_campaign(
@@ -57,7 +57,7 @@ def campaign_start(session: Session, name: str, time_zone: str, categories: tupl
 @output_options()
 @pass_session
 def campaign_show(session: Session, fmt: str) -> None:
-    """Show the campaign's settings and categories."""
+    """显示活动的设置和问题类别。"""
     emit_record(session.store.ledger.describe_campaign(), fmt)
 
 
@@ -66,7 +66,7 @@ def campaign_show(session: Session, fmt: str) -> None:
 @at_option()
 @pass_session
 def campaign_add_category(session: Session, category: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Add a management category (e.g. 公益广告, 志愿服务)."""
+    """新增一个问题类别（例如 公益广告、志愿服务）。"""
     ledger = session.store.ledger
     result = ledger.add_category(actor_id=session.actor, category=category,
                                  occurred_at=session.localize(occurred_at))
@@ -75,13 +75,13 @@ def campaign_add_category(session: Session, category: str, occurred_at) -> None:
 
 @campaign.command("set-inspections")
 @click.option("--per-month", "required", type=int, required=True,
-              help="Inspections each unit needs a month.")
+              help="每个单位每月需要的巡查次数。")
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
 def campaign_set_inspections(session: Session, required: int, reason: str,
                              occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Set the inspections each unit needs a month (巡查覆盖), from --at (default now) on."""
+    """设定每个单位每月需要的巡查次数（巡查覆盖），自 --at（默认现在）起生效。"""
     ledger = session.store.ledger
     result = ledger.change_required_inspections(actor_id=session.actor, required=required,
                                                 reason=reason,
@@ -91,7 +91,7 @@ def campaign_set_inspections(session: Session, required: int, reason: str,
 
 @click.group()
 def unit() -> None:
-    """Responsible units (责任单位): 社区, 街道, 部门, 物业."""
+    """责任单位：社区、街道、部门、物业。"""
 
 
 UNIT_COLUMNS = [("code", N_("编号")), ("name", N_("名称")), ("kind", N_("类型")), ("parent", N_("上级")),
@@ -102,12 +102,12 @@ UNIT_COLUMNS = [("code", N_("编号")), ("name", N_("名称")), ("kind", N_("类
 @click.argument("code")
 @click.option("--name", required=True)
 @click.option("--kind", required=True, type=click.Choice(UNIT_KINDS))
-@click.option("--parent", default=None, metavar="UNIT", help="Code of the parent unit.")
+@click.option("--parent", default=None, metavar="UNIT", help="上级单位的编码。")
 @at_option()
 @pass_session
 def unit_add(session: Session, code: str, name: str, kind: str, parent: str | None,
              occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Register a unit."""
+    """登记一个单位。"""
     ledger = session.store.ledger
     result = ledger.register_unit(actor_id=session.actor, code=code, name=name, kind=kind,
                                   parent=parent,
@@ -123,7 +123,7 @@ def unit_add(session: Session, code: str, name: str, kind: str, parent: str | No
 @at_option()
 @pass_session
 def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Rename a unit."""
+    """更改单位名称。"""
     ledger = session.store.ledger
     result = ledger.rename_unit(actor_id=session.actor, code=code, name=name, reason=reason,
                                 occurred_at=session.localize(occurred_at))
@@ -136,7 +136,7 @@ def unit_rename(session: Session, code: str, name: str, reason: str, occurred_at
 @at_option()
 @pass_session
 def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Retire a unit: it keeps its history but gets no new tasks."""
+    """撤销一个单位：保留其历史，但不再接收新任务。"""
     ledger = session.store.ledger
     ledger.retire_unit(actor_id=session.actor, code=code, reason=reason,
                        occurred_at=session.localize(occurred_at))
@@ -148,29 +148,29 @@ def unit_retire(session: Session, code: str, reason: str, occurred_at) -> None: 
 @output_options()
 @pass_session
 def unit_list(session: Session, kind: str | None, fmt: str) -> None:
-    """List the units."""
+    """列出单位。"""
     emit(session.read.units(kind), UNIT_COLUMNS, fmt)
 
 
 @click.group()
 def person() -> None:
-    """People who act in the ledger, each in one role."""
+    """在台账中操作的人员，每人一个角色。"""
 
 
 @person.command("add")
 @click.argument("person_id")
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--unit", "unit_code", default=None, help="The unit a unit member acts for.")
+@click.option("--unit", "unit_code", default=None, help="责任单位人员所代表的单位。")
 @click.option("--account", default=None, metavar="NAME",
-              help="Bind this account to the person: a PostgreSQL login, or on SQLite "
-              "USER@HOST (see 'taizhang access whoami').")
+              help="把此账户绑定到该人员：PostgreSQL 登录名，SQLite 上为 USER@HOST（见 "
+                   "'taizhang access whoami'）。")
 @at_option()
 @pass_session
 def person_add(session: Session, person_id: str, name: str, role: str,
                unit_code: str | None, account: str | None,
                occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Register a person: admin, inspector, unit member (with --unit), auditor or clerk."""
+    """登记一名人员：管理员、巡查员、责任单位人员（配合 --unit）、审计员或录入员。"""
     ledger = session.store.ledger
     result = ledger.register_person(actor_id=session.actor, person_id=person_id, name=name,
                                     role=role,
@@ -185,12 +185,12 @@ def person_add(session: Session, person_id: str, name: str, role: str,
 @person.command("bind")
 @click.argument("person_id")
 @click.option("--account", required=True, metavar="NAME",
-              help="The account: a PostgreSQL login, or on SQLite USER@HOST.")
+              help="账户：PostgreSQL 登录名，SQLite 上为 USER@HOST。")
 @at_option()
 @pass_session
 def person_bind(session: Session, person_id: str, account: str,
                 occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Bind an account to a person: what that account enters is theirs (admin)."""
+    """把一个账户绑定到一名人员：该账户录入的内容都算作此人的（管理员）。"""
     from ledger.identity import Accounts
 
     ledger = session.store.ledger
@@ -207,7 +207,7 @@ def person_bind(session: Session, person_id: str, account: str,
 @pass_session
 def person_unbind(session: Session, person_id: str, account: str, reason: str,
                   occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Unbind an account from a person: it may then read, not write (admin)."""
+    """解除账户与人员的绑定：此后该账户只能读，不能写（管理员）。"""
     from ledger.identity import Accounts
 
     ledger = session.store.ledger
@@ -223,7 +223,7 @@ def person_unbind(session: Session, person_id: str, account: str, reason: str,
 @at_option()
 @pass_session
 def person_retire(session: Session, person_id: str, reason: str, occurred_at) -> None:  # type: ignore[no-untyped-def]
-    """Retire a person: they may no longer act."""
+    """注销一名人员：此后不能再操作。"""
     ledger = session.store.ledger
     ledger.retire_person(actor_id=session.actor, person_id=person_id, reason=reason,
                          occurred_at=session.localize(occurred_at))
@@ -234,7 +234,7 @@ def person_retire(session: Session, person_id: str, reason: str, occurred_at) ->
 @output_options()
 @pass_session
 def person_list(session: Session, fmt: str) -> None:
-    """List the people, with the accounts bound to them."""
+    """列出人员，以及与之绑定的账户。"""
     people = session.read.people()
     if fmt == "table":
         for row in people:

@@ -24,19 +24,18 @@ COLUMNS = [("unit", N_("单位")), ("unit_name", N_("名称")), ("task", N_("任
 
 @click.command()
 @click.option("--within", "within", type=WITHIN, default="3d", show_default=True,
-              help="Due soon: from today to N days ahead, 3d (calendar days) or 3wd, "
-              "3个工作日 (working days).")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+              help="即将到期：从今天起 N 天内，3d（自然日）或 3wd、3个工作日（工作日）。")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--signed", default="文明办", show_default=True,
-              help="Who signs the messages.")
+              help="消息的署名。")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "md"]),
               default="table", show_default=True,
-              help="table/csv: one row per task; md: one message per unit to paste into "
-              "its chat group; json: per unit its tasks and its message.")
+              help="table/csv：每项任务一行；md：每个单位一条消息，可贴到其工作群；json：每个"
+                   "单位的任务及其消息。")
 @pass_session
 def reminders(session: Session, within: timedelta | WorkingDays, unit_code: str | None,
               signed: str, fmt: str) -> None:
-    """Each unit's tasks overdue and due soon (到期提醒), for its chat group."""
+    """各单位已超期和即将到期的任务（到期提醒），可发到其工作群。"""
     found = board_service.reminders(session.services, within=within, unit=unit_code)
     note_unknown_years(found.unknown_years)
     units, today = found.units, found.today

@@ -23,22 +23,20 @@ def _loopback(host: str) -> bool:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="The address to listen on (on SQLite loopback only: the server acts "
-              "as the account that started it).")
+              help="监听的地址（SQLite 上只能是回环地址：服务器以启动它的账户身份运行）。")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--session-hours", type=click.FloatRange(min=0.01), default=SESSION_HOURS,
-              show_default=True, help="How long a login lasts.")
+              show_default=True, help="一次登录的有效时长。")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, hidden=True,
-              help="The language of the pages (default: taizhang --lang).")
+              help="页面的语言（默认：taizhang --lang）。")
 @pass_session
 def serve(session: Session, host: str, port: int, session_hours: float,
           lang: str | None) -> None:
-    """Serve the ledger read-only to a browser (the board, tasks, the timeline, rankings,
-    metrics, bulletins, the audit status) and to Open311 GeoReport v2 clients.
+    """以只读方式向浏览器（台账、任务、时间线、排名、指标、通报、审计状态）和 Open311 GeoReport
+    v2 客户端提供台账。
 
-    On SQLite: prints a one-time login URL (each use prints the next) and acts as the
-    account that started it, on the loopback address only. On PostgreSQL: each person logs
-    in with their own database role and password and sees what their role may read."""
+    在 SQLite 上：打印一个一次性登录网址（每用一次打印下一个），以启动它的账户身份运行，只
+    监听回环地址。在 PostgreSQL 上：每人用自己的数据库角色和密码登录，看到其角色可读的内容。"""
     import uvicorn
 
     from ledger.recorders import os_account

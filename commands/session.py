@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from domain.base import DomainError
+from i18n import _
 from ledger import witness
 from ledger.app import Ledger
 from ledger.chain import Tampered
@@ -130,7 +131,7 @@ def _upgrading(outdated: list[Outdated], facts: int) -> Iterator[Callable[[int],
 
     for stale in outdated:
         click.echo(stale.reason(), err=True)
-    with progress(facts, "rebuilding") as update:
+    with progress(facts, _("正在重建")) as update:
         yield update
 
 

@@ -18,23 +18,22 @@ from services import records
 
 
 @click.command()
-@click.option("--from", "start", type=DATE, required=True, help="First day of the period.")
-@click.option("--to", "end", type=DATE, required=True, help="Last day of the period.")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--from", "start", type=DATE, required=True, help="时段的第一天。")
+@click.option("--to", "end", type=DATE, required=True, help="时段的最后一天。")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--as-of", "as_of", type=MOMENT, default=None,
-              help="As the ledger knew it then (transaction time).")
+              help="按台账当时所知的情况（记录时间）。")
 @click.option("--format", "fmt", type=click.Choice(["md", "docx", "json"]), default="md",
               show_default=True,
-              help="A Markdown document, the figures as JSON, or a Word document.")
-@output_option("Write to this file (needed for docx); default stdout.")
-@word_options("default 〔YEAR〕MONTH号 of the period's last day")
+              help="Markdown 文档、JSON 格式的数据，或 Word 文档。")
+@output_option("写入此文件（docx 必需）；默认输出到标准输出。")
+@word_options("docx：标题下的文号行（默认为时段最后一天的 〔YEAR〕MONTH号）。")
 @pass_session
 def summary(session: Session, start: date, end: date, unit_code: str | None,
             as_of: datetime | None, fmt: str, output: Path | None, number: str | None,
             body_font: str, heading_font: str) -> None:
-    """The figures of a work summary for any period and unit, computed from the ledger,
-    with a paragraph in the style of a 工作总结 and a table."""
-    require_output(fmt, output, "a Word document")
+    """任意时段、任意单位的工作总结数据，由台账计算，附一段工作总结式的文字和一张表格。"""
+    require_output(fmt, output)
     result = records.summary(session.services, start, end, unit_code, as_of)
     text, cited = paragraph(result)
     if fmt == "json":

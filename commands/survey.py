@@ -9,32 +9,32 @@ import click
 from commands.output import emit, output_options
 from commands.params import MONTH, HiddenArgument, at_option
 from commands.session import Session, pass_session
-from i18n import N_
+from i18n import N_, _
 
 
 @click.group()
 def survey() -> None:
-    """Public surveys (群众满意度测评): awareness, participation, satisfaction."""
+    """群众满意度测评：知晓率、参与率、满意度。"""
 
 
 @survey.command("record")
 @click.option("--unit", "unit_code", required=True)
-@click.option("--month", type=MONTH, required=True, help="The month surveyed.")
-@click.option("--awareness", required=True, help="知晓率, percent (0–100).")
-@click.option("--participation", required=True, help="参与率, percent (0–100).")
-@click.option("--satisfaction", required=True, help="满意度, percent (0–100).")
-@click.option("--sample", required=True, help="How many people answered.")
+@click.option("--month", type=MONTH, required=True, help="测评的月份。")
+@click.option("--awareness", required=True, help="知晓率，百分比（0–100）。")
+@click.option("--participation", required=True, help="参与率，百分比（0–100）。")
+@click.option("--satisfaction", required=True, help="满意度，百分比（0–100）。")
+@click.option("--sample", required=True, help="回答的人数。")
 @click.option("--source", default="文明办", show_default=True,
-              help="Who ran the survey, e.g. 第三方测评机构.")
+              help="测评的实施者，例如 第三方测评机构。")
 @click.option("--method", default="问卷调查", show_default=True,
-              help="How, e.g. 入户问卷, 电话调查, 网络问卷, 街头拦访.")
+              help="方式，例如 入户问卷、电话调查、网络问卷、街头拦访。")
 @click.option("--note", default="")
 @at_option()
 @pass_session
 def survey_record(session: Session, unit_code: str, month: str, awareness: str,
                   participation: str, satisfaction: str, sample: str, source: str,
                   method: str, note: str, occurred_at: datetime | None) -> None:
-    """Record a survey's results for a unit and month."""
+    """记录某单位某月的测评结果。"""
     result = session.services.indicators.record_survey(
         actor_id=session.actor, unit=unit_code, month=month, awareness=awareness,
         participation=participation, satisfaction=satisfaction, sample=sample,
@@ -53,13 +53,13 @@ SURVEY_COLUMNS = [("survey", N_("测评编号")), ("unit", N_("单位")), ("mont
 
 
 @survey.command("list")
-@click.option("--unit", "unit_code", default=None, help="A unit, with all units below it.")
+@click.option("--unit", "unit_code", default=None, help="一个单位，连同其下所有单位。")
 @click.option("--month", type=MONTH, default=None)
 @output_options()
 @pass_session
 def survey_list(session: Session, unit_code: str | None, month: str | None,
                 fmt: str) -> None:
-    """Every survey recorded, by month and unit."""
+    """已记录的所有测评，按月份和单位。"""
     emit(session.services.indicator_queries.surveys(unit=unit_code, month=month),
          SURVEY_COLUMNS, fmt)
 
@@ -67,16 +67,15 @@ def survey_list(session: Session, unit_code: str | None, month: str | None,
 @survey.command("figures")
 @click.argument("month_given", cls=HiddenArgument, type=MONTH, required=False,
                 metavar="MONTH")
-@click.option("--month", type=MONTH, default=None, help="The month.")
+@click.option("--month", type=MONTH, default=None, help="月份。")
 @output_options()
 @pass_session
 def survey_figures(session: Session, month_given: str | None, month: str | None,
                    fmt: str) -> None:
-    """Each unit's rates for a month, its surveys weighted by sample (as the evaluation
-    uses them)."""
+    """各单位某月的比率，各次测评按样本量加权（与评比所用的一致）。"""
     month = month or month_given  # survey figures MONTH: the old spelling, still read
     if month is None:
-        raise click.UsageError("Missing option '--month'.")
+        raise click.UsageError(_("缺少选项 '--month'。"))
     figures = session.services.indicator_queries.survey_figures(month)
     emit([{"unit": unit, **f} for unit, f in figures.items()],
          [("unit", N_("单位")), ("awareness", N_("知晓率 %")), ("participation", N_("参与率 %")),

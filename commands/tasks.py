@@ -28,9 +28,6 @@ from ledger.workdays import WorkingDays
 from projections.times import for_people
 from services import inspections
 
-DEADLINE_HELP = ("A date YYYY-MM-DD, or working days (7工作日, 7个工作日, 7wd) counted from "
-                 "the day after {start}, by the official holiday calendar and the "
-                 "campaign's own days.")
 
 
 def _when(session: Session, occurred_at: datetime | None) -> datetime | None:
@@ -49,21 +46,21 @@ def _said(result: dict[str, Any]) -> None:
 @click.argument("unit_code", metavar="UNIT")
 @click.option("--finding", "findings", multiple=True,
               metavar=inspections.FINDING_FORMAT,
-              help="A problem found; each becomes a task. Repeatable; none is a clean visit.")
+              help="发现的一个问题；每个问题成为一项任务。可重复；不给即为无问题的巡查。")
 @click.option("--deadline", type=DEADLINE, default=None,
-              help="Deadline for findings that give none. "
-              + DEADLINE_HELP.format(start="the visit"))
+              help="未注明期限的问题的整改期限。日期 YYYY-MM-DD，或工作日（7工作日、7个工作日、"
+                   "7wd），从巡查次日起按法定节假日日历和活动自己的调休日计算。")
 @click.option("--days", type=click.IntRange(min=0), default=7, show_default=True,
-              help="Otherwise the deadline is this many days after the visit.")
+              help="否则期限为巡查之后的这么多天。")
 @click.option("--with", "companions", multiple=True, metavar="PERSON",
-              help="Another inspector on the visit. Repeatable.")
+              help="同行的另一位巡查员。可重复。")
 @click.option("--note", default="")
 @at_option()
 @pass_session
 def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
             deadline: date | WorkingDays | None, days: int, companions: tuple[str, ...],
             note: str, occurred_at: datetime | None) -> None:
-    """Record an inspection visit (巡查) of UNIT, with what it found."""
+    """记录对 UNIT 的一次巡查及其发现的问题。"""
     result = inspections.inspect(session.services, actor=session.actor, unit=unit_code,
                                  findings=list(findings), deadline=deadline, days=days,
                                  companions=list(companions), note=note,
@@ -76,28 +73,29 @@ def inspect(session: Session, unit_code: str, findings: tuple[str, ...],
 
 @click.group()
 def task() -> None:
-    """One task's lifecycle: assign, ack, notice, report, reinspect, close …"""
+    """一项任务的全过程：assign、ack、notice、report、reinspect、close……"""
 
 
 @task.command("assign")
 @click.option("--unit", "unit_code", required=True)
 @click.option("--category", required=True)
 @click.option("--source", required=True, metavar="|".join(SOURCES),
-              help="decomposition 指标分解, inspection 巡查发现, complaint 群众反映, "
-              "media 媒体曝光, unannounced 上级暗访")
+              help="decomposition 指标分解、inspection 巡查发现、complaint 群众反映、"
+                   "media 媒体曝光、unannounced 上级暗访")
 @click.option("--location", required=True)
 @click.option("--description", required=True)
 @click.option("--deadline", type=DEADLINE, required=True,
-              help=DEADLINE_HELP.format(start="the assignment"))
-@click.option("--notice", "notice_no", default=None, help="Issue a notice at once.")
-@click.option("--requirements", default="", help="The notice's requirements.")
+              help="日期 YYYY-MM-DD，或工作日（7工作日、7个工作日、7wd），从交办次日起按法定"
+                   "节假日日历和活动自己的调休日计算。")
+@click.option("--notice", "notice_no", default=None, help="立即下发整改通知书。")
+@click.option("--requirements", default="", help="整改通知书的要求。")
 @click.option("--note", default="")
 @at_option()
 @pass_session
 def task_assign(session: Session, unit_code: str, category: str, source: str, location: str,
                 description: str, deadline: date | WorkingDays, notice_no: str | None,
                 requirements: str, note: str, occurred_at: datetime | None) -> None:
-    """Assign a task to a unit (交办)."""
+    """把任务交办给一个单位。"""
     _said(session.store.ledger.assign(
         actor_id=session.actor, unit=unit_code, category=category, source=source,
         location=location,
@@ -111,22 +109,23 @@ def task_assign(session: Session, unit_code: str, category: str, source: str, lo
 @at_option()
 @pass_session
 def task_ack(session: Session, task_id: str, note: str, occurred_at: datetime | None) -> None:
-    """The unit signs for the task (签收)."""
+    """责任单位签收任务。"""
     _said(session.store.ledger.acknowledge(actor_id=session.actor, task_id=task_id, note=note,
                                            occurred_at=_when(session, occurred_at)))
 
 
 @task.command("notice")
 @click.argument("task_id")
-@click.option("--number", "notice_no", required=True, help="The notice's number.")
+@click.option("--number", "notice_no", required=True, help="整改通知书的编号。")
 @click.option("--requirements", default="")
 @click.option("--deadline", type=DEADLINE, default=None,
-              help="The notice's deadline. " + DEADLINE_HELP.format(start="the notice"))
+              help="整改通知书的期限。日期 YYYY-MM-DD，或工作日（7工作日、7个工作日、7wd），"
+                   "从通知次日起按法定节假日日历和活动自己的调休日计算。")
 @at_option()
 @pass_session
 def task_notice(session: Session, task_id: str, notice_no: str, requirements: str,
                 deadline: date | WorkingDays | None, occurred_at: datetime | None) -> None:
-    """Issue a rectification notice (整改通知书)."""
+    """下发整改通知书。"""
     _said(session.store.ledger.issue_notice(actor_id=session.actor, task_id=task_id,
                                             notice_no=notice_no, requirements=requirements,
                                             deadline=deadline,
@@ -135,14 +134,14 @@ def task_notice(session: Session, task_id: str, notice_no: str, requirements: st
 
 @task.command("report")
 @click.argument("task_id")
-@click.option("--description", required=True, help="What was done.")
+@click.option("--description", required=True, help="做了什么。")
 @evidence_option()
 @at_option()
 @pass_session
 def task_report(session: Session, task_id: str, description: str,
                 evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
                 occurred_at: datetime | None) -> None:
-    """The unit reports its rectification (整改报告), with evidence."""
+    """责任单位上报整改情况（整改报告），附证据。"""
     with keeping(session, evidence_refs) as files:
         result = session.store.ledger.report_rectification(
             actor_id=session.actor, task_id=task_id, description=description,
@@ -154,16 +153,16 @@ def task_report(session: Session, task_id: str, description: str,
 @task.command("reinspect")
 @click.argument("task_id")
 @click.option("--pass/--fail", "passed", default=None,
-              help="整改到位 (pass) or 返工 (fail); one is required.")
+              help="整改到位（pass）或 返工（fail）；必须二选一。")
 @click.option("--reason", "--note", "note", cls=Aliased, aliases=["--note"], default="",
-              help="Why, when it fails.")
+              help="未通过时的原因。")
 @evidence_option()
 @at_option()
 @pass_session
 def task_reinspect(session: Session, task_id: str, passed: bool | None, note: str,
                    evidence_refs: tuple[str, ...], evidence_elsewhere: tuple[str, ...],
                    occurred_at: datetime | None) -> None:
-    """Re-inspect (复查) a reported rectification."""
+    """复查已上报的整改。"""
     if passed is None:
         # click would name only '--pass' for a missing required flag pair.
         raise click.UsageError(_("缺少选项 '--pass' / '--fail'。"))
@@ -179,14 +178,14 @@ def task_reinspect(session: Session, task_id: str, passed: bool | None, note: st
 @task.command("extend")
 @click.argument("task_id")
 @click.option("--deadline", type=DEADLINE, required=True,
-              help="The new deadline: a date YYYY-MM-DD, or working days (7工作日, "
-              "7个工作日, 7wd) more after the current deadline.")
+              help="新的期限：日期 YYYY-MM-DD，或在当前期限之后再加的工作日（7工作日、7个工作"
+                   "日、7wd）。")
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
 def task_extend(session: Session, task_id: str, deadline: date | WorkingDays, reason: str,
                 occurred_at: datetime | None) -> None:
-    """Extend the deadline (the acting person approves it)."""
+    """延长整改期限（由操作人批准）。"""
     _said(session.store.ledger.extend_deadline(actor_id=session.actor, task_id=task_id,
                                                deadline=deadline, reason=reason,
                                                occurred_at=_when(session, occurred_at)))
@@ -195,14 +194,14 @@ def task_extend(session: Session, task_id: str, deadline: date | WorkingDays, re
 @task.command("request-extension")
 @click.argument("task_id")
 @click.option("--to", "deadline", type=DEADLINE, required=True,
-              help="The deadline asked for: a date YYYY-MM-DD, or working days (7工作日, "
-              "7个工作日, 7wd) more after the current deadline.")
+              help="申请的期限：日期 YYYY-MM-DD，或在当前期限之后再加的工作日（7工作日、7个工"
+                   "作日、7wd）。")
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
 def task_request_extension(session: Session, task_id: str, deadline: date | WorkingDays,
                            reason: str, occurred_at: datetime | None) -> None:
-    """The unit asks for a later deadline (申请延期); the clock runs on until approved."""
+    """责任单位申请更晚的期限（申请延期）；批准之前期限照常计算。"""
     _said(session.store.ledger.request_extension(actor_id=session.actor, task_id=task_id,
                                                  deadline=deadline, reason=reason,
                                                  occurred_at=_when(session, occurred_at)))
@@ -210,9 +209,7 @@ def task_request_extension(session: Session, task_id: str, deadline: date | Work
 
 def _decision(name: str, approve: bool) -> click.Command:
     """``task approve-extension`` and ``task refuse-extension``: one command each way."""
-    said = ("Approve the pending extension request: the deadline moves to the date asked "
-            "for." if approve else "Refuse the pending extension request; the deadline "
-            "stays.")
+    said = ("批准待批的延期申请：期限改为所申请的日期。" if approve else "驳回待批的延期申请；期限不变。")
     reason = (click.option("--note", "reason", default="") if approve
               else click.option("--reason", required=True))
 
@@ -240,7 +237,7 @@ _decision("refuse-extension", approve=False)
 @pass_session
 def task_escalate(session: Session, task_id: str, reason: str,
                   occurred_at: datetime | None) -> None:
-    """Put the task under supervision (督办)."""
+    """对任务进行督办。"""
     _said(session.store.ledger.escalate(actor_id=session.actor, task_id=task_id, reason=reason,
                                         occurred_at=_when(session, occurred_at)))
 
@@ -252,7 +249,7 @@ def task_escalate(session: Session, task_id: str, reason: str,
 @pass_session
 def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...],
                   evidence_elsewhere: tuple[str, ...], occurred_at: datetime | None) -> None:
-    """Attach evidence (photos, documents) to the task."""
+    """为任务补充证据（照片、文档）。"""
     with keeping(session, evidence_refs) as files:
         result = session.store.ledger.attach_evidence(
             actor_id=session.actor, task_id=task_id,
@@ -270,7 +267,7 @@ def task_evidence(session: Session, task_id: str, evidence_refs: tuple[str, ...]
 @pass_session
 def task_close(session: Session, task_id: str, closure: str, reason: str,
                occurred_at: datetime | None) -> None:
-    """Close the task (销号)."""
+    """销号。"""
     _said(session.store.ledger.close_task(actor_id=session.actor, task_id=task_id,
                                           closure=closure, reason=reason,
                                           occurred_at=_when(session, occurred_at)))
@@ -280,12 +277,13 @@ def task_close(session: Session, task_id: str, closure: str, reason: str,
 @click.argument("task_id")
 @click.option("--reason", required=True)
 @click.option("--deadline", type=DEADLINE, required=True,
-              help=DEADLINE_HELP.format(start="the reopening"))
+              help="日期 YYYY-MM-DD，或工作日（7工作日、7个工作日、7wd），从重新打开的次日起按"
+                   "法定节假日日历和活动自己的调休日计算。")
 @at_option()
 @pass_session
 def task_reopen(session: Session, task_id: str, reason: str, deadline: date | WorkingDays,
                 occurred_at: datetime | None) -> None:
-    """Reopen a closed task: the problem came back (反弹)."""
+    """重新打开已销号的任务：问题反弹。"""
     _said(session.store.ledger.reopen(actor_id=session.actor, task_id=task_id, reason=reason,
                                       deadline=deadline,
                                       occurred_at=_when(session, occurred_at)))
@@ -299,7 +297,7 @@ def task_reopen(session: Session, task_id: str, reason: str, deadline: date | Wo
 @pass_session
 def task_reassign(session: Session, task_id: str, unit_code: str, reason: str,
                   occurred_at: datetime | None) -> None:
-    """Hand the task to another unit."""
+    """把任务改派给另一个单位。"""
     _said(session.store.ledger.reassign(actor_id=session.actor, task_id=task_id,
                                         unit=unit_code, reason=reason,
                                         occurred_at=_when(session, occurred_at)))
@@ -308,15 +306,14 @@ def task_reassign(session: Session, task_id: str, unit_code: str, reason: str,
 @task.command("correct")
 @click.argument("task_id")
 @click.option("--event", "event_no", type=click.IntRange(min=1), required=True,
-              help="The number of the event corrected (see 'task show').")
+              help="被更正事件的序号（见 'task show'）。")
 @set_option()
 @click.option("--reason", required=True)
 @at_option()
 @pass_session
 def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[str, ...],
                  reason: str, occurred_at: datetime | None) -> None:
-    """Correct an earlier event; the original stays, and both are shown to auditors
-    (the same as 'taizhang correct TASK')."""
+    """更正先前的某个事件；原事件保留，二者都向审计员显示（与 'taizhang correct TASK' 相同）。"""
     parsed = parse_changes(changes, session.services.zone)
     _said(session.store.ledger.correct(actor_id=session.actor, task_id=task_id, event=event_no,
                                        changes=parsed, reason=reason,
@@ -328,7 +325,7 @@ def task_correct(session: Session, task_id: str, event_no: int, changes: tuple[s
 @output_options()
 @pass_session
 def task_show(session: Session, task_id: str, fmt: str) -> None:
-    """A task's current state and every event it has."""
+    """一项任务的当前状态及其所有事件。"""
     ledger = session.store.ledger
     described = ledger.describe(task_id)
     if fmt == "json":
@@ -375,6 +372,6 @@ def task_show(session: Session, task_id: str, fmt: str) -> None:
 # `task list` is `board` by another name: one command, kept as a hidden alias.
 task.add_command(copy.copy(board), "list")
 task.commands["list"].hidden = True
-task.commands["list"].help = "The same as `taizhang board` (its old name)."
+task.commands["list"].help = "与 `taizhang board` 相同（其旧名称）。"
 
 COMMANDS = [inspect, task]

@@ -26,18 +26,17 @@ NAMES = list(TEMPLATES)
 
 @click.command("template")
 @click.argument("name", metavar="NAME", type=click.Choice(NAMES))
-@output_option("Write the workbook to this file (.xlsx).", required=True)
+@output_option("把工作簿写入此文件（.xlsx）。", required=True)
 @pass_session
 def template(session: Session, name: str, output: Path) -> None:
-    """Write an Excel template to fill and import: assign, survey or targets.
+    """生成一个可填写并导入的 Excel 模板：assign、survey 或 targets。
 
-    NAME is assign (交办: tasks for units), survey (测评结果: survey results) or targets
-    (指标任务: indicator targets); the workbook has the ledger's units,
-    categories and indicator codes as drop-down lists, an example row and 填写说明. Import
-    a filled copy with ``taizhang import FILE --template NAME``."""
+    NAME 为 assign（交办：交给各单位的任务）、survey（测评结果）或 targets（指标任务）；工
+    作簿以下拉列表提供台账中的单位、问题类别和指标编码，附一行示例和填写说明。填好的副本用
+    ``taizhang import FILE --template NAME`` 导入。"""
     chosen = template_named(name)
     if output.suffix.lower() != ".xlsx":
-        raise Refused(f"--output must name an .xlsx workbook, got {str(output)!r}")
+        raise Refused("--output 须为 .xlsx 工作簿，而给出的是 {path}", path=repr(str(output)))
     services = session.services
     read = services.read
     choices = Choices(units=unit_choices(read.units()),
@@ -48,14 +47,26 @@ def template(session: Session, name: str, output: Path) -> None:
     try:
         output.write_bytes(data)
     except OSError as e:
-        raise Refused(f"--output {str(output)!r}: cannot be written: "
-                      f"{e.strerror or type(e).__name__}") from None
-    lists = [f"{len(choices.units)} units"]
+        raise Refused("--output {path}：无法写入：{why}", path=repr(str(output)),
+                      why=e.strerror or type(e).__name__) from None
+    lists = [_("{n} 个单位").format(n=len(choices.units))]
     if name == "assign":
-        lists += [f"{len(choices.categories)} categories", f"{len(choices.sources)} sources"]
+        lists += [_("{n} 个问题类别").format(n=len(choices.categories)),
+                  _("{n} 个来源").format(n=len(choices.sources))]
     if name == "targets":
-        lists += [f"{len(choices.indicators)} indicator codes"]
-    click.echo(f"{chosen.title} ({name}) written to {output}: {', '.join(lists)}")
+        lists += [_("{n} 个指标编码").format(n=len(choices.indicators))]
+    click.echo(_("{title}（{name}）已写入 {path}：{lists}").format(
+        title=chosen.title, name=name, path=output, lists=_("，").join(lists)))
+
+
+def stopped(e: LedgerBusy | WriteLost, row: bool) -> str:
+    """Why an import stopped: the ledger busy, or the connection lost while writing a row
+    (a template's import) or a batch (a mapping's)."""
+    if isinstance(e, LedgerBusy):
+        return f"{e.detail} ({e.advice})"
+    if row:
+        return _("写入一行时与存储的连接中断（{reason}）").format(reason=e.reason)
+    return _("写入一批时与存储的连接中断（{reason}）").format(reason=e.reason)
 
 
 def _indicator_codes(services: Services) -> list[str]:
@@ -78,7 +89,7 @@ def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
     importer = RecordsImporter(services.indicators, session.actor, chosen, table,
                                units=services.read.units(), recorded=recorded)
     done = [0]
-    with progress(table.count, f"importing {table.name}") as update:
+    with progress(table.count, _("正在导入 {name}").format(name=table.name)) as update:
         def taken(rows: int) -> None:
             done[0] += rows
             update(rows)
@@ -86,12 +97,11 @@ def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
         try:
             report = importer.run(dry_run=dry_run, strict=strict, progress=taken)
         except (LedgerBusy, WriteLost) as e:
-            what = f"{e.detail} ({e.advice})" if isinstance(e, LedgerBusy) else (
-                f"the connection to the store was lost while writing a row ({e.reason})")
-            raise click.ClickException(
-                f"import stopped after {done[0]} of {table.count} rows: {what}; that row "
-                "was not written, the ones before it were: run the import again to record "
-                "the rest (rows already recorded are skipped)") from None
+            raise click.ClickException(_(
+                "导入在 {count} 行中的第 {done} 行后停止：{what}；这一行没有写入，之前的各行已写入："
+                "再次运行导入即可录入其余各行（已录入的行会跳过）").format(
+                    done=done[0], count=table.count,
+                    what=stopped(e, row=True))) from None
     if rejects_path is not None:
         write_rejects(report, table, rejects_path)  # type: ignore[arg-type]
     _summary(report, fmt, rejects_path)
@@ -111,7 +121,8 @@ def _summary(report: RecordsReport, fmt: str, rejects_path: Path | None) -> None
         "template": report.template,
         "outcome": head["outcome"],
         "rows read": report.rows_read,
-        what: f"{report.valid} (dry run)" if report.dry_run else _ids(report.recorded),
+        what: _("{n}（试运行）").format(n=report.valid) if report.dry_run
+        else _ids(report.recorded),
         "already recorded": report.already_recorded,
         "rows rejected": len(report.rejects),
     }

@@ -32,12 +32,12 @@ def word_options(number_help: str) -> Callable[[Any], Any]:
     def decorate(command: Any) -> Any:
         for option in reversed([
             click.option("--number", default=None, metavar="TEXT",
-                         help=f"docx: the 文号 line under the title ({number_help})."),
+                         help=number_help),
             click.option("--body-font", type=FontName(), default=DEFAULT.body_font,
-                         show_default=True, help="docx: the East Asian font of the text."),
+                         show_default=True, help="docx：正文的中文字体。"),
             click.option("--heading-font", type=FontName(), default=DEFAULT.heading_font,
                          show_default=True,
-                         help="docx: the East Asian font of the title and headings."),
+                         help="docx：标题和各级标题的中文字体。"),
         ]):
             command = option(command)
         return command
@@ -48,7 +48,9 @@ def word_style(body_font: str, heading_font: str) -> WordStyle:
     return WordStyle(body_font=body_font, heading_font=heading_font)
 
 
-def require_output(fmt: str, output: Path | None, what: str) -> None:
+def require_output(fmt: str, output: Path | None) -> None:
     """A workbook or Word document is a file, never printed."""
     if fmt in ("xlsx", "docx") and output is None:
-        raise click.UsageError(f"--format {fmt} writes {what}: give --output FILE.")
+        raise click.UsageError(
+            _("--format xlsx 写出的是工作簿：请给出 --output FILE。") if fmt == "xlsx" else
+            _("--format docx 写出的是 Word 文档：请给出 --output FILE。"))

@@ -43,24 +43,31 @@ def chosen(lang: str | None = None) -> str:
     return lang
 
 
-_current: list[str] = [DEFAULT]
+_current: list[str | None] = [None]
 
 
-def use(lang: str) -> None:
-    """Speak ``lang`` from now on (the command line sets it once per command)."""
-    _current[0] = chosen(lang)
+def use(lang: str | None) -> None:
+    """Speak ``lang`` from now on (the command line sets it once per command); ``None``:
+    the environment's again, until a language is chosen."""
+    _current[0] = chosen(lang) if lang is not None else None
 
 
 def language() -> str:
     """The language in use: what :func:`use` set, else the environment's, else Chinese."""
+    if _current[0] is None:
+        try:
+            return chosen()
+        except ValueError:  # the command line refuses it, in Chinese
+            return DEFAULT
     return _current[0]
 
 
 def _(message: str) -> str:
     """``message`` (Chinese, as written in the code) in the language in use."""
-    if _current[0] == DEFAULT:
+    lang = language()
+    if lang == DEFAULT:
         return message
-    return translation(_current[0]).gettext(message)
+    return translation(lang).gettext(message)
 
 
 def N_(message: str) -> str:

@@ -52,6 +52,40 @@ def _domain_names() -> list[tuple[str, str]]:
                                            for level in LEVELS]
 
 
+def _help_texts() -> list[tuple[str, str]]:
+    """The command line's help, written in Chinese where click reads it (a command's
+    docstring or ``help=``, an option's ``help=``, ``cli.COMMANDS``), which no ``_()``
+    marks: (message, where), from a walk of the whole command tree."""
+    import inspect
+
+    import click
+
+    import cli
+
+    def where(command: click.Command) -> str:
+        module = getattr(command.callback, "__module__", "cli") or "cli"
+        return module.replace(".", "/") + ".py"
+
+    def walk(group: click.Group) -> list[click.Command]:
+        ctx = click.Context(group)
+        found = []
+        for name in sorted(group.list_commands(ctx)):
+            command = group.get_command(ctx, name)
+            if command is not None:
+                found.append(command)
+                if isinstance(command, click.Group):
+                    found += walk(command)
+        return found
+
+    texts = [(short, "cli.py") for _, short in cli.COMMANDS.values()]
+    for command in [cli.main, *walk(cli.main)]:
+        texts += [(inspect.cleandoc(text), where(command))
+                  for text in (command.help, command.short_help, command.epilog) if text]
+        texts += [(param.help, where(command)) for param in command.params
+                  if isinstance(param, click.Option) and param.help]
+    return texts
+
+
 def extract() -> Catalog:
     """Every message the program shows, with where it is written."""
     pot = Catalog(project="taizhang", locale=DEFAULT, fuzzy=False, creation_date=STAMP,
@@ -63,7 +97,7 @@ def extract() -> Catalog:
             message = message[0]
         if message:
             pot.add(message, locations=[(filename, lineno)])
-    for message, where in _domain_names():
+    for message, where in _domain_names() + _help_texts():
         pot.add(message, locations=[(where, 0)])
     return pot
 
@@ -100,6 +134,66 @@ def _write_po(path: Path, catalog: Catalog) -> None:
     path.write_bytes(out.getvalue())
 
 
+# click's own words (usage errors, "Usage:", "Options:"), English in click: a catalogue of
+# their own, for Chinese (commands/help.py hands it to click).
+CLICK = "click"
+CLICK_LANGS = [lang for lang in LANGS if lang != "en"]
+# Words click looks up by a variable's value (``_(extra["required"])``), which no extraction
+# sees.
+CLICK_LOOKED_UP = ("required",)
+
+
+def extract_click() -> Catalog:
+    """Every message of the installed click, as click's ``gettext``/``ngettext`` calls name
+    them (plural forms too)."""
+    import click
+
+    pot = Catalog(project="click", locale="en", fuzzy=False, creation_date=STAMP,
+                  revision_date=STAMP)
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(Path(click.__file__).parent), method_map=[("**.py", "python")],
+            keywords={"_": None, "ngettext": (1, 2)}):
+        if message:
+            pot.add(message, locations=[(f"click/{filename}", lineno)])
+    for message in CLICK_LOOKED_UP:
+        pot.add(message, locations=[("click/core.py", 0)])
+    return pot
+
+
+def click_po_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{CLICK}.po"
+
+
+def click_mo_path(lang: str) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{CLICK}.mo"
+
+
+def read_click(lang: str) -> Catalog:
+    with open(click_po_path(lang), "rb") as f:
+        return read_po(f, locale=lang)
+
+
+def _untranslated(catalog: Catalog) -> list[str]:
+    return [str(m.id) for m in catalog if m.id and not (
+        all(m.string) if isinstance(m.string, (tuple, list)) else m.string)]
+
+
+def main_click() -> None:
+    pot = extract_click()
+    _write_po(LOCALE / f"{CLICK}.pot", pot)
+    for lang in CLICK_LANGS:
+        path = click_po_path(lang)
+        catalog = read_click(lang) if path.exists() else Catalog(
+            locale=lang, project="click", creation_date=STAMP, revision_date=STAMP)
+        catalog.update(pot, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        catalog.revision_date = STAMP
+        _write_po(path, catalog)
+        click_mo_path(lang).write_bytes(compiled(read_click(lang)))
+        print(f"{lang} ({CLICK}): {len(pot)} messages, "
+              f"{len(_untranslated(read_click(lang)))} without a translation")
+
+
 def main() -> None:
     pot = extract()
     _write_po(LOCALE / f"{DOMAIN}.pot", pot)
@@ -114,6 +208,7 @@ def main() -> None:
         mo_path(lang).write_bytes(compiled(read(lang)))
         missing = [m.id for m in read(lang) if m.id and not m.string]
         print(f"{lang}: {len(pot)} messages, {len(missing)} without a translation")
+    main_click()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
-
 from domain.accounts import Account
 from domain.audit import AuditLog
 from domain.evaluation import Evaluation
@@ -98,7 +96,9 @@ class Board(Projection):
     name = "board"
 
     def define(self) -> None:
-        self.table(
+        import sqlalchemy as sa
+
+        tasks = self.table(
             "tasks",
             sa.Column("task", sa.String(16), primary_key=True),
             sa.Column("unit", sa.String(40), nullable=False, index=True),
@@ -122,6 +122,10 @@ class Board(Projection):
             sa.Column("last_action_at", sa.String(32), nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
         )
+        # A page of the board (a unit's tasks by number, state, deadline or days overdue)
+        # finds its tasks in this index alone, however long the unit's history.
+        sa.Index(f"ix_{tasks.name}_page", tasks.c.unit, tasks.c.state, tasks.c.deadline,
+                 tasks.c.task)
         # Where a task's problem is on the map, for the tasks whose record says (an
         # imported 311 request's latitude and longitude). A table of its own: a ledger
         # kept before coordinates were recorded has no rows for it and needs no rebuild.

@@ -20,7 +20,7 @@ in ``projections/projection.py``, the rows and their reading and writing in
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import tzinfo
 from typing import Any
@@ -36,7 +36,7 @@ from projections.compare import Difference, Verification, verify
 from projections.facts import Context, Fact, Key, decode, loads, utc_stamp
 from projections.positions import (POSITIONS, Outdated, Standing, add_hash_column,
                                    recorded_versions)
-from projections.projection import Projection
+from projections.projection import Projection, fold_in_memory
 from projections.rows import Rows, _insert, _load, _loader, write_rows
 
 __all__ = ["BATCH", "POSITIONS", "Context", "Difference", "Fact", "Key", "Projection",
@@ -418,17 +418,3 @@ def fold_facts(rows: Rows, projection: Projection, facts: list[Fact], ctx: Conte
     for fact in wanted:
         projection.fold(rows, fact, ctx)
     return True
-
-
-
-
-def fold_in_memory(projection: Projection, facts: Iterable[Fact],
-                   ctx: Context) -> Rows:
-    """The projection of exactly these facts, computed without touching the database."""
-    rows = Rows()
-    for fact in facts:
-        if projection.wants(fact):
-            projection.fold(rows, fact, ctx)
-    projection.finish(rows, ctx)
-    return rows
-

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import sqlalchemy as sa
-
 from domain.accounts import Account
 from domain.audit import AuditLog
 from domain.base import LedgerEvent
@@ -23,13 +21,27 @@ from domain.registry import Campaign, Person, Unit
 from domain.survey import Survey
 from domain.target import TargetTask
 from domain.task import CLOSURES, SOURCES, Task
+from i18n import N_, _, labels
 from projections.corrections import (
     CORRECTIONS,
     WITHDRAWALS,
     corrected,
-    described,
     is_correction,
     is_withdrawal,
+)
+from projections.event_words import (
+    WITHDRAWAL,
+    Message,
+    correction,
+    deadline,
+    fields,
+    kept,
+    kind,
+    label,
+    m,
+    more,
+    number,
+    said,
 )
 from projections.facts import Context, Fact, Key
 from projections.projection import Projection, events_of
@@ -46,9 +58,9 @@ def late_days(fact: Fact, ctx: Context) -> int:
 
 def who(row: dict[str, Any]) -> str:
     """Who acted, and who entered it for them when that was someone else (代录)."""
-    acted = f"{row['actor']} ({row['role']})"
+    acted = f"{row['actor']} ({labels.role(row['role'])})"
     if row.get("entered_by"):
-        return f"entered by {row['entered_by']} for {acted}"
+        return _("{enterer} 代 {acted} 录入").format(enterer=row["entered_by"], acted=acted)
     return acted
 
 
@@ -70,94 +82,152 @@ def evidence_text(items: list[dict[str, str]]) -> str:
         for item in items)
 
 
-def _closed(d: dict[str, Any]) -> str:
-    label = CLOSURES.get(d["closure"])
-    return f"closed 销号 ({d['closure']}" + (f" {label})" if label else ")")
-
-
-def _deadline(d: dict[str, Any]) -> str:
-    """A deadline as recorded: its date, and the rule it was given as ("7个工作日")."""
-    rule = d.get("deadline_rule")
-    return f"deadline {d['deadline']}" + (f" ({rule})" if rule else "")
-
-
-def _notice(d: dict[str, Any]) -> str:
-    text = f"rectification notice {d['notice_no']} 整改通知书"
+def _notice(d: dict[str, Any]) -> list[Message]:
+    said = [m(N_("下发整改通知书 {number}"), number=d["notice_no"])]
     if d.get("deadline"):
-        text += f", {_deadline(d)}"
-    return text + (f": {d['requirements']}" if d.get("requirements") else "")
+        said.append(m(N_("，{deadline}"), deadline=deadline(d)))
+    if d.get("requirements"):
+        said.append(m(N_("：{requirements}"), requirements=d["requirements"]))
+    return said
 
 
-def generic(fact: Fact) -> str:
-    """An event the index has no words of its own for: its name and plain fields."""
-    fields = ", ".join(f"{k} = {v}" for k, v in fact.data.items()
-                       if k not in SKIPPED_FIELDS and k not in ("reason", "note", "evidence")
-                       and isinstance(v, (str, int, float)) and v != "")
-    name = fact.kind.split(".", 1)[-1]
-    return name + (f": {fields}" if fields else "")
+def _inspected(d: dict[str, Any]) -> list[Message]:
+    found = ", ".join(d["findings"])
+    return [m(N_("{inspectors} 巡查 {unit}：{findings}"), unit=d["unit"],
+              inspectors=", ".join(d["inspectors"]),
+              findings=found or m(N_("未发现问题")))]
 
 
-def _words(summary: Callable[[dict[str, Any]], str]) -> Callable[[Fact], str]:
-    return lambda fact: summary(fact.data)
+def _checkpoint(d: dict[str, Any]) -> list[Message]:
+    said = [m(N_("检查点：位置 {position}，哈希 {hash}"), position=d["position"], hash=d["hash"])]
+    if d.get("key_id"):
+        said.append(m(N_("，已签名（{key}）"), key=d["key_id"]))
+    return said
 
 
-# Per event class, its one line on the timeline: words of its own, a correction's or
-# withdrawal's description, or (said so here) its name and plain fields.
-SUMMARIES: dict[type[LedgerEvent], Callable[[Fact], str]] = {k: _words(v) for k, v in {
-    Task.Assigned: lambda d: (
-        f"assigned to {d['unit']} ({SOURCES.get(d['source'], d['source'])}): "
-        f"{d['category']} · {d['location']} · {d['description']} · {_deadline(d)}"),
-    Task.Acknowledged: lambda d: "acknowledged 签收",
+def generic(fact: Fact) -> list[Message]:
+    """An event the index has no words of its own for: its kind and plain fields."""
+    found = fields(fact.data, SKIPPED_FIELDS | {"reason", "note", "evidence"})
+    if not found:
+        return [m(N_("{kind}"), kind=kind(fact.kind))]
+    return [m(N_("{kind}：{fields}"), kind=kind(fact.kind), fields=found)]
+
+
+def _correction(fact: Fact) -> list[Message]:
+    if is_withdrawal(fact):
+        return WITHDRAWAL
+    return correction(fact.data, fact.kind.split(".", 1)[0])
+
+
+def _words(summary: Callable[[dict[str, Any]], Any]) -> Callable[[Fact], list[Message]]:
+    def words(fact: Fact) -> list[Message]:
+        said = summary(fact.data)
+        return said if isinstance(said, list) else [said]
+    return words
+
+
+# Per event class, its one line on the timeline, as words to be said in the reader's
+# language (projections/event_words.py): the catalogue's message and its values.
+SUMMARIES: dict[type[LedgerEvent], Callable[[Fact], list[Message]]] = {k: _words(v) for k, v in {
+    Task.Assigned: lambda d: m(
+        N_("交办给 {unit}（{source}）：{category} · {location} · {description} · {deadline}"),
+        unit=d["unit"], source=label(SOURCES.get(d["source"]), d["source"]),
+        category=d["category"], location=d["location"], description=d["description"],
+        deadline=deadline(d)),
+    Task.Acknowledged: lambda d: m(N_("责任单位签收")),
     Task.NoticeIssued: _notice,
-    Task.RectificationReported: lambda d: f"rectification reported: {d['description']}",
-    Task.ReinspectionPassed: lambda d: "re-inspection passed 整改到位",
-    Task.ReinspectionFailed: lambda d: "re-inspection failed 返工",
-    Task.DeadlineExtended: lambda d: (
-        f"deadline extended {d['previous_deadline']} → {d['deadline']}"
-        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
-    Task.ExtensionRequested: lambda d: (
-        f"extension requested 申请延期 {d['current_deadline']} → {d['deadline']}"
-        + (f" ({d['deadline_rule']} more)" if d.get("deadline_rule") else "")),
-    Task.ExtensionApproved: lambda d: f"extension request (event {d['request']}) approved",
-    Task.ExtensionRefused: lambda d: f"extension request (event {d['request']}) refused",
-    Task.Escalated: lambda d: "escalated 督办",
-    Task.EvidenceAttached: lambda d: "evidence attached",
-    Task.Closed: _closed,
-    Task.Reopened: lambda d: f"reopened 反弹, {_deadline(d)}",
-    Task.Reassigned: lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
-    Inspection.Recorded: lambda d: (
-        f"inspection of {d['unit']} by {', '.join(d['inspectors'])}: "
-        + (", ".join(d["findings"]) or "no problem found")),
-    Campaign.Started: lambda d: f"campaign {d['name']} started ({d['time_zone']})",
-    Campaign.LocalHolidayAdded: lambda d: f"local holiday {d['day']} (not a working day)",
-    Campaign.LocalWorkdayAdded: lambda d: f"local working day {d['day']}",
-    Unit.Registered: lambda d: (
-        f"unit {d['code']} {d['name']} ({d['kind']}) registered"
-        + (f" under {d['parent']}" if d.get("parent") else "")),
-    Unit.Renamed: lambda d: f"unit renamed {d['name']}",
-    Survey.Recorded: lambda d: (
-        f"survey of {d['unit']} for {d['month']}: 知晓率 {d['awareness']:g}% · 参与率 "
-        f"{d['participation']:g}% · 满意度 {d['satisfaction']:g}% · {d['sample']} 人"),
-    TargetTask.Reassigned: lambda d: f"reassigned {d['previous_unit']} → {d['unit']}",
-    TargetTask.DueExtended: lambda d: (
-        f"due date extended {d['previous_due']} → {d['due']}, approved by {d['approver']}"),
-    Person.Registered: lambda d: (
-        f"person {d['person_id']} {d['name']} registered as {d['person_role']}"
-        + (f" of {d['unit']}" if d.get("unit") else "")),
+    Task.RectificationReported: lambda d: m(N_("上报整改：{description}"),
+                                            description=d["description"]),
+    Task.ReinspectionPassed: lambda d: m(N_("复查通过（整改到位）")),
+    Task.ReinspectionFailed: lambda d: m(N_("复查未通过（返工）")),
+    Task.DeadlineExtended: lambda d: [m(N_("期限延长 {before} → {after}"),
+                                        before=d["previous_deadline"], after=d["deadline"]),
+                                      *more(d)],
+    Task.ExtensionRequested: lambda d: [m(N_("申请延期 {before} → {after}"),
+                                          before=d["current_deadline"], after=d["deadline"]),
+                                        *more(d)],
+    Task.ExtensionApproved: lambda d: m(N_("批准延期申请（事件 {request}）"), request=d["request"]),
+    Task.ExtensionRefused: lambda d: m(N_("驳回延期申请（事件 {request}）"), request=d["request"]),
+    Task.Escalated: lambda d: m(N_("列入督办")),
+    Task.EvidenceAttached: lambda d: m(N_("补充了证据")),
+    Task.Closed: lambda d: m(N_("销号（{closure}）"),
+                             closure=label(CLOSURES.get(d["closure"]), d["closure"])),
+    Task.Reopened: lambda d: m(N_("反弹，{deadline}"), deadline=deadline(d)),
+    Task.Reassigned: lambda d: m(N_("改派 {before} → {after}"), before=d["previous_unit"],
+                                 after=d["unit"]),
+    Inspection.Recorded: _inspected,
+    Campaign.Started: lambda d: m(N_("创建活动 {name} 开始（{zone}）"), name=d["name"],
+                                  zone=d["time_zone"]),
+    Campaign.LocalHolidayAdded: lambda d: m(N_("本地休息日 {day}（不是工作日）"), day=d["day"]),
+    Campaign.LocalWorkdayAdded: lambda d: m(N_("本地工作日 {day}"), day=d["day"]),
+    Campaign.CategoryAdded: lambda d: m(N_("新增问题类别 {category}"), category=d["category"]),
+    Campaign.SettingsChanged: lambda d: m(N_("每个单位每月需要的巡查次数改为 {n}"),
+                                          n=d["required_inspections"]),
+    Unit.Registered: lambda d: [m(N_("登记单位 {code} {name}（{kind}）"), code=d["code"],
+                                  name=d["name"], kind=d["kind"]),
+                                *([m(N_("，隶属 {parent}"), parent=d["parent"])]
+                                  if d.get("parent") else [])],
+    Unit.Renamed: lambda d: m(N_("单位更名为 {name}"), name=d["name"]),
+    Unit.Retired: lambda d: m(N_("单位已撤销")),
+    Survey.Recorded: lambda d: m(
+        N_("{unit} {month} 测评：知晓率 {awareness}% · 参与率 {participation}% · 满意度 "
+           "{satisfaction}% · {sample} 人"), unit=d["unit"], month=d["month"],
+        awareness=number(d["awareness"]), participation=number(d["participation"]),
+        satisfaction=number(d["satisfaction"]), sample=d["sample"]),
+    TargetTask.Assigned: lambda d: m(
+        N_("指标任务 {target_id}：指标 {indicator} 交办给 {unit}，目标 {target} {measure}，"
+           "完成期限 {due}"), target_id=d["target_id"], indicator=d["indicator"],
+        unit=d["unit"], target=number(d["target"]), measure=d["measure"], due=d["due"]),
+    TargetTask.ProgressReported: lambda d: m(N_("上报进度（第 {report} 次）：{value}"),
+                                             report=d["report"], value=number(d["value"])),
+    TargetTask.ProgressVerified: lambda d: m(N_("核验通过进度（第 {report} 次）：{value}"),
+                                             report=d["report"], value=number(d["value"])),
+    TargetTask.ProgressRejected: lambda d: m(N_("核验未通过进度（第 {report} 次）：{value}"),
+                                             report=d["report"], value=number(d["value"])),
+    TargetTask.Completed: lambda d: m(N_("指标任务完成（已核验 {verified}）"),
+                                      verified=number(d["verified"])),
+    TargetTask.Reassigned: lambda d: m(N_("改派 {before} → {after}"), before=d["previous_unit"],
+                                       after=d["unit"]),
+    TargetTask.DueExtended: lambda d: m(N_("完成期限延长 {before} → {after}，批准人 {approver}"),
+                                        before=d["previous_due"], after=d["due"],
+                                        approver=d["approver"]),
+    Person.Registered: lambda d: [m(N_("登记人员 {person} {name}，角色：{role}"),
+                                    person=d["person_id"], name=d["name"],
+                                    role=label(labels.ROLES.get(d["person_role"]),
+                                               d["person_role"])),
+                                  *([m(N_("，单位 {unit}"), unit=d["unit"])]
+                                    if d.get("unit") else [])],
+    Person.Retired: lambda d: m(N_("人员已注销")),
+    Account.Bound: lambda d: m(N_("账户 {account} 绑定到 {person}"), account=d["account"],
+                               person=d["person"]),
+    Account.Rebound: lambda d: m(N_("账户改绑到 {person}"), person=d["person"]),
+    Account.Unbound: lambda d: m(N_("账户与 {person} 解绑"), person=d["person"]),
+    AuditLog.Opened: lambda d: m(N_("审计日志已开启")),
+    AuditLog.CheckpointRecorded: _checkpoint,
+    Evaluation.Opened: lambda d: m(N_("评比簿已开启")),
+    Evaluation.RulesAdopted: lambda d: m(
+        N_("采用评分细则 {name}（第 {version} 版），自 {month} 起"), name=d["name"],
+        version=d["rules_version"], month=d["from_month"]),
+    Evaluation.MonthPublished: lambda d: m(
+        N_("发布 {month} 评比（评分细则第 {version} 版，位置 {position}）"), month=d["month"],
+        version=d["rules_version"], position=d["position"]),
+    IndicatorSystem.Opened: lambda d: m(N_("测评体系已开启")),
+    IndicatorSystem.VersionAdopted: lambda d: m(
+        N_("采用测评体系 {name}（第 {number} 版，{n} 项指标）"), name=d["name"],
+        number=d["number"], n=len(d.get("indicators") or [])),
 }.items()}
-SUMMARIES.update(dict.fromkeys(CORRECTIONS | WITHDRAWALS, described))
-SUMMARIES.update(dict.fromkeys((
-    Account.Bound, Account.Rebound, Account.Unbound, AuditLog.Opened,
-    AuditLog.CheckpointRecorded, Campaign.CategoryAdded, Campaign.SettingsChanged,
-    Evaluation.Opened, Evaluation.RulesAdopted, Evaluation.MonthPublished,
-    IndicatorSystem.Opened, IndicatorSystem.VersionAdopted, Person.Retired,
-    TargetTask.Assigned, TargetTask.ProgressReported, TargetTask.ProgressVerified,
-    TargetTask.ProgressRejected, TargetTask.Completed, Unit.Retired), generic))
+SUMMARIES.update(dict.fromkeys(CORRECTIONS | WITHDRAWALS, _correction))
+
+
+def summary_of(fact: Fact) -> list[Message]:
+    """What happened, in one line, as words to be said (the reason and evidence are given
+    apart)."""
+    return SUMMARIES.get(fact.event, generic)(fact)  # type: ignore[arg-type]
 
 
 def summarize(fact: Fact) -> str:
-    """What happened, in one line (the reason and evidence are given apart)."""
-    return SUMMARIES.get(fact.event, generic)(fact)  # type: ignore[arg-type]
+    """What happened, in one line, in the language in use."""
+    return said(summary_of(fact))
 
 
 # A unit's own events, which concern the unit itself.
@@ -168,12 +238,16 @@ class EventIndex(Projection):
     """One row per event: when (valid and transaction time), who, which unit, what."""
 
     name = "events"
+    # 2: the summary kept as words to be said in the reader's language (JSON), not English.
+    version = 2
     appended = frozenset({"events", "event_corrections", "proxy_entries"})
     # Every event is indexed (one the domain does not declare too): what differs by class
     # is its summary.
     handlers = SUMMARIES
 
     def define(self) -> None:
+        import sqlalchemy as sa
+
         events = self.table(
             "events",
             # INTEGER on SQLite, so that the position is the rowid: one b-tree less.
@@ -195,10 +269,10 @@ class EventIndex(Projection):
             sa.Column("reason", sa.Text, nullable=False),
             sa.Column("evidence", sa.Text, nullable=False),
         )
-        # Few events name a second unit (a reassignment's former unit): index only those.
+        # Few events name a second unit (a reassignment's former unit): index only those
+        # (declared for SQLite, made partial on PostgreSQL too: projection.partial_indexes).
         sa.Index(f"ix_{events.name}_other_unit", events.c.other_unit,
-                 sqlite_where=events.c.other_unit.isnot(None),
-                 postgresql_where=events.c.other_unit.isnot(None))
+                 sqlite_where=events.c.other_unit.isnot(None))
         # Each correction (of one event) and withdrawal (version 0: of the whole record), so
         # that the timeline shows an event against what corrected it.
         self.table(
@@ -277,7 +351,7 @@ def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dic
         "occurred_on": occurred_on, "recorded_at": fact.recorded_at,
         "late_days": max(0, ctx.day_number(fact.recorded_at) - day),
         "actor": d.get("actor", ""), "role": d.get("role", ""), "account": fact.account,
-        "unit": unit, "other_unit": other, "summary": summarize(fact),
+        "unit": unit, "other_unit": other, "summary": kept(summary_of(fact)),
         "reason": d.get("reason") or d.get("note") or "",
         "evidence": evidence_text(evidence) if evidence else "",
     }

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
 from domain.accounts import Account
 from domain.audit import AuditLog
 from domain.evaluation import Evaluation
@@ -34,6 +32,8 @@ class ExtensionRequests(Projection):
     name = "extensions"
 
     def define(self) -> None:
+        import sqlalchemy as sa
+
         self.table("requests",
                    sa.Column("task", sa.String(16), primary_key=True),
                    sa.Column("request", sa.Integer, nullable=False),

@@ -14,8 +14,9 @@ from typing import Any
 
 from projections.board import Board, days_overdue
 from projections.corrections import described, is_correction, is_withdrawal, text_of
-from projections.engine import Context, Fact, fold_in_memory
+from projections.facts import Context, Fact
 from projections.extensions import ExtensionRequests
+from projections.projection import fold_in_memory
 from projections.events import (
     SKIPPED_FIELDS,
     evidence_of,

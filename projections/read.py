@@ -7,31 +7,41 @@ import weakref
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
+from typing import TYPE_CHECKING, Any
 
 from domain.base import NotFound, localized
 from domain.task import CLOSED, VERIFIED, Task
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board, days_overdue
-from projections.engine import POSITIONS, Projection, Projector, Upgrading, Verification
-from projections.events import EventIndex
 from projections.extensions import ExtensionRequests
-from projections.indicators import IndicatorsProjection
-from projections.metrics import Metrics
 from projections.orders import BOARD_SORTS
+from projections.projection import partial_indexes
 from projections.records import RecordQueries
-from projections.registry import Registry
+
+# SQLAlchemy and the projection engine are loaded by the read models' queries, where they
+# are first used: a record's history (projections/records.py) folds the record's own
+# events and needs neither.
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from projections.engine import Projector, Upgrading, Verification
+    from projections.projection import Projection
+    from projections.registry import Registry
 
 
-def all_projections(prefix: str = "rm_") -> list[Projection]:
-    """Every projection the ledger keeps, in the order they are folded."""
-    return [Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
-            Metrics(prefix), ExtensionRequests(prefix)]
+def all_projections(prefix: str = "rm_", dialect: str = "sqlite") -> list[Projection]:
+    """Every projection the ledger keeps, in the order they are folded, with their tables
+    as ``dialect`` makes them (``projection.partial_indexes``). (Those a history does not
+    fold are imported here: it reads a record's own events, and needs none of them.)"""
+    from projections.events import EventIndex
+    from projections.indicators import IndicatorsProjection
+    from projections.metrics import Metrics
+    from projections.registry import Registry
+
+    return [partial_indexes(p, dialect) for p in (
+        Registry(prefix), Board(prefix), EventIndex(prefix), IndicatorsProjection(prefix),
+        Metrics(prefix), ExtensionRequests(prefix))]
 
 
 class ReadSide(RecordQueries):
@@ -63,7 +73,8 @@ class ReadSide(RecordQueries):
     def projections(self) -> dict[str, Projection]:
         """The projections this read side folds (made when first asked: a history or a
         timeline as of a moment needs none of its own)."""
-        return {p.name: p for p in all_projections()
+        dialect = self.store.url.kind if self.maintained else "sqlite"  # (as of: in memory)
+        return {p.name: p for p in all_projections(dialect=dialect)
                 if self.only is None or p.name in self.only}
 
     @property
@@ -95,6 +106,9 @@ class ReadSide(RecordQueries):
     def engine(self) -> Engine:
         if self.maintained:
             return self.store.engine
+        import sqlalchemy as sa
+        from sqlalchemy.pool import StaticPool
+
         return sa.create_engine("sqlite://", poolclass=StaticPool)
 
     @cached_property
@@ -108,6 +122,8 @@ class ReadSide(RecordQueries):
 
     @cached_property
     def projector(self) -> Projector:
+        from projections.engine import Projector
+
         ledger = self.store.ledger
         # The maintained read models are checked against the ledger they were folded from
         # (an as-of read side folds afresh, in memory, from the ledger as it is).
@@ -130,6 +146,7 @@ class ReadSide(RecordQueries):
 
     def _privately_if_lagging(self) -> None:
         from projections import overlay
+        from projections.engine import POSITIONS
 
         self.projector.create_tables()  # (as reading the positions would: once)
         # Whether this account may write the read models does not change while it reads:
@@ -166,23 +183,31 @@ class ReadSide(RecordQueries):
                limit: int = 20) -> Verification:
         """Rebuild every projection into scratch tables and compare with the maintained
         ones."""
-        scratch = all_projections(prefix=f"rm_verify{os.getpid()}_")
+        scratch = all_projections(prefix=f"rm_verify{os.getpid()}_",
+                                  dialect=self.store.url.kind)
         scratch = [p for p in scratch if p.name in self.projections]
         return self.projector.verify(scratch, progress=progress, limit=limit)
 
     # --- registries -------------------------------------------------------------------
 
     def units(self, kind: str | None = None) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
         self.current()
         units = self.registry.tables["units"]
         query = sa.select(units).order_by(units.c.code)
         if kind:
             query = query.where(units.c.kind == kind)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            found = conn.execute(query)
+            names = list(found.keys())
+            # (zip, not dict(row mapping): a city has hundreds of units, read by every page)
+            return [dict(zip(names, row)) for row in found]
 
     def people(self) -> list[dict[str, Any]]:
         """Every person, with the accounts bound to them (space-separated)."""
+        import sqlalchemy as sa
+
         self.current()
         people = self.registry.tables["people"]
         accounts = self.registry.tables["accounts"]
@@ -234,20 +259,21 @@ class ReadSide(RecordQueries):
         ``states`` keeps any of several states; ``assigned_from``/``assigned_to`` bound when
         the task was assigned; ``task_ids`` keeps only the tasks named; ``limit`` and
         ``offset`` give one page of the sorted rows."""
+        import sqlalchemy as sa
+
         self.current()
         tasks = self.board_projection.tables["tasks"]
         places = self.board_projection.tables["places"]
         today = self.today()
+        filters = {"unit": unit, "state": state, "category": category, "source": source,
+                   "overdue": overdue, "open_only": open_only, "month": month,
+                   "due_within": due_within, "due_by": due_by,
+                   "extension_requested": extension_requested, "states": states,
+                   "assigned_from": assigned_from, "assigned_to": assigned_to,
+                   "task_ids": task_ids}
         query = self._board_where(
             sa.select(tasks, places.c.latitude, places.c.longitude).select_from(
-                tasks.outerjoin(places, places.c.task == tasks.c.task)),
-            today, unit=unit, state=state,
-                                  category=category, source=source, overdue=overdue,
-                                  open_only=open_only, month=month, due_within=due_within,
-                                  due_by=due_by, extension_requested=extension_requested,
-                                  states=states,
-                                  assigned_from=assigned_from, assigned_to=assigned_to,
-                                  task_ids=task_ids)
+                tasks.outerjoin(places, places.c.task == tasks.c.task)), today, **filters)
         # "overdue": most days overdue first, i.e. the earliest deadline among the tasks
         # overdue today, then every other task by deadline.
         late = sa.case((sa.and_(tasks.c.deadline < today.isoformat(),
@@ -257,7 +283,13 @@ class ReadSide(RecordQueries):
                  "unit": [tasks.c.unit, tasks.c.task], "state": [tasks.c.state, tasks.c.task],
                  "assigned": [tasks.c.assigned_at, tasks.c.task],
                  "overdue": [late, tasks.c.deadline, tasks.c.task]}[sort]
-        query = query.order_by(*order).limit(limit).offset(offset or None)
+        if limit is not None or offset:
+            # One page: its tasks chosen first from the keys alone (an index holds them),
+            # then only their rows read — not every row of the unit's history.
+            page = self._board_where(sa.select(tasks.c.task), today, **filters)
+            query = query.where(tasks.c.task.in_(
+                page.order_by(*order).limit(limit).offset(offset or None)))
+        query = query.order_by(*order)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
         requests = self._extension_requests()
@@ -269,6 +301,8 @@ class ReadSide(RecordQueries):
 
     def board_count(self, **filters: Any) -> int:
         """How many tasks :meth:`board` gives with these filters (for paging)."""
+        import sqlalchemy as sa
+
         self.current()
         tasks = self.board_projection.tables["tasks"]
         query = self._board_where(sa.select(sa.func.count()).select_from(tasks),
@@ -321,6 +355,8 @@ class ReadSide(RecordQueries):
 
     def latest_assignment(self) -> str | None:
         """The day the last task was assigned (None: no task yet)."""
+        import sqlalchemy as sa
+
         self.current()
         tasks = self.board_projection.tables["tasks"]
         with self.engine.connect() as conn:
@@ -334,6 +370,8 @@ class ReadSide(RecordQueries):
     def _extension_requests(self) -> dict[str, dict[str, Any]]:
         """The pending extension requests, by task, as the read models hold them (the board's
         queries, which have caught up already, read them without catching up again)."""
+        import sqlalchemy as sa
+
         projection = self.projections.get("extensions")
         if projection is None:
             return {}
@@ -344,6 +382,8 @@ class ReadSide(RecordQueries):
     def last_actors(self) -> dict[str, dict[str, Any]]:
         """Per task: who acted in its last event (actor, role, and who entered it for them
         if that was someone else)."""
+        import sqlalchemy as sa
+
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]

@@ -7,15 +7,44 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from domain.base import NotFound, Refused
 from domain.task import Task
+from i18n import N_, _
 from ledger.chain import stamp
 from ledger.corrections import resolve
-from projections.engine import Context, decode
+from projections.event_words import said
+from projections.facts import Context, decode
 from projections.history import record_history, task_history
 from projections.times import for_people
+
+# Per kind of record (as ledger.corrections.resolve names it): a record it does not know,
+# one not yet recorded at a moment, and at a position.
+UNKNOWN = {
+    "task": N_("未知的任务：{name}"), "target task": N_("未知的指标任务：{name}"),
+    "survey": N_("未知的测评：{name}"), "inspection": N_("未知的巡查：{name}"),
+    "unit": N_("未知的单位：{name}"), "person": N_("未知的人员：{name}"),
+    "rules version": N_("未知的评分细则版本：{name}"),
+}
+NOT_YET_AT = {
+    "task": N_("任务 {name} 在 {at} 时尚未记录"),
+    "target task": N_("指标任务 {name} 在 {at} 时尚未记录"),
+    "survey": N_("测评 {name} 在 {at} 时尚未记录"),
+    "inspection": N_("巡查 {name} 在 {at} 时尚未记录"),
+    "unit": N_("单位 {name} 在 {at} 时尚未记录"),
+    "person": N_("人员 {name} 在 {at} 时尚未记录"),
+    "rules version": N_("评分细则版本 {name} 在 {at} 时尚未记录"),
+}
+NOT_YET_AT_POSITION = {
+    "task": N_("任务 {name} 在位置 {position} 时尚未记录"),
+    "target task": N_("指标任务 {name} 在位置 {position} 时尚未记录"),
+    "survey": N_("测评 {name} 在位置 {position} 时尚未记录"),
+    "inspection": N_("巡查 {name} 在位置 {position} 时尚未记录"),
+    "unit": N_("单位 {name} 在位置 {position} 时尚未记录"),
+    "person": N_("人员 {name} 在位置 {position} 时尚未记录"),
+    "rules version": N_("评分细则版本 {name} 在位置 {position} 时尚未记录"),
+}
+# What a correction or withdrawal of an event does to it, on the timeline.
+MARKS = {"corrected": N_("更正于 #{position}"), "withdrawn": N_("撤回于 #{position}")}
 
 
 class RecordQueries:
@@ -39,13 +68,14 @@ class RecordQueries:
         except Refused:
             kind = None
         if kind is not Task:
-            raise NotFound(f"unknown task: {task_id.strip().upper()}")
+            raise NotFound("未知的任务：{name}", name=task_id.strip().upper())
         facts, zone = self._facts(task_id, as_of)
         today = (as_of or self.store.ledger.clock()).astimezone(zone).date()
         found = task_history(facts, Context(zone), today=today, valid_at=valid_at)
         if found["state"] is None:
-            raise NotFound(f"task {facts[0].originator_id} had not been assigned on "
-                           f"{valid_at} (assigned {found['assigned_on']})")
+            raise NotFound("任务 {task} 在 {day} 尚未交办（交办于 {assigned}）",
+                           task=facts[0].originator_id, day=valid_at,
+                           assigned=found["assigned_on"])
         return found
 
     def record_history(self, record: str) -> dict[str, Any]:
@@ -62,18 +92,17 @@ class RecordQueries:
         ledger = self.store.ledger
         records = ledger.recorder.select_aggregate_records(key)  # type: ignore[attr-defined]
         if not records or records[0].topic.rsplit(":", 1)[-1].split(".")[0] != kind.__name__:
-            raise NotFound(f"unknown {label}: {name}")
+            raise NotFound(UNKNOWN[label], name=name)
         zone = ledger.zone()
         if as_of is not None:
             records = [r for r in records if r.recorded_at <= stamp(as_of)]
             if not records:
-                raise NotFound(f"{label} {name} was not yet recorded at "
-                               f"{for_people(as_of, zone)}")
+                raise NotFound(NOT_YET_AT[label], name=name, at=for_people(as_of, zone))
         if self.fixed_position is not None:
             records = [r for r in records if r.position <= self.fixed_position]
             if not records:
-                raise NotFound(f"{label} {name} was not yet recorded at position "
-                               f"{self.fixed_position}")
+                raise NotFound(NOT_YET_AT_POSITION[label], name=name,
+                               position=self.fixed_position)
         return [decode(r) for r in records], zone
 
     def timeline(self, *, unit: str | None = None, valid_from: date | None = None,
@@ -90,6 +119,8 @@ class RecordQueries:
     def _timeline(self, *, unit: str | None, valid_from: date | None,
                   valid_to: date | None, as_of: datetime | None, upto: int | None,
                   actor: str | None, limit: int | None, after: int) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
         self.current()
         events = self.projections["events"].tables["events"]
         proxies = self.projections["events"].tables["proxy_entries"]
@@ -103,7 +134,7 @@ class RecordQueries:
                                        events.c.other_unit.in_(units)))
         if actor:
             if actor not in {p["id"] for p in self.people()}:
-                raise NotFound(f"unknown person: {actor}")
+                raise NotFound("未知的人员：{name}", name=actor)
             query = query.where(events.c.actor == actor)
         if valid_from:
             query = query.where(events.c.occurred_on >= valid_from.isoformat())
@@ -118,7 +149,8 @@ class RecordQueries:
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+            rows = [{**r, "summary": said(r["summary"])}
+                    for r in conn.execute(query).mappings()]
         self._mark_corrections(rows, as_of, upto)
         return rows
 
@@ -127,10 +159,12 @@ class RecordQueries:
         """Each event's ``correction``: the positions of the corrections of it and of the
         withdrawal of its record (recorded by ``as_of``); a correction's own says what it
         corrects."""
+        import sqlalchemy as sa
+
         table = self.projections["events"].tables["event_corrections"]
         if as_of is not None:
             upto = self.store.ledger.position_as_of(as_of)
-        marks: dict[tuple[str, int], list[str]] = {}
+        marks: dict[tuple[str, int], list[tuple[str, int]]] = {}
         originators = sorted({r["originator"] for r in rows})
         query = sa.select(table).order_by(table.c.position)
         if upto is not None:
@@ -140,10 +174,11 @@ class RecordQueries:
         with self.engine.connect() as conn:
             for found in conn.execute(query).mappings():
                 marks.setdefault((found["originator"], found["version"]), []).append(
-                    f"{found['kind']} at #{found['position']}")
+                    (found["kind"], found["position"]))
         for row in rows:
             notes = marks.get((row["originator"], row["version"]), []) + \
                 marks.get((row["originator"], 0), [])
             if row["kind"].endswith((".Corrected", ".Withdrawn")):
-                notes = [n for n in notes if not n.endswith(f"#{row['position']}")]
-            row["correction"] = "; ".join(notes)
+                notes = [n for n in notes if n[1] != row["position"]]
+            row["correction"] = "; ".join(_(MARKS[kind]).format(position=position)
+                                          for kind, position in notes)

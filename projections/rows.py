@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-import sqlalchemy.dialects.sqlite
-from sqlalchemy.engine import Connection
-
 from projections.facts import Key, loads
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SQLAlchemy is loaded by what reads or writes rows in the database
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Connection
+
     from projections.projection import Projection
 
 
@@ -113,6 +112,8 @@ def _chunks(keys: list[Key], size: int = 500) -> Iterator[list[Key]]:
 
 
 def _match(table: sa.Table, keys: list[Key]) -> sa.ColumnElement[bool]:
+    import sqlalchemy as sa
+
     pk = _pk(table)
     if len(pk) == 1:
         return pk[0].in_([k[0] for k in keys])
@@ -136,6 +137,8 @@ def _load(conn: Connection, projection: Projection, name: str,
                             row[i] = process(row[i])
                 found[key_of(row)] = dict(zip(names, row))
         return found
+    import sqlalchemy as sa
+
     for chunk in _chunks(keys):
         for row in conn.execute(sa.select(table).where(_match(table, chunk))).mappings():
             found[projection.key_of(name, dict(row))] = dict(row)
@@ -165,6 +168,9 @@ def _sqlite_reading(table: sa.Table) -> tuple[list[str], Processors, Callable[[A
     """A table's column names, the conversions its stored values need on SQLite (JSON
     parsed, booleans made so), and the key of a row as read."""
     def make() -> tuple[list[str], Processors, Callable[[Any], Key]]:
+        import sqlalchemy as sa
+        import sqlalchemy.dialects.sqlite
+
         columns = list(table.columns)
         processors: Processors = []
         dialect = sa.dialects.sqlite.dialect()
@@ -214,9 +220,6 @@ def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> No
     conn.exec_driver_sql(statement, params)
 
 
-PLAIN_TYPES = (sa.String, sa.Integer, sa.Float, sa.Boolean)
-
-
 def _sqlite_insert(table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]],
                                              Processors]:
     """An INSERT to hand to SQLite's driver directly, the values of a row in its order, and
@@ -224,10 +227,14 @@ def _sqlite_insert(table: sa.Table) -> tuple[str, Callable[[dict[str, Any]], tup
     numbers and booleans go as they are): SQLAlchemy's per-row parameter processing costs
     more than SQLite's insert itself."""
     def make() -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], Processors]:
+        import sqlalchemy as sa
+        import sqlalchemy.dialects.sqlite
+
+        plain = (sa.String, sa.Integer, sa.Float, sa.Boolean)
         dialect = sa.dialects.sqlite.dialect()
         processors: Processors = []
         for i, column in enumerate(table.columns):
-            if isinstance(column.type, PLAIN_TYPES) and not isinstance(column.type, sa.Enum):
+            if isinstance(column.type, plain) and not isinstance(column.type, sa.Enum):
                 continue
             process = column.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:

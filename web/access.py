@@ -24,7 +24,8 @@ COOKIE = "taizhang_session"
 @dataclass
 class Session:
     """One logged-in browser. A PostgreSQL login brings its own store (its connection, as
-    that role) and the units it may see (None: all)."""
+    that role), its read side with what takes its snapshots (``reader``,
+    ``web.snapshot.Reader``) and the units it may see (None: all)."""
 
     id: str
     who: str
@@ -33,7 +34,7 @@ class Session:
     store: Any = None
     read: Any = None
     scope: list[str] | None = None
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    reader: Any = None
 
 
 class Gate:

@@ -2,10 +2,11 @@
 
 `create_app` builds a Starlette application over a `Server` (the store, the read side and
 the login gate). Every page is a plain function of the request run by Starlette in its
-thread pool; `page` wraps it with what every page needs — a live session, the store's lock
-(the read side is shared, one query at a time), the campaign's zone — and the exception
-handlers turn refusals into error pages (or JSON for /open311) with the right status,
-never a traceback.
+thread pool, many at once; `page` wraps it with what every page needs — a live session, a
+snapshot of the read models of its own (``web/snapshot.py``: one read transaction, taken
+current; no request waits for another), the campaign's zone — and the exception handlers
+turn refusals into error pages (or JSON for /open311) with the right status, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from __future__ import annotations
 import functools
 import secrets
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlunsplit
 
 import sqlalchemy.exc
+from markupsafe import Markup, escape
 from eventsourcing.persistence import PersistenceError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +40,8 @@ from domain.task import STATE_LABELS
 from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store
+from projections.overlay import may_write
+from projections.positions import POSITIONS
 from projections.read import ReadSide
 from projections.times import for_people, local_date
 from services.bootstrap import Services
@@ -45,6 +49,7 @@ from web.access import COOKIE, Gate, Session, csrf_ok
 from i18n import N_, labels, refusal
 from web.i18n import translator
 from web.query import Query
+from web.snapshot import Reader, Snapshot
 
 HERE = Path(__file__).parent
 LOG = logging.getLogger("taizhang.web")
@@ -52,8 +57,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 class Server:
-    """What the pages share: the store, its read side, the gate, and a lock that lets one
-    request at a time use them."""
+    """What the pages share: the store, its read side (the one that folds the log into the
+    read models, one catch-up at a time), the gate."""
 
     def __init__(self, url: str, gate: Gate,
                  clock: Callable[[], datetime] = utc_now, lang: str = "zh") -> None:
@@ -68,19 +73,45 @@ class Server:
         self.read = self.services.read
         # On PostgreSQL each person logs in with their own role and password.
         self.by_password = self.store.url.kind == "postgresql" and gate.announce is None
-        self.lock = threading.RLock()
+        self.reader = Reader(self.read)
         self.verifications: dict[str, Any] = {}
+
+    def reader_of(self, session: Session | None) -> Reader:
+        """What takes a request's snapshot: a PostgreSQL login's own, else the server's."""
+        if session is not None and session.reader is not None:
+            return session.reader  # type: ignore[no-any-return]
+        return self.reader
+
+    @cached_property
+    def folds(self) -> bool:
+        """Whether the server's own account may write the read models (on PostgreSQL, the
+        owner's or the projector's): then it is the one writer that brings them up to date
+        for every login."""
+        return may_write(self.store, POSITIONS.name)
+
+    def login_catch_up(self, own: ReadSide) -> Callable[[], None]:
+        """How a login's snapshots are taken current: by the server's one writer if it may
+        write the read models, else by the login's own read side (a private copy)."""
+        def catch_up() -> None:
+            if self.folds:
+                self.reader.catch_up()
+            else:
+                own.current()
+        return catch_up
 
 
 class Page:
     """What a page handler gets: the request, its session, the server, the query."""
 
-    def __init__(self, request: Request, server: Server, session: Session) -> None:
+    def __init__(self, request: Request, server: Server, session: Session,
+                 snapshot: Snapshot) -> None:
         self.request = request
         self.server = server
         self.session = session
         self.store: Store = session.store or server.store
-        self.read: ReadSide = session.read or server.read
+        # The read models as this request's read transaction sees them.
+        self.read: ReadSide = snapshot
+        self.snapshot = snapshot
         self.services = Services(self.store, self.read)
         self.zone = self.services.zone
         self.query = Query(request.query_params, self.zone)
@@ -110,25 +141,40 @@ class Page:
         kept = {k: v for k, v in params.items() if v not in (None, "", False)}
         return path + ("?" + urlencode(kept) if kept else "")
 
+    def unit_options(self, selected: str | None) -> Markup:
+        """The units as a form's choices, the one given selected (made here, not in the
+        template, and kept while the units stay the same: a city has hundreds)."""
+        html = _options(tuple((u["code"], u["name"]) for u in self.read.units()))
+        if selected:
+            mark = f'<option value="{escape(selected)}">'
+            html = html.replace(mark, mark[:-1] + " selected>", 1)
+        return Markup(html)
+
     def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
-        position, head = self.store.ledger.head()
         return templates.TemplateResponse(self.request, name, {
             "p": self, "who": self.session.who, "csrf": self.session.csrf,
             "lang": self.server.lang, "_": self.server._,
-            "position": position, "head": head, "state_labels": STATE_LABELS,
+            "position": self.snapshot.position, "head": self.snapshot.hash,
+            "state_labels": STATE_LABELS,
             "kind": self.server.kind, **context},
             status_code=status_code)
 
 
+@functools.lru_cache(maxsize=16)
+def _options(units: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f'<option value="{escape(code)}">{escape(code)} {escape(name)}</option>'
+                   for code, name in units)
+
+
 def page(handler: Callable[[Page], Response]) -> Callable[[Request], Response]:
-    """A page that needs a live session; one request at a time uses the store."""
+    """A page that needs a live session, computed from a snapshot of its own."""
 
     @functools.wraps(handler)
     def endpoint(request: Request) -> Response:
         server: Server = request.app.state.server
         session = current_session(request)
-        with session.lock if session.store is not None else server.lock:
-            return handler(Page(request, server, session))
+        with server.reader_of(session).snapshot() as snapshot:
+            return handler(Page(request, server, session, snapshot))
 
     return endpoint
 
@@ -227,7 +273,8 @@ def authenticate(server: Server, role: str, password: str) -> Session | str:
     if me["role"] == UNIT:
         scope = read.unit_and_descendants(store.ledger.person(me["person"]).unit)
     return server.gate.open(f"{role} · {me['person']} {me['name']}", store=store, read=read,
-                            scope=scope)
+                            scope=scope,
+                            reader=Reader(read, catch_up=server.login_catch_up(read)))
 
 
 async def logout(request: Request) -> Response:

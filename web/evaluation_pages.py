@@ -59,7 +59,7 @@ def ranking(p: Page) -> Response:
     return p.render("ranking.html", ranking=found, rows=rows, month=month, level=level,
                     parent=parent, levels=LEVELS,
                     publication=p.services.evaluations.publication(month),
-                    published=evaluating.published_months(p.services), units=p.read.units(),
+                    published=evaluating.published_months(p.services),
                     previous=month_add(month, -1), following=month_add(month, 1))
 
 
@@ -88,7 +88,7 @@ def metrics(p: Page) -> Response:
     rows = evaluating.figures(p.services, month, unit, level)
     return p.render("metrics.html", rows=rows, month=month, level=level, unit=unit,
                     levels=LEVELS, columns=METRIC_COLUMNS, figures=FIGURES,
-                    shown=bulletins.shown, units=p.read.units())
+                    shown=bulletins.shown)
 
 
 @page

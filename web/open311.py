@@ -34,16 +34,16 @@ PAGE_SIZE = 1000  # the specification's usual most per answer
 
 @dataclass
 class View:
-    """The store and read side a request reads, and the units it may see (None: all)."""
+    """The store and read side (a snapshot of its own) a request reads, and the units it
+    may see (None: all)."""
 
     store: Any
     read: Any
     scope: list[str] | None
-    lock: Any
 
 
 def endpoint(handler: Callable[[Request, View, Query], Any]) -> Callable[[Request], Response]:
-    """A GeoReport JSON endpoint: a session or the API key; one request at a time."""
+    """A GeoReport JSON endpoint: a session or the API key; a snapshot of its own."""
 
     @functools.wraps(handler)
     def wrapped(request: Request) -> Response:
@@ -52,10 +52,10 @@ def endpoint(handler: Callable[[Request, View, Query], Any]) -> Callable[[Reques
         if session is None and (server.by_password
                                 or not server.gate.key_ok(request.query_params.get("api_key"))):
             raise HTTPException(401, "api_key missing or wrong (or log in first)")
-        view = View(server.store, server.read, None, server.lock)
-        if session is not None and session.store is not None:
-            view = View(session.store, session.read, session.scope, session.lock)
-        with view.lock:
+        login = session is not None and session.store is not None
+        with server.reader_of(session).snapshot() as snapshot:
+            view = View(session.store, snapshot, session.scope) if login else \
+                View(server.store, snapshot, None)  # type: ignore[union-attr]
             query = Query(request.query_params, view.store.ledger.zone())
             return JSONResponse(handler(request, view, query))
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from domain.task import SOURCES, STATES
 from i18n import N_
-from ledger.audit import head_at
+from ledger.audit import Head, head_at
 from ledger.evidence import content_type
 from projections.read import ReadSide
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, headers, to_xlsx
@@ -64,7 +64,7 @@ def board(p: Page) -> Response:
     params = {k: p.query.text(k) for k in ("unit", "state", "category", "source", "overdue",
                                            "open", "due", "month", "as_of")}
     return p.render("board.html", rows=rows, total=total, number=number, pages=pages,
-                    sort=sort, params=params, units=p.read.units(),
+                    sort=sort, params=params,
                     categories=p.store.ledger.campaign().categories, states=STATES,
                     sources=SOURCES,
                     sorts=SORT_LABELS, page_size=PAGE_SIZE)
@@ -152,11 +152,11 @@ def timeline(p: Page) -> Response:
         raise HTTPException(400, f"from {valid_from} is after to {valid_to}")
     as_of = q.moment("as_of")
     after = q.number("after", 0, lowest=0)
-    ledger = p.store.ledger
+    # The position the page was computed at: its snapshot's, or the last event recorded
+    # by ``as_of`` (none recorded after the snapshot was taken).
+    at = Head(p.snapshot.position, p.snapshot.hash)
     if as_of is not None:
-        at = head_at(ledger, ledger.position_as_of(as_of))
-    else:
-        at = head_at(ledger, ledger.max_position())
+        at = head_at(p.store.ledger, min(p.store.ledger.position_as_of(as_of), at.position))
     rows = p.read.at(as_of).timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
                                      actor=actor, limit=PAGE_SIZE + 1, after=after)
     if after and not rows:
@@ -166,7 +166,7 @@ def timeline(p: Page) -> Response:
     rows = rows[:PAGE_SIZE]
     params = {k: q.text(k) for k in ("unit", "actor", "from", "to", "as_of")}
     return p.render("timeline.html", rows=rows, more=more, after=after, at=at,
-                    params=params, units=p.read.units(), as_of=as_of)
+                    params=params, as_of=as_of)
 
 
 ROUTES = [

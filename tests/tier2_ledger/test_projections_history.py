@@ -59,8 +59,7 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
     now = read.history(task, valid_at=date(2024, 5, 30))
     assert now["state"]["state"] == "assigned"
     assert [e["event"] for e in now["events"]] == ["Assigned", "Corrected"]
-    with pytest.raises(NotFound, match="had not been assigned on 2024-05-30 "
-                                       r"\(assigned 2024-05-31\)"):
+    with pytest.raises(NotFound, match="在 2024-05-30 尚未交办（交办于 2024-05-31）"):
         read.at(before_correction).history(task, valid_at=date(2024, 5, 30))
     then = read.at(before_correction).history(task, valid_at=date(2024, 5, 31))
     assert then["state"]["state"] == "acknowledged"
@@ -68,14 +67,14 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
 
 def test_history_of_something_that_is_not_a_task_is_refused(store: Store,
                                                             seeded: Ledger) -> None:
-    with pytest.raises(NotFound, match="unknown task: CAMPAIGN"):
+    with pytest.raises(NotFound, match="未知的任务：CAMPAIGN"):
         ReadSide(store).history("campaign")
-    with pytest.raises(NotFound, match="unknown task: UNIT:JS01"):
+    with pytest.raises(NotFound, match="未知的任务：UNIT:JS01"):
         ReadSide(store).history("unit:JS01")
-    with pytest.raises(NotFound, match="unknown task: T-000009"):
+    with pytest.raises(NotFound, match="未知的任务：T-000009"):
         ReadSide(store).history("T-000009")
     with pytest.raises(Refused, match="record must be a task"):
         ReadSide(store).record_history("campaign")
-    with pytest.raises(NotFound, match="unknown survey: SV-000001"):
+    with pytest.raises(NotFound, match="未知的测评：SV-000001"):
         ReadSide(store).record_history("sv-000001")
     assert ReadSide(store).record_history("unit:JS01")["events"][0]["event"] == "Registered"

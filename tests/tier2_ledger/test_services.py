@@ -286,8 +286,7 @@ def test_history_and_timeline_as_of_a_position(services: Services) -> None:
     then = services.read.at(position=position)
     assert [e["event"] for e in then.history(task)["events"]] == ["Assigned"]
     assert then.timeline()[-1]["position"] == position
-    with pytest.raises(NotFound, match=f"task T-000002 was not yet recorded at position "
-                                       f"{position}"):
+    with pytest.raises(NotFound, match=f"任务 T-000002 在位置 {position} 时尚未记录"):
         assign(services, "JS02", datetime(2024, 5, 21, 9, 0, tzinfo=SH), date(2024, 5, 30))
         then.history("T-000002")
     with pytest.raises(ValueError):

@@ -118,7 +118,7 @@ def test_history_shows_both_times_the_account_and_the_correction_against_its_eve
         for r, when, (event, late, actor, role, summary, reason, evidence, corrects,
                       correction) in zip(records, occurred, [
             ("Assigned", "10", "admin", "admin",
-             f"assigned to JS01 (群众反映): 环境卫生 · 幸福路12号 · 电线杆牛皮癣 · deadline "
+             f"assigned to JS01 (complaint): 环境卫生 · 幸福路12号 · 电线杆牛皮癣 · deadline "
              f"{s.today - timedelta(days=3)}", "", "", "", "corrected by #6"),
             ("Acknowledged", "9", "zhao", "unit", "acknowledged 签收", "", "", "", ""),
             ("NoticeIssued", "9", "li", "inspector",

@@ -8,6 +8,7 @@ event written.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -57,10 +58,12 @@ def test_the_installed_taizhang_command_answers_its_version() -> None:
     script = Path(sys.executable).parent / "taizhang"
     if not script.exists():
         pytest.skip(f"no taizhang script beside {sys.executable}")
-    done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert (done.returncode, done.stdout, done.stderr) == (
-        0, f"taizhang, version {version('taizhang')}\n", "")
+    for lang, said in [("en", "taizhang, version {}\n"), ("zh", "taizhang，版本 {}\n")]:
+        done = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                              timeout=60, check=False,
+                              env={**os.environ, "TAIZHANG_LANG": lang})
+        assert (done.returncode, done.stdout, done.stderr) == (
+            0, said.format(version("taizhang")), "")
 
 
 def test_an_unknown_command_is_one_error_line(cli: Cli) -> None:

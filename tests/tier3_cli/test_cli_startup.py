@@ -1,7 +1,8 @@
 """A command loads only what it uses: the group lists the commands without importing their
-modules, and a command on an SQLite store never loads the PostgreSQL driver, nor signatures
-unless it signs. Checked in a fresh interpreter (sys.modules), so that the start-up gain
-cannot silently regress. (Its speed is measured in benchmarks/bench_startup.py, not here.)"""
+modules, and a command on an SQLite store never loads the PostgreSQL driver, SQLAlchemy's
+PostgreSQL dialect, nor signatures unless it signs. Checked in a fresh interpreter
+(sys.modules), so that the start-up gain cannot silently regress. (Its speed is measured in
+benchmarks/bench_startup.py, not here.)"""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from conftest import Clock, seed_campaign
 
 import cli
 import commands
+from commands.help import short_help
 from ledger.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_ON_SQLITE = ("psycopg", "eventsourcing.postgres", "ledger.recorders_postgres",
-                   "ledger.factories_postgres", "cryptography")
+                   "ledger.factories_postgres", "sqlalchemy.dialects.postgresql",
+                   "cryptography")
 
 # Runs taizhang's commands in this interpreter, then prints which of the modules asked
 # about it loaded.
@@ -64,29 +67,58 @@ def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
                    [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
                     "--finding", "环境卫生|幸福路12号|牛皮癣"],
                    [*db, "task", "show", "T-000001", "--format", "csv"]]
-    # The ledger alone: not even SQLAlchemy, which only the read models need.
+    # The ledger alone: not even SQLAlchemy, which only the read models' queries need.
     assert loaded_after(ledger_only, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == []
     with_read_models = [*ledger_only, [*db, "history", "T-000001"],
                         [*db, "board", "--unit", "JS01"]]
     assert loaded_after(with_read_models, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == \
         ["sqlalchemy"]
+    # A history folds the record's own events in memory: neither SQLAlchemy, nor the
+    # projection engine, nor the read models it does not fold.
+    unfolded = ("sqlalchemy", "projections.engine", "projections.registry",
+                "projections.indicators", "projections.metrics")
+    histories = [[*db, "history", "T-000001"], [*db, "history", "T-000001", "--format", "json"],
+                 [*db, "history", "unit:JS01"]]
+    assert loaded_after(histories, unfolded, tmp_path) == []
+
+
+def test_a_partial_index_is_partial_on_both_backends(store: Store) -> None:
+    """The event index's index of a second unit is declared for SQLite alone (so that
+    SQLite never loads SQLAlchemy's PostgreSQL dialect); PostgreSQL's read side makes it
+    partial there too."""
+    import sqlalchemy as sa
+
+    from projections.read import ReadSide
+
+    seed_campaign(store.ledger)
+    ReadSide(store).current()
+    name = "ix_rm_events_other_unit"
+    ask = ("SELECT sql FROM sqlite_master WHERE name = :name" if store.url.kind == "sqlite"
+           else "SELECT indexdef FROM pg_indexes WHERE indexname = :name "
+                "AND schemaname = current_schema()")
+    with store.engine.connect() as conn:
+        made = conn.execute(sa.text(ask), {"name": name}).scalar_one()
+    assert "WHERE other_unit IS NOT NULL" in made.replace("(", "").replace(")", "")
 
 
 def test_the_group_knows_every_command_its_module_and_short_help() -> None:
     """``cli.COMMANDS`` (what ``taizhang --help`` lists without importing) names every
     command of every module under commands/, with the module and the short help the
-    command itself has."""
+    command itself has (its first sentence, as the command's own group lists it)."""
     found: dict[str, tuple[str, str]] = {}
     for info in pkgutil.iter_modules(commands.__path__):
         module = importlib.import_module(f"commands.{info.name}")
         for command in getattr(module, "COMMANDS", ()):
             assert isinstance(command, click.Command)
-            found[str(command.name)] = (module.__name__, command.get_short_help_str(10_000))
+            found[str(command.name)] = (module.__name__, short_help(command.help))
     assert cli.COMMANDS == found
 
 
 def test_an_unknown_command_is_one_error_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 2
-    assert done.stderr == "Error: No such command 'no-such-thing'.\n"
+    for lang, said in [("zh", "没有命令 'no-such-thing'。"),
+                       ("en", "No such command 'no-such-thing'.")]:
+        done = subprocess.run([sys.executable, "-c", "import cli; cli.run()", "no-such-thing"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env={**os.environ, "TAIZHANG_LANG": lang})
+        assert done.returncode == 2
+        assert done.stderr == f"Error: {said}\n"

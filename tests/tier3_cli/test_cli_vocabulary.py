@@ -1,6 +1,7 @@
 """One vocabulary over every command: the shared options are named, typed and described the
-same wherever they appear, old spellings are hidden aliases that still work, and help is
-aligned by display width. Walks the whole click tree, so a new command is checked too."""
+same wherever they appear (in Chinese, as written, and in English), old spellings are hidden
+aliases that still work, and help is aligned by display width in both languages. Walks the
+whole click tree, so a new command is checked too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 import cli
 from commands.help import width
 from commands.params import PARENT_HELP, Aliased
+from i18n import translation
 
 DATA = ("table", "csv", "json", "jsonl")
 DOCUMENTS = ("md", "html", "xlsx", "docx")
@@ -41,6 +43,14 @@ def shown_options(command: click.Command) -> Iterator[tuple[list[str], click.Opt
             yield [o for o in param.opts + param.secondary_opts if o not in aliases], param
 
 
+def english(text: str | None) -> str:
+    """A help text (Chinese, as written) in English, from the catalogue."""
+    return translation("en").gettext(text or "")
+
+
+# The headings of help, as each language says them.
+HEADINGS = {"en": ("Options:\n", "Commands:\n"), "zh": ("选项：\n", "命令：\n")}
+
 ALL = list(commands())
 NAMES = [" ".join(path) for path, _ in ALL]
 
@@ -61,7 +71,8 @@ def test_shared_options_are_named_and_described_the_same(path: tuple[str, ...],
         if "--output" in names:
             assert names == ["-o", "--output"], f"{where}: {names}"
             assert option.metavar == "FILE", where
-            assert option.help and option.help.startswith("Write"), (where, option.help)
+            assert option.help and "写入" in option.help, (where, option.help)
+            assert english(option.help).startswith("Write"), (where, option.help)
         if "--format" in long:
             choices = tuple(option.type.choices)  # type: ignore[attr-defined]
             canonical = [c for c in (*DATA, *DOCUMENTS) if c in choices]
@@ -73,7 +84,8 @@ def test_shared_options_are_named_and_described_the_same(path: tuple[str, ...],
                 choices[0]
             assert option.default == expected, (where, option.default)
             if set(choices) <= set(DATA):
-                assert option.help == "How to print the result.", (where, option.help)
+                assert option.help == "结果的输出格式。", (where, option.help)
+                assert english(option.help) == "How to print the result.", where
         if "--month" in long:
             assert option.type.name == "YYYY-MM", (where, option.type.name)
         if option.type.name == "YYYY-MM" and path != ("demo",):  # demo --until: its end
@@ -86,13 +98,16 @@ def test_shared_options_are_named_and_described_the_same(path: tuple[str, ...],
                 assert option.help == PARENT_HELP, (where, option.help)
         if "--unit" in long and not option.required and path not in (("metrics",),
                                                                       ("person", "add")):
-            assert option.help == "A unit, with all units below it.", (where, option.help)
+            assert option.help == "一个单位，连同其下所有单位。", (where, option.help)
+            assert english(option.help) == "A unit, with all units below it.", where
         if "--as-of" in long:
-            assert option.type.name == "DATE[ TIME]" and "(transaction time)" in (
-                option.help or ""), (where, option.help)
+            assert option.type.name == "DATE[ TIME]" and "（记录时间）" in (
+                option.help or "") and "(transaction time)" in english(option.help), \
+                (where, option.help)
         if "--at" in long:
-            assert option.type.name == "DATE[ TIME]" and "(valid time)" in (
-                option.help or ""), (where, option.help)
+            assert option.type.name == "DATE[ TIME]" and "（发生时间）" in (
+                option.help or "") and "(valid time)" in english(option.help), \
+                (where, option.help)
         if isinstance(option.type, click.Choice):
             assert not any("-" in str(c) and "_" not in str(c) and c != "not-responsible"
                            for c in option.type.choices if str(c).startswith("not")), where
@@ -108,13 +123,15 @@ def test_no_command_takes_a_month_as_a_positional_argument(path: tuple[str, ...]
     assert "MONTH" not in usage, usage
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("path", [("rank",), ("metrics",), ("task", "close"), ("board",),
                                   ("audit", "checkpoint"), ("bulletin",)])
-def test_help_columns_line_up_by_display_width(path: tuple[str, ...]) -> None:
+def test_help_columns_line_up_by_display_width(path: tuple[str, ...], lang: str) -> None:
     """The help text of every option starts in the same terminal column, Chinese choices
-    (--level [社区|街道|部门|物业]) counted two columns a character."""
-    out = CliRunner().invoke(cli.main, [*path, "--help"], terminal_width=100).output
-    options = out.split("Options:\n", 1)[1].splitlines()
+    (--level [社区|街道|部门|物业]) and Chinese help counted two columns a character."""
+    out = CliRunner().invoke(cli.main, [*path, "--help"], terminal_width=100,
+                             env={"TAIZHANG_LANG": lang}).output
+    options = out.split(HEADINGS[lang][0], 1)[1].splitlines()
     starts = set()
     for line in options:
         match = re.match(r"^(  \S.*?)  +(\S.*)$", line)
@@ -243,11 +260,13 @@ def test_projections_verify_speaks_json_too(
     run.close()
 
 
-def test_option_help_wraps_by_display_width() -> None:
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_option_help_wraps_by_display_width(lang: str) -> None:
     """No help line of any command is wider than the terminal, Chinese counted double."""
     for path, command in ALL:
-        out = CliRunner().invoke(cli.main, [*path, "--help"], terminal_width=80).output
-        options = out.split("Options:\n", 1)[-1].split("Commands:\n", 1)[0]
+        out = CliRunner().invoke(cli.main, [*path, "--help"], terminal_width=80,
+                                 env={"TAIZHANG_LANG": lang}).output
+        options = out.split(HEADINGS[lang][0], 1)[-1].split(HEADINGS[lang][1], 1)[0]
         for line in options.splitlines():
             spec = line.strip().split("  ")[0]
             if line.lstrip().startswith("-") and width(spec) > 30:

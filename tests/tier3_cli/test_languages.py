@@ -35,11 +35,12 @@ SAMPLES = [
     (("survey", "list"), ["（无）"], ["(none)"]),
     (("reminders",), ["整改期限", "提醒"], ["Deadline", "Status"]),
 ]
-# Words of the other language that must not show (a header or a state left untranslated).
-# (The summaries of events, as the event index keeps them, are English yet: not checked.)
+# Words of the other language that must not show (a header, a state or an event's summary
+# left untranslated).
 ENGLISH = re.compile(r"\b(task|unit|state|deadline|acknowledged|Assigned|Happened|rank|"
-                     r"verified|none|field|value|yes)\b")
-SUMMARIES = ("history", "timeline")
+                     r"verified|none|field|value|yes|assigned|registered|inspection|"
+                     r"complaint|notice|rectification|reported|corrects|corrected|started)\b")
+CORRECTION_NOTES = re.compile(r"corrects #\d+ \(\w+\)|corrected by #\d+|withdrawn by #\d+")
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +60,9 @@ def test_each_command_speaks_the_language_asked_for(cli: Cli, command: tuple[str
     en = cli.ok(*command, env={"TAIZHANG_LANG": "en"})
     assert [w for w in chinese if w not in zh] == [], zh
     assert [w for w in english if w not in en] == [], en
-    if command[0] not in SUMMARIES:
-        assert ENGLISH.findall(zh) == [], zh
+    # (A task's history notes its corrections in projections/history.py's words: not yet
+    # in the catalogue.)
+    assert ENGLISH.findall(CORRECTION_NOTES.sub("", zh)) == [], zh
     # The global option says the same as the environment.
     assert cli.ok("--lang", "en", *command, env={"TAIZHANG_LANG": "zh"}) == en
 
@@ -73,8 +75,9 @@ def test_chinese_is_the_default(cli: Cli) -> None:
 def test_an_unknown_language_is_refused(cli: Cli) -> None:
     cli.usage_refused("--lang", "fr", "board", message="Invalid value for '--lang': 'fr' is "
                       "not one of 'zh', 'en'.")
+    # A language the environment names but the program does not speak: refused in Chinese.
     result = cli("board", env={"TAIZHANG_LANG": "fr"})
-    assert result.exit_code == 2 and "'fr' is not one of 'zh', 'en'" in result.output
+    assert result.exit_code == 2 and "'fr' 不是 'zh', 'en' 之一" in result.output
 
 
 def test_errors_said_by_the_command_line_speak_the_language(cli: Cli) -> None:
@@ -82,3 +85,24 @@ def test_errors_said_by_the_command_line_speak_the_language(cli: Cli) -> None:
     assert result.exit_code == 2 and "缺少选项 '--month'。" in result.output
     result = cli("metrics", env={"TAIZHANG_LANG": "en"})
     assert result.exit_code == 2 and "Missing option '--month'." in result.output
+
+
+def test_event_summaries_speak_the_language_asked_for(cli: Cli) -> None:
+    """What each event says, on the timeline and in a record's history, in either language
+    (the sources, closures and roles in it too); machine formats keep the event's kind."""
+    zh = cli.ok("timeline", "--wide", env={"TAIZHANG_LANG": "zh"})
+    en = cli.ok("timeline", "--wide", env={"TAIZHANG_LANG": "en"})
+    assert "交办给 JS01（巡查发现）：" in zh and "角色：巡查员" in zh, zh
+    assert "assigned to JS01 (inspection): " in en and "registered as inspector" in en, en
+    assert "更正事件 1（交办）：location" in zh and "corrects event 1 (Assigned): location" in en
+    assert ENGLISH.findall(re.sub(r"\b(unit|person):", "", zh)) == [], zh  # (record ids)
+    history = cli.ok("history", "T-000001", "--format", "csv", env={"TAIZHANG_LANG": "zh"})
+    assert "交办给 JS01（巡查发现）" in history and "期限 " in history, history
+    import json
+
+    rows = json.loads(cli.ok("timeline", "--format", "json", env={"TAIZHANG_LANG": "zh"}))
+    kinds = {r["kind"] for r in rows}
+    assert {"Task.Assigned", "Person.Registered", "Task.Corrected"} <= kinds, kinds
+    assert any(r["summary"].startswith("交办给 ") for r in rows)
+    assert cli.ok("timeline", "--format", "json", env={"TAIZHANG_LANG": "en"}) != \
+        cli.ok("timeline", "--format", "json", env={"TAIZHANG_LANG": "zh"})

@@ -113,6 +113,8 @@ def test_board_shows_what_the_read_side_gives_for_each_filter(client: TestClient
         expected = [row["task"] for row in read.board(**filters)]
         assert shown == expected or (not expected and shown == ["没有符合条件的任务。"]), query
     assert "共 9 项任务" in ok(client, "/board")
+    picker = ok(client, "/board?unit=JS")
+    assert '<option value="JS" selected>' in picker and '<option value="JS01">' in picker
     assert [row[0] for row in cells(ok(client, "/board?due=6"), "board")] == ["T-000009"]
     assert "没有符合条件的任务" in ok(client, "/board?due=5")
 
@@ -120,13 +122,14 @@ def test_board_shows_what_the_read_side_gives_for_each_filter(client: TestClient
 def test_board_pages_and_refuses_a_page_past_the_end(client: TestClient, read: ReadSide,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "PAGE_SIZE", 3)
-    everything = [row["task"] for row in read.board(sort="deadline")]
-    seen = []
-    for number in (1, 2, 3):
-        html = ok(client, f"/board?sort=deadline&page={number}")
-        seen += [row[0] for row in cells(html, "board")]
-        assert ("下一页" in html) == (number < 3)
-    assert seen == everything
+    for sort in ReadSide.SORTS:  # each page's tasks chosen first, then their rows read
+        everything = [row["task"] for row in read.board(sort=sort)]
+        seen = []
+        for number in (1, 2, 3):
+            html = ok(client, f"/board?sort={sort}&page={number}")
+            seen += [row[0] for row in cells(html, "board")]
+            assert ("下一页" in html) == (number < 3)
+        assert seen == everything, sort
     refused(client, "/board?sort=deadline&page=4", 404, "past the last page, 3")
     refused(client, "/board?page=0", 400, "page must be a whole number from 1, got '0'")
 
@@ -206,11 +209,11 @@ def test_task_page_as_of_and_valid_at(client: TestClient, world: World) -> None:
     assert "状态所属日期</dt><dd>2024-05-07" in html
     moment = quote(world.before_late.isoformat())
     refused(client, f"/tasks/T-000007?as_of={moment}", 404,
-            "was not yet recorded")
-    refused(client, "/tasks/T-999999", 404, "unknown task: T-999999")
+            "时尚未记录")
+    refused(client, "/tasks/T-999999", 404, "未知的任务：T-999999")
     refused(client, "/tasks/T-000001?valid_at=2024-02-30", 400,
             "valid_at must be a date YYYY-MM-DD, got '2024-02-30'")
-    refused(client, "/tasks/T-000001?valid_at=2024-04-01", 404, "had not been assigned")
+    refused(client, "/tasks/T-000001?valid_at=2024-04-01", 404, "尚未交办")
 
 
 # --- the timeline ---------------------------------------------------------------------------
@@ -245,7 +248,7 @@ def test_timeline_filters_and_pages(client: TestClient, read: ReadSide,
     assert seen == expected
     refused(client, f"/timeline?unit=JS01&after={expected[-1]}", 404, "no events after")
     refused(client, "/timeline?from=2024-06-01&to=2024-05-01", 400, "is after to")
-    refused(client, "/timeline?actor=nobody", 404, "unknown person: nobody")
+    refused(client, "/timeline?actor=nobody", 404, "未知的人员：nobody")
 
 
 # --- evaluation pages -------------------------------------------------------------------------
