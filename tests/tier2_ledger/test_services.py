@@ -345,3 +345,27 @@ def test_an_export_is_written_whole_or_not_at_all(services: Services, tmp_path: 
         with pytest.raises(OSError, match="disk full"):
             auditing.export(services, failing)
     assert not failing.exists() and not failing.with_name("failing.jsonl.partial").exists()
+
+
+def test_a_reproduced_publication_is_not_recomputed_whole_until_the_computation_changes(
+        services: Services, clock: Clock) -> None:
+    from projections import reproductions
+
+    in_july(clock)
+    for unit in ("JS01", "JS02", "JS01"):
+        assign(services, unit, datetime(2024, 6, 6, 9, 0, tzinfo=SH), date(2024, 6, 10))
+    evaluation.publish(services, actor="admin", month="2024-06")
+    first = evaluation.published_ranking(services, "2024-06", "社区", parent="JS")
+    clock.advance(minutes=5)  # a late entry for June, after the publication
+    assign(services, "JS02", datetime(2024, 6, 7, 9, 0, tzinfo=SH), date(2024, 6, 9))
+    # Reproduced once: what is shown is computed as of the publication, the whole is not.
+    with mock.patch.object(evaluation, "digest_of", return_value="0" * 64):
+        again = evaluation.published_ranking(services, "2024-06", "社区", parent="JS")
+        assert placed(again) == placed(first)
+        assert placed(evaluation.published_ranking(services, "2024-06", "社区")) == \
+            placed(first)
+        # Another computation: the publication is reproduced whole again before it is shown.
+        with mock.patch.object(reproductions, "RANKING_COMPUTATION",
+                               reproductions.RANKING_COMPUTATION + 1):
+            with pytest.raises(Refused, match="does not reproduce"):
+                evaluation.published_ranking(services, "2024-06", "社区", parent="JS")
