@@ -26,7 +26,6 @@ from domain.evaluation import (
     month_add,
     months_between,
     rank,
-    score,
 )
 from domain.inspection import Inspection
 from domain.kinds import aggregate_of
@@ -37,6 +36,7 @@ from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.scored import Shared
 from projections.times import for_people
 from projections.metrics import (
     METRICS,
@@ -156,9 +156,9 @@ class Evaluator:
         check_month("month", month)
         units = Units(source.units())
         if parent is not None:
-            _known(units, parent)
+            known_unit(units, parent)
         if unit is not None:
-            _known(units, unit)
+            known_unit(units, unit)
             scope = [unit]
         else:
             scope = sorted(c for c in (units.below(parent) if parent else units.rows)
@@ -180,7 +180,7 @@ class Evaluator:
             raise Refused("指标须为以下之一：{metrics}，收到 {metric!r}",
                           metrics=", ".join(METRICS), metric=metric)
         units = Units(source.units())
-        _known(units, unit)
+        known_unit(units, unit)
         tally = MonthBook(source, units, [unit], [month]).tally(unit, month)
         definition = METRICS[metric]
         return definition.value(tally), tally, definition.parts(tally)
@@ -188,17 +188,20 @@ class Evaluator:
     # --- rankings --------------------------------------------------------------------------
 
     def rankings(self, source: Source, month: str, levels: Iterable[str],
-                 rules_for: RulesFor, parent: str | None = None) -> dict[str, Ranking]:
-        """Each level's ranking for the month, with the change against the month before."""
+                 rules_for: RulesFor, parent: str | None = None,
+                 shared: Shared | None = None) -> dict[str, Ranking]:
+        """Each level's ranking for the month, with the change against the month before
+        (from ``shared``'s tallies if given: they cover the month and the one before)."""
         check_month("month", month)
-        units = Units(source.units())
+        units = shared.units if shared else Units(source.units())
         if parent is not None:
-            _known(units, parent)
+            known_unit(units, parent)
         previous = month_add(month, -1)
         scopes = {(level, m): units.of_level(level, m, parent)
                   for level in levels for m in (previous, month)}
         everyone = sorted({u for codes in scopes.values() for u in codes})
-        book = MonthBook(source, units, everyone, [previous, month]) if everyone else None
+        book = shared or (Shared(MonthBook(source, units, everyone, [previous, month]), units)
+                          if everyone else None)
         rules, previous_rules = rules_for(month), rules_for(previous)
         found = {}
         for level in levels:
@@ -249,26 +252,26 @@ class Evaluator:
 
     # --- the last twelve months ------------------------------------------------------------
 
-    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12
-              ) -> dict[str, list[dict[str, Any]]]:
-        """Per level and month: the units' mean score and the level's on-time rate."""
+    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12,
+              shared: Shared | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Per level and month: the units' mean score and the level's on-time rate (from
+        ``shared``'s tallies if given: they cover the months)."""
         window = months_between(month_add(month, 1 - months), month)
-        units = Units(source.units())
+        units = shared.units if shared else Units(source.units())
         scopes = {(level, m): units.of_level(level, m) for level in LEVELS for m in window}
         everyone = sorted({u for codes in scopes.values() for u in codes})
         found: dict[str, list[dict[str, Any]]] = {}
         if not everyone:
             return found
-        book = MonthBook(source, units, everyone, window)
+        book = shared or Shared(MonthBook(source, units, everyone, window), units)
         for level in LEVELS:
             series = []
             for m in window:
                 codes = scopes[(level, m)]
                 if not codes:
                     continue
-                rules = rules_for(m).rules
-                scores = [score(rules, book.figures(u, m), book.tally(u, m).units).total
-                          for u in codes]
+                rules = rules_for(m)
+                scores = [book.score(rules, u, m).total for u in codes]
                 tallies = [book.tally(u, m) for u in codes]
                 due = sum(len(t.due) for t in tallies)
                 on_time = sum(1 for t in tallies for i in t.due if i["on_time"])
@@ -386,20 +389,20 @@ def _num(value: Fraction) -> float:
     return float(value)
 
 
-def _known(units: Units, code: str) -> None:
+def known_unit(units: Units, code: str) -> None:
+    """Refuse a unit the metrics do not know."""
     if code not in units:
         raise NotFound("未知的单位：{unit}", unit=code)
 
 
-def _placed(book: MonthBook | None, codes: list[str], month: str, rules: RulesVersion,
+def _placed(book: Shared | None, codes: list[str], month: str, rules: RulesVersion,
             previous: dict[str, tuple[int, Fraction]]
             ) -> list[tuple[Placed, tuple[ScoreLine, ...], dict[str, Any]]]:
     if book is None or not codes:
         return []
     scored = {}
     for code in codes:
-        figs = book.figures(code, month)
-        scored[code] = (score(rules.rules, figs, book.tally(code, month).units), figs)
+        scored[code] = (book.score(rules, code, month), book.figures(code, month))
     placed = rank([Entry(c, s.total, f) for c, (s, f) in scored.items()], rules.rules,
                   previous)
     return [(p, scored[p.unit][0].lines, scored[p.unit][1]) for p in placed]

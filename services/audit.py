@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.base import Refused
-from ledger import audit, evidence
+from ledger import audit, audit_transfer, evidence
 
 if TYPE_CHECKING:
     from ledger.witness import Seen
@@ -89,7 +89,7 @@ def export(services: Services, file: Path, *, with_evidence: bool = False) -> Ex
     partial = file.with_name(file.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8") as out:
-            done = Exported(audit.export(ledger, out), folder)
+            done = Exported(audit_transfer.export(ledger, out), folder)
         if with_evidence:
             done.copied, done.missing = evidence.copy_cited(
                 ledger, services.evidence, evidence.FolderStore(folder))

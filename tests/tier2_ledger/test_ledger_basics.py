@@ -39,7 +39,7 @@ def test_unit_cannot_close_its_own_task(seeded: Ledger) -> None:
 
 
 def test_unknown_task_is_refused_by_name(seeded: Ledger) -> None:
-    with refused(NotFound, match="unknown task: T-999999"):
+    with pytest.raises(NotFound, match="未知的任务：T-999999"):
         seeded.acknowledge(actor_id="zhao", task_id="T-999999")
 
 
@@ -72,12 +72,12 @@ def test_a_command_sees_what_another_process_wrote_since_it_last_looked(
 
 def test_an_unknown_actor_or_task_is_named_and_nothing_is_written(seeded: Ledger) -> None:
     before = seeded.max_position()
-    with refused(NotFound, match="unknown person: nobody"):
+    with pytest.raises(NotFound, match="未知的人员：nobody"):
         seeded.escalate(actor_id="nobody", task_id="T-000001", reason="督办")
-    with refused(NotFound, match="unknown task: T-000001"):
+    with pytest.raises(NotFound, match="未知的任务：T-000001"):
         seeded.escalate(actor_id="", task_id="T-000001",
                         reason="督办")  # no one named: the account's own person
-    with refused(Refused, match="task must not be empty"):
+    with pytest.raises(Refused, match="任务编号不能为空"):
         seeded.escalate(actor_id="admin", task_id="  ", reason="督办")
     assert seeded.max_position() == before
 

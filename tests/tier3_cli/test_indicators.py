@@ -3,6 +3,7 @@ and its verification, and completion rolled up the indicator tree."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
@@ -22,6 +23,7 @@ from ledger.store import Store
 from projections.indicators import Completion, IndicatorQueries, is_overdue, roll_up
 from projections.read import ReadSide
 from tests.conftest import Clock, seed_campaign
+from tests.english import english
 
 SYSTEM = [
     {"code": "1", "parent": "", "title": "公共环境", "category": "环境卫生", "points": "30",
@@ -138,11 +140,13 @@ def test_csv_xlsx_and_toml_files_give_the_same_indicators(tmp_path: Path) -> Non
 
 def test_an_unknown_file_kind_or_heading_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
-    with refused(Refused, match="must be .csv, .xlsx or .toml, got 'a.txt'"):
+    with pytest.raises(Refused, match="指标文件必须是 .csv、.xlsx 或 .toml，而不是 'a.txt'") as e:
         read_indicator_file(tmp_path / "a.txt")
+    assert english(e.value) == "indicator file must be .csv, .xlsx or .toml, got 'a.txt'"
     (tmp_path / "b.csv").write_text("编号x,名称x\n1,甲\n")
-    with refused(Refused, match="b.csv has no code or title column"):
+    with pytest.raises(Refused) as e:
         read_indicator_file(tmp_path / "b.csv")
+    assert "b.csv has no code or title column" in english(e.value)
 
 
 def test_each_import_is_a_new_version_and_old_ones_stay_readable(seeded: Ledger,
@@ -219,8 +223,9 @@ def test_bad_assignments_are_refused_and_nothing_is_written(
     args = {"code": "1.1", "unit": "JS01", "target": "20", "measure": "块",
             "due": date(2024, 6, 30), field: value}
     before = seeded.max_position()
-    with refused((Refused, NotFound), match=message):
+    with pytest.raises((Refused, NotFound)) as refused:
         indicators.assign_target(actor_id="admin", **args)  # type: ignore[arg-type]
+    assert re.search(message, english(refused.value)), english(refused.value)
     assert seeded.max_position() == before
 
 
@@ -257,7 +262,7 @@ def test_one_report_at_a_time_and_only_inspectors_judge_it(seeded: Ledger) -> No
         indicators.verify_progress(actor_id="admin", target_id=target_id)
     with refused(Refused, match="reason must not be empty"):
         indicators.reject_progress(actor_id="li", target_id=target_id, reason=" ")
-    with refused(NotFound, match="unknown target task: ZB-000009"):
+    with pytest.raises(NotFound, match="未知的指标任务：ZB-000009"):
         indicators.verify_progress(actor_id="li", target_id="ZB-000009")
     assert seeded.max_position() == before
 

@@ -274,9 +274,8 @@ def test_ranking_page_marks_publication_lists_and_deductions(client: TestClient,
 
 def test_revisions_name_the_late_entry(client: TestClient) -> None:
     html = ok(client, "/ranking/revisions?month=2024-05")
-    assert "T-000008" in html and "补录" in html
-    refused(client, "/ranking/revisions?month=2024-04", 404, "month 2024-04 has not been "
-            "published")
+    assert "T-000008" in html and "late entry" in html
+    refused(client, "/ranking/revisions?month=2024-04", 404, "2024-04 的评比结果尚未发布")
 
 
 def test_metrics_drill_down_lists_the_tasks_behind_a_figure(client: TestClient,
