@@ -368,5 +368,5 @@ def test_a_reproduced_publication_is_not_recomputed_whole_until_the_computation_
         # Another computation: the publication is reproduced whole again before it is shown.
         with mock.patch.object(reproductions, "RANKING_COMPUTATION",
                                reproductions.RANKING_COMPUTATION + 1):
-            with pytest.raises(Refused, match="does not reproduce"):
+            with refused(Refused, match="does not reproduce"):
                 evaluation.published_ranking(services, "2024-06", "社区", parent="JS")

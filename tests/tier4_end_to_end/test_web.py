@@ -201,7 +201,7 @@ def test_task_page_shows_state_history_late_marks_evidence_and_corrections(
     # zhao's acknowledgement was entered from the administrator's account: a proxy entry
     assert rows[1][4] == "zhao（unit） 代录 admin"
     assert 'class="corrected"' in html and "被 #6 更正" in html
-    assert "更正 #1（Assigned）：location 幸福路1号 → 幸福路1号东侧" in html
+    assert "更正 #1（交办）：location 幸福路1号 → 幸福路1号东侧" in html
 
 
 def test_task_page_as_of_and_valid_at(client: TestClient, world: World) -> None:
@@ -274,7 +274,7 @@ def test_ranking_page_marks_publication_lists_and_deductions(client: TestClient,
 
 def test_revisions_name_the_late_entry(client: TestClient) -> None:
     html = ok(client, "/ranking/revisions?month=2024-05")
-    assert "T-000008" in html and "late entry" in html
+    assert "T-000008" in html and "补录" in html
     refused(client, "/ranking/revisions?month=2024-04", 404, "2024-04 的评比结果尚未发布")
 
 
