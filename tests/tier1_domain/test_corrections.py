@@ -22,7 +22,7 @@ from projections.indicators import IndicatorQueries
 from projections.read import ReadSide
 from projections.summary import Period, summary_of
 from tests.conftest import Clock, seed_campaign
-from tests.english import english
+from said_support import english
 from tests.tier3_cli.test_indicators import with_system
 
 JUNE, JULY = "2024-06", "2024-07"

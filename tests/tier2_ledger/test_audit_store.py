@@ -26,7 +26,7 @@ from ledger.store import Store, StoreURL
 from projections.read import ReadSide
 from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign
 from tests.tier2_ledger.test_audit_tamper import Database, build_ledger
-from tests.english import english
+from said_support import english
 
 
 

@@ -26,7 +26,7 @@ from fault_support import (TERMINATED, City, Process, Server, one_error_line, se
                            succeeded, until)
 from fault_support import city  # noqa: F401 - the module's city, shared by its tests
 from tests.tier2_ledger.test_import import ROWS, csv_mapping, write_csv
-from tests.english import english
+from said_support import english
 
 from ledger import audit_transfer
 from ledger.faults import WriteLost, WriteUnknown

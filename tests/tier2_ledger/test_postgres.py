@@ -30,7 +30,7 @@ from ledger.settings import Settings
 from ledger.store import Store, StoreURL, StoreURLError
 from projections.follow import follow
 from projections.read import ReadSide
-from tests.english import english
+from said_support import english
 
 ROOT = Path(__file__).resolve().parents[2]
 # The console entry point in a process of its own, as a person at a terminal runs it.

@@ -12,7 +12,7 @@ from ledger.app import Ledger
 from ledger.store import Store
 from projections.read import ReadSide
 from tests.conftest import Clock
-from tests.english import english
+from said_support import english
 
 
 def assign(ledger: Ledger, unit: str = "JS01", **kw: object) -> str:

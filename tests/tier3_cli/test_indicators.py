@@ -23,7 +23,7 @@ from ledger.store import Store
 from projections.indicators import Completion, IndicatorQueries, is_overdue, roll_up
 from projections.read import ReadSide
 from tests.conftest import Clock, seed_campaign
-from tests.english import english
+from said_support import english
 
 SYSTEM = [
     {"code": "1", "parent": "", "title": "公共环境", "category": "环境卫生", "points": "30",

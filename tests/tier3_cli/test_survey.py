@@ -17,7 +17,7 @@ from ledger.store import Store
 from projections.indicators import IndicatorQueries, weighted_rates
 from projections.read import ReadSide
 from tests.conftest import seed_campaign
-from tests.english import english
+from said_support import english
 from tests.tier3_cli.test_indicators import position, taizhang
 
 
