@@ -153,7 +153,7 @@ class LedgerGroup(click.Group):
                 e = LedgerBusy(ctx.obj.store.settings)  # a read model's lock, or SQLite's
             # The driver's own words (not SQLAlchemy's wrapping), and the store as described
             # (never the URL as typed: it may hold a password).
-            said = str(getattr(e, "orig", None) or e).strip().splitlines()
+            said = i18n.refusal(getattr(e, "orig", None) or e).strip().splitlines()
             where = ctx.obj.store.url.describe() if ctx.obj else ""
             raise click.ClickException(i18n._("存储 {where}：{said}").format(
                 where=where, said=(said or [type(e).__name__])[0])) from None

@@ -1,9 +1,11 @@
 """How long a work summary (工作总结) takes beside the floor any summary of the log has.
 
-The summary reads every stored event (a late entry or a correction may change any period),
-so the baseline is a bare pass over the log: reading every record and parsing its JSON.
+The summary used to fold every stored event, so its baseline here is a bare pass over the
+log: reading every record and parsing its JSON. It now reads the period's rows from the read
+models (``projections/summary_rows.py``), so it should take a small part of that pass.
 Figures: the summary of one month for the whole city and for one 街道, the same for a whole
-year, and the process's peak memory. Goal: within 3× the bare pass.
+year, and the process's peak memory. Goal: within 3× the bare pass. The suite's figure is
+the summary at N events against N/10 (``bench_bulletin.py``, in ``run.py``): ≤ 1.5×.
 
 Run: ``python benchmarks/bench_summary.py [--events 100000] [--db sqlite:///city.db]``
 (an existing store is reused; otherwise one is generated, see ``generate.py``).

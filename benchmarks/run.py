@@ -12,6 +12,8 @@ In one run, on SQLite (the embedded default):
   and writing the very rows the rebuild left, in as many transactions
   (``benchmarks/bench_rebuild.py``) — goal ≥ 0.5×;
 - ``rank``, ``history`` and ``board --unit`` at N events vs at N/10 — goal ≤ 1.5×;
+- the month's documents at N vs N/10 (``benchmarks/bench_bulletin.py``): the bulletin in
+  every format, the summary of a 街道 and of the city, ``rank --published`` — goal ≤ 1.5×;
 - peak memory (RSS) of a full rebuild at N vs at N/10 — goal ≤ 1.3×;
 - the check every query makes that the read models were folded from the ledger as it is
   (their positions' hashes, one indexed lookup each) at N vs at N/10 — goal ≤ 1.5×; the
@@ -47,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 import cli  # noqa: E402
+from benchmarks.bench_bulletin import document_times  # noqa: E402
 from benchmarks.bench_commands import raw_table  # noqa: E402
 from benchmarks.bench_rebuild import limit_rate, read_rate, rebuild  # noqa: E402
 from benchmarks.bench_startup import startup_times  # noqa: E402
@@ -254,6 +257,11 @@ def sqlite_figures(args: argparse.Namespace, figure: Callable[..., None]) -> str
                    at_most=True)
         figure("read models' check of the chain (ms), N vs N/10", check_time(big) * 1000,
                check_time(small) * 1000, "ms", 1.5, at_most=True)
+        documents = document_times(big, args.runs, folder), document_times(small, args.runs,
+                                                                            folder)
+        for name in documents[0]:
+            figure(f"{name} (CPU s), N vs N/10", documents[0][name], documents[1][name], "s",
+                   1.5, at_most=True)
 
         print("start-up …", flush=True)
         peer, started_up = startup_times(folder / "big.db", args.runs)

@@ -12,7 +12,7 @@ from commands.output import emit, output_options, progress
 from commands.params import output_option
 from commands.session import Session, pass_session
 from i18n import N_, _, refusal
-from ledger import audit, evidence, witness
+from ledger import audit, audit_checkpoints, audit_transfer, evidence, witness
 from projections.times import shown
 from services import audit as auditing
 
@@ -53,12 +53,12 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
 
     未给出 --since 或 --witness 时，台账还必须延续本账户上次看到的链头。链断裂、未延续应延
     续的内容，或（带 --evidence 时）引用的文件缺失或被改动时，退出码为 1。"""
-    key = audit.load_public_key(public_key) if public_key else None
+    key = audit_checkpoints.load_public_key(public_key) if public_key else None
     if key is not None and since_text is None:
         raise click.UsageError(_("--public-key 用于核验 --since 的声明：请给出 --since"))
     if since_text is not None and witness_file is not None:
         raise click.UsageError(_("--since 与 --witness 只能给出其一"))
-    since = audit.parse_since(since_text, key) if since_text is not None else None
+    since = audit_checkpoints.parse_since(since_text, key) if since_text is not None else None
     seen = witness.load(witness_file) if witness_file is not None else None
     session.inspecting()
     session.store.ledger  # opening the store reads this account's witness
@@ -166,13 +166,13 @@ def head(session: Session) -> None:
 def checkpoint(session: Session, note: str, key_file: Path | None,
                out: Path | None) -> None:
     """校验哈希链，然后把链头记录为检查点（审计日志中的一个事件，本身也在链中）并打印出来。"""
-    key = audit.load_private_key(key_file) if key_file else None
+    key = audit_checkpoints.load_private_key(key_file) if key_file else None
     if out is not None and out.exists():
         raise click.UsageError(_("声明文件 {file} 已存在").format(file=repr(str(out))))
     ledger = session.store.ledger
     with progress(ledger.max_position(), _("正在校验")) as update:
-        recorded, statement = audit.record_checkpoint(ledger, actor_id=session.actor, note=note,
-                                                      key=key, progress=update)
+        recorded, statement = audit_checkpoints.record_checkpoint(
+            ledger, actor_id=session.actor, note=note, key=key, progress=update)
     if out is not None:
         out.write_text(json.dumps(statement, ensure_ascii=False, indent=2) + "\n",
                        encoding="utf-8")
@@ -206,7 +206,7 @@ def statement(session: Session, number: int) -> None:
     if number > len(recorded):
         raise click.ClickException(_("未知的检查点：{number}（账本中有 {count} 个）").format(
             number=number, count=len(recorded)))
-    click.echo(json.dumps(audit.statement_of(recorded[number - 1]), ensure_ascii=False,
+    click.echo(json.dumps(audit_checkpoints.statement_of(recorded[number - 1]), ensure_ascii=False,
                           indent=2))
 
 
@@ -215,7 +215,7 @@ def statement(session: Session, number: int) -> None:
 def keygen(key_file: Path) -> None:
     """生成用于签署检查点的 Ed25519 密钥对：KEY_FILE（私钥，仅所有者可读）和 KEY_FILE.pub（公
     钥，交给核对声明的人）。"""
-    public_path, key_id = audit.generate_key(key_file)
+    public_path, key_id = audit_checkpoints.generate_key(key_file)
     click.echo(_("密钥 {key}：私钥 {private}，公钥 {public}").format(
         key=key_id, private=key_file, public=public_path))
 
@@ -226,8 +226,9 @@ def keygen(key_file: Path) -> None:
               help="签名者的公钥（PEM）。")
 def verify_checkpoint(statement_file: Path, public_key: Path) -> None:
     """仅用公钥核对检查点声明的签名（无需存储）。签名无效时退出码为 1。"""
-    statement_data = audit.load_statement(statement_file)
-    key_id = audit.check_signature(statement_data, audit.load_public_key(public_key))
+    statement_data = audit_checkpoints.load_statement(statement_file)
+    key_id = audit_checkpoints.check_signature(statement_data,
+                                               audit_checkpoints.load_public_key(public_key))
     click.echo(_("签名有效，密钥 {key}：{ledger} 的检查点 {checkpoint}，链头 {position} {hash}")
                .format(key=key_id, checkpoint=statement_data.get("checkpoint"),
                        ledger=repr(statement_data.get("ledger")),
@@ -268,7 +269,7 @@ def import_(session: Session, file: Path) -> None:
     carried = evidence.checked_folder(folder)
     session.create_if_missing()
     with file.open(encoding="utf-8") as lines:
-        restored = audit.import_ledger(session.store.ledger, lines)
+        restored = audit_transfer.import_ledger(session.store.ledger, lines)
     click.echo(_("已导入 {n} 个事件；链头 {head}").format(n=restored.position, head=restored))
     if carried:
         kept = evidence.restore(folder, carried, evidence_store(session))

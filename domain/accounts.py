@@ -25,7 +25,7 @@ ACCOUNT_PATTERN = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}$")
 def check_account(account: str) -> str:
     account = require_text("account", account)
     if not ACCOUNT_PATTERN.match(account):
-        raise Refused(f"account must be 1 to 128 characters without spaces, got {account!r}")
+        raise Refused("账户须为 1 到 128 个不含空格的字符，收到 {account!r}", account=account)
     return account
 
 
@@ -72,10 +72,11 @@ class Account(LedgerAggregate):
         """Bind this (known) account again, to ``person``."""
         authorize(actor, "manage_registry")
         if self.person == person.person_id:
-            raise Refused(f"account {self.account} is already bound to {person.person_id}")
+            raise Refused("账户 {account} 早已绑定 {person}", account=self.account,
+                          person=person.person_id)
         if self.person is not None:
-            raise Refused(f"account {self.account} is bound to {self.person}: unbind it "
-                          f"before binding it to {person.person_id}")
+            raise Refused("账户 {account} 已绑定 {bound}：请先解除绑定，再绑定给 {person}",
+                          account=self.account, bound=self.person, person=person.person_id)
         _check_bindable(person, self.account)
         self._stamp(self.Rebound, actor, occurred_at, person=person.person_id)
 
@@ -83,13 +84,16 @@ class Account(LedgerAggregate):
                occurred_at: datetime) -> None:
         authorize(actor, "manage_registry")
         if self.person != person_id:
-            bound = f"bound to {self.person}" if self.person else "bound to no one"
-            raise Refused(f"account {self.account} is not bound to {person_id} ({bound})")
+            if self.person:
+                raise Refused("账户 {account} 未绑定 {person}（绑定的是 {bound}）",
+                              account=self.account, person=person_id, bound=self.person)
+            raise Refused("账户 {account} 未绑定 {person}（尚未绑定任何人）", account=self.account,
+                          person=person_id)
         self._stamp(self.Unbound, actor, occurred_at, person=person_id,
                     reason=require_text("reason", reason))
 
 
 def _check_bindable(person: Person, account: str) -> None:
     if person.retired:
-        raise Refused(f"person {person.person_id} is retired: account {account} cannot be "
-                      "bound to them")
+        raise Refused("人员 {person} 已离任：账户 {account} 不能绑定给该人员", person=person.person_id,
+                      account=account)

@@ -70,15 +70,15 @@ class AuditLog(LedgerAggregate):
         """Record that the chain's hash at ``position`` was ``hash`` (verified by the caller)."""
         authorize(actor, "record_checkpoint")
         if position < 1:
-            raise Refused(f"checkpoint position must be 1 or more, got {position}")
+            raise Refused("检查点位置须为 1 或以上，收到 {position}", position=position)
         if not HASH_PATTERN.match(hash):
-            raise Refused(f"checkpoint hash must be 64 hex digits, got {hash!r}")
+            raise Refused("检查点哈希须为 64 位十六进制数字，收到 {hash!r}", hash=hash)
         if self.checkpoints and position < self.checkpoints[-1].position:
             last = self.checkpoints[-1]
-            raise Refused(f"checkpoint position {position} is before checkpoint "
-                          f"{last.number}'s position {last.position}: the ledger lost events")
+            raise Refused("检查点位置 {position} 早于第 {number} 个检查点的位置 {last}：台账丢失了事件",
+                          position=position, number=last.number, last=last.position)
         if bool(key_id) != bool(signature):
-            raise Refused("a signed checkpoint needs both the key id and the signature")
+            raise Refused("签名的检查点须同时有密钥编号和签名")
         self._stamp(self.CheckpointRecorded, actor, occurred_at, ledger=ledger,
                     position=position, hash=hash, recorded_at=recorded_at, note=note,
                     key_id=key_id, signature=signature)

@@ -130,25 +130,59 @@ EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
 
 
+def N_(message: str) -> str:
+    """Marks a word for the message catalogue (the domain may not import i18n)."""
+    return message
+
+
+# The fields people enter, as a refusal names them: the code's name, and the word (Chinese,
+# the catalogue's id, quoted 「」 as a field's name is in a sentence) that the message shows.
+FIELD_WORDS = {
+    "reason": N_("「理由」"), "note": N_("「备注」"), "deadline": N_("「整改期限」"),
+    "unit name": N_("「单位名称」"), "person name": N_("「人员姓名」"),
+    "rectification description": N_("「整改情况说明」"), "category": N_("「管理类别」"),
+    "occurred_at": N_("「发生时间」"), "corrected occurred_at": N_("「更正后的发生时间」"),
+    "deadline rule": N_("「期限规则」"), "reason for failing": N_("「复查不通过的理由」"),
+    "re-inspection note": N_("「复查备注」"), "requirements": N_("「整改要求」"),
+    "notice number": N_("「整改通知书编号」"), "location": N_("「地点」"),
+    "description": N_("「问题描述」"), "title": N_("「标题」"), "campaign name": N_("「创建活动名称」"),
+    "account": N_("「账号」"), "evidence file": N_("「证据文件」"),
+    "evidence description": N_("「证据说明」"), "due date": N_("「到期日」"),
+    "survey source": N_("「调查来源」"), "survey note": N_("「调查备注」"),
+    "survey method": N_("「调查方式」"), "status": N_("「状态」"), "status_date": N_("「状态日期」"),
+    "closed": N_("「销号」"), "rectification": N_("「整改」"), "reinspection": N_("「复查」"),
+    "id": N_("「编号」"), "file": N_("「文件」"), "latitude": N_("「纬度」"),
+    "longitude": N_("「经度」"), "month": N_("「月份」"), "from month": N_("「起始月份」"),
+    "unit code": N_("「单位代码」"), "person id": N_("「人员编号」"),
+    "target": N_("「目标值」"), "progress value": N_("「进展数值」"),
+}
+
+
+def field_label(field: str) -> Label:
+    """A field's name as a refusal shows it (translated with the message)."""
+    return Label(FIELD_WORDS.get(field, field))
+
+
 def check_text(field: str, value: str) -> str:
     """Refuse text past its field's length, or holding a control character (naming the
     field, and the limit or the character's position, counted from 1)."""
     long = field in LONG_FIELDS
     limit = LONG_TEXT if long else SHORT_TEXT
     if len(value) > limit:
-        raise Refused(f"{field} is {len(value):,} characters long; at most {limit:,} are "
-                      "accepted")
+        raise Refused("{field}长 {length:,} 个字符，最多接受 {limit:,} 个",
+                      field=field_label(field), length=len(value), limit=limit)
     found = (_CONTROL_IN_LONG if long else _CONTROL).search(value)
     if found:
-        raise Refused(f"{field} holds a control character (U+{ord(found.group()):04X}) at "
-                      f"position {found.start() + 1}")
+        raise Refused("{field}第 {position} 个字符是控制字符（U+{code:04X}），不能接受",
+                      field=field_label(field), code=ord(found.group()),
+                      position=found.start() + 1)
     return value
 
 
 def require_text(field: str, value: str | None) -> str:
     """Refuse an empty required field, naming it; and text past the limits above."""
     if value is None or not str(value).strip():
-        raise Refused(f"{field} must not be empty (got {value!r})")
+        raise Refused("{field}不能为空（收到 {value!r}）", field=field_label(field), value=value)
     return check_text(field, str(value).strip())
 
 
@@ -161,14 +195,16 @@ def check_day(field: str, value: date) -> date:
     """Refuse a day before 1900 or after 2099 (a typed year 99, a year 9999)."""
     day = value.date() if isinstance(value, datetime) else value
     if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise Refused(f"{field} {day.isoformat()} is outside the days the ledger takes "
-                      f"({EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()})")
+        raise Refused("{field}为 {day}，超出台账接受的日期范围（{earliest} 至 {latest}）",
+                      field=field_label(field), day=day.isoformat(),
+                      earliest=EARLIEST_DAY.isoformat(), latest=LATEST_DAY.isoformat())
     return value
 
 
 def require_aware(field: str, value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise Refused(f"{field} must carry a time zone (got {value.isoformat()})")
+        raise Refused("{field}须带时区（收到 {value}）", field=field_label(field),
+                      value=value.isoformat())
     return value
 
 
@@ -176,7 +212,7 @@ def check_moment(occurred_at: datetime, now: datetime) -> None:
     """An event's valid time must carry a zone and not lie in the future."""
     require_aware("occurred_at", occurred_at)
     if occurred_at > now:
-        raise Refused(f"occurred_at {occurred_at.isoformat()} is in the future")
+        raise Refused("发生时间 {moment} 晚于现在，不能登记未来的事", moment=occurred_at.isoformat())
     check_day("occurred_at", occurred_at)
 
 

@@ -28,11 +28,14 @@ from datetime import date, datetime, tzinfo
 from typing import Any, ClassVar
 
 from domain.base import (
+    N_,
     Actor,
+    Label,
     LedgerEvent,
     Refused,
     check_day,
     check_moment,
+    field_label,
     require_aware,
     require_text,
 )
@@ -82,21 +85,24 @@ def parse_moment(field: str, value: Any) -> datetime:
     try:
         return require_aware(field, datetime.fromisoformat(str(value)))
     except ValueError:
-        raise Refused(f"{field} must be an ISO date-time, got {value!r}") from None
+        raise Refused("{field}须为 ISO 格式的日期时间，收到 {value!r}", field=field_label(field),
+                      value=value) from None
 
 
 def parse_date(field: str, value: Any) -> date:
     try:
         return check_day(field, date.fromisoformat(str(value)))
     except ValueError:
-        raise Refused(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+        raise Refused("{field}须为 YYYY-MM-DD 格式的日期，收到 {value!r}", field=field_label(field),
+                      value=value) from None
 
 
 class Correctable:
     """Mixin for a :class:`~domain.base.LedgerAggregate` whose events can be corrected and,
     if it declares a ``WITHDRAW_ACTION``, withdrawn."""
 
-    LABEL: ClassVar[str] = "record"
+    # What refusals call the record (Chinese, the catalogue's id; in English its kind).
+    LABEL: ClassVar[str] = N_("记录")
     CORRECTABLE: ClassVar[dict[str, tuple[str, ...]]] = {}
     CORRECT_ACTION: ClassVar[str] = "correct"
     WITHDRAW_ACTION: ClassVar[str | None] = None
@@ -169,26 +175,29 @@ class Correctable:
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
         reason = require_text("reason", reason)
-        label = self._label()
+        said = self._said()
         if not 1 <= corrects <= len(self.log):
-            raise Refused(f"{label} has no event {corrects} (it has {len(self.log)})")
+            raise Refused("{kind}{name} 没有第 {event} 个事件（共 {count} 个）", **said,
+                          event=corrects, count=len(self.log))
         name, _, author = self.log[corrects - 1]
+        if name == "Corrected":
+            raise Refused("{kind}{name} 的第 {event} 个事件本身就是一次更正；请更正原来的事件",
+                          **said, event=corrects)
         if name in OWN_EVENTS:
-            raise Refused(f"event {corrects} of {label} is itself a "
-                          f"{'correction' if name == 'Corrected' else 'withdrawal'}; "
-                          "correct the original event instead")
+            raise Refused("{kind}{name} 的第 {event} 个事件本身就是一次撤回；请更正原来的事件",
+                          **said, event=corrects)
         if actor.id != author and actor.role != ADMIN:
-            raise Refused(f"event {corrects} of {label} was recorded by {author}; "
-                          f"only they or an admin may correct it, not {actor.id}")
+            raise Refused("{kind}{name} 的第 {event} 个事件由 {author} 登记；只有登记人或管理员可以更正，"
+                          "{actor} 不能", **said, event=corrects, author=author, actor=actor.id)
         if not changes:
-            raise Refused("a correction must change at least one field")
+            raise Refused("更正须至少改动一个字段")
         allowed = ("occurred_at", *self.CORRECTABLE.get(name, ()))
         checked: dict[str, Any] = {}
         previous: dict[str, Any] = {}
         for field, value in changes.items():
             if field not in allowed:
-                raise Refused(f"field {field!r} of event {corrects} ({name}) cannot be "
-                              f"corrected (correctable: {', '.join(allowed)})")
+                raise Refused("第 {event} 个事件（{name}）的字段 {field!r} 不能更正（可更正：{allowed}）",
+                              field=field, event=corrects, name=name, allowed=", ".join(allowed))
             if field == "occurred_at":
                 new = self._check_occurred_at(corrects, value, occurred_at, zone)
             else:
@@ -197,8 +206,8 @@ class Correctable:
             old = self._value(corrects, field)
             if new == old or (field == "occurred_at"
                               and datetime.fromisoformat(new) == datetime.fromisoformat(old)):
-                raise Refused(f"{field} of event {corrects} ({name}) is already {old!r}: "
-                              "nothing to correct")
+                raise Refused("第 {event} 个事件（{name}）的 {field} 已是 {old!r}：无需更正",
+                              field=field, event=corrects, name=name, old=old)
             checked[field], previous[field] = new, old
         self._check_corrected(corrects, name, checked, zone=zone, **context)
         current = [f for f in checked if f != "occurred_at" and self.set_by.get(f) == corrects]
@@ -210,16 +219,16 @@ class Correctable:
                  now: datetime) -> None:
         """Withdraw the whole record: it should not count at all (entered twice, or in
         error). Its author or an administrator, if the permission table allows."""
-        label = self._label()
         if self.WITHDRAW_ACTION is None:
-            raise Refused(f"{label} cannot be withdrawn: {self.WITHDRAW_INSTEAD}")
+            raise Refused("{kind}{name} 不能撤回：{instead}", **self._said(),
+                          instead=Label(self.WITHDRAW_INSTEAD))
         authorize(actor, self.WITHDRAW_ACTION, self._concerns())
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
         author = self.log[0][2]
         if actor.id != author and actor.role != ADMIN:
-            raise Refused(f"{label} was recorded by {author}; only they or an admin may "
-                          f"withdraw it, not {actor.id}")
+            raise Refused("{kind}{name} 由 {author} 登记；只有登记人或管理员可以撤回，{actor} 不能",
+                          **self._said(), author=author, actor=actor.id)
         reason = require_text("reason", reason)
         self._stamp(self.Withdrawn, actor, occurred_at,  # type: ignore[attr-defined]
                     reason=reason)
@@ -229,9 +238,10 @@ class Correctable:
     def _name(self) -> str:
         return self.id.split(":", 1)[-1]  # type: ignore[attr-defined]
 
-    def _label(self) -> str:
-        """How refusals name the record: ``survey SV-000001``, ``unit JS01``."""
-        return f"{self.LABEL} {self._name()}"
+    def _said(self) -> dict[str, Any]:
+        """How refusals name the record: its kind (a word to translate) and its name after
+        a space (``survey SV-000001``, ``unit JS01``) as ``{kind}{name}``."""
+        return {"kind": Label(self.LABEL), "name": f" {self._name()}"}
 
     def _concerns(self) -> str | None:
         """The unit the record concerns, for the permission table's own-unit rule."""
@@ -252,13 +262,14 @@ class Correctable:
         lie before the latest of them."""
         latest = max(moment for _, moment, _ in self.log)
         if occurred_at < latest:
-            raise Refused(f"occurred_at {occurred_at.isoformat()} is before the "
-                          f"{self.LABEL}'s latest event ({latest.isoformat()})")
+            raise Refused("发生时间 {moment} 早于该{kind}最近一次事件（{latest}）",
+                          moment=occurred_at.isoformat(), kind=Label(self.LABEL),
+                          latest=latest.isoformat())
 
     def _check_not_withdrawn(self) -> None:
         if self.withdrawn is not None:
-            raise Refused(f"{self._label()} was withdrawn "
-                          f"(event {self.withdrawn})")
+            raise Refused("{kind}{name} 已被撤回（第 {event} 个事件）", **self._said(),
+                          event=self.withdrawn)
 
     def _check_occurred_at(self, version: int, value: Any, corrected_at: datetime,
                            zone: tzinfo) -> str:
@@ -267,15 +278,15 @@ class Correctable:
         moment = parse_moment("occurred_at", value)
         check_day("corrected occurred_at", moment)
         if moment > corrected_at:
-            raise Refused(f"corrected occurred_at {value} is after the correction itself "
-                          f"({corrected_at.isoformat()})")
+            raise Refused("更正后的发生时间 {value} 晚于这次更正本身（{corrected}）", value=value,
+                          corrected=corrected_at.isoformat())
         before = next((at for name, at, _ in reversed(self.log[:version - 1])
                        if name not in OWN_EVENTS), None)
         after = next((at for name, at, _ in self.log[version:] if name not in OWN_EVENTS),
                      None)
         if (before and moment < before) or (after and moment > after):
-            raise Refused(f"corrected occurred_at {value} would put event {version} out "
-                          f"of order with the {self.LABEL}'s other events")
+            raise Refused("更正后的发生时间 {value} 会使第 {event} 个事件与该{kind}的其他事件顺序错乱",
+                          value=value, event=version, kind=Label(self.LABEL))
         self._check_moment_of(version, moment, zone)
         return moment.isoformat()
 

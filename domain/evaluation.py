@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from domain.base import (Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, check_moment,
-                         optional_text)
+from domain.base import (N_, Actor, Label, LedgerAggregate, LedgerCreated, LedgerEvent, Refused,
+                         check_moment, optional_text)
 from domain.corrections import Correctable
 # What the read side and the commands import from here, until they import it from its
 # own module (they are other engineers' to change).
@@ -20,14 +20,16 @@ from domain.figures import FIGURES, RATE  # noqa: F401
 from domain.months import (OPEN_END, check_month, first_day,  # noqa: F401
                            last_day, month_add, month_of, months_between)
 from domain.ranking import Entry, Placed, rank  # noqa: F401
-from domain.roles import ADMIN
+from domain.roles import ADMIN, ROLE_NAMES
 from domain.rules import Rules, digest_text
 from domain.scoring import ScoreLine, score  # noqa: F401
 
 def authorize_office(actor: Actor, what: str) -> None:
     """Only the civilization office (文明办, admin) adopts rules and publishes rankings."""
     if actor.role != ADMIN:
-        raise Refused(f"{actor.id} ({actor.role}) may not {what}: that is for admin")
+        raise Refused("{actor}（{role}）无权{action}：此操作仅限{allowed}", actor=actor.id,
+                      role=Label(ROLE_NAMES.get(actor.role, actor.role)), action=Label(what),
+                      allowed=Label(ROLE_NAMES[ADMIN]))
 
 
 class Evaluation(Correctable, LedgerAggregate):
@@ -36,10 +38,10 @@ class Evaluation(Correctable, LedgerAggregate):
     months it published."""
 
     ID = "evaluation"
-    LABEL = "the rules adoptions"
+    LABEL = N_("评分规则的采用记录")
     CORRECTABLE = {"RulesAdopted": ("from_month", "reason")}
     CORRECT_ACTION = "manage_rules"
-    WITHDRAW_INSTEAD = "adopt the right rules from the same month (the later adoption wins)"
+    WITHDRAW_INSTEAD = N_("请从同一月份起采用正确的规则（以后采用的为准）")
 
     class Opened(LedgerCreated):
         def apply(self, book: Evaluation) -> None:
@@ -93,15 +95,14 @@ class Evaluation(Correctable, LedgerAggregate):
     def adopt_rules(self, *, text: str, source: str, from_month: str, reason: str,
                     actor: Actor, occurred_at: datetime, now: datetime) -> int:
         """Adopt a scoring rules file from ``from_month`` on; returns its version."""
-        authorize_office(actor, "adopt scoring rules")
+        authorize_office(actor, N_("采用评分规则"))
         check_moment(occurred_at, now)
         check_month("from month", from_month)
         rules = Rules.parse(text, source)
         published = self.last_published()
         if published is not None and from_month <= published:
-            raise Refused(f"rules cannot be adopted from {from_month}: {published} is "
-                          f"published and frozen; adopt from {month_add(published, 1)} or "
-                          "later")
+            raise Refused("评分规则不能从 {month} 起采用：{published} 已发布并冻结；请从 {next} 或之后采用",
+                          month=from_month, published=published, next=month_add(published, 1))
         version = len(self.versions) + 1
         self.trigger_event(self.RulesAdopted, rules_version=version, from_month=from_month,
                            name=rules.name, text=text, digest=digest_text(text),
@@ -111,17 +112,16 @@ class Evaluation(Correctable, LedgerAggregate):
 
     def check_publishable(self, month: str, today: date, actor: Actor) -> None:
         """Refuse, before any ranking is computed, a month that may not be published."""
-        authorize_office(actor, "publish a monthly ranking")
+        authorize_office(actor, N_("发布月度排名"))
         check_month("month", month)
         if month >= month_of(today):
-            raise Refused(f"month {month} has not ended yet (today is {today.isoformat()}); "
-                          "only a complete month is published")
+            raise Refused("{month} 尚未结束（今天是 {today}）；只有完整的月份才能发布",
+                          month=month, today=today.isoformat())
         if month in self.publications:
             done = self.publications[month]
-            raise Refused(f"month {month} is already published (position "
-                          f"{done['position']}, {done['published_at'].isoformat()}); a "
-                          "published ranking is frozen: see 'taizhang revisions --month "
-                          f"{month}'")
+            raise Refused("{month} 已经发布（位置 {position}，{published}）；已发布的排名已冻结："
+                          "请看 'taizhang revisions --month {month}'", month=month,
+                          position=done["position"], published=done["published_at"].isoformat())
 
     def publish(self, *, month: str, rules_version: int, position: int, head: str,
                 digest: str, summary: dict[str, Any], today: date, actor: Actor,
@@ -132,14 +132,14 @@ class Evaluation(Correctable, LedgerAggregate):
         check_moment(occurred_at, now)
         in_force = self.rules_for(month)
         if in_force is None or in_force["version"] != rules_version:
-            raise Refused(f"rules version {rules_version} is not the one in force for "
-                          f"{month}")
+            raise Refused("评分规则第 {version} 版不是 {month} 适用的版本", version=rules_version,
+                          month=month)
         self.trigger_event(self.MonthPublished, month=month, rules_version=rules_version,
                            position=position, head=head, digest=digest, summary=summary,
                            occurred_at=occurred_at, **actor.stamp())
 
-    def _label(self) -> str:
-        return self.LABEL  # one book: its id says nothing more
+    def _said(self) -> dict[str, Any]:
+        return {"kind": Label(self.LABEL), "name": ""}  # one book: its id says nothing more
 
     def _apply_correction(self, version: int, changes: dict[str, Any],
                           occurred_at: datetime) -> None:
@@ -159,6 +159,6 @@ class Evaluation(Correctable, LedgerAggregate):
         published = self.last_published()
         for which in (before, month):
             if published is not None and which <= published:
-                raise Refused(f"rules cannot apply from {month} instead of {before}: "
-                              f"{published} is published and frozen")
+                raise Refused("评分规则不能改为从 {month} 起适用（原为 {before}）：{published} 已发布并冻结",
+                              month=month, before=before, published=published)
         return month

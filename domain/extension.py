@@ -66,16 +66,16 @@ class ExtensionRequests:
         authorize(actor, "request_extension", self.unit)
         self._check_when(occurred_at, now)
         if self.state in self.FINISHED:
-            raise Refused(f"task {self.id} cannot get an extension request: it is "
-                          f"{self.state}")
+            raise Refused("任务 {task} 状态为{state}，不能申请延期", task=self.id,
+                          state=self._state())
         pending = self.pending_request
         if pending is not None:
-            raise Refused(f"task {self.id} already has an extension request pending (event "
-                          f"{pending['version']}, to {pending['deadline'].isoformat()}): "
-                          "it must be approved or refused first")
+            raise Refused("任务 {task} 已有一项待决的延期申请（第 {event} 个事件，延至 {deadline}）："
+                          "须先批准或驳回", task=self.id, event=pending["version"],
+                          deadline=pending["deadline"].isoformat())
         if deadline <= self.deadline:
-            raise Refused(f"requested deadline {deadline.isoformat()} is not after the "
-                          f"current deadline {self.deadline.isoformat()}")
+            raise Refused("申请的期限 {requested} 不晚于现行期限 {current}",
+                          requested=deadline.isoformat(), current=self.deadline.isoformat())
         self._stamp(self.ExtensionRequested, actor, occurred_at, deadline=deadline,
                     current_deadline=self.deadline, reason=require_text("reason", reason),
                     deadline_rule=None if deadline_rule is None
@@ -87,9 +87,9 @@ class ExtensionRequests:
         asked for (a ``DeadlineExtended`` like any extension, naming the request)."""
         request = self._decidable(actor, occurred_at, now)
         if request["deadline"] <= self.deadline:
-            raise Refused(f"the requested deadline {request['deadline'].isoformat()} is not "
-                          f"after the current deadline {self.deadline.isoformat()}: refuse "
-                          "the request instead")
+            raise Refused("申请的期限 {requested} 不晚于现行期限 {current}：请驳回这项申请",
+                          requested=request["deadline"].isoformat(),
+                          current=self.deadline.isoformat())
         self._stamp(self.ExtensionApproved, actor, occurred_at, request=request["version"],
                     note=note.strip())
         # Working days asked for count from the deadline then: the rule still says how
@@ -113,5 +113,5 @@ class ExtensionRequests:
         self._check_when(occurred_at, now)
         request = self.pending_request
         if request is None:
-            raise Refused(f"task {self.id} has no extension request pending")
+            raise Refused("任务 {task} 没有待决的延期申请", task=self.id)
         return request

@@ -20,9 +20,9 @@ from domain.base import (
     LedgerEvent,
     NotFound,
     Refused,
-    require_text,
+    check_text,
 )
-from domain.registry import check_code
+from domain.registry import CODE_PATTERN
 from domain.roles import authorize
 
 
@@ -49,26 +49,45 @@ def parse_points(value: Any, code: str) -> float:
     try:
         points = Decimal(text)
     except InvalidOperation:
-        raise Refused(f"points of indicator {code} must be a number, got {value!r}") from None
+        raise Refused("指标 {code} 的分值须为数字，收到 {value!r}", code=code,
+                      value=value) from None
     if not points.is_finite() or points < 0:
-        raise Refused(f"points of indicator {code} must be 0 or more, got {value!r}")
+        raise Refused("指标 {code} 的分值须为 0 或以上，收到 {value!r}", code=code, value=value)
     return float(points)
+
+
+def _check_code(row: int, value: Any) -> str:
+    """An indicator's code, on the ``row``-th row of the system given."""
+    code = str(value or "").strip()
+    if not code:
+        raise Refused("第 {row} 行的指标编码不能为空（收到 {value!r}）", row=row,
+                      value=str(value or ""))
+    if not CODE_PATTERN.match(code):
+        raise Refused("第 {row} 行的指标编码须为字母、数字、'.'、'_' 或 '-'（至多 40 个），"
+                      "收到 {code!r}", row=row, code=code)
+    return code
 
 
 def check_indicators(rows: list[dict[str, Any]]) -> list[Indicator]:
     """Check a whole system: every field, then duplicate codes, unknown parents and cycles,
     each refused by name. Returns the indicators in the order given."""
     if not rows:
-        raise Refused("the indicator system has no indicators")
+        raise Refused("测评体系中没有任何指标")
     indicators = []
     for number, row in enumerate(rows, 1):
-        code = check_code(f"indicator code (row {number})", str(row.get("code") or ""))
+        code = _check_code(number, row.get("code"))
         parent_text = str(row.get("parent") or "").strip()
-        parent = check_code(f"parent code of indicator {code}", parent_text) \
-            if parent_text else None
+        if parent_text and not CODE_PATTERN.match(parent_text):
+            raise Refused("指标 {code} 的上级编码须为字母、数字、'.'、'_' 或 '-'（至多 40 个），"
+                          "收到 {parent!r}", code=code, parent=parent_text)
+        parent = parent_text or None
+        title = str(row.get("title") or "").strip()
+        if not title:
+            raise Refused("指标 {code} 的标题不能为空（收到 {value!r}）", code=code,
+                          value=row.get("title"))
         indicators.append(Indicator(
             code=code, parent=parent,
-            title=require_text(f"title of indicator {code}", row.get("title")),
+            title=check_text("title", title),
             category=str(row.get("category") or "").strip(),
             points=parse_points(row.get("points"), code),
             method=str(row.get("method") or "").strip()))
@@ -79,14 +98,17 @@ def check_indicators(rows: list[dict[str, Any]]) -> list[Indicator]:
             duplicated.append(indicator.code)
         seen.add(indicator.code)
     if duplicated:
-        raise Refused(f"indicator code listed more than once: {', '.join(duplicated)}")
-    unknown = [f"{i.parent} (parent of {i.code})" for i in indicators
-               if i.parent is not None and i.parent not in seen]
-    if unknown:
-        raise Refused(f"unknown parent indicator: {', '.join(unknown)}")
+        raise Refused("指标编码重复出现：{codes}", codes=", ".join(duplicated))
+    orphans = [i for i in indicators if i.parent is not None and i.parent not in seen]
+    if len(orphans) == 1:
+        raise Refused("上级指标 {parent} 不存在（指标 {code} 的上级）", parent=orphans[0].parent,
+                      code=orphans[0].code)
+    if orphans:
+        raise Refused("上级指标不存在：{unknown}（括号内为其下级指标）",
+                      unknown=", ".join(f"{i.parent} ({i.code})" for i in orphans))
     cycle = find_cycle({i.code: i.parent for i in indicators})
     if cycle:
-        raise Refused(f"indicator parents form a cycle: {' → '.join(cycle)}")
+        raise Refused("指标的上级关系形成了循环：{cycle}", cycle=" → ".join(cycle))
     return indicators
 
 
@@ -141,8 +163,7 @@ class IndicatorSystem(LedgerAggregate):
         authorize(actor, "manage_indicators")
         indicators = [i.as_data() for i in check_indicators(rows)]
         if self.versions and self.versions[-1].indicators == indicators:
-            raise Refused(f"the indicators are the same as version {len(self.versions)}; "
-                          "nothing to adopt")
+            raise Refused("这些指标与第 {version} 版相同，无需采用", version=len(self.versions))
         number = len(self.versions) + 1
         self._stamp(self.VersionAdopted, actor, occurred_at, number=number,
                     name=name.strip() or f"第{number}版", source=source.strip(),
@@ -156,12 +177,11 @@ class IndicatorSystem(LedgerAggregate):
     def adopted(self, number: int | None = None) -> VersionAdopted:
         """A version by number (default the latest)."""
         if not self.versions:
-            raise NotFound("no indicator system has been imported yet: "
-                           "run 'taizhang indicators import FILE'")
+            raise NotFound("尚未导入测评体系：请运行 'taizhang indicators import FILE'")
         number = self.latest if number is None else number
         if not 1 <= number <= self.latest:
-            raise NotFound(f"unknown indicator system version: {number} "
-                           f"(versions 1 to {self.latest})")
+            raise NotFound("未知的测评体系版本：{number}（现有第 1 至第 {latest} 版）",
+                           number=number, latest=self.latest)
         return self.versions[number - 1]
 
     def indicator(self, code: str, number: int | None = None) -> Indicator:
@@ -170,4 +190,5 @@ class IndicatorSystem(LedgerAggregate):
         for data in adopted.indicators:
             if data["code"] == code:
                 return Indicator(**data)
-        raise NotFound(f"unknown indicator code: {code} (in version {adopted.number})")
+        raise NotFound("未知的指标编码：{code}（在第 {version} 版中）", code=code,
+                       version=adopted.number)

@@ -6,6 +6,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from domain.base import (
+    N_,
     Actor,
     LedgerAggregate,
     LedgerCreated,
@@ -20,7 +21,7 @@ from domain.roles import INSPECTOR, authorize
 def check_inspectors(inspectors: list[str]) -> list[str]:
     twice = sorted({i for i in inspectors if inspectors.count(i) > 1})
     if twice:
-        raise Refused(f"inspector {twice[0]} is named twice on the visit")
+        raise Refused("巡查员 {person} 在这次巡查中被列了两次", person=twice[0])
     return inspectors
 
 
@@ -29,7 +30,7 @@ class Inspection(Correctable, LedgerAggregate):
     entered with a wrong date, unit or group is corrected; one entered twice is withdrawn
     (its findings are tasks of their own: close a duplicate one as duplicate)."""
 
-    LABEL = "inspection"
+    LABEL = N_("巡查单")
     CORRECTABLE = {"Recorded": ("unit", "inspectors", "note")}
     CORRECT_ACTION = "correct"
     WITHDRAW_ACTION = "withdraw"
@@ -71,9 +72,9 @@ class Inspection(Correctable, LedgerAggregate):
             names = value if isinstance(value, list) else str(value).split(",")
             inspectors = check_inspectors([n.strip() for n in names if n.strip()])
             if not inspectors:
-                raise Refused("inspectors must name at least one inspector")
+                raise Refused("巡查人员须至少列出一名巡查员")
             for person_id in inspectors:
                 if context["person"](person_id).person_role != INSPECTOR:
-                    raise Refused(f"inspector {person_id} is not an inspector")
+                    raise Refused("{person} 不是巡查员", person=person_id)
             return inspectors
         return optional_text("note", value)

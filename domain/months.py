@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from domain.base import Refused
+from domain.base import Refused, field_label
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 OPEN_END = "9999-12"  # the last month of a span that has not ended
@@ -14,7 +14,8 @@ OPEN_END = "9999-12"  # the last month of a span that has not ended
 def check_month(field_name: str, value: str) -> str:
     """A month as YYYY-MM."""
     if not isinstance(value, str) or not MONTH.match(value):
-        raise Refused(f"{field_name} must be a month YYYY-MM, got {value!r}")
+        raise Refused("{field}须为 YYYY-MM 格式的月份，收到 {value!r}", field=field_label(field_name),
+                      value=value)
     return value
 
 

@@ -8,9 +8,10 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.base import Actor, LedgerAggregate, LedgerCreated, LedgerEvent, Refused, require_text
+from domain.base import (N_, Actor, Label, LedgerAggregate, LedgerCreated, LedgerEvent, Refused,
+                         field_label, require_text)
 from domain.corrections import Correctable
-from domain.roles import ADMIN, ROLES, UNIT, authorize
+from domain.roles import ADMIN, ROLE_NAMES, ROLES, UNIT, authorize
 
 # The seven managements (七项管理) every campaign starts with; a campaign adds its own.
 SEVEN_MANAGEMENTS = ("社会治安", "环境卫生", "交通秩序", "集贸市场", "建筑工地", "文化环境", "大众传媒")
@@ -35,9 +36,8 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 def check_code(field: str, code: str) -> str:
     code = require_text(field, code)
     if not CODE_PATTERN.match(code):
-        raise Refused(
-            f"{field} must be letters, digits, '.', '_' or '-' (at most 40), got {code!r}"
-        )
+        raise Refused("{field}须为字母、数字、'.'、'_' 或 '-'（至多 40 个），收到 {code!r}",
+                      field=field_label(field), code=code)
     return code
 
 
@@ -45,7 +45,7 @@ def check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Refused(f"time zone {name!r} is not a known IANA zone") from None
+        raise Refused("时区 {zone!r} 不是已知的 IANA 时区", zone=name) from None
     return name
 
 
@@ -112,11 +112,10 @@ class Campaign(LedgerAggregate):
         cats = [require_text("category", c) for c in categories] or list(SEVEN_MANAGEMENTS)
         duplicated = sorted({c for c in cats if cats.count(c) > 1})
         if duplicated:
-            raise Refused(f"category {duplicated[0]!r} is listed twice")
+            raise Refused("管理类别 {category!r} 列了两次", category=duplicated[0])
         if required_inspections < 0:
-            raise Refused(
-                f"required inspections must be 0 or more, got {required_inspections}"
-            )
+            raise Refused("每月应巡查次数须为 0 或以上，收到 {required}",
+                          required=required_inspections)
         return cls._create(
             cls.Started, id=cls.ID, name=name, time_zone=time_zone, categories=cats,
             required_inspections=required_inspections,
@@ -132,24 +131,22 @@ class Campaign(LedgerAggregate):
     def check_category(self, category: str) -> str:
         category = require_text("category", category)
         if category not in self.categories:
-            raise Refused(
-                f"category {category!r} is not one of this campaign's categories "
-                f"({', '.join(self.categories)})"
-            )
+            raise Refused("管理类别 {category!r} 不在本次创建活动的类别之中（{categories}）",
+                          category=category, categories=", ".join(self.categories))
         return category
 
     def add_category(self, category: str, *, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, "manage_registry")
         category = require_text("category", category)
         if category in self.categories:
-            raise Refused(f"category {category!r} already exists")
+            raise Refused("管理类别 {category!r} 已经存在", category=category)
         self._stamp(self.CategoryAdded, actor, occurred_at, category=category)
 
     def change_required_inspections(self, required: int, reason: str, *, actor: Actor,
                                     occurred_at: datetime) -> None:
         authorize(actor, "manage_registry")
         if required < 0:
-            raise Refused(f"required inspections must be 0 or more, got {required}")
+            raise Refused("每月应巡查次数须为 0 或以上，收到 {required}", required=required)
         self._stamp(self.SettingsChanged, actor, occurred_at, required_inspections=required,
                     reason=require_text("reason", reason))
 
@@ -162,14 +159,18 @@ class Campaign(LedgerAggregate):
         recorded keep their dates."""
         authorize(actor, "manage_registry")
         if kind not in (LOCAL_HOLIDAY, LOCAL_WORKDAY):
-            raise Refused(f"a local day is a {LOCAL_HOLIDAY} or a {LOCAL_WORKDAY}, got {kind!r}")
+            raise Refused("本地日期须为 {holiday} 或 {workday}，收到 {kind!r}",
+                          holiday=LOCAL_HOLIDAY, workday=LOCAL_WORKDAY, kind=kind)
         reason = require_text("reason", reason)
         workday = kind == LOCAL_WORKDAY
+        if self.local_days.get(day) == kind and workday:
+            raise Refused("{day} 已是本创建活动的本地工作日", day=day.isoformat())
         if self.local_days.get(day) == kind:
-            raise Refused(f"{day.isoformat()} is already a local {kind} of this campaign")
+            raise Refused("{day} 已是本创建活动的本地休息日", day=day.isoformat())
+        if day not in self.local_days and official_workday is workday and workday:
+            raise Refused("{day} 在法定日历中已是工作日", day=day.isoformat())
         if day not in self.local_days and official_workday is workday:
-            said = "a working day" if workday else "a day off"
-            raise Refused(f"{day.isoformat()} is already {said} in the official calendar")
+            raise Refused("{day} 在法定日历中已是休息日", day=day.isoformat())
         event = self.LocalWorkdayAdded if workday else self.LocalHolidayAdded
         self._stamp(event, actor, occurred_at, day=day, reason=reason)
 
@@ -178,15 +179,20 @@ def check_parent(kind: str, parent: Unit | None) -> None:
     """A unit of ``kind`` may stand under ``parent`` (None: at the top)."""
     parent_kind = parent.kind if parent is not None else None
     if parent_kind not in PARENT_KINDS[kind]:
-        allowed = [k for k in PARENT_KINDS[kind] if k is not None]
-        where = f"a {' or '.join(allowed)}" if allowed else "none"
-        got = f"{parent.code} ({parent.kind})" if parent is not None else "none"
-        raise Refused(f"a {kind}'s parent must be {where}, got {got}")
+        allowed = "/".join(k for k in PARENT_KINDS[kind] if k is not None)
+        if not allowed:
+            raise Refused("{kind}不能有上级，收到 {parent}（{parent_kind}）", kind=kind,
+                          parent=parent.code, parent_kind=parent.kind)
+        if parent is None:
+            raise Refused("{kind}的上级须为{allowed}，但没有给出上级", kind=kind, allowed=allowed)
+        raise Refused("{kind}的上级须为{allowed}，收到 {parent}（{parent_kind}）", kind=kind,
+                      allowed=allowed, parent=parent.code, parent_kind=parent.kind)
 
 
 def check_kind(kind: str) -> str:
     if kind not in UNIT_KINDS:
-        raise Refused(f"unit kind must be one of {', '.join(UNIT_KINDS)}, got {kind!r}")
+        raise Refused("单位类型须为以下之一：{kinds}，收到 {kind!r}", kinds=", ".join(UNIT_KINDS),
+                      kind=kind)
     return kind
 
 
@@ -194,10 +200,10 @@ class Unit(Correctable, LedgerAggregate):
     """A responsible unit (责任单位): 社区, 街道, 部门 or 物业, with its parent. A unit
     registered with a wrong name, kind or parent is corrected; one that ends is retired."""
 
-    LABEL = "unit"
+    LABEL = N_("名录单位")
     CORRECTABLE = {"Registered": ("name", "kind", "parent"), "Renamed": ("name",)}
     CORRECT_ACTION = "manage_registry"
-    WITHDRAW_INSTEAD = "retire it instead"
+    WITHDRAW_INSTEAD = N_("请改为撤销该单位")
 
     class Registered(LedgerCreated):
         code: str
@@ -237,7 +243,7 @@ class Unit(Correctable, LedgerAggregate):
         name = require_text("unit name", name)
         check_parent(check_kind(kind), parent)
         if parent is not None and parent.retired:
-            raise Refused(f"parent unit {parent.code} is retired")
+            raise Refused("上级单位 {unit} 已撤销", unit=parent.code)
         return cls._create(
             cls.Registered, id=cls.key(code), code=code, name=name, kind=kind,
             parent=parent.code if parent is not None else None,
@@ -250,20 +256,20 @@ class Unit(Correctable, LedgerAggregate):
         self._check_order(occurred_at)
         name = require_text("unit name", name)
         if name == self.name:
-            raise Refused(f"unit {self.code} is already named {name!r}")
+            raise Refused("单位 {unit} 的名称已是 {name!r}", unit=self.code, name=name)
         self._stamp(self.Renamed, actor, occurred_at, name=name,
                     reason=require_text("reason", reason))
 
     def retire(self, reason: str, *, actor: Actor, occurred_at: datetime) -> None:
         authorize(actor, "manage_registry")
         if self.retired:
-            raise Refused(f"unit {self.code} is already retired")
+            raise Refused("单位 {unit} 已经撤销", unit=self.code)
         self._check_order(occurred_at)
         self._stamp(self.Retired, actor, occurred_at, reason=require_text("reason", reason))
 
     def check_active(self) -> Unit:
         if self.retired:
-            raise Refused(f"unit {self.code} is retired")
+            raise Refused("单位 {unit} 已撤销", unit=self.code)
         return self
 
     def _check_field(self, version: int, event: str, field: str, value: Any, *,
@@ -275,7 +281,7 @@ class Unit(Correctable, LedgerAggregate):
             if code.lower() in ("", "none", "-"):
                 return None
             if code == self.code:
-                raise Refused(f"unit {self.code} cannot be its own parent")
+                raise Refused("单位 {unit} 不能是自己的上级", unit=self.code)
             context["unit"](code).check_active()
             return code
         return require_text("unit name", value)
@@ -289,35 +295,35 @@ class Unit(Correctable, LedgerAggregate):
         check_parent(kind, context["unit"](parent) if parent else None)
         for child in context["children"](self.code):
             if kind not in PARENT_KINDS[child.kind]:
-                raise Refused(f"unit {child.code} ({child.kind}) stands under {self.code}: "
-                              f"a {child.kind}'s parent cannot be a {kind}")
+                raise Refused("单位 {child}（{child_kind}）隶属于 {unit}：{child_kind}的上级不能是{kind}",
+                              child=child.code, child_kind=child.kind, unit=self.code, kind=kind)
 
 
 def check_membership(person_id: str, role: str, unit: str | None) -> None:
     if role not in ROLES:
-        raise Refused(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        raise Refused("角色须为以下之一：{roles}，收到 {role!r}", roles=", ".join(ROLES), role=role)
     if role == UNIT and unit is None:
-        raise Refused(f"a unit member needs a unit (person {person_id})")
+        raise Refused("责任单位人员须属于一个单位（人员 {person}）", person=person_id)
     if role != UNIT and unit is not None:
-        raise Refused(f"only unit members belong to a unit: {person_id} is {role}, "
-                      f"unit {unit} given")
+        raise Refused("只有责任单位人员才属于单位：{person} 是{role}，却给出了单位 {unit}",
+                      person=person_id, role=Label(ROLE_NAMES.get(role, role)), unit=unit)
 
 
-def check_not_last_admin(person_id: str, admins: Collection[str], verb: str) -> None:
-    """Refuse to leave the ledger without an active administrator."""
+def check_not_last_admin(person_id: str, admins: Collection[str], refusal: str) -> None:
+    """Refuse, with ``refusal`` (a template naming {person}), to leave the ledger without
+    an active administrator."""
     if not set(admins) - {person_id}:
-        raise Refused(f"person {person_id} is the last active admin and cannot be {verb}: "
-                      "register another admin first")
+        raise Refused(refusal, person=person_id)
 
 
 class Person(Correctable, LedgerAggregate):
     """Someone who acts in the ledger, in one role (a unit member is bound to one unit).
     A person registered with a wrong name, role or unit is corrected."""
 
-    LABEL = "person"
+    LABEL = N_("人员")
     CORRECTABLE = {"Registered": ("name", "person_role", "unit")}
     CORRECT_ACTION = "manage_registry"
-    WITHDRAW_INSTEAD = "retire them instead"
+    WITHDRAW_INSTEAD = N_("请改为让该人员离任")
 
     class Registered(LedgerCreated):
         person_id: str
@@ -376,10 +382,11 @@ class Person(Correctable, LedgerAggregate):
         one is not retired)."""
         authorize(actor, "manage_registry")
         if self.retired:
-            raise Refused(f"person {self.person_id} is already retired")
+            raise Refused("人员 {person} 已经离任", person=self.person_id)
         self._check_order(occurred_at)
         if self.person_role == ADMIN:
-            check_not_last_admin(self.person_id, admins, "retired")
+            check_not_last_admin(self.person_id, admins,
+                                 N_("人员 {person} 是最后一名在任管理员，不能离任：请先登记另一名管理员"))
         self._stamp(self.Retired, actor, occurred_at, reason=require_text("reason", reason))
 
     def _check_field(self, version: int, event: str, field: str, value: Any, *,
@@ -393,7 +400,8 @@ class Person(Correctable, LedgerAggregate):
         if field == "person_role":
             role = str(value).strip()
             if role not in ROLES:
-                raise Refused(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+                raise Refused("角色须为以下之一：{roles}，收到 {role!r}", roles=", ".join(ROLES),
+                              role=role)
             return role
         return require_text("person name", value)
 
@@ -402,9 +410,10 @@ class Person(Correctable, LedgerAggregate):
         role = changes.get("person_role", self.person_role)
         check_membership(self.person_id, role, changes.get("unit", self.unit))
         if self.person_role == ADMIN and role != ADMIN and not self.retired:
-            check_not_last_admin(self.person_id, context["admins"](), "demoted")
+            check_not_last_admin(self.person_id, context["admins"](),
+                                 N_("人员 {person} 是最后一名在任管理员，不能降为其他角色：请先登记另一名管理员"))
 
     def as_actor(self) -> Actor:
         if self.retired:
-            raise Refused(f"person {self.person_id} is retired and may not act")
+            raise Refused("人员 {person} 已离任，不能再办理", person=self.person_id)
         return Actor(self.person_id, self.person_role, self.unit)

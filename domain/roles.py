@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.base import Actor, Refused
+from domain.base import N_, Actor, Label, Refused
 
 ADMIN = "admin"
 INSPECTOR = "inspector"
@@ -54,21 +54,49 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
-# How a refusal names an action, where its key is not plain enough.
+# How a refusal names an action (Chinese, the catalogue's id; its English is the action in
+# plain words), and the roles an action is for.
 ACTION_NAMES = {
-    "manage_registry": "manage the registries",
-    "close_verified": "close a task as verified",
-    "close_other": "close a task as void, duplicate or not responsible",
-    "attach_evidence": "attach evidence",
-    "request_extension": "request an extension",
-    "decide_extension": "approve or refuse an extension request",
-    "import_records": "import records",
-    "manage_indicators": "adopt an indicator system",
-    "assign_target": "assign an indicator target",
-    "verify_progress": "verify or reject a progress report",
-    "withdraw": "withdraw a record",
-    "manage_rules": "correct an adoption of scoring rules",
-    "enter_on_behalf": "enter events on behalf of another person",
+    "manage_registry": N_("管理单位和人员名录"),
+    "assign": N_("交办任务"),
+    "inspect": N_("登记巡查"),
+    "acknowledge": N_("签收任务"),
+    "issue_notice": N_("签发整改通知书"),
+    "report_rectification": N_("上报整改情况"),
+    "reinspect": N_("复查"),
+    "extend_deadline": N_("延长整改期限"),
+    "request_extension": N_("申请延长整改期限"),
+    "decide_extension": N_("批准或驳回延期申请"),
+    "escalate": N_("督办任务"),
+    "attach_evidence": N_("附加证据材料"),
+    "close_verified": N_("按整改到位销号"),
+    "close_other": N_("按作废、重复或非责任单位销号"),
+    "reopen": N_("重新打开任务"),
+    "reassign": N_("改派任务"),
+    "correct": N_("更正记录"),
+    "withdraw": N_("撤回记录"),
+    "manage_indicators": N_("采用测评体系"),
+    "assign_target": N_("下达指标任务"),
+    "report_progress": N_("上报指标进展"),
+    "verify_progress": N_("核实或退回进展上报"),
+    "record_survey": N_("登记调查结果"),
+    "record_checkpoint": N_("登记审计检查点"),
+    "manage_rules": N_("更正评分规则的采用"),
+    "import_records": N_("导入台账记录"),
+    "enter_on_behalf": N_("代他人录入事件"),
+}
+# A person's role as a refusal names it (the role's code in English).
+ROLE_NAMES = {ADMIN: N_("管理员"), INSPECTOR: N_("巡查员"), UNIT: N_("责任单位人员"),
+              AUDITOR: N_("审计员"), CLERK: N_("录入员")}
+# Who an action is for, as a refusal says it (the roles' codes in English).
+FOR_ROLES = {
+    frozenset({ADMIN}): N_("管理员"),
+    frozenset({INSPECTOR}): N_("巡查员"),
+    frozenset({UNIT}): N_("责任单位人员"),
+    frozenset({ADMIN, INSPECTOR}): N_("管理员、巡查员"),
+    frozenset({ADMIN, AUDITOR}): N_("管理员、审计员"),
+    frozenset({ADMIN, CLERK}): N_("管理员、录入员"),
+    frozenset({ADMIN, INSPECTOR, UNIT}): N_("管理员、巡查员、责任单位人员"),
 }
 
 
@@ -76,12 +104,9 @@ def authorize(actor: Actor, action: str, unit: str | None = None) -> None:
     """Refuse ``action`` unless the actor's role allows it (for ``unit`` where it matters)."""
     allowed = PERMISSIONS[action]
     if actor.role not in allowed:
-        raise Refused(
-            f"{actor.id} ({actor.role}) may not "
-            f"{ACTION_NAMES.get(action, action.replace('_', ' '))}: "
-            f"that is for {', '.join(sorted(allowed))}"
-        )
+        raise Refused("{actor}（{role}）无权{action}：此操作仅限{allowed}", actor=actor.id,
+                      role=Label(ROLE_NAMES.get(actor.role, actor.role)),
+                      action=Label(ACTION_NAMES[action]), allowed=Label(FOR_ROLES[allowed]))
     if actor.role == UNIT and unit is not None and actor.unit != unit:
-        raise Refused(
-            f"{actor.id} acts for unit {actor.unit}, not for unit {unit}"
-        )
+        raise Refused("{actor} 代表单位 {own}，不能代表单位 {unit} 办理", actor=actor.id,
+                      own=actor.unit, unit=unit)

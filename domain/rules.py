@@ -57,20 +57,23 @@ class Rules:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise Refused(f"{source}: {_toml_error(e, text)}") from None
+            raise Refused("{place}：TOML 格式有误：{problem}", place=_toml_place(e, text, source),
+                          problem=_toml_problem(e)) from None
         return _RulesReader(text, source).read(data)
 
 
-def _toml_error(error: tomllib.TOMLDecodeError, text: str) -> str:
+def _toml_place(error: tomllib.TOMLDecodeError, text: str, source: str) -> str:
+    """Where a TOML error is: ``rules.toml:2:8`` (line and column), or the file's end."""
     message = str(error)
     if message.endswith("(at end of document)"):
-        return f"line {len(text.splitlines())} (end of file): " \
-               f"{message.removesuffix('(at end of document)').strip()}"
+        return f"{source}:{len(text.splitlines())}"
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if not found:
-        return message
-    return f"line {found.group(1)}, column {found.group(2)}: " \
-           f"{message[:found.start()].strip()}"
+    return f"{source}:{found.group(1)}:{found.group(2)}" if found else source
+
+
+def _toml_problem(error: tomllib.TOMLDecodeError) -> str:
+    """What the TOML reader says is wrong (its own words), without the line and column."""
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error)).strip()
 
 
 class _RulesReader:
@@ -84,12 +87,13 @@ class _RulesReader:
         self.lines = text.splitlines()
         self.source = source
 
-    def refuse(self, path: Sequence[str], problem: str) -> Refused:
+    def place(self, path: Sequence[str]) -> str:
+        """Where a refusal points: the file, the line (``rules.toml:4``) and the key."""
         # A missing key is named at the table that lacks it.
         line = next((found for end in range(len(path), 0, -1)
                      if (found := self.line_of(path[:end])) is not None), None)
-        where = f" line {line}:" if line else ":"
-        return Refused(f"{self.source}{where} {'.'.join(path)}: {problem}")
+        return f"{self.source}:{line} {'.'.join(path)}" if line else \
+            f"{self.source} {'.'.join(path)}"
 
     def line_of(self, path: Sequence[str]) -> int | None:
         """The line that sets ``path`` (a key, or a table's header), if it can be found."""
@@ -116,45 +120,49 @@ class _RulesReader:
     def number(self, path: Sequence[str], value: Any, *, minimum: Number | None = None
                ) -> Fraction:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.refuse(path, f"must be a number, got {value!r}")
+            raise Refused("{place}：须为数字，收到 {value!r}", place=self.place(path), value=value)
         if value != value or value in (float("inf"), float("-inf")):
-            raise self.refuse(path, f"must be a finite number, got {value!r}")
+            raise Refused("{place}：须为有限的数，收到 {value!r}", place=self.place(path),
+                          value=value)
         result = Fraction(str(value))
         if minimum is not None and result < minimum:
-            raise self.refuse(path, f"must be {minimum} or more, got {value!r}")
+            raise Refused("{place}：须为 {minimum} 或以上，收到 {value!r}", place=self.place(path),
+                          minimum=minimum, value=value)
         return result
 
     def table(self, path: Sequence[str], value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.refuse(path, f"must be a table, got {value!r}")
+            raise Refused("{place}：须为表，收到 {value!r}", place=self.place(path), value=value)
         return value
 
     def unknown(self, path: Sequence[str], keys: Iterable[str], allowed: set[str]) -> None:
         for key in keys:
             if key not in allowed:
-                raise self.refuse([*path, key], "unknown key (known: "
-                                  f"{', '.join(sorted(allowed))})")
+                raise Refused("{place}：未知的键（可用：{known}）", place=self.place([*path, key]),
+                              known=", ".join(sorted(allowed)))
 
     def figure(self, path: Sequence[str], name: str, natures: set[str]) -> str:
         figure = FIGURES.get(name)
         if figure is None or figure.nature not in natures:
             fitting = sorted(f.name for f in FIGURES.values() if f.nature in natures)
-            raise self.refuse(path, f"unknown figure {name!r} here (one of: "
-                              f"{', '.join(fitting)})")
+            raise Refused("{place}：此处没有指标 {name!r}（可用：{known}）",
+                          place=self.place(path), name=name, known=", ".join(fitting))
         return name
 
     def read(self, data: dict[str, Any]) -> Rules:
         self.unknown([], data.keys(), self.TOP)
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise self.refuse(["name"], f"must be a non-empty string, got {name!r}")
+            raise Refused("{place}：须为非空字符串，收到 {value!r}", place=self.place(["name"]),
+                          value=name)
         if "base" not in data:
-            raise self.refuse(["base"], "is required")
+            raise Refused("{place}：必须填写", place=self.place(["base"]))
         base = self.number(["base"], data["base"])
         floor = self.number(["floor"], data["floor"]) if "floor" in data else None
         per_unit = data.get("counts_per_unit", False)
         if not isinstance(per_unit, bool):
-            raise self.refuse(["counts_per_unit"], f"must be true or false, got {per_unit!r}")
+            raise Refused("{place}：须为 true 或 false，收到 {value!r}",
+                          place=self.place(["counts_per_unit"]), value=per_unit)
         deductions = {}
         for key, points in self.table(["deductions"], data.get("deductions", {})).items():
             self.figure(["deductions", key], key, {COUNT})
@@ -166,7 +174,7 @@ class _RulesReader:
             spec = self.table(path, spec)
             self.unknown(path, spec.keys(), self.RATE_KEYS)
             if "weight" not in spec:
-                raise self.refuse([*path, "weight"], "is required")
+                raise Refused("{place}：必须填写", place=self.place([*path, "weight"]))
             rates[key] = RateRule(
                 weight=self.number([*path, "weight"], spec["weight"]),
                 cap=self.number([*path, "cap"], spec["cap"]) if "cap" in spec else None,
@@ -175,19 +183,20 @@ class _RulesReader:
         self.unknown(["ranking"], ranking.keys(), self.RANKING_KEYS)
         ties = ranking.get("ties", SHARE)
         if ties not in (SHARE, BREAK):
-            raise self.refuse(["ranking", "ties"], f"must be {SHARE!r} (equal scores share "
-                              f"a rank) or {BREAK!r} (tie-breakers separate them), got "
-                              f"{ties!r}")
+            raise Refused("{place}：须为 {share!r}（同分同名次）或 {split!r}（按并列规则区分），"
+                          "收到 {value!r}", place=self.place(["ranking", "ties"]), share=SHARE,
+                          split=BREAK, value=ties)
         breakers = []
         listed = ranking.get("tie_breakers", [])
         if not isinstance(listed, list):
-            raise self.refuse(["ranking", "tie_breakers"], f"must be a list, got {listed!r}")
+            raise Refused("{place}：须为列表，收到 {value!r}",
+                          place=self.place(["ranking", "tie_breakers"]), value=listed)
         for item in listed:
             parts = str(item).split() if isinstance(item, str) else []
             if len(parts) not in (1, 2) or (len(parts) == 2 and parts[1] not in
                                              ("asc", "desc")):
-                raise self.refuse(["ranking", "tie_breakers"],
-                                  f"each must be 'FIGURE asc' or 'FIGURE desc', got {item!r}")
+                raise Refused("{place}：每项须为 'FIGURE asc' 或 'FIGURE desc'，收到 {item!r}",
+                              place=self.place(["ranking", "tie_breakers"]), item=item)
             figure = self.figure(["ranking", "tie_breakers"], parts[0],
                                  {COUNT, RATE, MEAN, MEDIAN})
             descending = parts[1] == "desc" if len(parts) == 2 else \
@@ -197,8 +206,8 @@ class _RulesReader:
         for key in ("red", "black"):
             value = ranking.get(key, 3)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise self.refuse(["ranking", key], f"must be a whole number 0 or more, got "
-                                  f"{value!r}")
+                raise Refused("{place}：须为 0 或以上的整数，收到 {value!r}",
+                              place=self.place(["ranking", key]), value=value)
             counts[key] = value
         return Rules(name=name.strip(), base=base, floor=floor, counts_per_unit=per_unit,
                      deductions=deductions,

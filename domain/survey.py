@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.base import (
+    N_,
     Actor,
     LedgerAggregate,
     LedgerCreated,
@@ -36,19 +37,19 @@ def parse_rate(field: str, value: Any) -> float:
     try:
         rate = Decimal(str(value).strip())
     except InvalidOperation:
-        raise Refused(f"{field} must be a percentage, got {value!r}") from None
+        raise Refused("{field}须为百分数，收到 {value!r}", field=field, value=value) from None
     if not rate.is_finite() or not 0 <= rate <= 100:
-        raise Refused(f"{field} must be a percentage from 0 to 100, got {value!r}")
+        raise Refused("{field}须为 0 到 100 之间的百分数，收到 {value!r}", field=field, value=value)
     return float(rate)
 
 
 def check_month(month: Any, taken: datetime, zone: tzinfo) -> str:
     """A survey's month: YYYY-MM, not after the day the survey was taken."""
     if not isinstance(month, str) or not MONTH.match(month):
-        raise Refused(f"survey month must be YYYY-MM, got {month!r}")
+        raise Refused("调查月份须为 YYYY-MM，收到 {value!r}", value=month)
     if month > local_date(taken, zone).isoformat()[:7]:
-        raise Refused(f"survey month {month} is after the survey was taken "
-                      f"({local_date(taken, zone).isoformat()})")
+        raise Refused("调查月份 {month} 晚于调查日期（{taken}）", month=month,
+                      taken=local_date(taken, zone).isoformat())
     return month
 
 
@@ -56,9 +57,9 @@ def parse_sample(sample: Any) -> int:
     try:
         size = int(str(sample).strip())
     except ValueError:
-        raise Refused(f"sample must be a whole number of people, got {sample!r}") from None
+        raise Refused("样本量须为整数人数，收到 {sample!r}", sample=sample) from None
     if size <= 0:
-        raise Refused(f"sample must be at least 1 person, got {sample!r}")
+        raise Refused("样本量至少为 1 人，收到 {sample!r}", sample=sample)
     return size
 
 
@@ -66,7 +67,7 @@ class Survey(Correctable, LedgerAggregate):
     """One survey's results; the record itself is the fact. A survey entered with a wrong
     figure, month or unit is corrected; one entered twice is withdrawn."""
 
-    LABEL = "survey"
+    LABEL = N_("调查")
     CORRECTABLE = {"Recorded": ("unit", "month", *RATES, "sample", "source", "method",
                                 "note")}
     CORRECT_ACTION = "record_survey"
@@ -121,7 +122,7 @@ class Survey(Correctable, LedgerAggregate):
             return context["active_unit"](str(value).strip())
         if field == "month":
             if not MONTH.match(str(value).strip()):
-                raise Refused(f"survey month must be YYYY-MM, got {value!r}")
+                raise Refused("调查月份须为 YYYY-MM，收到 {value!r}", value=value)
             return str(value).strip()
         if field in RATES:
             return parse_rate(f"{field} ({RATES[field]})", value)

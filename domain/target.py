@@ -18,12 +18,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.base import (
+    N_,
     Actor,
     LedgerAggregate,
     LedgerCreated,
     LedgerEvent,
     Refused,
     check_moment,
+    field_label,
     local_date,
     optional_text,
     require_text,
@@ -46,19 +48,23 @@ def parse_amount(field: str, value: Any, measure: str) -> float:
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise Refused(f"{field} must be a number, got {value!r}") from None
+        raise Refused("{field}须为数字，收到 {value!r}", field=field_label(field),
+                      value=value) from None
     if not amount.is_finite() or amount < 0:
-        raise Refused(f"{field} must be 0 or more, got {value!r}")
+        raise Refused("{field}须为 0 或以上，收到 {value!r}", field=field_label(field), value=value)
     if measure == PERCENT and amount > 100:
-        raise Refused(f"{field} is a rate and must be at most 100, got {value!r}")
+        raise Refused("{field}是比率，最多为 100，收到 {value!r}", field=field_label(field),
+                      value=value)
     if measure != PERCENT and amount != amount.to_integral_value():
-        raise Refused(f"{field} counts {measure} and must be a whole number, got {value!r}")
+        raise Refused("{field}以“{measure}”计，须为整数，收到 {value!r}", field=field_label(field),
+                      measure=measure, value=value)
     return float(amount)
 
 
 def check_measure(measure: str) -> str:
     if measure not in MEASURES:
-        raise Refused(f"unit of measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+        raise Refused("计量单位须为以下之一：{measures}，收到 {measure!r}",
+                      measures=", ".join(MEASURES), measure=measure)
     return measure
 
 
@@ -76,7 +82,7 @@ class TargetTask(Correctable, LedgerAggregate):
     hand it to another unit, extend its due date (with an approver and a reason), correct
     what was entered, or withdraw a target assigned in error."""
 
-    LABEL = "target task"
+    LABEL = N_("指标分解任务")
     CORRECTABLE = {"Assigned": ("target", "due", "note"), "DueExtended": ("due",)}
     DATES = frozenset({"due"})
     WITHDRAW_ACTION = "assign_target"
@@ -169,10 +175,10 @@ class TargetTask(Correctable, LedgerAggregate):
         measure = check_measure(measure)
         amount = parse_amount("target", target, measure)
         if amount == 0:
-            raise Refused(f"target must be more than 0, got {target!r}")
+            raise Refused("目标值须大于 0，收到 {value!r}", value=target)
         if due < local_date(occurred_at, zone):
-            raise Refused(f"due date {due.isoformat()} is before the assignment on "
-                          f"{local_date(occurred_at, zone).isoformat()}")
+            raise Refused("到期日 {due} 早于下达日期 {assigned}", due=due.isoformat(),
+                          assigned=local_date(occurred_at, zone).isoformat())
         return cls._create(
             cls.Assigned, id=target_id, target_id=target_id, indicator=indicator,
             indicator_version=indicator_version, unit=unit, target=amount, measure=measure,
@@ -185,10 +191,10 @@ class TargetTask(Correctable, LedgerAggregate):
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
         if self.state == COMPLETED:
-            raise Refused(f"target task {self.id} is already completed")
+            raise Refused("指标分解任务 {target} 已经完成", target=self.id)
         if self.pending is not None:
-            raise Refused(f"report {self.pending[0]} of target task {self.id} still awaits "
-                          "verification")
+            raise Refused("指标分解任务 {target} 的第 {report} 次进展上报尚待核实",
+                          report=self.pending[0], target=self.id)
         amount = parse_amount("progress value", value, self.measure)
         self._stamp(self.ProgressReported, actor, occurred_at, report=self.reports + 1,
                     value=amount, note=note.strip(), evidence=check_evidence(evidence))
@@ -200,7 +206,7 @@ class TargetTask(Correctable, LedgerAggregate):
         authorize(actor, "verify_progress")
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
-        report, value = self._pending("verified")
+        report, value = self._pending(N_("指标分解任务 {target} 没有待核实的进展上报"))
         self._stamp(self.ProgressVerified, actor, occurred_at, report=report, value=value,
                     note=note.strip())
         if value >= self.target:
@@ -212,7 +218,7 @@ class TargetTask(Correctable, LedgerAggregate):
         authorize(actor, "verify_progress")
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
-        report, value = self._pending("rejected")
+        report, value = self._pending(N_("指标分解任务 {target} 没有待退回的进展上报"))
         self._stamp(self.ProgressRejected, actor, occurred_at, report=report, value=value,
                     reason=require_text("reason", reason))
 
@@ -220,9 +226,10 @@ class TargetTask(Correctable, LedgerAggregate):
                  now: datetime) -> None:
         """Hand the target to another unit (the caller has checked that it is active)."""
         authorize(actor, "assign_target")
-        self._check_changeable(occurred_at, now, "reassigned")
+        self._check_changeable(occurred_at, now, N_("指标分解任务 {target} 已完成，不能改派"))
         if unit == self.unit:
-            raise Refused(f"target task {self.id} is already assigned to unit {unit}")
+            raise Refused("指标分解任务 {target} 已下达给单位 {unit}，无需改派", target=self.id,
+                          unit=unit)
         self._stamp(self.Reassigned, actor, occurred_at, unit=unit, previous_unit=self.unit,
                     reason=require_text("reason", reason))
 
@@ -232,18 +239,19 @@ class TargetTask(Correctable, LedgerAggregate):
         whose role may do the same)."""
         authorize(actor, "assign_target")
         authorize(approver, "assign_target")
-        self._check_changeable(occurred_at, now, "extended")
+        self._check_changeable(occurred_at, now, N_("指标分解任务 {target} 已完成，不能延期"))
         if due <= self.due:
-            raise Refused(f"new due date {due.isoformat()} is not after the current due "
-                          f"date {self.due.isoformat()}")
+            raise Refused("新的到期日 {new} 不晚于现行到期日 {current}", new=due.isoformat(),
+                          current=self.due.isoformat())
         self._stamp(self.DueExtended, actor, occurred_at, due=due, previous_due=self.due,
                     approver=approver.id, reason=require_text("reason", reason))
 
-    def _check_changeable(self, occurred_at: datetime, now: datetime, verb: str) -> None:
+    def _check_changeable(self, occurred_at: datetime, now: datetime, refusal: str) -> None:
+        """Refuse, with ``refusal`` (naming {target}), a change of a completed target."""
         self._check_when(occurred_at, now)
         self._check_not_withdrawn()
         if self.state == COMPLETED:
-            raise Refused(f"target task {self.id} cannot be {verb}: it is completed")
+            raise Refused(refusal, target=self.id)
 
     def _concerns(self) -> str | None:
         return self.unit
@@ -253,20 +261,20 @@ class TargetTask(Correctable, LedgerAggregate):
         if field == "target":
             amount = parse_amount("target", value, self.measure)
             if amount == 0:
-                raise Refused(f"target must be more than 0, got {value!r}")
+                raise Refused("目标值须大于 0，收到 {value!r}", value=value)
             if self.state == COMPLETED and amount > self.verified:
-                raise Refused(f"target task {self.id} was completed at {self.verified:g}; "
-                              f"a target of {amount:g} would undo that")
+                raise Refused("指标分解任务 {target} 已按 {verified:g} 完成；目标值改为 {amount:g} 会推翻这一点",
+                              target=self.id, verified=self.verified, amount=amount)
             if self.state != COMPLETED and amount <= self.verified:
-                raise Refused(f"target {amount:g} would already be met by the verified "
-                              f"progress {self.verified:g}; report and verify it instead")
+                raise Refused("目标值 {amount:g} 已被核实的进展 {verified:g} 达到；请改为上报并核实进展",
+                              amount=amount, verified=self.verified)
             return amount
         if field == "due":
             due = parse_date("due date", value)
             made = local_date(self.log[version - 1][1], zone)
             if due < made:
-                raise Refused(f"due date {due.isoformat()} is before event {version} "
-                              f"({made.isoformat()})")
+                raise Refused("到期日 {due} 早于第 {event} 个事件（{made}）", due=due.isoformat(),
+                              event=version, made=made.isoformat())
             return due.isoformat()
         return optional_text("note", value)
 
@@ -274,14 +282,15 @@ class TargetTask(Correctable, LedgerAggregate):
         """Overdue from the day after the due date until completed; derived, never stored."""
         return self.state != COMPLETED and on > self.due
 
-    def _pending(self, verb: str) -> tuple[int, float]:
+    def _pending(self, refusal: str) -> tuple[int, float]:
+        """The pending progress report; else refused with ``refusal`` (naming {target})."""
         if self.pending is None:
-            raise Refused(f"target task {self.id} has no progress report to be {verb}")
+            raise Refused(refusal, target=self.id)
         return self.pending
 
     def _check_when(self, occurred_at: datetime, now: datetime) -> None:
         check_moment(occurred_at, now)
         if occurred_at < self.last_occurred_at:
-            raise Refused(
-                f"occurred_at {occurred_at.isoformat()} is before the target task's latest "
-                f"event ({self.last_occurred_at.isoformat()})")
+            raise Refused("发生时间 {moment} 早于该指标分解任务最近一次事件（{latest}）",
+                          moment=occurred_at.isoformat(),
+                          latest=self.last_occurred_at.isoformat())

@@ -24,7 +24,9 @@ from domain.base import (
     Actor,
     LedgerAggregate,
     LedgerCreated,
+    Label,
     LedgerEvent,
+    N_,
     Refused,
     check_day,
     check_moment,
@@ -105,7 +107,7 @@ class TaskEvent(LedgerEvent):
 class Task(ExtensionRequests, Correctable, LedgerAggregate):
     """One problem or assignment to a responsible unit, and its rectification cycles."""
 
-    LABEL = "task"
+    LABEL = N_("台账任务")
     # What a correction may change besides when the event happened (see
     # domain/corrections.py); a wrong unit is not corrected but reassigned.
     CORRECTABLE = {
@@ -115,7 +117,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         "Reopened": ("deadline",),
     }
     DATES = frozenset({"deadline"})
-    WITHDRAW_INSTEAD = "close it as void or duplicate"
+    WITHDRAW_INSTEAD = N_("请按作废或重复销号")
 
     FINISHED = (VERIFIED, CLOSED)
 
@@ -287,10 +289,9 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         check_day("deadline", deadline)
         latitude, longitude = check_place(latitude, longitude)
         if deadline < local_date(occurred_at, zone):
-            raise Refused(
-                f"deadline {deadline.isoformat()} is before the assignment on "
-                f"{local_date(occurred_at, zone).isoformat()}"
-            )
+            raise Refused("整改期限 {deadline} 早于交办日期 {assigned}",
+                          deadline=deadline.isoformat(),
+                          assigned=local_date(occurred_at, zone).isoformat())
         return cls._create(
             cls.Assigned, id=task_id, task_id=task_id, unit=unit, category=category,
             source=source, location=require_text("location", location),
@@ -308,9 +309,12 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """The responsible unit signs for the task (签收)."""
         authorize(actor, "acknowledge", self.unit)
         self._check_when(occurred_at, now)
-        if self.acknowledged or not self._may(self.Acknowledged):
-            raise Refused(f"task {self.id} cannot be acknowledged: it is {self.state}"
-                          + (" and already acknowledged" if self.acknowledged else ""))
+        if self.acknowledged:
+            raise Refused("任务 {task} 已签收，不能再次签收（状态为{state}）",
+                          task=self.id, state=self._state())
+        if not self._may(self.Acknowledged):
+            raise Refused("任务 {task} 状态为{state}，不能签收", task=self.id,
+                          state=self._state())
         self._stamp(self.Acknowledged, actor, occurred_at, note=optional_text("note", note))
 
     def issue_notice(self, *, notice_no: str, requirements: str, actor: Actor,
@@ -319,9 +323,12 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Issue a numbered rectification notice (整改通知书), optionally with a deadline."""
         authorize(actor, "issue_notice")
         self._check_when(occurred_at, now)
+        if not self._may(self.NoticeIssued) and self.notice_no:
+            raise Refused("任务 {task} 状态为{state}（已有整改通知书 {notice}），不能再下发整改通知书",
+                          task=self.id, state=self._state(), notice=self.notice_no)
         if not self._may(self.NoticeIssued):
-            detail = f" (notice {self.notice_no})" if self.notice_no else ""
-            raise Refused(f"task {self.id} cannot get a notice: it is {self.state}{detail}")
+            raise Refused("任务 {task} 状态为{state}，不能下发整改通知书", task=self.id,
+                          state=self._state())
         if deadline is not None:
             self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.NoticeIssued, actor, occurred_at,
@@ -334,10 +341,13 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """The unit reports that it has rectified the problem, with its evidence."""
         authorize(actor, "report_rectification", self.unit)
         self._check_when(occurred_at, now)
+        if not self._may(self.RectificationReported) and self.state in (ASSIGNED,
+                                                                        ACKNOWLEDGED):
+            raise Refused("任务 {task} 状态为{state}，尚未下发整改通知书，不能上报整改",
+                          task=self.id, state=self._state())
         if not self._may(self.RectificationReported):
-            raise Refused(f"task {self.id} cannot be reported as rectified: it is {self.state}"
-                          + (" (no rectification notice yet)"
-                             if self.state in (ASSIGNED, ACKNOWLEDGED) else ""))
+            raise Refused("任务 {task} 状态为{state}，不能上报整改", task=self.id,
+                          state=self._state())
         self._stamp(self.RectificationReported, actor, occurred_at,
                     description=require_text("rectification description", description),
                     evidence=check_evidence(evidence))
@@ -348,8 +358,8 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         authorize(actor, "reinspect")
         self._check_when(occurred_at, now)
         if not self._may(self.ReinspectionPassed if passed else self.ReinspectionFailed):
-            raise Refused(f"task {self.id} cannot be re-inspected: it is {self.state}, "
-                          "and only a reported rectification is re-inspected")
+            raise Refused("任务 {task} 状态为{state}，只有已上报整改的任务才能复查",
+                          task=self.id, state=self._state())
         if passed:
             self._stamp(self.ReinspectionPassed, actor, occurred_at,
                         note=optional_text("note", note), evidence=check_evidence(evidence))
@@ -365,11 +375,11 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         authorize(actor, "extend_deadline")
         self._check_when(occurred_at, now)
         if not self._may(self.DeadlineExtended):
-            raise Refused(f"task {self.id} cannot be extended: it is {self.state}")
+            raise Refused("任务 {task} 状态为{state}，不能延期", task=self.id, state=self._state())
         check_day("deadline", deadline)
         if deadline <= self.deadline:
-            raise Refused(f"new deadline {deadline.isoformat()} is not after the current "
-                          f"deadline {self.deadline.isoformat()}")
+            raise Refused("新的整改期限 {new} 不晚于现行期限 {current}",
+                          new=deadline.isoformat(), current=self.deadline.isoformat())
         self._stamp(self.DeadlineExtended, actor, occurred_at, deadline=deadline,
                     previous_deadline=self.deadline, reason=require_text("reason", reason),
                     deadline_rule=check_rule(deadline, deadline_rule))
@@ -379,7 +389,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Put the task under supervision (督办), e.g. overdue or named in a bulletin."""
         authorize(actor, "escalate")
         self._check_when(occurred_at, now)
-        self._check_open("escalated", self.Escalated)
+        self._check_open(N_("任务 {task} 已销号（{closure}），不能再督办"), self.Escalated)
         self._stamp(self.Escalated, actor, occurred_at, reason=require_text("reason", reason))
 
     def attach_evidence(self, *, evidence: list[dict[str, str]], actor: Actor,
@@ -387,9 +397,10 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Attach evidence (photos, documents) to an open task."""
         authorize(actor, "attach_evidence", self.unit)
         self._check_when(occurred_at, now)
-        self._check_open("given evidence", self.EvidenceAttached)
+        self._check_open(N_("任务 {task} 已销号（{closure}），不能再补充证据"),
+                         self.EvidenceAttached)
         if not evidence:
-            raise Refused("evidence must name at least one file")
+            raise Refused("证据须至少列出一个文件")
         self._stamp(self.EvidenceAttached, actor, occurred_at,
                     evidence=check_evidence(evidence))
 
@@ -403,10 +414,10 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         else:
             authorize(actor, "close_other")
         self._check_when(occurred_at, now)
-        self._check_open("closed", self.Closed)
+        self._check_open(N_("任务 {task} 已销号（{closure}），不能再次销号"), self.Closed)
         if closure == "verified" and self.state != VERIFIED:
-            raise Refused(f"task {self.id} cannot be closed as verified: it is {self.state} "
-                          "and has no passed re-inspection")
+            raise Refused("任务 {task} 状态为{state}，没有通过的复查，不能按整改到位销号",
+                          task=self.id, state=self._state())
         self._stamp(self.Closed, actor, occurred_at, closure=closure,
                     reason=require_text("reason", reason))
 
@@ -416,10 +427,11 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         authorize(actor, "reopen")
         self._check_when(occurred_at, now)
         if not self._may(self.Reopened):
-            raise Refused(f"task {self.id} cannot be reopened: it is {self.state}, not closed")
+            raise Refused("任务 {task} 状态为{state}，尚未销号，不能重新打开", task=self.id,
+                          state=self._state())
         if self.closure != "verified":
-            raise Refused(f"task {self.id} was closed as {self.closure}, not as rectified; "
-                          "assign a new task instead")
+            raise Refused("任务 {task} 以{closure}销号，并非整改到位，不能重新打开；请另行交办新任务",
+                          task=self.id, closure=Label(CLOSURES[self.closure]))
         self._check_deadline(deadline, occurred_at, zone)
         self._stamp(self.Reopened, actor, occurred_at, reason=require_text("reason", reason),
                     deadline=deadline, deadline_rule=check_rule(deadline, deadline_rule))
@@ -435,7 +447,7 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         everyone else closes through :meth:`close`."""
         authorize(actor, "import_records")
         self._check_when(occurred_at, now)
-        self._check_open("closed")
+        self._check_open(N_("任务 {task} 已销号（{closure}），不能再次销号"))
         reason = require_text("reason", reason)
         rectification = require_text("rectification description", rectification)
         reinspection = require_text("re-inspection note", reinspection)
@@ -455,8 +467,8 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         authorize(actor, "import_records")
         self._check_when(occurred_at, now)
         if self.state not in (ASSIGNED, ACKNOWLEDGED, RECTIFYING):
-            raise Refused(f"task {self.id} cannot be reported as rectified: it is "
-                          f"{self.state}")
+            raise Refused("任务 {task} 状态为{state}，不能上报整改", task=self.id,
+                          state=self._state())
         self._stamp(self.RectificationReported, actor, occurred_at,
                     description=require_text("rectification description", description),
                     evidence=[])
@@ -468,8 +480,8 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         authorize(actor, "import_records")
         self._check_when(occurred_at, now)
         if self.state != REPORTED:
-            raise Refused(f"task {self.id} cannot be re-inspected: it is {self.state}, "
-                          "and only a reported rectification is re-inspected")
+            raise Refused("任务 {task} 状态为{state}，只有已上报整改的任务才能复查",
+                          task=self.id, state=self._state())
         if passed:
             self._stamp(self.ReinspectionPassed, actor, occurred_at,
                         note=optional_text("note", note), evidence=[])
@@ -483,9 +495,9 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         authorize(actor, "reassign")
         self._check_when(occurred_at, now)
         if not self._may(self.Reassigned):
-            raise Refused(f"task {self.id} cannot be reassigned: it is {self.state}")
+            raise Refused("任务 {task} 状态为{state}，不能改派", task=self.id, state=self._state())
         if unit == self.unit:
-            raise Refused(f"task {self.id} is already assigned to unit {unit}")
+            raise Refused("任务 {task} 已交办给单位 {unit}，无需改派", task=self.id, unit=unit)
         self._stamp(self.Reassigned, actor, occurred_at, unit=unit, previous_unit=self.unit,
                     reason=require_text("reason", reason))
 
@@ -505,23 +517,28 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         """Whether the lifecycle takes ``event``'s command in the task's state."""
         return self.state in LIFECYCLE[event].taken_in
 
-    def _check_open(self, verb: str, event: type[TaskEvent] | None = None) -> None:
+    def _state(self) -> Label:
+        """The task's state as a refusal shows it."""
+        return Label(STATE_LABELS[self.state])
+
+    def _check_open(self, refusal: str, event: type[TaskEvent] | None = None) -> None:
+        """Refuse, with ``refusal`` (a template naming {task} and {closure}), a command that
+        a closed task does not take."""
         if self.state not in (LIFECYCLE[event].taken_in if event else OPEN):
-            raise Refused(f"task {self.id} cannot be {verb}: it is closed ({self.closure})")
+            raise Refused(refusal, task=self.id, closure=Label(CLOSURES[self.closure]))
 
     def _check_when(self, occurred_at: datetime, now: datetime) -> None:
         check_moment(occurred_at, now)
         if occurred_at < self.last_occurred_at:
-            raise Refused(
-                f"occurred_at {occurred_at.isoformat()} is before the task's latest event "
-                f"({self.last_occurred_at.isoformat()})"
-            )
+            raise Refused("发生时间 {moment} 早于该任务最近一次事件（{latest}）",
+                          moment=occurred_at.isoformat(),
+                          latest=self.last_occurred_at.isoformat())
 
     def _check_deadline(self, deadline: date, occurred_at: datetime, zone: tzinfo) -> None:
         check_day("deadline", deadline)
         if deadline < local_date(occurred_at, zone):
-            raise Refused(f"deadline {deadline.isoformat()} is before "
-                          f"{local_date(occurred_at, zone).isoformat()}")
+            raise Refused("整改期限 {deadline} 早于 {day}", deadline=deadline.isoformat(),
+                          day=local_date(occurred_at, zone).isoformat())
 
     def _concerns(self) -> str | None:
         return self.unit
@@ -534,8 +551,8 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
 
     def _check_moment_of(self, version: int, moment: datetime, zone: tzinfo) -> None:
         if version == 1 and local_date(moment, zone) > self.deadline:
-            raise Refused(f"corrected occurred_at {moment.isoformat()} is after the "
-                          f"deadline {self.deadline.isoformat()}")
+            raise Refused("更正后的发生时间 {moment} 晚于整改期限 {deadline}",
+                          moment=moment.isoformat(), deadline=self.deadline.isoformat())
 
     def _check_field(self, version: int, event: str, field: str, value: Any, *,
                      zone: tzinfo, corrected_at: datetime, categories: list[str] = (),
@@ -543,14 +560,14 @@ class Task(ExtensionRequests, Correctable, LedgerAggregate):
         if field == "deadline":
             new = parse_date("deadline", value)
             if version != self.deadline_set_by:
-                raise Refused(f"only the event that set the current deadline (event "
-                              f"{self.deadline_set_by}) can have its deadline corrected")
+                raise Refused("只有设定现行期限的事件（第 {event} 个事件）才能更正整改期限",
+                              event=self.deadline_set_by)
             if new < local_date(self.log[version - 1][1], zone):
-                raise Refused(f"deadline {value} is before the event it belongs to")
+                raise Refused("整改期限 {deadline} 早于它所属的事件", deadline=value)
             return new.isoformat()
         if field == "category":
             if value not in categories:
-                raise Refused(f"category {value!r} is not one of this campaign's categories")
+                raise Refused("管理类别 {category!r} 不在本次创建活动的类别之中", category=value)
             return value
         if field == "source":
             return parse_source(value)

@@ -32,17 +32,16 @@ def parse_source(value: str) -> str:
     for code, label in SOURCES.items():
         if value in (code, label):
             return code
-    raise Refused(
-        f"source must be one of {', '.join(f'{c} ({l})' for c, l in SOURCES.items())}, "
-        f"got {value!r}"
-    )
+    raise Refused("来源须为以下之一：{choices}，收到 {value!r}",
+                  choices=", ".join(f"{c} ({l})" for c, l in SOURCES.items()), value=value)
 
 
 def parse_closure(value: str) -> str:
     for code, label in CLOSURES.items():
         if value in (code, label, code.replace("_", "-")):
             return code
-    raise Refused(f"closure must be one of {', '.join(CLOSURES)}, got {value!r}")
+    raise Refused("销号方式须为以下之一：{choices}，收到 {value!r}", choices=", ".join(CLOSURES),
+                  value=value)
 
 
 def check_evidence(items: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -52,7 +51,8 @@ def check_evidence(items: list[dict[str, str]]) -> list[dict[str, str]]:
         name = require_text("evidence file", item.get("file"))
         digest = (item.get("sha256") or "").lower()
         if digest and not SHA256.match(digest):
-            raise Refused(f"evidence sha256 must be 64 hex digits, got {item.get('sha256')!r}")
+            raise Refused("证据的 sha256 须为 64 位十六进制数字，收到 {digest!r}",
+                          digest=item.get("sha256"))
         entry = {"file": name, "sha256": digest,
                  "description": optional_text("evidence description",
                                               item.get("description"))}
@@ -68,11 +68,11 @@ def check_origin(origin: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     digest = str(origin.get("file") or "").lower()
     if not SHA256.match(digest):
-        raise Refused(f"origin file must be a sha256 (64 hex digits), "
-                      f"got {origin.get('file')!r}")
+        raise Refused("来源文件须为 sha256（64 位十六进制数字），收到 {file!r}",
+                      file=origin.get("file"))
     row = origin.get("row")
     if not isinstance(row, int) or isinstance(row, bool) or row < 1:
-        raise Refused(f"origin row must be a row number (1 or more), got {row!r}")
+        raise Refused("来源行号须为 1 或以上的行号，收到 {row!r}", row=row)
     return {**origin, "file": digest}
 
 
@@ -81,5 +81,5 @@ def check_rule(deadline: date | None, rule: str | None) -> str | None:
     if rule is None:
         return None
     if deadline is None:
-        raise Refused(f"deadline rule {rule!r} needs the date it resolves to")
+        raise Refused("期限规则 {rule!r} 须附上它推算出的日期", rule=rule)
     return require_text("deadline rule", rule)

@@ -77,17 +77,21 @@ def N_(message: str) -> str:
 
 def refusal(error: BaseException, gettext: Any = None) -> str:
     """A refusal's words in the language in use (or ``gettext``'s): its message and the
-    values that are words themselves (``domain.base.Label``) translated, the rest as they
+    values that are words themselves (``domain.base.Label``) translated, a refusal given
+    as a value (a row's reason within the import's) rendered the same way, the rest as they
     are. An error that is not structured (``domain.base.Said``) says what it says."""
     template, values = getattr(error, "template", None), getattr(error, "values", None)
     if template is None or values is None:
         return str(error)
     said = gettext or _
-    from domain.base import Label
+    from domain.base import Label, Said
 
-    return said(template).format(**{name: said(value) if isinstance(value, Label) else value
-                                    for name, value in values.items()}) if values \
-        else said(template)
+    def word(value: Any) -> Any:  # a Label translated; a refusal within a refusal rendered
+        return said(value) if isinstance(value, Label) else \
+            refusal(value, gettext) if isinstance(value, Said) else value
+
+    return said(template).format(**{name: word(value) for name, value in values.items()}) \
+        if values else said(template)
 
 
 __all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "language", "refusal",

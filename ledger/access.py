@@ -38,15 +38,15 @@ def group_role(store: Store, role: str) -> str:
     """The group role of a taizhang role in this store (database and schema)."""
     name = f"taizhang_{store.url.database}_{store.url.schema}_{role}"
     if len(name.encode()) > MAX_NAME:
-        raise Refused(f"group role name {name!r} is longer than PostgreSQL's {MAX_NAME} "
-                      "bytes: use a shorter database or schema name")
+        raise Refused("组角色名 {name!r} 超过了 PostgreSQL 的 {limit} 字节上限：请使用更短的数据库名或 "
+                      "schema 名", name=name, limit=MAX_NAME)
     return name
 
 
 def require_postgres(store: Store, what: str) -> None:
     if store.url.kind != "postgresql":
-        raise Refused(f"{what} is for PostgreSQL stores; on an SQLite file whoever may "
-                      "write the file may do anything (see the README's 'Who may do what')")
+        raise Refused("{what} 只用于 PostgreSQL 存储；对 SQLite 文件，能写这个文件的人就能做任何事"
+                      "（见 README 的“谁可以做什么”）", what=what)
 
 
 def account_kind(store: Store) -> dict[str, Any]:
@@ -159,8 +159,8 @@ def check_group(store: Store, role: str) -> str:
     with store.engine.connect() as conn:
         if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"),
                         {"n": group}).first() is None:
-            raise Refused(f"group role {group} does not exist: run 'taizhang access setup' "
-                          "first (as the owner)")
+            raise Refused("组角色 {group} 不存在：请先（以所有者身份）运行 'taizhang access setup'",
+                          group=group)
     return group
 
 

@@ -123,8 +123,7 @@ class Ledger(TaskCommands, RegistryCommands, WorkingDayCommands, ExtensionComman
         try:
             return self.load(Campaign, Campaign.ID, "campaign")
         except NotFound:
-            raise NotFound("this ledger has no campaign yet: run 'taizhang campaign start'") \
-                from None
+            raise NotFound("本账本还没有专项行动：请运行 'taizhang campaign start'") from None
 
     def unit(self, code: str) -> Unit:
         return self.load(Unit, Unit.key(code), "unit")

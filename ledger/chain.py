@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from domain.base import DomainError
+from domain.base import DomainError, Label, Said
+from i18n import N_
 
 GENESIS = "0" * 64
 # JSON's own string escaping (what json.dumps uses with ensure_ascii=False).
@@ -45,8 +46,9 @@ _KINDS = tuple(kind for kind, _ in _TYPES)
 class Tampered(DomainError):
     """What the ledger holds is not what it wrote: a figure must not be computed from it."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{message}: run `taizhang audit verify`")
+    def __init__(self, template: str, /, **values: Any) -> None:
+        super().__init__(N_("{problem}：请运行 `taizhang audit verify`"),
+                         problem=Said(template, **values))
 
 
 def stored_record(*row: Any) -> Record:
@@ -137,17 +139,30 @@ def fits(record: Record, position: int, previous: str) -> bool:
                 record.topic, record.state, record.recorded_at, record.account) == record.hash
 
 
-class ChainBroken(Exception):
+# What happened at a break, as a person reads it (``ChainBroken.kind`` stays the key).
+BREAKS = {"changed": N_("被改动"), "missing": N_("缺失"), "inserted": N_("被插入"),
+          "out of order": N_("顺序错乱")}
+
+
+class ChainBroken(Said):
     """Stored or imported events that do not form an unbroken chain.
 
     ``kind`` is one of ``changed``, ``missing``, ``inserted``, ``out of order``; ``position``
-    is the first position where the chain is broken."""
+    is the first position where the chain is broken; ``said`` what is wrong there, in
+    words (``detail`` says it in the language in use)."""
 
-    def __init__(self, position: int, kind: str, detail: str) -> None:
-        super().__init__(f"position {position}: {kind}: {detail}")
+    def __init__(self, position: int, kind: str, said: Said) -> None:
+        super().__init__(N_("位置 {position}：{kind}：{detail}"), position=position,
+                         kind=Label(BREAKS.get(kind, kind)), detail=said)
         self.position = position
         self.kind = kind
-        self.detail = detail
+        self.said = said
+
+    @property
+    def detail(self) -> str:
+        from i18n import refusal
+
+        return refusal(self.said)
 
 
 def check_next(record: Record, position: int, previous: str, last_time: str) -> None:
@@ -155,17 +170,19 @@ def check_next(record: Record, position: int, previous: str, last_time: str) -> 
     ``position`` and not recorded before ``last_time`` (the import path's check)."""
     if record.position != position:
         kind = "missing" if record.position > position else "out of order"
-        raise ChainBroken(position, kind, f"expected position {position}, found "
-                          f"{record.position}")
+        raise ChainBroken(position, kind, Said("应为位置 {position}，实为 {found}",
+                                               position=position, found=record.position))
     if record.recorded_at != canonical_time(record.recorded_at):
-        raise ChainBroken(position, "changed", f"recorded_at {record.recorded_at!r} is "
-                          "not a stored transaction time")
+        raise ChainBroken(position, "changed", Said(
+            "recorded_at {recorded_at!r} 不是存储写入的事务时间",
+            recorded_at=record.recorded_at))
     if record.recorded_at < last_time:
-        raise ChainBroken(position, "out of order", f"recorded_at {record.recorded_at} "
-                          f"is before the previous event's {last_time}")
+        raise ChainBroken(position, "out of order", Said(
+            "recorded_at {recorded_at} 早于上一事件的 {last}",
+            recorded_at=record.recorded_at, last=last_time))
     if not fits(record, position, previous):
-        raise ChainBroken(position, "changed", "the event does not match its hash (or "
-                          "does not follow the event before it)")
+        raise ChainBroken(position, "changed", Said(
+            "该事件与其哈希不符（或不接续前一事件）"))
 
 
 def canonical_time(text: str) -> str:

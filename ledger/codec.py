@@ -106,6 +106,7 @@ class LedgerMapper(Mapper[str]):
         try:
             return super().to_domain_event(stored_event)
         except Exception as e:  # noqa: BLE001 - whatever was stored, the answer is the same
-            raise Tampered(f"the stored event {stored_event.originator_id} version "
-                           f"{stored_event.originator_version} cannot be read "
-                           f"({type(e).__name__})") from None
+            raise Tampered("存储的事件 {event} 第 {version} 版无法读取（{error}）",
+                           event=stored_event.originator_id,
+                           version=stored_event.originator_version,
+                           error=type(e).__name__) from None

@@ -30,8 +30,6 @@ PREFIXES: tuple[tuple[str, type[LedgerAggregate], str], ...] = (
     ("IM-", Task, "task"), ("T-", Task, "task"), ("ZB-", TargetTask, "target task"),
     ("SV-", Survey, "survey"), ("I-", Inspection, "inspection"),
 )
-RECORD_FORMS = ("a task (T-…), target task (ZB-…), survey (SV-…), inspection (I-…), "
-                "unit:CODE, person:ID or rules:VERSION")
 
 
 def resolve(record: str) -> tuple[type[LedgerAggregate], str, str, int | None]:
@@ -48,19 +46,20 @@ def resolve(record: str) -> tuple[type[LedgerAggregate], str, str, int | None]:
             try:
                 return Evaluation, Evaluation.ID, "rules version", int(rest)
             except ValueError:
-                raise Refused(f"rules version must be a number, got {rest!r}") from None
+                raise Refused("评分细则版本必须是数字，而不是 {value!r}", value=rest) from None
     upper = text.upper()
     for prefix, cls, label in PREFIXES:
         if upper.startswith(prefix):
             return cls, upper, label, None
-    raise Refused(f"record must be {RECORD_FORMS}, got {record!r}")
+    raise Refused("记录必须是任务（T-…）、指标任务（ZB-…）、测评（SV-…）、巡查（I-…）、"
+                  "unit:CODE、person:ID 或 rules:VERSION，而不是 {record!r}", record=record)
 
 
 def event_of(book: Evaluation, rules_version: int) -> int:
     """The number of the evaluation book's event that adopted ``rules_version``."""
     if not 1 <= rules_version <= len(book.versions):
-        raise NotFound(f"unknown rules version: {rules_version} "
-                       f"(versions 1 to {len(book.versions)})")
+        raise NotFound("未知的评分细则版本：{number}（版本为 1 到 {last}）", number=rules_version,
+                       last=len(book.versions))
     return book.versions[rules_version - 1]["event"]
 
 
@@ -122,8 +121,8 @@ class Corrections:
             try:
                 book = work.load(Evaluation, key, label)
             except NotFound:
-                raise NotFound(f"unknown rules version: {rules_version} (no rules have "
-                               "been adopted)") from None
+                raise NotFound("未知的评分细则版本：{number}（尚未采用任何评分细则）",
+                               number=rules_version) from None
             if rules_version is not None:
                 event_of(book, rules_version)  # refuses an unknown version
             return book
@@ -133,15 +132,15 @@ class Corrections:
     def _event(found: Any, record: str, event: int | None, rules_version: int | None) -> int:
         if rules_version is not None:
             if event is not None:
-                raise Refused(f"--event is not given for {record.strip()}: a rules version "
-                              "is one event")
+                raise Refused("{record} 不需要 --event：一个评分细则版本就是一个事件",
+                              record=record.strip())
             return event_of(found, rules_version)
         if event is not None:
             return event
         originals = [i for i, (name, _, _) in enumerate(found.log, 1) if name not in OWN_EVENTS]
         if len(originals) != 1:
-            raise Refused(f"--event is needed: {record.strip()} has {len(originals)} events "
-                          f"(see 'taizhang history {record.strip()}')")
+            raise Refused("需要 --event：{record} 有 {count} 个事件（见 'taizhang history {record}'）",
+                          record=record.strip(), count=len(originals))
         return originals[0]
 
     @staticmethod

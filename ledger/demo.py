@@ -106,7 +106,7 @@ class Simulation:
         except Exception:  # noqa: BLE001 - any failure to load means: no campaign yet
             pass
         else:
-            raise Refused("the demo needs an empty store: this one already has a campaign")
+            raise Refused("演示需要一个空的存储：这个存储已经有专项行动了")
         self._registries()
         self._plan()
         while self.queue:

@@ -34,7 +34,7 @@ from domain.registry import Person
 from domain.survey import Survey
 from domain.target import TargetTask
 from ledger.app import Ledger
-from ledger.audit import record_checkpoint
+from ledger.audit_checkpoints import record_checkpoint
 from ledger.demo import Scale, Simulation, _Step
 from ledger.demo_entries import NOTIFIED, Entries
 from ledger.evaluation import Evaluations, Frozen, RulesVersion

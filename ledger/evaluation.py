@@ -104,7 +104,7 @@ class Evaluations:
             return shipped_rules()
         book = self.book()
         if book is None or not 1 <= number <= len(book.versions):
-            raise NotFound(f"unknown rules version: {number}")
+            raise NotFound("未知的评分细则版本：{number}", number=number)
         return self._version(book.versions[number - 1])
 
     def versions(self) -> list[RulesVersion]:
@@ -128,7 +128,7 @@ class Evaluations:
     def published(self, month: str) -> dict[str, Any]:
         found = self.publication(check_month("month", month))
         if found is None:
-            raise NotFound(f"month {month} has not been published")
+            raise NotFound("{month} 的评比结果尚未发布", month=month)
         return found
 
     def publish(self, *, actor_id: str | None, month: str,
@@ -171,7 +171,7 @@ class Evaluations:
         """The audit chain's hash at ``position`` (the head as it was then)."""
         records = list(self.ledger.records(position - 1, position)) if position else []
         if not records:
-            raise Refused(f"the ledger has no event at position {position}")
+            raise Refused("账本在位置 {position} 没有事件", position=position)
         return records[0].hash
 
     def campaign_start(self, zone: Any) -> str:

@@ -66,17 +66,21 @@ def read_evidence(path: Path, name: str | None = None) -> EvidenceFile:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise Refused(f"evidence file {name!r} is {size:,} bytes, over the limit of "
-                          f"{MAX_BYTES:,} ({MAX_BYTES // 2**20} MiB)")
+            raise Refused("证据文件 {name!r} 有 {size} 字节，超过了 {limit} 字节（{mib} MiB）的上限",
+                          name=name, size=format(size, ","), limit=format(MAX_BYTES, ","),
+                          mib=MAX_BYTES // 2**20)
         content = path.read_bytes()
     except OSError as e:
-        raise Refused(f"evidence file {name!r} cannot be read: {e.strerror}") from None
+        raise Refused("证据文件 {name!r} 无法读取：{why}", name=name, why=e.strerror) from None
     kind = content_type(content)
     if kind is None:
         found = filetype.guess(content[:8192])
-        said = f"a {found.mime} file" if found else "not a photo or document we know"
-        raise Refused(f"evidence file {name!r} is {said}: only "
-                      f"{', '.join(TYPES.values())} are kept")
+        kept = ", ".join(TYPES.values())
+        if found:
+            raise Refused("证据文件 {name!r} 是 {mime} 文件：只保存 {kept}", name=name,
+                          mime=found.mime, kept=kept)
+        raise Refused("证据文件 {name!r} 不是可识别的照片或文档：只保存 {kept}", name=name,
+                      kept=kept)
     return EvidenceFile(name, hashlib.sha256(content).hexdigest(), len(content), kind,
                         content)
 
@@ -274,8 +278,8 @@ def checked_folder(folder: FolderStore) -> list[str]:
     for digest in folder.kept():
         content = folder.get(digest) or b""
         if hashlib.sha256(content).hexdigest() != digest:
-            raise Refused(f"evidence file {folder.path(digest)} does not hash to its name: "
-                          "it was altered")
+            raise Refused("证据文件 {path} 的哈希与其文件名不符：文件被改动过",
+                          path=folder.path(digest))
         found.append(digest)
     return found
 

@@ -18,6 +18,9 @@ from typing import TypeVar
 
 from eventsourcing.persistence import OperationalError
 
+from domain.base import Said
+from i18n import N_
+
 from ledger.settings import NAMES, Settings
 
 T = TypeVar("T")
@@ -45,35 +48,51 @@ def loaded(*names: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-class LedgerBusy(OperationalError):
-    """Another session held a lock of the ledger's for longer than this one would wait."""
+class LedgerBusy(Said, OperationalError):
+    """Another session held a lock of the ledger's for longer than this one would wait (in
+    words: ``detail`` and ``advice`` say its parts in the language in use)."""
 
     def __init__(self, settings: Settings, tries: int = 1) -> None:
-        times = f", {tries} times" if tries > 1 else ""
-        self.detail = (f"the ledger is busy: another session held a lock this command needs "
-                       f"for more than {settings.lock_timeout} s{times}")
-        self.advice = f"raise {NAMES['lock_timeout']} to wait longer"
-        super().__init__(f"{self.detail}; nothing was written ({self.advice})")
+        if tries > 1:
+            busy = Said("账本正忙：另一个会话占用本命令需要的锁超过了 {seconds} 秒，共 {tries} 次",
+                        seconds=settings.lock_timeout, tries=tries)
+        else:
+            busy = Said("账本正忙：另一个会话占用本命令需要的锁超过了 {seconds} 秒",
+                        seconds=settings.lock_timeout)
+        wait = Said("调大 {name} 可以等得更久", name=NAMES["lock_timeout"])
+        super().__init__(N_("{detail}；未写入任何内容（{advice}）"), detail=busy, advice=wait)
+        self.busy, self.wait = busy, wait
+
+    @property
+    def detail(self) -> str:
+        from i18n import refusal
+
+        return refusal(self.busy)
+
+    @property
+    def advice(self) -> str:
+        from i18n import refusal
+
+        return refusal(self.wait)
 
 
-class WriteLost(OperationalError):
+class WriteLost(Said, OperationalError):
     """The connection was lost while a write was on its way, and the write is not in the
     store (a session that ends rolls its transaction back)."""
 
     def __init__(self, reason: str) -> None:
+        super().__init__(N_("写入时与存储的连接断开了（{reason}）；未写入任何内容：可以放心地重新运行"
+                            "命令"), reason=reason)
         self.reason = reason
-        super().__init__(f"the connection to the store was lost while writing ({reason}); "
-                         "nothing was written: running the command again is safe")
 
 
-class WriteUnknown(OperationalError):
+class WriteUnknown(Said, OperationalError):
     """The connection was lost while writing and the store cannot be asked afterwards."""
 
     def __init__(self, reason: str) -> None:
+        super().__init__(N_("写入时与存储的连接断开了（{reason}），且连不上存储，无法确认写入是否已"
+                            "提交：重新运行命令之前，请先查看（history、board）"), reason=reason)
         self.reason = reason
-        super().__init__(f"the connection to the store was lost while writing ({reason}), "
-                         "and the store cannot be reached to see whether the write was "
-                         "committed: look (history, board) before running the command again")
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:

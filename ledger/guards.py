@@ -97,8 +97,8 @@ def event_state(state: Any, originator_id: Any, version: Any) -> bytes:
         return state
     if isinstance(state, memoryview):
         return bytes(state)
-    raise Tampered(f"the stored event {originator_id} version {version} has its state "
-                   f"stored as {described_type(state)}, not bytes")
+    raise Tampered("存储的事件 {event} 第 {version} 版的状态存成了 {type}，而不是字节",
+                   event=originator_id, version=version, type=described_type(state))
 
 
 def pg_record(r: Any) -> Record:

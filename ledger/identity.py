@@ -22,7 +22,7 @@ from domain.base import Actor, LedgerAggregate, NotFound, Refused
 from domain.registry import Person
 from domain.roles import ADMIN, authorize
 
-from ledger.unit_of_work import moment
+from ledger.unit_of_work import UNKNOWN, moment
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
@@ -45,8 +45,8 @@ def unbound(ledger: Ledger, account: str) -> Refused:
     """The refusal of a write from an account bound to no one (or, in a ledger without a
     campaign, the refusal that says so)."""
     ledger.campaign()
-    return Refused(f"account {account} is bound to no person in this ledger: it may read "
-                   "but not write (an administrator binds it with 'taizhang person bind')")
+    return Refused("账户 {account} 在本账本中没有绑定任何人员：只能读，不能写"
+                   "（由管理员用 'taizhang person bind' 绑定）", account=account)
 
 
 def acting(ledger: Ledger, person_id: str | None,
@@ -65,7 +65,7 @@ def acting(ledger: Ledger, person_id: str | None,
     try:
         loaded = ledger.load_many(*wanted, *also)
     except NotFound as e:
-        if str(e) == f"unknown account: {account}":
+        if e.template == UNKNOWN["account"] and e.values.get("name") == account:
             raise unbound(ledger, account) from None
         raise
     bound: Account = loaded[0]  # type: ignore[assignment]
@@ -131,10 +131,9 @@ class Accounts:
         if claimed and claimed != bound:
             # The bound person is loaded only to name them in the refusal: the command
             # that goes on loads its actor itself.
-            raise Refused(f"--as {claimed}: account {account} is bound to "
-                          f"{bound} ({self.ledger.person(bound).name}), not to {claimed} (a "
-                          "clerk or administrator enters for another person with "
-                          "--on-behalf-of)")
+            raise Refused("--as {claimed}：账户 {account} 绑定的是 {bound}（{name}），不是 {claimed}"
+                          "（文书或管理员用 --on-behalf-of 代他人录入）", claimed=claimed,
+                          account=account, bound=bound, name=self.ledger.person(bound).name)
         return on_behalf_of or bound
 
     def bind(self, *, actor_id: str | None, person_id: str, account: str,
@@ -160,13 +159,12 @@ class Accounts:
         ledger.campaign()
         recorder: Any = ledger.recorder
         if recorder.last_id_with_prefix(ACCOUNT_PREFIX) is not None:
-            raise Refused("this ledger binds accounts already: an administrator binds yours "
-                          "with 'taizhang person bind'")
+            raise Refused("本账本已经在绑定账户了：由管理员用 'taizhang person bind' 绑定你的账户")
         person = ledger.person(admin_id)
         admin = person.as_actor()
         if admin.role != ADMIN:
-            raise Refused(f"{admin_id} is {admin.role}: only an administrator adopts a "
-                          "ledger begun before accounts were bound")
+            raise Refused("{person} 是 {role}：只有管理员才能接管绑定账户之前开始的账本",
+                          person=admin_id, role=admin.role)
         bound = Account.bind_new(ledger.account, person, actor=admin,
                                  occurred_at=moment(ledger.clock, occurred_at)[0])
         # Not retried: a conflict can only mean that another account was bound meanwhile.

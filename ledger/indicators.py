@@ -44,7 +44,7 @@ def read_indicator_file(path: str | Path) -> list[dict[str, Any]]:
     ``[[indicator]]`` tables). Columns are found by their headings (see ``HEADINGS``)."""
     path = Path(path)
     if not path.is_file():
-        raise Refused(f"indicator file {str(path)!r} does not exist")
+        raise Refused("指标文件 {file!r} 不存在", file=str(path))
     suffix = path.suffix.lower()
     if suffix == ".toml":
         return _toml_rows(path)
@@ -52,14 +52,14 @@ def read_indicator_file(path: str | Path) -> list[dict[str, Any]]:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
-            raise Refused(f"indicator file {path.name} is not UTF-8 text") from None
+            raise Refused("指标文件 {file} 不是 UTF-8 文本", file=path.name) from None
         table = [row for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
     elif suffix == ".xlsx":
         table = _xlsx_table(path)
     else:
-        raise Refused(f"indicator file must be .csv, .xlsx or .toml, got {path.name!r}")
+        raise Refused("指标文件必须是 .csv、.xlsx 或 .toml，而不是 {file!r}", file=path.name)
     if not table:
-        raise Refused(f"indicator file {path.name} is empty")
+        raise Refused("指标文件 {file} 是空的", file=path.name)
     columns = _columns(table[0], path.name)
     return [{field: (row[i] if i < len(row) else "") for field, i in columns.items()}
             for row in table[1:]]
@@ -74,8 +74,8 @@ def _columns(header: list[Any], name: str) -> dict[str, int]:
                 found[field] = index
     missing = [f for f in ("code", "title") if f not in found]
     if missing:
-        raise Refused(f"indicator file {name} has no {' or '.join(missing)} column "
-                      f"(headings: {', '.join(str(c) for c in header)})")
+        raise Refused("指标文件 {file} 没有 {missing} 列（表头有：{headings}）", file=name,
+                      missing=" or ".join(missing), headings=", ".join(str(c) for c in header))
     return found
 
 
@@ -85,7 +85,7 @@ def _xlsx_table(path: Path) -> list[list[Any]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise Refused(f"indicator file {path.name} is not a readable .xlsx: {e}") from None
+        raise Refused("指标文件 {file} 不是可读的 .xlsx：{why}", file=path.name, why=e) from None
     try:
         sheet = workbook.worksheets[0]
         return [["" if c is None else c for c in row]
@@ -99,10 +99,10 @@ def _toml_rows(path: Path) -> list[dict[str, Any]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise Refused(f"indicator file {path.name} is not valid TOML: {e}") from None
+        raise Refused("指标文件 {file} 不是有效的 TOML：{why}", file=path.name, why=e) from None
     rows = data.get("indicator")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise Refused(f"indicator file {path.name} must hold [[indicator]] tables")
+        raise Refused("指标文件 {file} 必须包含 [[indicator]] 表", file=path.name)
     return rows
 
 
@@ -118,8 +118,7 @@ class Indicators:
         try:
             return self.ledger.load(IndicatorSystem, IndicatorSystem.ID, "indicator system")
         except NotFound:
-            raise NotFound("no indicator system has been imported yet: "
-                           "run 'taizhang indicators import FILE'") from None
+            raise NotFound("尚未导入指标体系：请运行 'taizhang indicators import FILE'") from None
 
     def import_system(self, *, actor_id: str | None, rows: list[dict[str, Any]],
                       name: str = "", source: str = "", note: str = "",

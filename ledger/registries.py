@@ -41,7 +41,7 @@ class RegistryCommands:
         except NotFound:
             pass
         else:
-            raise Refused(f"this ledger already has a campaign: {existing.name}")
+            raise Refused("本账本已经有专项行动：{name}", name=existing.name)
         admin = Person.found(person_id=admin_id, name=admin_name, occurred_at=when)
         campaign = Campaign.start(
             name=name, time_zone=time_zone, categories=categories,
@@ -55,7 +55,7 @@ class RegistryCommands:
             self.save(campaign, admin, binding)
         except IntegrityError:
             forget_cached(self)  # type: ignore[arg-type]
-            raise Refused("this ledger already has a campaign") from None
+            raise Refused("本账本已经有专项行动") from None
         return describe_campaign(campaign)
 
     def describe_campaign(self, campaign: Campaign | None = None) -> dict[str, Any]:
@@ -93,7 +93,7 @@ class RegistryCommands:
             self.campaign()
             check_code("unit code", code)
             if work.exists(Unit.key(code)):
-                raise Refused(f"unit {code} already exists")
+                raise Refused("单位 {code} 已存在", code=code)
             parent_unit = self.unit(parent) if parent else None
             unit = Unit.register(code=code, name=name, kind=kind, parent=parent_unit,
                                  actor=actor, occurred_at=work.moment(occurred_at)[0])
@@ -129,7 +129,7 @@ class RegistryCommands:
             actor = self.actor(actor_id)
             check_code("person id", person_id)
             if work.exists(Person.key(person_id)):
-                raise Refused(f"person {person_id} already exists")
+                raise Refused("人员 {person} 已存在", person=person_id)
             when = work.moment(occurred_at)[0]
             person = Person.register(person_id=person_id, name=name, role=role,
                                      unit=self.unit(unit) if unit else None, actor=actor,

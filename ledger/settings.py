@@ -20,6 +20,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from domain.base import Said
+
 # Each setting: (attribute, environment variable, what it bounds).
 NAMES = {
     "lock_timeout": "TAIZHANG_LOCK_TIMEOUT",
@@ -31,8 +33,9 @@ NAMES = {
 LONGEST = 24 * 3600
 
 
-class SettingError(ValueError):
-    """A TAIZHANG_* setting whose value is not a whole number of seconds."""
+class SettingError(Said, ValueError):
+    """A TAIZHANG_* setting whose value is not a whole number of seconds (a refusal in
+    words, and a ValueError)."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ class Settings:
             except ValueError:
                 value = -1
             if not 0 <= value <= LONGEST:
-                raise SettingError(f"{name} must be a whole number of seconds from 0 to "
-                                   f"{LONGEST} (got {text!r})")
+                raise SettingError("{name} 必须是 0 到 {longest} 之间的整秒数（而不是 {value!r}）",
+                                   name=name, longest=LONGEST, value=text)
             found[field.name] = value
         return cls(**found)
 

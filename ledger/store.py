@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from domain.base import Said
 from ledger.app import Ledger
 from ledger.recorders import CREATION_LOCK_KEY, EVENTS_TABLE
 from ledger.settings import LONGEST, Settings, application_name
@@ -34,11 +35,11 @@ DEFAULT_URL = "sqlite:///taizhang.db"
 CREATION_LOCK = f"SELECT pg_advisory_xact_lock({CREATION_LOCK_KEY}, hashtext(:schema))"
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 SQLITE_HEADER = b"SQLite format 3\x00"
-CREATE_HINT = "`taizhang init` creates one"
 
 
-class StoreURLError(ValueError):
-    """A --db / TAIZHANG_DB value that names no store we can open."""
+class StoreURLError(Said, ValueError):
+    """A --db / TAIZHANG_DB value that names no store we can open (a refusal in words, and
+    a ValueError)."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,12 @@ class StoreURL:
     def parse(cls, url: str) -> StoreURL:
         url = url.strip()
         if not url:
-            raise StoreURLError("store URL (--db) must not be empty")
+            raise StoreURLError("存储 URL（--db）不能为空")
         if "://" not in url:
             if ":" in url:
                 # sqlite:notes.db, postgresql:… or ::::, mistyped: never a file of that name.
-                raise StoreURLError(f"store {url!r} (--db) is neither a URL (sqlite:///FILE, "
-                                    "postgresql://USER@HOST/DB) nor a file path")
+                raise StoreURLError("存储 {url!r}（--db）既不是 URL（sqlite:///FILE、"
+                                    "postgresql://USER@HOST/DB），也不是文件路径", url=url)
             return cls(kind="sqlite", path=url)
         parts = urlsplit(url)
         scheme = parts.scheme.split("+", 1)[0]
@@ -72,28 +73,27 @@ class StoreURL:
             path = path[1:] if path.startswith("/") else path
             path = path.split("?", 1)[0]
             if not path or path == ":memory:":
-                raise StoreURLError(f"store URL {url!r} names no SQLite file")
+                raise StoreURLError("存储 URL {url!r} 没有指明 SQLite 文件", url=url)
             return cls(kind="sqlite", path=path)
         if scheme in ("postgresql", "postgres"):
             database = parts.path.lstrip("/")
             if not database:
-                raise StoreURLError(f"store URL {url!r} names no database")
+                raise StoreURLError("存储 URL {url!r} 没有指明数据库", url=url)
             schema = parse_qs(parts.query).get("schema", ["public"])[0]
             if not SCHEMA_NAME.fullmatch(schema):
                 # Unquoted in search_path, so PostgreSQL would fold or split anything else.
-                raise StoreURLError(f"store URL schema {schema!r} must be lower-case letters, "
-                                    "digits and _ (at most 63, not starting with a digit)")
+                raise StoreURLError("存储 URL 的 schema {schema!r} 只能由小写字母、数字和 _ 组成"
+                                    "（至多 63 个，不以数字开头）", schema=schema)
             try:
                 port = parts.port or 5432
             except ValueError:
-                raise StoreURLError(f"store URL {url!r} has a bad port") from None
+                raise StoreURLError("存储 URL {url!r} 的端口有误", url=url) from None
             return cls(kind="postgresql", host=parts.hostname or "127.0.0.1", port=port,
                        user=unquote(parts.username or "postgres"),
                        password=unquote(parts.password or ""), database=database,
                        schema=schema)
         raise StoreURLError(
-            f"store URL {url!r} is neither sqlite:///FILE nor postgresql://USER@HOST/DB"
-        )
+            "存储 URL {url!r} 既不是 sqlite:///FILE，也不是 postgresql://USER@HOST/DB", url=url)
 
     def event_store_env(self, settings: Settings | None = None) -> dict[str, str]:
         """The environment for the ``eventsourcing`` application (with taizhang's waits,
@@ -213,8 +213,8 @@ class Store:
                 found = conn.execute(sa.text("SELECT to_regclass(:name)"), {
                     "name": f'"{self.url.schema}".{self.url.events_table()}'}).scalar()
             if found is None:
-                raise StoreURLError(f"no ledger in store {self.url.describe()}: "
-                                    f"{CREATE_HINT}")
+                raise StoreURLError("存储 {store} 中没有账本：`taizhang init` 可以创建一个",
+                                    store=self.url.describe())
             return
         with self.engine.begin() as conn:
             # Even CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege, which a writer
@@ -227,24 +227,27 @@ class Store:
     def _prepare_sqlite(self, path: Path) -> None:
         where = self.url.describe()
         if path.is_dir():
-            raise StoreURLError(f"store {where}: {str(path)!r} is a folder, not a file")
+            raise StoreURLError("存储 {store}：{path!r} 是文件夹，不是文件", store=where,
+                                path=str(path))
         if not path.exists():
             if not self.create:
-                raise StoreURLError(f"no store at {where}: the file does not exist; "
-                                    f"{CREATE_HINT}")
+                raise StoreURLError("{store} 处没有存储：文件不存在；`taizhang init` 可以创建一个",
+                                    store=where)
             if not path.parent.is_dir():
-                raise StoreURLError(f"folder {str(path.parent)!r} of the store does not "
-                                    "exist")
+                raise StoreURLError("存储所在的文件夹 {folder!r} 不存在",
+                                    folder=str(path.parent))
             return
         try:
             with path.open("rb") as file:
                 header = file.read(len(SQLITE_HEADER))
         except OSError as e:
-            raise StoreURLError(f"store {where}: {e.strerror}") from None
+            raise StoreURLError("存储 {store}：{why}", store=where, why=e.strerror) from None
         if header and header != SQLITE_HEADER:
-            raise StoreURLError(f"store {where}: {str(path)!r} is not an SQLite database")
+            raise StoreURLError("存储 {store}：{path!r} 不是 SQLite 数据库", store=where,
+                                path=str(path))
         if not self.create and not _holds_ledger(path):
-            raise StoreURLError(f"no ledger in store {where}: {CREATE_HINT}")
+            raise StoreURLError("存储 {store} 中没有账本：`taizhang init` 可以创建一个",
+                                store=where)
 
     def close(self) -> None:
         if "ledger" in self.__dict__:

@@ -107,7 +107,7 @@ class TaskCommands:
                 findings=task_ids, note=note, actor=actor, occurred_at=when, now=now)
             for companion in companions or []:
                 if self.person(companion).as_actor().role != "inspector":
-                    raise Refused(f"companion {companion} is not an inspector")
+                    raise Refused("同行人员 {companion} 不是巡查员", companion=companion)
             tasks = [self._new_task(task_id, actor, campaign, finding, unit=unit,
                                     source="inspection", when=when, now=now,
                                     inspection=inspection_id, note=note)

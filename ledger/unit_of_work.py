@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.persistence import IntegrityError
 
 from domain.base import Actor, DomainError, LedgerAggregate, NotFound, Refused, check_moment
+from i18n import N_
 
 if TYPE_CHECKING:
     from ledger.app import Ledger
@@ -39,7 +40,25 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 ATTEMPTS = 5
 ID_DIGITS = 6
-GIVES_UP = "others kept changing the same records; nothing was written, try again"
+GIVES_UP = N_("其他人一直在修改同样的记录；未写入任何内容，请重试")
+# A record the ledger does not hold, by the label its loader names it with.
+UNKNOWN = {
+    "task": N_("未知的任务：{name}"), "target task": N_("未知的指标任务：{name}"),
+    "survey": N_("未知的测评：{name}"), "inspection": N_("未知的巡查：{name}"),
+    "unit": N_("未知的单位：{name}"), "person": N_("未知的人员：{name}"),
+    "account": N_("未知的账户：{name}"), "campaign": N_("未知的专项行动：{name}"),
+    "indicator system": N_("未知的指标体系：{name}"),
+}
+# A record named by nothing (blanks), by the same label.
+EMPTY = {
+    "task": N_("任务编号不能为空（而不是 {name!r}）"),
+    "target task": N_("指标任务编号不能为空（而不是 {name!r}）"),
+    "survey": N_("测评编号不能为空（而不是 {name!r}）"),
+    "inspection": N_("巡查编号不能为空（而不是 {name!r}）"),
+    "unit": N_("单位编号不能为空（而不是 {name!r}）"),
+    "person": N_("人员编号不能为空（而不是 {name!r}）"),
+    "account": N_("账户不能为空（而不是 {name!r}）"),
+}
 
 Wanted = tuple[type[LedgerAggregate], str, str]  # class, id, the label its errors name
 
@@ -54,7 +73,7 @@ def utc_now() -> datetime:
 
 def sequence_id(prefix: str, number: int) -> str:
     if number >= 10 ** ID_DIGITS:
-        raise Refused(f"the ledger has run out of {prefix}… numbers ({number})")
+        raise Refused("账本的 {prefix}… 编号已经用完（{number}）", prefix=prefix, number=number)
     return f"{prefix}{number:0{ID_DIGITS}d}"
 
 
@@ -171,7 +190,9 @@ def load_many(ledger: Ledger, *wanted: Wanted) -> list[LedgerAggregate]:
     from their first event. A command loads its actor and its task in this one read."""
     for _, key, label in wanted:
         if not _name(key).strip():
-            raise Refused(f"{label} must not be empty (got {_name(key)!r})")
+            if label in EMPTY:
+                raise Refused(EMPTY[label], name=_name(key))
+            raise Refused("{what} 不能为空（而不是 {name!r}）", what=label, name=_name(key))
     cache = ledger.repository.cache
     found: dict[str, LedgerAggregate | None] = {}
     for _, key, _ in wanted:
@@ -193,7 +214,9 @@ def load_many(ledger: Ledger, *wanted: Wanted) -> list[LedgerAggregate]:
     for kind, key, label in wanted:
         aggregate = found[key]
         if not isinstance(aggregate, kind):
-            raise NotFound(f"unknown {label}: {_name(key)}")
+            if label in UNKNOWN:
+                raise NotFound(UNKNOWN[label], name=_name(key))
+            raise NotFound("未知的{what}：{name}", what=label, name=_name(key))
         loaded.append(aggregate)
     return loaded
 

@@ -21,9 +21,11 @@ from typing import Any
 
 from domain.audit import HASH_PATTERN
 from ledger.app import Ledger
-from ledger.audit import AuditError, load_head_file
+from ledger.audit import AuditError
+from ledger.audit_checkpoints import load_head_file
 from ledger.chain import Tampered, odd_detail
 from ledger.recorders import os_account
+from i18n import N_
 
 FORMAT = "taizhang witness"
 VERSION = 1
@@ -61,10 +63,10 @@ def path_for(identity: str, account: str | None = None) -> Path:
 
 def load(path: Path) -> Seen:
     """A witness file, its fields checked."""
-    data = load_head_file(path, "witness file", ("witness", FORMAT), "a taizhang witness")
+    data = load_head_file(path, N_("见证文件"), ("witness", FORMAT), N_("taizhang 见证"))
     fields = {k: data.get(k) for k in Seen.__dataclass_fields__}
     if not all(isinstance(v, int if k == "position" else str) for k, v in fields.items()):
-        raise AuditError(f"witness file {str(path)!r} lacks what a witness holds")
+        raise AuditError("见证文件 {file!r} 缺少见证应有的内容", file=str(path))
     return Seen(**fields)  # type: ignore[arg-type]
 
 
@@ -77,15 +79,17 @@ def went_back(ledger: Ledger, seen: Seen, path: Path) -> Tampered | None:
         seen.position - 1, 1, seen.position)
     if found and found[0].hash == seen.hash:
         return None
-    where = f"(witness {path})"
     if not found:
-        return Tampered(f"the ledger went back from {seen.position} to "
-                        f"{ledger.max_position()} since this account last saw it {where}")
+        return Tampered("自本账户上次所见以来，账本从 {seen} 退回到了 {now}（见证 {path}）",
+                        seen=seen.position, now=ledger.max_position(), path=str(path))
     odd = odd_detail(found[0])
-    now = f"({odd})" if odd else f"(hash {found[0].hash[:16]}…, seen {seen.hash[:16]}…)"
-    return Tampered(f"the ledger went back from {seen.position} since this account last "
-                    f"saw it: position {seen.position} holds another event now {now} "
-                    f"{where}")
+    if odd:
+        return Tampered("自本账户上次所见以来，账本从 {seen} 退回了：位置 {seen} 现在是另一个"
+                        "事件（{odd}）（见证 {path}）", seen=seen.position, odd=odd,
+                        path=str(path))
+    return Tampered("自本账户上次所见以来，账本从 {seen} 退回了：位置 {seen} 现在是另一个事件"
+                    "（哈希 {hash}…，所见为 {saw}…）（见证 {path}）", seen=seen.position,
+                    hash=found[0].hash[:16], saw=seen.hash[:16], path=str(path))
 
 
 def remember(ledger: Ledger, location: str, path: Path, seen: Seen | None) -> None:

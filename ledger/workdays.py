@@ -29,6 +29,7 @@ import chinese_calendar
 
 from domain.base import Refused
 from domain.registry import LOCAL_HOLIDAY, LOCAL_WORKDAY, Campaign
+from i18n import N_
 
 if TYPE_CHECKING:
     from ledger.unit_of_work import UnitOfWork
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 # "7工作日", "7个工作日", "7个工作日内", "7wd", "7 working days" (full-width digits too).
 WORKING_DAYS = re.compile(r"^(\d{1,3})\s*(?:个\s*)?(?:工作日|wd|working\s*days?)\s*内?$",
                           re.IGNORECASE)
-FORMS = "YYYY-MM-DD, or working days: 7工作日, 7个工作日, 7wd"
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def parse_working_days(text: str, field: str = "deadline") -> WorkingDays | None
         return None
     count = int(match[1])
     if count < 1:
-        raise Refused(f"{field} must count 1 working day or more, got {rule!r}")
+        raise Refused("{field} 至少要有 1 个工作日，而不是 {value!r}", field=field, value=rule)
     return WorkingDays(count, rule)
 
 
@@ -67,7 +67,8 @@ def parse_deadline(text: str, field: str = "deadline") -> date | WorkingDays:
     try:
         return date.fromisoformat(str(text).strip())
     except ValueError:
-        raise Refused(f"{field} must be {FORMS}, got {text!r}") from None
+        raise Refused("{field} 必须是 YYYY-MM-DD，或工作日数：7工作日、7个工作日、7wd，而不是 {value!r}",
+                      field=field, value=text) from None
 
 
 def known_years() -> tuple[int, int]:
@@ -98,12 +99,17 @@ class UnknownYear(Refused):
     def __init__(self, year: int, about: str = "") -> None:
         first, last = known_years()
         self.year = year
-        upgrade = (f", or upgrade chinesecalendar once the State Council has published "
-                   f"{year}'s arrangement" if year > last else "")
-        super().__init__(
-            f"{about}the official holiday calendar for {year} is not known (chinesecalendar "
-            f"{chinese_calendar.__version__} knows {first}–{last}): give the deadline as a "
-            f"date (YYYY-MM-DD){upgrade}")
+        values = dict(about=about, year=year, version=chinese_calendar.__version__,
+                      first=first, last=last)
+        if year > last:
+            super().__init__(N_("{about}{year} 年的法定节假日安排尚不知道（chinesecalendar "
+                                "{version} 只知道 {first}–{last} 年）：请把期限写成日期"
+                                "（YYYY-MM-DD），或在国务院公布 {year} 年安排后升级 "
+                                "chinesecalendar"), **values)
+        else:
+            super().__init__(N_("{about}{year} 年的法定节假日安排尚不知道（chinesecalendar "
+                                "{version} 只知道 {first}–{last} 年）：请把期限写成日期"
+                                "（YYYY-MM-DD）"), **values)
 
 
 class Calendar:
@@ -144,7 +150,7 @@ class Calendar:
         try:
             return self.after(start, deadline.count), deadline.rule
         except UnknownYear as e:
-            raise UnknownYear(e.year, f"{field} {deadline.rule}: ") from None
+            raise UnknownYear(e.year, field + " " + deadline.rule + ": ") from None
 
 
 class WorkingDayCommands:

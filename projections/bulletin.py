@@ -2,7 +2,8 @@
 red and black lists (红黑榜), overdue and recurring problems by unit, and each level's scores
 and on-time rate over the last twelve months — as Markdown or HTML (with the chart as an
 inline SVG picture) here; as an Excel workbook in :mod:`projections.workbook`, as a Word
-document in :mod:`projections.word`.
+document in :mod:`projections.word`. What it says is collected in
+:mod:`projections.bulletin_gather`.
 
 A published month's bulletin is computed from what the publication froze; any other month's
 from the ledger as it stands. Either way it quotes the audit head it was computed at.
@@ -12,16 +13,16 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from domain.evaluation import FIGURES, RATE, ScoreLine, last_day
+from domain.evaluation import FIGURES, RATE, ScoreLine
 from domain.rounding import exact, fixed
+from domain.task import SOURCES
+from i18n import _
 from projections import charts
 from projections.fonts import CSS_FONT_STACK
-from projections.evaluation import LEVELS, Evaluator, Ranking, RulesFor
-from projections.metrics import MonthBook, Source, Tally, Units, figures
+from projections.evaluation import Ranking
 from projections.times import for_people
 
 LABELS: dict[str, dict[str, str]] = {
@@ -99,73 +100,6 @@ class Bulletin:
         return LEVEL_NAMES.get(self.lang, {}).get(level, level)
 
 
-def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor, *,
-           lang: str, campaign: str, position: int, head: str,
-           published_at: str | None) -> Bulletin:
-    """Collect a month's bulletin from a source of metrics (current or as published)."""
-    units = Units(source.units())
-    roots = [c for c, row in units.rows.items() if row["parent"] is None
-             and units.active(c, month)]
-    book = MonthBook(source, units, roots, [month]) if roots else None
-    whole = Tally()
-    for root in roots:
-        whole.merge(book.tally(root, month))  # type: ignore[union-attr]
-    rankings = {level: r for level, r in
-                evaluator.rankings(source, month, LEVELS, rules_for).items() if r.placements}
-    details = _task_details(source, units, month)
-    end = last_day(month)
-    overdue = sorted(({**details.get(i["task"], {}), "unit": i["unit"],
-                       "name": units.rows[i["unit"]]["name"], "task": i["task"],
-                       "deadline": i["deadline"],
-                       "days": (end - date.fromisoformat(i["deadline"])).days}
-                      for i in whole.overdue), key=lambda r: (r["unit"], -r["days"], r["task"]))
-    recurring = sorted(
-        [{**details.get(i["task"], {}), "unit": i["unit"],
-          "name": units.rows[i["unit"]]["name"], "task": i["task"], "at": i["at"],
-          "how": LABELS[lang]["reopened"]} for i in whole.reopened]
-        + [{**details.get(i["task"], {}), "unit": i["unit"],
-            "name": units.rows[i["unit"]]["name"], "task": i["task"], "at": i["at"],
-            "how": LABELS[lang]["recurring_after"].format(
-                task=i["after"]["task"], days=_days_between(i["after"]["at"], i["at"]))}
-           for i in whole.recurring], key=lambda r: (r["unit"], r["at"], r["task"]))
-    rules = rules_for(month)
-    return Bulletin(month, lang, campaign, position, head, published_at, rules.version,
-                    rules.rules.name, figures(whole), rankings, overdue, recurring,
-                    _worked(evaluator.trend(source, month, rules_for), source, units))
-
-
-def _worked(trend: dict[str, list[dict[str, Any]]], source: Source, units: Units
-            ) -> dict[str, list[dict[str, Any]]]:
-    """The trend from the first month in which any work was recorded (a task assigned or
-    an inspection visit): before the campaign began there is nothing to score, and every
-    level would show the rules' score of an idle month."""
-    months = sorted({p["month"] for series in trend.values() for p in series})
-    roots = [c for c, row in units.rows.items() if row["parent"] is None]
-    if not months or not roots:
-        return trend
-    book = MonthBook(source, units, roots, months)
-    began = next((m for m in months for r in roots
-                  if book.tallies[(r, m)].assigned or book.tallies[(r, m)].visits), None)
-    if began is None:
-        return {}
-    return {level: kept for level, series in trend.items()
-            if (kept := [p for p in series if p["month"] >= began])}
-
-
-def _days_between(earlier: str, later: str) -> int:
-    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).days
-
-
-def _task_details(source: Source, units: Units, month: str) -> dict[str, dict[str, Any]]:
-    """Category, location and source of the tasks with items in the month."""
-    found = {}
-    for row in source.tasks(None, month, month):
-        assigned = next(i for i in row["items"] if i["kind"] == "assigned")
-        found[row["task"]] = {"category": assigned["category"],
-                              "location": assigned["location"], "source": assigned["source"]}
-    return found
-
-
 # --- values as text -------------------------------------------------------------------------
 
 def shown(name: str, value: Any) -> str:
@@ -204,36 +138,43 @@ def local_text(at: str, zone: Any) -> str:
 
 
 def item_detail(item: dict[str, Any], zone: Any) -> str:
-    """What one item of ``metrics explain`` says about its task (deadline, days …)."""
+    """What one item of ``metrics explain`` says about its task (deadline, days …), in the
+    language in use."""
     kind = item["kind"]
     if kind == "due":
-        return f"deadline {item['deadline']}" + (", on time" if item["on_time"] else ", late")
+        return (_("整改期限 {deadline}，按期") if item["on_time"]
+                else _("整改期限 {deadline}，超期")).format(deadline=item["deadline"])
     if kind == "overdue":
-        until = "still open" if item["to"] == "9999-12" else f"through {item['to']}"
-        return f"deadline {item['deadline']}, overdue {until}"
+        if item["to"] == "9999-12":
+            return _("整改期限 {deadline}，至今仍超期未整改").format(deadline=item["deadline"])
+        return _("整改期限 {deadline}，超期至 {to}").format(deadline=item["deadline"],
+                                                       to=item["to"])
     if kind == "verified":
-        return f"{fixed(item['days'], 1)} days"
+        return _("{days} 天").format(days=fixed(item["days"], 1))
     if kind == "response":
-        return f"{fixed(item['hours'], 1)} hours"
+        return _("{hours} 小时").format(hours=fixed(item["hours"], 1))
     if kind == "reinspection":
-        return "failed (rework)" if item["failed"] else "passed"
+        return _("复查未通过（返工）") if item["failed"] else _("复查合格")
     if kind == "assigned":
-        text = f"{item['source']}, {item['category']}, {item['location']}"
+        source = SOURCES.get(item["source"])
+        text = _("{source}，{category}，{location}").format(
+            source=_(source) if source else item["source"], category=item["category"],
+            location=item["location"])
         if "after" in item:
-            text += (f"; within the window after {item['after']['task']} closed "
-                     f"{local_text(item['after']['at'], zone)}")
+            text += _("；在 {task} 于 {at} 销号后的观察期内").format(
+                task=item["after"]["task"], at=local_text(item["after"]["at"], zone))
         return text
     if kind == "closed":
-        return f"closed as verified, {item['category']}, {item['location']}"
+        return _("以整改到位销号，{category}，{location}").format(category=item["category"],
+                                                         location=item["location"])
     return ""
 
 
 def change_text(change: int | None) -> str:
     """A change of rank: ↑n, ↓n, – (none) or new."""
     if change is None:
-        return "new"
+        return _("新上榜")
     return "–" if change == 0 else (f"↑{change}" if change > 0 else f"↓{-change}")
-
 
 def _change(change: int | None, b: Bulletin) -> str:
     if change is None:

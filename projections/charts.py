@@ -71,9 +71,9 @@ def trend_png(trend: Series, name: Callable[[str], str], titles: Sequence[str],
     font = cjk_font()
     text = "".join([*titles, *(name(level) for level in trend)])
     if font is None and any(ord(c) > 0x2E7F for c in text):
-        raise NoCJKFont("no font on this machine draws Chinese, so the chart picture would "
-                        f"show boxes: install one of {', '.join(CJK_FONTS[:5])} (Debian: "
-                        "apt-get install fonts-noto-cjk)")
+        raise NoCJKFont("本机没有能显示中文的字体，图表图片会显示成方框：请安装 {fonts} 之一"
+                        "（Debian：apt-get install fonts-noto-cjk）",
+                        fonts=", ".join(CJK_FONTS[:5]))
     fonts = {"font.family": "sans-serif",
              "font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}
     buffer = io.BytesIO()

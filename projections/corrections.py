@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from i18n import _
 from domain.corrections import Correction, Withdrawal
 from domain.kinds import event_classes
 from projections.facts import Fact
@@ -38,12 +39,15 @@ def described(fact: Fact) -> str:
     """A correction or withdrawal in one line, for the timeline and history."""
     d = fact.data
     if is_withdrawal(fact):
-        return "withdrawn: counts no more"
+        return _("已撤回：不再计入")
     previous = d.get("previous") or {}
-    event = f" ({d['corrects_event']})" if d.get("corrects_event") else ""
-    return f"corrects event {d['corrects']}{event}: " + ", ".join(
+    changes = ", ".join(
         (f"{k} {text_of(previous[k])} → {text_of(v)}" if k in previous else f"{k} = {text_of(v)}")
         for k, v in d["changes"].items())
+    if d.get("corrects_event"):
+        return _("更正第 {event} 个事件（{name}）：{changes}").format(
+            event=d["corrects"], name=d["corrects_event"], changes=changes)
+    return _("更正第 {event} 个事件：{changes}").format(event=d["corrects"], changes=changes)
 
 
 def text_of(value: Any) -> str:

@@ -162,9 +162,8 @@ class Projector:
             if getattr(e.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
                 raise
             names = ", ".join(o.projection for o in outdated)
-            raise Refused(f"read model {names} was built by another version and must be "
-                          "rebuilt, which this login may not do: open the store once as "
-                          "its owner") from None
+            raise Refused("读模型 {names} 由另一个版本建成，须重建，而当前登录无权重建："
+                          "请以账本库所有者的身份打开一次", names=names) from None
         if not stale:
             return []
         again = Projector(self.engine, self.read, self.zone, stale, self.head)
@@ -369,9 +368,10 @@ def _folding(projection: Projection, facts: list[Fact]) -> Iterator[None]:
     try:
         yield
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise Tampered(f"read model {projection.name} cannot fold the events at positions "
-                       f"{facts[0].position}–{facts[-1].position} "
-                       f"({type(e).__name__}: {e})") from None
+        error = f"{type(e).__name__}: {e}"  # the library's words, as they are
+        raise Tampered("读模型 {projection} 无法折叠位置 {first}–{last} 的事件（{error}）",
+                       projection=projection.name, first=facts[0].position,
+                       last=facts[-1].position, error=error) from None
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 
+from i18n import _
 from domain.base import NotFound, Refused
 from domain.evaluation import (
     FIGURES,
@@ -25,7 +26,6 @@ from domain.evaluation import (
     month_add,
     months_between,
     rank,
-    score,
 )
 from domain.inspection import Inspection
 from domain.kinds import aggregate_of
@@ -36,6 +36,7 @@ from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
 from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.scored import Shared
 from projections.times import for_people
 from projections.metrics import (
     METRICS,
@@ -155,9 +156,9 @@ class Evaluator:
         check_month("month", month)
         units = Units(source.units())
         if parent is not None:
-            _known(units, parent)
+            known_unit(units, parent)
         if unit is not None:
-            _known(units, unit)
+            known_unit(units, unit)
             scope = [unit]
         else:
             scope = sorted(c for c in (units.below(parent) if parent else units.rows)
@@ -176,9 +177,10 @@ class Evaluator:
         """A figure's value and the items (tasks, events, visits) that make it up."""
         check_month("month", month)
         if metric not in METRICS:
-            raise Refused(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+            raise Refused("指标须为以下之一：{metrics}，收到 {metric!r}",
+                          metrics=", ".join(METRICS), metric=metric)
         units = Units(source.units())
-        _known(units, unit)
+        known_unit(units, unit)
         tally = MonthBook(source, units, [unit], [month]).tally(unit, month)
         definition = METRICS[metric]
         return definition.value(tally), tally, definition.parts(tally)
@@ -186,17 +188,20 @@ class Evaluator:
     # --- rankings --------------------------------------------------------------------------
 
     def rankings(self, source: Source, month: str, levels: Iterable[str],
-                 rules_for: RulesFor, parent: str | None = None) -> dict[str, Ranking]:
-        """Each level's ranking for the month, with the change against the month before."""
+                 rules_for: RulesFor, parent: str | None = None,
+                 shared: Shared | None = None) -> dict[str, Ranking]:
+        """Each level's ranking for the month, with the change against the month before
+        (from ``shared``'s tallies if given: they cover the month and the one before)."""
         check_month("month", month)
-        units = Units(source.units())
+        units = shared.units if shared else Units(source.units())
         if parent is not None:
-            _known(units, parent)
+            known_unit(units, parent)
         previous = month_add(month, -1)
         scopes = {(level, m): units.of_level(level, m, parent)
                   for level in levels for m in (previous, month)}
         everyone = sorted({u for codes in scopes.values() for u in codes})
-        book = MonthBook(source, units, everyone, [previous, month]) if everyone else None
+        book = shared or (Shared(MonthBook(source, units, everyone, [previous, month]), units)
+                          if everyone else None)
         rules, previous_rules = rules_for(month), rules_for(previous)
         found = {}
         for level in levels:
@@ -221,7 +226,7 @@ class Evaluator:
             rankings = self.rankings(source, month, LEVELS, rules_for)
             if self.position() == before:
                 return Frozen(before, digest(rankings), summary(rankings))
-        raise Refused("the ledger kept moving while the ranking was computed; try again")
+        raise Refused("计算排名期间账本一直在变动；请重试")
 
     def published(self, publication: dict[str, Any], rules_for: RulesFor
                   ) -> tuple[Source, dict[str, Ranking]]:
@@ -243,30 +248,30 @@ class Evaluator:
             result = compute(source)
             if self.position() == at:
                 return source, result
-        raise Refused("the ledger kept moving while the figures were computed; try again")
+        raise Refused("计算数据期间账本一直在变动；请重试")
 
     # --- the last twelve months ------------------------------------------------------------
 
-    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12
-              ) -> dict[str, list[dict[str, Any]]]:
-        """Per level and month: the units' mean score and the level's on-time rate."""
+    def trend(self, source: Source, month: str, rules_for: RulesFor, months: int = 12,
+              shared: Shared | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Per level and month: the units' mean score and the level's on-time rate (from
+        ``shared``'s tallies if given: they cover the months)."""
         window = months_between(month_add(month, 1 - months), month)
-        units = Units(source.units())
+        units = shared.units if shared else Units(source.units())
         scopes = {(level, m): units.of_level(level, m) for level in LEVELS for m in window}
         everyone = sorted({u for codes in scopes.values() for u in codes})
         found: dict[str, list[dict[str, Any]]] = {}
         if not everyone:
             return found
-        book = MonthBook(source, units, everyone, window)
+        book = shared or Shared(MonthBook(source, units, everyone, window), units)
         for level in LEVELS:
             series = []
             for m in window:
                 codes = scopes[(level, m)]
                 if not codes:
                     continue
-                rules = rules_for(m).rules
-                scores = [score(rules, book.figures(u, m), book.tally(u, m).units).total
-                          for u in codes]
+                rules = rules_for(m)
+                scores = [book.score(rules, u, m).total for u in codes]
                 tallies = [book.tally(u, m) for u in codes]
                 due = sum(len(t.due) for t in tallies)
                 on_time = sum(1 for t in tallies for i in t.due if i["on_time"])
@@ -338,8 +343,9 @@ class Evaluator:
                     why = described(fact) + (f" ({fact.data['reason']})"
                                              if is_withdrawal(fact) else "")
             elif inside(fact.occurred_at) or inside(fact.data.get("month")):
-                why = (f"late entry: happened {for_people(fact.occurred_at, zone)}, "
-                       f"entered {for_people(fact.recorded_at, zone)}")
+                why = _("补录：发生于 {happened}，录入于 {entered}").format(
+                    happened=for_people(fact.occurred_at, zone),
+                    entered=for_people(fact.recorded_at, zone))
             if why is None:
                 continue
             found.append({"position": fact.position, "aggregate": fact.originator_id,
@@ -383,20 +389,20 @@ def _num(value: Fraction) -> float:
     return float(value)
 
 
-def _known(units: Units, code: str) -> None:
+def known_unit(units: Units, code: str) -> None:
+    """Refuse a unit the metrics do not know."""
     if code not in units:
-        raise NotFound(f"unknown unit: {code}")
+        raise NotFound("未知的单位：{unit}", unit=code)
 
 
-def _placed(book: MonthBook | None, codes: list[str], month: str, rules: RulesVersion,
+def _placed(book: Shared | None, codes: list[str], month: str, rules: RulesVersion,
             previous: dict[str, tuple[int, Fraction]]
             ) -> list[tuple[Placed, tuple[ScoreLine, ...], dict[str, Any]]]:
     if book is None or not codes:
         return []
     scored = {}
     for code in codes:
-        figs = book.figures(code, month)
-        scored[code] = (score(rules.rules, figs, book.tally(code, month).units), figs)
+        scored[code] = (book.score(rules, code, month), book.figures(code, month))
     placed = rank([Entry(c, s.total, f) for c, (s, f) in scored.items()], rules.rules,
                   previous)
     return [(p, scored[p.unit][0].lines, scored[p.unit][1]) for p in placed]

@@ -72,8 +72,7 @@ def decode(record: Record) -> Fact:
             if value.__class__ is dict and "_type_" in value:
                 data[name] = value["_data_"]
     except (ValueError, TypeError, AttributeError, KeyError):
-        raise Tampered(f"the stored event at position {record.position} cannot be read"
-                       ) from None
+        raise Tampered("位置 {position} 上存储的事件无法读取", position=record.position) from None
     known = _KINDS.get(record.topic)
     if known is None:
         kind = record.topic.rsplit(":", 1)[-1]

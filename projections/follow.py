@@ -34,6 +34,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from psycopg.sql import SQL, Identifier
 
+from i18n import _
 from ledger.faults import connection_lost, lock_timed_out, reason, transient
 from ledger.store import Store
 from projections.read import ReadSide
@@ -71,8 +72,8 @@ def follow(read: ReadSide, stop: threading.Event, *, interval: float = 2.0,
         try:
             with _news(read.store, stop, interval) as wait_for_news:
                 create_table(read.store)
-                say(f"{'reconnected' if failures else 'connected'}: at position "
-                    f"{position(read)}")
+                say((_("已重新连接：位于位置 {position}") if failures
+                     else _("已连接：位于位置 {position}")).format(position=position(read)))
                 while not stop.is_set():
                     total += _catch_up(read, report, stop)
                     failures = 0
@@ -84,8 +85,8 @@ def follow(read: ReadSide, stop: threading.Event, *, interval: float = 2.0,
                 raise
             failures += 1
             delay = min(max_backoff, FIRST_BACKOFF * 2 ** min(failures - 1, 16))
-            say(f"{_what(error)} ({reason(error)}); reconnecting in {delay:g} s "
-                f"(attempt {failures})")
+            say(_("{what}（{reason}）；{delay:g} 秒后重新连接（第 {attempt} 次）").format(
+                what=_what(error), reason=reason(error), delay=delay, attempt=failures))
             read.store.reopen()
             read = ReadSide(read.store, only=list(read.projections))
             stop.wait(delay)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from i18n import _, labels
 from projections.board import Board, days_overdue
 from projections.corrections import described, is_correction, is_withdrawal, text_of
 from projections.facts import Context, Fact
@@ -48,17 +49,19 @@ def annotated(facts: list[Fact], ctx: Context) -> tuple[list[dict[str, Any]],
         target = fact.data["corrects"]
         before = effective[target - 1]
         entry["corrects"] = target
-        entry["correction"] = f"corrects #{target} ({entries[target - 1]['event']}): " + \
-            ", ".join(f"{field} {text_of(before.get(field))} → {text_of(value)}"
-                      for field, value in fact.data["changes"].items())
+        entry["correction"] = _("更正 #{target}（{event}）：{changes}").format(
+            target=target, event=labels.kind(facts[target - 1].kind),
+            changes=", ".join(f"{field} {text_of(before.get(field))} → {text_of(value)}"
+                              for field, value in fact.data["changes"].items()))
         before.update(fact.data["changes"])
         entries[target - 1]["corrected_by"].append(fact.version)
     for entry in entries:
         notes = []
         if entry["corrected_by"]:
-            notes.append("corrected by " + ", ".join(f"#{v}" for v in entry["corrected_by"]))
+            notes.append(_("已由 {events} 更正").format(
+                events=", ".join(f"#{v}" for v in entry["corrected_by"])))
         if withdrawal is not None and entry["no"] != withdrawal:
-            notes.append(f"withdrawn by #{withdrawal}")
+            notes.append(_("已由 #{event} 撤回").format(event=withdrawal))
         if notes and not entry["correction"]:
             entry["correction"] = "; ".join(notes)
         elif notes:

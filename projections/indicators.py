@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from i18n import _
 from domain.base import NotFound
 from domain.rounding import rounded
 from domain.accounts import Account
@@ -329,8 +330,7 @@ class IndicatorQueries:
         versions = self.projection.tables["indicator_versions"]
         rows = self._select(sa.select(sa.func.max(versions.c.version).label("v")))
         if not rows or rows[0]["v"] is None:
-            raise NotFound("no indicator system has been imported yet: "
-                           "run 'taizhang indicators import FILE'")
+            raise NotFound("尚未导入测评体系：请运行 'taizhang indicators import FILE'")
         return int(rows[0]["v"])
 
     def indicators(self, version: int | None = None) -> tuple[int, list[dict[str, Any]]]:
@@ -338,8 +338,8 @@ class IndicatorQueries:
         latest = self.latest_version()
         number = latest if version is None else version
         if not 1 <= number <= latest:
-            raise NotFound(f"unknown indicator system version: {number} "
-                           f"(versions 1 to {latest})")
+            raise NotFound("未知的测评体系版本：{number}（现有第 1 至第 {latest} 版）",
+                           number=number, latest=latest)
         table = self.projection.tables["indicators"]
         return number, self._select(sa.select(table).where(table.c.version == number)
                                     .order_by(table.c.seq))
@@ -356,7 +356,7 @@ class IndicatorQueries:
         if code:
             _, indicators = self.indicators()
             if code not in {i["code"] for i in indicators}:
-                raise NotFound(f"unknown indicator code: {code}")
+                raise NotFound("未知的指标编码：{code}", code=code)
             below = subtree(indicators, code)
             rows = [r for r in rows if r["indicator"] in below]
         today = self.read.today()
@@ -369,7 +369,7 @@ class IndicatorQueries:
         """Completion by indicator (rolled up the tree) or by unit."""
         number, indicators = self.indicators(version)
         if code and code not in {i["code"] for i in indicators}:
-            raise NotFound(f"unknown indicator code: {code} (in version {number})")
+            raise NotFound("未知的指标编码：{code}（在第 {version} 版中）", code=code, version=number)
         targets = self.targets(unit=unit)
         today = self.read.today()
         if by == "unit":
@@ -389,7 +389,7 @@ class IndicatorQueries:
             rest = Completion()
             for target in outside:
                 rest.add(target, today)
-            rows.append(_row(rest, code="", title=f"(not in version {number})", depth=0))
+            rows.append(_row(rest, code="", title=_("（不在第 {version} 版中）").format(version=number), depth=0))
         return rows
 
     def surveys(self, *, unit: str | None = None,

@@ -238,6 +238,9 @@ class MonthBook:
         leaf: dict[tuple[str, str], Tally] = defaultdict(Tally)
         closures: dict[tuple[str, str, str], list[Item]] = defaultdict(list)
         arrivals: list[Item] = []
+        # The look-back months of each month's recurrence rate, worked out once.
+        lookbacks = [(m, month_add(m, -self.settings[m].lookback_months), month_add(m, -1))
+                     for m in months]
         for row in source.tasks(everyone, lo, hi):
             for item in row["items"]:
                 unit = item["unit"]
@@ -251,9 +254,8 @@ class MonthBook:
                     continue
                 if kind == "closed":
                     closures[(unit, item["category"], item["location"])].append(item)
-                    for m in months:
-                        lookback = self.settings[m].lookback_months
-                        if month_add(m, -lookback) <= month <= month_add(m, -1):
+                    for m, first, last in lookbacks:
+                        if first <= month <= last:
                             leaf[(unit, m)].closed_before.append(item)
                 if month not in months:
                     continue

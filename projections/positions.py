@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
+from i18n import _
 from ledger.chain import GENESIS, Tampered
 
 POSITIONS = sa.Table(
@@ -52,15 +53,17 @@ class Standing:
         return f"hash differs ({(self.hash or '')[:8]}… folded, {self.found[:8]}… now)"
 
     def refusal(self, head: int) -> Tampered:
-        where = f"read model {self.projection} is at position {self.position}"
         if self.found is None and self.position > head:
-            return Tampered(f"{where}, beyond the ledger's head {head}: the ledger went "
-                            "back under it")
+            return Tampered("读模型 {projection} 处于位置 {position}，超过了账本的链头 {head}："
+                            "账本退到了它之下", projection=self.projection,
+                            position=self.position, head=head)
         if self.found is None:
-            return Tampered(f"{where}, but the ledger holds no event there any more")
-        return Tampered(f"{where}, but the ledger holds another event there than the one "
-                        f"it was folded from (hash {(self.hash or '')[:16]}…, now "
-                        f"{self.found[:16]}…)")
+            return Tampered("读模型 {projection} 处于位置 {position}，但账本在那里已没有事件",
+                            projection=self.projection, position=self.position)
+        return Tampered("读模型 {projection} 处于位置 {position}，但账本在那里的事件不是它当初"
+                        "折叠的那一个（哈希 {folded}…，现为 {now}…）",
+                        projection=self.projection, position=self.position,
+                        folded=(self.hash or "")[:16], now=self.found[:16])
 
 
 def add_hash_column(conn: Connection) -> bool:
@@ -96,7 +99,8 @@ class Outdated:
     code: int
 
     def reason(self) -> str:
-        return f"read model {self.projection} v{self.built_by} → v{self.code}: rebuilding"
+        return _("读模型 {projection} v{built} → v{code}：正在重建").format(
+            projection=self.projection, built=self.built_by, code=self.code)
 
 
 def recorded_versions(conn: Connection, names: list[str]) -> dict[str, int]:

@@ -231,7 +231,7 @@ class ReadSide(RecordQueries):
             children.setdefault(unit["parent"], []).append(unit["code"])
             known.add(unit["code"])
         if code not in known:
-            raise NotFound(f"unknown unit: {code}")
+            raise NotFound("未知的单位：{unit}", unit=code)
         found, frontier = [], [code]
         while frontier:
             current = frontier.pop()

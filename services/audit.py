@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.base import Refused
-from ledger import audit, evidence
+from ledger import audit, audit_transfer, evidence
 
 if TYPE_CHECKING:
     from ledger.witness import Seen
@@ -36,8 +36,8 @@ def baseline(services: Services, *, since: audit.Head | None = None,
     if handed is not None:
         identity = services.ledger.recorder.identity()  # type: ignore[attr-defined]
         if handed.store != identity:
-            raise Refused(f"witness file {handed_from!r} is of store {handed.store}, not of "
-                          f"this one ({identity})")
+            raise Refused("见证文件 {file!r} 属于账本库 {store}，不是这一个（{identity}）",
+                          file=handed_from, store=handed.store, identity=identity)
         return Baseline(audit.Head(handed.position, handed.hash),
                         f"the witness of {handed.account}", True)
     if since is None and own is not None:
@@ -89,7 +89,7 @@ def export(services: Services, file: Path, *, with_evidence: bool = False) -> Ex
     partial = file.with_name(file.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8") as out:
-            done = Exported(audit.export(ledger, out), folder)
+            done = Exported(audit_transfer.export(ledger, out), folder)
         if with_evidence:
             done.copied, done.missing = evidence.copy_cited(
                 ledger, services.evidence, evidence.FolderStore(folder))

@@ -17,7 +17,7 @@ def of_month(services: Services, month: str, lang: str) -> Bulletin:
     """A month's bulletin: a published month's from what the publication froze (its
     position and head), any other month's from the ledger as it stands (read again if it
     moved meanwhile)."""
-    from projections.bulletin import gather
+    from projections.bulletin_gather import gather
     from projections.times import local_date
 
     evaluations, evaluator = services.evaluations, services.evaluator

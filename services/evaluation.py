@@ -100,14 +100,26 @@ def ranking(services: Services, month: str, level: str, parent: str | None = Non
 def published_ranking(services: Services, month: str, level: str,
                       parent: str | None = None) -> Shown:
     """A level's ranking as published: recomputed from the events up to the publication's
-    position, refused unless its digest is the one published."""
+    position, refused unless the publication reproduces (its every level recomputed, the
+    digest the one published). A publication reproduced once is not recomputed whole again
+    (:mod:`projections.reproductions`): only the ranking shown is."""
+    from projections import reproductions
+
     evaluations, evaluator = services.evaluations, services.evaluator
     publication = evaluations.published(month)
+    engine = services.read.store.engine
+    if reproductions.reproduced(engine, publication):
+        then = services.evaluator_at(position=publication["position"])
+        _, found = then.stable(lambda source: then.ranking(
+            source, month, level, evaluations.rules_for, parent))
+        return Shown(found, publication["position"], publication["head"], publication)
     source, rankings = evaluator.published(publication, evaluations.rules_for)
     reproduced = digest_of(rankings)
     if reproduced != publication["digest"]:
-        raise Refused(f"the published ranking of {month} does not reproduce: digest "
-                      f"{reproduced} recomputed, {publication['digest']} published")
+        raise Refused("{month} 已发布的排名无法复现：重新计算的摘要为 {reproduced}，发布时为 "
+                      "{published}", month=month, reproduced=reproduced,
+                      published=publication["digest"])
+    reproductions.record(engine, publication)
     found = (evaluator.ranking(source, month, level, evaluations.rules_for, parent)
              if parent else rankings[level])
     return Shown(found, publication["position"], publication["head"], publication)

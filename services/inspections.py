@@ -21,7 +21,7 @@ def parse_finding(spec: str, default_deadline: date | WorkingDays) -> Finding:
     """One finding from its text; the deadline, when it gives none, is the default."""
     parts = [p.strip() for p in spec.split("|")]
     if len(parts) < 3 or len(parts) > 5:
-        raise Refused(f"finding must be {FINDING_FORMAT}, got {spec!r}")
+        raise Refused("发现的问题须写成 {form}，收到 {spec!r}", form=FINDING_FORMAT, spec=spec)
     deadline = default_deadline
     if len(parts) >= 4 and parts[3]:
         deadline = parse_deadline(parts[3], "finding deadline")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.base import Refused
+from domain.base import Label, Refused
 from domain.task import Task
 from ledger.corrections import resolve
 
@@ -24,8 +24,8 @@ def history(services: Services, record: str, *, as_of: datetime | None = None,
     if resolve(record)[0] is Task:
         return read.history(record, valid_at=valid_at)
     if valid_at is not None:
-        raise Refused(f"--valid-at gives a task's state on a day; {record.strip()} is a "
-                      f"{resolve(record)[2]}")
+        raise Refused("--valid-at 给出的是任务在某一天的状态；{record} 是{kind}，不是任务",
+                      record=record.strip(), kind=Label(resolve(record)[0].LABEL))
     return read.record_history(record)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+import i18n
 from ledger.app import Ledger
 from ledger.store import Store, StoreURL
 
@@ -71,6 +72,15 @@ def witness_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Each test starts in the default language: a command run in-process in English
+    (``--lang en``) leaves the catalogue's language set for what runs after it."""
+    i18n.use(i18n.DEFAULT)
+    yield
+    i18n.use(i18n.DEFAULT)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

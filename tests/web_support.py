@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import Clock, seed_campaign
-from ledger import audit
+from ledger import audit_checkpoints
 from ledger.evaluation import Evaluations
 from ledger.store import Store
 from projections.evaluation import Evaluator
@@ -64,7 +64,7 @@ def build_world(url: str) -> World:
                 ledger.reinspect(actor_id="li", task_id=task, passed=n != 2, note="复查")
         ledger.correct(actor_id="admin", task_id="T-000001", event=1,
                        changes={"location": "幸福路1号东侧"}, reason="地址有误")
-        audit.record_checkpoint(ledger, actor_id="sun", note="五月中")
+        audit_checkpoints.record_checkpoint(ledger, actor_id="sun", note="五月中")
         clock.advance(days=4)
         # Transaction time is the ledger's clock (the test's): a minute before the entry.
         before_late = clock.now - timedelta(minutes=1)

@@ -76,7 +76,8 @@ def _statuses(query: Query) -> list[str] | None:
         return None
     wanted = [s.strip() for s in text.split(",")]
     if not all(s in ("open", "closed") for s in wanted):
-        raise BadInput("status", text, "open, closed or open,closed")
+        raise BadInput("{name} 须为 open、closed 或 open,closed，收到 {value!r}", name="status",
+                       value=text)
     return [s for w in wanted for s in (OPEN_STATES if w == "open" else CLOSED_STATES)]
 
 
@@ -109,7 +110,8 @@ def _w3c(iso: str, zone: Any) -> str:
 def requests_(request: Request, server: View, query: Query) -> list[dict[str, Any]]:
     start, end = query.moment("start_date"), query.moment("end_date")
     if start and end and start > end:
-        raise BadInput("end_date", query.text("end_date") or "", "after start_date")
+        raise BadInput("{name} 须晚于 start_date，收到 {value!r}", name="end_date",
+                       value=query.text("end_date") or "")
     ids = query.text("service_request_id")
     page_size = query.number("page_size", PAGE_SIZE, highest=PAGE_SIZE)
     page = query.number("page", 1)

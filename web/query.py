@@ -13,8 +13,8 @@ from domain.months import MONTH
 class BadInput(Refused):
     """A query-string value that cannot be read (answered with 400)."""
 
-    def __init__(self, name: str, value: str, wants: str) -> None:
-        super().__init__(f"{name} must be {wants}, got {value!r}")
+    def __init__(self, template: str, /, *, name: str, value: str, **values: object) -> None:
+        super().__init__(template, name=name, value=value, **values)
         self.name = name
         self.value = value
 
@@ -36,7 +36,8 @@ class Query:
         if value is None:
             return default
         if value not in choices:
-            raise BadInput(name, value, "one of " + ", ".join(choices))
+            raise BadInput("{name} 须为以下之一：{choices}，收到 {value!r}", name=name, value=value,
+                           choices=", ".join(choices))
         return value
 
     def flag(self, name: str) -> bool:
@@ -44,7 +45,7 @@ class Query:
         if value is None:
             return False
         if value not in ("1", "on", "true", "yes", "0", "off", "false", "no"):
-            raise BadInput(name, value, "1 or 0")
+            raise BadInput("{name} 须为 1 或 0，收到 {value!r}", name=name, value=value)
         return value in ("1", "on", "true", "yes")
 
     def number(self, name: str, default: int | None, lowest: int = 1,
@@ -56,9 +57,12 @@ class Query:
             number = int(value)
         except ValueError:
             number = lowest - 1
-        if number < lowest or (highest is not None and number > highest):
-            raise BadInput(name, value, f"a whole number from {lowest}"
-                           + (f" to {highest}" if highest is not None else ""))
+        if highest is not None and not lowest <= number <= highest:
+            raise BadInput("{name} 须为 {lowest} 到 {highest} 之间的整数，收到 {value!r}",
+                           name=name, value=value, lowest=lowest, highest=highest)
+        if number < lowest:
+            raise BadInput("{name} 须为 {lowest} 或以上的整数，收到 {value!r}", name=name,
+                           value=value, lowest=lowest)
         return number
 
     def day(self, name: str) -> date | None:
@@ -68,7 +72,8 @@ class Query:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise BadInput(name, value, "a date YYYY-MM-DD") from None
+            raise BadInput("{name} 须为 YYYY-MM-DD 格式的日期，收到 {value!r}", name=name,
+                           value=value) from None
 
     def moment(self, name: str) -> datetime | None:
         """A date or date-time (ISO 8601); without an offset, in the campaign's zone (as
@@ -79,8 +84,8 @@ class Query:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise BadInput(name, value, "a date or date-time YYYY-MM-DD[THH:MM[:SS]]") \
-                from None
+            raise BadInput("{name} 须为日期或日期时间 YYYY-MM-DD[THH:MM[:SS]]，收到 {value!r}",
+                           name=name, value=value) from None
         if moment.tzinfo is None and self.zone is not None:
             moment = moment.replace(tzinfo=self.zone)
         return moment
@@ -90,5 +95,5 @@ class Query:
         if value is None:
             return default
         if not MONTH.match(value):
-            raise BadInput(name, value, "a month YYYY-MM")
+            raise BadInput("{name} 须为 YYYY-MM 格式的月份，收到 {value!r}", name=name, value=value)
         return value

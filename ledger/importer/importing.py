@@ -15,11 +15,12 @@ from domain.base import Actor, Refused
 from domain.registry import Campaign, Unit
 from domain.roles import authorize
 from domain.task import Task
+from i18n import N_
 from ledger.app import Ledger
 from ledger.importer.batch import ID_PREFIX, _Batch, _Known, task_id_for
 from ledger.importer.mapping import Mapping
 from ledger.importer.report import ImportReport, Reject
-from ledger.importer.rows import Row, RowError, RowReader
+from ledger.importer.rows import Row, RowError, RowReader, in_english
 from ledger.importer.tables import Table, _blank
 from ledger.importer.units import UnitBook
 from ledger.importer.update import Updater, check_unique_keys, progressed
@@ -58,7 +59,8 @@ class Importer:
             try:
                 self.parent = self.book.find(mapping.unit_parent, "[units] parent", {})
             except RowError as e:
-                raise Refused(f"mapping {mapping.name}: {e.reason}") from None
+                raise Refused("映射文件 {mapping}：{reason}", mapping=mapping.name,
+                              reason=e) from None
 
     def run(self, *, dry_run: bool = False, strict: bool = False,
             progress: Callable[[int], None] | None = None) -> ImportReport:
@@ -160,9 +162,8 @@ class Importer:
             return batch
         # Someone wrote meanwhile (perhaps these very rows): look again, build again.
         batch = self.ledger.write(build, on_conflict=self._refresh,
-                                  gives_up="others kept writing the same records; the "
-                                  "batches saved so far stay, run the import again to "
-                                  "resume")
+                                  gives_up=N_("其他人一直在写入同样的记录；已保存的批次保留，"
+                                              "再次运行导入即可继续"))
         self._merge(batch, report)
         if self.progress:
             self.progress(len(rows))
@@ -175,8 +176,7 @@ class Importer:
         try:
             self.ledger.save(self.campaign, *units, *tasks)
         except IntegrityError:
-            raise Conflict("others wrote to the ledger during the import; nothing was "
-                           "written, run it again") from None
+            raise Conflict("导入期间有其他人写入了账本；未写入任何内容，请再运行一次") from None
 
     def _merge(self, batch: _Batch, report: ImportReport) -> None:
         report.tasks_created += len(batch.tasks)
@@ -224,8 +224,8 @@ class Importer:
         if first is not None:
             external_id = key.split("\n", 1)[1]
             column = self.reader.labels["id"]
-            raise RowError(column, external_id, "repeated id",
-                           f"{column} {external_id!r} repeats row {first}")
+            raise RowError("{column} {value!r} 与第 {first} 行重复", column=column,
+                           value=external_id, kind="repeated id", first=first)
 
     def _build_row(self, row: Row, batch: _Batch, categories: set[str],
                    now: datetime) -> None:
@@ -241,8 +241,9 @@ class Importer:
         for column, moment in ((row.labels["assigned"], row.assigned),
                                (row.acted_column, row.acted_at)):
             if moment is not None and moment > now:
-                raise RowError(column, self.reader.cell(row, column), "date in the future",
-                               f"{column} {moment:%Y-%m-%d %H:%M} is in the future")
+                raise RowError("{column} {at} 是将来的时间", column=column,
+                               value=self.reader.cell(row, column), kind="date in the future",
+                               at=format(moment, "%Y-%m-%d %H:%M"))
         pending = batch.units  # the batch's new units (and this row's, for its target)
         unit, new_unit = self._resolve_unit(row.unit, row.labels["unit"], pending,
                                             row.assigned)
@@ -250,9 +251,9 @@ class Importer:
             pending = {**pending, new_unit.code: new_unit}
         new_category = row.category not in categories
         if new_category and self.mapping.unknown_categories == "refuse":
-            raise RowError(row.labels["category"], row.category, "unknown category",
-                           f"{row.labels['category']} {row.category!r} is not one of this "
-                           "campaign's categories (the mapping refuses unknown categories)")
+            raise RowError("{column} {value!r} 不是本次专项行动的问题类别之一（映射文件规定拒收未知类别）",
+                           column=row.labels["category"], value=row.category,
+                           kind="unknown category")
         origin = {"source": self.mapping.source, "file": self.table.digest,
                   "name": self.table.name, "row": row.number, "id": row.external_id}
         if self.table.sheet:
@@ -301,8 +302,8 @@ class Importer:
                     row.category, actor=self.actor,
                     occurred_at=self.first_category.get(row.category, row.assigned))
             except Refused as e:
-                raise RowError(row.labels["category"], row.category, "refused by the ledger",
-                               str(e)) from None
+                raise RowError("{reason}", column=row.labels["category"], value=row.category,
+                               kind="refused by the ledger", reason=e) from None
             categories.add(row.category)
             batch.categories.append(row.category)
         for new in (new_unit, new_target):
@@ -324,7 +325,7 @@ class Importer:
 
     def _refusal(self, row: Row, error: Refused, step: str) -> RowError:
         """A domain refusal, put on the column it is about."""
-        message = str(error)
+        message = in_english(error)  # the domain's refusals are known by their English
         if step == "assigned":
             for name in ("deadline", "location", "description", "source"):
                 if message.startswith(name) or f" {name} " in f" {message} ":
@@ -337,8 +338,8 @@ class Importer:
         else:
             column = row.acted_column
         value = self.reader.cell(row, column)
-        return RowError(column, value, "refused by the ledger",
-                        f"{column} {value!r}: {message}")
+        return RowError("{column} {value!r}：{reason}", column=column, value=value,
+                        kind="refused by the ledger", reason=error)
 
     # --- units ---
 
@@ -360,8 +361,8 @@ class Importer:
             unit = Unit.register(code=code, name=value, kind=kind, parent=parent,
                                  actor=self.actor, occurred_at=self.first_seen.get(value, at))
         except Refused as e:
-            raise RowError(column, value, "refused by the ledger",
-                           f"{column} {value!r}: {e}") from None
+            raise RowError("{column} {value!r}：{reason}", column=column, value=value,
+                           kind="refused by the ledger", reason=e) from None
         return code, unit
 
     # --- what the store holds ---

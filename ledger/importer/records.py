@@ -25,7 +25,7 @@ from domain.survey import Survey
 from domain.target import TargetTask
 from ledger.importer.dates import strptime
 from ledger.importer.report import Reject
-from ledger.importer.rows import RowError, half_width
+from ledger.importer.rows import RowError, half_width, in_english
 from ledger.importer.tables import Table, cell_text
 from ledger.importer.template import DATE_FORMATS, Template, check_header
 from ledger.indicators import Indicators
@@ -119,8 +119,8 @@ class RecordsImporter:
                     report.already_recorded += 1
                     continue
                 if read.key in first:
-                    raise RowError("", "", "repeated row",
-                                   f"row {number} repeats row {first[read.key]}")
+                    raise RowError("第 {row} 行与第 {first} 行重复", column="", value="",
+                                   kind="repeated row", row=number, first=first[read.key])
             except RowError as e:
                 report.rejects.append(Reject.of(number, e, cells,
                                                 self.table.filled.get(number)))
@@ -154,8 +154,8 @@ class RecordsImporter:
                 if column.default is not None:
                     text = column.default
                 elif column.required:
-                    raise RowError(column.heading, "", f"empty {column.field}",
-                                   f"{column.heading} is empty")
+                    raise RowError("{column} 为空", column=column.heading, value="",
+                                   kind="empty " + column.field)
             values[column.field] = self._value(column.heading, column.kind, raw, text)
         values["unit"] = self._unit(values["unit"])
         read = _Read(number, cells, values, ())
@@ -186,23 +186,23 @@ class RecordsImporter:
                 return strptime(plain, fmt).date()
             except ValueError:
                 continue
-        raise RowError(heading, text, "malformed date",
-                       f"{heading} {text!r} is not a date (like 2024-06-30)")
+        raise RowError("{column} {value!r} 不是日期（应形如 2024-06-30）", column=heading,
+                       value=text, kind="malformed date")
 
     def _unit(self, value: str) -> str:
         heading = self.template.column("unit").heading
         named = self.by_name.get(value, [])
         if len(named) > 1:
-            raise RowError(heading, value, "ambiguous unit",
-                           f"{heading} {value!r} is the name of units "
-                           f"{', '.join(u['code'] for u in named)}")
+            raise RowError("{column} {value!r} 是多个单位的名称：{codes}", column=heading,
+                           value=value, kind="ambiguous unit",
+                           codes=", ".join(u["code"] for u in named))
         unit = named[0] if named else self.by_code.get(value)
         if unit is None:
-            raise RowError(heading, value, "unknown unit",
-                           f"{heading} {value!r} is neither a unit's name nor its code")
+            raise RowError("{column} {value!r} 既不是单位名称，也不是单位代码", column=heading,
+                           value=value, kind="unknown unit")
         if unit["retired"]:
-            raise RowError(heading, value, "retired unit",
-                           f"{heading} {value!r}: unit {unit['code']} is retired")
+            raise RowError("{column} {value!r}：单位 {code} 已撤销", column=heading,
+                           value=value, kind="retired unit", code=unit["code"])
         return str(unit["code"])
 
     def _decide(self, values: dict[str, Any]) -> Survey | TargetTask:
@@ -251,12 +251,13 @@ class RecordsImporter:
 
     def _refusal(self, read: _Read, error: DomainError) -> RowError:
         """A domain refusal, put on the column it is about."""
-        message = str(error)
+        message = in_english(error)  # the refusals' beginnings are known in English
         for column in self.template.columns:
             if any(message.startswith(start) for start in column.refusals):
                 position = self.index.get(column.heading)
                 value = cell_text(read.cells[position]) if position is not None and \
                     position < len(read.cells) else ""
-                return RowError(column.heading, value, "refused by the ledger",
-                                f"{column.heading} {value!r}: {message}")
-        return RowError("", "", "refused by the ledger", message)
+                return RowError("{column} {value!r}：{reason}", column=column.heading,
+                                value=value, kind="refused by the ledger", reason=error)
+        return RowError("{reason}", column="", value="", kind="refused by the ledger",
+                        reason=error)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain.base import Said
+from i18n import refusal
 from ledger.importer.rows import RowError
 from ledger.importer.tables import Table, cell_text
 
@@ -19,7 +21,7 @@ class Reject:
     column: str
     value: str
     kind: str  # the reason's kind, for the summary: "malformed date", "unknown unit" …
-    reason: str
+    said: Said  # the reason, in words (``i18n.refusal`` says it in the language in use)
     cells: list[str]
     filled: dict[str, str] = field(default_factory=dict)  # values not from their own cell
 
@@ -29,14 +31,22 @@ class Reject:
         """The row's reject; its reason names the column and the value at fault, and says
         which of the row's values did not come from their own cell (a merged cell's,
         filled down)."""
-        reason = error.reason
-        if error.column and error.column not in reason:
-            reason = f"{error.column} {error.value!r}: {reason}"
+        reason: Said = error
+        if error.column and error.column not in str(error):
+            reason = Said("{column} {value!r}：{reason}", column=error.column,
+                          value=error.value, reason=error)
         if filled:  # the row's values not from their own cell, the faulty one first
-            said = sorted(filled.items(), key=lambda item: item[0] != error.column)
-            reason += f" ({'; '.join(f'{column} {how}' for column, how in said)})"
+            came = sorted(filled.items(), key=lambda item: item[0] != error.column)
+            reason = Said("{reason}（{filled}）", reason=reason,
+                          filled="; ".join(f"{column} {how}" for column, how in came))
         return cls(number, error.column, error.value, error.kind, reason,
                    [cell_text(c) for c in cells], dict(filled or {}))
+
+    @property
+    def reason(self) -> str:
+        """The reason in the language in use (the report's JSON, the rejects' CSV); the
+        column, the value and the kind are the same in every language."""
+        return refusal(self.said)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, check_day, local_date
+from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, Said, check_day, local_date
 from domain.task import parse_source
 from ledger.importer.dates import strptime
 from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
@@ -17,12 +17,27 @@ from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
 from ledger.importer.tables import Table, cell_text
 from ledger.workdays import Calendar, UnknownYear, WorkingDays, parse_working_days
 
-class RowError(Exception):
-    """A row that cannot become a task: the column, the value and why."""
+def in_english(error: BaseException) -> str:
+    """A refusal's words in English, whatever the language in use: how the importer tells
+    which column a refusal of the ledger is about (by how its English begins)."""
+    from i18n import refusal, translation
 
-    def __init__(self, column: str, value: str, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.column, self.value, self.kind, self.reason = column, value, kind, reason
+    return refusal(error, translation("en").gettext)
+
+
+class RowError(Said):
+    """A row that cannot become a task: why, in words (a message with ``{column}`` and
+    ``{value}`` among its fields), the column and the value at fault, and the kind of
+    reason (a stable English key the report counts rows by: "malformed date" …)."""
+
+    def __init__(self, template: str, /, *, column: str, value: str, kind: str,
+                 **values: Any) -> None:
+        super().__init__(template, column=column, value=value, **values)
+        self.column, self.value, self.kind = column, value, kind
+
+    @property
+    def reason(self) -> str:
+        return str(self)
 
 
 @dataclass
@@ -81,12 +96,13 @@ class RowReader:
         for name in [*wanted, *mapping.notes, *mapping.key]:
             if name not in self.index:
                 known = ", ".join(h for h in table.header if h)
-                raise Refused(f"mapping {mapping.name}: column {name!r} is not in "
-                              f"{table.name}'s header ({known})")
+                raise Refused("映射文件 {mapping}：列 {column!r} 不在 {table} 的表头中（表头有：{known}）",
+                              mapping=mapping.name, column=name, table=table.name,
+                              known=known)
         repeated = sorted({n for n in wanted if table.header.count(n) > 1})
         if repeated:
-            raise Refused(f"{table.name}: column {repeated[0]!r} appears twice in the header; "
-                          "the mapping cannot tell which to read")
+            raise Refused("{table}：列 {column!r} 在表头中出现两次，映射文件无法判断读哪一列",
+                          table=table.name, column=repeated[0])
         self.labels = {f: self.label(f) for f in FIELDS if f != "notes"}
         # Fields read from plain columns (no templates): the columns' positions, in order.
         self._positions = {name: [self.index[part] for part in spec.parts]
@@ -128,18 +144,18 @@ class RowReader:
         width = len(self.table.header)
         if len(raw) > width and any(cell_text(c) for c in raw[width:]):
             extra = [cell_text(c) for c in raw[width:] if cell_text(c)]
-            raise RowError("", extra[0], "bad row",
-                           f"row has {len(raw)} values, the header {width} columns "
-                           f"(beyond the header: {', '.join(map(repr, extra[:3]))})")
+            raise RowError("该行有 {values} 个值，表头只有 {width} 列（超出表头的：{extra}）",
+                           column="", value=extra[0], kind="bad row", values=len(raw),
+                           width=width, extra=", ".join(map(repr, extra[:3])))
         self._raw, self._filled, self._memo = raw, [], {}
         mapping = self.mapping
         external_id = self.text("id") if "id" in mapping.columns else None
         key = (f"{mapping.source}\n{external_id}" if external_id is not None
                else self.named_key() if mapping.key else f"{self.table.digest}\n{number}")
         if key is None:
-            raise RowError(mapping.key[0], "", "empty key", f"the key columns "
-                           f"({', '.join(mapping.key)}) are all empty: the row cannot be "
-                           "matched")
+            raise RowError("键列（{key}）全为空，无法确定这一行对应哪条记录",
+                           column=mapping.key[0], value="", kind="empty key",
+                           key=", ".join(mapping.key))
         category = self._mapped("category", self.text("category"))
         assigned = self.moment("assigned")
         deadline, deadline_rule = self.deadline(assigned, category)
@@ -152,9 +168,10 @@ class RowReader:
         reported_at = None
         if action in ("open", "rework"):
             if closed_value:
-                raise RowError(self.label("closed"), closed_value, "inconsistent status",
-                               f"{self.label('closed')} is {closed_value!r} but "
-                               f"{self.label('status')} {status!r} maps to {action}")
+                raise RowError("{column} 为 {value!r}，但 {status_column} {status!r} 对应的是 {action}",
+                               column=self.label("closed"), value=closed_value,
+                               kind="inconsistent status", status_column=self.label("status"),
+                               status=status, action=action)
             if action == "open" and self.optional_text("rectification") and \
                     self.optional_text("status_date"):
                 try:
@@ -170,13 +187,16 @@ class RowReader:
                 acted_column = self.label("status_date")
                 acted_at = self.moment("status_date")
             if acted_at is None:
-                raise RowError(acted_column, "", "missing date",
-                               f"{self.label('status')} {status!r} ({action}) needs the date "
-                               f"it happened, and {acted_column} is empty")
+                raise RowError("{status_column} {status!r}（{action}）需要发生日期，但 {column} 为空",
+                               column=acted_column, value="", kind="missing date",
+                               status_column=self.label("status"), status=status,
+                               action=action)
             if acted_at < assigned:
-                raise RowError(acted_column, self.cell_of(acted_column), "date out of order",
-                               f"{acted_column} {acted_at:%Y-%m-%d %H:%M} is before "
-                               f"{self.label('assigned')} {assigned:%Y-%m-%d %H:%M}")
+                raise RowError("{column} {at} 早于 {assigned_column} {assigned}",
+                               column=acted_column, value=self.cell_of(acted_column),
+                               kind="date out of order", at=format(acted_at, "%Y-%m-%d %H:%M"),
+                               assigned_column=self.label("assigned"),
+                               assigned=format(assigned, "%Y-%m-%d %H:%M"))
         reassign_to = None
         if action == "reassign":
             reassign_to = (self.text("reassign_to") if "reassign_to" in mapping.columns
@@ -240,16 +260,16 @@ class RowReader:
             except ValueError:
                 value = float("nan")
             if not -bound <= value <= bound:
-                raise RowError(self.label(name), text, f"bad {name}",
-                               f"{self.label(name)} {text!r} is not a {name} (a number of "
-                               f"degrees from -{bound} to {bound})")
+                raise RowError("{column} {value!r} 不是有效的{name}（应为 -{bound} 到 {bound} 之间的度数）",
+                               column=self.label(name), value=text, kind="bad " + name,
+                               name=name, bound=bound)
             found[name] = value
         if (found["latitude"] is None) != (found["longitude"] is None):
             given, empty = ("latitude", "longitude") if found["latitude"] is not None \
                 else ("longitude", "latitude")
-            raise RowError(self.label(empty), "", f"empty {empty}",
-                           f"{self.label(empty)} is empty but {self.label(given)} is "
-                           f"{self.optional_text(given)!r}: a place needs both")
+            raise RowError("{column} 为空，但 {given_column} 为 {given!r}：位置需要经纬度两者",
+                           column=self.label(empty), value="", kind="empty " + empty,
+                           given_column=self.label(given), given=self.optional_text(given))
         return found
 
     def _cell(self, column: str) -> str:
@@ -282,7 +302,7 @@ class RowReader:
             if name in self.mapping.columns:
                 self._filled.append(f"{name}: {default!r} ({self.label(name)} empty)")
             return default
-        raise RowError(self.label(name), "", f"empty {name}", f"{self.label(name)} is empty")
+        raise RowError("{column} 为空", column=self.label(name), value="", kind="empty " + name)
 
     def _mapped(self, name: str, value: str) -> str:
         return self.mapping.values.get(name, {}).get(value, value)
@@ -292,8 +312,8 @@ class RowReader:
         try:
             return parse_source(value)
         except Refused as e:
-            raise RowError(self.label("source"), value, "unknown source",
-                           f"{self.label('source')} {value!r}: {e}") from None
+            raise RowError("{column} {value!r}：{reason}", column=self.label("source"),
+                           value=value, kind="unknown source", reason=e) from None
 
     def status(self) -> tuple[str, str]:
         if "status" not in self.mapping.columns:
@@ -302,10 +322,9 @@ class RowReader:
         action = self.mapping.statuses.get(status)
         if action is None:
             kind = "unknown status" if status else "empty status"
-            raise RowError(self.label("status"), status, kind,
-                           f"{self.label('status')} {status!r} is not in the mapping's "
-                           "[status] table "
-                           f"({', '.join(repr(s) for s in self.mapping.statuses)})")
+            raise RowError("{column} {value!r} 不在映射文件的 [status] 表中（{known}）",
+                           column=self.label("status"), value=status, kind=kind,
+                           known=", ".join(repr(s) for s in self.mapping.statuses))
         return status, action
 
     def _parse(self, name: str) -> tuple[datetime | date, str]:
@@ -339,8 +358,8 @@ class RowReader:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             formats = ", ".join(self.mapping.date_formats) or "ISO 8601"
-            raise RowError(spec.label, written, "malformed date",
-                           f"{spec.label} {written!r} is not a date ({formats})") from None
+            raise RowError("{column} {value!r} 不是日期（{formats}）", column=spec.label,
+                           value=written, kind="malformed date", formats=formats) from None
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.file_zone)), text
 
     def _in_range(self, name: str, value: datetime | date) -> datetime | date:
@@ -348,16 +367,17 @@ class RowReader:
             return check_day(self.label(name), value)
         except Refused:
             text = self.optional_text(name)
-            raise RowError(self.label(name), text, "date out of range",
-                           f"{self.label(name)} {text!r} is outside the days the ledger "
-                           f"takes ({EARLIEST_DAY} to {LATEST_DAY})") from None
+            raise RowError("{column} {value!r} 超出台账接受的日期范围（{earliest} 至 {latest}）",
+                           column=self.label(name), value=text, kind="date out of range",
+                           earliest=EARLIEST_DAY, latest=LATEST_DAY) from None
 
     def moment(self, name: str) -> datetime:
         if name not in self.mapping.columns:
-            raise RowError(self.label(name), "", f"empty {name}", f"no column gives {name}")
+            raise RowError("没有哪一列给出 {name}", column=self.label(name), value="",
+                           kind="empty " + name, name=name)
         if not self.optional_text(name):
-            raise RowError(self.label(name), "", f"empty {name}",
-                           f"{self.label(name)} is empty")
+            raise RowError("{column} 为空", column=self.label(name), value="",
+                           kind="empty " + name)
         value = self._in_range(name, self._parse(name)[0])
         if isinstance(value, datetime):
             return value
@@ -372,7 +392,8 @@ class RowReader:
             try:
                 working = parse_working_days(text, column)
             except Refused as e:
-                raise RowError(column, text, "malformed deadline", str(e)) from None
+                raise RowError("{reason}", column=column, value=text,
+                               kind="malformed deadline", reason=e) from None
             if working is not None:
                 return self._working(assigned, working, column, text)
             relative = RELATIVE_DEADLINE.match(half_width(text))
@@ -381,13 +402,13 @@ class RowReader:
             value = self._in_range("deadline", self._parse("deadline")[0])
             day = value.astimezone(self.zone).date() if isinstance(value, datetime) else value
             if day < local_date(assigned, self.zone):
-                raise RowError(column, text, "deadline before assignment",
-                               f"{column} {day.isoformat()} is before "
-                               f"{self.label('assigned')} "
-                               f"{local_date(assigned, self.zone).isoformat()}")
+                raise RowError("{column} {day} 早于 {assigned_column} {assigned}",
+                               column=column, value=text, kind="deadline before assignment",
+                               day=day.isoformat(), assigned_column=self.label("assigned"),
+                               assigned=local_date(assigned, self.zone).isoformat())
             return day, None
         if self.mapping.deadline_missing == "reject":
-            raise RowError(column, "", "empty deadline", f"{column} is empty")
+            raise RowError("{column} 为空", column=column, value="", kind="empty deadline")
         empty = f" ({column} empty)" if "deadline" in self.mapping.columns else ""
         days = self.mapping.deadline_days_by_category.get(category,
                                                           self.mapping.deadline_days)
@@ -404,4 +425,5 @@ class RowReader:
         try:
             return self.calendar.resolve(working, local_date(assigned, self.zone), column)
         except UnknownYear as e:
-            raise RowError(column, text, "unknown calendar year", str(e)) from None
+            raise RowError("{reason}", column=column, value=text,
+                           kind="unknown calendar year", reason=e) from None

@@ -63,7 +63,7 @@ def open_table(path: str | Path, mapping: Mapping, encoding: str | None = None,
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise Refused(f"cannot read {path.name}: {e.strerror}") from None
+        raise Refused("无法读取 {file}：{why}", file=path.name, why=e.strerror) from None
     digest = hashlib.sha256(data).hexdigest()
     # The file's own extension decides, so that a workbook's rejects (a CSV) import with
     # the workbook's mapping; the mapping's format serves files named otherwise.
@@ -78,9 +78,9 @@ def open_table(path: str | Path, mapping: Mapping, encoding: str | None = None,
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise Refused(f"{path.name} is not {encoding} text: byte {e.start} (line {line}) "
-                      "cannot be decoded; name the file's encoding with --encoding "
-                      "(e.g. gb18030 for Chinese Excel exports)") from None
+        raise Refused("{file} 不是 {encoding} 编码的文本：第 {byte} 字节（第 {line} 行）无法解码；"
+                      "请用 --encoding 指明文件的编码（例如中文 Excel 导出的文件用 gb18030）",
+                      file=path.name, encoding=encoding, byte=e.start, line=line) from None
     # A UTF-8 file written by Excel starts with a byte-order mark, whatever was said.
     text = text.removeprefix("\ufeff")
 
@@ -89,8 +89,8 @@ def open_table(path: str | Path, mapping: Mapping, encoding: str | None = None,
         try:
             yield from enumerate(reader, 1)
         except csv.Error as e:
-            raise Refused(f"{path.name} is not a readable CSV file near record "
-                          f"{reader.line_num}: {e}") from None
+            raise Refused("{file} 在第 {record} 条记录附近不是可读的 CSV 文件：{why}",
+                          file=path.name, record=reader.line_num, why=e) from None
 
     return _framed(path.name, digest, "csv", encoding, None, records, {}, mapping)
 
@@ -106,9 +106,10 @@ def _open_xlsx(name: str, data: bytes, digest: str, mapping: Mapping,
         # Not read-only: a read-only sheet does not say which cells are merged.
         book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
-        raise Refused(f"{name} is not an xlsx workbook") from None
+        raise Refused("{file} 不是 xlsx 工作簿", file=name) from None
     if sheet is not None and sheet not in book.sheetnames:
-        raise Refused(f"{name} has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+        raise Refused("{file} 没有名为 {sheet!r} 的工作表（工作表有：{sheets}）", file=name,
+                      sheet=sheet, sheets=", ".join(book.sheetnames))
     chosen = sheet
     if chosen is None:  # the one sheet, else the first that holds the mapping's columns
         chosen = book.sheetnames[0]
@@ -158,10 +159,10 @@ def _find_header(name: str, records: Records, mapping: Mapping) -> tuple[int, li
         if number >= HEADER_SCAN:
             break
     if mapping.header_row is not None:
-        raise Refused(f"{name} has no header row {mapping.header_row}")
+        raise Refused("{file} 没有第 {row} 行表头", file=name, row=mapping.header_row)
     if best is None:
-        raise Refused(f"{name} has no row holding the mapping's columns "
-                      f"({', '.join(wanted.values())}) among its first {HEADER_SCAN} rows")
+        raise Refused("{file} 的前 {scan} 行中没有一行包含映射文件的列（{columns}）", file=name,
+                      scan=HEADER_SCAN, columns=", ".join(wanted.values()))
     return best[1], best[2]
 
 
@@ -173,8 +174,9 @@ def _framed(name: str, digest: str, kind: str, encoding: str, sheet: str | None,
     header_row, header = _find_header(name, records, mapping)
     for column in mapping.fill_down:
         if column not in header:
-            raise Refused(f"mapping {mapping.name}: [fill] down: column {column!r} is not in "
-                          f"{name}'s header ({', '.join(h for h in header if h)})")
+            raise Refused("映射文件 {mapping}：[fill] down：列 {column!r} 不在 {file} 的表头中"
+                          "（表头有：{header}）", mapping=mapping.name, column=column,
+                          file=name, header=", ".join(h for h in header if h))
     down = [(header.index(c), c) for c in mapping.fill_down]
     markers = {kind_: (*found, *mapping.skip_markers.get(kind_, ()))
                for kind_, found in SKIP_MARKERS.items()}

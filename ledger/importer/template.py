@@ -143,8 +143,8 @@ def template_named(name: str) -> Template:
     try:
         return TEMPLATES[name]
     except KeyError:
-        raise Refused(f"template must be one of {', '.join(TEMPLATES)}, got {name!r}") \
-            from None
+        raise Refused("模板必须是 {choices} 之一，而不是 {name!r}", choices=", ".join(TEMPLATES),
+                      name=name) from None
 
 
 def check_header(template: Template, table: Table) -> None:
@@ -152,9 +152,10 @@ def check_header(template: Template, table: Table) -> None:
     every = template.name == "assign"  # the task importer reads every column it maps
     for column in template.columns:
         if (column.required or every) and column.heading not in table.header:
-            raise Refused(f"{table.name} is not a filled {template.title} (taizhang template "
-                          f"{template.name}): its header has no column {column.heading!r} "
-                          f"(header: {', '.join(h for h in table.header if h)})")
+            raise Refused("{file} 不是填好的{title}（taizhang 模板 {template}）：表头中没有列 "
+                          "{column!r}（表头有：{header}）", file=table.name,
+                          title=template.title, template=template.name, column=column.heading,
+                          header=", ".join(h for h in table.header if h))
 
 
 def example_row(template: Template, choices: Choices, today: date) -> list[Any]:

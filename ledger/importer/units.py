@@ -79,21 +79,24 @@ class UnitBook:
         codes = list(self.names.get(value, []))
         codes += [c for c, u in pending.items() if u.name == value and c not in codes]
         if len(codes) > 1:
-            raise RowError(column, value, "ambiguous unit",
-                           f"{column} {value!r} is the name of units {', '.join(codes)}")
+            raise RowError("{column} {value!r} 是多个单位的名称：{codes}", column=column,
+                           value=value, kind="ambiguous unit", codes=", ".join(codes))
         if not codes:
             unit = self._unit(value, pending)
             if unit is None or generated(value, unit.name):
-                raise RowError(column, value, "unknown unit",
-                               f"{column} {value!r} is neither a unit's name nor its code"
-                               + (" (the mapping refuses unknown units)" if refusing else ""))
+                if refusing:
+                    raise RowError("{column} {value!r} 既不是单位名称，也不是单位代码"
+                                   "（映射文件规定拒收未知单位）",
+                                   column=column, value=value, kind="unknown unit")
+                raise RowError("{column} {value!r} 既不是单位名称，也不是单位代码",
+                               column=column, value=value, kind="unknown unit")
             codes = [value]
         code = codes[0]
         unit = self._unit(code, pending)
         assert unit is not None
         if unit.retired:
-            raise RowError(column, value, "retired unit",
-                           f"{column} {value!r}: unit {code} is retired")
+            raise RowError("{column} {value!r}：单位 {code} 已撤销", column=column,
+                           value=value, kind="retired unit", code=code)
         return code
 
     def new_code(self, name: str, column: str, pending: Lookup[str, Unit]) -> str:
@@ -101,6 +104,6 @@ class UnitBook:
         for code in candidate_codes(name):
             if self._unit(code, pending) is None:
                 return code
-        raise RowError(column, name, "ambiguous unit",
-                       f"{column} {name!r}: every code it could be registered under "
-                       f"({', '.join(candidate_codes(name))}) is another unit's")
+        raise RowError("{column} {value!r}：可用于登记它的代码（{codes}）都已被其他单位占用",
+                       column=column, value=name, kind="ambiguous unit",
+                       codes=", ".join(candidate_codes(name)))

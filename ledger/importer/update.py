@@ -36,6 +36,7 @@ from eventsourcing.utils import get_topic
 from domain.base import Refused
 from domain.corrections import OWN_EVENTS
 from domain.task import CLOSED, REPORTED, VERIFIED, Task
+from i18n import refusal
 from ledger.importer.batch import ID_PREFIX, _Batch, task_id_for
 from ledger.importer.rows import Row, RowError
 from ledger.importer.tables import _blank
@@ -61,9 +62,10 @@ def check_unique_keys(importer: Importer) -> None:
             continue  # the row's full read rejects it
         if key in first:
             value = " / ".join(key.split("\n", 1)[1].split("\x1f"))
-            raise Refused(f"[file] key ({', '.join(mapping.key)}) {value!r} is not unique in "
-                          f"{importer.table.name}: rows {first[key]} and {number}; add "
-                          "columns to the key")
+            raise Refused("[file] key（{key}）{value!r} 在 {table} 中不唯一：第 {first} 行和第 "
+                          "{row} 行；请在 key 中加入更多列",
+                          key=", ".join(mapping.key), value=value, table=importer.table.name,
+                          first=first[key], row=number)
         first[key] = number
 
 
@@ -115,9 +117,9 @@ class Updater:
     def __init__(self, importer: Importer) -> None:
         mapping = importer.mapping
         if "id" not in mapping.columns and not mapping.key:
-            raise Refused(f"--update: mapping {mapping.name} names no [columns] id and no "
-                          "[file] key, so the rows of an edited file cannot be matched with "
-                          "their tasks (see the README: choosing a key)")
+            raise Refused("--update：映射文件 {mapping} 既没有 [columns] id，也没有 [file] "
+                          "key，修改后文件中的行无法与其任务对应（见 README：选择键）",
+                          mapping=mapping.name)
         self.importer = importer
         self.report = UpdateReport()
         # What the step being entered is about (column, file's value, ledger's value): a
@@ -132,8 +134,9 @@ class Updater:
         for column, moment in ((row.acted_column, row.acted_at),
                                (row.labels["status_date"], row.reported_at)):
             if moment is not None and moment > now:
-                raise RowError(column, imp.reader.cell(row, column), "date in the future",
-                               f"{column} {moment:%Y-%m-%d %H:%M} is in the future")
+                raise RowError("{column} {at} 是将来的时间", column=column,
+                               value=imp.reader.cell(row, column), kind="date in the future",
+                               at=format(moment, "%Y-%m-%d %H:%M"))
         # A copy: the ledger's cached aggregate must not hold what a dry run only plans.
         task = copy.deepcopy(imp.ledger.task(task_id))
         compared = Compared(row.number, task_id)
@@ -147,7 +150,7 @@ class Updater:
             except Refused as e:  # what the ledger's own checks refuse: not applied
                 column, file, ledger = self._doing
                 compared.conflicts = [{"column": column, "file": file, "ledger": ledger,
-                                       "reason": str(e)}]
+                                       "reason": refusal(e)}]
             else:
                 zone = imp.campaign.zone
                 compared.events = [{"event": name, "at": moment.astimezone(zone).isoformat()}

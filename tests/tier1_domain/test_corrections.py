@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from said_support import refused, speaking
 
 from domain.base import DomainError, Refused
 from ledger.app import Ledger
@@ -21,6 +22,7 @@ from projections.indicators import IndicatorQueries
 from projections.read import ReadSide
 from projections.summary import Period, summary_of
 from tests.conftest import Clock, seed_campaign
+from said_support import english
 from tests.tier3_cli.test_indicators import with_system
 
 JUNE, JULY = "2024-06", "2024-07"
@@ -62,7 +64,9 @@ class City:
 
     def causes(self) -> dict[str, str]:
         assert self.publication is not None
-        _, causes = self.evaluator.revisions(self.publication, self.evaluations.rules_for)
+        with speaking("en"):  # the causes' words in English
+            _, causes = self.evaluator.revisions(self.publication,
+                                                 self.evaluations.rules_for)
         return {f"{c['aggregate']}@{c['position']}": c["why"] for c in causes}
 
     def last_position(self) -> int:
@@ -158,7 +162,7 @@ def test_tasks_are_corrected_not_withdrawn(city: City) -> None:
     assert (city.figures(JUNE, "JS01")["due"], city.figures(JULY, "JS01")["due"]) == (0, 1)
     assert city.published_figures("JS01")["due"] == 1
     assert any(k.startswith(task) for k in city.causes())
-    with pytest.raises(Refused, match=f"task {task} cannot be withdrawn: close it as void or "
+    with refused(Refused, match=f"task {task} cannot be withdrawn: close it as void or "
                                       "duplicate"):
         city.fix.withdraw(actor_id="admin", record=task, reason="重复")
 
@@ -184,7 +188,7 @@ def test_units_corrected(city: City) -> None:
     assert city.figures(JULY, "JS")["inspections"] == 1
     assert city.figures(JULY, "HP")["inspections"] == 0
     assert {u["code"]: u["parent"] for u in ReadSide(city.store).units()}["HP01"] == "JS"
-    with pytest.raises(Refused, match="unit JS02 cannot be withdrawn: retire it instead"):
+    with refused(Refused, match="unit JS02 cannot be withdrawn: retire it instead"):
         city.fix.withdraw(actor_id="admin", record="unit:JS02", reason="x")
 
 
@@ -206,10 +210,10 @@ def test_rules_adoptions_corrected_but_never_for_a_published_month(city: City) -
     assert july_scores() == july_scores(lambda month: shipped_rules()) != {"JS01": 50,
                                                                            "JS02": 50}
     before = city.last_position()
-    with pytest.raises(Refused, match="2024-06 is published and frozen"):
+    with refused(Refused, match="2024-06 is published and frozen"):
         city.fix.correct(actor_id="admin", record=f"rules:{version}", event=None,
                          changes={"from_month": JUNE}, reason="x")
-    with pytest.raises(Refused, match="^the rules adoptions cannot be withdrawn: adopt the "
+    with refused(Refused, match="^the rules adoptions cannot be withdrawn: adopt the "
                                       r"right rules from the same month \(the later "
                                       r"adoption wins\)$"):
         city.fix.withdraw(actor_id="admin", record=f"rules:{version}", reason="x")
@@ -243,7 +247,7 @@ def test_targets_reassigned_extended_corrected_and_withdrawn(city: City) -> None
     assert status() == {"JS01": (1, 83.3, 0)}
     indicators.reassign_target(actor_id="admin", target_id=first, unit="JS02", reason="属地调整")
     assert status() == {"JS02": (1, 83.3, 0)}
-    with pytest.raises(Refused, match=f"target task {second} was withdrawn"):
+    with refused(Refused, match=f"target task {second} was withdrawn"):
         indicators.report_progress(actor_id="zhao", target_id=second, value="5")
     summary = summary_of(ReadSide(city.store), Period(date(2024, 6, 1), date(2024, 7, 31)))
     assert (summary.figures["targets_assigned"], summary.figures["targets_due"]) == (1, 1)
@@ -254,10 +258,10 @@ def test_people_corrected_and_the_last_admin_kept(city: City) -> None:
                      changes={"person_role": "inspector"}, reason="角色录错")
     assert {p["id"]: p["role"] for p in ReadSide(city.store).people()}["sun"] == "inspector"
     before = city.last_position()
-    with pytest.raises(Refused, match="person admin is the last active admin and cannot be "
+    with refused(Refused, match="person admin is the last active admin and cannot be "
                                       "retired"):
         city.ledger.retire_person(actor_id="admin", person_id="admin", reason="调离")
-    with pytest.raises(Refused, match="person admin is the last active admin and cannot be "
+    with refused(Refused, match="person admin is the last active admin and cannot be "
                                       "demoted"):
         city.fix.correct(actor_id="admin", record="person:admin", event=None,
                          changes={"person_role": "auditor"}, reason="x")
@@ -269,7 +273,7 @@ def test_people_corrected_and_the_last_admin_kept(city: City) -> None:
     city.fix.correct(actor_id="admin", record="person:wu", event=None,
                      changes={"person_role": "admin"}, reason="任命确认")
     city.ledger.retire_person(actor_id="admin", person_id="wu", reason="调离")
-    with pytest.raises(Refused, match="person admin is the last active admin"):
+    with refused(Refused, match="person admin is the last active admin"):
         city.ledger.retire_person(actor_id="admin", person_id="admin", reason="调离")
 
 
@@ -303,24 +307,24 @@ def test_a_correction_names_what_it_changes_and_refuses_what_it_cannot(city: Cit
     ]
     for (actor, record, event, changes), message in checks:
         before = city.last_position()
-        with pytest.raises(DomainError, match="^" + message.replace("(", "\\(")
-                           .replace(")", "\\)") + "$"):
+        with pytest.raises(DomainError) as refused:
             city.fix.correct(actor_id=actor, record=record, event=event, changes=changes,
                              reason="录入错误")
+        assert english(refused.value) == message
         assert city.last_position() == before, message
 
 
 def test_registry_events_are_checked_against_their_own_earlier_events(city: City) -> None:
     city.ledger.retire_unit(actor_id="admin", code="JS02", reason="合并")
-    with pytest.raises(Refused, match="unit JS02 is retired"):
+    with refused(Refused, match="unit JS02 is retired"):
         city.ledger.rename_unit(actor_id="admin", code="JS02", name="新名", reason="更名")
-    with pytest.raises(Refused, match="unit JS02 is already retired"):
+    with refused(Refused, match="unit JS02 is already retired"):
         city.ledger.retire_unit(actor_id="admin", code="JS02", reason="合并")
-    with pytest.raises(Refused, match="is before the unit's latest event"):
+    with refused(Refused, match="is before the unit's latest event"):
         city.ledger.rename_unit(actor_id="admin", code="JS01", name="新名", reason="更名",
                                 occurred_at=datetime(2024, 5, 20, tzinfo=timezone.utc))
     city.ledger.retire_person(actor_id="admin", person_id="sun", reason="调离")
-    with pytest.raises(Refused, match="person sun is already retired"):
+    with refused(Refused, match="person sun is already retired"):
         city.ledger.retire_person(actor_id="admin", person_id="sun", reason="调离")
 
 
@@ -330,7 +334,8 @@ def test_a_superseded_value_is_corrected_in_history_only(city: City) -> None:
                      changes={"name": "幸福社区（原）"}, reason="原名录错")
     assert {u["code"]: u["name"] for u in ReadSide(city.store).units()}["JS01"] == "幸福里社区"
     assert city.ledger.unit("JS01").name == "幸福里社区"
-    found = ReadSide(city.store).record_history("unit:JS01")
+    with speaking("en"):
+        found = ReadSide(city.store).record_history("unit:JS01")
     assert [e["correction"] for e in found["events"]] == [
         "corrected by #3", "", "corrects #1 (Registered): name 幸福社区 → 幸福社区（原）"]
     city.fix.correct(actor_id="admin", record="unit:JS01", event=2, changes={"name": "幸福里"},

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from said_support import refused
 
 from domain.base import Actor, Refused
 from domain.task import CLOSED, REPORTED, VERIFIED, Task
@@ -58,7 +59,7 @@ def test_a_task_assigned_by_hand_has_no_origin() -> None:
     ({"file": DIGEST, "row": "3"}, "origin row must be a row number"),
 ])
 def test_an_origin_must_name_the_file_digest_and_the_row(origin: dict, message: str) -> None:
-    with pytest.raises(Refused, match=message):
+    with refused(Refused, match=message):
         imported(origin)
 
 
@@ -78,14 +79,14 @@ def test_an_imported_closure_goes_through_report_and_passed_reinspection() -> No
 def test_only_an_administrator_may_enter_an_imported_closure(actor: Actor) -> None:
     task = imported()
     task.collect_events()
-    with pytest.raises(Refused, match=r"may not import records: that is for admin"):
+    with refused(Refused, match=r"may not import records: that is for admin"):
         close(task, actor)
     assert task.collect_events() == [] and task.state == "assigned"
 
 
 def test_an_administrator_still_may_not_close_as_verified_by_hand() -> None:
     task = imported()
-    with pytest.raises(Refused, match="may not close a task as verified"):
+    with refused(Refused, match="may not close a task as verified"):
         task.close(closure="verified", reason="整改到位", actor=ADMIN,
                    occurred_at=START + timedelta(days=1), now=NOW)
 
@@ -93,7 +94,7 @@ def test_an_administrator_still_may_not_close_as_verified_by_hand() -> None:
 def test_an_imported_closure_before_the_assignment_is_refused_and_writes_nothing() -> None:
     task = imported()
     task.collect_events()
-    with pytest.raises(Refused, match="before the task's latest event"):
+    with refused(Refused, match="before the task's latest event"):
         close(task, at=START - timedelta(hours=1))
     assert task.collect_events() == []
 
@@ -101,14 +102,14 @@ def test_an_imported_closure_before_the_assignment_is_refused_and_writes_nothing
 def test_an_imported_closure_of_a_closed_task_is_refused() -> None:
     task = imported()
     close(task)
-    with pytest.raises(Refused, match="cannot be closed: it is closed"):
+    with refused(Refused, match="cannot be closed: it is closed"):
         close(task)
 
 
 def test_an_imported_closure_with_an_empty_note_refuses_before_any_event() -> None:
     task = imported()
     task.collect_events()
-    with pytest.raises(Refused, match="re-inspection note must not be empty"):
+    with refused(Refused, match="re-inspection note must not be empty"):
         task.close_imported_as_verified(rectification="已清理", reinspection=" ",
                                         reason="imported", actor=ADMIN,
                                         occurred_at=START + timedelta(days=1), now=NOW)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from said_support import english
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,25 +122,28 @@ def test_score_is_base_minus_deductions_plus_weighted_rates() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ('name = "x"\nbase = 100\n[deductions]\noverdue = 2\n',
-     "rules.toml line 4: deductions.overdue: unknown figure 'overdue'"),
+     "rules.toml:4 deductions.overdue: unknown figure 'overdue'"),
     ('name = "x"\nbase = 100\n[rates]\non_time_rate = { weight = "ten" }\n',
-     "rules.toml line 4: rates.on_time_rate.weight: must be a number, got 'ten'"),
+     "rules.toml:4 rates.on_time_rate.weight: must be a number, got 'ten'"),
     ('name = "x"\nbase = 100\n\n[rates.rework_rate]\ncap = 1\n',
-     "rules.toml line 4: rates.rework_rate.weight: is required"),
-    ('name = "x"\nbase = = 100\n', "rules.toml: line 2, column 8: Invalid value"),
-    ('name = "x"\nbase = 100\nbonus = 3\n', "rules.toml line 3: bonus: unknown key"),
+     "rules.toml:4 rates.rework_rate.weight: is required"),
+    ('name = "x"\nbase = = 100\n', "rules.toml:2:8: not valid TOML: Invalid value"),
+    ('name = "x"\nbase = 100\nbonus = 3\n', "rules.toml:3 bonus: unknown key"),
     ('name = "x"\nbase = 100\n[ranking]\nties = "coin"\n',
-     "rules.toml line 4: ranking.ties: must be 'share'"),
+     "rules.toml:4 ranking.ties: must be 'share'"),
     ('name = "x"\nbase = 100\n[ranking]\nred = -1\n',
-     "rules.toml line 4: ranking.red: must be a whole number 0 or more, got -1"),
+     "rules.toml:4 ranking.red: must be a whole number 0 or more, got -1"),
     ('name = "x"\nbase = 100\n[ranking]\ntie_breakers = ["luck desc"]\n',
-     "rules.toml line 4: ranking.tie_breakers: unknown figure 'luck'"),
-    ('name = "x"\n', "rules.toml: base: is required"),
+     "rules.toml:4 ranking.tie_breakers: unknown figure 'luck'"),
+    ('name = "x"\n', "rules.toml base: is required"),
     ('name = "x"\nbase = 100\n[deductions]\nlate = -1\n',
-     "rules.toml line 4: deductions.late: must be 0 or more, got -1"),
+     "rules.toml:4 deductions.late: must be 0 or more, got -1"),
 ])
 def test_a_malformed_rules_file_is_refused_naming_line_and_key(text: str,
                                                                message: str) -> None:
+    """The file, the line (``rules.toml:4``) and the key first, in either language."""
     with pytest.raises(Refused) as refused:
         Rules.parse(text, "rules.toml")
-    assert str(refused.value).startswith(message)
+    assert english(refused.value).startswith(message)
+    place = message.split(": ")[0]
+    assert str(refused.value).startswith(f"{place}：")

@@ -244,7 +244,7 @@ def test_head_at_quotes_the_hash_of_an_earlier_position(ledger: Ledger) -> None:
     assert audit.head_at(ledger, 3) == (3, records[2].hash)
     assert audit.head_at(ledger, 0) == (0, GENESIS)
     assert audit.head(ledger) == (len(records), records[-1].hash)
-    with pytest.raises(audit.AuditError, match="position 99 is not in the ledger"):
+    with pytest.raises(audit.AuditError, match="位置 99 不在账本中"):
         audit.head_at(ledger, 99)
 
 

@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 from cli import main
-from ledger import audit
+from ledger import audit, audit_transfer
 from ledger.app import Ledger
 from ledger.chain import ChainBroken
 from ledger.recorders import LedgerSQLiteRecorder
@@ -26,6 +26,7 @@ from ledger.store import Store, StoreURL
 from projections.read import ReadSide
 from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign
 from tests.tier2_ledger.test_audit_tamper import Database, build_ledger
+from said_support import english
 
 
 
@@ -109,11 +110,11 @@ def test_an_export_from_sqlite_imports_into_postgres_with_the_same_head(
     source = Store(f"sqlite:///{tmp_path / 'source.db'}")
     seed_campaign(source.ledger)
     with (tmp_path / "e.jsonl").open("w", encoding="utf-8") as out:
-        head = audit.export(source.ledger, out)
+        head = audit_transfer.export(source.ledger, out)
     target = Store(postgres_url)
     try:
         with (tmp_path / "e.jsonl").open(encoding="utf-8") as lines:
-            assert audit.import_ledger(target.ledger, lines) == head
+            assert audit_transfer.import_ledger(target.ledger, lines) == head
         assert audit.verify(target.ledger).head == head
         assert {r.account for r in target.ledger.records()} == \
             {r.account for r in source.ledger.records()}
@@ -124,7 +125,7 @@ def test_an_export_from_sqlite_imports_into_postgres_with_the_same_head(
 
 def exported_lines(ledger: Ledger) -> list[str]:
     buffer = io.StringIO()
-    audit.export(ledger, buffer)
+    audit_transfer.export(ledger, buffer)
     return buffer.getvalue().splitlines(keepends=True)
 
 
@@ -164,8 +165,8 @@ def test_import_refuses_a_broken_file_naming_the_line_and_writes_nothing(
     target = Store(f"sqlite:///{tmp_path / 'target.db'}")
     try:
         with pytest.raises(audit.AuditError) as refused:
-            audit.import_ledger(target.ledger, lines)
-        assert str(refused.value).startswith(message)
+            audit_transfer.import_ledger(target.ledger, lines)
+        assert english(refused.value).startswith(message)
         assert target.ledger.max_position() == 0
     finally:
         target.close()
@@ -174,9 +175,10 @@ def test_import_refuses_a_broken_file_naming_the_line_and_writes_nothing(
 def test_import_refuses_a_store_that_holds_events(seeded: Ledger, tmp_path: Path) -> None:
     lines = exported_lines(seeded)
     before = seeded.max_position()
-    with pytest.raises(audit.AuditError, match=f"the store already holds {before} events; "
-                       "import needs an empty store"):
-        audit.import_ledger(seeded, lines)
+    with pytest.raises(audit.AuditError, match=f"存储中已有 {before} 个事件；导入需要一个空的存储") as e:
+        audit_transfer.import_ledger(seeded, lines)
+    assert english(e.value) == (f"the store already holds {before} events; import needs an "
+                                "empty store")
     assert seeded.max_position() == before
 
 
@@ -184,9 +186,10 @@ def test_the_recorders_insert_chained_records_only_as_the_next_links(ledger: Led
     seed_campaign(ledger)
     records = list(ledger.records())
     n = len(records)
-    with pytest.raises(ChainBroken, match=f"position {n + 1}: out of order: expected "
-                       f"position {n + 1}, found 3"):
+    with pytest.raises(ChainBroken) as e:
         ledger.recorder.insert_records(records[2:4])  # type: ignore[attr-defined]
+    assert english(e.value) == f"position {n + 1}: out of order: expected position {n + 1}, found 3"
+    assert str(e.value) == f"位置 {n + 1}：顺序错乱：应为位置 {n + 1}，实为 3"
     assert ledger.max_position() == n
 
 

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import audit
+from ledger import audit, audit_checkpoints
 from ledger.app import Ledger
 from ledger.chain import Record, link
 from ledger.store import Store
@@ -70,7 +70,7 @@ def build_ledger(ledger: Ledger, tasks: list[int], checkpoint_after: int | None)
         for action in actions[:steps]:
             action(task)
         if checkpoint_after == number:
-            audit.record_checkpoint(ledger, actor_id="sun", note="月中")
+            audit_checkpoints.record_checkpoint(ledger, actor_id="sun", note="月中")
 
 
 class Database:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from said_support import refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -194,21 +195,21 @@ def test_only_an_administrator_importing_enters_a_report_or_re_inspection_from_a
     task = assigned()
     at = START + timedelta(days=1)
     for actor in (LI, ZHAO, Actor("sun", "auditor")):
-        with pytest.raises(Refused, match="may not import records"):
+        with refused(Refused, match="may not import records"):
             task.report_imported_rectification(description="已清理", actor=actor,
                                                occurred_at=at, now=NOW)
-    with pytest.raises(Refused, match="only a reported rectification is re-inspected"):
+    with refused(Refused, match="only a reported rectification is re-inspected"):
         task.reinspect_imported(passed=False, note="不合格", actor=ADMIN, occurred_at=at,
                                 now=NOW)
     task.report_imported_rectification(description="已清理", actor=ADMIN, occurred_at=at,
                                        now=NOW)
     task.reinspect_imported(passed=False, note="不合格", actor=ADMIN, occurred_at=at, now=NOW)
     assert (task.state, task.rework_count) == (RECTIFYING, 1)
-    with pytest.raises(Refused, match="is before the task's latest event"):
+    with refused(Refused, match="is before the task's latest event"):
         task.report_imported_rectification(description="再次整改", actor=ADMIN,
                                            occurred_at=START, now=NOW)
     task.close(closure="void", reason="重复", actor=ADMIN, occurred_at=at, now=NOW)
-    with pytest.raises(Refused, match="cannot be reported as rectified: it is closed"):
+    with refused(Refused, match="cannot be reported as rectified: it is closed"):
         task.report_imported_rectification(description="已清理", actor=ADMIN,
                                            occurred_at=at, now=NOW)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from said_support import refused
 
 from domain.base import NotFound, Refused
 from ledger.app import Ledger
@@ -32,13 +33,13 @@ def test_unit_cannot_close_its_own_task(seeded: Ledger) -> None:
     task = seeded.assign(actor_id="admin", unit="JS01", category="环境卫生", source="complaint",
                          location="和平街3号", description="乱堆乱放", deadline=date(2024, 6, 5))
     before = seeded.max_position()
-    with pytest.raises(Refused, match="zhao .unit. may not close"):
+    with refused(Refused, match="zhao .unit. may not close"):
         seeded.close_task(actor_id="zhao", task_id=task["task"], closure="void", reason="不是我们的")
     assert seeded.max_position() == before
 
 
 def test_unknown_task_is_refused_by_name(seeded: Ledger) -> None:
-    with pytest.raises(NotFound, match="unknown task: T-999999"):
+    with pytest.raises(NotFound, match="未知的任务：T-999999"):
         seeded.acknowledge(actor_id="zhao", task_id="T-999999")
 
 
@@ -63,7 +64,7 @@ def test_a_command_sees_what_another_process_wrote_since_it_last_looked(
         other.ledger.retire_person(actor_id="admin", person_id="li", reason="调离督查组")
     finally:
         other.close()
-    with pytest.raises(Refused, match="retired"):
+    with refused(Refused, match="retired"):
         seeded.reinspect(actor_id="li", task_id=task["task"], passed=True)
     passed = seeded.reinspect(actor_id="zhou", task_id=task["task"], passed=True)
     assert passed["version"] == 5 and passed["state"] == "verified"
@@ -71,12 +72,12 @@ def test_a_command_sees_what_another_process_wrote_since_it_last_looked(
 
 def test_an_unknown_actor_or_task_is_named_and_nothing_is_written(seeded: Ledger) -> None:
     before = seeded.max_position()
-    with pytest.raises(NotFound, match="unknown person: nobody"):
+    with pytest.raises(NotFound, match="未知的人员：nobody"):
         seeded.escalate(actor_id="nobody", task_id="T-000001", reason="督办")
-    with pytest.raises(NotFound, match="unknown task: T-000001"):
+    with pytest.raises(NotFound, match="未知的任务：T-000001"):
         seeded.escalate(actor_id="", task_id="T-000001",
                         reason="督办")  # no one named: the account's own person
-    with pytest.raises(Refused, match="task must not be empty"):
+    with pytest.raises(Refused, match="任务编号不能为空"):
         seeded.escalate(actor_id="admin", task_id="  ", reason="督办")
     assert seeded.max_position() == before
 

@@ -30,6 +30,7 @@ from ledger.settings import Settings
 from ledger.store import Store, StoreURL, StoreURLError
 from projections.follow import follow
 from projections.read import ReadSide
+from said_support import english
 
 ROOT = Path(__file__).resolve().parents[2]
 # The console entry point in a process of its own, as a person at a terminal runs it.
@@ -92,7 +93,7 @@ def test_a_password_in_the_url_is_decoded_and_never_shown() -> None:
 def test_a_bad_url_is_refused_by_name(url: str, message: str) -> None:
     with pytest.raises(StoreURLError) as refused:
         StoreURL.parse(url)
-    assert str(refused.value) == message
+    assert english(refused.value) == message
     result = Cli(url)("board")
     assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
 
@@ -276,7 +277,7 @@ def test_after_a_lock_timeout_the_connection_still_writes(pg_url: str,
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(CAST(CAST(:t AS regclass) AS oid)"
                              "::bigint)"), {"t": f'"{store.url.schema}"."taizhang_events"'})
         # One attempt (no retries set): the lock times out.
-        with pytest.raises(LedgerBusy, match="the ledger is busy"):
+        with pytest.raises(LedgerBusy, match="账本正忙"):
             ledger.recorder.insert_events([StoredEvent(task, 99, "x", b"{}")])
         conn.rollback()
     holder.dispose()

@@ -57,8 +57,10 @@ def every_row(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 
 # What opening a store kept before versions were says: the read models now at a later
 # version than 1 are rebuilt.
-LATER = [f"read model {p.name} v1 → v{p.version}: rebuilding" for p in all_projections()
+LATER = [f"读模型 {p.name} v1 → v{p.version}：正在重建" for p in all_projections()
          if p.version > 1]
+LATER_EN = [f"read model {p.name} v1 → v{p.version}: rebuilding" for p in all_projections()
+            if p.version > 1]  # what the command line says of it in English
 
 
 def versions(store: Store) -> dict[str, int | None]:
@@ -105,8 +107,8 @@ def test_a_read_model_another_version_built_is_rebuilt_on_opening_with_the_same_
         read = ReadSide(store, upgrading=recording(said, counted))
         assert read.board() == board
         code = {p.name: p.version for p in all_projections()}
-        assert said == [f"read model board v0 → v{code['board']}: rebuilding",
-                        f"read model metrics v0 → v{code['metrics']}: rebuilding"]
+        assert said == [f"读模型 board v0 → v{code['board']}：正在重建",
+                        f"读模型 metrics v0 → v{code['metrics']}：正在重建"]
         assert sum(counted) == store.ledger.max_position()
         assert every_row(store) == before
         assert versions(store) == {p.name: p.version for p in all_projections()}
@@ -153,8 +155,7 @@ def test_a_version_bump_makes_a_store_with_the_old_table_work(
     try:
         said: list[str] = []
         ReadSide(store, upgrading=recording(said, [])).board()
-        assert said == [f"read model board v{Board.version - 1} → v{Board.version}: "
-                        "rebuilding"]
+        assert said == [f"读模型 board v{Board.version - 1} → v{Board.version}：正在重建"]
         with store.engine.connect() as conn:
             assert "flag" in {c["name"] for c in sa.inspect(conn).get_columns("rm_tasks")}
         after = every_row(store)
@@ -249,7 +250,7 @@ def test_a_login_that_may_not_add_the_version_column_reads_as_before(
         owner.close()
         read = owner("board")  # the owner adds the column, and rebuilds what is outdated
         assert read.exit_code == 0 and read.stdout == board, read.output
-        assert read.stderr == "".join(f"{line}\n" for line in LATER)
+        assert read.stderr == "".join(f"{line}\n" for line in LATER_EN)
         with owner.store.engine.connect() as conn:
             assert "version" in {c["name"] for c in sa.inspect(conn).get_columns("rm_positions")}
     finally:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from said_support import refused
 
 from domain.base import NotFound, Refused
 from ledger.app import Ledger
 from ledger.store import Store
 from projections.read import ReadSide
 from tests.conftest import Clock
+from said_support import english
 
 
 def assign(ledger: Ledger, unit: str = "JS01", **kw: object) -> str:
@@ -67,13 +69,11 @@ def test_history_as_of_and_valid_at_together(store: Store, seeded: Ledger,
 
 def test_history_of_something_that_is_not_a_task_is_refused(store: Store,
                                                             seeded: Ledger) -> None:
-    with pytest.raises(NotFound, match="未知的任务：CAMPAIGN"):
-        ReadSide(store).history("campaign")
-    with pytest.raises(NotFound, match="未知的任务：UNIT:JS01"):
-        ReadSide(store).history("unit:JS01")
-    with pytest.raises(NotFound, match="未知的任务：T-000009"):
-        ReadSide(store).history("T-000009")
-    with pytest.raises(Refused, match="record must be a task"):
+    for record in ("campaign", "unit:JS01", "T-000009"):
+        with pytest.raises(NotFound) as refused:
+            ReadSide(store).history(record)
+        assert english(refused.value) == f"unknown task: {record.upper()}"
+    with pytest.raises(Refused, match="记录必须是任务"):
         ReadSide(store).record_history("campaign")
     with pytest.raises(NotFound, match="未知的测评：SV-000001"):
         ReadSide(store).record_history("sv-000001")

@@ -12,6 +12,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from said_support import refused
 from cli_support import Cli
 from conftest import Clock, seed_campaign
 from tests.tier3_cli.test_cli_tasks import cli, make_task  # noqa: F401 (the fixture)
@@ -150,11 +151,11 @@ def test_a_published_ranking_that_does_not_reproduce_is_refused(services: Servic
     assign(services, "JS01", datetime(2024, 6, 6, 9, 0, tzinfo=SH), date(2024, 6, 10))
     done = evaluation.publish(services, actor="admin", month="2024-06")
     with mock.patch.object(evaluation, "digest_of", return_value="0" * 64):
-        with pytest.raises(Refused, match=f"the published ranking of 2024-06 does not "
+        with refused(Refused, match=f"the published ranking of 2024-06 does not "
                                           f"reproduce: digest 0{{64}} recomputed, "
                                           f"{done['digest']} published"):
             evaluation.published_ranking(services, "2024-06", "社区")
-    with pytest.raises(NotFound, match="month 2024-05 has not been published"):
+    with pytest.raises(NotFound, match="2024-05 的评比结果尚未发布"):
         evaluation.published_ranking(services, "2024-05", "社区")
 
 
@@ -243,7 +244,7 @@ def test_a_finding_is_parsed_with_its_deadline_and_notice() -> None:
             found.notice_no) == ("市容", "幸福路", "占道经营", date(2024, 6, 10), "通知1")
     assert inspections.parse_finding("市容|幸福路|占道经营", date(2024, 6, 8)).deadline == \
         date(2024, 6, 8)
-    with pytest.raises(Refused, match=r"finding must be CATEGORY\|LOCATION\|DESCRIPTION"
+    with refused(Refused, match=r"finding must be CATEGORY\|LOCATION\|DESCRIPTION"
                                       r"\[\|DEADLINE\[\|NOTICE\]\], got '市容\|幸福路'"):
         inspections.parse_finding("市容|幸福路", date(2024, 6, 8))
 
@@ -274,7 +275,7 @@ def test_history_and_timeline_as_of_a_moment_typed_without_an_offset(
     kinds = [r["kind"] for r in records.timeline(services, as_of=typed, unit="JS01")]
     assert kinds[-1] == "Task.Assigned" and "Task.Acknowledged" not in kinds
     assert records.timeline(services, unit="JS01")[-1]["kind"] == "Task.Acknowledged"
-    with pytest.raises(Refused, match="--valid-at gives a task's state on a day; unit:JS01 "
+    with refused(Refused, match="--valid-at gives a task's state on a day; unit:JS01 "
                                       "is a unit"):
         records.history(services, "unit:JS01", valid_at=date(2024, 5, 1))
 
@@ -324,7 +325,7 @@ def test_the_baseline_an_audit_verifies_against(services: Services) -> None:
     assert auditing.baseline(services, handed=handed, handed_from="w.json") == \
         auditing.Baseline(Head(4, "ef" * 32), "the witness of sun", True)
     elsewhere = Seen("another-store", "there", "sun", 4, "ef" * 32, "2024-06-01")
-    with pytest.raises(Refused, match="witness file 'w.json' is of store another-store, "
+    with refused(Refused, match="witness file 'w.json' is of store another-store, "
                                       f"not of this one \\({identity}\\)"):
         auditing.baseline(services, handed=elsewhere, handed_from="w.json")
     verified = auditing.verify(services, auditing.baseline(services), with_evidence=True)
@@ -333,7 +334,7 @@ def test_the_baseline_an_audit_verifies_against(services: Services) -> None:
 
 
 def test_an_export_is_written_whole_or_not_at_all(services: Services, tmp_path: Path) -> None:
-    from ledger import audit
+    from ledger import audit, audit_transfer
     from services import audit as auditing
 
     file = tmp_path / "ledger.jsonl"
@@ -341,7 +342,31 @@ def test_an_export_is_written_whole_or_not_at_all(services: Services, tmp_path: 
     assert done.head == audit.head(services.ledger) and (done.copied, done.missing) == (0, [])
     assert len(file.read_text(encoding="utf-8").splitlines()) == done.head.position + 1
     failing = tmp_path / "failing.jsonl"
-    with mock.patch.object(audit, "export", side_effect=OSError("disk full")):
+    with mock.patch.object(audit_transfer, "export", side_effect=OSError("disk full")):
         with pytest.raises(OSError, match="disk full"):
             auditing.export(services, failing)
     assert not failing.exists() and not failing.with_name("failing.jsonl.partial").exists()
+
+
+def test_a_reproduced_publication_is_not_recomputed_whole_until_the_computation_changes(
+        services: Services, clock: Clock) -> None:
+    from projections import reproductions
+
+    in_july(clock)
+    for unit in ("JS01", "JS02", "JS01"):
+        assign(services, unit, datetime(2024, 6, 6, 9, 0, tzinfo=SH), date(2024, 6, 10))
+    evaluation.publish(services, actor="admin", month="2024-06")
+    first = evaluation.published_ranking(services, "2024-06", "社区", parent="JS")
+    clock.advance(minutes=5)  # a late entry for June, after the publication
+    assign(services, "JS02", datetime(2024, 6, 7, 9, 0, tzinfo=SH), date(2024, 6, 9))
+    # Reproduced once: what is shown is computed as of the publication, the whole is not.
+    with mock.patch.object(evaluation, "digest_of", return_value="0" * 64):
+        again = evaluation.published_ranking(services, "2024-06", "社区", parent="JS")
+        assert placed(again) == placed(first)
+        assert placed(evaluation.published_ranking(services, "2024-06", "社区")) == \
+            placed(first)
+        # Another computation: the publication is reproduced whole again before it is shown.
+        with mock.patch.object(reproductions, "RANKING_COMPUTATION",
+                               reproductions.RANKING_COMPUTATION + 1):
+            with refused(Refused, match="does not reproduce"):
+                evaluation.published_ranking(services, "2024-06", "社区", parent="JS")

@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from ledger.app import Ledger
-from ledger.audit import record_checkpoint
+from ledger.audit_checkpoints import record_checkpoint
 from ledger.corrections import Corrections
 from ledger.evaluation import Evaluations
 from ledger.identity import Accounts

@@ -14,11 +14,11 @@ from tests.tier3_cli.test_metrics_example import at, build
 
 
 @pytest.fixture
-def worked(sqlite_url: str) -> Iterator[tuple[Cli, dict[str, str]]]:
-    store = Store(sqlite_url, clock=lambda: at("07-01 09:00"))
+def worked(store_url: str) -> Iterator[tuple[Cli, dict[str, str]]]:
+    store = Store(store_url, clock=lambda: at("07-01 09:00"))
     tasks = build(store.ledger)
     store.close()
-    runner = Cli(sqlite_url)
+    runner = Cli(store_url)
     yield runner, tasks
     runner.close()
 

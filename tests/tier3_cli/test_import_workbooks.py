@@ -15,6 +15,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from said_support import english
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,9 +162,9 @@ def test_a_value_from_a_merged_cell_says_so_in_the_reject_and_the_origin(
     assert report.tasks_created == 2
     assert [(r.row, r.column) for r in report.rejects] == [(6, "责任单位"), (7, "责任单位"),
                                                           (8, "责任单位")]
-    assert report.rejects[0].reason == ("责任单位 '无名社区' is neither a unit's name nor its "
+    assert english(report.rejects[0].said) == ("责任单位 '无名社区' is neither a unit's name nor its "
                                         "code (the mapping refuses unknown units)")
-    assert report.rejects[1].reason == report.rejects[0].reason + (
+    assert english(report.rejects[1].said) == english(report.rejects[0].said) + (
         " (责任单位 from merged cell E6:E8)")
     assert report.as_dict()["rejects"][1]["filled"] == {"责任单位": "from merged cell E6:E8"}
     origins = {decode(r).data["origin"]["row"]: decode(r).data["origin"]
@@ -307,5 +308,5 @@ def test_a_row_rejected_for_another_column_still_says_its_unit_came_from_a_merge
     report = imported(seeded_store, write_as_offices_do(tmp_path / "台账.xlsx", rows, blocks, 4))
     (reject,) = report.rejects
     assert (reject.row, reject.column) == (6, "发现方式")
-    assert reject.reason.startswith("发现方式 '传真': source must be one of ")
-    assert reject.reason.endswith(" (责任单位 from merged cell E4:E6)")
+    assert english(reject.said).startswith("发现方式 '传真': source must be one of ")
+    assert english(reject.said).endswith(" (责任单位 from merged cell E4:E6)")

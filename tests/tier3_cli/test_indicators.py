@@ -3,12 +3,14 @@ and its verification, and completion rolled up the indicator tree."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from said_support import refused
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +23,7 @@ from ledger.store import Store
 from projections.indicators import Completion, IndicatorQueries, is_overdue, roll_up
 from projections.read import ReadSide
 from tests.conftest import Clock, seed_campaign
+from said_support import english
 
 SYSTEM = [
     {"code": "1", "parent": "", "title": "公共环境", "category": "环境卫生", "points": "30",
@@ -59,13 +62,13 @@ def test_import_refuses_a_cycle_naming_it(seeded: Ledger) -> None:
                      {"code": "3.1", "parent": "3", "title": "乙"},
                      {"code": "3.2", "parent": "3.1", "title": "丙"}]
     before = seeded.max_position()
-    with pytest.raises(Refused, match="indicator parents form a cycle: 3 → 3.2 → 3.1 → 3$"):
+    with refused(Refused, match="indicator parents form a cycle: 3 → 3.2 → 3.1 → 3$"):
         Indicators(seeded).import_system(actor_id="admin", rows=rows)
     assert seeded.max_position() == before
 
 
 def test_an_indicator_that_is_its_own_parent_is_a_cycle() -> None:
-    with pytest.raises(Refused, match="cycle: 9 → 9$"):
+    with refused(Refused, match="cycle: 9 → 9$"):
         check_indicators([{"code": "9", "parent": "9", "title": "自己"}])
 
 
@@ -73,7 +76,7 @@ def test_import_refuses_duplicate_codes_naming_them(seeded: Ledger) -> None:
     rows = SYSTEM + [{"code": "1.2", "parent": "1", "title": "重复"},
                      {"code": "2", "title": "又一个"}]
     before = seeded.max_position()
-    with pytest.raises(Refused, match="indicator code listed more than once: 1.2, 2$"):
+    with refused(Refused, match="indicator code listed more than once: 1.2, 2$"):
         Indicators(seeded).import_system(actor_id="admin", rows=rows)
     assert seeded.max_position() == before
 
@@ -81,7 +84,7 @@ def test_import_refuses_duplicate_codes_naming_them(seeded: Ledger) -> None:
 def test_import_refuses_unknown_parents_naming_them(seeded: Ledger) -> None:
     rows = SYSTEM + [{"code": "4.1", "parent": "4", "title": "孤儿"}]
     before = seeded.max_position()
-    with pytest.raises(Refused, match=r"unknown parent indicator: 4 \(parent of 4.1\)$"):
+    with refused(Refused, match=r"unknown parent indicator: 4 \(parent of 4.1\)$"):
         Indicators(seeded).import_system(actor_id="admin", rows=rows)
     assert seeded.max_position() == before
 
@@ -94,12 +97,12 @@ def test_import_refuses_unknown_parents_naming_them(seeded: Ledger) -> None:
     ({"code": "5 5", "title": "空格"}, "indicator code .row 6. must be letters"),
 ])
 def test_bad_rows_are_refused_by_field(row: dict[str, str], message: str) -> None:
-    with pytest.raises(Refused, match=message):
+    with refused(Refused, match=message):
         check_indicators(SYSTEM + [row])
 
 
 def test_only_the_office_adopts_an_indicator_system(seeded: Ledger) -> None:
-    with pytest.raises(Refused, match=r"li \(inspector\) may not adopt an indicator system"):
+    with refused(Refused, match=r"li \(inspector\) may not adopt an indicator system"):
         Indicators(seeded).import_system(actor_id="li", rows=SYSTEM)
 
 
@@ -137,11 +140,13 @@ def test_csv_xlsx_and_toml_files_give_the_same_indicators(tmp_path: Path) -> Non
 
 def test_an_unknown_file_kind_or_heading_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
-    with pytest.raises(Refused, match="must be .csv, .xlsx or .toml, got 'a.txt'"):
+    with pytest.raises(Refused, match="指标文件必须是 .csv、.xlsx 或 .toml，而不是 'a.txt'") as e:
         read_indicator_file(tmp_path / "a.txt")
+    assert english(e.value) == "indicator file must be .csv, .xlsx or .toml, got 'a.txt'"
     (tmp_path / "b.csv").write_text("编号x,名称x\n1,甲\n")
-    with pytest.raises(Refused, match="b.csv has no code or title column"):
+    with pytest.raises(Refused) as e:
         read_indicator_file(tmp_path / "b.csv")
+    assert "b.csv has no code or title column" in english(e.value)
 
 
 def test_each_import_is_a_new_version_and_old_ones_stay_readable(seeded: Ledger,
@@ -153,7 +158,7 @@ def test_each_import_is_a_new_version_and_old_ones_stay_readable(seeded: Ledger,
     adopted = indicators.import_system(actor_id="admin", rows=changed, name="2025版",
                                        note="新测评体系")
     assert adopted["version"] == 2 and adopted["count"] == 6
-    with pytest.raises(Refused, match="the same as version 2; nothing to adopt"):
+    with refused(Refused, match="the same as version 2; nothing to adopt"):
         indicators.import_system(actor_id="admin", rows=changed)
     queries = IndicatorQueries(ReadSide(store))
     first = queries.indicators(1)[1]
@@ -162,7 +167,7 @@ def test_each_import_is_a_new_version_and_old_ones_stay_readable(seeded: Ledger,
     number, latest = queries.indicators()
     assert number == 2 and [i["code"] for i in latest][-1] == "2.2"
     assert latest[1]["points"] == 12.0
-    with pytest.raises(NotFound, match="unknown indicator system version: 3 .versions 1 to 2."):
+    with refused(NotFound, match="unknown indicator system version: 3 .versions 1 to 2."):
         queries.indicators(3)
 
 
@@ -188,7 +193,7 @@ def test_a_target_task_is_done_when_verified_progress_reaches_its_target(
     kinds = [type(e).__name__ for e in seeded.events.get(target_id)]
     assert kinds == ["Assigned", "ProgressReported", "ProgressVerified", "ProgressReported",
                      "ProgressRejected", "ProgressReported", "ProgressVerified", "Completed"]
-    with pytest.raises(Refused, match="target task ZB-000001 is already completed"):
+    with refused(Refused, match="target task ZB-000001 is already completed"):
         indicators.report_progress(actor_id="zhao", target_id=target_id, value="22")
 
 
@@ -218,8 +223,9 @@ def test_bad_assignments_are_refused_and_nothing_is_written(
     args = {"code": "1.1", "unit": "JS01", "target": "20", "measure": "块",
             "due": date(2024, 6, 30), field: value}
     before = seeded.max_position()
-    with pytest.raises((Refused, NotFound), match=message):
+    with pytest.raises((Refused, NotFound)) as refused:
         indicators.assign_target(actor_id="admin", **args)  # type: ignore[arg-type]
+    assert re.search(message, english(refused.value)), english(refused.value)
     assert seeded.max_position() == before
 
 
@@ -237,7 +243,7 @@ def test_bad_progress_reports_are_refused_and_nothing_is_written(
     task = indicators.assign_target(actor_id="admin", code="2.1", unit="JS01", target="15",
                                     measure="%", due=date(2024, 6, 30))
     before = seeded.max_position()
-    with pytest.raises(Refused, match=message):
+    with refused(Refused, match=message):
         indicators.report_progress(actor_id=actor, target_id=task["target_task"], value=value)
     assert seeded.max_position() == before
 
@@ -246,17 +252,17 @@ def test_one_report_at_a_time_and_only_inspectors_judge_it(seeded: Ledger) -> No
     indicators = with_system(seeded)
     target_id = indicators.assign_target(actor_id="admin", code="1.1", unit="JS01", target="3",
                                          measure="期", due=date(2024, 6, 30))["target_task"]
-    with pytest.raises(Refused, match="ZB-000001 has no progress report to be verified"):
+    with refused(Refused, match="ZB-000001 has no progress report to be verified"):
         indicators.verify_progress(actor_id="li", target_id=target_id)
     indicators.report_progress(actor_id="zhao", target_id=target_id, value="1")
     before = seeded.max_position()
-    with pytest.raises(Refused, match="report 1 of target task ZB-000001 still awaits"):
+    with refused(Refused, match="report 1 of target task ZB-000001 still awaits"):
         indicators.report_progress(actor_id="zhao", target_id=target_id, value="2")
-    with pytest.raises(Refused, match=r"admin \(admin\) may not verify or reject"):
+    with refused(Refused, match=r"admin \(admin\) may not verify or reject"):
         indicators.verify_progress(actor_id="admin", target_id=target_id)
-    with pytest.raises(Refused, match="reason must not be empty"):
+    with refused(Refused, match="reason must not be empty"):
         indicators.reject_progress(actor_id="li", target_id=target_id, reason=" ")
-    with pytest.raises(NotFound, match="unknown target task: ZB-000009"):
+    with pytest.raises(NotFound, match="未知的指标任务：ZB-000009"):
         indicators.verify_progress(actor_id="li", target_id="ZB-000009")
     assert seeded.max_position() == before
 
@@ -351,7 +357,7 @@ def test_status_rolls_up_by_indicator_and_by_unit(seeded: Ledger, store: Store,
         ("JS01", 1, 25.0), ("JS02", 1, 0.0)]
     assert [r["code"] for r in queries.status(unit="JS02", code="1")] == ["1", "1.1", "1.2"]
     assert [r["target_task"] for r in queries.targets(overdue=True)] == ["ZB-000002"]
-    with pytest.raises(NotFound, match="unknown indicator code: 7"):
+    with refused(NotFound, match="unknown indicator code: 7"):
         queries.status(code="7")
 
 

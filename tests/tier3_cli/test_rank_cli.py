@@ -100,15 +100,15 @@ def test_refusals_are_one_line_and_write_nothing(cli: Cli, tmp_path: Path) -> No
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nbase = 100\n\n[deductions]\noverdue = 2\n', encoding="utf-8")
     cli.refused("rules", "adopt", str(bad), "--month", "2024-06", as_="admin",
-                message="bad.toml line 5: deductions.overdue: unknown figure 'overdue' here "
+                message="bad.toml:5 deductions.overdue: unknown figure 'overdue' here "
                 f"(one of: {', '.join(sorted(f.name for f in FIGURES.values() if f.nature == COUNT))})")
     bad.write_text('name = "x"\nbase = 100\n[deductions\nlate = 1\n', encoding="utf-8")
     cli.refused("rules", "adopt", str(bad), "--month", "2024-06", as_="admin",
-                message="bad.toml: line 3, column 12: Expected ']' at the end of a table "
+                message="bad.toml:3:12: not valid TOML: Expected ']' at the end of a table "
                 "declaration")
     bad.write_text('name = "x"\nbase = [1,\n', encoding="utf-8")
     cli.refused("rules", "adopt", str(bad), "--month", "2024-06", as_="admin",
-                message="bad.toml: line 2 (end of file): Invalid value")
+                message="bad.toml:2: not valid TOML: Invalid value (at end of document)")
     cli.refused("rules", "adopt", str(tmp_path / "none.toml"), "--month", "2024-06",
                 as_="admin", message=f"rules file {str(tmp_path / 'none.toml')!r} does not "
                 "exist")

@@ -20,7 +20,9 @@ FIGURES = ("bulk write", "full projection rebuild", "peak memory of a rebuild",
            "read models' check of the chain", "command path", "audit verify",
            "reading and decoding the log alone", "taizhang --help, whole process",
            "task show TASK, whole process", "history TASK, whole process",
-           "board --unit JD01, whole process")
+           "board --unit JD01, whole process", "bulletin --format md", "bulletin --format html",
+           "bulletin --format xlsx", "bulletin --format docx", "summary --unit JD01",
+           "summary, the whole city", "rank --published --parent JD01")
 
 
 def test_benchmark_suite_prints_every_figure_beside_its_baseline() -> None:
@@ -32,7 +34,7 @@ def test_benchmark_suite_prints_every_figure_beside_its_baseline() -> None:
     lines = result.stdout.splitlines()
     for figure in FIGURES:
         assert any(line.startswith(figure) for line in lines), (figure, result.stdout)
-    assert sum(line.rstrip().endswith(("ok", "MISSED")) for line in lines) == 12
+    assert sum(line.rstrip().endswith(("ok", "MISSED")) for line in lines) == 19
 
 
 def test_web_benchmark_runs_and_reports_every_page() -> None:

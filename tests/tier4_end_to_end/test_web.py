@@ -131,7 +131,7 @@ def test_board_pages_and_refuses_a_page_past_the_end(client: TestClient, read: R
             assert ("下一页" in html) == (number < 3)
         assert seen == everything, sort
     refused(client, "/board?sort=deadline&page=4", 404, "past the last page, 3")
-    refused(client, "/board?page=0", 400, "page must be a whole number from 1, got '0'")
+    refused(client, "/board?page=0", 400, "page 须为 1 或以上的整数，收到 '0'")
 
 
 def test_board_downloads_every_row_the_filters_keep_as_export_board_writes_them(
@@ -171,12 +171,12 @@ def test_board_as_of_shows_the_ledger_as_it_was(client: TestClient, world: World
 
 
 def test_board_refuses_bad_filters_naming_them(client: TestClient) -> None:
-    refused(client, "/board?state=done", 400, "state must be one of assigned")
-    refused(client, "/board?unit=XX9", 404, "unknown unit: XX9")
-    refused(client, "/board?month=2024-13", 400, "month must be a month YYYY-MM, got '2024-13'")
-    refused(client, "/board?as_of=yesterday", 400, "as_of must be a date or date-time")
-    refused(client, "/board?overdue=maybe", 400, "overdue must be 1 or 0")
-    refused(client, "/board?due=-1", 400, "due must be a whole number from 0, got '-1'")
+    refused(client, "/board?state=done", 400, "state 须为以下之一：assigned")
+    refused(client, "/board?unit=XX9", 404, "未知的单位：XX9")
+    refused(client, "/board?month=2024-13", 400, "month 须为 YYYY-MM 格式的月份，收到 '2024-13'")
+    refused(client, "/board?as_of=yesterday", 400, "as_of 须为日期或日期时间")
+    refused(client, "/board?overdue=maybe", 400, "overdue 须为 1 或 0")
+    refused(client, "/board?due=-1", 400, "due 须为 0 或以上的整数，收到 '-1'")
 
 
 def test_overdue_sort_is_most_days_overdue_first(read: ReadSide) -> None:
@@ -201,7 +201,7 @@ def test_task_page_shows_state_history_late_marks_evidence_and_corrections(
     # zhao's acknowledgement was entered from the administrator's account: a proxy entry
     assert rows[1][4] == "zhao（unit） 代录 admin"
     assert 'class="corrected"' in html and "被 #6 更正" in html
-    assert "corrects #1 (Assigned): location 幸福路1号 → 幸福路1号东侧" in html
+    assert "更正 #1（交办）：location 幸福路1号 → 幸福路1号东侧" in html
 
 
 def test_task_page_as_of_and_valid_at(client: TestClient, world: World) -> None:
@@ -212,7 +212,7 @@ def test_task_page_as_of_and_valid_at(client: TestClient, world: World) -> None:
             "时尚未记录")
     refused(client, "/tasks/T-999999", 404, "未知的任务：T-999999")
     refused(client, "/tasks/T-000001?valid_at=2024-02-30", 400,
-            "valid_at must be a date YYYY-MM-DD, got '2024-02-30'")
+            "valid_at 须为 YYYY-MM-DD 格式的日期，收到 '2024-02-30'")
     refused(client, "/tasks/T-000001?valid_at=2024-04-01", 404, "尚未交办")
 
 
@@ -268,15 +268,14 @@ def test_ranking_page_marks_publication_lists_and_deductions(client: TestClient,
     assert "未发布" in ok(client, "/ranking?month=2024-04&level=社区")
     svg = client.get("/ranking/trend.svg?month=2024-05")
     assert svg.status_code == 200 and svg.text.startswith("<svg")
-    refused(client, "/ranking?level=区", 400, "level must be one of 社区")
-    refused(client, "/ranking?month=May", 400, "month must be a month YYYY-MM, got 'May'")
+    refused(client, "/ranking?level=区", 400, "level 须为以下之一：社区")
+    refused(client, "/ranking?month=May", 400, "month 须为 YYYY-MM 格式的月份，收到 'May'")
 
 
 def test_revisions_name_the_late_entry(client: TestClient) -> None:
     html = ok(client, "/ranking/revisions?month=2024-05")
-    assert "T-000008" in html and "late entry" in html
-    refused(client, "/ranking/revisions?month=2024-04", 404, "month 2024-04 has not been "
-            "published")
+    assert "T-000008" in html and "补录" in html
+    refused(client, "/ranking/revisions?month=2024-04", 404, "2024-04 的评比结果尚未发布")
 
 
 def test_metrics_drill_down_lists_the_tasks_behind_a_figure(client: TestClient,
@@ -289,9 +288,9 @@ def test_metrics_drill_down_lists_the_tasks_behind_a_figure(client: TestClient,
     assert f"= {bulletins.shown('due', value)}" in html
     assert [r[0] for r in cells(html, "explain")] == [item["task"] for _, item in parts]
     refused(client, "/metrics/explain?month=2024-05&unit=JS01&metric=happiness", 400,
-            "metric must be one of assigned")
+            "metric 须为以下之一：assigned")
     refused(client, "/metrics/explain?month=2024-05&unit=ZZ&metric=due", 404,
-            "unknown unit: ZZ")
+            "未知的单位：ZZ")
 
 
 def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
@@ -315,7 +314,7 @@ def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
         served, written = (Document(io.BytesIO(answer.content)), Document(str(target)))
         assert [p.text for p in served.paragraphs] == [p.text for p in written.paragraphs]
         assert served.paragraphs[1].text == "〔2024〕第1期"
-    refused(client, "/bulletins/2024-5.md", 400, "month must be a month YYYY-MM")
+    refused(client, "/bulletins/2024-5.md", 400, "month 须为 YYYY-MM 格式的月份")
 
 
 def test_audit_page_verifies_the_chain_on_the_server(client: TestClient,

@@ -97,13 +97,13 @@ def test_one_request(client: TestClient) -> None:
 
 def test_bad_input_is_a_json_error_naming_the_field(client: TestClient) -> None:
     error(client, f"{BASE}/requests.json?start_date=last-week", 400,
-          "start_date must be a date or date-time")
+          "start_date 须为日期或日期时间")
     error(client, f"{BASE}/requests.json?status=pending", 400,
-          "status must be open, closed or open,closed, got 'pending'")
+          "status 须为 open、closed 或 open,closed，收到 'pending'")
     error(client, f"{BASE}/requests.json?page_size=5000", 400,
-          "page_size must be a whole number from 1 to 1000")
+          "page_size 须为 1 到 1000 之间的整数")
     error(client, f"{BASE}/requests.json?start_date=2024-06-01&end_date=2024-05-01", 400,
-          "end_date must be after start_date")
+          "end_date 须晚于 start_date")
 
 
 def test_the_api_key_opens_the_endpoints_without_a_session(world: World) -> None:
