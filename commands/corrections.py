@@ -11,7 +11,7 @@ import click
 from commands.params import at_option, set_option
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
-from i18n import _
+from i18n import _, labels
 
 def _shown(value: Any) -> str:
     if value is None:
@@ -39,8 +39,8 @@ def correct(session: Session, record: str, event_no: int | None, changes: tuple[
     said = ", ".join(f"{field} {_shown(old)} → {_shown(new)}"
                      for field, (old, new) in result["changes"].items())
     click.echo(_("{record} 事件 {event}（{name}）已更正：{said}（事件 {version}）").format(
-        record=result["record"], event=result["event"], name=result["name"], said=said,
-        version=result["version"]))
+        record=result["record"], event=result["event"], name=labels.kind(result["kind"]),
+        said=said, version=result["version"]))
 
 
 @click.command()

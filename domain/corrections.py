@@ -39,6 +39,7 @@ from domain.base import (
     require_aware,
     require_text,
 )
+from domain.kinds import kind_name
 from domain.roles import ADMIN, authorize
 
 OWN_EVENTS = ("Corrected", "Withdrawn")
@@ -197,7 +198,8 @@ class Correctable:
         for field, value in changes.items():
             if field not in allowed:
                 raise Refused("第 {event} 个事件（{name}）的字段 {field!r} 不能更正（可更正：{allowed}）",
-                              field=field, event=corrects, name=name, allowed=", ".join(allowed))
+                              field=field, event=corrects, name=self._kind(name),
+                              allowed=", ".join(allowed))
             if field == "occurred_at":
                 new = self._check_occurred_at(corrects, value, occurred_at, zone)
             else:
@@ -207,7 +209,7 @@ class Correctable:
             if new == old or (field == "occurred_at"
                               and datetime.fromisoformat(new) == datetime.fromisoformat(old)):
                 raise Refused("第 {event} 个事件（{name}）的 {field} 已是 {old!r}：无需更正",
-                              field=field, event=corrects, name=name, old=old)
+                              field=field, event=corrects, name=self._kind(name), old=old)
             checked[field], previous[field] = new, old
         self._check_corrected(corrects, name, checked, zone=zone, **context)
         current = [f for f in checked if f != "occurred_at" and self.set_by.get(f) == corrects]
@@ -242,6 +244,11 @@ class Correctable:
         """How refusals name the record: its kind (a word to translate) and its name after
         a space (``survey SV-000001``, ``unit JS01``) as ``{kind}{name}``."""
         return {"kind": Label(self.LABEL), "name": f" {self._name()}"}
+
+    def _kind(self, name: str) -> Label:
+        """An event of the record (``Assigned``) as a person names it: 交办 / Assigned."""
+        kind = f"{type(self).__name__}.{name}"
+        return Label(kind_name(kind) or name)
 
     def _concerns(self) -> str | None:
         """The unit the record concerns, for the permission table's own-unit rule."""

@@ -82,7 +82,8 @@ class Corrections:
             found.correct(corrects=corrects, changes=changes, reason=reason, actor=ctx.actor,
                           occurred_at=ctx.when, now=ctx.now, zone=ctx.zone,
                           **self._context(campaign))
-            return {"event": corrects, "name": found.log[corrects - 1][0],
+            name = found.log[corrects - 1][0]
+            return {"event": corrects, "name": name, "kind": f"{type(found).__name__}.{name}",
                     "changes": {f: [before.get(f), found._value(corrects, f)]
                                 for f in changes}}
         return self._command(actor_id, record, occurred_at, correct_record)

@@ -106,3 +106,18 @@ def test_event_summaries_speak_the_language_asked_for(cli: Cli) -> None:
     assert any(r["summary"].startswith("交办给 ") for r in rows)
     assert cli.ok("timeline", "--format", "json", env={"TAIZHANG_LANG": "en"}) != \
         cli.ok("timeline", "--format", "json", env={"TAIZHANG_LANG": "zh"})
+
+
+def test_refusals_name_an_event_by_its_kind_in_the_language_asked_for(cli: Cli) -> None:
+    """A refused correction names the event it concerns as people name its kind (交办 /
+    Assigned), never by the code's class name inside a Chinese sentence."""
+    args = ("correct", "T-000001", "--event", "1", "--reason", "再改")
+    zh = cli(*args, "--set", "location=幸福路1号东侧", env={"TAIZHANG_LANG": "zh"})
+    en = cli(*args, "--set", "location=幸福路1号东侧", env={"TAIZHANG_LANG": "en"})
+    assert zh.exit_code != 0 and "第 1 个事件（交办）的 location 已是" in zh.output, zh.output
+    assert "Assigned" not in zh.output, zh.output
+    assert en.exit_code != 0 and "(Assigned)" in en.output, en.output
+    zh = cli(*args, "--set", "nonsense=1", env={"TAIZHANG_LANG": "zh"})
+    en = cli(*args, "--set", "nonsense=1", env={"TAIZHANG_LANG": "en"})
+    assert "第 1 个事件（交办）的字段 'nonsense' 不能更正" in zh.output, zh.output
+    assert "(Assigned)" in en.output and "nonsense" in en.output, en.output
