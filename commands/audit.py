@@ -102,7 +102,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
     else:
         if since is not None:
             click.echo(_("见证：账本在{what} {position}:{hash} 之后未改动，新增 {events}").format(
-                what=what, position=since.position, hash=_short(since.hash),
+                what=refusal(what), position=since.position, hash=_short(since.hash),
                 events=_events(result.head.position - since.position)))
         click.echo(_("注意：{note}").format(note=TRUNCATION_NOTE))
     click.echo(_("运行身份：{kind}").format(kind=describe_kind(session.store)))

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 
+import i18n
 from domain.audit import AuditLog, Checkpoint
 from domain.base import DomainError, Said
 from ledger.app import Ledger
@@ -79,6 +80,10 @@ class Quote(NamedTuple):
     recorded_in: int
 
 
+# What a head verified against is, when nothing else says (a checkpoint given by --since).
+CHECKPOINT = Said("所给检查点")
+
+
 @dataclass
 class Verification:
     """What :func:`verify` found: the verified prefix, and the first break if any."""
@@ -89,7 +94,7 @@ class Verification:
     checkpoints_matched: int = 0  # checkpoints recorded in the ledger that were compared
     last_checkpoint: Quote | None = None
     since: Head | None = None
-    since_what: str = "checkpoint"  # what ``since`` is: a checkpoint, a witness
+    since_what: Said = CHECKPOINT  # what ``since`` is: a checkpoint, a witness (words)
 
     @property
     def ok(self) -> bool:
@@ -107,7 +112,7 @@ class Verification:
                 "recorded_in": self.last_checkpoint.recorded_in},
             "since": None if self.since is None else {
                 "position": self.since.position, "hash": self.since.hash,
-                "what": self.since_what},
+                "what": i18n.refusal(self.since_what, i18n.translation("en").gettext)},
             "broken": None,
         }
         if self.broken is not None:
@@ -118,7 +123,7 @@ class Verification:
 
 def verify(ledger: Ledger, since: Head | None = None,
            progress: Callable[[int], None] | None = None,
-           since_what: str = "checkpoint") -> Verification:
+           since_what: Said = CHECKPOINT) -> Verification:
     """Recompute the chain from the first event to the head, in constant memory.
 
     Every checkpoint recorded in the ledger is compared as its position passes; ``since``

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domain.base import Refused
+from domain.base import Refused, Said
 from ledger import audit, audit_transfer, evidence
 
 if TYPE_CHECKING:
@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Baseline:
     """The head the ledger must extend unchanged (none: it is verified from position 1
-    alone), what it is (``checkpoint``, ``the witness of …``, ``this account's witness``),
-    and whether a witness gave it."""
+    alone), what it is in words of the catalogue (所给检查点 / checkpoint, sun 的见证 / the
+    witness of sun, 本账户的见证 / this account's witness), and whether a witness gave it."""
 
     since: audit.Head | None
-    what: str = "checkpoint"
+    what: Said = audit.CHECKPOINT
     witnessed: bool = False
 
 
@@ -39,9 +39,9 @@ def baseline(services: Services, *, since: audit.Head | None = None,
             raise Refused("见证文件 {file!r} 属于账本库 {store}，不是这一个（{identity}）",
                           file=handed_from, store=handed.store, identity=identity)
         return Baseline(audit.Head(handed.position, handed.hash),
-                        f"the witness of {handed.account}", True)
+                        Said("{account} 的见证", account=handed.account), True)
     if since is None and own is not None:
-        return Baseline(audit.Head(own.position, own.hash), "this account's witness", True)
+        return Baseline(audit.Head(own.position, own.hash), Said("本账户的见证"), True)
     return Baseline(since)
 
 

@@ -12,7 +12,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from said_support import refused
+from said_support import english, refused
 from cli_support import Cli
 from conftest import Clock, seed_campaign
 from tests.tier3_cli.test_cli_tasks import cli, make_task  # noqa: F401 (the fixture)
@@ -313,17 +313,20 @@ def test_the_baseline_an_audit_verifies_against(services: Services) -> None:
     from ledger.witness import Seen
     from services import audit as auditing
 
-    assert auditing.baseline(services) == auditing.Baseline(None, "checkpoint", False)
+    def said(b: auditing.Baseline) -> tuple[object, str, str, bool]:
+        return b.since, english(b.what), str(b.what), b.witnessed
+
+    assert said(auditing.baseline(services)) == (None, "checkpoint", "所给检查点", False)
     checkpoint = Head(3, "ab" * 32)
     assert auditing.baseline(services, since=checkpoint).since == checkpoint
     identity = services.ledger.recorder.identity()  # type: ignore[attr-defined]
     own = Seen(identity, "here", "me", 5, "cd" * 32, "2024-06-01T09:00:00+00:00")
-    assert auditing.baseline(services, own=own) == \
-        auditing.Baseline(Head(5, "cd" * 32), "this account's witness", True)
+    assert said(auditing.baseline(services, own=own)) == \
+        (Head(5, "cd" * 32), "this account's witness", "本账户的见证", True)
     assert auditing.baseline(services, since=checkpoint, own=own).since == checkpoint
     handed = Seen(identity, "there", "sun", 4, "ef" * 32, "2024-06-01T09:00:00+00:00")
-    assert auditing.baseline(services, handed=handed, handed_from="w.json") == \
-        auditing.Baseline(Head(4, "ef" * 32), "the witness of sun", True)
+    assert said(auditing.baseline(services, handed=handed, handed_from="w.json")) == \
+        (Head(4, "ef" * 32), "the witness of sun", "sun 的见证", True)
     elsewhere = Seen("another-store", "there", "sun", 4, "ef" * 32, "2024-06-01")
     with refused(Refused, match="witness file 'w.json' is of store another-store, "
                                       f"not of this one \\({identity}\\)"):

@@ -236,6 +236,10 @@ def test_verify_with_a_witness_handed_over(seen: Cli, tmp_path: Path) -> None:
     out = seen.ok("audit", "verify", "--witness", str(handed))
     assert (f"witness: the ledger extends the witness of {witness.load(handed).account}, "
             f"{head}:") in out
+    account = witness.load(handed).account
+    zh = seen.ok("audit", "verify", "--witness", str(handed), env={"TAIZHANG_LANG": "zh"})
+    line = next(line for line in zh.splitlines() if line.startswith("见证："))
+    assert line.startswith(f"见证：账本在{account} 的见证 {head}:") and "witness" not in line, zh
     data = json.loads(handed.read_text())
     handed.write_text(json.dumps({**data, "position": head + 5}))
     result = seen("audit", "verify", "--witness", str(handed))
@@ -243,6 +247,11 @@ def test_verify_with_a_witness_handed_over(seen: Cli, tmp_path: Path) -> None:
     assert result.output.startswith(f"Error: chain broken at position {head + 1} (missing): "
                                     f"the ledger ends at position {head}, before the "
                                     f"witness of {data['account']} position {head + 5}")
+    zh = seen("audit", "verify", "--witness", str(handed), env={"TAIZHANG_LANG": "zh"}).output
+    assert f"早于{account} 的见证的位置 {head + 5}" in zh and "witness" not in zh.split("\n")[0], zh
+    said = json.loads(seen("audit", "verify", "--witness", str(handed), "--format", "json",
+                           env={"TAIZHANG_LANG": "zh"}).stdout)
+    assert said["since"]["what"] == f"the witness of {account}"  # a machine field: stable
     handed.write_text(json.dumps({**data, "store": "0" * 32}))
     assert seen("audit", "verify", "--witness", str(handed)).output == (
         f"Error: witness file {str(handed)!r} is of store {'0' * 32}, not of this one "
