@@ -17,9 +17,8 @@ from projections.times import shown
 from services import audit as auditing
 
 # Below this many events a verification is over before a progress bar would be read.
-TRUNCATION_NOTE = ("a tail removed after the last event shows only against a head seen "
-                   "before: a checkpoint kept outside the store (verify --since it) or a "
-                   "witness (verify --witness)")
+TRUNCATION_NOTE = N_("最后一个事件之后被删去的尾部，只有对照此前见过的链头才能发现：存于库外的检查点"
+                     "（用 verify --since 核对）或见证（verify --witness）")
 
 
 @click.group("audit")
@@ -104,7 +103,7 @@ def verify(session: Session, since_text: str | None, public_key: Path | None,
             click.echo(_("见证：账本在{what} {position}:{hash} 之后未改动，新增 {events}").format(
                 what=refusal(what), position=since.position, hash=_short(since.hash),
                 events=_events(result.head.position - since.position)))
-        click.echo(_("注意：{note}").format(note=TRUNCATION_NOTE))
+        click.echo(_("注意：{note}").format(note=_(TRUNCATION_NOTE)))
     click.echo(_("运行身份：{kind}").format(kind=describe_kind(session.store)))
     if checked is not None:
         _said_evidence(*checked)

@@ -116,10 +116,10 @@ class Session:
                     warning = privileged_warning(self.store)
                 except loaded("sqlalchemy.exc:SQLAlchemyError") as e:  # the store went away
                     said = str(getattr(e, "orig", None) or e).strip().splitlines()
-                    warning = ("could not tell which kind of account wrote: "
-                               + (said[0] if said else type(e).__name__))
+                    warning = _("无法判断写入的是哪种账户：{why}").format(
+                        why=said[0] if said else type(e).__name__)
                 if warning:
-                    click.echo(f"Warning: {warning}", err=True)
+                    click.echo(_("警告：{warning}").format(warning=warning), err=True)
             self.store.close()
 
 

@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Identifier, Literal
 
 from domain.base import Refused
 from domain.roles import ADMIN, AUDITOR, CLERK, ROLES
+from i18n import N_, _
 from ledger.evidence import TableStore
 from ledger.store import Store
 
@@ -84,12 +85,26 @@ def account_kind(store: Store) -> dict[str, Any]:
             "may_write_read_models": bool(privileged or row["projects"])}
 
 
+# The kinds of account (account_kind's machine "kind") as a person reads them.
+KIND_WORDS = {"SQLite file writer": N_("SQLite 文件写入者"),
+              "PostgreSQL login (no ledger yet)": N_("PostgreSQL 登录（尚无账本）"),
+              "PostgreSQL superuser": N_("PostgreSQL 超级用户"),
+              "owner of the event table": N_("事件表的所有者"), "projector": N_("投影维护者"),
+              "writer (INSERT and SELECT on the events)": N_("写入者（对事件表可 INSERT 与 SELECT）"),
+              "reader (SELECT only)": N_("读者（只可 SELECT）")}
+
+
+def _kind_words(kind: str) -> str:
+    word = KIND_WORDS.get(kind)
+    return _(word) if word else kind
+
+
 def describe_kind(store: Store) -> str:
-    """One line: the account and its kind."""
+    """One line: the account and its kind, in the language in use."""
     kind = account_kind(store)
-    bound = "" if kind["bound_by_triggers"] else \
-        " — the append-only and identity triggers do not bind it"
-    return f"account {kind['account']} ({kind['kind']}{bound})"
+    bound = "" if kind["bound_by_triggers"] else _("——追加写入与身份触发器约束不了它")
+    return _("账户 {account}（{kind}{bound}）").format(
+        account=kind["account"], kind=_kind_words(kind["kind"]), bound=bound)
 
 
 def privileged_warning(store: Store) -> str | None:
@@ -100,9 +115,9 @@ def privileged_warning(store: Store) -> str | None:
     kind = account_kind(store)
     if kind["bound_by_triggers"]:
         return None
-    return (f"written as {kind['account']}, a {kind['kind']}: the append-only and identity "
-            "triggers do not bind this account (it may disable them); people should "
-            "connect as their own logins (taizhang access grant)")
+    return _("以 {account}（{kind}）身份写入：追加写入与身份触发器约束不了这个账户（它可以停用它们）；"
+             "每个人应以自己的登录连接（taizhang access grant）").format(
+        account=kind["account"], kind=_kind_words(kind["kind"]))
 
 
 def _events_table(store: Store) -> str:

@@ -73,12 +73,18 @@ def evidence_of(fact: Fact) -> list[dict[str, str]]:
     return list(fact.data.get("evidence") or [])
 
 
-def evidence_text(items: list[dict[str, str]]) -> str:
-    """Evidence references in one line: file (description) [sha256 prefix]."""
+# Evidence named but kept elsewhere (not hashed here). The event index keeps it in Chinese;
+# its reader says it in the language in use (projections/records.py).
+ELSEWHERE = N_("［另处保存］")
+
+
+def evidence_text(items: list[dict[str, str]], say: Callable[[str], str] = _) -> str:
+    """Evidence references in one line: file (description) [sha256 prefix] (``say``: the
+    language of the words in it; the event index keeps them as written, Chinese)."""
     return "; ".join(
         item["file"] + (f" ({item['description']})" if item.get("description") else "")
         + (f" [{item['sha256'][:12]}]" if item.get("sha256") else "")
-        + (" [kept elsewhere]" if item.get("elsewhere") else "")
+        + (" " + say(ELSEWHERE) if item.get("elsewhere") else "")
         for item in items)
 
 
@@ -240,8 +246,8 @@ class EventIndex(Projection):
     name = "events"
     # 2: the summary kept as words to be said in the reader's language (JSON), not English.
     # 3: the columns the event table holds (originator, version, kind, recorded_at,
-    # account) left to it.
-    version = 3
+    # account) left to it. 4: evidence kept elsewhere marked in Chinese, said when read.
+    version = 4
     appended = frozenset({"events", "event_corrections", "proxy_entries"})
     # Every event is indexed (one the domain does not declare too): what differs by class
     # is its summary.
@@ -349,5 +355,5 @@ def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dic
         "actor": d.get("actor", ""), "role": d.get("role", ""), "unit": unit,
         "other_unit": other, "summary": kept(summary_of(fact)),
         "reason": d.get("reason") or d.get("note") or "",
-        "evidence": evidence_text(evidence) if evidence else "",
+        "evidence": evidence_text(evidence, str) if evidence else "",
     }

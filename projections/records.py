@@ -13,6 +13,7 @@ from i18n import N_, _
 from ledger.chain import Tampered, canonical_time, stamp
 from ledger.corrections import resolve
 from projections.event_words import said
+from projections.events import ELSEWHERE
 from projections.facts import Context, decode
 from projections.history import record_history, task_history
 from projections.times import for_people
@@ -197,7 +198,7 @@ def _timeline_row(r: Any) -> dict[str, Any]:
             or type(r["originator_version"]) is not int or type(r["account"]) is not str
             or canonical_time(recorded) != recorded):
         # Changed in the database since it was folded: never shown as if it were the ledger's.
-        raise Tampered(f"the stored event at position {r['position']} cannot be read")
+        raise Tampered("位置 {position} 上存储的事件无法读取", position=r["position"])
     return {
         "position": r["position"], "originator": r["originator_id"],
         "version": r["originator_version"], "kind": r["topic"].rsplit(":", 1)[-1],
@@ -205,5 +206,6 @@ def _timeline_row(r: Any) -> dict[str, Any]:
         "recorded_at": recorded,
         "late_days": r["late_days"], "actor": r["actor"], "role": r["role"],
         "account": r["account"], "unit": r["unit"], "other_unit": r["other_unit"],
-        "summary": said(r["summary"]), "reason": r["reason"], "evidence": r["evidence"],
+        "summary": said(r["summary"]), "reason": r["reason"],
+        "evidence": r["evidence"].replace(ELSEWHERE, _(ELSEWHERE)),
         "entered_by": r["entered_by"]}

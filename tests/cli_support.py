@@ -28,7 +28,7 @@ from ledger.store import Store
 CLEAN_ENV: dict[str, str | None] = {"TAIZHANG_AS": None, "TAIZHANG_DB": None,
                                     "TAIZHANG_LANG": "en", "COLUMNS": None}
 # What a write as a PostgreSQL superuser (the tests' login) adds on stderr.
-PRIVILEGED = "Warning: written as "
+PRIVILEGED = ("Warning: written as ", "警告：以 ")
 
 
 def acting(as_: str | None, claim: str | None = None) -> list[str]:

@@ -126,3 +126,9 @@ def test_evidence_is_hashed_or_recorded_as_kept_elsewhere(cli: Cli, tmp_path: Pa
         {"file": "档案室/2024-017.pdf", "sha256": "", "description": "纸质记录",
          "elsewhere": True}]
     assert "档案室/2024-017.pdf (纸质记录) [kept elsewhere]" in cli.ok("history", task)
+    zh = {"TAIZHANG_LANG": "zh"}
+    assert "档案室/2024-017.pdf (纸质记录) ［另处保存］" in cli.ok("history", task, env=zh)
+    # The timeline reads the event index, folded once: each reader in its own language.
+    timeline = ("timeline", "--wide", "--format", "csv")
+    assert "［另处保存］" in cli.ok(*timeline, env=zh)
+    assert "[kept elsewhere]" in cli.ok(*timeline) and "另处" not in cli.ok(*timeline)

@@ -121,3 +121,13 @@ def test_refusals_name_an_event_by_its_kind_in_the_language_asked_for(cli: Cli) 
     en = cli(*args, "--set", "nonsense=1", env={"TAIZHANG_LANG": "en"})
     assert "第 1 个事件（交办）的字段 'nonsense' 不能更正" in zh.output, zh.output
     assert "(Assigned)" in en.output and "nonsense" in en.output, en.output
+
+
+def test_audit_verify_says_the_account_and_its_note_in_the_language_asked_for(cli: Cli) -> None:
+    zh = cli.ok("audit", "verify", env={"TAIZHANG_LANG": "zh"})
+    en = cli.ok("audit", "verify", env={"TAIZHANG_LANG": "en"})
+    assert "（SQLite 文件写入者——追加写入与身份触发器约束不了它）" in zh, zh
+    assert "注意：最后一个事件之后被删去的尾部" in zh, zh
+    assert ENGLISH.findall(zh) == [] and "SQLite file writer" not in zh, zh
+    assert "(SQLite file writer — the append-only and identity triggers do not bind it)" in en
+    assert "note: a tail removed after the last event" in en, en
