@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,28 @@ def use(lang: str | None) -> None:
     _current[0] = chosen(lang) if lang is not None else None
 
 
+# The language of what is being answered now, where it is not the process's: a web page in
+# the server's language (``serve --lang``), whatever the process speaks (:func:`speaking`).
+_speaking: ContextVar[str | None] = ContextVar("taizhang_language", default=None)
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak ``lang`` within this block, in this context only (a request's thread and
+    task), whatever the process speaks."""
+    token = _speaking.set(chosen(lang))
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def language() -> str:
-    """The language in use: what :func:`use` set, else the environment's, else Chinese."""
+    """The language in use: the answer's (:func:`speaking`), else what :func:`use` set,
+    else the environment's, else Chinese."""
+    answering = _speaking.get()
+    if answering is not None:
+        return answering
     if _current[0] is None:
         try:
             return chosen()
@@ -95,4 +118,4 @@ def refusal(error: BaseException, gettext: Any = None) -> str:
 
 
 __all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "language", "refusal",
-           "translation", "use"]
+           "speaking", "translation", "use"]

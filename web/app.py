@@ -46,6 +46,7 @@ from projections.read import ReadSide
 from projections.times import for_people, local_date
 from services.bootstrap import Services
 from web.access import COOKIE, Gate, Session, csrf_ok
+import i18n
 from i18n import N_, labels, refusal
 from web.i18n import translator
 from web.query import Query
@@ -342,7 +343,9 @@ HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:;
 
 
 class Guarded:
-    """ASGI middleware: the headers above on every answer."""
+    """ASGI middleware: the headers above on every answer, and every answer in the server's
+    language (``serve --lang``), whatever the process speaks: the event summaries and
+    labels the read side says with ``i18n._`` too."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -351,6 +354,11 @@ class Guarded:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        server = getattr(scope["app"].state, "server", None) if "app" in scope else None
+        with i18n.speaking(server.lang if server is not None else i18n.language()):
+            await self._answer(scope, receive, send)
+
+    async def _answer(self, scope: Any, receive: Any, send: Any) -> None:
 
         async def sending(message: Any) -> None:
             if message["type"] == "http.response.start":

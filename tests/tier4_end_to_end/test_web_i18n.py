@@ -69,3 +69,23 @@ def test_kinds_of_event_are_named_in_the_pages_language(world: World, lang: str,
             assert not any(s in text for s in not_said), (url, not_said)
     finally:
         server.store.close()
+
+
+@pytest.mark.parametrize(("server_lang", "process_lang", "said", "not_said"), [
+    ("en", "zh", "assigned to JS01 (inspection)", "交办给 JS01（巡查发现）"),
+    ("zh", "en", "交办给 JS01（巡查发现）", "assigned to JS01 (inspection)")])
+def test_event_summaries_speak_the_servers_language_not_the_process(
+        world: World, server_lang: str, process_lang: str, said: str, not_said: str) -> None:
+    """A page says what each event says in ``serve --lang``'s language, whatever language
+    the process was left speaking (``taizhang --lang`` before ``serve``, or a test's)."""
+    import i18n
+
+    client, server, _ = client_for(world, lang=server_lang)
+    i18n.use(process_lang)
+    try:
+        for url in ("/timeline", "/tasks/T-000001"):
+            text = client.get(url).text
+            assert said in text and not_said not in text, (url, text[-2000:])
+    finally:
+        i18n.use(None)
+        server.store.close()
