@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from eventsourcing.utils import get_topic
 
 from domain.evaluation import Evaluation, month_of
 from domain.registry import Campaign
@@ -35,12 +36,13 @@ from projections.evaluation import Evaluator, known_unit
 from projections.facts import Context, decode
 from projections.metric_sources import MemorySource, OverlaySource, Source, TableSource
 from projections.metrics import Metrics, Units
+from projections.positions import log_table
 from projections.summary import Period, Summary, _Book, _holders, counted
 
 if TYPE_CHECKING:
     from projections.read import ReadSide
 
-NOTICE = Task.NoticeIssued.__qualname__  # the event index's kind of a notice
+NOTICE = get_topic(Task.NoticeIssued)  # the event table's topic of a notice
 CHUNK = 500
 BATCH = 200  # records whose events one statement reads
 
@@ -114,15 +116,19 @@ def _notices(read: ReadSide, upto: int | None, period: Period,
     from its events)."""
     index = EventIndex().tables
     events, corrections = index["events"], index["event_corrections"]
-    query = sa.select(events.c.originator, events.c.occurred_at).where(
-        events.c.occurred_on >= period.start.isoformat(),
-        events.c.occurred_on <= period.end.isoformat(), events.c.kind == NOTICE)
+    # The index keeps what the event table does not: the task and the kind are the
+    # event table's own columns, joined by position.
+    log = log_table(read.store.ledger.recorder.events_table_name)
+    query = (sa.select(log.c.originator_id, events.c.occurred_at)
+             .select_from(events.join(log, log.c.notification_id == events.c.position))
+             .where(events.c.occurred_on >= period.start.isoformat(),
+                    events.c.occurred_on <= period.end.isoformat(), log.c.topic == NOTICE))
     if members is not None:
         held = Metrics().tables["metric_held"]
         query = query.where(sa.or_(
             events.c.unit.in_(sorted(members)),
-            sa.exists().where(held.c.task == events.c.originator),
-            sa.exists().where(corrections.c.originator == events.c.originator)))
+            sa.exists().where(held.c.task == log.c.originator_id),
+            sa.exists().where(corrections.c.originator == log.c.originator_id)))
     if upto is not None:
         query = query.where(events.c.position <= upto)
     with read.live.engine.connect() as conn:
