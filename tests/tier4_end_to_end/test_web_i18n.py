@@ -86,6 +86,10 @@ def test_event_summaries_speak_the_servers_language_not_the_process(
         for url in ("/timeline", "/tasks/T-000001"):
             text = client.get(url).text
             assert said in text and not_said not in text, (url, text[-2000:])
+        # Who acted last, in the board's download: the server's word for the role too.
+        board = client.get("/board.csv").text
+        role, other = ("(admin)", "(管理员)") if server_lang == "en" else ("(管理员)", "(admin)")
+        assert role in board and other not in board, board[:2000]
     finally:
         i18n.use(None)
         server.store.close()
