@@ -28,7 +28,7 @@ REFUSALS = [
     (("correct", "T-000001", "--event", "9", "--set", "location=x", "--reason", "错"), "admin",
      "台账任务 T-000001 没有第 9 个事件（共 6 个）", "task T-000001 has no event 9 (it has 6)"),
     (("correct", "T-000001", "--event", "1", "--set", "unit=JS02", "--reason", "错"), "admin",
-     "第 1 个事件（Assigned）的字段 'unit' 不能更正（可更正：occurred_at, category, location, "
+     "第 1 个事件（交办）的字段 'unit' 不能更正（可更正：occurred_at, category, location, "
      "description, source, deadline）",
      "field 'unit' of event 1 (Assigned) cannot be corrected (correctable: occurred_at, "
      "category, location, description, source, deadline)"),
