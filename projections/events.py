@@ -145,7 +145,7 @@ SUMMARIES: dict[type[LedgerEvent], Callable[[Fact], list[Message]]] = {k: _words
     Task.RectificationReported: lambda d: m(N_("上报整改：{description}"),
                                             description=d["description"]),
     Task.ReinspectionPassed: lambda d: m(N_("复查通过（整改到位）")),
-    Task.ReinspectionFailed: lambda d: m(N_("复查未通过（返工）")),
+    Task.ReinspectionFailed: lambda d: m(N_("复查未通过，需返工")),
     Task.DeadlineExtended: lambda d: [m(N_("期限延长 {before} → {after}"),
                                         before=d["previous_deadline"], after=d["deadline"]),
                                       *more(d)],

@@ -198,7 +198,8 @@ def _timeline_row(r: Any) -> dict[str, Any]:
             or type(r["originator_version"]) is not int or type(r["account"]) is not str
             or canonical_time(recorded) != recorded):
         # Changed in the database since it was folded: never shown as if it were the ledger's.
-        raise Tampered("位置 {position} 上存储的事件无法读取", position=r["position"])
+        raise Tampered("位置 {position} 上存储的事件无法读取：它在折叠之后被改动过",
+                       position=r["position"])
     return {
         "position": r["position"], "originator": r["originator_id"],
         "version": r["originator_version"], "kind": r["topic"].rsplit(":", 1)[-1],

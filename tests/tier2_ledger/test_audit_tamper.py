@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from said_support import english
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -216,4 +217,4 @@ def test_a_rewrite_that_recomputes_every_hash_is_caught_by_the_checkpoint_it_pre
     found = audit.verify(ledger)
     assert found.broken is not None
     assert (found.broken.position, found.broken.kind) == (quoted.position, "changed")
-    assert f"checkpoint {quoted.number}" in found.broken.detail
+    assert f"checkpoint {quoted.number}" in english(found.broken)

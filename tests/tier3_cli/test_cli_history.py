@@ -125,7 +125,7 @@ def test_history_shows_both_times_the_account_and_the_correction_against_its_eve
              "rectification notice ZG-001 整改通知书: 清除小广告", "", "", "", ""),
             ("RectificationReported", "8", "zhao", "unit", "rectification reported: 已清除",
              "", "after.jpg (整改后照片)", "", ""),
-            ("ReinspectionFailed", "7", "li", "inspector", "re-inspection failed 返工",
+            ("ReinspectionFailed", "7", "li", "inspector", "re-inspection failed (rework)",
              "仍有残留", "", "", ""),
             ("Corrected", "0", "admin", "admin",
              f"corrects event 1 (Assigned): occurred_at {occurred[0]} → {moved}",
