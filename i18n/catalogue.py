@@ -28,7 +28,8 @@ ROOT = LOCALE.parent.parent
 REFUSALS = ("Said", "DomainError", "NotFound", "Refused", "Tampered", "AuditError",
             "Conflict", "UnknownYear", "NoCJKFont", "BadInput", "StoreURLError",
             "SettingError", "RowError")
-KEYWORDS = {"_": None, "N_": None, **{name: None for name in REFUSALS}}
+# A page's error (web.app.PageError) carries its HTTP status first, then its message.
+KEYWORDS = {"_": None, "N_": None, **{name: None for name in REFUSALS}, "PageError": (2,)}
 # Where messages are shown or refusals raised: the command line, the domain, the write
 # side, the services, the read side's words, the web pages.
 METHODS = [

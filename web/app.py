@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from domain.base import DomainError, NotFound
+from domain.base import DomainError, NotFound, Said
 from domain.roles import UNIT
 from domain.task import STATE_LABELS
 from ledger.identity import Accounts
@@ -126,8 +126,8 @@ class Page:
         if unit is None:
             return scope[0]
         if unit not in scope:
-            raise HTTPException(403, f"{self.session.who} may read unit {scope[0]} and the "
-                                f"units below it, not {unit}")
+            raise PageError(403, "{who} 可以查看单位 {own} 及其下属单位，不能查看 {unit}",
+                            who=self.session.who, own=scope[0], unit=unit)
         return unit
 
     def local(self, iso: str | None, seconds: bool = False) -> str:
@@ -238,7 +238,7 @@ def login_form(request: Request, server: Server, status: int = 200,
 async def login_post(request: Request) -> Response:
     server: Server = request.app.state.server
     if not server.by_password:
-        raise HTTPException(405, "this server logs in with the link printed on its console")
+        raise PageError(405, "本服务器用其控制台上打印的登录链接登录")
     form = await request.form()
     sent, kept = str(form.get("csrf") or ""), request.cookies.get(LOGIN_CSRF) or ""
     if not (sent and kept and secrets.compare_digest(sent, kept)):
@@ -311,8 +311,20 @@ def error_response(request: Request, status: int, message: str) -> Response:
         status_code=status)
 
 
+class PageError(HTTPException):
+    """An HTTP error whose words are a refusal's (``domain.base.Said``): a Chinese message
+    with its values, said in the page's language — ``PageError(404, "第 {n} 页不存在", n=…)``."""
+
+    def __init__(self, status: int, template: str, /, **values: Any) -> None:
+        self.said = Said(template, **values)
+        super().__init__(status, str(self.said))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, PageError):
+        server: Server = request.app.state.server
+        return error_response(request, exc.status_code, refusal(exc.said, server._))
     return error_response(request, exc.status_code, str(exc.detail))
 
 

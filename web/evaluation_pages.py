@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -25,7 +24,7 @@ from services import audit as auditing
 from services import bulletins as bulletin_service
 from services import evaluation as evaluating
 from services.bootstrap import Services
-from web.app import Page, Server, check_csrf, page
+from web.app import Page, PageError, Server, check_csrf, page
 from web.query import Query
 
 # The figures the metrics page shows (those of `taizhang metrics`), each with its drill-down.
@@ -67,7 +66,7 @@ def ranking(p: Page) -> Response:
 def revisions(p: Page) -> Response:
     month = p.query.month("month")
     if month is None:
-        raise HTTPException(400, "month is required (YYYY-MM)")
+        raise PageError(400, "需要月份（YYYY-MM）")
     publication, changes, causes = evaluating.revisions(p.services, month)
     return p.render("revisions.html", month=month, publication=publication,
                     changes=changes, causes=causes)
@@ -96,11 +95,11 @@ def explain(p: Page) -> Response:
     month = _month(p)
     unit = p.query.text("unit")
     if unit is None:
-        raise HTTPException(400, "unit is required")
+        raise PageError(400, "需要单位")
     p.visible(unit)
     metric = p.query.choice("metric", list(METRICS))
     if metric is None:
-        raise HTTPException(400, "metric is required: one of " + ", ".join(METRICS))
+        raise PageError(400, "需要指标：{choices} 之一", choices=", ".join(METRICS))
     value, tally, parts = evaluating.explain(p.services, month, unit, metric)
     items = [{"role": role, "item": item, "detail": bulletins.item_detail(item, p.zone)}
              for role, item in parts]
@@ -121,7 +120,8 @@ def bulletin_file(p: Page) -> Response:
     month = Query(p.request.path_params).month("month")
     fmt = p.request.path_params["fmt"]
     if fmt not in BULLETIN_TYPES:
-        raise HTTPException(404, f"no bulletin format {fmt!r}: {', '.join(BULLETIN_TYPES)}")
+        raise PageError(404, "没有通报格式 {fmt!r}：只有 {formats}", fmt=fmt,
+                        formats=", ".join(BULLETIN_TYPES))
     lang = p.query.choice("lang", ("zh", "en"), p.server.lang)
     body = bulletin_service.document(p.services, month, fmt, lang)  # type: ignore[arg-type]
     return Response(body, media_type=BULLETIN_TYPES[fmt], headers={
@@ -185,8 +185,7 @@ async def verify_start(request: Request) -> Response:
 def verify_progress(p: Page) -> Response:
     run = p.server.verifications.get(p.request.path_params["run"])
     if run is None or p.request.path_params["run"] == "last":
-        raise HTTPException(404, "no such verification (the server keeps those it ran since "
-                            "it started)")
+        raise PageError(404, "没有这次核验（服务器只保留它启动以来运行的核验）")
     return p.render("verify.html", run=run)
 
 

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -21,7 +20,7 @@ from ledger.audit import Head, head_at
 from ledger.evidence import content_type
 from projections.read import ReadSide
 from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, headers, to_xlsx
-from web.app import Page, page
+from web.app import Page, PageError, page
 
 PAGE_SIZE = 50
 SORT_LABELS = {"task": N_("任务编号"), "deadline": N_("整改期限"), "unit": N_("责任单位"),
@@ -48,8 +47,8 @@ def _page_of(p: Page, total: int) -> tuple[int, int]:
     pages = max(1, math.ceil(total / PAGE_SIZE))
     number = p.query.number("page", 1)
     if number > pages:
-        raise HTTPException(404, f"第 {number} 页不存在：符合条件的 {total} 条只有 {pages} 页"
-                            f"（page {number} is past the last page, {pages}）")
+        raise PageError(404, "第 {number} 页不存在：符合条件的 {total} 条只有 {pages} 页",
+                        number=number, total=total, pages=pages)
     return number, pages
 
 
@@ -76,7 +75,7 @@ def board_file(p: Page) -> Response:
     board`` writes them: CSV (UTF-8 with a BOM, for Excel) or an Excel workbook."""
     fmt = p.request.path_params["fmt"]
     if fmt not in ("csv", "xlsx"):
-        raise HTTPException(404, f"no board format {fmt!r}: csv or xlsx")
+        raise PageError(404, "没有台账格式 {fmt!r}：只有 csv 或 xlsx", fmt=fmt)
     filters, read = _board_filters(p)
     sort = p.query.choice("sort", ReadSide.SORTS, "task")
     rows = board_sheet(p.read, read.board(**filters, sort=sort), p.server._)
@@ -123,20 +122,20 @@ def evidence_file(p: Page) -> Response:
     for whoever may read the task (a file another task cites is not served through it)."""
     digest = p.request.path_params["sha256"].lower()
     if not SHA256.match(digest):
-        raise HTTPException(404, f"no evidence file {digest!r}: a SHA-256 is 64 hex digits")
+        raise PageError(404, "没有佐证文件 {digest!r}：SHA-256 是 64 位十六进制数字", digest=digest)
     found = _history(p)
     names = [item.get("file", "") for event in found["events"]
              for item in event["evidence"] if item.get("sha256") == digest]
     if not names:
-        raise HTTPException(404, f"task {found['task']} cites no evidence file with sha256 "
-                            f"{digest}")
+        raise PageError(404, "任务 {task} 没有引用 sha256 为 {digest} 的佐证文件",
+                        task=found["task"], digest=digest)
     content = p.services.evidence.get(digest)
     if content is None:
-        raise HTTPException(404, f"the evidence file {names[0]} (sha256 {digest[:12]}…) "
-                            "is not kept in this ledger's evidence store")
+        raise PageError(404, "佐证文件 {file}（sha256 {digest}…）未保存在本账本的佐证库中",
+                        file=names[0], digest=digest[:12])
     if hashlib.sha256(content).hexdigest() != digest:
-        raise HTTPException(409, f"the evidence file kept for sha256 {digest} no longer "
-                            "hashes to it: it was altered (audit verify --evidence)")
+        raise PageError(409, "为 sha256 {digest} 保存的佐证文件的哈希已不符：文件被改动过"
+                        "（audit verify --evidence）", digest=digest)
     return Response(content, media_type=content_type(content) or "application/octet-stream",
                     headers={"ETag": f'"{digest}"', "Cache-Control": "private, max-age=86400",
                              "Content-Disposition":
@@ -149,7 +148,8 @@ def timeline(p: Page) -> Response:
     unit, actor = p.visible(q.text("unit")), q.text("actor")
     valid_from, valid_to = q.day("from"), q.day("to")
     if valid_from and valid_to and valid_from > valid_to:
-        raise HTTPException(400, f"from {valid_from} is after to {valid_to}")
+        raise PageError(400, "起始日 {start} 晚于截止日 {end}", start=valid_from.isoformat(),
+                        end=valid_to.isoformat())
     as_of = q.moment("as_of")
     after = q.number("after", 0, lowest=0)
     # The position the page was computed at: its snapshot's, or the last event recorded
@@ -160,8 +160,7 @@ def timeline(p: Page) -> Response:
     rows = p.read.at(as_of).timeline(unit=unit, valid_from=valid_from, valid_to=valid_to,
                                      actor=actor, limit=PAGE_SIZE + 1, after=after)
     if after and not rows:
-        raise HTTPException(404, f"no events after position {after} with these filters "
-                            f"（位置 {after} 之后没有符合条件的事件）")
+        raise PageError(404, "位置 {after} 之后没有符合条件的事件", after=after)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     params = {k: q.text(k) for k in ("unit", "actor", "from", "to", "as_of")}

@@ -130,7 +130,7 @@ def test_board_pages_and_refuses_a_page_past_the_end(client: TestClient, read: R
             seen += [row[0] for row in cells(html, "board")]
             assert ("下一页" in html) == (number < 3)
         assert seen == everything, sort
-    refused(client, "/board?sort=deadline&page=4", 404, "past the last page, 3")
+    refused(client, "/board?sort=deadline&page=4", 404, "第 4 页不存在")
     refused(client, "/board?page=0", 400, "page 须为 1 或以上的整数，收到 '0'")
 
 
@@ -161,7 +161,7 @@ def test_board_downloads_every_row_the_filters_keep_as_export_board_writes_them(
 
     assert list(book["台账"].values)[0][12] == "超期天数"
     assert without_overdue(book["台账"].values) == without_overdue(exported["台账"].values)
-    refused(client, "/board.pdf", 404, "no board format 'pdf'")
+    refused(client, "/board.pdf", 404, "没有台账格式 'pdf'")
 
 
 def test_board_as_of_shows_the_ledger_as_it_was(client: TestClient, world: World) -> None:
@@ -246,8 +246,8 @@ def test_timeline_filters_and_pages(client: TestClient, read: ReadSide,
             break
         url = following.group(1).replace("&amp;", "&")
     assert seen == expected
-    refused(client, f"/timeline?unit=JS01&after={expected[-1]}", 404, "no events after")
-    refused(client, "/timeline?from=2024-06-01&to=2024-05-01", 400, "is after to")
+    refused(client, f"/timeline?unit=JS01&after={expected[-1]}", 404, "之后没有符合条件的事件")
+    refused(client, "/timeline?from=2024-06-01&to=2024-05-01", 400, "起始日 2024-06-01 晚于截止日 2024-05-01")
     refused(client, "/timeline?actor=nobody", 404, "未知的人员：nobody")
 
 
@@ -304,7 +304,7 @@ def test_bulletins_download_as_the_command_line_writes_them(client: TestClient,
     answer = client.get("/bulletins/2024-05.xlsx?lang=en")
     assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
     assert "<svg" in client.get("/bulletins/2024-05.html").text
-    refused(client, "/bulletins/2024-05.pdf", 404, "no bulletin format 'pdf'")
+    refused(client, "/bulletins/2024-05.pdf", 404, "没有通报格式 'pdf'")
     if cjk_font() is not None:  # the docx's chart picture needs one (fonts-noto-cjk)
         answer = client.get("/bulletins/2024-05.docx")
         assert answer.status_code == 200, answer.text
@@ -335,7 +335,7 @@ def test_audit_page_verifies_the_chain_on_the_server(client: TestClient,
     assert f"{head.position} 个事件，链头 {head.position}" in html
     assert "1 个检查点相符" in html
     assert "完整" in ok(client, "/audit")
-    refused(client, "/audit/verify/nope", 404, "no such verification")
+    refused(client, "/audit/verify/nope", 404, "没有这次核验")
 
 
 def test_a_failure_inside_a_page_is_a_500_page_without_a_traceback(
@@ -377,3 +377,17 @@ def test_board_column_headers_sort_it(client: TestClient, read: ReadSide) -> Non
     assert 'aria-sort="ascending"' in html
     assert [r[0] for r in cells(html, "board")] == [
         r["task"] for r in read.board(unit="JS", sort="deadline")]
+
+
+def test_a_page_error_is_said_in_the_servers_language(world: World) -> None:
+    """A page's own errors (a format, a page past the end, dates the wrong way round) are
+    Chinese on a Chinese server and English on an English one, naming the value."""
+    for lang, said in (("zh", ("没有台账格式 'pdf'：只有 csv 或 xlsx", "第 99 页不存在",
+                               "起始日 2024-06-01 晚于截止日 2024-05-01")),
+                       ("en", ("no board format 'pdf': csv or xlsx",
+                               "page 99 is past the last page",
+                               "from 2024-06-01 is after to 2024-05-01"))):
+        client, _server, _ = client_for(world, lang=lang)
+        refused(client, "/board.pdf", 404, said[0])
+        refused(client, "/board?page=99", 404, said[1])
+        refused(client, "/timeline?from=2024-06-01&to=2024-05-01", 400, said[2])

@@ -102,12 +102,12 @@ def test_only_a_file_the_task_cites_and_the_store_keeps_is_served(
         served: tuple[TestClient, Server]) -> None:
     client, server = served
     refused(client, "/tasks/T-000001/evidence/abc", 404,
-            "no evidence file 'abc': a SHA-256 is 64 hex digits")
+            "没有佐证文件 'abc'：SHA-256 是 64 位十六进制数字")
     # T-000002's photo is kept, but T-000001 does not cite it
     refused(client, photo_url("T-000001", JPEG), 404,
-            f"task T-000001 cites no evidence file with sha256 {sha(JPEG)}")
+            f"任务 T-000001 没有引用 sha256 为 {sha(JPEG)} 的佐证文件")
     refused(client, photo_url("T-000001", LOST), 404,
-            f"the evidence file lost.jpg (sha256 {sha(LOST)[:12]}…) is not kept")
+            f"佐证文件 lost.jpg（sha256 {sha(LOST)[:12]}…）未保存")
     refused(client, photo_url("T-000009", PNG), 404, "T-000009")
     if server.store.url.kind == "sqlite":  # a photo altered in its folder is not served
         kept = open_evidence(server.store)
@@ -115,7 +115,7 @@ def test_only_a_file_the_task_cites_and_the_store_keeps_is_served(
         path = kept.path(sha(PNG))
         os.chmod(path, 0o644)
         path.write_bytes(PNG + b"retouched")
-        refused(client, photo_url("T-000001", PNG), 409, "no longer hashes to it")
+        refused(client, photo_url("T-000001", PNG), 409, "哈希已不符")
     client.cookies.clear()
     refused(client, photo_url("T-000001", PDF), 401, "请先用服务器控制台上打印的登录链接登录")
 
@@ -127,6 +127,5 @@ def test_a_units_person_gets_only_their_units_photos(
     client.cookies.clear()
     client.cookies.set(COOKIE, session.id)
     assert client.get(photo_url("T-000001", PNG)).content == PNG
-    refused(client, photo_url("T-000002", JPEG), 403, "may read unit JS01 and the units "
-            "below it, not JS02")
-    refused(client, "/tasks/T-000002", 403, "not JS02")
+    refused(client, photo_url("T-000002", JPEG), 403, "可以查看单位 JS01 及其下属单位，不能查看 JS02")
+    refused(client, "/tasks/T-000002", 403, "不能查看 JS02")
