@@ -46,10 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from click.testing import CliRunner  # noqa: E402
-
-import cli  # noqa: E402
-from benchmarks.bench_bulletin import document_times  # noqa: E402
+from benchmarks.bench_bulletin import command, document_times  # noqa: E402
 from benchmarks.bench_commands import raw_table  # noqa: E402
 from benchmarks.bench_rebuild import limit_rate, read_rate, rebuild  # noqa: E402
 from benchmarks.bench_startup import startup_times  # noqa: E402
@@ -74,15 +71,6 @@ def timed(work: Callable[[], object]) -> float:
 
 def median_of(runs: int, work: Callable[[], object]) -> float:
     return statistics.median(timed(work) for _ in range(runs))
-
-
-def command(url: str, *args: str) -> Callable[[], None]:
-    """A ``taizhang`` command run in this process, as a user would type it."""
-    def run() -> None:
-        result = CliRunner().invoke(cli.main, ["--db", url, "--as", "admin", *args])
-        if result.exit_code != 0:
-            raise SystemExit(f"taizhang {' '.join(args)} failed: {result.output}")
-    return run
 
 
 def raw_executemany(folder: Path, url: str) -> float:

@@ -11,11 +11,13 @@ bind them (tests/tier3_cli/test_identity.py, tests/tier3_cli/test_access_postgre
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
+import click
 from click.testing import CliRunner, Result
 
 import cli
@@ -136,3 +138,16 @@ def taizhang(url: str, *args: str, actor: str = "admin",
         except SystemExit as e:
             code = int(e.code or 0)
     return code, out.getvalue().decode(), without_warning(err.getvalue().decode())
+
+
+def commands(group: click.Group = cli.main,
+             path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and group below ``group`` (hidden aliases too), with its path (asked
+    through click's own API: the top group loads a command's module when asked for it)."""
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))

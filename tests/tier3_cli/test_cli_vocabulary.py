@@ -17,22 +17,10 @@ import cli
 from commands.help import width
 from commands.params import PARENT_HELP, Aliased
 from i18n import translation
+from tests.cli_support import commands
 
 DATA = ("table", "csv", "json", "jsonl")
 DOCUMENTS = ("md", "html", "xlsx", "docx")
-
-
-def commands(group: click.Group = cli.main,
-             path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    """Every command and group below ``group`` (hidden aliases too), with its path (asked
-    through click's own API: the top group loads a command's module when asked for it)."""
-    ctx = click.Context(group)
-    for name in sorted(group.list_commands(ctx)):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        yield (*path, name), command
-        if isinstance(command, click.Group):
-            yield from commands(command, (*path, name))
 
 
 def shown_options(command: click.Command) -> Iterator[tuple[list[str], click.Option]]:

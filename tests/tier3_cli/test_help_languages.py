@@ -15,19 +15,9 @@ from click.testing import CliRunner
 import cli
 from commands.help import short_help, width, wrap
 from i18n import translation
+from tests.cli_support import commands
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def commands(group: click.Group = cli.main,
-             path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    ctx = click.Context(group)
-    for name in sorted(group.list_commands(ctx)):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        yield (*path, name), command
-        if isinstance(command, click.Group):
-            yield from commands(command, (*path, name))
 
 
 def help_texts() -> Iterator[tuple[str, str]]:
