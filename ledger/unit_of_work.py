@@ -48,6 +48,7 @@ UNKNOWN = {
     "unit": N_("未知的单位：{name}"), "person": N_("未知的人员：{name}"),
     "account": N_("未知的账户：{name}"), "campaign": N_("未知的专项行动：{name}"),
     "indicator system": N_("未知的指标体系：{name}"),
+    "rules version": N_("未知的评分细则版本：{name}"),
 }
 # A record named by nothing (blanks), by the same label.
 EMPTY = {

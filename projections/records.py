@@ -12,20 +12,15 @@ from domain.task import Task
 from i18n import N_, _
 from ledger.chain import Tampered, canonical_time, stamp
 from ledger.corrections import resolve
+from ledger.unit_of_work import UNKNOWN
 from projections.event_words import said
 from projections.events import ELSEWHERE
 from projections.facts import Context, decode
 from projections.history import record_history, task_history
 from projections.times import for_people
 
-# Per kind of record (as ledger.corrections.resolve names it): a record it does not know,
-# one not yet recorded at a moment, and at a position.
-UNKNOWN = {
-    "task": N_("未知的任务：{name}"), "target task": N_("未知的指标任务：{name}"),
-    "survey": N_("未知的测评：{name}"), "inspection": N_("未知的巡查：{name}"),
-    "unit": N_("未知的单位：{name}"), "person": N_("未知的人员：{name}"),
-    "rules version": N_("未知的评分细则版本：{name}"),
-}
+# Per kind of record (as ledger.corrections.resolve names it): one not yet recorded at a
+# moment, and at a position (a record it does not know: the write side's UNKNOWN).
 NOT_YET_AT = {
     "task": N_("任务 {name} 在 {at} 时尚未记录"),
     "target task": N_("指标任务 {name} 在 {at} 时尚未记录"),
