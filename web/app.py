@@ -245,14 +245,14 @@ async def login_post(request: Request) -> Response:
         raise HTTPException(403, N_("表单的 CSRF 令牌缺失或不符：请刷新页面后重试。"))
     role, password = str(form.get("role") or "").strip(), str(form.get("password") or "")
     if not role:
-        return login_form(request, server, 400, "role is required")
+        return login_form(request, server, 400, server._("需要登录角色"))
     session = await run_in_threadpool(authenticate, server, role, password)
-    if isinstance(session, str):
-        return login_form(request, server, 401, session)
+    if isinstance(session, Said):
+        return login_form(request, server, 401, refusal(session, server._))
     return _signed_in(server, session)
 
 
-def authenticate(server: Server, role: str, password: str) -> Session | str:
+def authenticate(server: Server, role: str, password: str) -> Session | Said:
     """Open the store as this role (PostgreSQL checks the password; taizhang stores none)
     and find the person the login is bound to: a session, or why not."""
     url = server.store.url
@@ -265,10 +265,10 @@ def authenticate(server: Server, role: str, password: str) -> Session | str:
         store.close()
         said = str(getattr(e, "orig", None) or e).strip().splitlines()
         LOG.warning("login of %s refused: %s", role, said[0] if said else e)
-        return f"login {role} refused by the store: " + (said[0] if said else "")
+        return Said("存储拒绝了登录 {role}：{said}", role=role, said=said[0] if said else "")
     if me["person"] is None or me.get("retired"):
         store.close()
-        return f"login {role} is not bound to a person of the ledger (taizhang access grant)"
+        return Said("登录 {role} 没有绑定账本中的人员（taizhang access grant）", role=role)
     read = Services(store).read
     scope = None
     if me["role"] == UNIT:

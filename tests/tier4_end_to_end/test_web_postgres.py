@@ -50,9 +50,9 @@ def test_people_log_in_with_their_role_and_see_what_it_may_read(
         assert client.get("/board").status_code == 401
         assert _login(client, city["logins"]["zhao"], csrf=False).status_code == 403
         refused = _login(client, "no_such_role_here")
-        assert refused.status_code == 401 and "refused by the store" in refused.text
+        assert refused.status_code == 401 and "存储拒绝了登录 no_such_role_here" in refused.text
         stranger = _login(client, city["logins"]["stranger"])
-        assert stranger.status_code == 401 and "is not bound to a person" in stranger.text
+        assert stranger.status_code == 401 and "没有绑定账本中的人员" in stranger.text
 
         assert _login(client, city["logins"]["zhao"]).status_code == 303
         assert _tasks(client) == ["T-000001"]  # zhao is JS01's: JS01 and below
