@@ -13,6 +13,7 @@ does not match its ``.po``.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -103,16 +104,16 @@ def extract() -> Catalog:
     return pot
 
 
-def po_path(lang: str) -> Path:
-    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(lang: str, domain: str = DOMAIN) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{domain}.po"
 
 
-def mo_path(lang: str) -> Path:
-    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+def mo_path(lang: str, domain: str = DOMAIN) -> Path:
+    return LOCALE / lang / "LC_MESSAGES" / f"{domain}.mo"
 
 
-def read(lang: str) -> Catalog:
-    with open(po_path(lang), "rb") as f:
+def read(lang: str, domain: str = DOMAIN) -> Catalog:
+    with open(po_path(lang, domain), "rb") as f:
         return read_po(f, locale=lang)
 
 
@@ -161,55 +162,33 @@ def extract_click() -> Catalog:
     return pot
 
 
-def click_po_path(lang: str) -> Path:
-    return LOCALE / lang / "LC_MESSAGES" / f"{CLICK}.po"
-
-
-def click_mo_path(lang: str) -> Path:
-    return LOCALE / lang / "LC_MESSAGES" / f"{CLICK}.mo"
-
-
-def read_click(lang: str) -> Catalog:
-    with open(click_po_path(lang), "rb") as f:
-        return read_po(f, locale=lang)
-
-
 def _untranslated(catalog: Catalog) -> list[str]:
     return [str(m.id) for m in catalog if m.id and not (
         all(m.string) if isinstance(m.string, (tuple, list)) else m.string)]
 
 
-def main_click() -> None:
-    pot = extract_click()
-    _write_po(LOCALE / f"{CLICK}.pot", pot)
-    for lang in CLICK_LANGS:
-        path = click_po_path(lang)
-        catalog = read_click(lang) if path.exists() else Catalog(
-            locale=lang, project="click", creation_date=STAMP, revision_date=STAMP)
+def merge(pot: Catalog, domain: str, langs: Iterable[str], project: str) -> None:
+    """Write ``pot`` as the domain's template, merge it into each language's ``.po``
+    (keeping the translations, dropping what the code no longer says) and compile it."""
+    _write_po(LOCALE / f"{domain}.pot", pot)
+    for lang in langs:
+        path = po_path(lang, domain)
+        catalog = read(lang, domain) if path.exists() else Catalog(
+            locale=lang, project=project, creation_date=STAMP, revision_date=STAMP)
         catalog.update(pot, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         catalog.revision_date = STAMP
         _write_po(path, catalog)
-        click_mo_path(lang).write_bytes(compiled(read_click(lang)))
-        print(f"{lang} ({CLICK}): {len(pot)} messages, "
-              f"{len(_untranslated(read_click(lang)))} without a translation")
+        kept = read(lang, domain)
+        mo_path(lang, domain).write_bytes(compiled(kept))
+        named = lang if domain == DOMAIN else f"{lang} ({domain})"
+        print(f"{named}: {len(pot)} messages, {len(_untranslated(kept))} without a "
+              "translation")
 
 
 def main() -> None:
-    pot = extract()
-    _write_po(LOCALE / f"{DOMAIN}.pot", pot)
-    for lang in TRANSLATED:
-        path = po_path(lang)
-        catalog = read(lang) if path.exists() else Catalog(
-            locale=lang, project="taizhang", creation_date=STAMP, revision_date=STAMP)
-        catalog.update(pot, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
-        catalog.revision_date = STAMP
-        _write_po(path, catalog)
-        mo_path(lang).write_bytes(compiled(read(lang)))
-        missing = [m.id for m in read(lang) if m.id and not m.string]
-        print(f"{lang}: {len(pot)} messages, {len(missing)} without a translation")
-    main_click()
+    merge(extract(), DOMAIN, TRANSLATED, "taizhang")
+    merge(extract_click(), CLICK, CLICK_LANGS, "click")
 
 
 if __name__ == "__main__":

@@ -134,10 +134,10 @@ def test_the_click_catalogue_has_every_message_of_the_installed_click() -> None:
 
     extracted = {m.id for m in catalogue.extract_click() if m.id}
     for lang in catalogue.CLICK_LANGS:
-        kept = catalogue.read_click(lang)
+        kept = catalogue.read(lang, catalogue.CLICK)
         assert extracted <= {m.id for m in kept if m.id}, "run python -m i18n.catalogue"
         assert catalogue._untranslated(kept) == []
-        assert catalogue.click_mo_path(lang).read_bytes() == catalogue.compiled(kept)
+        assert catalogue.mo_path(lang, catalogue.CLICK).read_bytes() == catalogue.compiled(kept)
 
 
 def test_chinese_wraps_between_characters_and_keeps_its_punctuation() -> None:
