@@ -14,7 +14,8 @@ from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit
 from domain.survey import Survey
 from domain.target import TargetTask
-from domain.task import CLOSED, LIFECYCLE, VERIFIED, Task
+from domain.task import LIFECYCLE, Task
+from domain.task_states import CLOSED, VERIFIED
 from projections.facts import Context, Fact, Key
 from projections.projection import Projection
 from projections.rows import Rows

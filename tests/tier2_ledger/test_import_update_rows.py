@@ -188,7 +188,7 @@ def test_a_dated_rectification_not_yet_re_inspected_is_reported_once(
 def test_only_an_administrator_importing_enters_a_report_or_re_inspection_from_a_record(
         ) -> None:
     from domain.base import Actor, Refused
-    from domain.task import RECTIFYING
+    from domain.task_states import RECTIFYING
     from tests.tier1_domain.test_import_domain import ADMIN, LI, NOW, START, ZHAO
     from tests.tier1_domain.test_import_domain import imported as assigned
 
