@@ -20,7 +20,8 @@ from ledger.app import Ledger
 from ledger.importer.batch import ID_PREFIX, _Batch, _Known, task_id_for
 from ledger.importer.mapping import Mapping
 from ledger.importer.report import ImportReport, Reject
-from ledger.importer.rows import Row, RowError, RowReader, in_english
+from ledger.importer.row import Row, RowError, in_english
+from ledger.importer.rows import RowReader
 from ledger.importer.tables import Table, _blank
 from ledger.importer.units import UnitBook
 from ledger.importer.update import Updater, check_unique_keys, progressed

@@ -25,7 +25,7 @@ from domain.survey import Survey
 from domain.target import TargetTask
 from ledger.importer.dates import strptime
 from ledger.importer.report import Reject
-from ledger.importer.rows import RowError, half_width, in_english
+from ledger.importer.row import RowError, half_width, in_english
 from ledger.importer.tables import Table, cell_text
 from ledger.importer.template import DATE_FORMATS, Template, check_header
 from ledger.indicators import Indicators

@@ -10,7 +10,7 @@ from typing import Any
 
 from domain.base import Said
 from i18n import refusal
-from ledger.importer.rows import RowError
+from ledger.importer.row import RowError
 from ledger.importer.tables import Table, cell_text
 
 @dataclass

@@ -39,7 +39,7 @@ from domain.task import Task
 from domain.task_states import CLOSED, REPORTED, VERIFIED
 from i18n import refusal
 from ledger.importer.batch import ID_PREFIX, _Batch, task_id_for
-from ledger.importer.rows import Row, RowError
+from ledger.importer.row import Row, RowError
 from ledger.importer.tables import _blank
 
 if TYPE_CHECKING:
