@@ -73,8 +73,8 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
         check_header(TEMPLATES[template_name], table)
     if not dry_run:
         session.create_if_missing()
-    importer = Importer(session.store.ledger, session.actor, mapping, table,
-                        batch_size=batch_size, update=updating)
+    importer = Importer(session.store.ledger, actor_id=session.actor, mapping=mapping,
+                        table=table, batch_size=batch_size, update=updating)
     done = [0]
 
     def taken(rows: int) -> None:

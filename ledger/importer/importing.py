@@ -32,8 +32,8 @@ class Importer:
 
     SCAN_PAGE = 5000
 
-    def __init__(self, ledger: Ledger, actor_id: str | None, mapping: Mapping, table: Table,
-                 *, batch_size: int = 1000, update: bool = False) -> None:
+    def __init__(self, ledger: Ledger, *, actor_id: str | None, mapping: Mapping,
+                 table: Table, batch_size: int = 1000, update: bool = False) -> None:
         self.ledger = ledger
         self.mapping = mapping
         self.table = table

@@ -76,8 +76,8 @@ class RecordsImporter:
     ``units`` are the ledger's units as the read side lists them (code, name, retired);
     ``recorded`` its surveys or targets, to know a row recorded before."""
 
-    def __init__(self, indicators: Indicators, actor_id: str | None, template: Template,
-                 table: Table, *, units: list[dict[str, Any]],
+    def __init__(self, indicators: Indicators, *, actor_id: str | None, template: Template,
+                 table: Table, units: list[dict[str, Any]],
                  recorded: list[dict[str, Any]]) -> None:
         self.indicators, self.actor_id, self.template, self.table = (indicators, actor_id,
                                                                      template, table)

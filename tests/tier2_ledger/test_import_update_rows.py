@@ -269,10 +269,11 @@ def test_a_workbook_updated_with_itself_appends_nothing(
     try:
         seed_campaign(store.ledger)
         mapping = load_mapping(WORKBOOK_MAPPING)
-        first = Importer(store.ledger, "admin", mapping, open_table(path, mapping)).run()
+        first = Importer(store.ledger, actor_id="admin", mapping=mapping,
+                         table=open_table(path, mapping)).run()
         before = store.ledger.max_position()
-        updater = Importer(store.ledger, "admin", mapping, open_table(path, mapping),
-                           update=True)
+        updater = Importer(store.ledger, actor_id="admin", mapping=mapping,
+                           table=open_table(path, mapping), update=True)
         again = updater.run()
         assert store.ledger.max_position() == before
         assert updater.updater is not None
