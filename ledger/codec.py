@@ -105,6 +105,7 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
                              "option": orjson.OPT_PASSTHROUGH_DATETIME,
                              "JSONEncodeError": orjson.JSONEncodeError}
     checks, items = [], []
+    nested = False
     for i, (key, value) in enumerate(fields.items()):
         kind, a = type(value), f"a{i}"
         if key in _NOT_STATE:
@@ -121,6 +122,7 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
             names[f"t{i}"] = kind
             checks.append(f"type({a}) is t{i} and alike({a}, 1)")
             items.append(f"k{i}: {a}")
+            nested |= kind is not float
         else:
             transcoding = transcoder.types.get(kind)
             text = _TEXT.get(type(transcoding))
@@ -142,7 +144,9 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
         f"    if not ({' and '.join(checks) or 'True'}):",
         "        return None",
         "    try:",
-        f"        return dumps({{{', '.join(items)}}}, default=default, option=option)",
+        # Only a list or dict can hold a value that needs the transcoder.
+        f"        return dumps({{{', '.join(items)}}}"
+        + (", default=default, option=option)" if nested else ")"),
         "    except JSONEncodeError:",
         "        return None",
         ""])
