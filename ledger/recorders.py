@@ -17,6 +17,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import (
@@ -38,7 +39,8 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger.chain import GENESIS, Record, check_next, extend, stamp, stored_records
+from ledger.chain import (GENESIS, Record, chained_rows, check_next, stamp,
+                          stored_records)
 from ledger.guards import (APPEND_ONLY, event_state, identity_table, sqlite_guards,
                            sqlite_identity)
 from ledger.faults import bounded_write
@@ -80,11 +82,11 @@ def os_account() -> str:
 def chain_rows(stored_events: Sequence[StoredEvent], head_position: int, head_hash: str,
                recorded_at: str, account: str) -> list[tuple[Any, ...]]:
     """The rows to insert after the head: consecutive positions, each hash chained."""
-    events = [(str(e.originator_id), e.originator_version, e.topic, e.state)
-              for e in stored_events]
-    hashes = extend(head_hash, head_position, events, recorded_at, account)
-    return [(head_position + offset, *event, recorded_at, account, hashes[offset - 1])
-            for offset, event in enumerate(events, 1)]
+    return chained_rows(head_hash, head_position, map(_EVENT_COLUMNS, stored_events),
+                        recorded_at, account)
+
+
+_EVENT_COLUMNS = attrgetter("originator_id", "originator_version", "topic", "state")
 
 
 class _ImmediateTransaction(SQLiteTransaction):
