@@ -20,7 +20,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, event_part, extend, stamp
-from ledger.durability_postgres import ASYNC_COMMIT, BARRIER, can_wait, wait_flushed
+from ledger.durability_postgres import ASYNC_COMMIT, BARRIER, wait_flushed
 from ledger.faults import bounded_write, read_again
 from ledger.guards import APPEND_ONLY, CHAINED_COPY, postgres_guards
 from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _checked_batches,
@@ -68,7 +68,7 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         # session, whether it can wait for a flush outside the lock (else its writes commit
         # synchronously: ledger.durability_postgres).
         self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._can_wait: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+        self._can_wait = weakref.WeakKeyDictionary()  # see PostgresReads._waits
         self._append_texts: dict[bool, str] = {}
         # Notifications are database-wide: naming the schema wakes a follower only for its
         # own ledger, not for every ledger kept in the same database.
@@ -195,14 +195,6 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         """A chained write's last statements: the commit, then (asynchronous) the wait for
         its flush, outside the lock."""
         return [COMMIT, SQL(BARRIER)] if wait else [COMMIT]
-
-    def _waits(self, conn: Any) -> bool:
-        """Whether ``conn``'s session waits for its writes' flush outside the lock (asked
-        once a connection)."""
-        wait = self._can_wait.get(conn)
-        if wait is None:
-            wait = self._can_wait[conn] = can_wait(conn)
-        return wait
 
     def create_table(self) -> None:
         # A writer that may only INSERT and SELECT may not run DDL, not even CREATE ... IF

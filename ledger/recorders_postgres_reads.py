@@ -4,6 +4,7 @@ wait that makes what a reader saw durable before it is published (``wait_durable
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,15 @@ class PostgresReads:
 
     datastore: Any
     table_sql: Any
+    _can_wait: weakref.WeakKeyDictionary[Any, bool]
+
+    def _waits(self, conn: Any) -> bool:
+        """Whether ``conn``'s session can wait for a flush outside the write lock (asked once
+        a connection): its writes commit asynchronously and then wait, else synchronously."""
+        wait = self._can_wait.get(conn)
+        if wait is None:
+            wait = self._can_wait[conn] = can_wait(conn)
+        return wait
 
     def wait_durable(self) -> bool:
         """Return (True) once every event committed before the call is on disk: called by
@@ -32,7 +42,7 @@ class PostgresReads:
         back: the caller reads again what it publishes (as ``Ledger.head``)."""
         def wait() -> None:
             with self.datastore.get_connection() as conn:
-                wait_flushed(conn, barrier=can_wait(conn))
+                wait_flushed(conn, barrier=self._waits(conn))
 
         read_again(wait)
         return True

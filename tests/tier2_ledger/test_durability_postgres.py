@@ -15,7 +15,7 @@ import pytest
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 
-from ledger import audit, durability_postgres, recorders_postgres
+from ledger import audit, durability_postgres, recorders_postgres_reads
 from ledger.guards import CHAINED_COPY
 from ledger.store import Store, StoreURL
 from tests.conftest import POSTGRES, Clock, new_postgres_url, seed_campaign
@@ -144,7 +144,7 @@ def test_a_session_that_cannot_wait_commits_synchronously(
         url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the barrier (a revoked function, a standby) the writes are the same chain,
     committed the old way; and a store written both ways verifies."""
-    monkeypatch.setattr(recorders_postgres, "can_wait", lambda conn: False)
+    monkeypatch.setattr(recorders_postgres_reads, "can_wait", lambda conn: False)
     store = Store(url, clock=clock)
     seed_campaign(store.ledger)
     recorder: Any = store.ledger.recorder
