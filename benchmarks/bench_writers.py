@@ -7,9 +7,11 @@ mostly escalations (督办) of tasks picked at random — so two writers sometim
 task and one of them must reload and decide again — and one new assignment in ten, so the
 writers also compete for the next task number. Every accepted command writes one event.
 
-Goal: no collapse — four writers together at least as fast as one (ratio >= 1.0). All
-writers go through the one write lock of the events table, so the ratio cannot be much above
-1 on one server; what matters is that it does not fall.
+Goal: four writers together at least 1.5 times as fast as one (issue 21). All writers go
+through the one write lock of the events table; what they can share is the commit's WAL
+flush, which each waits for after releasing the lock (docs/durability.md), so the ratio
+grows only while the flush, not the CPU, is what a command waits for: on two cores shared
+with other work it is mostly the moment's.
 
 Run: ``python benchmarks/bench_writers.py [--seconds S] [--rounds R] [--tasks N]
 [--postgres postgresql://USER@HOST:PORT/DB]`` (default: ``TAIZHANG_TEST_POSTGRES`` or the
@@ -41,6 +43,7 @@ from ledger.store import Store, StoreURL  # noqa: E402
 POSTGRES = os.environ.get("TAIZHANG_TEST_POSTGRES",
                           "postgresql://postgres@127.0.0.1:5432/test")
 DEADLINE = date(2099, 12, 31)
+GOAL = 1.5  # four writers' commands/s over one's
 
 
 def seed(url: str, tasks: int) -> list[str]:
@@ -186,8 +189,8 @@ def main() -> int:
         print(f"{name:24} {rate:11,.1f} {accepted:9} {conflicts:10} {rate / baseline:15.2f} "
               f"{client * 1000:11.2f} {server * 1000:11.2f} {writers * 1000 / rate:8.2f}")
     ratio = figures["PostgreSQL, 4 writers"][0] / baseline
-    ok = ratio >= 1.0
-    print(f"goal: 4 writers >= 1 writer on PostgreSQL: ratio {ratio:.2f} "
+    ok = ratio >= GOAL
+    print(f"goal: 4 writers >= {GOAL}x 1 writer on PostgreSQL: ratio {ratio:.2f} "
           f"{'ok' if ok else 'MISSED'}  ({os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.1f}, psycopg {psycopg.pq.__impl__})")
     return 0 if ok else 1

@@ -185,11 +185,17 @@ class Ledger(TaskCommands, RegistryCommands, WorkingDayCommands, ExtensionComman
 
     def head(self) -> tuple[int, str]:
         """The ledger's head: the last position and its chain hash (0 and the genesis
-        hash for an empty ledger)."""
+        hash for an empty ledger); durable when returned, since a head is read to be quoted
+        (a witness, an export, a published figure; docs/durability.md)."""
         position = self.max_position()
         if not position:
             return 0, GENESIS
         last = self.recorder.select_records(position - 1, 1)  # type: ignore[attr-defined]
+        if self.recorder.wait_durable():  # type: ignore[attr-defined]
+            # Read again: a crash between the read and the wait may have taken it back.
+            again = self.recorder.select_records(position - 1, 1)  # type: ignore[attr-defined]
+            if not again or again[0].hash != last[0].hash:
+                return self.head()
         return position, last[0].hash
 
     def position_as_of(self, moment: datetime) -> int:

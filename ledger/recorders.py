@@ -267,6 +267,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         rows = self._select(f"SELECT MAX(notification_id) FROM {self.events_table_name}", [])
         return rows[0][0] or 0
 
+    def wait_durable(self) -> bool:
+        """Nothing to wait for (False): an SQLite commit is synced before it returns, so
+        whatever a reader saw is durable (PostgreSQL's recorder waits: docs/durability.md)."""
+        return False
+
     def identity(self) -> str:
         """The store's identity (made with the store; see ``ledger.guards``)."""
         rows = self._select(f"SELECT id FROM {identity_table(self.events_table_name)}", [])

@@ -20,10 +20,12 @@ from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier, Literal
 
 from ledger.chain import GENESIS, Record, event_part, extend, stamp
+from ledger.durability_postgres import ASYNC_COMMIT, BARRIER, wait_flushed
 from ledger.faults import bounded_write, read_again
-from ledger.guards import APPEND_ONLY, identity_table, pg_record, postgres_guards
-from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _by_aggregate,
-                              _checked_batches, require_text_ids)
+from ledger.guards import APPEND_ONLY, CHAINED_COPY, postgres_guards
+from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _checked_batches,
+                              require_text_ids)
+from ledger.recorders_postgres_reads import PostgresReads
 from ledger.settings import Settings
 
 
@@ -34,7 +36,7 @@ BULK = 64
 COPY_TYPES = ["int8", "text", "int8", "text", "bytea", "timestamptz", "text", "text"]
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
+class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
     """PostgreSQL application recorder with transaction time, account and hash chain.
 
     Writers are serialised by a transaction-scoped advisory lock on the table (the library
@@ -45,6 +47,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     it reads the head, clock and user, and the events chained here are copied in. Transaction
     time is the server's clock, or ``clock()`` when the application gives the recorder a
     clock (as on SQLite).
+
+    A chained write commits asynchronously under the lock and waits for its flush after
+    releasing it, before it returns (``ledger.durability_postgres``; docs/durability.md):
+    writers share flushes instead of taking turns at them.
     """
 
     clock: Callable[[], datetime] | None = None
@@ -58,9 +64,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             raise ProgrammingError("the ledger's recorder writes the audit chain itself: "
                                    "POSTGRES_ENABLE_DB_FUNCTIONS must be off")
         super().__init__(datastore, events_table_name=events_table_name)
-        # The connections on which the chained insert is prepared.
+        # The connections on which the chained insert is prepared; and each connection's
+        # session, whether it can wait for a flush outside the lock (else its writes commit
+        # synchronously: ledger.durability_postgres).
         self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._append_text: str | None = None
+        self._can_wait = weakref.WeakKeyDictionary()  # see PostgresReads._waits
+        self._append_texts: dict[bool, str] = {}
         # Notifications are database-wide: naming the schema wakes a follower only for its
         # own ledger, not for every ledger kept in the same database.
         self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"
@@ -158,15 +167,34 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ).format(t=self.table_sql, genesis=Literal(GENESIS),
                  name=Identifier(self.append_name))
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
-        self.append_transaction = SQL("; ").join(
-            [BEGIN, *self.lock_table_statements, self.notify_statement,
-             SQL("EXECUTE {0} (%s, %s, %s, %s, %s, %s)").format(Identifier(self.append_name)),
-             COMMIT])
-        self.head_transaction = SQL("; ").join(
-            [BEGIN, *self.lock_table_statements, self.notify_statement, self.head_statement])
+        execute = SQL("EXECUTE {0} (%s, %s, %s, %s, %s, %s)").format(
+            Identifier(self.append_name))
+        # Each in two forms: a session that can wait for the flush outside the lock (True:
+        # committed asynchronously, then the barrier) and one that cannot (False: the
+        # commit waits for its flush under the lock). See ledger.durability_postgres.
+        self.append_transaction = {wait: SQL("; ").join(
+            [*self._opening(wait), *self.lock_table_statements, self.notify_statement,
+             execute, *self._closing(wait)]) for wait in (True, False)}
+        # A bulk save's, to its head; its rows are copied, then it is closed (_closing).
+        # The rows it copies are chained here, after the head read under the lock: the
+        # guard trigger's probe of each is skipped (CHAINED_COPY, ledger.guards).
+        self.head_transaction = {wait: SQL("; ").join(
+            [*self._opening(wait), SQL(CHAINED_COPY), *self.lock_table_statements,
+             self.notify_statement, self.head_statement]) for wait in (True, False)}
         self.copy_statement = SQL(
             "COPY {t} (notification_id, originator_id, originator_version, topic, state, "
             "recorded_at, account, hash) FROM STDIN (FORMAT BINARY)").format(t=self.table_sql)
+
+    @staticmethod
+    def _opening(wait: bool) -> list[Any]:
+        """A chained write's first statements: asynchronous if its session waits after."""
+        return [BEGIN, SQL(ASYNC_COMMIT)] if wait else [BEGIN]
+
+    @staticmethod
+    def _closing(wait: bool) -> list[Any]:
+        """A chained write's last statements: the commit, then (asynchronous) the wait for
+        its flush, outside the lock."""
+        return [COMMIT, SQL(BARRIER)] if wait else [COMMIT]
 
     def create_table(self) -> None:
         # A writer that may only INSERT and SELECT may not run DDL, not even CREATE ... IF
@@ -220,10 +248,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             moment = self.clock() if self.clock is not None else None
             try:
+                wait = self._waits(conn)
                 with ClientCursor(conn) as curs:  # one message, as a command's write
-                    curs.execute(self.head_transaction)
-                    for _ in range(2 + len(self.lock_table_statements)):
-                        curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
+                    curs.execute(self.head_transaction[wait])
+                    for _ in range(len(self._opening(wait)) + 2 +
+                                   len(self.lock_table_statements)):
+                        curs.nextset()  # past BEGIN, the SETs', lock's and NOTIFY's results
                     head = curs.fetchone()
                 assert head is not None
                 position = head["notification_id"] or 0
@@ -239,7 +269,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     for number, row in enumerate(zip(*columns, hashes), position + 1):
                         copy.write_row((number, row[0], row[1], row[2], row[3], at, account,
                                         row[4]))
-                conn.execute(COMMIT, prepare=False)
+                with ClientCursor(conn) as curs:
+                    curs.execute(SQL("; ").join(self._closing(wait)))
                 return list(range(position + 1, position + 1 + len(hashes)))
             finally:
                 self._end(conn)
@@ -249,23 +280,28 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             moment = self.clock() if self.clock is not None else None
             try:
                 # One message, values bound into its text: the server runs the lock, the
-                # notification, the chained insert and the commit without waiting for us.
-                # (Not a pipeline of prepared statements: a connection ended while waiting
-                # in one is reported as closed, never with the reason the server gave.)
+                # notification, the chained insert, the commit and the wait for its flush
+                # without waiting for us. (Not a pipeline of prepared statements: a
+                # connection ended while waiting in one is reported as closed, never with
+                # the reason the server gave.)
+                wait = self._waits(conn)
+                text = self._append_texts.get(wait)
+                if text is None:  # composed once, not for every command
+                    text = self._append_texts[wait] = \
+                        self.append_transaction[wait].as_string(conn)
                 with ClientCursor(conn) as curs:
                     if conn not in self._prepared:
                         self._prepare(curs)
-                    if self._append_text is None:  # composed once, not for every command
-                        self._append_text = self.append_transaction.as_string(conn)
                     try:
-                        curs.execute(self._append_text, [moment, *columns])
+                        curs.execute(text, [moment, *columns])
                     except psycopg.errors.InvalidSqlStatementName:
                         # Deallocated meanwhile (see _end): prepared again, tried again.
                         self._end(conn)
                         self._prepare(curs)
-                        curs.execute(self._append_text, [moment, *columns])
-                    for _ in range(2 + len(self.lock_table_statements)):
-                        curs.nextset()  # past BEGIN, the lock's and NOTIFY's results
+                        curs.execute(text, [moment, *columns])
+                    for _ in range(len(self._opening(wait)) + 1 +
+                                   len(self.lock_table_statements)):
+                        curs.nextset()  # past BEGIN, the SETs', lock's and NOTIFY's results
                     return sorted(row["notification_id"] for row in curs.fetchall())
             finally:
                 self._end(conn)
@@ -289,16 +325,25 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def _committed(self, columns: list[list[Any]]) -> list[int] | None:
         """The positions of these very events (ids, versions, topics and states) if the
-        store holds them all — a write whose answer was lost was committed — else None."""
-        rows = self._select(SQL(
+        store holds them all — a write whose answer was lost was committed — else None.
+        Found, they are made durable first, on the connection that found them (its flush
+        may not have been waited for; a server that crashed in between ends that
+        connection, and on a new one they are looked for again)."""
+        statement = SQL(
             "SELECT notification_id FROM {t} JOIN unnest(%s::text[], %s::bigint[], "
             "%s::text[], %s::bytea[]) AS w(id, version, topic, state) "
             "ON originator_id = w.id AND originator_version = w.version "
-            "AND {t}.topic = w.topic AND {t}.state = w.state").format(t=self.table_sql),
-            columns[:4])
-        if len(rows) != len(columns[0]):
-            return None
-        return sorted(r["notification_id"] for r in rows)
+            "AND {t}.topic = w.topic AND {t}.state = w.state").format(t=self.table_sql)
+
+        def found() -> list[int] | None:
+            with self.datastore.get_connection() as conn:
+                rows = conn.execute(statement, columns[:4]).fetchall()
+                if len(rows) != len(columns[0]):
+                    return None
+                wait_flushed(conn, barrier=self._waits(conn))
+                return sorted(r["notification_id"] for r in rows)
+
+        return read_again(found)
 
     def insert_records(self, records: Iterable[Record]) -> tuple[int, str]:
         """Insert already-chained events verbatim, with their own transaction time, account
@@ -334,79 +379,3 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             return ending[-1] if rows and rows[0]["hash"] == previous else None
 
         return bounded_write(attempt, committed, self.settings)
-
-    def select_events_after(self, versions: dict[str, int]) -> dict[str, list[StoredEvent]]:
-        """Several aggregates' events after the versions given, in one statement (each
-        term through the primary key)."""
-        if not versions:
-            return {}
-        terms = SQL(" OR ").join(
-            [SQL("(originator_id = %s AND originator_version > %s)")] * len(versions))
-        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {t} "
-                        "WHERE {terms} ORDER BY originator_id, originator_version").format(
-                            t=self.table_sql, terms=terms)
-        params = [value for pair in versions.items() for value in pair]
-        return _by_aggregate((r["originator_id"], r["originator_version"], r["topic"],
-                              r["state"]) for r in self._select(statement, params))
-
-    def select_records(self, after: int, limit: int, upto: int | None = None) -> list[Record]:
-        """Stored events after position ``after`` (up to ``upto``), with their stamps."""
-        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
-                        "state, recorded_at, account, hash FROM {t} WHERE notification_id > %s"
-                        ).format(t=self.table_sql)
-        params: list[Any] = [after]
-        if upto is not None:
-            statement += SQL(" AND notification_id <= %s")
-            params.append(upto)
-        statement += SQL(" ORDER BY notification_id LIMIT %s")
-        params.append(limit)
-        return [pg_record(r) for r in self._select(statement, params)]
-
-    def select_aggregate_records(self, originator_id: str) -> list[Record]:
-        """One aggregate's stored events in version order, with their stamps (through
-        the primary key: the cost does not grow with the log)."""
-        statement = SQL("SELECT notification_id, originator_id, originator_version, topic, "
-                        "state, recorded_at, account, hash FROM {t} WHERE originator_id = %s "
-                        "ORDER BY originator_version").format(t=self.table_sql)
-        return [pg_record(r) for r in self._select(statement, [originator_id])]
-
-    def max_position(self) -> int:
-        return self.max_notification_id() or 0
-
-    def identity(self) -> str:
-        """The store's identity (made with the store; see ``ledger.guards``)."""
-        rows = self._select(SQL("SELECT id FROM {}.{}").format(Identifier(
-            self.datastore.schema), Identifier(identity_table(self.events_table_name))), [])
-        return str(rows[0]["id"]) if rows else ""
-
-    def position_as_of(self, moment: datetime) -> int:
-        """The last position recorded at or before ``moment`` (0 if none)."""
-        rows = self._select(SQL("SELECT MAX(notification_id) AS p FROM {t} "
-                                "WHERE recorded_at <= %s").format(t=self.table_sql), [moment])
-        return rows[0]["p"] or 0
-
-    def last_id_with_prefix(self, prefix: str) -> str | None:
-        """The greatest aggregate id beginning with ``prefix`` (ids are zero-padded)."""
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = self._select(SQL("SELECT originator_id FROM {t} WHERE originator_id >= %s "
-                                "AND originator_id < %s ORDER BY originator_id DESC LIMIT 1"
-                                ).format(t=self.table_sql), [prefix, upper])
-        return rows[0]["originator_id"] if rows else None
-
-    def ids_with_prefix(self, prefix: str) -> list[str]:
-        """Every aggregate id beginning with ``prefix``, in order (every unit, every
-        person: few enough to read at once)."""
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return [row["originator_id"] for row in self._select(
-            SQL("SELECT DISTINCT originator_id FROM {t} WHERE originator_id >= %s "
-                "AND originator_id < %s ORDER BY 1").format(t=self.table_sql),
-            [prefix, upper])]
-
-    def _select(self, statement: Any, params: list[Any]) -> list[Any]:
-        """The rows of one SELECT (asked again if the connection was lost: read_again)."""
-        def read() -> list[Any]:
-            with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(statement, params, prepare=True)
-                return curs.fetchall()
-
-        return read_again(read)
