@@ -125,15 +125,18 @@ def follow(session: Session, interval: float, max_backoff: float) -> None:
            else f"polling every {interval:g} s")
     log(f"following {store.url.describe()} ({how}); Ctrl-C stops")
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and TERM ask the follower to stop between two batches, not mid-call: an
+    # interrupt raised inside the driver or the connection pool could leave a connection
+    # checked out, and the last position below would then wait for one.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         follower.follow(read, stop, interval=interval, max_backoff=max_backoff, log=log,
                         report=lambda n, at, lag: log(
                             f"+{n} event{'s' * (n != 1)}, at position {at}, lag {lag}"))
-    except KeyboardInterrupt:
-        pass  # each catch-up is one transaction: an interrupted one leaves nothing behind
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     try:
         log(f"stopped at position {follower.position(ReadSide(store))}")
     except Exception as error:  # noqa: BLE001 - stopping must not fail on a store gone
