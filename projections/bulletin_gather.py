@@ -1,6 +1,8 @@
 """A month's bulletin collected from a source of metrics (as it stands, or as published):
 the totals, every level's ranking, the overdue and recurring problems, and the last twelve
-months' chart, all from one book of every unit's tallies over those months."""
+months' chart: the rankings and the chart from one book of every unit's tallies over those
+months, made from the units' month rows; the totals and the problems from the month's
+items."""
 
 from __future__ import annotations
 
