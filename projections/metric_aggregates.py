@@ -28,7 +28,7 @@ histories, now and as of a position, on both backends).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -106,29 +106,48 @@ def change(data: dict[tuple[str, str], dict[str, list[Any]]],
         row.setdefault(part, []).append(value)
 
 
+def _held(value: Any) -> Any:
+    """A value as a key of a count (an entry's list as a tuple)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def apply(rows: Rows, changes: list[tuple[list[Item], list[Item]]]) -> None:
-    """Each task's items before and after a batch, taken out of and put into the rows."""
-    taken: list[Entry] = []
-    put: list[Entry] = []
+    """Each task's items before and after a batch, taken out of and put into the rows: only
+    the rows whose entries changed on balance are written."""
+    counts: dict[tuple[str, str], dict[str, Counter[Any]]] = defaultdict(
+        lambda: defaultdict(Counter))
     for before, after in changes:
-        if before != after:
-            taken.extend(entries(before))
-            put.extend(entries(after))
-    if not (taken or put):
+        if before == after:
+            continue
+        for unit, month, part, value in entries(before):
+            counts[(unit, month)][part][_held(value)] -= 1
+        for unit, month, part, value in entries(after):
+            counts[(unit, month)][part][_held(value)] += 1
+    moved = {key: {p: c for p, c in parts.items() if any(c.values())}
+             for key, parts in counts.items()}
+    moved = {key: parts for key, parts in moved.items() if parts}
+    if not moved:
         return
-    keys = {(u, m) for u, m, _, _ in taken} | {(u, m) for u, m, _, _ in put}
-    rows.preload({TABLE: keys})
-    data: dict[tuple[str, str], dict[str, list[Any]]] = {}
-    for key in keys:
+    rows.preload({TABLE: set(moved)})
+    for key, parts in moved.items():
         row = rows.get(TABLE, key)
-        data[key] = {p: list(v) for p, v in row["data"].items()} if row else {}
-    change(data, taken, put)
-    for key, parts in data.items():
-        kept = {p: sorted(v, key=_order) for p, v in sorted(parts.items()) if v}
-        if kept:
+        data = dict(row["data"]) if row else {}
+        for part, delta in parts.items():
+            held = Counter(map(_held, data.get(part, ())))
+            held.update(delta)
+            if any(n < 0 for n in held.values()):
+                raise ValueError(f"{TABLE} {key} {part}: an entry taken out that was not in")
+            values = [list(v) if isinstance(v, tuple) else v
+                      for v, n in held.items() for _ in range(n)]
+            if values:
+                data[part] = sorted(values, key=_order)
+            else:
+                data.pop(part, None)
+        if data:
             rows.put(TABLE, key, {"unit": key[0], "month": key[1],
-                                  "open": len(kept.get("f", ())), "data": kept})
-        elif rows.get(TABLE, key) is not None:
+                                  "open": len(data.get("f", ())),
+                                  "data": dict(sorted(data.items()))})
+        elif row is not None:
             rows.delete(TABLE, key)
 
 
