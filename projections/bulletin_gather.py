@@ -1,6 +1,8 @@
 """A month's bulletin collected from a source of metrics (as it stands, or as published):
 the totals, every level's ranking, the overdue and recurring problems, and the last twelve
-months' chart, all from one book of every unit's tallies over those months."""
+months' chart: the rankings and the chart from one book of every unit's tallies over those
+months, made from the units' month rows; the totals and the problems from the month's
+items."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from domain.evaluation import last_day, month_add, months_between
 from ledger.evaluation import RulesVersion
 from projections.bulletin import LABELS, Bulletin
 from projections.evaluation import LEVELS, Evaluator, RulesFor
+from projections.metric_aggregates import StoredBook
 from projections.scored import Shared
 from projections.metrics import MonthBook, Source, Tally, Units, figures
 
@@ -22,23 +25,25 @@ def gather(evaluator: Evaluator, source: Source, month: str, rules_for: RulesFor
            published_at: str | None) -> Bulletin:
     """Collect a month's bulletin from a source of metrics (current or as published).
 
-    One book of every unit's tallies over the chart's twelve months serves the totals,
-    the rankings (the month and the one before) and the chart: each unit's month is
-    tallied, figured and scored once."""
+    One book of every unit's tallies over the chart's twelve months, made from the units'
+    month rows (``projections.metric_aggregates``), serves the rankings (the month and the
+    one before) and the chart: each unit's month is figured and scored once. The totals
+    and the month's problems are tallied from the month's items."""
     rules_for = _remembered(rules_for)
     units = Units(source.units())
     window = months_between(month_add(month, 1 - TREND_MONTHS), month)
-    shared = Shared(MonthBook(source, units, sorted(units.rows), window), units) \
+    shared = Shared(StoredBook(source, units, sorted(units.rows), window), units) \
         if units.rows else None
     roots = [c for c, row in units.rows.items() if row["parent"] is None
              and units.active(c, month)]
     whole = Tally()
+    items = MonthBook(source, units, roots, [month]) if roots else None
     for root in roots:
-        whole.merge(shared.tally(root, month))  # type: ignore[union-attr]
+        whole.merge(items.tally(root, month))  # type: ignore[union-attr]
     rankings = {level: r for level, r in
                 evaluator.rankings(source, month, LEVELS, rules_for, shared=shared).items()
                 if r.placements}
-    details = _task_details(source, units, month)
+    details = _task_details(items.task_rows if items else [])
     end = last_day(month)
     overdue = sorted(({**details.get(i["task"], {}), "unit": i["unit"],
                        "name": units.rows[i["unit"]]["name"], "task": i["task"],
@@ -96,10 +101,10 @@ def _days_between(earlier: str, later: str) -> int:
     return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).days
 
 
-def _task_details(source: Source, units: Units, month: str) -> dict[str, dict[str, Any]]:
-    """Category, location and source of the tasks with items in the month."""
+def _task_details(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Category, location and source of tasks (those whose items the month's were)."""
     found = {}
-    for row in source.tasks(None, month, month):
+    for row in rows:
         assigned = next(i for i in row["items"] if i["kind"] == "assigned")
         found[row["task"]] = {"category": assigned["category"],
                               "location": assigned["location"], "source": assigned["source"]}

@@ -238,10 +238,11 @@ class MonthBook:
         leaf: dict[tuple[str, str], Tally] = defaultdict(Tally)
         closures: dict[tuple[str, str, str], list[Item]] = defaultdict(list)
         arrivals: list[Item] = []
+        self.task_rows = source.tasks(everyone, lo, hi)  # the tasks the items are of
         # The look-back months of each month's recurrence rate, worked out once.
         lookbacks = [(m, month_add(m, -self.settings[m].lookback_months), month_add(m, -1))
                      for m in months]
-        for row in source.tasks(everyone, lo, hi):
+        for row in self.task_rows:
             for item in row["items"]:
                 unit = item["unit"]
                 if unit not in everyone:

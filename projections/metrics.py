@@ -61,6 +61,7 @@ from domain.registry import Campaign, Person, Unit
 from domain.survey import Survey
 from domain.target import TargetTask
 from domain.task import Task
+from projections import metric_aggregates
 from projections.corrections import corrected as correction_of
 from projections.corrections import is_correction, is_withdrawal
 from projections.facts import Context, Fact, Key
@@ -87,7 +88,8 @@ class Metrics(Projection):
     campaign setting, the little the metrics need of them."""
 
     name = "metrics"
-    version = 2  # 2: its JSON written by orjson (compact, UTF-8; projections.rows.json_text)
+    version = 3  # 2: its JSON written by orjson (compact, UTF-8; projections.rows.json_text)
+    # 3: the units' months kept as aggregates of their items (projections.metric_aggregates)
 
     def define(self) -> None:
         self.table(
@@ -144,6 +146,7 @@ class Metrics(Projection):
             sa.Column("sample", sa.Integer, nullable=False),
             sa.Index(f"{self.prefix}metric_surveys_month", "month"),
         )
+        metric_aggregates.define(self)
 
     def touches(self, fact: Fact) -> Iterable[tuple[str, Key]]:
         table = TABLES[fact.event]  # type: ignore[index]
@@ -168,7 +171,8 @@ class Metrics(Projection):
         key = (fact.originator_id,)
         row = rows.get("metric_tasks", key)
         if row is None or "items" in row:
-            row = {"task": fact.originator_id, "events": [*(row["events"] if row else [])]}
+            row = {"task": fact.originator_id, "events": [*(row["events"] if row else [])],
+                   "before": row["items"] if row else []}  # taken out of its months
             rows.put("metric_tasks", key, row)
         row["events"].append(compact(fact))
         if fact.event is Task.Reassigned:
@@ -261,10 +265,14 @@ class Metrics(Projection):
     ignored_aggregates = (Account, AuditLog, Evaluation, IndicatorSystem, Person, TargetTask)
 
     def finish(self, rows: Rows, ctx: Context) -> None:
+        moved = []
         for key in rows.changed("metric_tasks"):
             row = rows.get("metric_tasks", key)
             if row is not None and "items" not in row:
-                rows.put("metric_tasks", key, task_row(key[0], row["events"], ctx))
+                new = task_row(key[0], row["events"], ctx)
+                rows.put("metric_tasks", key, new)
+                moved.append((row["before"], new["items"]))
+        metric_aggregates.apply(rows, moved)
 
 
 # The table each handled event's row is in.

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.evaluation import score
 from ledger.evaluation import RulesVersion
+from projections.metric_aggregates import StoredBook
 from projections.metrics import MonthBook, Tally, Units
 
 
@@ -14,7 +15,7 @@ class Shared:
     """A month book whose figures and scores are computed once per unit and month: a
     bulletin asks for the same ones for its totals, its rankings and its chart."""
 
-    def __init__(self, book: MonthBook, units: Units) -> None:
+    def __init__(self, book: MonthBook | StoredBook, units: Units) -> None:
         self.book = book
         self.units = units
         self.tallies = book.tallies
