@@ -82,7 +82,8 @@ def import_rate(folder: Path, data: Path) -> tuple[float, int, int, list[tuple]]
     started = time.perf_counter()
     mapping = load_mapping(MAPPING)
     table = open_table(data, mapping)
-    report = Importer(ledger, "ops", mapping, table, batch_size=BATCH).run()
+    report = Importer(ledger, actor_id="ops", mapping=mapping, table=table,
+                      batch_size=BATCH).run()
     seconds = time.perf_counter() - started
     assert not report.rejects, report.rejects[:3]
     stored = [tuple(r) for r in ledger.records(after=before)]

@@ -231,8 +231,8 @@ def import_rate(url: str, data: Path, rows: int) -> float:
                               admin_name="311 office")
         started = time.perf_counter()
         mapping = load_mapping(bench_import.MAPPING)
-        report = Importer(ledger, "ops", mapping, open_table(data, mapping),
-                          batch_size=bench_import.BATCH).run()
+        report = Importer(ledger, actor_id="ops", mapping=mapping,
+                          table=open_table(data, mapping), batch_size=bench_import.BATCH).run()
         seconds = time.perf_counter() - started
         assert not report.rejects, report.rejects[:3]
         return rows / seconds

@@ -15,7 +15,7 @@ from commands.session import Session, pass_session
 from commands.template import NAMES as TEMPLATE_NAMES, import_records, stopped
 from i18n import N_, _, labels
 from domain.base import Refused
-from domain.task import STATES
+from domain.task_states import STATES
 from ledger.faults import LedgerBusy, WriteLost
 from ledger.importer import Importer, ImportReport, load_mapping, open_table, write_rejects
 from ledger.importer.template import TEMPLATES, check_header, task_mapping
@@ -73,8 +73,8 @@ def import_(session: Session, file: Path, mapping_path: Path | None,
         check_header(TEMPLATES[template_name], table)
     if not dry_run:
         session.create_if_missing()
-    importer = Importer(session.store.ledger, session.actor, mapping, table,
-                        batch_size=batch_size, update=updating)
+    importer = Importer(session.store.ledger, actor_id=session.actor, mapping=mapping,
+                        table=table, batch_size=batch_size, update=updating)
     done = [0]
 
     def taken(rows: int) -> None:

@@ -86,8 +86,8 @@ def import_records(session: Session, file: Path, name: str, *, dry_run: bool,
     services = session.services
     queries = services.indicator_queries
     recorded = queries.surveys() if name == "survey" else queries.targets()
-    importer = RecordsImporter(services.indicators, session.actor, chosen, table,
-                               units=services.read.units(), recorded=recorded)
+    importer = RecordsImporter(services.indicators, actor_id=session.actor, template=chosen,
+                               table=table, units=services.read.units(), recorded=recorded)
     done = [0]
     with progress(table.count, _("正在导入 {name}").format(name=table.name)) as update:
         def taken(rows: int) -> None:

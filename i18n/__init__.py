@@ -55,6 +55,18 @@ def use(lang: str | None) -> None:
     _current[0] = chosen(lang) if lang is not None else None
 
 
+@contextmanager
+def kept() -> Iterator[None]:
+    """The language :func:`use` set before this block, set again after it, whatever the
+    block chose: a command's ``--lang`` lasts as long as the command (``cli.py``), not for
+    what runs after it in the same process (a program embedding the command line, tests)."""
+    before = _current[0]
+    try:
+        yield
+    finally:
+        _current[0] = before
+
+
 # The language of what is being answered now, where it is not the process's: a web page in
 # the server's language (``serve --lang``), whatever the process speaks (:func:`speaking`).
 _speaking: ContextVar[str | None] = ContextVar("taizhang_language", default=None)
@@ -117,5 +129,5 @@ def refusal(error: BaseException, gettext: Any = None) -> str:
         if values else said(template)
 
 
-__all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "language", "refusal",
+__all__ = ["LANGS", "DEFAULT", "ENV", "N_", "_", "chosen", "kept", "language", "refusal",
            "speaking", "translation", "use"]

@@ -46,12 +46,14 @@ TRANSLATED = [lang for lang in LANGS if lang != DEFAULT]  # Chinese is the text 
 def _domain_names() -> list[tuple[str, str]]:
     """The Chinese names the domain declares (it may not import the catalogue), and the
     levels of the ranking, which are its data: (message, where)."""
-    from domain.task import CLOSURES, SOURCES, STATE_LABELS
+    from domain.task_fields import CLOSURES, SOURCES
+    from domain.task_states import STATE_LABELS
     from projections.evaluation import LEVELS
 
-    return [(name, "domain/task.py") for table in (STATE_LABELS, SOURCES, CLOSURES)
-            for name in table.values()] + [(level, "projections/evaluation.py")
-                                           for level in LEVELS]
+    return ([(name, "domain/task_states.py") for name in STATE_LABELS.values()]
+            + [(name, "domain/task_fields.py") for table in (SOURCES, CLOSURES)
+               for name in table.values()]
+            + [(level, "projections/evaluation.py") for level in LEVELS])
 
 
 def _help_texts() -> list[tuple[str, str]]:

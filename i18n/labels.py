@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from domain.kinds import kind_name
-from domain.task import CLOSURES, SOURCES, STATE_LABELS
+from domain.task import CLOSURES, SOURCES
+from domain.task_states import STATE_LABELS
 from i18n import N_, _
 
 ROLES: dict[str, str] = {"admin": N_("管理员"), "inspector": N_("巡查员"),

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from domain.task import CLOSED, VERIFIED
+from domain.task_states import CLOSED, VERIFIED
 from ledger.chain import GENESIS
 
 if TYPE_CHECKING:

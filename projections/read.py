@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from domain.base import NotFound, localized
-from domain.task import CLOSED, VERIFIED
+from domain.task_states import CLOSED, VERIFIED
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board

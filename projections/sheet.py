@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from domain.task import STATE_LABELS
+from domain.task_states import STATE_LABELS
 from i18n import N_, _
 from projections.events import who
 from projections.times import for_machines, local_moment

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from domain.task import CLOSED, VERIFIED
+from domain.task_states import CLOSED, VERIFIED
 from ledger.workdays import Calendar, UnknownYear, WorkingDays
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ from starlette.templating import Jinja2Templates
 
 from domain.base import DomainError, NotFound, Said
 from domain.roles import UNIT
-from domain.task import STATE_LABELS
+from domain.task_states import STATE_LABELS
 from ledger.identity import Accounts
 from ledger.app import utc_now
 from ledger.store import Store

@@ -21,7 +21,8 @@ from ledger.importer.dates import strptime
 from ledger.importer.importing import Importer
 from ledger.importer.mapping import Mapping, Spec, load_mapping
 from ledger.importer.report import ImportReport, Reject, write_rejects
-from ledger.importer.rows import Row, RowError, RowReader
+from ledger.importer.row import Row, RowError
+from ledger.importer.rows import RowReader
 from ledger.importer.tables import Table, cell_text, open_table
 from ledger.importer.units import unit_code_for
 

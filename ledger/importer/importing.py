@@ -20,7 +20,8 @@ from ledger.app import Ledger
 from ledger.importer.batch import ID_PREFIX, _Batch, _Known, task_id_for
 from ledger.importer.mapping import Mapping
 from ledger.importer.report import ImportReport, Reject
-from ledger.importer.rows import Row, RowError, RowReader, in_english
+from ledger.importer.row import Row, RowError, in_english
+from ledger.importer.rows import RowReader
 from ledger.importer.tables import Table, _blank
 from ledger.importer.units import UnitBook
 from ledger.importer.update import Updater, check_unique_keys, progressed
@@ -31,8 +32,8 @@ class Importer:
 
     SCAN_PAGE = 5000
 
-    def __init__(self, ledger: Ledger, actor_id: str | None, mapping: Mapping, table: Table,
-                 *, batch_size: int = 1000, update: bool = False) -> None:
+    def __init__(self, ledger: Ledger, *, actor_id: str | None, mapping: Mapping,
+                 table: Table, batch_size: int = 1000, update: bool = False) -> None:
         self.ledger = ledger
         self.mapping = mapping
         self.table = table

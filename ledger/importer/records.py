@@ -24,8 +24,8 @@ from domain.roles import authorize
 from domain.survey import Survey
 from domain.target import TargetTask
 from ledger.importer.dates import strptime
-from ledger.importer.report import Reject
-from ledger.importer.rows import RowError, half_width, in_english
+from ledger.importer.report import Reject, RejectedRows
+from ledger.importer.row import RowError, half_width, in_english
 from ledger.importer.tables import Table, cell_text
 from ledger.importer.template import DATE_FORMATS, Template, check_header
 from ledger.indicators import Indicators
@@ -35,7 +35,7 @@ ACTIONS = {"survey": "record_survey", "targets": "assign_target"}
 
 
 @dataclass
-class RecordsReport:
+class RecordsReport(RejectedRows):
     """What importing a survey or targets template did (or, in a dry run, would do)."""
 
     file: str
@@ -51,20 +51,13 @@ class RecordsReport:
     rejects: list[Reject] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
 
-    def rejected_by_reason(self) -> Counter[str]:
-        return Counter(f"{r.kind} ({r.column})" for r in self.rejects)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file, "sha256": self.digest, "template": self.template,
             "dry_run": self.dry_run, "strict": self.strict, "written": self.written,
             "rows_read": self.rows_read, "rows_valid": self.valid,
             "recorded": self.recorded, "already_recorded": self.already_recorded,
-            "rows_rejected": len(self.rejects),
-            "rows_skipped": dict(sorted(self.skipped.items())),
-            "rejected_by_reason": dict(sorted(self.rejected_by_reason().items())),
-            "rejects": [{"row": r.row, "column": r.column, "value": r.value,
-                         "reason": r.reason} for r in self.rejects],
+            **self.rejected_counts(), "rejects": self.rejects_as_dicts(),
         }
 
 
@@ -83,8 +76,8 @@ class RecordsImporter:
     ``units`` are the ledger's units as the read side lists them (code, name, retired);
     ``recorded`` its surveys or targets, to know a row recorded before."""
 
-    def __init__(self, indicators: Indicators, actor_id: str | None, template: Template,
-                 table: Table, *, units: list[dict[str, Any]],
+    def __init__(self, indicators: Indicators, *, actor_id: str | None, template: Template,
+                 table: Table, units: list[dict[str, Any]],
                  recorded: list[dict[str, Any]]) -> None:
         self.indicators, self.actor_id, self.template, self.table = (indicators, actor_id,
                                                                      template, table)

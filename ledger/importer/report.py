@@ -10,8 +10,9 @@ from typing import Any
 
 from domain.base import Said
 from i18n import refusal
-from ledger.importer.rows import RowError
+from ledger.importer.row import RowError
 from ledger.importer.tables import Table, cell_text
+
 
 @dataclass
 class Reject:
@@ -48,9 +49,36 @@ class Reject:
         column, the value and the kind are the same in every language."""
         return refusal(self.said)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The reject in a report's JSON (``filled`` where some of its values did not come
+        from their own cell)."""
+        return {"row": self.row, "column": self.column, "value": self.value,
+                "reason": self.reason, **({"filled": self.filled} if self.filled else {})}
+
+
+class RejectedRows:
+    """What a report says of the rows it did not import, said once for both (a mapping's
+    :class:`ImportReport`, a template's ``records.RecordsReport``)."""
+
+    rejects: list[Reject]
+    skipped: Counter[str]  # rows that are not data, by kind
+
+    def rejected_by_reason(self) -> Counter[str]:
+        return Counter(f"{r.kind} ({r.column})" for r in self.rejects)
+
+    def rejected_counts(self) -> dict[str, Any]:
+        """The report's JSON counts of rows rejected, rows skipped by kind, and rows
+        rejected by reason (kind and column)."""
+        return {"rows_rejected": len(self.rejects),
+                "rows_skipped": dict(sorted(self.skipped.items())),
+                "rejected_by_reason": dict(sorted(self.rejected_by_reason().items()))}
+
+    def rejects_as_dicts(self) -> list[dict[str, Any]]:
+        return [r.as_dict() for r in self.rejects]
+
 
 @dataclass
-class ImportReport:
+class ImportReport(RejectedRows):
     """What an import did (or, in a dry run or a refused strict run, would have done)."""
 
     file: str
@@ -72,25 +100,18 @@ class ImportReport:
     statuses: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)  # rows that are not data, by kind
 
-    def rejected_by_reason(self) -> Counter[str]:
-        return Counter(f"{r.kind} ({r.column})" for r in self.rejects)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file, "sha256": self.digest, "mapping": self.mapping,
             "source": self.source, "dry_run": self.dry_run, "strict": self.strict,
             "written": self.written, "rows_read": self.rows_read,
             "tasks_created": self.tasks_created, "events": self.events,
-            "already_imported": self.already_imported, "rows_rejected": len(self.rejects),
-            "rows_skipped": dict(sorted(self.skipped.items())),
-            "rejected_by_reason": dict(sorted(self.rejected_by_reason().items())),
+            "already_imported": self.already_imported, **self.rejected_counts(),
             "units_registered": self.units_registered,
             "categories_added": self.categories_added,
             "filled_in": dict(sorted(self.filled.items())),
             "statuses": dict(sorted(self.statuses.items())),
-            "rejects": [{"row": r.row, "column": r.column, "value": r.value,
-                         "reason": r.reason, **({"filled": r.filled} if r.filled else {})}
-                        for r in self.rejects],
+            "rejects": self.rejects_as_dicts(),
         }
 
 

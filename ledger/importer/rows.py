@@ -1,81 +1,21 @@
-"""A row's cells read as the mapping says; pure: no store, no clock."""
+"""A row's cells read as the mapping says (into a :class:`ledger.importer.row.Row`); pure: no
+store, no clock."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, Said, check_day, local_date
+from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, check_day, local_date
 from domain.task import parse_source
 from ledger.importer.dates import strptime
 from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
                                      TIME_DIRECTIVES, Mapping, Spec)
+from ledger.importer.row import Row, RowError, half_width
 from ledger.importer.tables import Table, cell_text
 from ledger.workdays import Calendar, UnknownYear, WorkingDays, parse_working_days
-
-def in_english(error: BaseException) -> str:
-    """A refusal's words in English, whatever the language in use: how the importer tells
-    which column a refusal of the ledger is about (by how its English begins)."""
-    from i18n import refusal, translation
-
-    return refusal(error, translation("en").gettext)
-
-
-class RowError(Said):
-    """A row that cannot become a task: why, in words (a message with ``{column}`` and
-    ``{value}`` among its fields), the column and the value at fault, and the kind of
-    reason (a stable English key the report counts rows by: "malformed date" …)."""
-
-    def __init__(self, template: str, /, *, column: str, value: str, kind: str,
-                 **values: Any) -> None:
-        super().__init__(template, column=column, value=value, **values)
-        self.column, self.value, self.kind = column, value, kind
-
-    @property
-    def reason(self) -> str:
-        return str(self)
-
-
-@dataclass
-class Row:
-    """A row read as the mapping says: what the task and its events will be made of."""
-
-    number: int
-    cells: list[Any]
-    key: str
-    external_id: str | None
-    unit: str
-    category: str
-    source: str
-    location: str
-    description: str
-    assigned: datetime
-    deadline: date
-    deadline_rule: str | None
-    action: str
-    status: str
-    acted_at: datetime | None
-    acted_column: str  # the column acted_at was read from (or would be)
-    reassign_to: str | None
-    rectification: str
-    reinspection: str
-    note: str
-    filled: list[str]
-    labels: dict[str, str]
-    latitude: float | None = None
-    longitude: float | None = None
-    # An open row's status_date, where it gives a rectification (整改情况) but no result yet.
-    reported_at: datetime | None = None
-
-
-def half_width(text: str) -> str:
-    """Full-width digits and punctuation as ASCII (２０２４年５月３日 → 2024年5月3日, ７天 → 7天),
-    for the dates and numbers read from a cell (NFKC; descriptions are kept as written)."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
 
 class RowReader:

@@ -18,7 +18,7 @@ from collections.abc import Mapping as Lookup
 from functools import lru_cache
 
 from domain.registry import CODE_PATTERN, Unit
-from ledger.importer.rows import RowError
+from ledger.importer.row import RowError
 
 CODE_LENGTH = 40
 DIGEST = 10  # hex digits of the name's sha256 that set a colliding name's code apart

@@ -35,10 +35,11 @@ from eventsourcing.utils import get_topic
 
 from domain.base import Refused
 from domain.corrections import OWN_EVENTS
-from domain.task import CLOSED, REPORTED, VERIFIED, Task
+from domain.task import Task
+from domain.task_states import CLOSED, REPORTED, VERIFIED
 from i18n import refusal
 from ledger.importer.batch import ID_PREFIX, _Batch, task_id_for
-from ledger.importer.rows import Row, RowError
+from ledger.importer.row import Row, RowError
 from ledger.importer.tables import _blank
 
 if TYPE_CHECKING:

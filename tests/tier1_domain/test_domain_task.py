@@ -14,14 +14,14 @@ import pytest
 from said_support import refused
 
 from domain.base import Actor, Refused
-from domain.task import (
+from domain.task import Task
+from domain.task_states import (
     ACKNOWLEDGED,
     ASSIGNED,
     CLOSED,
     RECTIFYING,
     REPORTED,
     VERIFIED,
-    Task,
 )
 
 ZONE = ZoneInfo("Asia/Shanghai")

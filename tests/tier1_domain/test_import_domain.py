@@ -11,7 +11,8 @@ import pytest
 from said_support import refused
 
 from domain.base import Actor, Refused
-from domain.task import CLOSED, REPORTED, VERIFIED, Task
+from domain.task import Task
+from domain.task_states import CLOSED, REPORTED, VERIFIED
 
 ZONE = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 5, 3, 10, 0, tzinfo=ZONE)

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import i18n
 from cli import main
 from domain.task import Task
 from ledger import audit
@@ -55,9 +56,11 @@ def head_of(url: str) -> audit.Head:
 
 
 def ran_as(url: str) -> str:
+    """The store's account as ``audit verify`` says it in English (the tests' language)."""
     store = opened(url)
     try:
-        return describe_kind(store)
+        with i18n.speaking("en"):
+            return describe_kind(store)
     finally:
         store.close()
 

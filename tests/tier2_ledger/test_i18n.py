@@ -90,3 +90,21 @@ def test_no_message_is_built_before_it_is_looked_up() -> None:
             (root / "cli.py").read_text(encoding="utf-8").splitlines(), 1)
         if built.search(line)]
     assert found == []
+
+
+def test_a_language_chosen_within_kept_lasts_as_long_as_the_block() -> None:
+    import i18n
+
+    i18n.use("en")
+    with i18n.kept():
+        i18n.use("zh")
+        assert i18n._("已签收") == "已签收"
+        with i18n.kept():
+            i18n.use(None)  # the environment's (the default here), within the inner block
+            assert i18n.language() == i18n.chosen()
+        assert i18n.language() == "zh"
+    assert i18n._("已签收") == "acknowledged"
+    with pytest.raises(KeyError), i18n.kept():  # a command that fails: the same
+        i18n.use("zh")
+        raise KeyError("refused")
+    assert i18n.language() == "en"

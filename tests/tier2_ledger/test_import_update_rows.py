@@ -188,7 +188,7 @@ def test_a_dated_rectification_not_yet_re_inspected_is_reported_once(
 def test_only_an_administrator_importing_enters_a_report_or_re_inspection_from_a_record(
         ) -> None:
     from domain.base import Actor, Refused
-    from domain.task import RECTIFYING
+    from domain.task_states import RECTIFYING
     from tests.tier1_domain.test_import_domain import ADMIN, LI, NOW, START, ZHAO
     from tests.tier1_domain.test_import_domain import imported as assigned
 
@@ -269,10 +269,11 @@ def test_a_workbook_updated_with_itself_appends_nothing(
     try:
         seed_campaign(store.ledger)
         mapping = load_mapping(WORKBOOK_MAPPING)
-        first = Importer(store.ledger, "admin", mapping, open_table(path, mapping)).run()
+        first = Importer(store.ledger, actor_id="admin", mapping=mapping,
+                         table=open_table(path, mapping)).run()
         before = store.ledger.max_position()
-        updater = Importer(store.ledger, "admin", mapping, open_table(path, mapping),
-                           update=True)
+        updater = Importer(store.ledger, actor_id="admin", mapping=mapping,
+                           table=open_table(path, mapping), update=True)
         again = updater.run()
         assert store.ledger.max_position() == before
         assert updater.updater is not None

@@ -13,7 +13,8 @@ import pytest
 from domain import kinds
 from domain.base import LedgerAggregate
 from domain.registry import Unit
-from domain.task import LIFECYCLE, OPEN, REPORTED, STATES, Move, Task, TaskEvent
+from domain.task import LIFECYCLE, Task, TaskEvent
+from domain.task_states import OPEN, REPORTED, STATES, Move
 from projections.board import Board
 from projections.engine import Context, Fact, fold_in_memory
 from projections.metric_items import ROLES

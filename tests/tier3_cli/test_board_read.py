@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commands import output
-from domain.task import SOURCES, STATES
+from domain.task import SOURCES
+from domain.task_states import STATES
 from projections import board_read
 from projections.orders import BOARD_SORTS
 from projections.read import ReadSide, all_projections

@@ -96,8 +96,8 @@ def new_store(folder: Path) -> Store:
 
 def import_into(store: Store, data: Path, mapping: Path, batch_size: int) -> ImportReport:
     loaded = load_mapping(mapping)
-    return Importer(store.ledger, "ops", loaded, open_table(data, loaded),
-                    batch_size=batch_size).run()
+    return Importer(store.ledger, actor_id="ops", mapping=loaded,
+                    table=open_table(data, loaded), batch_size=batch_size).run()
 
 
 def outcome(store: Store, report: ImportReport) -> dict[str, Any]:

@@ -114,7 +114,8 @@ def write_as_offices_do(path: Path, rows: list[list[Any]], blocks: list[tuple[st
 
 def imported(store: Store, path: Path, mapping: Path = WORKBOOK_MAPPING) -> ImportReport:
     loaded = load_mapping(mapping)
-    return Importer(store.ledger, "admin", loaded, open_table(path, loaded)).run()
+    return Importer(store.ledger, actor_id="admin", mapping=loaded,
+                    table=open_table(path, loaded)).run()
 
 
 def board(store: Store) -> dict[Any, dict[str, Any]]:

@@ -11,7 +11,6 @@ and fail in CI (``CI=true``). They take a few seconds each: marked slow, and few
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -19,32 +18,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ci_support import unavailable
 from cli_support import Cli
 
 from projections.fonts import CJK_FONTS, cjk_font
 from tests.tier3_cli.test_metrics_example import built
 
 pytestmark = pytest.mark.slow
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def require(program: str, package: str) -> str:
     """The program's path; skipped (failed in CI) when it is not installed."""
     found = shutil.which(program)
     if found is None:
-        reason = f"{program} is not installed (Debian package {package})"
-        if IN_CI:
-            pytest.fail(f"{reason}: .ci/run installs it")
-        pytest.skip(reason)
+        unavailable(f"{program} is not installed (Debian package {package})",
+                    ".ci/run installs it")
     return found
 
 
 def require_cjk_font() -> None:
     if cjk_font() is None:
-        reason = "no CJK font is installed (Debian package fonts-noto-cjk)"
-        if IN_CI:
-            pytest.fail(f"{reason}: .ci/run installs it")
-        pytest.skip(reason)
+        unavailable("no CJK font is installed (Debian package fonts-noto-cjk)",
+                    ".ci/run installs it")
 
 
 @pytest.fixture(scope="module")

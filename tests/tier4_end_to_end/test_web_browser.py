@@ -22,6 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from ci_support import unavailable
 
 from ledger.store import Store
 from web_support import World, build_world
@@ -43,9 +44,7 @@ def _missing() -> str | None:
 
 
 if _missing():
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"browser tests are mandatory in CI: {_missing()}", pytrace=False)
-    pytest.skip(_missing() or "", allow_module_level=True)
+    unavailable(_missing() or "", ".ci/run installs chromium and playwright")
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from starlette.testclient import TestClient
 
-from domain.task import STATE_LABELS
+from domain.task_states import STATE_LABELS
 from projections.read import ReadSide
 from web_support import World, client, client_for, read, world  # noqa: F401
 
