@@ -70,17 +70,27 @@ def board(session: Session, unit_code: str | None, state: str | None, category: 
         # For people, the column only when some task has a request awaiting a decision.
         if not any(row["extension_requested"] for row in rows):
             columns = [c for c in columns if c[0] != "extension_requested"]
+        zone = session.services.zone
+        # Each state, source and kind said once (a board has thousands of rows, and few).
+        said: dict[tuple[str, str], str] = {}
         for row in rows:
-            row["state"] = labels.state(row["state"])
-            row["source"] = labels.source(row["source"])
-            row["last_action"] = labels.kind(row["last_action"], "Task")
-            row["last_action_at"] = for_people(row["last_action_at"], session.services.zone)
+            for key, say in (("state", labels.state), ("source", labels.source),
+                             ("last_action", _last_action)):
+                value = row[key]
+                if (key, value) not in said:
+                    said[key, value] = say(value)
+                row[key] = said[key, value]
+            row["last_action_at"] = for_people(row["last_action_at"], zone)
     else:
         rows = localise_rows(rows, ("assigned_at", "last_action_at"), session.services.zone,
                              fmt)
     if fmt == "json":
         columns = [*columns, *PLACE_COLUMNS]
     emit(rows, columns, fmt)
+
+
+def _last_action(kind: str) -> str:
+    return labels.kind(kind, "Task")
 
 
 def note_unknown_years(unknown: set[int]) -> None:

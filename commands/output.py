@@ -11,7 +11,6 @@ JSON are for programs: their keys are the rows' own, in every language.
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import os
@@ -107,6 +106,8 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str,
         return "\n".join(json.dumps({k: row.get(k) for k in keys}, ensure_ascii=False)
                          for row in rows)
     if fmt == "csv":
+        import csv
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([_(column[1]) for column in columns] if labelled else keys)
@@ -116,7 +117,9 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str,
         return buffer.getvalue().rstrip("\n")
     if not rows:
         return _("（无）")
-    return table([[_cell(row.get(k)) for k in keys] for row in rows],
+    # (text, most cells, as it is: a board prints some 25,000)
+    return table([[v if type(v) is str else _cell(v) for v in map(row.get, keys)]
+                  for row in rows],
                  [_(column[1]) for column in columns],
                  [column[2] if len(column) > 2 else "" for column in columns])
 
@@ -130,7 +133,8 @@ def table(cells: list[list[str]], headers: list[str], ways: Sequence[str] = ()) 
 
     room = width()
     if room is None or not headers:
-        return tabulate(cells, headers=headers, disable_numparse=True)
+        with _as_text(tabulate_module):
+            return tabulate(cells, headers=headers, disable_numparse=True)
     all_cells, all_headers = cells, headers
     ways = list(ways) or [""] * len(headers)
     left_out: list[str] = []
@@ -149,14 +153,35 @@ def table(cells: list[list[str]], headers: list[str], ways: Sequence[str] = ()) 
     # On a terminal a header needs no padding of its own: the gap between columns is there.
     tabulate_module.MIN_PADDING, padding = 0, tabulate_module.MIN_PADDING
     try:
-        text = tabulate(cells, headers=headers, disable_numparse=True, maxcolwidths=limits,
-                        maxheadercolwidths=limits)
+        with _as_text(tabulate_module):
+            text = tabulate(cells, headers=headers, disable_numparse=True,
+                            maxcolwidths=limits, maxheadercolwidths=limits)
     finally:
         tabulate_module.MIN_PADDING = padding
     if left_out:
         text += "\n" + paragraph(_("（未显示：{columns}；--wide 显示全部）").format(
             columns=_("、").join(left_out)))
     return text
+
+
+@contextlib.contextmanager
+def _as_text(tabulate_module: Any) -> Iterator[None]:
+    """tabulate told what it would otherwise find out cell by cell: every column is text.
+    Our cells are text (``_cell``) and numbers are not parsed (``disable_numparse``), so the
+    type it deduces for a column (``_column_type``: an ANSI-stripping regex and several
+    tests on every cell, about half of printing a board of 2,000 rows) can only be text —
+    or, for a column of empty cells or of "True"/"False", a type it formats and aligns as
+    text all the same. (tests/tier3_cli/test_board_read.py prints tables both ways.)"""
+    deduce = tabulate_module._column_type
+
+    def text(strings: Any, has_invisible: bool = True, numparse: bool = True) -> type:
+        return str if not numparse else deduce(strings, has_invisible, numparse)
+
+    tabulate_module._column_type = text
+    try:
+        yield
+    finally:
+        tabulate_module._column_type = deduce
 
 
 def _fits(cells: list[list[str]], headers: list[str], ways: Sequence[str],

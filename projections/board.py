@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 from domain.accounts import Account
@@ -15,7 +14,6 @@ from domain.registry import Campaign, Person, Unit
 from domain.survey import Survey
 from domain.target import TargetTask
 from domain.task import LIFECYCLE, Task
-from domain.task_states import CLOSED, VERIFIED
 from projections.facts import Context, Fact, Key
 from projections.projection import Projection
 from projections.rows import Rows
@@ -171,10 +169,3 @@ class Board(Projection):
     }
     ignored_aggregates = (Account, AuditLog, Campaign, Evaluation, IndicatorSystem,
                           Inspection, Person, Survey, TargetTask, Unit)
-
-
-def days_overdue(row: dict[str, Any], on: date) -> int:
-    """Days past the deadline on ``on`` for a task not yet verified (0 when not overdue)."""
-    if row["state"] in (VERIFIED, CLOSED):
-        return 0
-    return max(0, (on - date.fromisoformat(row["deadline"])).days)

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from i18n import _, labels
-from projections.board import Board, days_overdue
+from projections.board import Board
+from projections.board_read import days_overdue
 from projections.corrections import described, is_correction, is_withdrawal, text_of
 from projections.facts import Context, Fact
 from projections.extensions import ExtensionRequests

@@ -13,7 +13,8 @@ from domain.base import NotFound, localized
 from domain.task_states import CLOSED, VERIFIED
 from ledger.chain import stamp
 from ledger.store import Store
-from projections.board import Board, days_overdue
+from projections.board import Board
+from projections.board_read import days_overdue
 from projections.extensions import ExtensionRequests
 from projections.orders import BOARD_SORTS
 from projections.projection import partial_indexes

@@ -59,12 +59,20 @@ def board(services: Services, *, as_of: datetime | None = None,
     overdue as of that day; ``within``: only unfinished tasks due from that day to the end
     of the span; ``working_days``: add each unfinished task's working days left.
     ``filters``: those of ``ReadSide.board``."""
-    read = services.read.at(as_of)
-    today = read.today()
+    then = None if as_of is None else services.read.at(as_of)
+    today = services.today() if then is None else then.today()
     calendar = services.ledger.work_calendar() if within is not None or working_days \
         else None
     until = None if within is None or calendar is None else due_by(today, within, calendar)
-    rows = read.board(due_by=until, **filters)
+    if then is not None:
+        rows = then.board(due_by=until, **filters)
+    else:
+        # Read models that are current: their rows as they are, without loading the read
+        # side (projections.board_read); else the read side catches them up first.
+        from projections import board_read
+
+        found = board_read.board(services.store, today, due_by=until, **filters)
+        rows = found if found is not None else services.read.board(due_by=until, **filters)
     unknown: set[int] = set()
     if calendar is not None and working_days:
         unknown = working_days_left(rows, calendar, today)

@@ -12,7 +12,7 @@ import os
 import pkgutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
@@ -80,6 +80,29 @@ def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
     histories = [[*db, "history", "T-000001"], [*db, "history", "T-000001", "--format", "json"],
                  [*db, "history", "unit:JS01"]]
     assert loaded_after(histories, unfolded, tmp_path) == []
+
+
+def test_the_board_on_current_read_models_loads_no_read_side(sqlite_url: str,
+                                                            tmp_path: Path) -> None:
+    """Read models that are current are read with plain SQL (projections/board_read.py):
+    neither SQLAlchemy, nor the read side and its engine, nor the projections, nor the
+    event classes of the aggregates the board does not show; behind the log, the read side
+    catches them up as before."""
+    store = Store(sqlite_url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
+    seed_campaign(store.ledger)
+    store.ledger.assign(actor_id="li", unit="JS01", category="环境卫生", source="inspection",
+                        location="幸福路12号", description="牛皮癣", deadline=date(2024, 5, 10))
+    store.close()
+    db = ["--db", sqlite_url]
+    lean = ("sqlalchemy", "projections.read", "projections.engine", "projections.board",
+            "projections.registry", "projections.extensions", "domain.target",
+            "domain.evaluation", "domain.survey", "domain.indicators", *NEVER_ON_SQLITE)
+    boards = [[*db, "board", "--unit", "JS01"], [*db, "board", "--format", "json"],
+              [*db, "board", "--overdue", "--sort", "overdue", "--format", "csv"],
+              [*db, "board", "--due-within", "5wd", "--working-days"]]
+    # Behind the log (never caught up): the read side catches up, SQLAlchemy and all.
+    assert "sqlalchemy" in loaded_after(boards[:1], lean, tmp_path)
+    assert loaded_after(boards, lean, tmp_path) == []
 
 
 def test_a_partial_index_is_partial_on_both_backends(store: Store) -> None:
