@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -120,12 +121,15 @@ class LedgerGroup(click.Group):
 
     def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
         """One command: in the language of its ``--lang`` (else ``TAIZHANG_LANG``), known
-        before any option is acted on, so that ``--help --lang en`` is in English too."""
-        i18n.use(None)
-        said = _lang_asked(list(args) if args is not None else [], self)
-        if said in i18n.LANGS:
-            i18n.use(said)
-        return super().main(args, *rest, **options)
+        before any option is acted on, so that ``--help --lang en`` is in English too. The
+        language lasts as long as the command: after it, the one before is in use again
+        (unless the caller shows the errors, standalone_mode=False, as :func:`run` does)."""
+        with i18n.kept() if options.get("standalone_mode", True) else nullcontext():
+            i18n.use(None)
+            said = _lang_asked(list(args) if args is not None else [], self)
+            if said in i18n.LANGS:
+                i18n.use(said)
+            return super().main(args, *rest, **options)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands' short help as ``COMMANDS`` has it, no module imported, each on one

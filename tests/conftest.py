@@ -76,8 +76,9 @@ def witness_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def default_language() -> Iterator[None]:
-    """Each test starts in the default language: a command run in-process in English
-    (``--lang en``) leaves the catalogue's language set for what runs after it."""
+    """Each test starts in the default language, whatever a test before it set with
+    ``i18n.use`` (a command keeps its own ``--lang`` to its invocation; a test's direct
+    ``use`` or a ``run()`` with the caller showing errors does not)."""
     i18n.use(i18n.DEFAULT)
     yield
     i18n.use(i18n.DEFAULT)

@@ -131,3 +131,18 @@ def test_audit_verify_says_the_account_and_its_note_in_the_language_asked_for(cl
     assert ENGLISH.findall(zh) == [] and "SQLite file writer" not in zh, zh
     assert "(SQLite file writer — the append-only and identity triggers do not bind it)" in en
     assert "note: a tail removed after the last event" in en, en
+
+
+def test_a_command_leaves_the_language_as_it_found_it(cli: Cli) -> None:
+    """A command's language lasts as long as the command: a program running the command
+    line within itself speaks its own language after it, whatever the command said."""
+    import i18n
+
+    i18n.use("zh")
+    assert "Code" in cli.ok("--lang", "en", "unit", "list")
+    assert i18n.language() == "zh"
+    i18n.use("en")
+    assert "编号" in cli.ok("unit", "list", env={"TAIZHANG_LANG": "zh"})
+    assert i18n.language() == "en"
+    assert cli("--lang", "zh", "task", "show", "T-999999").exit_code != 0  # refused
+    assert i18n.language() == "en"
