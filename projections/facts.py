@@ -22,9 +22,11 @@ from ledger.chain import Record, Tampered
 Key = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fact:
-    """One stored event as the projections see it."""
+    """One stored event as the projections see it; no fold changes it. (Not a frozen
+    dataclass: a frozen one's construction costs four times as much, and a rebuild makes
+    one per event.)"""
 
     position: int
     originator_id: str
