@@ -68,8 +68,16 @@ def loads(text: bytes | str) -> Any:
 def decode(record: Record) -> Fact:
     """A stored event as plain data: ``{"_type_": …, "_data_": v}`` becomes ``v``. One
     that is not what the ledger writes (changed in the database) is refused."""
+    state = record.state
     try:
-        data = loads(record.state)
+        # :func:`loads`, its common case said here: a rebuild decodes every event.
+        if state.__class__ is bytes and _LONG_NUMBER not in state.translate(_DIGITS_AS_ZERO):
+            try:
+                data = orjson.loads(state)
+            except orjson.JSONDecodeError:
+                data = json.loads(state)
+        else:
+            data = loads(state)
         for name, value in data.items():
             if value.__class__ is dict and "_type_" in value:
                 data[name] = value["_data_"]
@@ -81,7 +89,6 @@ def decode(record: Record) -> Fact:
         known = _KINDS[record.topic] = (kind, by_kind().get(kind))
     return Fact(record.position, record.originator_id, record.originator_version, known[0],
                 data, record.recorded_at, record.account, known[1])
-
 
 
 class Context:
