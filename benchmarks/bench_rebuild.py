@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ledger.store import StoreURL  # noqa: E402
-from projections.engine import REBUILD_WINDOW  # noqa: E402
+from projections.rebuild import REBUILD_WINDOW  # noqa: E402
 
 # Run in a fresh interpreter, so that its peak resident memory is the rebuild's alone (read
 # from the kernel's high-water mark of this process's memory, VmHWM: getrusage's maxrss

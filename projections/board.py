@@ -140,21 +140,27 @@ class Board(Projection):
             return []  # the assignment creates the row
         return [("tasks", (fact.originator_id,))]
 
+    def touched(self, facts: list[Fact]) -> dict[str, set[Key]]:
+        return {"tasks": {(f.originator_id,) for f in facts if f.version != 1}}
+
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         """Each event is the task's last action; the lifecycle's table
         (``domain.task.LIFECYCLE``) moves its state; its handler changes the rest."""
         event = fact.event
+        action, handler = STEPS[event]  # type: ignore[index]
         key = (fact.originator_id,)
-        row = dict(rows.get("tasks", key) or {})
-        row.update(last_action=fact.kind.split(".", 1)[1],
-                   last_action_at=ctx.utc(fact.occurred_at), version=fact.version)
+        stored = rows.get("tasks", key)
+        row = {} if stored is None else stored.copy()
+        row["last_action"] = action
+        row["last_action_at"] = ctx.utc(fact.data["occurred_at"])
+        row["version"] = fact.version
         move = LIFECYCLE.get(event)  # type: ignore[arg-type]
         if move is not None:
-            row["state"] = move.after(row.get("state"))  # type: ignore[arg-type]
-        self.handlers[event](row, fact, ctx)  # type: ignore[index]
+            row["state"] = move.after(row.get("state"))
+        handler(row, fact, ctx)
         rows.put("tasks", key, row)
-        d = fact.data
-        if event is Task.Assigned and d.get("latitude") is not None:
+        if event is Task.Assigned and fact.data.get("latitude") is not None:
+            d = fact.data
             rows.put("places", key, {"task": fact.originator_id, "latitude": d["latitude"],
                                      "longitude": d["longitude"]})
 
@@ -169,3 +175,7 @@ class Board(Projection):
     }
     ignored_aggregates = (Account, AuditLog, Campaign, Evaluation, IndicatorSystem,
                           Inspection, Person, Survey, TargetTask, Unit)
+
+
+# Per event class: its name as the task's last action, and its handler.
+STEPS = {event: (event.__name__, handler) for event, handler in Board.handlers.items()}

@@ -8,7 +8,8 @@ rows (``fold``). The engine does the rest, the same way for every projection:
   applied exactly once, and a crash between batches resumes where the last commit left off.
   Each batch first locks the projections' position rows, so two processes catching up at
   once take turns and never fold the same facts twice;
-- rebuilding from zero; folding in memory (for "as of" questions);
+- rebuilding from zero (``projections/rebuild.py``); folding in memory (for "as of"
+  questions);
 - verifying: rebuilding into scratch tables beside the maintained ones and comparing them
   in the database.
 
@@ -37,6 +38,7 @@ from projections.facts import Context, Fact, Key, decode, loads, utc_stamp
 from projections.positions import (POSITIONS, Outdated, Standing, add_hash_column,
                                    recorded_versions)
 from projections.projection import Projection, fold_in_memory
+from projections.rebuild import REBUILD_BATCH, REBUILD_WINDOW, rebuild
 from projections.rows import Rows, _insert, _load, _loader, write_rows
 
 __all__ = ["BATCH", "POSITIONS", "Context", "Difference", "Fact", "Key", "Projection",
@@ -48,11 +50,6 @@ __all__ = ["BATCH", "POSITIONS", "Context", "Difference", "Fact", "Key", "Projec
 Upgrading = Callable[[list[Outdated], int], AbstractContextManager[Callable[[int], None]]]
 
 BATCH = 2000
-REBUILD_BATCH = 5000
-# A rebuild writes its rows every this many facts: an open task's rows (a metric task's
-# is kilobytes of JSON) are changed by many batches in a busy city, and are loaded and
-# written once per window rather than once per batch.
-REBUILD_WINDOW = 10_000
 CREATE_ATTEMPTS = 5
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for a permission denied
 
@@ -277,77 +274,9 @@ class Projector:
 
     def rebuild(self, progress: Callable[[int], None] | None = None,
                 batch: int = REBUILD_BATCH, window: int = REBUILD_WINDOW) -> int:
-        """Empty every projection's tables and fold the whole log again.
-
-        The secondary indexes are dropped first and made again at the end: building an
-        index once over all rows costs much less than keeping it up to date row by row.
-        (A rebuild that fails half-way leaves them to the next process's
-        :meth:`create_tables`.)"""
-        self.create_tables()
-        indexes = self._indexes()
-        with self.engine.begin() as conn:
-            _lock(conn, self.names)
-            for projection in self.projections:
-                for table in reversed(projection.metadata.sorted_tables):
-                    conn.execute(table.delete())
-            for index in indexes:
-                index.drop(conn)
-            for projection in self.projections:
-                conn.execute(POSITIONS.update()
-                             .where(POSITIONS.c.projection == projection.name)
-                             .values(position=0, hash=GENESIS,
-                                     **({"version": projection.version}
-                                        if self._versioned else {})))
-        with _unsynced(self.engine) as conn:
-            folded = self._refold(conn, progress, batch, window)
-            with conn.begin():
-                for index in indexes:
-                    index.create(conn, checkfirst=True)
-        return folded
-
-    def _refold(self, conn: Connection, progress: Callable[[int], None] | None, batch: int,
-                window: int) -> int:
-        """Fold the log into emptied tables: facts read ``batch`` at a time, each window
-        of about ``window`` facts folded into rows kept in memory and written, with the
-        positions, in one transaction (so a failed rebuild resumes after the last
-        window, like a catch-up). A row that many batches change is loaded and written
-        once per window; the rows of appended tables go out after every batch."""
-        folded = 0
-        ctx: Context | None = None
-        while True:
-            with _without_gc(), conn.begin():
-                # Each window starts where the positions are (another process's catch-up
-                # may have moved some of them meanwhile), each projection from its own.
-                at = _lock(conn, self.names)
-                position = min(at.values())
-                kept = {p.name: Rows(_loader(conn, p)) for p in self.projections}
-                read = 0
-                last = GENESIS
-                while read < window:
-                    facts, hash_ = self._facts(position, None, batch)
-                    if not facts:
-                        break
-                    last = hash_
-                    ctx = ctx or self._context()
-                    for projection in self.projections:
-                        rows = kept[projection.name]
-                        mine = facts if facts[0].position > at[projection.name] else \
-                            [f for f in facts if f.position > at[projection.name]]
-                        with _folding(projection, mine):
-                            fold_facts(rows, projection, mine, ctx)
-                        write_rows(conn, projection, rows.take(projection.appended))
-                    read, position = read + len(facts), facts[-1].position
-                    if progress:
-                        progress(len(facts))
-                if not read:
-                    return folded
-                assert ctx is not None
-                for projection in self.projections:
-                    projection.finish(kept[projection.name], ctx)
-                    write_rows(conn, projection, kept[projection.name])
-                conn.execute(POSITIONS.update().where(POSITIONS.c.projection.in_(self.names))
-                             .values(position=position, hash=last))
-            folded += read
+        """Empty every projection's tables and fold the whole log again
+        (``projections/rebuild.py``)."""
+        return rebuild(self, progress, batch, window)
 
     def _indexes(self) -> list[sa.Index]:
         return [index for projection in self.projections
@@ -372,29 +301,6 @@ def _folding(projection: Projection, facts: list[Fact]) -> Iterator[None]:
         raise Tampered("读模型 {projection} 无法折叠位置 {first}–{last} 的事件（{error}）",
                        projection=projection.name, first=facts[0].position,
                        last=facts[-1].position, error=error) from None
-
-
-@contextmanager
-def _unsynced(engine: Engine) -> Iterator[Connection]:
-    """One connection for a rebuild's windows. On SQLite (always in WAL mode here) its
-    commits are not each synced to the disk (``synchronous=NORMAL`` on this connection
-    until the rebuild ends): a crash of the machine may lose the last windows committed,
-    never the file's consistency, and the rebuild resumes from the positions the windows
-    before left, as it does from any failure; the events, written through their own
-    connections, keep their full sync."""
-    with engine.connect() as conn:
-        before = None
-        if conn.dialect.name == "sqlite":
-            before = int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
-            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-        conn.commit()
-        try:
-            yield conn
-        finally:
-            if before is not None:
-                conn.rollback()
-                conn.exec_driver_sql(f"PRAGMA synchronous={before}")
-                conn.commit()
 
 
 def _exclusive(conn: Connection) -> None:
@@ -435,15 +341,7 @@ def fold_facts(rows: Rows, projection: Projection, facts: list[Fact], ctx: Conte
     wanted = projection.wanted(facts)
     if not wanted:
         return False
-    touched: dict[str, set[Key]] = {}
-    touches = projection.touches
-    for fact in wanted:
-        for name, key in touches(fact):
-            keys = touched.get(name)
-            if keys is None:
-                keys = touched[name] = set()
-            keys.add(key)
-    rows.preload(touched)
+    rows.preload(projection.touched(wanted))
     handlers = projection.handlers
     if type(projection).fold is Projection.fold and handlers is not None:
         # Projection.fold, without a call per fact to find the handler.

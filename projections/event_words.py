@@ -1,14 +1,13 @@
 """What each event says to a person, in one line, in the language of whoever reads it.
 
-A summary is kept as words to be said, not as text: the catalogue's message (Chinese, the
+A summary is made as words to be said, not as text: the catalogue's message (Chinese, the
 ``msgid``) and its values, some of them words themselves (a source, a closure, a role, a kind
-of event: :func:`label`, :func:`kind`) or other messages (a deadline). The event index stores
-it as JSON (:func:`kept`); a reader says it in its language (:func:`said`). Machine fields
+of event: :func:`label`, :func:`kind`) or other messages (a deadline); a reader says it in
+its language (:func:`said`), from the event as it reads it. Machine fields
 (``kind``, the values) stay as they are; only what a person reads is translated."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,18 +40,10 @@ def number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def said(summary: Any, gettext: Callable[[str], str] | None = None) -> str:
-    """A summary (messages, or their JSON as the event index keeps them) in the language of
-    ``gettext`` (default: the language in use). Text that is not a kept summary (a row
-    folded by an older version) is said as it is."""
+def said(summary: list[Message], gettext: Callable[[str], str] | None = None) -> str:
+    """A summary (its messages) in the language of ``gettext`` (default: the language in
+    use)."""
     say = gettext or _
-    if isinstance(summary, str):
-        if not summary.startswith("["):
-            return summary
-        try:
-            summary = json.loads(summary)
-        except ValueError:
-            return summary
     return "".join(_value(part, say) for part in summary)
 
 
@@ -68,11 +59,6 @@ def _value(value: Any, say: Callable[[str], str]) -> str:
     if isinstance(value, list):
         return "".join(_value(v, say) for v in value)
     return "" if value is None else str(value)
-
-
-def kept(summary: list[Message]) -> str:
-    """A summary as the event index stores it."""
-    return json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
 
 
 # The words every summary is made of. --------------------------------------------------------

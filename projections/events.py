@@ -26,7 +26,6 @@ from projections.corrections import (
     CORRECTIONS,
     WITHDRAWALS,
     corrected,
-    is_correction,
     is_withdrawal,
 )
 from projections.event_words import (
@@ -35,7 +34,6 @@ from projections.event_words import (
     correction,
     deadline,
     fields,
-    kept,
     kind,
     label,
     m,
@@ -241,16 +239,18 @@ UNIT_EVENTS = frozenset(events_of(Unit))
 
 
 class EventIndex(Projection):
-    """One row per event: when (valid and transaction time), who, which unit, what."""
+    """One row per event: when (valid and transaction time), who, which unit."""
 
     name = "events"
     # 2: the summary kept as words to be said in the reader's language (JSON), not English.
     # 3: the columns the event table holds (originator, version, kind, recorded_at,
     # account) left to it. 4: evidence kept elsewhere marked in Chinese, said when read.
-    version = 4
+    # 5: the summary, reason and evidence left to the event itself, said when read
+    # (:func:`said_of`): the index keeps what the timeline filters and sorts by.
+    version = 5
     appended = frozenset({"events", "event_corrections", "proxy_entries"})
     # Every event is indexed (one the domain does not declare too): what differs by class
-    # is its summary.
+    # is its summary, said when read.
     handlers = SUMMARIES
     wants_every = True
 
@@ -264,7 +264,8 @@ class EventIndex(Projection):
                       primary_key=True, autoincrement=False),
             # The event's originator, version, kind, transaction time and account are the
             # event table's own columns, read from it at this position (a join on its
-            # primary key): not written again here.
+            # primary key), and so are its summary, reason and evidence (its state): not
+            # written again here.
             sa.Column("occurred_at", sa.String(32), nullable=False),
             sa.Column("occurred_on", sa.String(10), nullable=False, index=True),
             sa.Column("late_days", sa.Integer, nullable=False),
@@ -272,9 +273,6 @@ class EventIndex(Projection):
             sa.Column("role", sa.String(16), nullable=False),
             sa.Column("unit", sa.String(40), index=True),
             sa.Column("other_unit", sa.String(40)),
-            sa.Column("summary", sa.Text, nullable=False),
-            sa.Column("reason", sa.Text, nullable=False),
-            sa.Column("evidence", sa.Text, nullable=False),
         )
         # Few events name a second unit (a reassignment's former unit): index only those
         # (declared for SQLite, made partial on PostgreSQL too: projection.partial_indexes).
@@ -311,12 +309,16 @@ class EventIndex(Projection):
             return [("event_owners", (fact.originator_id,))]
         return []
 
+    def touched(self, facts: list[Fact]) -> dict[str, set[Key]]:
+        return {"event_owners": {(f.originator_id,) for f in facts if f.version > 1}}
+
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         d = fact.data
+        event = fact.event
         other = None
-        if fact.event in UNIT_EVENTS:
+        if event in UNIT_EVENTS:
             unit = fact.originator_id.split(":", 1)[1]
-        elif is_correction(fact) and "unit" in (changes := corrected(fact)[1]):
+        elif event in CORRECTIONS and "unit" in (changes := corrected(fact)[1]):
             # A record corrected to another unit belongs to that unit from now on.
             unit = changes["unit"]
             other = (d.get("previous") or {}).get("unit")
@@ -332,28 +334,26 @@ class EventIndex(Projection):
         else:
             owner = rows.get("event_owners", (fact.originator_id,))
             unit = owner["unit"] if owner else None
-        rows.put("events", (fact.position,), row_of(fact, ctx, unit, other))
-        if is_correction(fact) or is_withdrawal(fact):
-            version = d["corrects"] if is_correction(fact) else 0
-            rows.put("event_corrections", (fact.originator_id, version, fact.position), {
-                "originator": fact.originator_id, "version": version,
-                "position": fact.position,
-                "kind": "corrected" if is_correction(fact) else "withdrawn"})
+        position = fact.position
+        occurred_utc, occurred_on, day = ctx.moment(d["occurred_at"])
+        rows.put("events", (position,), {
+            "position": position, "occurred_at": occurred_utc, "occurred_on": occurred_on,
+            "late_days": max(0, ctx.day_number(fact.recorded_at) - day),
+            "actor": d.get("actor", ""), "role": d.get("role", ""), "unit": unit,
+            "other_unit": other})
+        if event in CORRECTIONS or event in WITHDRAWALS:
+            correcting = event in CORRECTIONS
+            version = d["corrects"] if correcting else 0
+            rows.put("event_corrections", (fact.originator_id, version, position), {
+                "originator": fact.originator_id, "version": version, "position": position,
+                "kind": "corrected" if correcting else "withdrawn"})
         if d.get("entered_by"):
-            rows.put("proxy_entries", (fact.position,),
-                     {"position": fact.position, "entered_by": d["entered_by"]})
+            rows.put("proxy_entries", (position,),
+                     {"position": position, "entered_by": d["entered_by"]})
 
 
-def row_of(fact: Fact, ctx: Context, unit: str | None, other: str | None) -> dict[str, Any]:
-    """The index row of one event."""
-    d = fact.data
-    occurred_utc, occurred_on, day = ctx.moment(d["occurred_at"])
-    evidence = d.get("evidence")
-    return {
-        "position": fact.position, "occurred_at": occurred_utc, "occurred_on": occurred_on,
-        "late_days": max(0, ctx.day_number(fact.recorded_at) - day),
-        "actor": d.get("actor", ""), "role": d.get("role", ""), "unit": unit,
-        "other_unit": other, "summary": kept(summary_of(fact)),
-        "reason": d.get("reason") or d.get("note") or "",
-        "evidence": evidence_text(evidence, str) if evidence else "",
-    }
+def said_of(fact: Fact) -> tuple[str, str, str]:
+    """What the timeline says of an event beside the index's row: its summary, reason and
+    evidence, in the language in use (from the event itself, as read)."""
+    evidence = fact.data.get("evidence")
+    return (summarize(fact), reason_of(fact), evidence_text(evidence) if evidence else "")

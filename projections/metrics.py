@@ -164,6 +164,19 @@ class Metrics(Projection):
             return [(table, (fact.originator_id,))]
         return []  # a visit or a survey is recorded once: its row is new
 
+    def touched(self, facts: list[Fact]) -> dict[str, set[Key]]:
+        """:meth:`touches` of a batch: most facts are a task's, touching its row only."""
+        tasks: set[Key] = set()
+        found = {"metric_tasks": tasks}
+        for fact in facts:
+            event = fact.event
+            if event is not Task.Reassigned and TABLES[event] == "metric_tasks":  # type: ignore
+                tasks.add((fact.originator_id,))
+                continue
+            for name, key in self.touches(fact):
+                found.setdefault(name, set()).add(key)
+        return found
+
     def _task(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         """Every event of a task is kept (compacted) with it; the task's items are derived
         in ``finish``, once per batch: deriving them on every event cost in proportion to
@@ -292,10 +305,11 @@ def local_month(iso: str, ctx: Context) -> str:
 
 def compact(fact: Fact) -> dict[str, Any]:
     """What the metrics keep of a task event."""
-    kept = {"v": fact.version, "k": fact.kind.split(".", 1)[1], "at": fact.occurred_at}
+    d = fact.data
+    kept = {"v": fact.version, "k": fact.kind.split(".", 1)[1], "at": d["occurred_at"]}
     for name in TASK_FIELDS:
-        if name in fact.data:
-            kept[name] = fact.data[name]
+        if name in d:
+            kept[name] = d[name]
     return kept
 
 

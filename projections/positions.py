@@ -113,9 +113,9 @@ def recorded_versions(conn: Connection, names: list[str]) -> dict[str, int]:
 def log_table(name: str) -> sa.TableClause:
     """The event table ``name`` (in the read models' database), as a read model's query
     joins it by position for what the event table holds and a read model need not keep
-    again: originator, version, topic, transaction time and account."""
+    again: originator, version, topic, the event's state, transaction time and account."""
     return sa.table(name, sa.column("notification_id", sa.BigInteger),
                     sa.column("originator_id", sa.String), sa.column("originator_version",
                                                                       sa.Integer),
-                    sa.column("topic", sa.String), sa.column("recorded_at"),
-                    sa.column("account", sa.String))
+                    sa.column("topic", sa.String), sa.column("state"),
+                    sa.column("recorded_at"), sa.column("account", sa.String))

@@ -106,6 +106,19 @@ class Projection:
         fold creates afresh (a key that cannot exist yet) need not be named."""
         raise NotImplementedError
 
+    def touched(self, facts: list[Fact]) -> dict[str, set[Key]]:
+        """Per table, the keys of the rows these facts' folds touch (:meth:`touches` of
+        each; a projection may say it for a batch at once, at less cost)."""
+        found: dict[str, set[Key]] = {}
+        touches = self.touches
+        for fact in facts:
+            for name, key in touches(fact):
+                keys = found.get(name)
+                if keys is None:
+                    keys = found[name] = set()
+                keys.add(key)
+        return found
+
     def fold(self, rows: Rows, fact: Fact, ctx: Context) -> None:
         """Change ``rows`` as ``fact`` says: its class's handler. Pure: no I/O, no clock."""
         assert self.handlers is not None, f"{self.name} folds every fact: define fold"

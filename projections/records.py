@@ -10,11 +10,10 @@ from typing import Any
 from domain.base import NotFound, Refused
 from domain.task import Task
 from i18n import N_, _
-from ledger.chain import Tampered, canonical_time, stamp
+from ledger.chain import Record, Tampered, canonical_time, stamp
 from ledger.corrections import resolve
 from ledger.unit_of_work import UNKNOWN
-from projections.event_words import said
-from projections.events import ELSEWHERE
+from projections.events import said_of
 from projections.facts import Context, decode
 from projections.history import record_history, task_history
 from projections.times import for_people
@@ -124,7 +123,7 @@ class RecordQueries:
         proxies = self.projections["events"].tables["proxy_entries"]
         log = log_table(self.store.ledger.recorder.events_table_name)
         query = (sa.select(events, log.c.originator_id, log.c.originator_version, log.c.topic,
-                           log.c.recorded_at, log.c.account, proxies.c.entered_by)
+                           log.c.state, log.c.recorded_at, log.c.account, proxies.c.entered_by)
                  .select_from(events.join(log, log.c.notification_id == events.c.position)
                               .outerjoin(proxies, proxies.c.position == events.c.position))
                  .order_by(events.c.position))
@@ -185,23 +184,33 @@ class RecordQueries:
 
 
 def _timeline_row(r: Any) -> dict[str, Any]:
-    """A timeline row: the event index's, with the event table's own columns."""
+    """A timeline row: the event index's, with the event table's own columns, and what the
+    event says (its summary, reason and evidence), in the language in use."""
     recorded = r["recorded_at"]
     if not isinstance(recorded, str):
         recorded = stamp(recorded) if isinstance(recorded, datetime) else ""
+    state = r["state"]
+    if isinstance(state, memoryview):  # (a driver's bytea)
+        state = state.tobytes()
     if (type(r["topic"]) is not str or type(r["originator_id"]) is not str
             or type(r["originator_version"]) is not int or type(r["account"]) is not str
-            or canonical_time(recorded) != recorded):
+            or type(state) is not bytes or canonical_time(recorded) != recorded):
         # Changed in the database since it was folded: never shown as if it were the ledger's.
         raise Tampered("位置 {position} 上存储的事件无法读取：它在折叠之后被改动过",
                        position=r["position"])
+    fact = decode(Record(r["position"], r["originator_id"], r["originator_version"],
+                         r["topic"], state, recorded, r["account"], ""))
+    try:
+        summary, reason, evidence = said_of(fact)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise Tampered("位置 {position} 上存储的事件无法读取：它在折叠之后被改动过",
+                       position=r["position"]) from None
     return {
         "position": r["position"], "originator": r["originator_id"],
-        "version": r["originator_version"], "kind": r["topic"].rsplit(":", 1)[-1],
+        "version": r["originator_version"], "kind": fact.kind,
         "occurred_at": r["occurred_at"], "occurred_on": r["occurred_on"],
         "recorded_at": recorded,
         "late_days": r["late_days"], "actor": r["actor"], "role": r["role"],
         "account": r["account"], "unit": r["unit"], "other_unit": r["other_unit"],
-        "summary": said(r["summary"]), "reason": r["reason"],
-        "evidence": r["evidence"].replace(ELSEWHERE, _(ELSEWHERE)),
+        "summary": summary, "reason": reason, "evidence": evidence,
         "entered_by": r["entered_by"]}
