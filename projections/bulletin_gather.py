@@ -13,7 +13,7 @@ from domain.evaluation import last_day, month_add, months_between
 from ledger.evaluation import RulesVersion
 from projections.bulletin import LABELS, Bulletin
 from projections.evaluation import LEVELS, Evaluator, RulesFor
-from projections.metric_aggregates import StoredBook
+from projections.stored_book import StoredBook
 from projections.scored import Shared
 from projections.metrics import MonthBook, Source, Tally, Units, figures
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.evaluation import score
 from ledger.evaluation import RulesVersion
-from projections.metric_aggregates import StoredBook
+from projections.stored_book import StoredBook
 from projections.metrics import MonthBook, Tally, Units
 
 

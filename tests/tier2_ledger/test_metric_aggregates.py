@@ -6,7 +6,7 @@ reassignments, across months, on both backends."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -15,7 +15,8 @@ from conftest import Clock, seed_campaign
 from domain.evaluation import month_add
 from ledger.store import Store
 from projections.evaluation import Evaluator
-from projections.metric_aggregates import TABLE, StoredBook, apply as put_items
+from projections.metric_aggregates import TABLE, apply as put_items
+from projections.stored_book import StoredBook
 from projections.metrics import MonthBook, Units
 from projections.read import ReadSide
 from projections.rows import Rows
