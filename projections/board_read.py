@@ -19,7 +19,7 @@ and type for type (``tests/tier3_cli/test_board_read.py`` compares them, both ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -126,9 +126,15 @@ def _current(read: Any, events: str) -> bool:
 def _unit_and_descendants(read: Any, code: str) -> list[str] | None:
     """A unit's code and those of every unit below it (``ReadSide.unit_and_descendants``);
     None for a unit the registry does not know."""
+    return subtree(read("SELECT code, parent FROM rm_units ORDER BY code", []), code)
+
+
+def subtree(units: Iterable[tuple[str, str | None]], code: str) -> list[str] | None:
+    """``code`` and every unit below it, from (code, parent) pairs in code order (a 街道
+    and its 社区 …); None when ``code`` is not among them."""
     children: dict[str | None, list[str]] = {}
     known = set()
-    for child, parent in read("SELECT code, parent FROM rm_units ORDER BY code", []):
+    for child, parent in units:
         children.setdefault(parent, []).append(child)
         known.add(child)
     if code not in known:

@@ -14,7 +14,7 @@ from domain.task_states import CLOSED, VERIFIED
 from ledger.chain import stamp
 from ledger.store import Store
 from projections.board import Board
-from projections.board_read import days_overdue
+from projections.board_read import days_overdue, subtree
 from projections.extensions import ExtensionRequests
 from projections.orders import BOARD_SORTS
 from projections.projection import partial_indexes
@@ -226,18 +226,9 @@ class ReadSide(RecordQueries):
 
     def unit_and_descendants(self, code: str) -> list[str]:
         """A unit's code and those of every unit below it (a 街道 and its 社区 …)."""
-        children: dict[str | None, list[str]] = {}
-        known = set()
-        for unit in self.units():
-            children.setdefault(unit["parent"], []).append(unit["code"])
-            known.add(unit["code"])
-        if code not in known:
+        found = subtree(((unit["code"], unit["parent"]) for unit in self.units()), code)
+        if found is None:
             raise NotFound("未知的单位：{unit}", unit=code)
-        found, frontier = [], [code]
-        while frontier:
-            current = frontier.pop()
-            found.append(current)
-            frontier.extend(children.get(current, []))
         return found
 
     # --- the board --------------------------------------------------------------------
