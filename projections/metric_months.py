@@ -298,14 +298,19 @@ class MonthBook:
                 leaf[(survey["unit"], survey["month"])].surveys.append(
                     {**survey, "kind": "survey", "task": survey["survey"],
                      "events": [[1, "Recorded", survey["at"]]]})
+        self._count_required(leaf, everyone)
+        return leaf
+
+    def _count_required(self, leaf: dict[tuple[str, str], Tally],
+                        everyone: Iterable[str]) -> None:
+        """Each bottom unit's required inspections and itself, in each month it is active."""
         for code in everyone:
             if self.units.children.get(code):
                 continue  # required inspections are those of the units at the bottom
-            for month in months:
+            for month in self.months:
                 if self.units.active(code, month):
                     leaf[(code, month)].required += self.settings[month].required
                     leaf[(code, month)].units += 1
-        return leaf
 
     def tally(self, unit: str, month: str) -> Tally:
         return self.tallies[(unit, month)]

@@ -89,11 +89,5 @@ class StoredBook(MonthBook):
             if survey["month"] in wanted:
                 leaf[(survey["unit"], survey["month"])].surveys.append(
                     {**survey, "kind": "survey", "task": survey["survey"]})
-        for code in everyone:
-            if self.units.children.get(code):
-                continue  # required inspections are those of the units at the bottom
-            for month in months:
-                if self.units.active(code, month):
-                    leaf[(code, month)].required += self.settings[month].required
-                    leaf[(code, month)].units += 1
+        self._count_required(leaf, everyone)
         return leaf
