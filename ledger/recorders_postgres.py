@@ -70,6 +70,7 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
         self._can_wait = weakref.WeakKeyDictionary()  # see PostgresReads._waits
         self._append_texts: dict[bool, str] = {}
+        self._after_statements: dict[int, str] = {}  # see PostgresReads.select_events_after
         # Notifications are database-wide: naming the schema wakes a follower only for its
         # own ledger, not for every ledger kept in the same database.
         self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"

@@ -25,6 +25,7 @@ class PostgresReads:
     datastore: Any
     table_sql: Any
     _can_wait: weakref.WeakKeyDictionary[Any, bool]
+    _after_statements: dict[int, str]
 
     def _waits(self, conn: Any) -> bool:
         """Whether ``conn``'s session can wait for a flush outside the write lock (asked once
@@ -52,11 +53,14 @@ class PostgresReads:
         term through the primary key)."""
         if not versions:
             return {}
-        terms = SQL(" OR ").join(
-            [SQL("(originator_id = %s AND originator_version > %s)")] * len(versions))
-        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {t} "
-                        "WHERE {terms} ORDER BY originator_id, originator_version").format(
-                            t=self.table_sql, terms=terms)
+        statement = self._after_statements.get(len(versions))
+        if statement is None:  # composed once for each number of aggregates, not each read
+            terms = SQL(" OR ").join(
+                [SQL("(originator_id = %s AND originator_version > %s)")] * len(versions))
+            statement = self._after_statements[len(versions)] = SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {t} "
+                "WHERE {terms} ORDER BY originator_id, originator_version").format(
+                    t=self.table_sql, terms=terms).as_string()
         params = [value for pair in versions.items() for value in pair]
         return _by_aggregate((r["originator_id"], r["originator_version"], r["topic"],
                               r["state"]) for r in self._select(statement, params))
