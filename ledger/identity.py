@@ -62,6 +62,12 @@ def acting(ledger: Ledger, person_id: str | None,
         (Account, Account.key(account), "account")]
     if person_id:
         wanted.append((Person, Person.key(person_id), "person"))
+    # A proxy entry needs the account's own person too: the one it was bound to when last
+    # read is read in the same statement (if the binding changed since, the person it is
+    # bound to now is read after).
+    enterer_key = _cached_binding(ledger, account)
+    if person_id and enterer_key is not None and enterer_key != Person.key(person_id):
+        wanted.append((Person, enterer_key, "person"))
     try:
         loaded = ledger.load_many(*wanted, *also)
     except NotFound as e:
@@ -74,13 +80,30 @@ def acting(ledger: Ledger, person_id: str | None,
     rest = loaded[len(wanted):]
     if person_id and person_id == bound.person:
         return loaded[1].as_actor(), rest  # type: ignore[attr-defined]
-    enterer = ledger.person(bound.person).as_actor()
+    if len(wanted) == 3 and enterer_key == Person.key(bound.person):
+        enterer = loaded[2].as_actor()
+    else:
+        enterer = ledger.person(bound.person).as_actor()
     if not person_id:
         return enterer, rest
     authorize(enterer, "enter_on_behalf")
     actor = loaded[1].as_actor()  # type: ignore[attr-defined]
     actor.entered_by = enterer.id
     return actor, rest
+
+
+def _cached_binding(ledger: Ledger, account: str) -> str | None:
+    """The key of the person ``account`` was bound to when its record was last read by this
+    ledger (None: not read yet, or bound to no one)."""
+    cache = ledger.repository.cache
+    if cache is None:
+        return None
+    try:
+        cached = cache.get(Account.key(account))
+    except KeyError:
+        return None
+    person = getattr(cached, "person", None)
+    return Person.key(person) if person else None
 
 
 def binding(ledger: Ledger, account: str, person: Person, actor: Actor,
