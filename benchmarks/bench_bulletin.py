@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from click.testing import CliRunner  # noqa: E402
 
 import cli  # noqa: E402
-from benchmarks.generate import city_scale, generate  # noqa: E402
-from ledger.demo import Simulation  # noqa: E402
+from benchmarks.generate import generate  # noqa: E402
 from ledger.evaluation import Evaluations  # noqa: E402
 from ledger.store import Store  # noqa: E402
 from projections.read import ReadSide  # noqa: E402
@@ -133,13 +131,8 @@ def main() -> int:
         if not (big and small):
             big, small = (f"sqlite:///{folder / 'big.db'}", f"sqlite:///{folder / 'small.db'}")
             print(f"generating {args.events:,} and {args.events // 10:,} events …", flush=True)
-            if args.history:
-                store = Store(big)
-                Simulation(store.ledger, seed=1, until="2025-12", batch=1000,
-                           scale=replace(city_scale(args.events // 10), months=120)).run()
-                store.close()
-            else:
-                generate(big, args.events)
+            generate(big, args.events // 10 if args.history else args.events,
+                     years=10 if args.history else 1)
             generate(small, args.events // 10)
         at_small = document_times(small, args.runs, folder, args.only)
         at_big = document_times(big, args.runs, folder, args.only)

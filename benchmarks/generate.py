@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,16 @@ def city_scale(events: int) -> Scale:
 
 
 def generate(url: str, events: int, seed: int = 1, until: str = "2025-12",
-             progress: Any = None) -> dict[str, Any]:
-    """Write a city ledger of about ``events`` events into the empty store at ``url``."""
+             progress: Any = None, years: int = 1) -> dict[str, Any]:
+    """Write a city ledger of about ``events`` events into the empty store at ``url``; with
+    ``years``, the city of ``events`` over that many times its months (the same months at
+    the end, ``years`` times the history: about ``years × events`` events)."""
+    scale = city_scale(events)
+    if years != 1:
+        scale = replace(scale, months=scale.months * years)
     store = Store(url)
     try:
-        return Simulation(store.ledger, seed=seed, until=until, scale=city_scale(events),
+        return Simulation(store.ledger, seed=seed, until=until, scale=scale,
                           batch=1000, progress=progress).run()
     finally:
         store.close()
