@@ -40,9 +40,12 @@ CAN_WAIT = ("SELECT has_function_privilege('pg_logical_emit_message(boolean, tex
             "'EXECUTE') AND NOT pg_is_in_recovery() "
             "AND current_setting('transaction_read_only') = 'off' AS ok")
 # Where the WAL ends now (None on a standby, which receives only WAL its primary flushed),
-# and whether it is flushed up to a point.
+# and whether it is flushed that far already (the common case: one round trip); and
+# whether it is flushed up to a point.
 WAL_END = ("SELECT CASE WHEN pg_is_in_recovery() THEN NULL "
-           "ELSE pg_current_wal_insert_lsn()::text END AS lsn")
+           "ELSE pg_current_wal_insert_lsn()::text END AS lsn, "
+           "CASE WHEN pg_is_in_recovery() THEN true "
+           "ELSE pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() END AS flushed")
 FLUSHED = "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn AS flushed"
 # A session that cannot write a barrier waits for the WAL writer, which flushes every
 # asynchronous commit within three times wal_writer_delay (the documentation's bound; 200
@@ -52,9 +55,12 @@ WRITER_DELAY = "SELECT setting::int AS ms FROM pg_settings WHERE name = 'wal_wri
 POLL = 0.01
 
 
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
 def _value(row: Any) -> Any:
-    return None if row is None else (next(iter(row.values())) if isinstance(row, dict)
-                                      else row[0])
+    return None if row is None else _values(row)[0]
 
 
 def can_wait(conn: Any) -> bool:
@@ -68,10 +74,10 @@ def wait_flushed(conn: Any, barrier: bool = True) -> None:
     after a barrier, or (``barrier`` false: a session that cannot write one) once the WAL
     writer has flushed that far or had the time to flush every asynchronous commit.
     Outside a transaction."""
-    end = _value(conn.execute(WAL_END, prepare=False).fetchone())
-    if end is None:
+    end, flushed = _values(conn.execute(WAL_END, prepare=False).fetchone())
+    if end is None or flushed:
         return
-    if barrier and not _value(conn.execute(FLUSHED, [end], prepare=False).fetchone()):
+    if barrier:
         with ClientCursor(conn) as curs:
             curs.execute(BARRIER)
         return
