@@ -114,7 +114,7 @@ class Session:
 
                 try:
                     warning = privileged_warning(self.store)
-                except loaded("sqlalchemy.exc:SQLAlchemyError") as e:  # the store went away
+                except loaded(*STORE_FAULTS) as e:  # the store went away
                     said = str(getattr(e, "orig", None) or e).strip().splitlines()
                     warning = _("无法判断写入的是哪种账户：{why}").format(
                         why=said[0] if said else type(e).__name__)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from psycopg.sql import SQL, Identifier, Literal
 
 from domain.base import Refused
@@ -57,16 +56,17 @@ def account_kind(store: Store) -> dict[str, Any]:
     if store.url.kind == "sqlite":
         return {"account": account, "kind": "SQLite file writer", "bound_by_triggers": False,
                 "may_write_read_models": True}
-    with store.engine.connect() as conn:
-        row = conn.execute(sa.text(
-            "SELECT r.rolsuper AS superuser, "
-            "pg_has_role(session_user, c.relowner, 'MEMBER') AS owner, "
-            "has_table_privilege(c.oid, 'INSERT') AS writes, "
-            "has_table_privilege(to_regclass(:positions), 'UPDATE') AS projects "
-            "FROM pg_roles r, pg_class c WHERE r.rolname = session_user "
-            "AND c.oid = to_regclass(:events)"),
-            {"events": _qualified(store, _events_table(store)),
-             "positions": _qualified(store, "rm_positions")}).mappings().first()
+    # On the ledger's own connection (after a write, no other is opened, nor SQLAlchemy
+    # loaded, to say what wrote).
+    rows = ledger.recorder._select(  # type: ignore[attr-defined]
+        "SELECT r.rolsuper AS superuser, "
+        "pg_has_role(session_user, c.relowner, 'MEMBER') AS owner, "
+        "has_table_privilege(c.oid, 'INSERT') AS writes, "
+        "has_table_privilege(to_regclass(%s), 'UPDATE') AS projects "
+        "FROM pg_roles r, pg_class c WHERE r.rolname = session_user "
+        "AND c.oid = to_regclass(%s)",
+        [_qualified(store, "rm_positions"), _qualified(store, _events_table(store))])
+    row = rows[0] if rows else None
     if row is None:
         return {"account": account, "kind": "PostgreSQL login (no ledger yet)",
                 "bound_by_triggers": True, "may_write_read_models": False}
@@ -170,6 +170,8 @@ def setup(store: Store, tables: list[str]) -> list[str]:
 
 def check_group(store: Store, role: str) -> str:
     """The group role of ``role``, refused if ``access setup`` has not made it."""
+    import sqlalchemy as sa
+
     group = group_role(store, role)
     with store.engine.connect() as conn:
         if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"),
@@ -183,6 +185,8 @@ def grant(store: Store, role: str, login: str) -> dict[str, Any]:
     """Give ``login`` the group role of taizhang role ``role`` (creating the login, without
     a password, if it does not exist: its authentication is pg_hba.conf's business)."""
     require_postgres(store, "access projector" if role == PROJECTOR else "access grant")
+    import sqlalchemy as sa
+
     group = check_group(store, role)
     created = False
     with store.engine.begin() as conn:

@@ -32,8 +32,10 @@ QUERY_CANCELED = "57014"  # statement_timeout, or a cancel request
 SESSION_ENDED = ("08", "57P01", "57P02", "57P03", "57P04", "57P05", "25P03")
 # Reads tried on a new connection when the pool's was lost: one more than the pool holds.
 READ_ATTEMPTS = 3
-# The store's own faults (the library's, and SQLAlchemy's for the read models), by name.
-STORE_FAULTS = ("eventsourcing.persistence:PersistenceError", "sqlalchemy.exc:SQLAlchemyError")
+# The store's own faults (the library's, SQLAlchemy's for the read models, and the driver's
+# where taizhang asks PostgreSQL itself), by name.
+STORE_FAULTS = ("eventsourcing.persistence:PersistenceError", "sqlalchemy.exc:SQLAlchemyError",
+                "psycopg:Error")
 
 
 def loaded(*names: str) -> tuple[type[BaseException], ...]:

@@ -206,23 +206,36 @@ class Store:
         if self.url.kind == "sqlite":
             self._prepare_sqlite(Path(self.url.path))
             return
-        import sqlalchemy as sa
-
-        if not self.create:
-            with self.engine.connect() as conn:
-                found = conn.execute(sa.text("SELECT to_regclass(:name)"), {
-                    "name": f'"{self.url.schema}".{self.url.events_table()}'}).scalar()
-            if found is None:
-                raise StoreURLError("存储 {store} 中没有账本：`taizhang init` 可以创建一个",
-                                    store=self.url.describe())
-            return
-        with self.engine.begin() as conn:
+        # Through the driver alone: a command that reads no read model (task show, a
+        # command's write) loads no SQLAlchemy, on PostgreSQL as on SQLite.
+        with self._session() as conn:
+            if not self.create:
+                found = conn.execute("SELECT to_regclass(%s)", [
+                    f'"{self.url.schema}".{self.url.events_table()}']).fetchone()
+                if found is None or found[0] is None:
+                    raise StoreURLError("存储 {store} 中没有账本：`taizhang init` 可以创建一个",
+                                        store=self.url.describe())
+                return
             # Even CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege, which a writer
             # role (INSERT and SELECT only) does not have: create only what is missing.
-            if conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :name"),
-                            {"name": self.url.schema}).first() is None:
-                conn.execute(sa.text(CREATION_LOCK), {"schema": self.url.schema})
-                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"'))
+            if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                            [self.url.schema]).fetchone() is None:
+                conn.execute(CREATION_LOCK.replace(":schema", "%(schema)s"),
+                             {"schema": self.url.schema})
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"')
+
+    def _session(self):  # type: ignore[no-untyped-def]
+        """A PostgreSQL session of its own, as the read models' engine opens them (the
+        schema searched first, the settings' timeouts, the process's name), committed and
+        closed when its block ends."""
+        import psycopg
+
+        return psycopg.connect(
+            host=self.url.host, port=self.url.port, user=self.url.user,
+            password=self.url.password or None, dbname=self.url.database,
+            connect_timeout=self.settings.connect_timeout or LONGEST,
+            options=f"-csearch_path={self.url.schema} " + self.settings.postgres_options(),
+            application_name=application_name())
 
     def _prepare_sqlite(self, path: Path) -> None:
         where = self.url.describe()

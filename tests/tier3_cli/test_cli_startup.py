@@ -12,11 +12,13 @@ import os
 import pkgutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
-from conftest import Clock, seed_campaign
+import pytest
+from conftest import Clock, new_postgres_url, seed_campaign
 
 import cli
 import commands
@@ -80,6 +82,27 @@ def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
     histories = [[*db, "history", "T-000001"], [*db, "history", "T-000001", "--format", "json"],
                  [*db, "history", "unit:JS01"]]
     assert loaded_after(histories, unfolded, tmp_path) == []
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from new_postgres_url()
+
+
+def test_commands_on_postgresql_that_read_no_read_model_load_no_sqlalchemy(
+        postgres_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL too a command that reads no read model loads no SQLAlchemy: the store
+    is checked, and a write's account told, through the driver (on the ledger's own
+    connection for the account)."""
+    store = Store(postgres_url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
+    seed_campaign(store.ledger)
+    store.close()
+    db = ["--db", postgres_url]
+    runs = [[*db, "campaign", "show"],
+            [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
+             "--finding", "环境卫生|幸福路12号|牛皮癣"],
+            [*db, "task", "show", "T-000001", "--format", "csv"]]
+    assert loaded_after(runs, ("sqlalchemy", "cryptography"), tmp_path) == []
 
 
 def test_the_board_on_current_read_models_loads_no_read_side(sqlite_url: str,
