@@ -148,7 +148,7 @@ def setup(store: Store, tables: list[str]) -> list[str]:
             schema, Identifier(name)))
         statements.append(SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {0} GRANT SELECT ON "
                               "TABLES TO {1}").format(schema, Identifier(name)))
-    TableStore(store.engine).make()  # the evidence store's table, made by the owner
+    TableStore(lambda: store.engine).make()  # the evidence store's table, made by the owner
     for role in WRITERS:
         for table in (events, "evidence"):
             statements.append(SQL("GRANT INSERT ON {0}.{1} TO {2}").format(

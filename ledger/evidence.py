@@ -19,8 +19,9 @@ import json
 from abc import ABC, abstractmethod
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,20 +148,28 @@ class FolderStore(EvidenceStore):
 
 
 class TableStore(EvidenceStore):
-    """The ``evidence`` table of a PostgreSQL store's schema (SQLAlchemy loaded by its
-    methods, for PostgreSQL only)."""
+    """The ``evidence`` table of a PostgreSQL store's schema, reached through the engine
+    ``engine_of`` gives when first used (SQLAlchemy loaded then, for PostgreSQL only: a
+    history whose events cite no kept file opens no engine)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine_of: Callable[[], sa.Engine]) -> None:
+        self._engine_of = engine_of
+        self._made = False
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        return self._engine_of()
+
+    @cached_property
+    def table(self) -> sa.Table:
         import sqlalchemy as sa
 
-        self.engine = engine
-        self.table = sa.Table(
+        return sa.Table(
             "evidence", sa.MetaData(),
             sa.Column("sha256", sa.String(64), primary_key=True),
             sa.Column("size", sa.BigInteger, nullable=False),
             sa.Column("content_type", sa.Text, nullable=False),
             sa.Column("content", sa.LargeBinary, nullable=False))
-        self._made = False
 
     def make(self) -> None:
         """Create the table if it is missing (``access setup`` does, as the owner, so that
@@ -208,7 +217,7 @@ def open_evidence(store: Store) -> EvidenceStore:
     PostgreSQL schema."""
     if store.url.kind == "sqlite":
         return FolderStore(Path(store.url.path + ".evidence"))
-    return TableStore(store.engine)
+    return TableStore(lambda: store.engine)
 
 
 # --- checking what the events cite --------------------------------------------------------

@@ -259,9 +259,12 @@ def authenticate(server: Server, role: str, password: str) -> Session | Said:
     store = Store(urlunsplit(("postgresql", f"{quote(role, safe='')}:"
                               f"{quote(password, safe='')}@{url.host}:{url.port}",
                               f"/{url.database}", f"schema={url.schema}", "")))
+    import psycopg  # (a login is PostgreSQL's: the store is checked through its driver)
+
     try:
         me = Accounts(store.ledger).whoami()
-    except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, DomainError) as e:
+    except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, psycopg.Error,
+            DomainError) as e:
         store.close()
         said = str(getattr(e, "orig", None) or e).strip().splitlines()
         LOG.warning("login of %s refused: %s", role, said[0] if said else e)
@@ -394,9 +397,15 @@ def create_app(server: Server) -> Starlette:
         *pages.ROUTES, *evaluation_pages.ROUTES, *open311.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(Guarded)], exception_handlers={
+    handlers: dict[Any, Callable[..., Any]] = {
         HTTPException: http_error, DomainError: domain_error,
         PersistenceError: store_error, sqlalchemy.exc.SQLAlchemyError: store_error,
-        Exception: server_error})
+        Exception: server_error}
+    if server.store.url.kind == "postgresql":  # the driver's own, where taizhang asks it
+        import psycopg
+
+        handlers[psycopg.Error] = store_error
+    app = Starlette(routes=routes, middleware=[Middleware(Guarded)],
+                    exception_handlers=handlers)
     app.state.server = server
     return app
