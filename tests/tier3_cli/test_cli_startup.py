@@ -93,7 +93,8 @@ def test_commands_on_postgresql_that_read_no_read_model_load_no_sqlalchemy(
         postgres_url: str, tmp_path: Path) -> None:
     """On PostgreSQL too a command that reads no read model loads no SQLAlchemy: the store
     is checked, and a write's account told, through the driver (on the ledger's own
-    connection for the account)."""
+    connection for the account); a history whose events cite no kept file opens no
+    evidence table."""
     store = Store(postgres_url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
     seed_campaign(store.ledger)
     store.close()
@@ -101,7 +102,8 @@ def test_commands_on_postgresql_that_read_no_read_model_load_no_sqlalchemy(
     runs = [[*db, "campaign", "show"],
             [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
              "--finding", "环境卫生|幸福路12号|牛皮癣"],
-            [*db, "task", "show", "T-000001", "--format", "csv"]]
+            [*db, "task", "show", "T-000001", "--format", "csv"],
+            [*db, "history", "T-000001"]]
     assert loaded_after(runs, ("sqlalchemy", "cryptography"), tmp_path) == []
 
 
