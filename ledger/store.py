@@ -26,6 +26,7 @@ from ledger.settings import LONGEST, Settings, application_name
 from ledger.unit_of_work import utc_now
 
 if TYPE_CHECKING:  # SQLAlchemy is loaded when a read model is first used
+    import psycopg
     import sqlalchemy as sa
     from sqlalchemy.engine import Engine
 
@@ -224,7 +225,7 @@ class Store:
                              {"schema": self.url.schema})
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.url.schema}"')
 
-    def _session(self):  # type: ignore[no-untyped-def]
+    def _session(self) -> psycopg.Connection[tuple[object, ...]]:
         """A PostgreSQL session of its own, as the read models' engine opens them (the
         schema searched first, the settings' timeouts, the process's name), committed and
         closed when its block ends."""
