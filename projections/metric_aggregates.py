@@ -20,10 +20,11 @@ whatever the order and batching of the fold):
 
 The metrics projection keeps the rows: each batch, a task's items before and after are
 taken out of and put into them (:func:`apply`). Figures (``projections.metric_months``)
-stay defined over a :class:`~projections.metric_months.Tally`; ``StoredBook`` makes
-tallies (``projections.stored_book``) from the rows whose items carry just what the figures read, so the figures are
-those of the items (``tests/tier2_ledger/test_metric_aggregates.py`` checks it for random
-histories, now and as of a position, on both backends).
+stay defined over a :class:`~projections.metric_months.Tally`; ``StoredBook``
+(``projections.stored_book``) makes tallies from the rows whose items carry just what the
+figures read, so the figures are those of the items
+(``tests/tier2_ledger/test_metric_aggregates.py`` checks it for random histories, now and
+as of a position, on both backends).
 """
 
 from __future__ import annotations
@@ -160,5 +161,3 @@ def rows_of(data: dict[tuple[str, str], dict[str, list[Any]]], lo: str
                           "data": kept})
     return found
 
-
-# --- tallies from the rows ----------------------------------------------------------------
