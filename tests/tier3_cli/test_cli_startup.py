@@ -59,16 +59,23 @@ def test_help_imports_no_command_module_nor_the_store(tmp_path: Path) -> None:
     assert loaded_after([["--help"]], command_modules + heavy, tmp_path) == []
 
 
-def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
-        sqlite_url: str, tmp_path: Path) -> None:
-    store = Store(sqlite_url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
+def ledger_only_commands(url: str) -> list[list[str]]:
+    """A small campaign seeded at ``url``, and commands on it that read the ledger alone
+    (no read model): a campaign shown, a proxy inspection making T-000001, that task shown."""
+    store = Store(url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
     seed_campaign(store.ledger)
     store.close()
+    db = ["--db", url]
+    return [[*db, "campaign", "show"],
+            [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
+             "--finding", "环境卫生|幸福路12号|牛皮癣"],
+            [*db, "task", "show", "T-000001", "--format", "csv"]]
+
+
+def test_commands_on_sqlite_load_neither_the_postgresql_driver_nor_signatures(
+        sqlite_url: str, tmp_path: Path) -> None:
+    ledger_only = ledger_only_commands(sqlite_url)
     db = ["--db", sqlite_url]
-    ledger_only = [[*db, "campaign", "show"],
-                   [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
-                    "--finding", "环境卫生|幸福路12号|牛皮癣"],
-                   [*db, "task", "show", "T-000001", "--format", "csv"]]
     # The ledger alone: not even SQLAlchemy, which only the read models' queries need.
     assert loaded_after(ledger_only, ("sqlalchemy", *NEVER_ON_SQLITE), tmp_path) == []
     with_read_models = [*ledger_only, [*db, "history", "T-000001"],
@@ -95,15 +102,7 @@ def test_commands_on_postgresql_that_read_no_read_model_load_no_sqlalchemy(
     is checked, and a write's account told, through the driver (on the ledger's own
     connection for the account); a history whose events cite no kept file opens no
     evidence table."""
-    store = Store(postgres_url, clock=Clock(datetime(2024, 5, 1, tzinfo=timezone.utc)))
-    seed_campaign(store.ledger)
-    store.close()
-    db = ["--db", postgres_url]
-    runs = [[*db, "campaign", "show"],
-            [*db, "--on-behalf-of", "li", "inspect", "JS01", "--at", "2024-05-03 10:00",
-             "--finding", "环境卫生|幸福路12号|牛皮癣"],
-            [*db, "task", "show", "T-000001", "--format", "csv"],
-            [*db, "history", "T-000001"]]
+    runs = [*ledger_only_commands(postgres_url), ["--db", postgres_url, "history", "T-000001"]]
     assert loaded_after(runs, ("sqlalchemy", "cryptography"), tmp_path) == []
 
 
