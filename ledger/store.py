@@ -181,12 +181,8 @@ class Store:
                 dbapi_connection.execute(f"PRAGMA busy_timeout={wait * 1000}")
 
             return engine
-        engine = sa.create_engine(
-            self.url.sqlalchemy_url(), pool_size=2, max_overflow=2,
-            connect_args={"options": f"-csearch_path={self.url.schema} "
-                          + self.settings.postgres_options(),
-                          "application_name": application_name()})
-        return engine
+        return sa.create_engine(self.url.sqlalchemy_url(), pool_size=2, max_overflow=2,
+                                connect_args=self._session_options())
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -235,8 +231,14 @@ class Store:
             host=self.url.host, port=self.url.port, user=self.url.user,
             password=self.url.password or None, dbname=self.url.database,
             connect_timeout=self.settings.connect_timeout or LONGEST,
-            options=f"-csearch_path={self.url.schema} " + self.settings.postgres_options(),
-            application_name=application_name())
+            **self._session_options())
+
+    def _session_options(self) -> dict[str, str]:
+        """What every PostgreSQL session of the store's own is opened with: its schema
+        searched first, the settings' timeouts, and the process's name."""
+        return {"options": f"-csearch_path={self.url.schema} "
+                           + self.settings.postgres_options(),
+                "application_name": application_name()}
 
     def _prepare_sqlite(self, path: Path) -> None:
         where = self.url.describe()

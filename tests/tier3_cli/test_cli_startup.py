@@ -102,7 +102,8 @@ def test_commands_on_postgresql_that_read_no_read_model_load_no_sqlalchemy(
     is checked, and a write's account told, through the driver (on the ledger's own
     connection for the account); a history whose events cite no kept file opens no
     evidence table."""
-    runs = [*ledger_only_commands(postgres_url), ["--db", postgres_url, "history", "T-000001"]]
+    runs = [*ledger_only_commands(postgres_url),
+            ["--db", postgres_url, "history", "T-000001"]]
     assert loaded_after(runs, ("sqlalchemy", "cryptography"), tmp_path) == []
 
 
