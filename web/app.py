@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlunsplit
 
-import sqlalchemy.exc
+import sqlalchemy.exc  # noqa: F401 (loaded: its errors are store faults, STORE_FAULTS)
 from markupsafe import Markup, escape
-from eventsourcing.persistence import PersistenceError
+import eventsourcing.persistence  # noqa: F401 (loaded: the same)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -39,6 +39,7 @@ from domain.roles import UNIT
 from domain.task_states import STATE_LABELS
 from ledger.identity import Accounts
 from ledger.app import utc_now
+from ledger.faults import STORE_FAULTS, loaded
 from ledger.store import Store
 from projections.overlay import may_write
 from projections.positions import POSITIONS
@@ -259,12 +260,11 @@ def authenticate(server: Server, role: str, password: str) -> Session | Said:
     store = Store(urlunsplit(("postgresql", f"{quote(role, safe='')}:"
                               f"{quote(password, safe='')}@{url.host}:{url.port}",
                               f"/{url.database}", f"schema={url.schema}", "")))
-    import psycopg  # (a login is PostgreSQL's: the store is checked through its driver)
+    import psycopg  # noqa: F401 (a login is PostgreSQL's: its driver's errors are the store's)
 
     try:
         me = Accounts(store.ledger).whoami()
-    except (PersistenceError, sqlalchemy.exc.SQLAlchemyError, psycopg.Error,
-            DomainError) as e:
+    except (*loaded(*STORE_FAULTS), DomainError) as e:
         store.close()
         said = str(getattr(e, "orig", None) or e).strip().splitlines()
         LOG.warning("login of %s refused: %s", role, said[0] if said else e)
@@ -397,14 +397,11 @@ def create_app(server: Server) -> Starlette:
         *pages.ROUTES, *evaluation_pages.ROUTES, *open311.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+    if server.store.url.kind == "postgresql":  # its driver's errors are the store's too
+        import psycopg  # noqa: F401
     handlers: dict[Any, Callable[..., Any]] = {
         HTTPException: http_error, DomainError: domain_error,
-        PersistenceError: store_error, sqlalchemy.exc.SQLAlchemyError: store_error,
-        Exception: server_error}
-    if server.store.url.kind == "postgresql":  # the driver's own, where taizhang asks it
-        import psycopg
-
-        handlers[psycopg.Error] = store_error
+        **dict.fromkeys(loaded(*STORE_FAULTS), store_error), Exception: server_error}
     app = Starlette(routes=routes, middleware=[Middleware(Guarded)],
                     exception_handlers=handlers)
     app.state.server = server
