@@ -3,7 +3,7 @@ and the transcoder writing its state as JSON (the bytes the audit chain hashes).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -105,7 +105,13 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
                              "option": orjson.OPT_PASSTHROUGH_DATETIME,
                              "JSONEncodeError": orjson.JSONEncodeError}
     checks, items = [], []
-    nested = False
+    # Only a list or dict can hold a value that needs the transcoder (orjson then passes
+    # times to it). A time in the event's own fields orjson writes itself, four times
+    # faster than ``isoformat`` and the very same text where the offset is whole minutes;
+    # written into the rest as it is, or, beside a list or dict, as a fragment.
+    nested = any(type(value) in _CHECKED and type(value) is not float
+                 for key, value in fields.items() if key not in _NOT_STATE)
+    names.update(UTC=timezone.utc, whole_minutes=_whole_minutes, Fragment=orjson.Fragment)
     for i, (key, value) in enumerate(fields.items()):
         kind, a = type(value), f"a{i}"
         if key in _NOT_STATE:
@@ -122,7 +128,11 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
             names[f"t{i}"] = kind
             checks.append(f"type({a}) is t{i} and alike({a}, 1)")
             items.append(f"k{i}: {a}")
-            nested |= kind is not float
+        elif kind is datetime and type(transcoder.types.get(kind)) is DatetimeAsISO:
+            names[f"t{i}"], names[f"n{i}"] = kind, transcoder.types[kind].name
+            checks.append(f"type({a}) is t{i} and ({a}.tzinfo is UTC or whole_minutes({a}))")
+            text = f"Fragment(dumps({a}))" if nested else a
+            items.append(f"k{i}: {{'_type_': n{i}, '_data_': {text}}}")
         else:
             transcoding = transcoder.types.get(kind)
             text = _TEXT.get(type(transcoding))
@@ -144,7 +154,6 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
         f"    if not ({' and '.join(checks) or 'True'}):",
         "        return None",
         "    try:",
-        # Only a list or dict can hold a value that needs the transcoder.
         f"        return dumps({{{', '.join(items)}}}"
         + (", default=default, option=option)" if nested else ")"),
         "    except JSONEncodeError:",
@@ -152,6 +161,13 @@ def make_plan(cls: type, transcoder: JSONTranscoder, fields: Mapping[str, Any]
         ""])
     exec(compile(source, f"<encoding of {cls.__qualname__}>", "exec"), names)  # noqa: S102
     return names["plan"]  # type: ignore[no-any-return]
+
+
+def _whole_minutes(moment: datetime) -> bool:
+    """Whether orjson writes ``moment`` as ``isoformat`` does: naive, or its offset from UTC
+    whole minutes (orjson rounds a local mean time's seconds away)."""
+    offset = moment.utcoffset()
+    return offset is None or not (offset.seconds % 60 or offset.microseconds)
 
 
 class LedgerMapper(Mapper[str]):

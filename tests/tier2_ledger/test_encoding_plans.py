@@ -194,3 +194,29 @@ def test_a_decimal_and_a_uuid_are_written_as_the_library_writes_them() -> None:
                 continue
             event = cls(**{**values, "originator_version": 1, name: odd})
             assert stored_now(event) == stored_before(event)
+
+
+def test_a_time_is_written_as_the_library_writes_it_whatever_its_offset() -> None:
+    """orjson writes the event's own times itself (beside a list or dict too), and rounds
+    an offset's seconds away: a local mean time (Shanghai before 1901, +08:05:43) or an
+    offset of seconds goes the library's way, through the same plan as the times around it."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    moments = (datetime(2025, 3, 1, 9, 30, tzinfo=shanghai),
+               datetime(1890, 3, 1, 9, 30, tzinfo=shanghai),
+               datetime(2025, 3, 1, 9, 30, 0, 7, tzinfo=timezone(timedelta(seconds=30))),
+               datetime(2025, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=-3.5))),
+               datetime(2025, 3, 1, 9, 30), datetime(1, 1, 1, tzinfo=timezone.utc))
+    for name in ("Task.Acknowledged", "Task.RectificationReported"):
+        cls = next(c for c in EVENT_CLASSES if c.__qualname__ == name)
+        values = {f.name: "x" if str(f.type).removesuffix(" | None") == "str"
+                  else [{"file": "照片.jpg"}] for f in dataclasses.fields(cls)
+                  if f.name not in ("timestamp", "occurred_at")}
+        mapper = LedgerMapper(_transcoder(FastJSONTranscoder))
+        for moment in moments:
+            event = cls(**{**values, "originator_version": 1, "timestamp": moment,
+                           "occurred_at": moment})
+            assert stored_now(event, mapper) == stored_before(event), (name, moment)
+        assert len(mapper._plans[cls]) == 1
