@@ -75,13 +75,13 @@ class Corrections:
         """Correct event ``event`` of ``record`` (for a record of one event, or a rules
         version, it may be left out)."""
         def correct_record(found: Any, ctx: Context, campaign: Campaign,
-                           rules_version: int | None) -> dict[str, Any]:
+                           rules_version: int | None, work: UnitOfWork) -> dict[str, Any]:
             corrects = self._event(found, record, event, rules_version)
             before = {f: found._value(corrects, f)
                       for f in changes if f in self._fields(found, corrects)}
             found.correct(corrects=corrects, changes=changes, reason=reason, actor=ctx.actor,
                           occurred_at=ctx.when, now=ctx.now, zone=ctx.zone,
-                          **self._context(campaign))
+                          **self._context(campaign, work))
             name = found.log[corrects - 1][0]
             return {"event": corrects, "name": name, "kind": f"{type(found).__name__}.{name}",
                     "changes": {f: [before.get(f), found._value(corrects, f)]
@@ -92,7 +92,7 @@ class Corrections:
                  occurred_at: datetime | None = None) -> dict[str, Any]:
         """Withdraw ``record``: it stays in the ledger and counts no more."""
         def withdraw_record(found: Any, ctx: Context, campaign: Campaign,
-                            rules_version: int | None) -> dict[str, Any]:
+                            rules_version: int | None, work: UnitOfWork) -> dict[str, Any]:
             found.withdraw(reason=reason, actor=ctx.actor, occurred_at=ctx.when, now=ctx.now)
             return {}
         return self._command(actor_id, record, occurred_at, withdraw_record)
@@ -108,7 +108,7 @@ class Corrections:
             when, now = work.moment(occurred_at)
             ctx = Context(actor=actor, when=when, now=now, zone=campaign.zone)
             found = self._load(work, cls, key, label, rules_version)
-            said = command(found, ctx, campaign, rules_version)
+            said = command(found, ctx, campaign, rules_version, work)
             work.save(found)
             return {"record": record.strip(), **said, "version": found.version}
         return self.ledger.write(attempt)
@@ -150,9 +150,9 @@ class Corrections:
             return ()
         return ("occurred_at", *found.CORRECTABLE.get(found.log[version - 1][0], ()))
 
-    def _context(self, campaign: Campaign) -> dict[str, Any]:
+    def _context(self, campaign: Campaign, work: UnitOfWork) -> dict[str, Any]:
         """What the records' own checks may need from the rest of the ledger, loaded only
-        when asked for."""
+        when asked for (the administrators through ``work``: its save relies on them)."""
         ledger = self.ledger
 
         def active_unit(code: str) -> str:
@@ -162,7 +162,7 @@ class Corrections:
             u for u in self.units() if u.parent == code]
         return {"categories": list(campaign.categories), "active_unit": active_unit,
                 "unit": ledger.unit, "person": ledger.person, "children": children,
-                "admins": ledger.active_admins}
+                "admins": work.active_admins}
 
     def units(self) -> list[Unit]:
         ids = self.ledger.recorder.ids_with_prefix("unit:")

@@ -15,7 +15,7 @@ import os
 import pwd
 import socket
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -169,10 +169,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
         return bounded_write(attempt, lambda: None, self.settings)
 
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], *,
+                       unchanged: Mapping[str, int] | None = None,
                        **_: Any) -> Sequence[int] | None:
         if not stored_events:
             return []
+        if unchanged:
+            ids = list(unchanged)
+            c.execute(f"SELECT originator_id, max(originator_version) FROM "
+                      f"{self.events_table_name} WHERE originator_id IN "
+                      f"({','.join('?' * len(ids))}) GROUP BY originator_id", ids)
+            refuse_if_changed(dict(c.fetchall()), unchanged)
         c.execute(self.head_statement)
         head = c.fetchone()
         position, last_time, previous = (head[0], head[1], head[2]) if head else (0, "", GENESIS)
@@ -322,6 +329,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 return conn._sqlite_conn.execute(statement, params).fetchall()
             except sqlite3.Error as e:
                 raise _library_error(e) from e
+
+
+def refuse_if_changed(versions: Mapping[str, int], unchanged: Mapping[str, int]) -> None:
+    """Refuse a write, as a conflict (``IntegrityError``: the unit of work decides again),
+    when an aggregate its decision relied on (``unchanged``: id → version read) has events
+    beyond that version (``versions``: id → the store's last, under the write lock)."""
+    changed = sorted(key for key, version in unchanged.items()
+                     if versions.get(key, 0) != version)
+    if changed:
+        raise IntegrityError(f"changed since the decision read them: {', '.join(changed)}")
 
 
 # sqlite3's errors as the library's SQLite transactions raise them (most specific first).

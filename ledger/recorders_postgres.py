@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from ledger.durability_postgres import ASYNC_COMMIT, BARRIER, wait_flushed
 from ledger.faults import bounded_write, read_again
 from ledger.guards import APPEND_ONLY, CHAINED_COPY, postgres_guards
 from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _checked_batches,
-                              require_text_ids)
+                              refuse_if_changed, require_text_ids)
 from ledger.recorders_postgres_reads import PostgresReads
 from ledger.settings import Settings
 
@@ -176,6 +176,15 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         self.append_transaction = {wait: SQL("; ").join(
             [*self._opening(wait), *self.lock_table_statements, self.notify_statement,
              execute, *self._closing(wait)]) for wait in (True, False)}
+        # A write whose decision relied on aggregates it does not save (the unit of work's
+        # ``relied_on``): their versions read under the lock first, then the same write.
+        versions = SQL("SELECT originator_id, max(originator_version) AS version FROM {t} "
+                       "WHERE originator_id = ANY(%s::text[]) GROUP BY originator_id"
+                       ).format(t=self.table_sql)
+        self.checked_transaction = {wait: (
+            SQL("; ").join([*self._opening(wait), *self.lock_table_statements, versions]),
+            SQL("; ").join([self.notify_statement, execute, *self._closing(wait)]))
+            for wait in (True, False)}
         # A bulk save's, to its head; its rows are copied, then it is closed (_closing).
         # The rows it copies are chained here, after the head read under the lock: the
         # guard trigger's probe of each is skipped (CHAINED_COPY, ledger.guards).
@@ -215,7 +224,8 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
             if row is None or row["n"] < GUARDS:
                 self._create_table(curs)
 
-    def insert_events(self, stored_events: Sequence[StoredEvent],
+    def insert_events(self, stored_events: Sequence[StoredEvent], *,
+                      unchanged: Mapping[str, int] | None = None,
                       **_: Any) -> Sequence[int] | None:
         """Insert events at the end of the chain. A command's few events go in one round
         trip: the write lock, the notification, the insert chaining them on the server
@@ -227,6 +237,9 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         sends them by binary ``COPY``: a round trip more, paid once for a thousand events,
         where the server's chaining and an insert from arrays cost several times the
         ``COPY`` for each event.
+        A write relying on aggregates it does not save (``unchanged``: id → version read)
+        reads their versions under the lock first, and is refused as a conflict if any
+        moved (a round trip more; rare: an administrator retired or demoted).
         Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         if not stored_events:
             return []
@@ -234,6 +247,9 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
                               [e.originator_version for e in stored_events],
                               [e.topic for e in stored_events],
                               [e.state for e in stored_events]]
+        if unchanged:
+            return bounded_write(lambda: self._append_checked(columns, unchanged),
+                                 lambda: self._committed(columns), self.settings)
         if len(stored_events) >= BULK:
             return bounded_write(lambda: self._copy_append(columns),
                                  lambda: self._committed(columns), self.settings)
@@ -307,6 +323,31 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
             finally:
                 self._end(conn)
 
+    def _append_checked(self, columns: list[list[Any]], unchanged: Mapping[str, int]
+                        ) -> Sequence[int]:
+        """:meth:`_append` in two messages: the lock and the versions of the aggregates
+        the decision relied on, checked; then the notification, the insert and the
+        commit."""
+        parts = [event_part(*event) for event in zip(*columns)]
+        with self.datastore.get_connection() as conn:
+            moment = self.clock() if self.clock is not None else None
+            try:
+                wait = self._waits(conn)
+                check, write = self.checked_transaction[wait]
+                with ClientCursor(conn) as curs:
+                    if conn not in self._prepared:
+                        self._prepare(curs)
+                    curs.execute(check, [list(unchanged)])
+                    for _ in range(len(self._opening(wait)) + len(self.lock_table_statements)):
+                        curs.nextset()  # past BEGIN, the SETs' and lock's results
+                    refuse_if_changed({row["originator_id"]: row["version"]
+                                       for row in curs.fetchall()}, unchanged)
+                    curs.execute(write, [moment, *columns, orjson.dumps(parts).decode()])
+                    curs.nextset()  # past NOTIFY's
+                    return sorted(row["notification_id"] for row in curs.fetchall())
+            finally:
+                self._end(conn)
+
     def _prepare(self, curs: Any) -> None:
         """Prepare the chained insert on the cursor's connection (where another recorder of
         the same table may have prepared it already)."""
@@ -350,6 +391,9 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         """Insert already-chained events verbatim, with their own transaction time, account
         and hash (the import path), each checked to be the next link after the stored head;
         all in one transaction, so a broken link writes nothing. Returns the new head.
+        A write relying on aggregates it does not save (``unchanged``: id → version read)
+        reads their versions under the lock first, and is refused as a conflict if any
+        moved (a round trip more; rare: an administrator retired or demoted).
         Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         ending: list[tuple[int, str]] = []  # the head reached, once the commit is asked for
 

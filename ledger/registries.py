@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.accounts import Account
 from domain.base import NotFound, Refused
 from domain.registry import Campaign, Person, Unit, check_code
+from domain.roles import ADMIN
 from ledger import identity
 from ledger.presenters import describe_campaign, describe_person, describe_unit
 from ledger.unit_of_work import UnitOfWork, forget_cached, moment
@@ -148,14 +149,8 @@ class RegistryCommands:
             actor = self.actor(actor_id)
             person = self.person(person_id)
             person.retire(reason, actor=actor, occurred_at=work.moment(occurred_at)[0],
-                          admins=self.active_admins() if person.person_role == "admin"
+                          admins=work.active_admins() if person.person_role == ADMIN
                           else ())
             work.save(person)
             return describe_person(person)
         return self.write(retire)
-
-    def active_admins(self) -> list[str]:
-        """The ids of the administrators who are not retired."""
-        ids = self.recorder.ids_with_prefix("person:")
-        people = self.load_many(*((Person, i, "person") for i in ids))
-        return [p.person_id for p in people if p.person_role == "admin" and not p.retired]

@@ -94,6 +94,9 @@ class UnitOfWork:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        # Aggregates the decision relied on without saving them, at the versions read: the
+        # save is made only if none has changed since (else it is a conflict, decided again).
+        self.relied_on: dict[str, int] = {}
 
     # --- load ----------------------------------------------------------------------
 
@@ -102,6 +105,20 @@ class UnitOfWork:
 
     def load_many(self, *wanted: Wanted) -> list[LedgerAggregate]:
         return load_many(self.ledger, *wanted)
+
+    def active_admins(self) -> list[str]:
+        """The ids of the administrators who are not retired; the save that follows is made
+        only if none of them has changed meanwhile (so two administrators retiring or
+        demoting each other at once cannot leave the ledger without one)."""
+        from domain.registry import Person
+        from domain.roles import ADMIN
+
+        ids = self.ledger.recorder.ids_with_prefix("person:")  # type: ignore[attr-defined]
+        people = self.load_many(*((Person, i, "person") for i in ids))
+        admins = [p for p in people if isinstance(p, Person) and p.person_role == ADMIN
+                  and not p.retired]
+        self.relied_on.update((p.id, p.version) for p in admins)
+        return [p.person_id for p in admins]
 
     def exists(self, key: str) -> bool:
         """Whether any event has ``key`` as its aggregate id."""
@@ -140,7 +157,10 @@ class UnitOfWork:
     # --- save --------------------------------------------------------------------------
 
     def save(self, *aggregates: Any) -> list[int]:
-        """The aggregates' new events, in one transaction; their positions."""
+        """The aggregates' new events, in one transaction; their positions. Refused as a
+        conflict (``IntegrityError``) if an aggregate the decision relied on has changed."""
+        if self.relied_on:
+            return self.ledger.save(*aggregates, unchanged=self.relied_on)
         return self.ledger.save(*aggregates)
 
 
