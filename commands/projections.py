@@ -15,7 +15,7 @@ from i18n import N_, _, refusal
 from ledger.faults import reason, transient
 
 STATUS_COLUMNS = [("projection", N_("读模型")), ("tables", N_("表")), ("rows", N_("行数")),
-                  ("position", N_("位置")), ("lag", N_("落后")),
+                  ("position", N_("位置")), ("lag", N_("落后")), ("version", N_("版本")),
                   ("follower_advanced", N_("跟随进程推进于")), ("check", N_("检查"))]
 
 
@@ -28,8 +28,9 @@ def projections() -> None:
 @output_options()
 @pass_session
 def status(session: Session, fmt: str) -> None:
-    """每个读模型的表、行数、位置、落后台账的事件数（读模型领先时为负），核对台账在其位置上仍
-    保存着折叠时的那个事件，以及 `projections follow` 上次推进读模型的时间（空白：从未）；
+    """每个读模型的表、行数、位置、落后台账的事件数（读模型领先时为负）、建成其行的读模型版本，
+    核对台账在其位置上仍保存着折叠时的那个事件，以及 `projections follow` 上次推进读模型的时间
+    （空白：从未）；
     在表格中还显示提问账户的类型（以及它能否写读模型）。即使台账在本账户上次看到之后发生了
     回退也会显示。有检查不通过或台账回退时，退出码为 1，并在表格后给出一行 Error。"""
     session.inspecting()
@@ -38,6 +39,9 @@ def status(session: Session, fmt: str) -> None:
     rows = session.read.status()  # opens the store, as it must exist (status creates none)
     advance = last_advance(session.store)
     rows = [{**row, "follower_advanced": advance and advance["advanced_at"]} for row in rows]
+    failing = [row["projection"] for row in rows if row["check"] != "ok"]
+    if fmt == "table":  # the check in words, in the language in use
+        rows = [{**row, "check": refusal(row["said"])} for row in rows]
     emit(rows, STATUS_COLUMNS, fmt)
     if fmt == "table":
         from ledger.access import account_kind, describe_kind
@@ -49,7 +53,6 @@ def status(session: Session, fmt: str) -> None:
                         "'projections follow' 保持读模型最新")))
     if session.went_back is not None:
         raise click.ClickException(refusal(session.went_back))
-    failing = [row["projection"] for row in rows if row["check"] != "ok"]
     if failing:
         raise click.ClickException(_("读模型并非由账本现状折叠而来：{names}：请运行 "
                                      "`taizhang audit verify`").format(names=", ".join(failing)))

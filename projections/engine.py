@@ -35,8 +35,8 @@ from ledger.chain import GENESIS, Record, Tampered
 from ledger.store import CREATION_LOCK
 from projections.compare import Difference, Verification, verify
 from projections.facts import Context, Fact, Key, decode, loads, utc_stamp
-from projections.positions import (POSITIONS, Outdated, Standing, add_hash_column,
-                                   recorded_versions)
+from projections.positions import (FIRST_VERSION, POSITIONS, Outdated, Standing,
+                                   add_hash_column, recorded_versions)
 from projections.projection import Projection, fold_in_memory
 from projections.rebuild import REBUILD_BATCH, REBUILD_WINDOW, rebuild
 from projections.rows import Rows, _insert, _load, _loader, write_rows
@@ -205,12 +205,14 @@ class Projector:
 
     def status(self) -> list[dict[str, Any]]:
         """Per projection: its tables, their rows, its position, its lag behind the log,
-        and whether the ledger still holds the event it was folded from."""
+        the version of the projection that built its rows, and whether the ledger still
+        holds the event it was folded from (``check`` for programs, ``said`` for people)."""
         standings = {s.projection: s for s in self.standings()}
         at = {name: s.position for name, s in standings.items()}
         head = self.head() if self.head else max(at.values(), default=0)
         found = []
         with self.engine.connect() as conn:
+            built = recorded_versions(conn, self.names) if self._versioned else {}
             for projection in self.projections:
                 rows = sum(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
                            for t in projection.tables.values())
@@ -218,7 +220,9 @@ class Projector:
                               "tables": " ".join(t.name for t in projection.tables.values()),
                               "rows": rows, "position": at[projection.name],
                               "head": head, "lag": head - at[projection.name],
-                              "check": standings[projection.name].check(head)})
+                              "version": built.get(projection.name, FIRST_VERSION),
+                              "check": standings[projection.name].check(head),
+                              "said": standings[projection.name].said(head)})
         return found
 
     def catch_up(self, upto: int | None = None, progress: Callable[[int], None] | None = None,

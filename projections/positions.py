@@ -11,6 +11,7 @@ import sqlalchemy.exc
 from sqlalchemy.engine import Connection
 
 from i18n import _
+from domain.base import Said
 from ledger.chain import GENESIS, Tampered
 
 POSITIONS = sa.Table(
@@ -44,13 +45,24 @@ class Standing:
         return self.found is not None and self.hash in (None, self.found)
 
     def check(self, head: int) -> str:
-        """The check as ``projections status`` shows it."""
+        """The check as ``projections status`` gives it to programs (JSON, CSV)."""
         if self.ok:
             return "ok"
         if self.found is None:
             return f"ahead of the ledger (head {head})" if self.position > head \
                 else "its event is missing"
         return f"hash differs ({(self.hash or '')[:8]}… folded, {self.found[:8]}… now)"
+
+    def said(self, head: int) -> Said:
+        """The check as a person reads it (``projections status``' table): the words of
+        :meth:`check`, in the language in use (``i18n.refusal``)."""
+        if self.ok:
+            return Said("一致")
+        if self.found is None:
+            return Said("领先于账本（链头 {head}）", head=head) if self.position > head \
+                else Said("其位置上的事件已不在账本中")
+        return Said("哈希不符（折叠时 {folded}…，现为 {now}…）", folded=(self.hash or "")[:8],
+                    now=self.found[:8])
 
     def refusal(self, head: int) -> Tampered:
         if self.found is None and self.position > head:

@@ -10,6 +10,8 @@ figures are asked for again.
 
 from __future__ import annotations
 
+import re
+
 import secrets
 import sqlite3
 from collections.abc import Callable
@@ -253,9 +255,13 @@ def test_a_tail_cut_after_a_command_is_refused_by_the_next_and_shown_by_status(
     status = cli("projections", "status", "--format", "csv")
     assert status.exit_code == 1
     lines = status.stdout.splitlines()
-    assert lines[0] == "projection,tables,rows,position,lag,follower_advanced,check"
-    assert all(line.endswith(f",{head},-10,,ahead of the ledger (head {head - 10})")
-               for line in lines[1:]), lines
+    assert lines[0] == "projection,tables,rows,position,lag,version,follower_advanced,check"
+    assert all(re.search(rf",{head},-10,\d+,,ahead of the ledger \(head {head - 10}\)$",
+                         line) for line in lines[1:]), lines
+    # A person reads the check in the language in use.
+    table = cli("projections", "status", env={"TAIZHANG_LANG": "zh"})
+    assert table.stdout.count(f"领先于账本（链头 {head - 10}）") == len(lines) - 1
+    assert table.stderr.startswith(f"Error: 自本账户上次所见以来，账本从 {head} 退回到了 {head - 10}")
     assert status.stderr.startswith(f"Error: the ledger went back from {head} to {head - 10}")
     # Another account, which never looked, is still refused figures by the read models.
     other = cli("board", env={"XDG_STATE_HOME": str(tmp_path / "elsewhere")})
