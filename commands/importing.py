@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from commands.import_report import emit_rejects, heading, skipped_and_rejected
-from commands.output import emit, emit_record, output_options, progress, render
+from commands.output import emit, emit_record, output_options, progress
 from commands.params import WITHIN, output_option
 from commands.session import Session, pass_session
 from commands.template import NAMES as TEMPLATE_NAMES, import_records, stopped
@@ -21,7 +21,7 @@ from ledger.importer import Importer, ImportReport, load_mapping, open_table, wr
 from ledger.importer.template import TEMPLATES, check_header, task_mapping
 from ledger.importer.update import UpdateReport
 from ledger.workdays import WorkingDays
-from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, to_xlsx
+from projections.sheet import board_sheet, to_csv, to_xlsx
 from services import board as board_service
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -208,11 +208,11 @@ def export_board(session: Session, fmt: str, output: Path | None, unit_code: str
         session.services, within=within, unit=unit_code, state=state,
         open_only=open_only).rows)
     if fmt == "csv":
-        text = render(as_text(rows), EXPORT_COLUMNS, "csv", labelled=True)
+        text = to_csv(rows)
         if output is None:
-            click.echo(text)
+            click.echo(text, nl=False)
         else:
-            output.write_text(text + "\n", encoding="utf-8-sig")
+            output.write_text(text, encoding="utf-8-sig")
     else:
         output.write_bytes(to_xlsx(rows))  # type: ignore[union-attr]
     if output is not None:

@@ -59,6 +59,19 @@ def as_text(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def to_csv(rows: list[dict[str, Any]], translate: Callable[[str], str] = _) -> str:
+    """CSV of sheet rows under the header row, times as text (:func:`as_text`), a blank
+    for no value; lines end with a newline (the caller adds Excel's BOM)."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers(translate))
+    writer.writerows([["" if row.get(key) is None else row[key] for key, _label in EXPORT_COLUMNS]
+                      for row in as_text(rows)])
+    return out.getvalue()
+
+
 def to_xlsx(rows: list[dict[str, Any]], translate: Callable[[str], str] = _) -> bytes:
     """An Excel workbook of sheet rows (one sheet, 台账)."""
     from openpyxl import Workbook

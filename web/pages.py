@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 import re
 from datetime import date, datetime
@@ -20,7 +18,7 @@ from i18n import N_
 from ledger.audit import Head, head_at
 from ledger.evidence import content_type
 from projections.read import ReadSide
-from projections.sheet import EXPORT_COLUMNS, as_text, board_sheet, headers, to_xlsx
+from projections.sheet import board_sheet, to_csv, to_xlsx
 from web.app import Page, PageError, page
 
 PAGE_SIZE = 50
@@ -83,12 +81,7 @@ def board_file(p: Page) -> Response:
     if fmt == "xlsx":
         return Response(to_xlsx(rows, p.server._), media_type=XLSX, headers={
             "Content-Disposition": 'attachment; filename="taizhang.xlsx"'})
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers(p.server._))
-    writer.writerows([["" if row.get(k) is None else row[k] for k, _ in EXPORT_COLUMNS]
-                      for row in as_text(rows)])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response("\ufeff" + to_csv(rows, p.server._), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="taizhang.csv"'})
 
 
