@@ -391,9 +391,6 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         """Insert already-chained events verbatim, with their own transaction time, account
         and hash (the import path), each checked to be the next link after the stored head;
         all in one transaction, so a broken link writes nothing. Returns the new head.
-        A write relying on aggregates it does not save (``unchanged``: id → version read)
-        reads their versions under the lock first, and is refused as a conflict if any
-        moved (a round trip more; rare: an administrator retired or demoted).
         Lock waits bounded, a lost connection checked: ledger.faults.bounded_write."""
         ending: list[tuple[int, str]] = []  # the head reached, once the commit is asked for
 
