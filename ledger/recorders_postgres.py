@@ -22,10 +22,11 @@ from psycopg.sql import SQL, Identifier, Literal
 from ledger.chain import GENESIS, Record, event_part, extend, stamp
 from ledger.durability_postgres import ASYNC_COMMIT, BARRIER, wait_flushed
 from ledger.faults import bounded_write, read_again
-from ledger.guards import APPEND_ONLY, CHAINED_COPY, postgres_guards
+from ledger.guards import CHAINED_COPY
 from ledger.recorders import (CREATION_LOCK_KEY, EVENTS_TABLE, GUARDS, _checked_batches,
                               refuse_if_changed, require_text_ids)
 from ledger.recorders_postgres_reads import PostgresReads
+from ledger.recorders_postgres_sql import append_statement, table_statements
 from ledger.settings import Settings
 
 
@@ -74,38 +75,10 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         # Notifications are database-wide: naming the schema wakes a follower only for its
         # own ledger, not for every ledger kept in the same database.
         self.channel_name = f"{self.datastore.schema}.{self.events_table_name}"
-        schema = Identifier(self.datastore.schema)
-        table = Identifier(self.events_table_name)
-        guard = Identifier(f"{self.events_table_name}_append_only")
-        self.table_sql = SQL("{}.{}").format(schema, table)
-        self.sql_create_statements = [
-            SQL("CREATE TABLE IF NOT EXISTS {t} ("
-                "notification_id bigint NOT NULL, "
-                "originator_id text COLLATE \"C\" NOT NULL, "
-                "originator_version bigint NOT NULL, "
-                "topic text NOT NULL, "
-                "state bytea NOT NULL, "
-                "recorded_at timestamptz NOT NULL, "
-                "account text NOT NULL, "
-                "hash text NOT NULL, "
-                # Byte order (COLLATE "C") keeps zero-padded ids in numeric order.
-                "PRIMARY KEY (originator_id, originator_version))").format(t=self.table_sql),
-            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {t} (notification_id)").format(
-                index=Identifier(self.notification_id_index_name), t=self.table_sql),
-            SQL("CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger "
-                "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-                "'{message}: % refused', TG_OP; END $$").format(
-                schema=schema, guard=guard, message=SQL(APPEND_ONLY)),
-            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {t} "
-                "FOR EACH ROW EXECUTE FUNCTION {schema}.{guard}()").format(
-                trigger=Identifier(f"{self.events_table_name}_no_change"), t=self.table_sql,
-                schema=schema, guard=guard),
-            SQL("CREATE OR REPLACE TRIGGER {trigger} BEFORE TRUNCATE ON {t} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{guard}()").format(
-                trigger=Identifier(f"{self.events_table_name}_no_truncate"),
-                t=self.table_sql, schema=schema, guard=guard),
-            *postgres_guards(schema, self.events_table_name, guard),
-        ]
+        self.table_sql = SQL("{}.{}").format(Identifier(self.datastore.schema),
+                                             Identifier(self.events_table_name))
+        self.sql_create_statements = table_statements(
+            self.datastore.schema, self.events_table_name, self.notification_id_index_name)
         qualified = ".".join('"' + name.replace('"', '""') + '"'
                              for name in (self.datastore.schema, self.events_table_name))
         self.lock_table_statements = [
@@ -129,44 +102,11 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
             "%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::bytea[], "
             "%s::timestamptz[], %s::text[], %s::text[]) RETURNING notification_id"
         ).format(t=self.table_sql)
-        # The chain extended by the server, under the write lock, in the statement that
-        # inserts: ledger.chain.canonical's text, its middle (event_part) computed here.
-        # Prepared once per connection (SQL's PREPARE: EXECUTE runs it in the one message of
-        # a command's write), so it is not parsed and planned again for every command; its
-        # name is its table's, so recorders of several tables may share a connection.
+        # The chained insert, prepared once per connection; its name is its table's, so
+        # recorders of several tables may share a connection.
         self.append_name = "taizhang_append_" + hashlib.sha256(
             qualified.encode()).hexdigest()[:16]
-        self.append_statement = SQL(
-            "PREPARE {name} (timestamptz, text[], bigint[], text[], bytea[], jsonb) AS "
-            "WITH RECURSIVE head AS (SELECT coalesce(h.notification_id, 0) AS position, "
-            "coalesce(h.hash, {genesis}) AS hash, "
-            "greatest(coalesce($1::timestamptz, clock_timestamp()), h.recorded_at) AS at "
-            "FROM (SELECT 1) o "
-            "LEFT JOIN LATERAL (SELECT notification_id, recorded_at, hash FROM {t} "
-            "ORDER BY notification_id DESC LIMIT 1) h ON true), "
-            "stamp AS (SELECT at, '\"' || to_char(at AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00\",' "
-            "|| to_json(session_user::text)::text || ']' AS tail FROM head), "
-            # The events as rows, numbered, for the insert; each one's part of the chain's
-            # text from a jsonb array, whose n-th element is found at once (a text array's
-            # is found by walking the n-1 before it, and a join by scanning every row: either
-            # made a save's cost grow with the square of its events).
-            "args AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], "
-            "$5::bytea[]) WITH ORDINALITY AS a(id, version, topic, state, n)), "
-            "parts AS (SELECT $6::jsonb AS parts), "
-            "chain AS (SELECT 0::bigint AS n, position, hash FROM head UNION ALL "
-            "SELECT chain.n + 1, chain.position + 1, encode(sha256(convert_to(chain.hash "
-            "|| E'\\n[' || (chain.position + 1) || (parts.parts ->> chain.n::int) "
-            "|| stamp.tail, 'UTF8')), 'hex') FROM chain, parts, stamp "
-            "WHERE chain.n < jsonb_array_length(parts.parts)) "
-            "INSERT INTO {t} (notification_id, originator_id, originator_version, topic, "
-            "state, recorded_at, account, hash) SELECT chain.position, args.id, "
-            "args.version, args.topic, args.state, stamp.at, "
-            "session_user, chain.hash FROM chain JOIN args ON args.n = chain.n CROSS JOIN "
-            "stamp ORDER BY chain.n "
-            "RETURNING notification_id"
-        ).format(t=self.table_sql, genesis=Literal(GENESIS),
-                 name=Identifier(self.append_name))
+        self.append_statement = append_statement(self.table_sql, self.append_name)
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         execute = SQL("EXECUTE {0} (%s, %s, %s, %s, %s, %s)").format(
             Identifier(self.append_name))
