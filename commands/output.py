@@ -171,8 +171,12 @@ def _as_text(tabulate_module: Any) -> Iterator[None]:
     type it deduces for a column (``_column_type``: an ANSI-stripping regex and several
     tests on every cell, about half of printing a board of 2,000 rows) can only be text —
     or, for a column of empty cells or of "True"/"False", a type it formats and aligns as
-    text all the same. (tests/tier3_cli/test_board_read.py prints tables both ways.)"""
-    deduce = tabulate_module._column_type
+    text all the same. (tests/tier3_cli/test_board_read.py prints tables both ways.) A
+    tabulate without that private function deduces as it does."""
+    deduce = getattr(tabulate_module, "_column_type", None)
+    if deduce is None:
+        yield
+        return
 
     def text(strings: Any, has_invisible: bool = True, numparse: bool = True) -> type:
         return str if not numparse else deduce(strings, has_invisible, numparse)

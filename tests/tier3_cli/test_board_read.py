@@ -242,6 +242,17 @@ def test_tables_print_as_tabulate_would_find_them(shape: tuple[int, int],
     assert tabulate_module._column_type.__module__ == "tabulate"  # (put back)
 
 
+def test_a_tabulate_without_its_private_type_deduction_prints_as_it_does() -> None:
+    """``_as_text`` replaces a private function of tabulate's; a release without it is left
+    to deduce the types itself (never an AttributeError on every table)."""
+    import types
+
+    bare = types.SimpleNamespace()
+    with output._as_text(bare):
+        pass
+    assert vars(bare) == {}
+
+
 def test_filters_combined_match_too(demo: Cli) -> None:
     """Every pair of the command's filters, on a unit and the whole city."""
     read = ReadSide(demo.store)
