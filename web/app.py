@@ -99,6 +99,11 @@ class Server:
                 self.reader.catch_up()
             else:
                 own.current()
+                # A page quotes the head it was computed at. The server's catch-up commits
+                # the read models synchronously after the events it folded, so they are on
+                # disk; a private copy is not the ledger's database, so the events it
+                # folded are waited for (docs/durability.md).
+                own.store.ledger.recorder.wait_durable()
         return catch_up
 
 

@@ -226,3 +226,37 @@ def test_people_read_at_once_on_postgresql_while_the_ledger_is_written(
     finally:
         server.gate.close()
         server.store.close()
+
+
+def test_a_login_folding_a_private_copy_quotes_a_head_on_disk(
+        city: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Events are committed before their flush (docs/durability.md); a page quotes the
+    position it was computed at. A login that may not write the read models folds a private
+    copy, which the server's synchronous commits do not cover: its catch-up waits for the
+    flush of what it folded before the page is computed."""
+    server = Server(city["urls"]["sun"], Gate("owner", 3600, None))
+    try:
+        assert not server.folds
+        sun = _person(city, server, "sun")
+        _ok(sun, "/board")
+        waits: list[int] = []
+        recorder = type(server.store.ledger.recorder)
+        wait_durable = recorder.wait_durable
+
+        def counted(self: Any) -> bool:
+            waits.append(1)
+            return wait_durable(self)
+
+        monkeypatch.setattr(recorder, "wait_durable", counted)
+        writer = Store(city["url"])
+        try:
+            writer.ledger.register_unit(actor_id="wang", code="JS02", name="和平社区",
+                                        kind="社区", parent="JS")
+        finally:
+            writer.close()
+        answer = sun.get("/timeline")
+        assert answer.status_code == 200, answer.text[-500:]
+        assert waits, "the private copy's catch-up did not wait for the flush"
+    finally:
+        server.gate.close()
+        server.store.close()
