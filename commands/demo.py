@@ -18,7 +18,7 @@ from commands.evaluation import print_last_ranking
 from commands.params import MONTH
 from commands.session import Session, pass_session
 from i18n import _
-from domain.evaluation import month_add
+from domain.months import month_add
 from ledger.app import utc_now
 from ledger.demo_city import CITY, City, SimulatedClock, demo_key
 from ledger.store import Store

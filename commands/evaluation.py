@@ -14,7 +14,7 @@ from commands.params import MONTH, Aliased, output_option, parent_option
 from commands.session import Session, pass_session
 from commands.word import require_output, word_options, word_style
 from domain.base import Refused
-from domain.evaluation import FIGURES
+from domain.figures import FIGURES
 from domain.rounding import fixed, rounded
 from i18n import N_, _, labels, language
 from projections import bulletin as bulletins

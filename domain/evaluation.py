@@ -14,15 +14,9 @@ from typing import Any
 from domain.base import (N_, Actor, Label, LedgerAggregate, LedgerCreated, LedgerEvent, Refused,
                          check_moment, optional_text)
 from domain.corrections import Correctable
-# What the read side and the commands import from here, until they import it from its
-# own module (they are other engineers' to change).
-from domain.figures import FIGURES, RATE  # noqa: F401
-from domain.months import (OPEN_END, check_month, first_day,  # noqa: F401
-                           last_day, month_add, month_of, months_between)
-from domain.ranking import Entry, Placed, rank  # noqa: F401
+from domain.months import check_month, month_add, month_of
 from domain.roles import ADMIN, ROLE_NAMES
 from domain.rules import Rules, digest_text
-from domain.scoring import ScoreLine, score  # noqa: F401
 
 def authorize_office(actor: Actor, what: str) -> None:
     """Only the civilization office (文明办, admin) adopts rules and publishes rankings."""

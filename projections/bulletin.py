@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from domain.evaluation import FIGURES, RATE, ScoreLine
+from domain.figures import FIGURES, RATE
+from domain.scoring import ScoreLine
 from domain.rounding import exact, fixed
 from domain.task import SOURCES
 from i18n import _

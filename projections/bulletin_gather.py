@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from domain.evaluation import last_day, month_add, months_between
+from domain.months import last_day, month_add, months_between
 from ledger.evaluation import RulesVersion
 from projections.bulletin import LABELS, Bulletin
 from projections.evaluation import LEVELS, Evaluator, RulesFor

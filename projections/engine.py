@@ -33,17 +33,15 @@ from sqlalchemy.engine import Connection, Engine
 from domain.base import Refused
 from ledger.chain import GENESIS, Record, Tampered
 from ledger.store import CREATION_LOCK
-from projections.compare import Difference, Verification, verify
-from projections.facts import Context, Fact, Key, decode, loads, utc_stamp
+from projections.compare import Verification, verify
+from projections.facts import Context, Fact, decode
 from projections.positions import (FIRST_VERSION, POSITIONS, Outdated, Standing,
                                    add_hash_column, recorded_versions)
-from projections.projection import Projection, fold_in_memory
+from projections.projection import Projection
 from projections.rebuild import REBUILD_BATCH, REBUILD_WINDOW, rebuild
-from projections.rows import Rows, _insert, _load, _loader, write_rows
+from projections.rows import Rows, _loader, write_rows
 
-__all__ = ["BATCH", "POSITIONS", "Context", "Difference", "Fact", "Key", "Projection",
-           "Outdated", "Projector", "Rows", "Upgrading", "Verification", "apply_facts", "decode", "fold_facts",
-           "fold_in_memory", "loads", "utc_stamp", "write_rows", "_insert", "_load"]
+__all__ = ["BATCH", "Projector", "Upgrading", "apply_facts", "fold_facts"]
 
 # Told which projections are rebuilt for a new version and how many facts the rebuild
 # folds, gives what to tell each batch's count to (a progress bar, or nothing).

@@ -16,17 +16,10 @@ from typing import Any, TypeVar
 
 from i18n import _
 from domain.base import NotFound, Refused
-from domain.evaluation import (
-    FIGURES,
-    Entry,
-    Placed,
-    ScoreLine,
-    check_month,
-    first_day,
-    month_add,
-    months_between,
-    rank,
-)
+from domain.figures import FIGURES
+from domain.months import check_month, first_day, month_add, months_between
+from domain.ranking import Entry, Placed, rank
+from domain.scoring import ScoreLine
 from domain.inspection import Inspection
 from domain.kinds import aggregate_of
 from domain.registry import Campaign, Unit
@@ -35,7 +28,8 @@ from domain.survey import Survey
 from domain.task import Task
 from ledger.evaluation import Frozen, RulesVersion
 from projections.corrections import described, is_correction, is_withdrawal
-from projections.engine import Context, Fact, decode, fold_in_memory
+from projections.facts import Context, Fact, decode
+from projections.projection import fold_in_memory
 from projections.scored import Shared
 from projections.times import for_people
 from projections.metrics import (

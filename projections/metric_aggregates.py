@@ -33,7 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from domain.evaluation import OPEN_END, month_add
+from domain.months import OPEN_END, month_add
 from projections.metric_items import Item
 
 if TYPE_CHECKING:

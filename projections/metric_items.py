@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.base import LedgerEvent
-from domain.evaluation import OPEN_END, month_add, month_of
+from domain.months import OPEN_END, month_add, month_of
 from domain.task import Task
 from projections.facts import Context
 

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from domain.evaluation import FIGURES, first_day, month_add, month_of
+from domain.figures import FIGURES
+from domain.months import first_day, month_add, month_of
 from projections.metric_items import SURVEY_RATES, Item
 from projections.metric_sources import Source
 

@@ -26,7 +26,8 @@ from projections.records import RecordQueries
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from projections.engine import Projector, Upgrading, Verification
+    from projections.compare import Verification
+    from projections.engine import Projector, Upgrading
     from projections.projection import Projection
     from projections.registry import Registry
 
@@ -147,7 +148,7 @@ class ReadSide(RecordQueries):
 
     def _privately_if_lagging(self) -> None:
         from projections import overlay
-        from projections.engine import POSITIONS
+        from projections.positions import POSITIONS
 
         self.projector.create_tables()  # (as reading the positions would: once)
         # Whether this account may write the read models does not change while it reads:

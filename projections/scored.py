@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.evaluation import score
+from domain.scoring import score
 from ledger.evaluation import RulesVersion
 from projections.stored_book import StoredBook
 from projections.metrics import MonthBook, Tally, Units

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.evaluation import month_add
+from domain.months import month_add
 from projections.metric_items import Item
 from projections.metric_months import MonthBook, Tally
 from projections.metric_sources import Source

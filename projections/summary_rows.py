@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from eventsourcing.utils import get_topic
 
-from domain.evaluation import Evaluation, month_of
+from domain.evaluation import Evaluation
+from domain.months import month_of
 from domain.registry import Campaign
 from domain.task import Task
 from ledger.chain import Record

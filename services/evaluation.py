@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from domain.base import Refused
-from domain.evaluation import month_add, month_of
+from domain.months import month_add, month_of
 
 if TYPE_CHECKING:
     from ledger.evaluation import RulesVersion

@@ -30,7 +30,8 @@ from ledger.chain import GENESIS, link
 from ledger.store import Store
 from ledger.tasks import Finding
 from ledger.unit_of_work import Conflict
-from projections.engine import Context, decode, fold_in_memory
+from projections.facts import Context, decode
+from projections.projection import fold_in_memory
 from projections.read import ReadSide, all_projections
 
 WORKERS = 4

@@ -25,7 +25,7 @@ from ledger.app import Ledger
 from ledger.importer import task_id_for
 from ledger.store import Store
 from projections.sheet import EXPORT_COLUMNS, headers
-from projections.engine import decode
+from projections.facts import decode
 from tests.conftest import Clock, seed_campaign
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from cli import main
 from ledger.store import Store
 from projections.board import Board
-from projections.engine import Context, decode, fold_in_memory
+from projections.facts import Context, decode
+from projections.projection import fold_in_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = SHARED_DATA / "baltimore_311_sample.csv"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Clock, seed_campaign
-from domain.evaluation import month_add
+from domain.months import month_add
 from ledger.store import Store
 from projections.evaluation import Evaluator
 from projections.metric_aggregates import TABLE, apply as put_items

@@ -25,7 +25,8 @@ from ledger.app import Ledger
 from ledger.chain import GENESIS, extend, link
 from ledger.codec import DateAsISO, FastJSONTranscoder, LedgerMapper
 from ledger.importer import strptime
-from projections.engine import _insert, _load, loads
+from projections.facts import loads
+from projections.rows import _insert, _load
 from projections.read import ReadSide, all_projections
 
 scalars = (st.none() | st.booleans() | st.text()

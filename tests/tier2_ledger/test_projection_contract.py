@@ -16,9 +16,9 @@ from domain.registry import Unit
 from domain.task import LIFECYCLE, Task, TaskEvent
 from domain.task_states import OPEN, REPORTED, STATES, Move
 from projections.board import Board
-from projections.engine import Context, Fact, fold_in_memory
+from projections.facts import Context, Fact
 from projections.metric_items import ROLES
-from projections.projection import contract_of, events_of, unaccounted
+from projections.projection import contract_of, events_of, fold_in_memory, unaccounted
 from projections.read import all_projections
 from projections.summary import _Book
 from tests.tier1_domain.test_domain_task import LI, NOW, ZONE, Story, refuses

@@ -18,7 +18,10 @@ from ledger.chain import stamp
 from ledger.store import Store
 from ledger.tasks import Finding
 from projections.board import Board
-from projections.engine import Context, Fact, Key, Projection, Projector, Rows, utc_stamp
+from projections.engine import Projector
+from projections.facts import Context, Fact, Key, utc_stamp
+from projections.projection import Projection
+from projections.rows import Rows
 from projections.events import EventIndex
 from projections.read import ReadSide
 from projections.registry import Registry

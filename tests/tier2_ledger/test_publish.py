@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from ledger.evaluation import Evaluations
 from ledger.store import Store
-from projections.engine import Context, decode, fold_in_memory
+from projections.facts import Context, decode
+from projections.projection import fold_in_memory
 from projections.evaluation import LEVELS, Evaluator, digest
 from projections.metrics import MemorySource, Metrics
 from projections.read import ReadSide

@@ -25,7 +25,8 @@ from domain.task import Task
 from ledger.importer import Importer, ImportReport, load_mapping, open_table
 from ledger.store import Store
 from projections.board import Board
-from projections.engine import Context, decode, fold_in_memory
+from projections.facts import Context, decode
+from projections.projection import fold_in_memory
 from projections.history import task_history
 from conftest import Clock
 from tests.cli_support import Cli

@@ -23,7 +23,8 @@ from cli import main
 from ledger.importer import Importer, ImportReport, load_mapping, open_table
 from ledger.store import Store
 from projections.board import Board
-from projections.engine import Context, decode, fold_in_memory
+from projections.facts import Context, decode
+from projections.projection import fold_in_memory
 from tests.cli_support import Cli
 from tests.conftest import seed_campaign
 

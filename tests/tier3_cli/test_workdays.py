@@ -30,7 +30,7 @@ from domain.base import Refused
 from ledger.app import Ledger
 from ledger.store import Store
 from ledger.workdays import Calendar, UnknownYear, WorkingDays, known_years, parse_deadline
-from projections.engine import decode
+from projections.facts import decode
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
