@@ -9,7 +9,7 @@ import click
 from commands.output import OPTIONAL, TEXT, Column, emit, output_options
 from commands.params import MOMENT, MONTH, WITHIN
 from commands.session import Session, pass_session
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from domain.task_states import STATES
 from i18n import N_, _, labels
 from ledger.workdays import WorkingDays

@@ -22,7 +22,7 @@ from commands.params import (
 )
 from commands.params import changes as parse_changes
 from commands.session import Session, pass_session
-from domain.task import CLOSURES, SOURCES
+from domain.task_fields import CLOSURES, SOURCES
 from i18n import _, labels
 from ledger.workdays import WorkingDays
 from projections.times import for_people

@@ -32,7 +32,7 @@ from domain.base import (
 )
 from domain.corrections import Correctable, parse_date
 from domain.roles import authorize
-from domain.task import check_evidence
+from domain.task_fields import check_evidence
 
 # Units of measure: issues (of a bulletin board, a column …), boards or signs, people, rate.
 MEASURES = ("期", "块", "人", "%")

@@ -44,17 +44,9 @@ from domain.place import check_place
 from domain.corrections import Correctable, parse_date
 from domain.roles import authorize
 from domain.task_commands import TaskCommands
-# The fields' words and checks live in domain.task_fields; the commands and the ledger read
-# them from here too.
-from domain.task_fields import (
-    CLOSURES,
-    SOURCES,
-    check_evidence,
-    check_origin,
-    check_rule,
-    parse_closure,
-    parse_source,
-)
+# The fields' words and checks (domain.task_fields, where the commands and the ledger read
+# them).
+from domain.task_fields import CLOSURES, check_origin, check_rule, parse_source
 from domain.task_states import (
     ACKNOWLEDGED,
     ASSIGNED,
@@ -68,8 +60,7 @@ from domain.task_states import (
     Move,
 )
 
-__all__ = ["CLOSURES", "LIFECYCLE", "SOURCES", "Task", "TaskEvent",
-           "check_evidence", "check_origin", "check_rule", "parse_closure", "parse_source"]
+__all__ = ["LIFECYCLE", "Task", "TaskEvent"]
 
 
 class TaskEvent(LedgerEvent):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from domain.kinds import kind_name
-from domain.task import CLOSURES, SOURCES
+from domain.task_fields import CLOSURES, SOURCES
 from domain.task_states import STATE_LABELS
 from i18n import N_, _
 

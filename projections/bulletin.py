@@ -19,7 +19,7 @@ from typing import Any
 from domain.figures import FIGURES, RATE
 from domain.scoring import ScoreLine
 from domain.rounding import exact, fixed
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from i18n import _
 from projections import charts
 from projections.fonts import CSS_FONT_STACK

@@ -20,7 +20,8 @@ from domain.inspection import Inspection
 from domain.registry import Campaign, Person, Unit
 from domain.survey import Survey
 from domain.target import TargetTask
-from domain.task import CLOSURES, SOURCES, Task
+from domain.task import Task
+from domain.task_fields import CLOSURES, SOURCES
 from i18n import N_, _, labels
 from projections.corrections import (
     CORRECTIONS,

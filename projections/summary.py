@@ -37,7 +37,8 @@ from domain.kinds import aggregate_of
 from domain.registry import Campaign, Person, Unit
 from domain.survey import Survey
 from domain.target import TargetTask
-from domain.task import SOURCES, Task
+from domain.task import Task
+from domain.task_fields import SOURCES
 from projections.corrections import corrected, is_withdrawal
 from projections.facts import Context, Fact
 from projections.projection import events_of

@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from domain.rounding import fixed
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 
 if TYPE_CHECKING:
     from projections.summary import Summary

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from domain.task_states import CLOSED, STATE_LABELS, STATES, VERIFIED
 from projections.times import for_machines
 from web.access import COOKIE

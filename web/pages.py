@@ -12,7 +12,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from domain.task_states import STATES
 from i18n import N_
 from ledger.audit import Head, head_at

@@ -11,7 +11,7 @@ from typing import Any
 
 from domain.base import Refused, Said
 from domain.registry import UNIT_KINDS, check_zone
-from domain.task import CLOSURES, parse_source
+from domain.task_fields import CLOSURES, parse_source
 from i18n import N_
 
 FIELDS = ("id", "category", "description", "location", "unit", "source", "assigned",

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.base import EARLIEST_DAY, LATEST_DAY, Refused, check_day, local_date
-from domain.task import parse_source
+from domain.task_fields import parse_source
 from ledger.importer.dates import strptime
 from ledger.importer.mapping import (FIELDS, RELATIVE_DEADLINE, TEMPLATE_FIELD,
                                      TIME_DIRECTIVES, Mapping, Spec)

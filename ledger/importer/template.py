@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.base import Refused
 from domain.target import MEASURES
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from ledger.importer.mapping import Mapping, Spec
 from ledger.importer.tables import Table
 

@@ -11,7 +11,7 @@ from said_support import english
 
 from domain.base import Actor, Label, Refused, check_day, require_text
 from domain.roles import ACTION_NAMES, FOR_ROLES, PERMISSIONS, ROLE_NAMES, ROLES, authorize
-from domain.task import CLOSURES
+from domain.task_fields import CLOSURES
 from domain.task_states import STATE_LABELS, STATES
 from tests.tier1_domain.test_domain_task import NOW, Story, closed
 

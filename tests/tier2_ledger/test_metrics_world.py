@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.base import DomainError
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from ledger.app import Ledger
 from ledger.tasks import Finding
 

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commands import output
-from domain.task import SOURCES
+from domain.task_fields import SOURCES
 from domain.task_states import STATES
 from projections import board_read
 from projections.orders import BOARD_SORTS
