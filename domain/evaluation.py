@@ -18,6 +18,7 @@ from domain.months import check_month, month_add, month_of
 from domain.roles import ADMIN, ROLE_NAMES
 from domain.rules import Rules, digest_text
 
+
 def authorize_office(actor: Actor, what: str) -> None:
     """Only the civilization office (文明办, admin) adopts rules and publishes rankings."""
     if actor.role != ADMIN:
