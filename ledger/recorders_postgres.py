@@ -200,14 +200,14 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
                               [e.originator_version for e in stored_events],
                               [e.topic for e in stored_events],
                               [e.state for e in stored_events]]
-        if unchanged:
-            return bounded_write(lambda: self._append_checked(columns, unchanged),
-                                 lambda: self._committed(columns), self.settings)
-        if len(stored_events) >= BULK:
+        if len(stored_events) >= BULK and not unchanged:
             return bounded_write(lambda: self._copy_append(columns),
                                  lambda: self._committed(columns), self.settings)
         parts = [event_part(*event) for event in zip(*columns)]
         columns.append(orjson.dumps(parts).decode())
+        if unchanged:
+            return bounded_write(lambda: self._append_checked(columns, unchanged),
+                                 lambda: self._committed(columns), self.settings)
         return bounded_write(lambda: self._append(columns),
                              lambda: self._committed(columns), self.settings)
 
@@ -281,7 +281,6 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
         """:meth:`_append` in two messages: the lock and the versions of the aggregates
         the decision relied on, checked; then the notification, the insert and the
         commit."""
-        parts = [event_part(*event) for event in zip(*columns)]
         with self.datastore.get_connection() as conn:
             moment = self.clock() if self.clock is not None else None
             try:
@@ -295,7 +294,7 @@ class LedgerPostgresRecorder(PostgresReads, PostgresApplicationRecorder):
                         curs.nextset()  # past BEGIN, the SETs' and lock's results
                     refuse_if_changed({row["originator_id"]: row["version"]
                                        for row in curs.fetchall()}, unchanged)
-                    curs.execute(write, [moment, *columns, orjson.dumps(parts).decode()])
+                    curs.execute(write, [moment, *columns])
                     curs.nextset()  # past NOTIFY's
                     return sorted(row["notification_id"] for row in curs.fetchall())
             finally:
