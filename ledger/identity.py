@@ -66,7 +66,8 @@ def acting(ledger: Ledger, person_id: str | None,
     # read is read in the same statement (if the binding changed since, the person it is
     # bound to now is read after).
     enterer_key = _cached_binding(ledger, account)
-    if person_id and enterer_key is not None and enterer_key != Person.key(person_id):
+    read_enterer = bool(person_id) and enterer_key not in (None, Person.key(person_id))
+    if read_enterer:
         wanted.append((Person, enterer_key, "person"))
     try:
         loaded = ledger.load_many(*wanted, *also)
@@ -80,8 +81,8 @@ def acting(ledger: Ledger, person_id: str | None,
     rest = loaded[len(wanted):]
     if person_id and person_id == bound.person:
         return loaded[1].as_actor(), rest  # type: ignore[attr-defined]
-    if len(wanted) == 3 and enterer_key == Person.key(bound.person):
-        enterer = loaded[2].as_actor()
+    if read_enterer and enterer_key == Person.key(bound.person):
+        enterer = loaded[2].as_actor()  # type: ignore[attr-defined]
     else:
         enterer = ledger.person(bound.person).as_actor()
     if not person_id:
